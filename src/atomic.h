@@ -1,0 +1,62 @@
+/*
+ * atomic.h - named memory-ordering helpers over <stdatomic.h>.
+ *
+ * Every ordering point in the ring goes through one of these, so that each
+ * call site can say what it pairs with.  Nothing here may call the OS.
+ */
+#ifndef SCB_ATOMIC_H
+#define SCB_ATOMIC_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+typedef _Atomic uint64_t scb_atomic_u64;
+typedef _Atomic uint32_t scb_atomic_u32;
+
+/* The shared counters live in memory mapped by several processes: they must
+ * be real lock-free atomics, never a lock hidden in one process. */
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free");
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free");
+_Static_assert(sizeof(scb_atomic_u64) == 8, "64-bit atomics must be plain words");
+
+static inline uint64_t scb_load_acquire(const scb_atomic_u64 *p)
+{
+    return atomic_load_explicit((scb_atomic_u64 *)p, memory_order_acquire);
+}
+
+static inline uint64_t scb_load_relaxed(const scb_atomic_u64 *p)
+{
+    return atomic_load_explicit((scb_atomic_u64 *)p, memory_order_relaxed);
+}
+
+static inline void scb_store_release(scb_atomic_u64 *p, uint64_t v)
+{
+    atomic_store_explicit(p, v, memory_order_release);
+}
+
+static inline void scb_store_relaxed(scb_atomic_u64 *p, uint64_t v)
+{
+    atomic_store_explicit(p, v, memory_order_relaxed);
+}
+
+/* Compare-and-swap with acquire-release ordering; on failure *expected gets
+ * the current value. */
+static inline int scb_cas(scb_atomic_u64 *p, uint64_t *expected, uint64_t desired)
+{
+    return atomic_compare_exchange_strong_explicit(
+        p, expected, desired, memory_order_acq_rel, memory_order_acquire);
+}
+
+/* Orders earlier stores before later stores (and loads). */
+static inline void scb_fence_release(void)
+{
+    atomic_thread_fence(memory_order_release);
+}
+
+/* Orders earlier loads before later loads (and stores). */
+static inline void scb_fence_acquire(void)
+{
+    atomic_thread_fence(memory_order_acquire);
+}
+
+#endif /* SCB_ATOMIC_H */

@@ -1,0 +1,83 @@
+/*
+ * backend.h - the shared-memory backend interface.
+ *
+ * A backend gives the ring a named, mapped, zero-filled segment and nothing
+ * else: it knows nothing of the ring format.  Backends are const tables
+ * chosen at run time by name; dispatch happens only in create, open, close,
+ * unlink and (later) wake, never on the push/pop fast path.  Only the
+ * wrappers in backend.c call through the table.
+ *
+ * Every method returns SCB_OK or an SCB_E* code; it translates the OS error
+ * at this boundary and leaves the native code in errno for SCB_ESYS.
+ */
+#ifndef SCB_BACKEND_H
+#define SCB_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* One mapping of one segment, owned by one handle. */
+typedef struct scb_seg {
+    void *base;      /* start of the mapping (page aligned), NULL when size is 0 */
+    size_t size;     /* bytes mapped: the size the OS reports, never the header's */
+    int writable;    /* 1 if mapped read-write */
+    intptr_t id;     /* backend private: file descriptor, shm id... */
+    void *priv;      /* backend private */
+} scb_seg_t;
+
+typedef struct scb_backend {
+    const char *name; /* "posix", "sysv", "apr" */
+    /* Longest ring name it accepts (<= SCB_NAME_MAX). */
+    size_t name_max;
+    /* 1 if a ring name maps to exactly one OS object, so unlink may remove
+     * it whatever it holds; 0 if names are hashed (System V keys) and unlink
+     * must first check that the segment is the named ring. */
+    int names_exact;
+    /* Creates `name` with exactly `size` zero-filled bytes and exactly the
+     * permission bits `mode` (no umask), and maps it read-write.  SCB_EEXIST
+     * if it exists.  Atomic; nothing left behind on failure. */
+    int (*create)(scb_seg_t *seg, const char *name, size_t size, uint32_t mode);
+    /* Opens and maps the whole of `name`, its size taken from the OS;
+     * read-only unless `writable`.  A segment of size 0 opens with base NULL.
+     * SCB_ENOENT if there is none. */
+    int (*open)(scb_seg_t *seg, const char *name, int writable);
+    /* Optional (NULL when the OS cannot): makes [off, off + len) of a
+     * read-write mapping read-only.  off and len are page aligned. */
+    int (*protect)(scb_seg_t *seg, size_t off, size_t len);
+    /* Unmaps and releases the handle's resources; never removes the name. */
+    int (*close)(scb_seg_t *seg);
+    /* Removes `name`, so a later open gets SCB_ENOENT; existing mappings
+     * keep working.  With names_exact the name alone decides and `seg` may
+     * be a zeroed, never-opened segment; otherwise `seg` is the segment
+     * opened under `name` (it may already be closed: remove may follow
+     * close) and exactly that segment is removed. */
+    int (*remove)(scb_seg_t *seg, const char *name);
+    /* The permission bits of the open segment, into *mode. */
+    int (*get_mode)(scb_seg_t *seg, uint32_t *mode);
+} scb_backend_t;
+
+/* The registry: the backends built in, default first, NULL-terminated. */
+extern const scb_backend_t *const scb_backend_list[];
+extern const char *const scb_backend_names[];
+
+/* The backend called `name` (NULL: the default), or NULL if not built in. */
+const scb_backend_t *scb_backend_find(const char *name);
+
+/* Wrappers: the only code that calls through a backend table.  They check
+ * the preconditions and that the backend kept its side of the contract. */
+int scb_be_create(const scb_backend_t *be, scb_seg_t *seg, const char *name,
+                  size_t size, uint32_t mode);
+int scb_be_open(const scb_backend_t *be, scb_seg_t *seg, const char *name,
+                int writable);
+int scb_be_protect(const scb_backend_t *be, scb_seg_t *seg, size_t off,
+                   size_t len);
+int scb_be_close(const scb_backend_t *be, scb_seg_t *seg);
+int scb_be_remove(const scb_backend_t *be, scb_seg_t *seg, const char *name);
+int scb_be_get_mode(const scb_backend_t *be, scb_seg_t *seg, uint32_t *mode);
+
+/* The backends, each defined under platform/ when configure builds it. */
+extern const scb_backend_t scb_backend_posix;
+extern const scb_backend_t scb_backend_sysv;
+extern const scb_backend_t scb_backend_apr;
+
+#endif /* SCB_BACKEND_H */

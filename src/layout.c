@@ -1,0 +1,156 @@
+/*
+ * layout.c - planning, writing and validating the segment header.
+ *
+ * scb_layout_check is the one gate between bytes another process controls
+ * and the geometry a handle trusts: it copies the header once and checks the
+ * copy, so a header rewritten afterwards changes nothing for this handle.
+ * No OS calls, no allocation.
+ */
+#ifdef HAVE_CONFIG_H
+#include <config.h>
+#endif
+
+#include <string.h>
+
+#include "layout.h"
+
+static uint64_t round_up(uint64_t v, uint64_t align)
+{
+    return (v + align - 1) & ~(align - 1);
+}
+
+int scb_layout_plan(scb_geom_t *g, size_t page)
+{
+    uint64_t items_bytes, slots;
+
+    if (page < SCB_LINE || (page & (page - 1)) != 0 || page > (1u << 24))
+        return SCB_EINVAL;
+    if (g->item_size < 1 || g->item_size > SCB_ITEM_SIZE_MAX)
+        return SCB_EINVAL;
+    if (g->length < 1 || g->length > SCB_LENGTH_MAX)
+        return SCB_EINVAL;
+    if (g->length > UINT64_MAX / g->item_size)
+        return SCB_EINVAL;
+    items_bytes = g->length * g->item_size;
+    /* Keep the whole segment well inside 2^62 so no sum below can wrap. */
+    if (items_bytes > (UINT64_C(1) << 61))
+        return SCB_EINVAL;
+    if (g->flags & SCB_LOSSLESS) {
+        if (g->max_readers < 1 || g->max_readers > SCB_READERS_MAX)
+            return SCB_EINVAL;
+    } else {
+        g->max_readers = 0;
+    }
+    slots = (uint64_t)g->max_readers * SCB_LINE;
+
+    g->shared_off = round_up(sizeof(struct scb_hdr), page);
+    /* The wait line, then one line per reader slot. */
+    g->shared_size = round_up(SCB_LINE + slots, page);
+    g->items_off = g->shared_off + g->shared_size;
+    g->total_size = g->items_off + items_bytes;
+    if (g->total_size > SIZE_MAX)
+        return SCB_ENOMEM;
+    return SCB_OK;
+}
+
+void scb_layout_init(void *base, const scb_geom_t *g, uint64_t writer_id)
+{
+    struct scb_hdr *h = base;
+    size_t n = strlen(g->name);
+
+    h->version = SCB_FORMAT_VERSION;
+    h->hdr_size = (uint32_t)sizeof(struct scb_hdr);
+    h->total_size = g->total_size;
+    h->length = g->length;
+    h->item_size = g->item_size;
+    h->flags = g->flags & SCB_RING_FLAGS;
+    h->max_readers = g->max_readers;
+    h->mode = g->mode;
+    h->origin = g->origin;
+    h->items_off = g->items_off;
+    h->shared_off = g->shared_off;
+    h->shared_size = g->shared_size;
+    h->name_len = (uint32_t)n;
+    memcpy(h->name, g->name, n + 1);
+    scb_store_relaxed(&h->head, g->origin);
+    scb_store_relaxed(&h->claim, g->origin);
+    scb_store_relaxed(&h->writer_id, writer_id);
+    /* Publishes the complete header; pairs with the acquire load of magic
+     * in scb_layout_check. */
+    scb_store_release(&h->magic, SCB_MAGIC);
+}
+
+static int name_char_ok(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+}
+
+int scb_layout_check(const void *base, size_t size, scb_geom_t *g)
+{
+    const struct scb_hdr *h = base;
+    uint64_t magic, items_bytes, min_shared;
+    uint32_t version, hdr_size, name_len, i;
+
+    if (base == NULL || size < sizeof(struct scb_hdr))
+        return size == 0 ? SCB_EAGAIN : SCB_EBADFORMAT;
+    /* Pairs with the release store of magic in scb_layout_init: once magic
+     * reads right, the creator's header is visible. */
+    magic = scb_load_acquire(&h->magic);
+    if (magic == 0)
+        return SCB_EAGAIN;
+    if (magic != SCB_MAGIC)
+        return SCB_EBADFORMAT;
+
+    /* Copy every field once; validate only the copies. */
+    version = h->version;
+    hdr_size = h->hdr_size;
+    g->total_size = h->total_size;
+    g->length = h->length;
+    g->item_size = h->item_size;
+    g->flags = h->flags;
+    g->max_readers = h->max_readers;
+    g->mode = h->mode;
+    g->origin = h->origin;
+    g->items_off = h->items_off;
+    g->shared_off = h->shared_off;
+    g->shared_size = h->shared_size;
+    name_len = h->name_len;
+    memcpy(g->name, h->name, sizeof g->name);
+
+    if (version != SCB_FORMAT_VERSION || hdr_size != sizeof(struct scb_hdr))
+        return SCB_EBADFORMAT;
+    if ((g->flags & ~SCB_RING_FLAGS) != 0 || g->mode > 0777)
+        return SCB_EBADFORMAT;
+    if (g->item_size < 1 || g->item_size > SCB_ITEM_SIZE_MAX)
+        return SCB_EBADFORMAT;
+    if (g->length < 1 || g->length > SCB_LENGTH_MAX)
+        return SCB_EBADFORMAT;
+    if (g->flags & SCB_LOSSLESS) {
+        if (g->max_readers < 1 || g->max_readers > SCB_READERS_MAX)
+            return SCB_EBADFORMAT;
+    } else if (g->max_readers != 0) {
+        return SCB_EBADFORMAT;
+    }
+    /* Both factors are bounded above, so the product cannot wrap. */
+    items_bytes = g->length * g->item_size;
+    min_shared = SCB_LINE + (uint64_t)g->max_readers * SCB_LINE;
+    if (g->total_size > size)
+        return SCB_EBADFORMAT;
+    if (g->shared_off < sizeof(struct scb_hdr) || g->shared_off % SCB_LINE ||
+        g->shared_off > g->total_size)
+        return SCB_EBADFORMAT;
+    if (g->shared_size < min_shared ||
+        g->shared_size > g->total_size - g->shared_off)
+        return SCB_EBADFORMAT;
+    if (g->items_off < g->shared_off + g->shared_size ||
+        g->items_off % SCB_LINE || g->items_off > g->total_size ||
+        items_bytes > g->total_size - g->items_off)
+        return SCB_EBADFORMAT;
+    if (name_len < 1 || name_len > SCB_NAME_MAX || g->name[name_len] != '\0')
+        return SCB_EBADFORMAT;
+    for (i = 0; i < name_len; i++)
+        if (!name_char_ok((unsigned char)g->name[i]))
+            return SCB_EBADFORMAT;
+    return SCB_OK;
+}

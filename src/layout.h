@@ -1,0 +1,115 @@
+/*
+ * layout.h - the on-segment format of a ring.  The format is an ABI: fixed
+ * width fields, a magic and a format version, offsets pinned by
+ * _Static_assert.  Bump SCB_FORMAT_VERSION on any change.
+ *
+ *   [0, 640)            header: immutable geometry (written once by the
+ *                       creator, magic last), the writer's counters on
+ *                       their own line, the writer-ownership line
+ *   [shared_off, +size) page aligned, written by readers too: the wait line
+ *                       and (SCB_LOSSLESS) one line per reader slot
+ *   [items_off, +length*item_size)  page aligned: the items, back to back
+ *
+ * Readers map the header and the items read-only where the backend allows.
+ * Nothing in this file may call the OS.
+ */
+#ifndef SCB_LAYOUT_H
+#define SCB_LAYOUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "atomic.h"
+#include "scb.h"
+
+/* "SCBRING" and the byte 0x01, read as a little-endian word; on a big-endian
+ * host the bytes differ and open refuses the segment, as it should. */
+#define SCB_MAGIC UINT64_C(0x01474e4952424353)
+#define SCB_FORMAT_VERSION 1u
+
+/* Spacing between fields written by different parties.  Two cache lines, so
+ * that adjacent-line prefetch does not couple them either. */
+#define SCB_LINE 128u
+
+/* Ring flags kept in the header. */
+#define SCB_RING_FLAGS (SCB_LOSSLESS | SCB_UNLINK_ON_CLOSE)
+
+/* Bounds that keep every size computation far from overflow. */
+#define SCB_ITEM_SIZE_MAX (UINT32_C(1) << 30)
+#define SCB_LENGTH_MAX (UINT64_C(1) << 48)
+#define SCB_READERS_MAX 4096u
+#define SCB_DEFAULT_MAX_READERS 64u
+
+struct scb_hdr {
+    /* Immutable after create.  magic is stored last, with release order. */
+    scb_atomic_u64 magic;      /* SCB_MAGIC once the header is complete */
+    uint32_t version;          /* SCB_FORMAT_VERSION */
+    uint32_t hdr_size;         /* sizeof(struct scb_hdr) */
+    uint64_t total_size;       /* bytes the creator asked the OS for */
+    uint64_t length;           /* capacity in items */
+    uint32_t item_size;        /* bytes per item */
+    uint32_t flags;            /* SCB_RING_FLAGS */
+    uint32_t max_readers;      /* reader slots (SCB_LOSSLESS), else 0 */
+    uint32_t mode;             /* permission bits asked for at create */
+    uint64_t origin;           /* counter value of the first item ever pushed */
+    uint64_t items_off;        /* offset of the items */
+    uint64_t shared_off;       /* offset of the region readers write */
+    uint64_t shared_size;      /* its size */
+    uint32_t name_len;         /* strlen(name) */
+    uint32_t reserved0;
+    uint64_t reserved[5];
+    char name[256];            /* the ring's name, NUL terminated */
+
+    /* Written by the writer only. */
+    scb_atomic_u64 head;       /* position after the last published item */
+    scb_atomic_u64 claim;      /* position after the last item the writer began */
+    uint8_t pad_w[SCB_LINE - 16];
+
+    /* Written when the writer role changes hands. */
+    scb_atomic_u64 writer_id;  /* process identity of the writer, 0 = none */
+    uint8_t pad_o[SCB_LINE - 8];
+};
+
+_Static_assert(offsetof(struct scb_hdr, version) == 8, "format");
+_Static_assert(offsetof(struct scb_hdr, length) == 24, "format");
+_Static_assert(offsetof(struct scb_hdr, origin) == 48, "format");
+_Static_assert(offsetof(struct scb_hdr, name_len) == 80, "format");
+_Static_assert(offsetof(struct scb_hdr, name) == 128, "format");
+_Static_assert(offsetof(struct scb_hdr, head) == 384, "format");
+_Static_assert(offsetof(struct scb_hdr, claim) == 392, "format");
+_Static_assert(offsetof(struct scb_hdr, writer_id) == 512, "format");
+_Static_assert(sizeof(struct scb_hdr) == 640, "format");
+_Static_assert(sizeof(((struct scb_hdr *)0)->name) == SCB_NAME_MAX + 1, "format");
+
+/* The geometry a handle uses: copied out of the header once and validated,
+ * never re-read from shared memory. */
+typedef struct scb_geom {
+    uint64_t length;
+    uint32_t item_size;
+    uint32_t flags;
+    uint32_t max_readers;
+    uint32_t mode;
+    uint64_t origin;
+    uint64_t items_off;
+    uint64_t shared_off;
+    uint64_t shared_size;
+    uint64_t total_size;
+    char name[SCB_NAME_MAX + 1];
+} scb_geom_t;
+
+/* Creator side: fills in the offsets and total_size of *g for the given
+ * length, item_size, flags and max_readers, with regions aligned to `page`.
+ * SCB_EINVAL if the sizes are out of bounds or overflow. */
+int scb_layout_plan(scb_geom_t *g, size_t page);
+
+/* Creator side: writes the header of a zero-filled segment of g->total_size
+ * bytes at base, magic last.  The writer's identity goes in with it. */
+void scb_layout_init(void *base, const scb_geom_t *g, uint64_t writer_id);
+
+/* Opener side: copies the header of the segment [base, base + size) into *g
+ * and validates every field against size.  Returns SCB_OK,
+ * SCB_EBADFORMAT, or SCB_EAGAIN when the segment is still being created
+ * (too small for a header, or magic still 0). */
+int scb_layout_check(const void *base, size_t size, scb_geom_t *g);
+
+#endif /* SCB_LAYOUT_H */

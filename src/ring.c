@@ -1,0 +1,303 @@
+/*
+ * ring.c - push and pop over a mapped ring (see ring.h for the protocol).
+ *
+ * This is the fast path: no OS calls, no allocation, no division except on
+ * the slow paths where a reader skips over lost items.
+ */
+#ifdef HAVE_CONFIG_H
+#include <config.h>
+#endif
+
+#include <string.h>
+
+#include "ring.h"
+
+/* Distances between positions are true distances only below 2^63; a larger
+ * difference means "behind", or a corrupt counter. */
+static inline int ahead(uint64_t a, uint64_t b)
+{
+    return (int64_t)(a - b) > 0;
+}
+
+/* The slot of position p.  Relative to origin, so that it stays continuous
+ * when the counters wrap past 2^64 (2^64 is rarely a multiple of length). */
+static inline uint64_t slot_of(const scb_ring_t *r, uint64_t p)
+{
+    return (p - r->origin) % r->length;
+}
+
+void scb_ring_attach(scb_ring_t *r, void *base, const scb_geom_t *g)
+{
+    r->hdr = base;
+    r->items = (uint8_t *)base + g->items_off;
+    r->length = g->length;
+    r->item_size = g->item_size;
+    r->origin = g->origin;
+}
+
+void scb_ring_writer_start(const scb_ring_t *r, scb_wcursor_t *w)
+{
+    uint64_t head = scb_load_acquire(&r->hdr->head);
+    uint64_t claim = scb_load_relaxed(&r->hdr->claim);
+
+    /* claim never goes down: a lower value would let readers trust a slot a
+     * dead writer half overwrote.  Below head it can only be corrupt. */
+    if (ahead(head, claim)) {
+        claim = head;
+        scb_store_relaxed(&r->hdr->claim, claim);
+    }
+    w->claim = claim;
+    if (claim - head > r->length) {
+        /* A writer died inside a batch larger than the ring: readers may
+         * already have skipped to claim - length.  Continue from there, and
+         * publish the positions before it as pushed (claim marks them
+         * overwritten, so readers count them lost). */
+        head = claim - r->length;
+        scb_store_release(&r->hdr->head, head);
+    }
+    /* Otherwise continue at head: the slots a dead writer began stay
+     * unpublished until this writer has written them again. */
+    w->pos = head;
+    w->idx = slot_of(r, head);
+}
+
+void scb_ring_reader_start(const scb_ring_t *r, scb_rcursor_t *c, int latest)
+{
+    uint64_t head = scb_load_acquire(&r->hdr->head);
+    uint64_t kept = head - r->origin;
+
+    if (latest || (int64_t)kept < 0)
+        kept = 0;
+    else if (kept > r->length)
+        kept = r->length;
+    c->pos = head - kept;
+    c->idx = slot_of(r, c->pos);
+    c->head = head;
+    c->lost = 0;
+}
+
+/* Announces that positions before `end` are being written.  The release
+ * fence orders the claim before the item stores that follow; it pairs with
+ * the acquire fence a reader issues after its copy and before it re-reads
+ * claim. */
+static inline void claim_to(const scb_ring_t *r, scb_wcursor_t *w, uint64_t end)
+{
+    if (ahead(end, w->claim)) {
+        w->claim = end;
+        scb_store_relaxed(&r->hdr->claim, end);
+        scb_fence_release();
+    }
+}
+
+/* Copies n <= length items into the ring starting at slot idx, wrapping. */
+static void copy_in(const scb_ring_t *r, uint64_t idx, const uint8_t *src,
+                    uint64_t n)
+{
+    uint64_t first = r->length - idx;
+    size_t sz = r->item_size;
+
+    if (first > n)
+        first = n;
+    memcpy(r->items + idx * sz, src, first * sz);
+    if (n > first)
+        memcpy(r->items, src + first * sz, (n - first) * sz);
+}
+
+/* Copies n <= length items out of the ring starting at slot idx, wrapping.
+ * The writer may be overwriting these very bytes: the caller re-validates
+ * with claim afterwards and discards what was torn. */
+static void copy_out(const scb_ring_t *r, uint64_t idx, uint8_t *dst,
+                     uint64_t n)
+{
+    uint64_t first = r->length - idx;
+    size_t sz = r->item_size;
+
+    if (first > n)
+        first = n;
+    memcpy(dst, r->items + idx * sz, first * sz);
+    if (n > first)
+        memcpy(dst + first * sz, r->items, (n - first) * sz);
+}
+
+void scb_ring_push(const scb_ring_t *r, scb_wcursor_t *w, const void *item)
+{
+    uint64_t next = w->pos + 1;
+
+    claim_to(r, w, next);
+    copy_in(r, w->idx, item, 1);
+    w->pos = next;
+    if (++w->idx == r->length)
+        w->idx = 0;
+    /* Publishes the item; pairs with the acquire load of head in pop. */
+    scb_store_release(&r->hdr->head, next);
+}
+
+void scb_ring_push_many(const scb_ring_t *r, scb_wcursor_t *w,
+                        const void *items, size_t n)
+{
+    const uint8_t *src = items;
+    uint64_t end = w->pos + n;
+    uint64_t m = n, idx = w->idx;
+
+    if (n == 0)
+        return;
+    claim_to(r, w, end);
+    if (m > r->length) {
+        /* Only the last `length` items can survive the batch: the earlier
+         * ones count as pushed and at once overwritten. */
+        uint64_t skip = m - r->length;
+        src += skip * r->item_size;
+        idx = slot_of(r, w->pos + skip);
+        m = r->length;
+    }
+    copy_in(r, idx, src, m);
+    idx += m;
+    if (idx >= r->length)
+        idx -= r->length;
+    w->pos = end;
+    w->idx = idx;
+    /* Publishes the batch; pairs with the acquire load of head in pop. */
+    scb_store_release(&r->hdr->head, end);
+}
+
+/* Moves the cursor forward to `target`, counting what it skips as lost. */
+static void skip_to(const scb_ring_t *r, scb_rcursor_t *c, uint64_t target)
+{
+    if (!ahead(target, c->pos))
+        return;
+    c->lost += target - c->pos;
+    c->pos = target;
+    c->idx = slot_of(r, target);
+}
+
+/* Items readable now from the cursor, refreshing the cached head when the
+ * cache says none.  Skips what the writer has lapped. */
+static uint64_t available(const scb_ring_t *r, scb_rcursor_t *c, int refresh)
+{
+    uint64_t avail = c->head - c->pos;
+
+    if (refresh || avail == 0 || (int64_t)avail < 0) {
+        /* Pairs with the release store of head in push: the items before
+         * head are visible once head is. */
+        c->head = scb_load_acquire(&r->hdr->head);
+        avail = c->head - c->pos;
+        if (avail == 0 || (int64_t)avail < 0)
+            return 0;
+    }
+    if (avail > r->length) {
+        skip_to(r, c, c->head - r->length);
+        avail = r->length;
+    }
+    return avail;
+}
+
+/* After a copy of positions [pos, pos + n): how many of them, from the
+ * first, the writer may have overwritten meanwhile. */
+static uint64_t torn(const scb_ring_t *r, const scb_rcursor_t *c, uint64_t n,
+                     uint64_t *claim)
+{
+    uint64_t behind;
+
+    /* Orders the copy before the re-read of claim; pairs with the release
+     * fence after the writer raises claim. */
+    scb_fence_acquire();
+    *claim = scb_load_relaxed(&r->hdr->claim);
+    behind = *claim - c->pos;
+    if (behind <= r->length)
+        return 0;
+    behind -= r->length;
+    return behind < n ? behind : n;
+}
+
+static inline void advance(const scb_ring_t *r, scb_rcursor_t *c, uint64_t n)
+{
+    c->pos += n;
+    c->idx += n;
+    if (c->idx >= r->length)
+        c->idx -= r->length;
+}
+
+int scb_ring_pop(const scb_ring_t *r, scb_rcursor_t *c, void *item)
+{
+    uint64_t claim;
+    int tries;
+
+    for (tries = 0; tries < SCB_POP_TRIES; tries++) {
+        if (available(r, c, 0) == 0)
+            return SCB_EAGAIN;
+        copy_out(r, c->idx, item, 1);
+        if (torn(r, c, 1, &claim) == 0) {
+            advance(r, c, 1);
+            return SCB_OK;
+        }
+        skip_to(r, c, claim - r->length);
+    }
+    return SCB_EAGAIN;
+}
+
+int scb_ring_pop_many(const scb_ring_t *r, scb_rcursor_t *c, void *items,
+                      size_t max, size_t *count)
+{
+    uint8_t *dst = items;
+    uint64_t n, bad, claim;
+    int tries;
+
+    *count = 0;
+    if (max == 0)
+        return SCB_EAGAIN;
+    for (tries = 0; tries < SCB_POP_TRIES; tries++) {
+        n = available(r, c, 1);
+        if (n == 0)
+            return SCB_EAGAIN;
+        if (n > max)
+            n = max;
+        copy_out(r, c->idx, dst, n);
+        bad = torn(r, c, n, &claim);
+        if (bad == n) {
+            skip_to(r, c, claim - r->length);
+            continue;
+        }
+        if (bad > 0) {
+            /* The oldest `bad` copies may be torn: keep the rest. */
+            memmove(dst, dst + bad * r->item_size, (n - bad) * r->item_size);
+            skip_to(r, c, c->pos + bad);
+            n -= bad;
+        }
+        advance(r, c, n);
+        *count = (size_t)n;
+        return SCB_OK;
+    }
+    return SCB_EAGAIN;
+}
+
+uint64_t scb_ring_pushed(const scb_ring_t *r)
+{
+    return scb_load_acquire(&r->hdr->head) - r->origin;
+}
+
+uint64_t scb_ring_writer_usage(const scb_ring_t *r)
+{
+    uint64_t n = scb_ring_pushed(r);
+
+    if ((int64_t)n < 0)
+        return 0;
+    return n < r->length ? n : r->length;
+}
+
+uint64_t scb_ring_reader_usage(const scb_ring_t *r, const scb_rcursor_t *c)
+{
+    uint64_t n = scb_load_acquire(&r->hdr->head) - c->pos;
+
+    if ((int64_t)n < 0)
+        return 0;
+    return n < r->length ? n : r->length;
+}
+
+uint64_t scb_ring_reader_lost(const scb_ring_t *r, const scb_rcursor_t *c)
+{
+    uint64_t n = scb_load_acquire(&r->hdr->head) - c->pos;
+
+    if ((int64_t)n < 0 || n <= r->length)
+        return c->lost;
+    return c->lost + (n - r->length);
+}

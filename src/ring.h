@@ -1,0 +1,88 @@
+/*
+ * ring.h - the ring algorithm over a mapped segment: one writer, any number
+ * of readers, overwrite with exact loss counting.
+ *
+ * The writer owns two shared counters: `claim`, the position after the last
+ * item it has begun to write, and `head`, the position after the last item
+ * it has finished.  Positions are free-running 64-bit counters (they may
+ * wrap; every comparison is on differences).  Position p lives in slot
+ * p % length.  Before it overwrites a slot the writer raises claim; after
+ * copying an item out, a reader re-reads claim: if claim - p > length, the
+ * writer has begun position p + length or later, the copy may be torn, and
+ * the item counts as lost.  A writer killed mid-push leaves claim > head;
+ * the next writer never lowers claim, so the half-written slots stay
+ * unpublished (it writes them again before it publishes them) and whatever
+ * they held stays marked overwritten.  If the dead writer's batch was larger
+ * than the ring, the next writer starts at claim - length instead.
+ *
+ * Cursors are private to a handle.  Indices are kept wrapped beside the
+ * positions so the fast path needs no division, and every index comes from
+ * private state reduced modulo the private length: nothing the other side
+ * writes can move a copy outside the items.
+ *
+ * No OS calls and no allocation in here.
+ */
+#ifndef SCB_RING_H
+#define SCB_RING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "layout.h"
+
+/* A handle's private view of one ring. */
+typedef struct scb_ring {
+    uint8_t *items;          /* base + items_off */
+    uint64_t length;         /* capacity in items */
+    uint32_t item_size;      /* bytes per item */
+    uint64_t origin;         /* counter value of the first item */
+    struct scb_hdr *hdr;     /* the shared header (counters) */
+} scb_ring_t;
+
+typedef struct scb_wcursor {
+    uint64_t pos;            /* position of the next item to push */
+    uint64_t idx;            /* slot of pos: (pos - origin) % length */
+    uint64_t claim;          /* last value stored into hdr->claim */
+} scb_wcursor_t;
+
+typedef struct scb_rcursor {
+    uint64_t pos;            /* position of the next item to read */
+    uint64_t idx;            /* slot of pos: (pos - origin) % length */
+    uint64_t head;           /* last value of hdr->head seen */
+    uint64_t lost;           /* items skipped because they were overwritten */
+} scb_rcursor_t;
+
+/* How many times one pop retries when the writer keeps overwriting the item
+ * it copies before it gives up with SCB_EAGAIN. */
+#define SCB_POP_TRIES 64
+
+void scb_ring_attach(scb_ring_t *r, void *base, const scb_geom_t *g);
+
+/* Writer: starts at the shared head, keeping claim where it is (a writer
+ * that died mid-push may have left claim above head). */
+void scb_ring_writer_start(const scb_ring_t *r, scb_wcursor_t *w);
+
+/* Reader: starts at the oldest item kept, or with `latest` at the next item
+ * pushed. */
+void scb_ring_reader_start(const scb_ring_t *r, scb_rcursor_t *c, int latest);
+
+/* Overwrite mode: never waits, never fails. */
+void scb_ring_push(const scb_ring_t *r, scb_wcursor_t *w, const void *item);
+void scb_ring_push_many(const scb_ring_t *r, scb_wcursor_t *w,
+                        const void *items, size_t n);
+
+/* Returns SCB_OK or SCB_EAGAIN. */
+int scb_ring_pop(const scb_ring_t *r, scb_rcursor_t *c, void *item);
+/* Returns SCB_OK with 1 <= *count <= max, or SCB_EAGAIN with *count 0. */
+int scb_ring_pop_many(const scb_ring_t *r, scb_rcursor_t *c, void *items,
+                      size_t max, size_t *count);
+
+/* Items ever pushed. */
+uint64_t scb_ring_pushed(const scb_ring_t *r);
+/* Writer: items in the ring (at most length). */
+uint64_t scb_ring_writer_usage(const scb_ring_t *r);
+/* Reader: items waiting for it, and items it lost (counted or pending). */
+uint64_t scb_ring_reader_usage(const scb_ring_t *r, const scb_rcursor_t *c);
+uint64_t scb_ring_reader_lost(const scb_ring_t *r, const scb_rcursor_t *c);
+
+#endif /* SCB_RING_H */

@@ -1,0 +1,39 @@
+/*
+ * sys.h - the OS services the portable code needs, one implementation per OS
+ * under platform/ (platform/unix/sys_unix.c, later platform/win32/).
+ *
+ * None of these is called on the push/pop fast path.
+ */
+#ifndef SCB_SYS_H
+#define SCB_SYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The page size of this process, a power of two. */
+size_t scb_sys_page_size(void);
+
+/*
+ * A process identity that survives process id reuse: the process id in the
+ * high 32 bits and a 32-bit digest of the process's start time in the low 32
+ * bits.  Never 0.  Not cached: a forked child gets its own.
+ */
+uint64_t scb_sys_proc_self(void);
+
+/* 1 if the process `id` (from scb_sys_proc_self, possibly another process's)
+ * is alive: a process with that id exists, is not a zombie, and started at
+ * the same time.  0 otherwise. */
+int scb_sys_proc_alive(uint64_t id);
+
+/* Nanoseconds of a monotonic clock. */
+uint64_t scb_sys_now_ns(void);
+
+/* Sleeps about `us` microseconds. */
+void scb_sys_sleep_us(uint32_t us);
+
+/* Unix only: used by the unix backends.  Translates an errno value into an
+ * SCB_E* code (SCB_ESYS for anything without a closer match); it does not
+ * change errno, so the native code stays there for SCB_ESYS. */
+int scb_sys_errno_to_scb(int e);
+
+#endif /* SCB_SYS_H */
