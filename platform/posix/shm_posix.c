@@ -1,0 +1,298 @@
+#ifdef HAVE_CONFIG_H
+#include <config.h>
+#endif
+
+/*
+ * shm_posix.c - the "posix" backend: the ring NAME is the POSIX shared memory
+ * object "/scb.NAME" (shm_open), which Linux shows as /dev/shm/scb.NAME, so
+ * rings can be listed and told apart from other programs' objects.
+ *
+ * It knows nothing of the ring format and never reads or writes the mapped
+ * bytes.  It keeps no file descriptor open after a call returns: the mapping
+ * is all a handle holds.  It never removes a name except in remove() and to
+ * undo its own failed create.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "scb.h"
+#include "backend.h"
+#include "sys.h"
+
+#define POSIX_PREFIX "/scb."
+#define POSIX_PREFIX_LEN 5 /* strlen(POSIX_PREFIX), for the preprocessor */
+_Static_assert(sizeof POSIX_PREFIX - 1 == POSIX_PREFIX_LEN,
+               "POSIX_PREFIX_LEN must be the length of POSIX_PREFIX");
+
+/*
+ * The longest ring name.  The OS limit applies to the object's name without
+ * its leading slash ("scb.NAME"), which Linux and FreeBSD bound by NAME_MAX
+ * (255), leaving 251 for NAME.  macOS bounds the whole name, slash included,
+ * by PSHMNAMLEN (31, in no public header), which leaves 26: short of the 30
+ * characters the contract promises on every backend.
+ */
+#if defined(__APPLE__)
+#define POSIX_NAME_MAX (31 - POSIX_PREFIX_LEN)
+#elif defined(NAME_MAX)
+#define POSIX_NAME_MAX (NAME_MAX - (POSIX_PREFIX_LEN - 1))
+#else
+#define POSIX_NAME_MAX (255 - (POSIX_PREFIX_LEN - 1))
+#endif
+
+#if POSIX_NAME_MAX > SCB_NAME_MAX
+#undef POSIX_NAME_MAX
+#define POSIX_NAME_MAX SCB_NAME_MAX
+#endif
+
+/* Room for the prefix, the longest name and the terminating NUL. */
+#define POSIX_PATH_SIZE (sizeof POSIX_PREFIX + POSIX_NAME_MAX)
+
+/* The largest value of off_t, which POSIX leaves without a macro. */
+#define POSIX_OFF_MAX \
+    ((uintmax_t)((UINTMAX_C(1) << (sizeof(off_t) * CHAR_BIT - 1)) - 1))
+
+/* Builds the OS name of ring `name` into path[POSIX_PATH_SIZE]. */
+static int posix_path(char *path, const char *name)
+{
+    size_t n;
+
+    if (name == NULL || name[0] == '\0')
+        return SCB_EINVAL;
+    n = strlen(name);
+    if (n > POSIX_NAME_MAX)
+        return SCB_ENAMETOOLONG;
+    /* A slash would make the name a path that no system accepts the same
+     * way; the portable code rejects it already, this is defence only. */
+    if (memchr(name, '/', n) != NULL)
+        return SCB_EINVAL;
+    memcpy(path, POSIX_PREFIX, sizeof POSIX_PREFIX - 1);
+    memcpy(path + sizeof POSIX_PREFIX - 1, name, n + 1);
+    return SCB_OK;
+}
+
+/* Resets seg to "nothing mapped", so that a failed call leaves it harmless. */
+static void seg_clear(scb_seg_t *seg)
+{
+    seg->base = NULL;
+    seg->size = 0;
+    seg->writable = 0;
+    seg->id = 0;
+    seg->priv = NULL;
+}
+
+static int posix_create(scb_seg_t *seg, const char *name, size_t size,
+                        uint32_t mode)
+{
+    char path[POSIX_PATH_SIZE];
+    struct stat st;
+    void *base;
+    int fd, rc, saved, chmod_errno;
+
+    if (seg == NULL)
+        return SCB_EINVAL;
+    seg_clear(seg);
+    rc = posix_path(path, name);
+    if (rc != SCB_OK)
+        return rc;
+    if (size == 0 || (mode & ~UINT32_C(07777)) != 0)
+        return SCB_EINVAL;
+    if ((uintmax_t)size > POSIX_OFF_MAX) {
+        errno = EFBIG;
+        return SCB_ENOMEM;
+    }
+
+    fd = shm_open(path, O_CREAT | O_EXCL | O_RDWR, (mode_t)mode);
+    if (fd < 0)
+        return scb_sys_errno_to_scb(errno);
+
+    /* From here on the name exists and every failure must remove it. */
+
+    /* shm_open applied the umask; the contract is the exact mode.  Some
+     * systems (macOS) cannot chmod a shared memory object, which only matters
+     * if the umask took bits away: the check after fstat decides. */
+    chmod_errno = fchmod(fd, (mode_t)mode) == 0 ? 0 : errno;
+
+    if (ftruncate(fd, (off_t)size) != 0)
+        goto fail;
+#if defined(__linux__)
+    /* tmpfs allocates a page when it is first touched, and a touch it cannot
+     * back (a full /dev/shm, a container's small one) kills the process with
+     * SIGBUS in the middle of a push.  Allocating now turns that into
+     * SCB_ENOMEM here.  A file system that cannot preallocate says so with
+     * EOPNOTSUPP, and then the old behaviour is all there is. */
+    if (fallocate(fd, 0, 0, (off_t)size) != 0 && errno != EOPNOTSUPP &&
+        errno != ENOSYS)
+        goto fail;
+#endif
+    if (fstat(fd, &st) != 0)
+        goto fail;
+    if (((uint32_t)st.st_mode & UINT32_C(07777)) != mode) {
+        /* Refuse a mode we cannot honour rather than ignore it. */
+        errno = chmod_errno != 0 ? chmod_errno : EPERM;
+        rc = SCB_ENOTSUP;
+        goto undo;
+    }
+    base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (base == MAP_FAILED)
+        goto fail;
+    /* The mapping keeps the object alive; the descriptor is not needed. */
+    (void)close(fd);
+
+    seg->base = base;
+    seg->size = size;
+    seg->writable = 1;
+    /* get_mode needs no descriptor: the mode is kept here. */
+    seg->id = (intptr_t)(st.st_mode & 07777);
+    return SCB_OK;
+
+fail:
+    rc = scb_sys_errno_to_scb(errno);
+undo:
+    /* Cleanup must not replace the errno that explains the failure. */
+    saved = errno;
+    (void)shm_unlink(path);
+    (void)close(fd);
+    errno = saved;
+    return rc;
+}
+
+static int posix_open(scb_seg_t *seg, const char *name, int writable)
+{
+    char path[POSIX_PATH_SIZE];
+    struct stat st;
+    void *base = NULL;
+    size_t size;
+    int fd, rc, saved;
+
+    if (seg == NULL)
+        return SCB_EINVAL;
+    seg_clear(seg);
+    rc = posix_path(path, name);
+    if (rc != SCB_OK)
+        return rc;
+
+    fd = shm_open(path, writable ? O_RDWR : O_RDONLY, 0);
+    if (fd < 0)
+        return scb_sys_errno_to_scb(errno);
+
+    /* The size is the object's, as the OS reports it: whatever the ring
+     * header claims is checked against this, never the other way. */
+    if (fstat(fd, &st) != 0) {
+        rc = scb_sys_errno_to_scb(errno);
+        goto fail;
+    }
+    if (st.st_size < 0 || (uintmax_t)st.st_size > (uintmax_t)SIZE_MAX) {
+        errno = EOVERFLOW;
+        rc = SCB_ENOMEM;
+        goto fail;
+    }
+    size = (size_t)st.st_size;
+    /* A creator between shm_open and ftruncate shows size 0; mmap refuses a
+     * length of 0, so such a segment opens unmapped and the caller decides. */
+    if (size > 0) {
+        base = mmap(NULL, size, writable ? PROT_READ | PROT_WRITE : PROT_READ,
+                    MAP_SHARED, fd, 0);
+        if (base == MAP_FAILED) {
+            rc = scb_sys_errno_to_scb(errno);
+            goto fail;
+        }
+    }
+    (void)close(fd);
+
+    seg->base = base;
+    seg->size = size;
+    seg->writable = writable ? 1 : 0;
+    seg->id = (intptr_t)(st.st_mode & 07777);
+    return SCB_OK;
+
+fail:
+    saved = errno;
+    (void)close(fd);
+    errno = saved;
+    return rc;
+}
+
+static int posix_protect(scb_seg_t *seg, size_t off, size_t len)
+{
+    size_t page = scb_sys_page_size();
+    size_t mapped;
+
+    if (seg == NULL || seg->base == NULL || !seg->writable)
+        return SCB_EINVAL;
+    /* The mapping covers whole pages, so a range may end in the last,
+     * partly used page even when size is not a multiple of the page. */
+    mapped = seg->size + (page - seg->size % page) % page;
+    if (off % page != 0 || len % page != 0 || off > mapped ||
+        len > mapped - off)
+        return SCB_EINVAL;
+    if (len == 0)
+        return SCB_OK;
+    if (mprotect((char *)seg->base + off, len, PROT_READ) != 0)
+        return scb_sys_errno_to_scb(errno);
+    return SCB_OK;
+}
+
+static int posix_close(scb_seg_t *seg)
+{
+    int rc = SCB_OK;
+
+    if (seg == NULL)
+        return SCB_EINVAL;
+    if (seg->base != NULL && seg->size > 0 &&
+        munmap(seg->base, seg->size) != 0)
+        rc = scb_sys_errno_to_scb(errno);
+    /* The handle is released even if munmap failed: the caller frees it
+     * either way, and a second munmap of the same address must not happen.
+     * id and priv stay: they hold no resource, and get_mode still answers. */
+    seg->base = NULL;
+    seg->size = 0;
+    seg->writable = 0;
+    return rc;
+}
+
+/*
+ * Names are exact here, so the name alone says what to remove and seg is not
+ * used; it may be NULL, which lets the portable code remove a ring it cannot
+ * open (a mode that shuts its owner out, say).
+ */
+static int posix_remove(scb_seg_t *seg, const char *name)
+{
+    char path[POSIX_PATH_SIZE];
+    int rc;
+
+    (void)seg;
+    rc = posix_path(path, name);
+    if (rc != SCB_OK)
+        return rc;
+    if (shm_unlink(path) != 0)
+        return scb_sys_errno_to_scb(errno);
+    return SCB_OK;
+}
+
+static int posix_get_mode(scb_seg_t *seg, uint32_t *mode)
+{
+    if (seg == NULL || mode == NULL)
+        return SCB_EINVAL;
+    *mode = (uint32_t)seg->id;
+    return SCB_OK;
+}
+
+const scb_backend_t scb_backend_posix = {
+    .name = "posix",
+    .name_max = POSIX_NAME_MAX,
+    .names_exact = 1,
+    .create = posix_create,
+    .open = posix_open,
+    .protect = posix_protect,
+    .close = posix_close,
+    .remove = posix_remove,
+    .get_mode = posix_get_mode,
+};

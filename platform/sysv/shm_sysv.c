@@ -1,0 +1,310 @@
+#ifdef HAVE_CONFIG_H
+#include <config.h>
+#endif
+
+/*
+ * shm_sysv.c - the "sysv" backend: the ring NAME is the System V shared
+ * memory segment whose key is derived from NAME (shmget, shmat).
+ *
+ * The key is the 32-bit FNV-1a hash of the string "scb:" NAME, read as a
+ * key_t; a hash that falls on IPC_PRIVATE (0) or on -1 becomes 1.  Keys are
+ * hashed, so two names can share a key: this backend declares names_exact 0,
+ * and the portable code, which keeps the full name in the ring header,
+ * compares it at open and before unlink, so a collision is reported, never
+ * silently shared or removed.
+ *
+ * It knows nothing of the ring format and never reads or writes the mapped
+ * bytes.  It never marks a segment for removal except in remove() and to
+ * undo its own failed create: a named ring outlives the processes that use
+ * it until it is unlinked.
+ */
+
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/mman.h>
+#include <sys/shm.h>
+#include <sys/types.h>
+
+#include "scb.h"
+#include "backend.h"
+#include "sys.h"
+
+/* Ring names are hashed, so the OS puts no bound on them. */
+#define SYSV_NAME_MAX 255
+
+_Static_assert(SYSV_NAME_MAX <= SCB_NAME_MAX,
+               "a backend may not accept names longer than SCB_NAME_MAX");
+
+/* FNV-1a, 32 bits, over `s` continuing from hash `h`. */
+static uint32_t fnv1a(uint32_t h, const char *s)
+{
+    const unsigned char *p;
+
+    for (p = (const unsigned char *)s; *p != '\0'; p++) {
+        h ^= *p;
+        h *= UINT32_C(16777619);
+    }
+    return h;
+}
+
+/* The key of ring `name`, as described at the top of the file. */
+static key_t sysv_key(const char *name)
+{
+    uint32_t h = fnv1a(fnv1a(UINT32_C(2166136261), "scb:"), name);
+    key_t key;
+
+    /* Read the hash as a signed 32-bit value without relying on
+     * implementation-defined conversion, so every system where key_t is at
+     * least 32 bits derives the same key from the same name. */
+    if (h <= UINT32_C(0x7fffffff))
+        key = (key_t)h;
+    else
+        key = (key_t)(-(key_t)(UINT32_C(0xffffffff) - h) - 1);
+    if (key == IPC_PRIVATE || key == (key_t)-1)
+        key = 1;
+    return key;
+}
+
+/* Checks `name`: SCB_OK, SCB_EINVAL or SCB_ENAMETOOLONG. */
+static int sysv_check_name(const char *name)
+{
+    if (name == NULL || name[0] == '\0')
+        return SCB_EINVAL;
+    if (strlen(name) > SYSV_NAME_MAX)
+        return SCB_ENAMETOOLONG;
+    return SCB_OK;
+}
+
+/* Resets seg to "nothing attached", so that a failed call leaves it
+ * harmless. */
+static void seg_clear(scb_seg_t *seg)
+{
+    seg->base = NULL;
+    seg->size = 0;
+    seg->writable = 0;
+    seg->id = -1;
+    seg->priv = NULL;
+}
+
+/* get_mode needs no system call: the permission bits seen at open or create
+ * ride in priv, as an integer. */
+static void seg_set_mode(scb_seg_t *seg, uint32_t mode)
+{
+    seg->priv = (void *)(uintptr_t)mode;
+}
+
+/* Translates an errno from a call on a segment already found by its id: the
+ * id going stale (EINVAL, EIDRM) means the segment was removed meanwhile. */
+static int sysv_errno_by_id(int e)
+{
+    if (e == EINVAL
+#ifdef EIDRM
+        || e == EIDRM
+#endif
+    )
+        return SCB_ENOENT;
+    return scb_sys_errno_to_scb(e);
+}
+
+static int sysv_create(scb_seg_t *seg, const char *name, size_t size,
+                       uint32_t mode)
+{
+    struct shmid_ds ds;
+    void *base;
+    int id, rc, saved;
+
+    if (seg == NULL)
+        return SCB_EINVAL;
+    seg_clear(seg);
+    rc = sysv_check_name(name);
+    if (rc != SCB_OK)
+        return rc;
+    if (size == 0 || (mode & ~UINT32_C(07777)) != 0)
+        return SCB_EINVAL;
+    /* System V segments have no set-id or sticky bits: refuse rather than
+     * silently drop them. */
+    if ((mode & ~UINT32_C(0777)) != 0)
+        return SCB_ENOTSUP;
+
+    /* System V does not apply the umask.  The owner gets read-write for now
+     * whatever `mode` says, because shmat checks the mode even for the
+     * creator and the writer must attach read-write; the exact mode is set
+     * once attached.  The owner can change the mode at any time, so this
+     * grants nobody anything they could not have taken. */
+    id = shmget(sysv_key(name), size,
+                IPC_CREAT | IPC_EXCL | (int)(mode | UINT32_C(0600)));
+    if (id < 0) {
+        /* With IPC_EXCL an existing key fails with EEXIST first, so EINVAL
+         * can only mean a size outside [SHMMIN, SHMMAX]: more shared memory
+         * than the system grants. */
+        return errno == EINVAL ? SCB_ENOMEM : scb_sys_errno_to_scb(errno);
+    }
+
+    /* From here on the segment exists and every failure must remove it. */
+
+    base = shmat(id, NULL, 0);
+    if (base == (void *)-1)
+        goto fail;
+    if (shmctl(id, IPC_STAT, &ds) != 0)
+        goto fail_detach;
+    if (((uint32_t)ds.shm_perm.mode & UINT32_C(0777)) != mode) {
+        ds.shm_perm.mode = (ds.shm_perm.mode & ~0777u) | mode;
+        if (shmctl(id, IPC_SET, &ds) != 0 || shmctl(id, IPC_STAT, &ds) != 0)
+            goto fail_detach;
+        if (((uint32_t)ds.shm_perm.mode & UINT32_C(0777)) != mode) {
+            errno = EPERM;
+            rc = SCB_ENOTSUP;
+            goto undo_detach;
+        }
+    }
+
+    /* The OS hands out zero-filled segments; nothing to clear. */
+    seg->base = base;
+    seg->size = size;
+    seg->writable = 1;
+    seg->id = id;
+    seg_set_mode(seg, (uint32_t)ds.shm_perm.mode & UINT32_C(0777));
+    return SCB_OK;
+
+fail_detach:
+    rc = scb_sys_errno_to_scb(errno);
+undo_detach:
+    saved = errno;
+    (void)shmdt(base);
+    errno = saved;
+    goto undo;
+fail:
+    rc = scb_sys_errno_to_scb(errno);
+undo:
+    /* Cleanup must not replace the errno that explains the failure. */
+    saved = errno;
+    (void)shmctl(id, IPC_RMID, NULL);
+    errno = saved;
+    return rc;
+}
+
+static int sysv_open(scb_seg_t *seg, const char *name, int writable)
+{
+    struct shmid_ds ds;
+    void *base = NULL;
+    size_t size;
+    int id, rc;
+
+    if (seg == NULL)
+        return SCB_EINVAL;
+    seg_clear(seg);
+    rc = sysv_check_name(name);
+    if (rc != SCB_OK)
+        return rc;
+
+    /* Size 0 and no flags find an existing segment of any size without
+     * creating one; ENOENT when there is none. */
+    id = shmget(sysv_key(name), 0, 0);
+    if (id < 0)
+        return scb_sys_errno_to_scb(errno);
+    /* The size is the segment's, as the OS reports it: whatever the ring
+     * header claims is checked against this, never the other way. */
+    if (shmctl(id, IPC_STAT, &ds) != 0)
+        return sysv_errno_by_id(errno);
+    size = (size_t)ds.shm_segsz;
+    /* System V has no empty segments, but the contract for one is cheap. */
+    if (size > 0) {
+        base = shmat(id, NULL, writable ? 0 : SHM_RDONLY);
+        if (base == (void *)-1)
+            return sysv_errno_by_id(errno);
+    }
+
+    seg->base = base;
+    seg->size = size;
+    seg->writable = writable ? 1 : 0;
+    seg->id = id;
+    seg_set_mode(seg, (uint32_t)ds.shm_perm.mode & UINT32_C(0777));
+    return SCB_OK;
+}
+
+static int sysv_protect(scb_seg_t *seg, size_t off, size_t len)
+{
+    size_t page = scb_sys_page_size();
+    size_t mapped;
+
+    if (seg == NULL || seg->base == NULL || !seg->writable)
+        return SCB_EINVAL;
+    /* The attachment covers whole pages, so a range may end in the last,
+     * partly used page even when size is not a multiple of the page. */
+    mapped = seg->size + (page - seg->size % page) % page;
+    if (off % page != 0 || len % page != 0 || off > mapped ||
+        len > mapped - off)
+        return SCB_EINVAL;
+    if (len == 0)
+        return SCB_OK;
+    /* Linux lets mprotect narrow a shmat region; a system that refuses
+     * (EINVAL, EACCES) simply does not offer the protection. */
+    if (mprotect((char *)seg->base + off, len, PROT_READ) != 0)
+        return (errno == EINVAL || errno == EACCES)
+                   ? SCB_ENOTSUP
+                   : scb_sys_errno_to_scb(errno);
+    return SCB_OK;
+}
+
+static int sysv_close(scb_seg_t *seg)
+{
+    int rc = SCB_OK;
+
+    if (seg == NULL)
+        return SCB_EINVAL;
+    if (seg->base != NULL && shmdt(seg->base) != 0)
+        rc = scb_sys_errno_to_scb(errno);
+    /* The handle is released even if shmdt failed: the caller frees it
+     * either way, and a second shmdt of the same address must not happen.
+     * id and priv stay: they hold no resource, and remove() may still be
+     * given the id after close. */
+    seg->base = NULL;
+    seg->size = 0;
+    seg->writable = 0;
+    return rc;
+}
+
+/*
+ * Removes the segment by the id it was opened under, not by looking the key
+ * up again: between the portable code's check of the name in the header and
+ * this call, the segment could have been removed and another one created
+ * under the same key, which a fresh lookup would remove instead.  Attached
+ * handles keep working; the OS frees the memory after the last detach.
+ */
+static int sysv_remove(scb_seg_t *seg, const char *name)
+{
+    int rc;
+
+    if (seg == NULL)
+        return SCB_EINVAL;
+    rc = sysv_check_name(name);
+    if (rc != SCB_OK)
+        return rc;
+    if (seg->id < 0 || seg->id > INT32_MAX)
+        return SCB_EINVAL;
+    if (shmctl((int)seg->id, IPC_RMID, NULL) != 0)
+        return sysv_errno_by_id(errno);
+    return SCB_OK;
+}
+
+static int sysv_get_mode(scb_seg_t *seg, uint32_t *mode)
+{
+    if (seg == NULL || mode == NULL)
+        return SCB_EINVAL;
+    *mode = (uint32_t)(uintptr_t)seg->priv;
+    return SCB_OK;
+}
+
+const scb_backend_t scb_backend_sysv = {
+    .name = "sysv",
+    .name_max = SYSV_NAME_MAX,
+    .names_exact = 0,
+    .create = sysv_create,
+    .open = sysv_open,
+    .protect = sysv_protect,
+    .close = sysv_close,
+    .remove = sysv_remove,
+    .get_mode = sysv_get_mode,
+};
