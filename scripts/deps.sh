@@ -1,0 +1,88 @@
+#!/bin/sh
+# deps.sh - makes sure the tools that build and test libscb are installed.
+#
+# On Debian and Ubuntu it installs what is missing with apt-get (through sudo
+# when not root), running `apt-get update` only when it has to install.
+# Elsewhere it says what to install and fails if something is missing.
+# Needed: a C compiler, make, autoconf, automake, libtool, pkg-config, Check.
+# Optional: a C++ compiler (header test), ipcs and procps (test diagnostics).
+
+set -eu
+
+have() { command -v "$1" >/dev/null 2>&1; }
+
+missing=
+have cc || have gcc || have clang || missing="$missing C-compiler"
+have make || missing="$missing make"
+have autoconf || missing="$missing autoconf"
+have automake || missing="$missing automake"
+have libtoolize || have glibtoolize || missing="$missing libtool"
+have pkg-config || have pkgconf || missing="$missing pkg-config"
+if have pkg-config && ! pkg-config --exists 'check >= 0.9.10' 2>/dev/null; then
+    missing="$missing check"
+elif ! have pkg-config; then
+    missing="$missing check"
+fi
+
+optional=
+have c++ || have g++ || have clang++ || optional="$optional C++-compiler"
+have ipcs || optional="$optional ipcs"
+
+if [ -z "$missing" ]; then
+    if [ -n "$optional" ]; then
+        echo "deps.sh: build dependencies present (optional, not installed:$optional)"
+    else
+        echo "deps.sh: build dependencies present"
+    fi
+    exit 0
+fi
+
+echo "deps.sh: missing:$missing"
+
+if [ -f /etc/debian_version ] && have apt-get; then
+    sudo=
+    if [ "$(id -u)" -ne 0 ]; then
+        if have sudo; then
+            sudo=sudo
+        else
+            echo "deps.sh: not root and no sudo: as root, run" >&2
+            echo "  apt-get update && apt-get install build-essential autoconf automake libtool pkg-config check g++ procps util-linux" >&2
+            exit 1
+        fi
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    echo "deps.sh: installing with apt-get"
+    $sudo apt-get update
+    $sudo apt-get install -y --no-install-recommends \
+        build-essential autoconf automake libtool pkg-config check \
+        g++ procps util-linux
+    exit 0
+fi
+
+# Not Debian: say what to install.
+os=$(uname -s 2>/dev/null || echo unknown)
+id=
+if [ -r /etc/os-release ]; then
+    id=$(. /etc/os-release && echo "${ID:-} ${ID_LIKE:-}")
+fi
+echo "deps.sh: this is not a Debian system; install the missing tools, then re-run:" >&2
+case "$os $id" in
+    Darwin*)
+        echo "  xcode-select --install   # the C compiler and make" >&2
+        echo "  brew install autoconf automake libtool pkg-config check" >&2 ;;
+    FreeBSD*)
+        echo "  pkg install autoconf automake libtool pkgconf check gmake" >&2 ;;
+    OpenBSD*|NetBSD*)
+        echo "  pkg_add autoconf automake libtool pkgconf check gmake" >&2 ;;
+    *fedora*|*rhel*|*centos*)
+        echo "  dnf install gcc gcc-c++ make autoconf automake libtool pkgconf-pkg-config check-devel util-linux procps-ng" >&2 ;;
+    *suse*)
+        echo "  zypper install gcc gcc-c++ make autoconf automake libtool pkg-config check-devel util-linux procps" >&2 ;;
+    *arch*)
+        echo "  pacman -S --needed base-devel check" >&2 ;;
+    *alpine*)
+        echo "  apk add build-base autoconf automake libtool pkgconf check-dev util-linux procps" >&2 ;;
+    *)
+        echo "  a C11 compiler, make, autoconf, automake, libtool, pkg-config and Check (libcheck) with its headers" >&2 ;;
+esac
+exit 1
