@@ -391,6 +391,10 @@ int scb_pop_wait(scb_t *r, void *item, int64_t timeout_ms)
     rc = scb_pop(r, item);
     if (rc != SCB_EAGAIN || timeout_ms == 0)
         return rc;
+    /* A timeout too long to express in nanoseconds (over 290 years) is
+     * forever. */
+    if (timeout_ms > INT64_MAX / 1000000)
+        timeout_ms = -1;
     if (timeout_ms > 0)
         deadline = scb_sys_now_ns() + (uint64_t)timeout_ms * 1000000u;
     /* The portable fallback: sleep and poll, starting at microseconds and
