@@ -47,6 +47,40 @@ static inline int scb_cas(scb_atomic_u64 *p, uint64_t *expected, uint64_t desire
         p, expected, desired, memory_order_acq_rel, memory_order_acquire);
 }
 
+static inline uint32_t scb_load32_acquire(const scb_atomic_u32 *p)
+{
+    return atomic_load_explicit((scb_atomic_u32 *)p, memory_order_acquire);
+}
+
+static inline uint32_t scb_load32_relaxed(const scb_atomic_u32 *p)
+{
+    return atomic_load_explicit((scb_atomic_u32 *)p, memory_order_relaxed);
+}
+
+static inline void scb_store32_relaxed(scb_atomic_u32 *p, uint32_t v)
+{
+    atomic_store_explicit(p, v, memory_order_relaxed);
+}
+
+static inline void scb_add32_release(scb_atomic_u32 *p, uint32_t v)
+{
+    atomic_fetch_add_explicit(p, v, memory_order_release);
+}
+
+static inline int scb_cas32(scb_atomic_u32 *p, uint32_t *expected, uint32_t desired)
+{
+    return atomic_compare_exchange_strong_explicit(
+        p, expected, desired, memory_order_acq_rel, memory_order_acquire);
+}
+
+/* A full fence: orders earlier stores before later loads, which release
+ * and acquire do not.  Used where one side stores then loads and the other
+ * side does the mirror image (the wake-up handshakes). */
+static inline void scb_fence_full(void)
+{
+    atomic_thread_fence(memory_order_seq_cst);
+}
+
 /* Orders earlier stores before later stores (and loads). */
 static inline void scb_fence_release(void)
 {

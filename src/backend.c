@@ -13,6 +13,7 @@
 
 #include "backend.h"
 #include "scb.h"
+#include "sys.h"
 
 /* configure lists the backends it built, the default first, as
  * SCB_BACKEND_TABLE (addresses of their tables) and SCB_BACKEND_NAMES (their
@@ -79,7 +80,16 @@ int scb_be_open(const scb_backend_t *be, scb_seg_t *seg, const char *name,
 int scb_be_protect(const scb_backend_t *be, scb_seg_t *seg, size_t off,
                    size_t len)
 {
-    if (be == NULL || seg == NULL || off > seg->size || len > seg->size - off)
+    size_t page = scb_sys_page_size();
+    size_t mapped;
+
+    if (be == NULL || seg == NULL)
+        return SCB_EINVAL;
+    /* The mapping covers whole pages: a range may end in the last, partly
+     * used one. */
+    mapped = seg->size + (page - seg->size % page) % page;
+    if (off % page != 0 || len % page != 0 || off > mapped ||
+        len > mapped - off)
         return SCB_EINVAL;
     if (be->protect == NULL)
         return SCB_ENOTSUP;

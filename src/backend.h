@@ -42,7 +42,8 @@ typedef struct scb_backend {
      * SCB_ENOENT if there is none. */
     int (*open)(scb_seg_t *seg, const char *name, int writable);
     /* Optional (NULL when the OS cannot): makes [off, off + len) of a
-     * read-write mapping read-only.  off and len are page aligned. */
+     * read-write mapping read-only.  off and len are page aligned; the range
+     * may end in the last, partly used page of the mapping. */
     int (*protect)(scb_seg_t *seg, size_t off, size_t len);
     /* Unmaps and releases the handle's resources; never removes the name. */
     int (*close)(scb_seg_t *seg);

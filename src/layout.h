@@ -81,6 +81,30 @@ _Static_assert(offsetof(struct scb_hdr, writer_id) == 512, "format");
 _Static_assert(sizeof(struct scb_hdr) == 640, "format");
 _Static_assert(sizeof(((struct scb_hdr *)0)->name) == SCB_NAME_MAX + 1, "format");
 
+/* The wait line, first in the region readers write (at shared_off).  Each
+ * futex word has a flag beside it that says someone may sleep on it, so the
+ * side that makes progress issues a wake only when the flag is set, and
+ * clears it: a sleeper killed in its sleep costs one needless wake, never a
+ * lost one and never a wake on every push forever. */
+struct scb_wait {
+    scb_atomic_u32 rseq;   /* bumped by the writer to wake readers */
+    scb_atomic_u32 rwait;  /* 1: a reader may sleep on rseq */
+    scb_atomic_u32 wseq;   /* bumped by readers to wake the writer */
+    scb_atomic_u32 wwait;  /* 1: the writer may sleep on wseq */
+    scb_atomic_u32 slots_hi; /* 1 + the highest reader slot ever taken */
+    uint8_t pad[SCB_LINE - 20];
+};
+
+/* One reader slot (SCB_LOSSLESS), one line each after the wait line. */
+struct scb_slot {
+    scb_atomic_u64 owner;  /* process identity of the reader, 0 = free */
+    scb_atomic_u64 pos;    /* the next position that reader will read */
+    uint8_t pad[SCB_LINE - 16];
+};
+
+_Static_assert(sizeof(struct scb_wait) == SCB_LINE, "format");
+_Static_assert(sizeof(struct scb_slot) == SCB_LINE, "format");
+
 /* The geometry a handle uses: copied out of the header once and validated,
  * never re-read from shared memory. */
 typedef struct scb_geom {

@@ -33,6 +33,9 @@ void scb_ring_attach(scb_ring_t *r, void *base, const scb_geom_t *g)
     r->length = g->length;
     r->item_size = g->item_size;
     r->origin = g->origin;
+    r->wait = (struct scb_wait *)((uint8_t *)base + g->shared_off);
+    r->slots = (struct scb_slot *)(r->wait + 1);
+    r->nslots = g->max_readers;
 }
 
 void scb_ring_writer_start(const scb_ring_t *r, scb_wcursor_t *w)
@@ -59,6 +62,8 @@ void scb_ring_writer_start(const scb_ring_t *r, scb_wcursor_t *w)
      * unpublished until this writer has written them again. */
     w->pos = head;
     w->idx = slot_of(r, head);
+    if (!scb_ring_readers_min(r, head, &w->min))
+        w->min = head;
 }
 
 void scb_ring_reader_start(const scb_ring_t *r, scb_rcursor_t *c, int latest)
@@ -74,6 +79,105 @@ void scb_ring_reader_start(const scb_ring_t *r, scb_rcursor_t *c, int latest)
     c->idx = slot_of(r, c->pos);
     c->head = head;
     c->lost = 0;
+    c->slot = NULL;
+    c->safe_from = 0;
+}
+
+void scb_ring_reader_register(const scb_ring_t *r, scb_rcursor_t *c,
+                              struct scb_slot *slot, int latest)
+{
+    scb_ring_reader_start(r, c, latest);
+    c->slot = slot;
+    scb_store_release(&slot->pos, c->pos);
+    /* Orders the slot's position before the load of head.  Pairs with the
+     * full fence the writer issues after every head store, before it next
+     * scans the slots: if its scan missed this slot, its head was at most
+     * the head read here, so every position from here on is respected. */
+    scb_fence_full();
+    c->safe_from = scb_load_relaxed(&r->hdr->head);
+}
+
+int scb_ring_readers_min(const scb_ring_t *r, uint64_t pos, uint64_t *min)
+{
+    uint32_t i, hi = scb_load32_acquire(&r->wait->slots_hi);
+    uint64_t m = pos, p;
+    int any = 0;
+
+    if (hi > r->nslots)
+        hi = r->nslots;
+    for (i = 0; i < hi; i++) {
+        if (scb_load_acquire(&r->slots[i].owner) == 0)
+            continue;
+        /* Pairs with the release store of pos after a reader's copy: the
+         * reader is done with everything before p. */
+        p = scb_load_acquire(&r->slots[i].pos);
+        any = 1;
+        if (ahead(p, pos))
+            continue; /* wants only items not pushed yet */
+        if (pos - p > r->length)
+            p = pos - r->length; /* those are gone already */
+        if (ahead(m, p))
+            m = p;
+    }
+    *min = m;
+    return any;
+}
+
+uint64_t scb_ring_room(const scb_ring_t *r, scb_wcursor_t *w, uint64_t want)
+{
+    uint64_t used;
+
+    if (r->nslots == 0)
+        return r->length;
+    used = w->pos - w->min;
+    if (used <= r->length && r->length - used >= want)
+        return r->length - used;
+    if (!scb_ring_readers_min(r, w->pos, &w->min))
+        w->min = w->pos;
+    return r->length - (w->pos - w->min);
+}
+
+uint32_t scb_ring_reader_sleep_prepare(const scb_ring_t *r)
+{
+    scb_store32_relaxed(&r->wait->rwait, 1);
+    /* Orders the flag before the caller re-checks head; pairs with the
+     * full fence in scb_ring_readers_waiting. */
+    scb_fence_full();
+    /* Acquire: a bumped word means the writer's new head is visible. */
+    return scb_load32_acquire(&r->wait->rseq);
+}
+
+int scb_ring_readers_waiting(const scb_ring_t *r)
+{
+    /* Orders the head just published before the flag load; pairs with the
+     * full fence in scb_ring_reader_sleep_prepare. */
+    scb_fence_full();
+    if (scb_load32_relaxed(&r->wait->rwait) == 0)
+        return 0;
+    scb_store32_relaxed(&r->wait->rwait, 0);
+    scb_add32_release(&r->wait->rseq, 1);
+    return 1;
+}
+
+uint32_t scb_ring_writer_sleep_prepare(const scb_ring_t *r)
+{
+    scb_store32_relaxed(&r->wait->wwait, 1);
+    /* Orders the flag before the writer re-checks the slots; pairs with the
+     * full fence in scb_ring_writer_waiting. */
+    scb_fence_full();
+    return scb_load32_acquire(&r->wait->wseq);
+}
+
+int scb_ring_writer_waiting(const scb_ring_t *r)
+{
+    /* Orders the slot position just published before the flag load; pairs
+     * with the full fence in scb_ring_writer_sleep_prepare. */
+    scb_fence_full();
+    if (scb_load32_relaxed(&r->wait->wwait) == 0)
+        return 0;
+    scb_store32_relaxed(&r->wait->wwait, 0);
+    scb_add32_release(&r->wait->wseq, 1);
+    return 1;
 }
 
 /* Announces that positions before `end` are being written.  The release
@@ -217,22 +321,40 @@ static inline void advance(const scb_ring_t *r, scb_rcursor_t *c, uint64_t n)
         c->idx -= r->length;
 }
 
+/* Overwrite-mode readers must check every copy; a registered lossless
+ * reader only those of items from before its registration took hold. */
+static inline int must_check(const scb_rcursor_t *c)
+{
+    return c->slot == NULL || ahead(c->safe_from, c->pos);
+}
+
+/* A registered reader tells the writer how far it has read.  Release: its
+ * copies are complete before the writer may reuse their slots; pairs with
+ * the acquire load in scb_ring_readers_min. */
+static inline void publish(scb_rcursor_t *c)
+{
+    if (c->slot != NULL)
+        scb_store_release(&c->slot->pos, c->pos);
+}
+
 int scb_ring_pop(const scb_ring_t *r, scb_rcursor_t *c, void *item)
 {
     uint64_t claim;
-    int tries;
+    int tries, rc = SCB_EAGAIN;
 
     for (tries = 0; tries < SCB_POP_TRIES; tries++) {
         if (available(r, c, 0) == 0)
-            return SCB_EAGAIN;
+            break;
         copy_out(r, c->idx, item, 1);
-        if (torn(r, c, 1, &claim) == 0) {
+        if (!must_check(c) || torn(r, c, 1, &claim) == 0) {
             advance(r, c, 1);
-            return SCB_OK;
+            rc = SCB_OK;
+            break;
         }
         skip_to(r, c, claim - r->length);
     }
-    return SCB_EAGAIN;
+    publish(c);
+    return rc;
 }
 
 int scb_ring_pop_many(const scb_ring_t *r, scb_rcursor_t *c, void *items,
@@ -240,7 +362,7 @@ int scb_ring_pop_many(const scb_ring_t *r, scb_rcursor_t *c, void *items,
 {
     uint8_t *dst = items;
     uint64_t n, bad, claim;
-    int tries;
+    int tries, rc = SCB_EAGAIN;
 
     *count = 0;
     if (max == 0)
@@ -248,11 +370,11 @@ int scb_ring_pop_many(const scb_ring_t *r, scb_rcursor_t *c, void *items,
     for (tries = 0; tries < SCB_POP_TRIES; tries++) {
         n = available(r, c, 1);
         if (n == 0)
-            return SCB_EAGAIN;
+            break;
         if (n > max)
             n = max;
         copy_out(r, c->idx, dst, n);
-        bad = torn(r, c, n, &claim);
+        bad = must_check(c) ? torn(r, c, n, &claim) : 0;
         if (bad == n) {
             skip_to(r, c, claim - r->length);
             continue;
@@ -265,9 +387,11 @@ int scb_ring_pop_many(const scb_ring_t *r, scb_rcursor_t *c, void *items,
         }
         advance(r, c, n);
         *count = (size_t)n;
-        return SCB_OK;
+        rc = SCB_OK;
+        break;
     }
-    return SCB_EAGAIN;
+    publish(c);
+    return rc;
 }
 
 uint64_t scb_ring_pushed(const scb_ring_t *r)

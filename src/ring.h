@@ -37,12 +37,17 @@ typedef struct scb_ring {
     uint32_t item_size;      /* bytes per item */
     uint64_t origin;         /* counter value of the first item */
     struct scb_hdr *hdr;     /* the shared header (counters) */
+    struct scb_wait *wait;   /* the wait line (base + shared_off) */
+    struct scb_slot *slots;  /* reader slots (SCB_LOSSLESS), after it */
+    uint32_t nslots;         /* max_readers: 0 unless SCB_LOSSLESS */
 } scb_ring_t;
 
 typedef struct scb_wcursor {
     uint64_t pos;            /* position of the next item to push */
     uint64_t idx;            /* slot of pos: (pos - origin) % length */
     uint64_t claim;          /* last value stored into hdr->claim */
+    uint64_t min;            /* SCB_LOSSLESS: the lowest position a
+                              * registered reader needed at the last scan */
 } scb_wcursor_t;
 
 typedef struct scb_rcursor {
@@ -50,6 +55,9 @@ typedef struct scb_rcursor {
     uint64_t idx;            /* slot of pos: (pos - origin) % length */
     uint64_t head;           /* last value of hdr->head seen */
     uint64_t lost;           /* items skipped because they were overwritten */
+    struct scb_slot *slot;   /* SCB_LOSSLESS: this reader's slot, else NULL */
+    uint64_t safe_from;      /* SCB_LOSSLESS: the writer respects the slot
+                              * for positions from here on */
 } scb_rcursor_t;
 
 /* How many times one pop retries when the writer keeps overwriting the item
@@ -66,7 +74,37 @@ void scb_ring_writer_start(const scb_ring_t *r, scb_wcursor_t *w);
  * pushed. */
 void scb_ring_reader_start(const scb_ring_t *r, scb_rcursor_t *c, int latest);
 
-/* Overwrite mode: never waits, never fails. */
+/* SCB_LOSSLESS: how many items the writer may push now without
+ * overwriting one a registered reader has not read (at least `want` if
+ * that many fit; it rescans the slots only when its cached view says less).
+ * With no reader registered, a whole ring fits.  Always `length` for rings
+ * without reader slots. */
+uint64_t scb_ring_room(const scb_ring_t *r, scb_wcursor_t *w, uint64_t want);
+
+/* SCB_LOSSLESS: the lowest position a live registered reader needs (into
+ * *min) and whether there is any; the writer's usage is pos - *min. */
+int scb_ring_readers_min(const scb_ring_t *r, uint64_t pos, uint64_t *min);
+
+/* SCB_LOSSLESS: registers the reader `c` in `slot` (already owned by this
+ * process) starting as scb_ring_reader_start would.  Items before the
+ * registration took hold may still be overwritten: those are checked and
+ * counted lost as in overwrite mode. */
+void scb_ring_reader_register(const scb_ring_t *r, scb_rcursor_t *c,
+                              struct scb_slot *slot, int latest);
+
+/* Wake-up handshakes.  The sleeper raises its flag and reads the futex word
+ * (prepare), re-checks its condition, then sleeps on the word.  The other
+ * side, after publishing progress, calls the *_waiting function: when it
+ * returns 1 the caller must wake the word (the flag was set, it has been
+ * cleared and the word bumped).  A full fence on each side makes sure that
+ * either the sleeper sees the progress or the other side sees the flag. */
+uint32_t scb_ring_reader_sleep_prepare(const scb_ring_t *r);
+int scb_ring_readers_waiting(const scb_ring_t *r);
+uint32_t scb_ring_writer_sleep_prepare(const scb_ring_t *r);
+int scb_ring_writer_waiting(const scb_ring_t *r);
+
+/* Overwrite mode (and SCB_LOSSLESS once scb_ring_room said so): never
+ * waits, never fails. */
 void scb_ring_push(const scb_ring_t *r, scb_wcursor_t *w, const void *item);
 void scb_ring_push_many(const scb_ring_t *r, scb_wcursor_t *w,
                         const void *items, size_t n);

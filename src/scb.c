@@ -28,6 +28,11 @@
  * creator has not written the magic yet) before it calls it bad. */
 #define OPEN_NOT_READY_NS (500u * 1000u * 1000u)
 
+/* How often a blocked lossless writer checks whether the readers holding
+ * it back are still alive (dead ones are detected within this, well inside
+ * the 1 s the contract allows), and the longest it sleeps between checks. */
+#define REAP_INTERVAL_NS (100u * 1000u * 1000u)
+
 struct scb {
     /* Hot: what push and pop touch. */
     scb_ring_t ring;
@@ -39,7 +44,9 @@ struct scb {
     uint32_t flags;          /* the ring's flags */
     uint32_t mode;
     uint32_t max_readers;
-    uint64_t self_id;        /* the writer's process identity */
+    uint64_t self_id;        /* this process's identity (writer, slot owner) */
+    uint64_t last_reap;      /* when the writer last looked for dead readers */
+    int shared_rw;           /* 1 if this handle may write the wait line */
     const scb_backend_t *be;
     scb_seg_t seg;
     char name[SCB_NAME_MAX + 1];
@@ -172,8 +179,6 @@ int scb_create(scb_t **out, const char *name, const scb_config_t *cfg)
         return rc;
     if ((rc = check_name(name, be)) != SCB_OK)
         return rc;
-    if (cfg->flags & SCB_LOSSLESS)
-        return SCB_ENOTSUP; /* not yet available: see scb.h */
 
     memset(&g, 0, sizeof g);
     g.item_size = cfg->item_size != 0 ? cfg->item_size : 1;
@@ -198,6 +203,7 @@ int scb_create(scb_t **out, const char *name, const scb_config_t *cfg)
     scb_layout_init(h->seg.base, &g, h->self_id);
     attach(h, &g);
     h->is_writer = 1;
+    h->shared_rw = 1;
     scb_ring_writer_start(&h->ring, &h->w);
     *out = h;
     return SCB_OK;
@@ -218,6 +224,87 @@ static int take_writer(scb_t *h)
         if (scb_cas(owner, &cur, h->self_id))
             return SCB_OK;
     }
+}
+
+/* Frees the slots of registered readers whose process died, so they stop
+ * holding the writer back.  `blocking_only`: only those the writer waits
+ * for (their position a whole ring behind `pos`). */
+static void reap_dead_readers(scb_t *h, int blocking_only, uint64_t pos)
+{
+    uint32_t i, hi = scb_load32_acquire(&h->ring.wait->slots_hi);
+
+    if (hi > h->ring.nslots)
+        hi = h->ring.nslots;
+    for (i = 0; i < hi; i++) {
+        struct scb_slot *slot = &h->ring.slots[i];
+        uint64_t owner = scb_load_acquire(&slot->owner);
+
+        if (owner == 0)
+            continue;
+        if (blocking_only && pos - scb_load_acquire(&slot->pos) < h->ring.length)
+            continue;
+        if (!scb_sys_proc_alive(owner))
+            scb_cas(&slot->owner, &owner, 0);
+    }
+}
+
+/* The writer's slow path when a lossless ring looks full: at most every
+ * REAP_INTERVAL_NS, free the slots of dead readers holding it back. */
+static void writer_reap(scb_t *w)
+{
+    uint64_t now = scb_sys_now_ns();
+
+    if (w->last_reap != 0 && now - w->last_reap < REAP_INTERVAL_NS)
+        return;
+    w->last_reap = now;
+    reap_dead_readers(w, 1, w->w.pos);
+}
+
+/* Takes a free reader slot of a lossless ring (after freeing those of dead
+ * readers if none is free) and registers the reader in it. */
+static int register_reader(scb_t *h, int latest)
+{
+    uint32_t i, hi, pass;
+    struct scb_slot *slot = NULL;
+
+    h->self_id = scb_sys_proc_self();
+    for (pass = 0; pass < 2 && slot == NULL; pass++) {
+        if (pass == 1)
+            reap_dead_readers(h, 0, 0);
+        for (i = 0; i < h->ring.nslots; i++) {
+            uint64_t free_owner = 0;
+            if (scb_cas(&h->ring.slots[i].owner, &free_owner, h->self_id)) {
+                slot = &h->ring.slots[i];
+                break;
+            }
+        }
+    }
+    if (slot == NULL)
+        return SCB_ELIMIT;
+    /* Let the writer's scans reach this slot. */
+    hi = scb_load32_acquire(&h->ring.wait->slots_hi);
+    while (hi < i + 1 && !scb_cas32(&h->ring.wait->slots_hi, &hi, i + 1))
+        ;
+    scb_ring_reader_register(&h->ring, &h->r, slot, latest != 0);
+    return SCB_OK;
+}
+
+/* Maps the header and the items read-only for a reader that mapped the
+ * segment read-write (semantics 7): only the wait line and the reader
+ * slots stay writable.  Whole pages only; where the backend cannot, the
+ * reader simply keeps the writable mapping. */
+static void protect_reader(scb_t *h, const scb_geom_t *g)
+{
+    uint64_t page = scb_sys_page_size();
+    uint64_t hdr_end = g->shared_off & ~(page - 1);
+    uint64_t items_start = (g->items_off + page - 1) & ~(page - 1);
+
+    if (hdr_end > 0)
+        scb_be_protect(h->be, &h->seg, 0, (size_t)hdr_end);
+    if (items_start < h->seg.size)
+        scb_be_protect(h->be, &h->seg, (size_t)items_start,
+                       (size_t)((h->seg.size - items_start + page - 1) &
+                                ~(page - 1)));
 }
 
 int scb_open(scb_t **out, const char *name, const scb_config_t *cfg)
@@ -243,14 +330,18 @@ int scb_open(scb_t **out, const char *name, const scb_config_t *cfg)
 
     if ((h = new_handle(be, name)) == NULL)
         return SCB_ENOMEM;
-    /* Readers map the whole segment read-only: in overwrite mode they
-     * write nothing shared, so a stray write faults. */
-    rc = open_segment(be, name, writer, &h->seg, &g);
+    /* A reader maps read-write when the mode lets it, for the wait line and
+     * its lossless slot, and then protects the header and the items;
+     * otherwise it maps everything read-only and can only poll. */
+    rc = open_segment(be, name, 1, &h->seg, &g);
+    if (rc == SCB_EACCES && !writer)
+        rc = open_segment(be, name, 0, &h->seg, &g);
     if (rc != SCB_OK) {
         free(h);
         return rc;
     }
     attach(h, &g);
+    h->shared_rw = h->seg.writable;
     if (writer) {
         if ((rc = take_writer(h)) != SCB_OK) {
             close_quietly(be, &h->seg);
@@ -260,7 +351,19 @@ int scb_open(scb_t **out, const char *name, const scb_config_t *cfg)
         h->is_writer = 1;
         scb_ring_writer_start(&h->ring, &h->w);
     } else {
-        scb_ring_reader_start(&h->ring, &h->r, (flags & SCB_LATEST) != 0);
+        if (h->ring.nslots > 0) {
+            rc = h->shared_rw ? register_reader(h, flags & SCB_LATEST)
+                              : SCB_EACCES; /* a lossless reader needs its slot */
+            if (rc != SCB_OK) {
+                close_quietly(be, &h->seg);
+                free(h);
+                return rc;
+            }
+        } else {
+            scb_ring_reader_start(&h->ring, &h->r, (flags & SCB_LATEST) != 0);
+        }
+        if (h->shared_rw)
+            protect_reader(h, &g);
     }
     *out = h;
     return SCB_OK;
@@ -283,6 +386,13 @@ int scb_close(scb_t *h)
         /* Gives the role up, unless another process already took it over
          * (it judged this one dead). */
         scb_cas(&h->ring.hdr->writer_id, &me, 0);
+    } else if (h->r.slot != NULL) {
+        uint64_t me = h->self_id;
+
+        /* Frees the slot, and wakes a writer that waits for room. */
+        scb_cas(&h->r.slot->owner, &me, 0);
+        if (scb_ring_writer_waiting(&h->ring))
+            scb_sys_wake(&h->ring.wait->wseq);
     }
     rc2 = scb_be_close(h->be, &h->seg);
     if (rc == SCB_OK)
@@ -331,95 +441,199 @@ int scb_unlink(const char *name, const scb_config_t *cfg)
     return rc;
 }
 
+/* Converts a timeout in milliseconds to a deadline on the monotonic clock;
+ * 0 means none (forever).  Timeouts too long to express in nanoseconds
+ * (over 290 years) are forever too. */
+static uint64_t deadline_of(int64_t timeout_ms)
+{
+    if (timeout_ms < 0 || timeout_ms > INT64_MAX / 1000000)
+        return 0;
+    return scb_sys_now_ns() + (uint64_t)timeout_ms * 1000000u;
+}
+
+/* Nanoseconds left before `deadline` (0 if past), or -1 for none. */
+static int64_t remaining_ns(uint64_t deadline)
+{
+    uint64_t now;
+
+    if (deadline == 0)
+        return -1;
+    now = scb_sys_now_ns();
+    return now >= deadline ? 0 : (int64_t)(deadline - now);
+}
+
+/* After the writer published items: wake readers asleep in scb_pop_wait. */
+static inline void wake_readers(scb_t *w)
+{
+    if (scb_ring_readers_waiting(&w->ring))
+        scb_sys_wake(&w->ring.wait->rseq);
+}
+
+/* After a lossless reader published its position: wake a writer asleep in
+ * scb_push_wait. */
+static inline void wake_writer(scb_t *r)
+{
+    if (r->r.slot != NULL && scb_ring_writer_waiting(&r->ring))
+        scb_sys_wake(&r->ring.wait->wseq);
+}
+
+/* Room for `want` items now, looking for dead readers once if there is
+ * none. */
+static uint64_t room_for(scb_t *w, uint64_t want)
+{
+    uint64_t room = scb_ring_room(&w->ring, &w->w, want);
+
+    if (room == 0) {
+        writer_reap(w);
+        room = scb_ring_room(&w->ring, &w->w, want);
+    }
+    return room;
+}
+
 int scb_push(scb_t *w, const void *item)
 {
     if (w == NULL || item == NULL)
         return SCB_EINVAL;
     if (!w->is_writer)
         return SCB_ENOTWRITER;
+    if (w->ring.nslots > 0 && room_for(w, 1) == 0)
+        return SCB_EAGAIN;
     scb_ring_push(&w->ring, &w->w, item);
+    wake_readers(w);
     return SCB_OK;
 }
 
 int scb_push_many(scb_t *w, const void *items, size_t n, size_t *count)
 {
+    uint64_t room;
+
     if (count != NULL)
         *count = 0;
     if (w == NULL || count == NULL || (items == NULL && n > 0))
         return SCB_EINVAL;
     if (!w->is_writer)
         return SCB_ENOTWRITER;
+    if (n == 0)
+        return SCB_OK;
+    if (w->ring.nslots > 0) {
+        room = room_for(w, n);
+        if (room == 0)
+            return SCB_EAGAIN;
+        if (room < n)
+            n = (size_t)room;
+    }
     scb_ring_push_many(&w->ring, &w->w, items, n);
+    wake_readers(w);
     *count = n;
     return SCB_OK;
 }
 
 int scb_push_wait(scb_t *w, const void *item, int64_t timeout_ms)
 {
-    (void)timeout_ms;
-    /* In overwrite mode there is always room: this is scb_push.  Only
-     * SCB_LOSSLESS rings wait, and they are not yet available. */
-    return scb_push(w, item);
+    uint64_t deadline;
+    int64_t left;
+    uint32_t seq;
+    unsigned attempt;
+    int rc;
+
+    rc = scb_push(w, item);
+    if (rc != SCB_EAGAIN || timeout_ms == 0)
+        return rc;
+    deadline = deadline_of(timeout_ms);
+    for (attempt = 0;; attempt++) {
+        seq = scb_ring_writer_sleep_prepare(&w->ring);
+        rc = scb_push(w, item);
+        if (rc != SCB_EAGAIN)
+            return rc;
+        left = remaining_ns(deadline);
+        if (left == 0)
+            return SCB_ETIMEDOUT;
+        /* Wake up at least every REAP_INTERVAL_NS: a reader that died
+         * holding the writer back wakes nobody. */
+        if (left < 0 || left > (int64_t)REAP_INTERVAL_NS)
+            left = REAP_INTERVAL_NS;
+        scb_sys_wait(&w->ring.wait->wseq, seq, left, attempt);
+    }
 }
 
 int scb_pop(scb_t *r, void *item)
 {
+    int rc;
+
     if (r == NULL || item == NULL)
         return SCB_EINVAL;
     if (r->is_writer)
         return SCB_ENOTREADER;
-    return scb_ring_pop(&r->ring, &r->r, item);
+    rc = scb_ring_pop(&r->ring, &r->r, item);
+    if (rc == SCB_OK)
+        wake_writer(r);
+    return rc;
 }
 
 int scb_pop_many(scb_t *r, void *items, size_t max, size_t *count)
 {
+    int rc;
+
     if (count != NULL)
         *count = 0;
     if (r == NULL || items == NULL || count == NULL)
         return SCB_EINVAL;
     if (r->is_writer)
         return SCB_ENOTREADER;
-    return scb_ring_pop_many(&r->ring, &r->r, items, max, count);
+    rc = scb_ring_pop_many(&r->ring, &r->r, items, max, count);
+    if (rc == SCB_OK)
+        wake_writer(r);
+    return rc;
 }
 
 int scb_pop_wait(scb_t *r, void *item, int64_t timeout_ms)
 {
-    uint64_t deadline = 0;
-    uint32_t nap = 10;
+    uint64_t deadline;
+    int64_t left;
+    uint32_t seq = 0;
+    unsigned attempt;
     int rc;
 
     rc = scb_pop(r, item);
     if (rc != SCB_EAGAIN || timeout_ms == 0)
         return rc;
-    /* A timeout too long to express in nanoseconds (over 290 years) is
-     * forever. */
-    if (timeout_ms > INT64_MAX / 1000000)
-        timeout_ms = -1;
-    if (timeout_ms > 0)
-        deadline = scb_sys_now_ns() + (uint64_t)timeout_ms * 1000000u;
-    /* The portable fallback: sleep and poll, starting at microseconds and
-     * backing off to a millisecond, so a waiting reader costs no core. */
-    for (;;) {
-        if (timeout_ms > 0) {
-            uint64_t now = scb_sys_now_ns();
-            if (now >= deadline)
-                return SCB_ETIMEDOUT;
-            if ((uint64_t)nap * 1000u > deadline - now)
-                nap = (uint32_t)((deadline - now) / 1000u) + 1;
+    deadline = deadline_of(timeout_ms);
+    for (attempt = 0;; attempt++) {
+        /* A reader that may write the wait line raises its flag and sleeps
+         * until the writer bumps the word; one mapped read-only cannot, and
+         * polls with short sleeps that back off (attempt). */
+        if (r->shared_rw) {
+            seq = scb_ring_reader_sleep_prepare(&r->ring);
+            rc = scb_pop(r, item);
+            if (rc != SCB_EAGAIN)
+                return rc;
         }
-        scb_sys_sleep_us(nap);
+        left = remaining_ns(deadline);
+        if (left == 0)
+            return SCB_ETIMEDOUT;
+        if (r->shared_rw) {
+            scb_sys_wait(&r->ring.wait->rseq, seq, left, attempt);
+        } else {
+            uint64_t nap = 2000u << (attempt < 9 ? attempt : 9); /* to ~1 ms */
+            if (left > 0 && (uint64_t)left < nap)
+                nap = (uint64_t)left;
+            scb_sys_sleep_us((uint32_t)(nap / 1000u) + 1);
+        }
         rc = scb_pop(r, item);
         if (rc != SCB_EAGAIN)
             return rc;
-        if (nap < 1000)
-            nap *= 2;
     }
 }
 
 uint64_t scb_usage(const scb_t *h)
 {
+    uint64_t min;
+
     if (h == NULL)
         return 0;
+    if (h->is_writer && h->ring.nslots > 0 &&
+        scb_ring_readers_min(&h->ring, h->w.pos, &min))
+        return h->w.pos - min; /* what the slowest live reader has not read */
     if (h->is_writer)
         return scb_ring_writer_usage(&h->ring);
     return scb_ring_reader_usage(&h->ring, &h->r);
@@ -430,6 +644,17 @@ uint64_t scb_lost(const scb_t *r)
     if (r == NULL || r->is_writer)
         return 0;
     return scb_ring_reader_lost(&r->ring, &r->r);
+}
+
+/* Registered readers of a lossless ring: slots with an owner. */
+static uint32_t count_readers(const scb_t *h)
+{
+    uint32_t i, n = 0;
+
+    for (i = 0; i < h->ring.nslots; i++)
+        if (scb_load_acquire(&h->ring.slots[i].owner) != 0)
+            n++;
+    return n;
 }
 
 int scb_info(const scb_t *h, scb_info_t *out)
@@ -448,7 +673,7 @@ int scb_info(const scb_t *h, scb_info_t *out)
     out->usage = scb_usage(h);
     out->lost = scb_lost(h);
     out->max_readers = h->max_readers;
-    out->readers = 0;
+    out->readers = count_readers(h);
     owner = scb_load_acquire(&h->ring.hdr->writer_id);
     if (owner != 0 && scb_sys_proc_alive(owner)) {
         out->writer_alive = 1;

@@ -31,6 +31,25 @@ uint64_t scb_sys_now_ns(void);
 /* Sleeps about `us` microseconds. */
 void scb_sys_sleep_us(uint32_t us);
 
+/*
+ * Blocks while the 32-bit word at `addr` (in memory shared between
+ * processes, 4-byte aligned) still holds `expected`, for at most timeout_ns
+ * nanoseconds (negative: no limit).  Returns 0 when woken, when the word
+ * differs, or spuriously; 1 when the time ran out.  Callers re-check their
+ * condition in a loop.  Where the OS has no cross-process wait on a word,
+ * this sleeps a short bounded time (microseconds, backing off with
+ * `attempt`, the caller's loop count) and returns 0: correct, only slower.
+ */
+int scb_sys_wait(const void *addr, uint32_t expected, int64_t timeout_ns,
+                 unsigned attempt);
+
+/* Wakes every process blocked in scb_sys_wait on `addr`. */
+void scb_sys_wake(const void *addr);
+
+/* 1 if scb_sys_wait really sleeps until woken (futex and the like), 0 if it
+ * is the bounded-sleep fallback. */
+int scb_sys_wait_is_native(void);
+
 /* Unix only: used by the unix backends.  Translates an errno value into an
  * SCB_E* code (SCB_ESYS for anything without a closer match); it does not
  * change errno, so the native code stays there for SCB_ESYS. */

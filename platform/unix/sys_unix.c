@@ -14,7 +14,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +32,21 @@
 #elif defined(__APPLE__)
 #include <sys/proc.h>
 #include <sys/sysctl.h>
+#endif
+
+/*
+ * The cross-process wait on a word (scb_sys_wait): the futex on Linux,
+ * _umtx_op on FreeBSD, a bounded sleep elsewhere.  Defining
+ * SCB_SYS_FORCE_SLEEP_WAIT (-DSCB_SYS_FORCE_SLEEP_WAIT) builds the sleep
+ * fallback on Linux and FreeBSD too, to test it where it is not the default.
+ */
+#if defined(__linux__) && !defined(SCB_SYS_FORCE_SLEEP_WAIT)
+#define SCB_WAIT_FUTEX 1
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#elif defined(__FreeBSD__) && !defined(SCB_SYS_FORCE_SLEEP_WAIT)
+#define SCB_WAIT_UMTX 1
+#include <sys/umtx.h>
 #endif
 
 #include "scb.h"
@@ -284,6 +301,209 @@ void scb_sys_sleep_us(uint32_t us)
     while (nanosleep(&req, &rem) != 0 && errno == EINTR)
         req = rem;
     errno = saved;
+}
+
+/* ---------------------------------------------------------------------------
+ * Waiting on a word in shared memory.
+ *
+ * The word is read with an atomic load: callers pass an _Atomic uint32_t that
+ * other processes store to.  Only the shared (not _PRIVATE) kernel operations
+ * are used, since the private ones key the wait on the address in this
+ * process's address space and would never see another process's wake.
+ */
+
+/* The sleep of the fallback: 2 us on attempt 0, doubling, at most 1 ms. */
+#define SCB_WAIT_BACKOFF_MIN_NS INT64_C(2000)
+#define SCB_WAIT_BACKOFF_MAX_NS INT64_C(1000000)
+
+static int64_t wait_backoff_ns(unsigned attempt)
+{
+    /* 2 us << 9 is past 1 ms already; larger shifts would overflow. */
+    if (attempt >= 9)
+        return SCB_WAIT_BACKOFF_MAX_NS;
+    if ((SCB_WAIT_BACKOFF_MIN_NS << attempt) > SCB_WAIT_BACKOFF_MAX_NS)
+        return SCB_WAIT_BACKOFF_MAX_NS;
+    return SCB_WAIT_BACKOFF_MIN_NS << attempt;
+}
+
+/* ns (>= 0) as a timespec; seconds past a 32-bit time_t are cut to its
+ * largest value (68 years, as good as no limit). */
+static struct timespec ns_to_timespec(int64_t ns)
+{
+    struct timespec ts;
+    int64_t sec = ns / INT64_C(1000000000);
+
+    if (sizeof(time_t) < sizeof(int64_t) && sec > INT32_MAX)
+        sec = INT32_MAX;
+    ts.tv_sec = (time_t)sec;
+    ts.tv_nsec = (long)(ns % INT64_C(1000000000));
+    return ts;
+}
+
+/*
+ * The bounded-sleep wait, for systems without a cross-process wait on a word
+ * and for a native wait the kernel refused.  The caller has checked that the
+ * word still holds the expected value and that timeout_ns != 0.  Sleeps the
+ * backoff for `attempt`, or the whole timeout if that is shorter, and returns
+ * 1 only in the second case.  A signal ends the sleep early (returns 0:
+ * spurious wake-ups are allowed).  errno is clobbered.
+ */
+static int sleep_wait(int64_t timeout_ns, unsigned attempt)
+{
+    int64_t ns = wait_backoff_ns(attempt);
+    int all = 0;
+    struct timespec ts;
+
+    if (timeout_ns >= 0 && timeout_ns <= ns) {
+        ns = timeout_ns;
+        all = 1;
+    }
+    ts = ns_to_timespec(ns);
+    if (nanosleep(&ts, NULL) != 0)
+        return 0;
+    return all;
+}
+
+#if defined(SCB_WAIT_FUTEX)
+
+/*
+ * The futex call that takes a timeout.  A 32-bit process built with a 64-bit
+ * time_t must use futex_time64, whose timespec is two 64-bit fields; old
+ * 32-bit ABIs, 64-bit ABIs and x32 take struct timespec through plain futex.
+ * Some 32-bit ABIs (riscv32) have only futex_time64.
+ */
+#if defined(SYS_futex_time64)
+typedef struct { int64_t tv_sec; int64_t tv_nsec; } futex_ts64_t;
+#endif
+
+static long futex_wait(const void *addr, uint32_t expected, int64_t timeout_ns)
+{
+#if defined(SYS_futex_time64)
+    if (timeout_ns < 0) {
+#if defined(SYS_futex)
+        return syscall(SYS_futex, addr, FUTEX_WAIT, expected, NULL, NULL, 0);
+#else
+        return syscall(SYS_futex_time64, addr, FUTEX_WAIT, expected, NULL,
+                       NULL, 0);
+#endif
+    }
+#if defined(SYS_futex)
+    if (sizeof(time_t) <= sizeof(long)) {
+        struct timespec ts = ns_to_timespec(timeout_ns);
+        return syscall(SYS_futex, addr, FUTEX_WAIT, expected, &ts, NULL, 0);
+    }
+#endif
+    {
+        futex_ts64_t ts;
+        ts.tv_sec = timeout_ns / INT64_C(1000000000);
+        ts.tv_nsec = timeout_ns % INT64_C(1000000000);
+        return syscall(SYS_futex_time64, addr, FUTEX_WAIT, expected, &ts,
+                       NULL, 0);
+    }
+#else
+    struct timespec ts;
+
+    if (timeout_ns < 0)
+        return syscall(SYS_futex, addr, FUTEX_WAIT, expected, NULL, NULL, 0);
+    ts = ns_to_timespec(timeout_ns);
+    return syscall(SYS_futex, addr, FUTEX_WAIT, expected, &ts, NULL, 0);
+#endif
+}
+
+#if defined(SYS_futex)
+#define SCB_SYS_FUTEX_ANY SYS_futex
+#else
+#define SCB_SYS_FUTEX_ANY SYS_futex_time64
+#endif
+
+#endif /* SCB_WAIT_FUTEX */
+
+int scb_sys_wait(const void *addr, uint32_t expected, int64_t timeout_ns,
+                 unsigned attempt)
+{
+    int saved = errno, r;
+    const _Atomic uint32_t *word = (const _Atomic uint32_t *)addr;
+
+    if (atomic_load_explicit(word, memory_order_acquire) != expected) {
+        r = 0;
+    } else if (timeout_ns == 0) {
+        r = 1;
+    } else {
+#if defined(SCB_WAIT_FUTEX)
+        /* FUTEX_WAIT (not FUTEX_WAIT_PRIVATE): the word is in a shared
+         * mapping, and the kernel keys the wait on the page, not on our
+         * address.  The timeout is relative, on CLOCK_MONOTONIC. */
+        if (futex_wait(addr, expected, timeout_ns) == 0)
+            r = 0;
+        else if (errno == EAGAIN || errno == EINTR)
+            r = 0; /* the word changed first, or a signal: re-check */
+        else if (errno == ETIMEDOUT)
+            r = 1;
+        else
+            r = sleep_wait(timeout_ns, attempt); /* seccomp's ENOSYS, ... */
+#elif defined(SCB_WAIT_UMTX)
+        /* UMTX_OP_WAIT_UINT (not _PRIVATE) compares the 32-bit word and
+         * sleeps, keyed on the shared page.  A value that differs returns 0
+         * at once.  The timeout is relative (no UMTX_ABSTIME) on
+         * CLOCK_MONOTONIC; _umtx_op reads a struct _umtx_time when its
+         * size is passed in uaddr. */
+        struct _umtx_time ut;
+        void *obj = (void *)(uintptr_t)addr;
+        int rc;
+
+        if (timeout_ns < 0) {
+            rc = _umtx_op(obj, UMTX_OP_WAIT_UINT, (u_long)expected, NULL,
+                          NULL);
+        } else {
+            memset(&ut, 0, sizeof ut);
+            ut._timeout = ns_to_timespec(timeout_ns);
+            ut._flags = 0;
+            ut._clockid = CLOCK_MONOTONIC;
+            rc = _umtx_op(obj, UMTX_OP_WAIT_UINT, (u_long)expected,
+                          (void *)(uintptr_t)sizeof ut, &ut);
+        }
+        if (rc == 0)
+            r = 0;
+        else if (errno == EINTR || errno == EAGAIN)
+            r = 0;
+        else if (errno == ETIMEDOUT)
+            r = 1;
+        else
+            r = sleep_wait(timeout_ns, attempt);
+#else
+        r = sleep_wait(timeout_ns, attempt);
+#endif
+    }
+    errno = saved;
+    return r;
+}
+
+void scb_sys_wake(const void *addr)
+{
+#if defined(SCB_WAIT_FUTEX)
+    int saved = errno;
+
+    (void)syscall(SCB_SYS_FUTEX_ANY, addr, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+    errno = saved;
+#elif defined(SCB_WAIT_UMTX)
+    int saved = errno;
+
+    (void)_umtx_op((void *)(uintptr_t)addr, UMTX_OP_WAKE, (u_long)INT_MAX,
+                   NULL, NULL);
+    errno = saved;
+#else
+    /* The fallback's waiters wake up on their own after a bounded sleep. */
+    (void)addr;
+#endif
+}
+
+int scb_sys_wait_is_native(void)
+{
+#if defined(SCB_WAIT_FUTEX) || defined(SCB_WAIT_UMTX)
+    return 1;
+#else
+    return 0;
+#endif
 }
 
 int scb_sys_errno_to_scb(int e)
