@@ -5,7 +5,10 @@
  * memory; any number of reader processes each read every item, in order, at
  * their own pace.  By default the writer never waits: when the ring is full it
  * overwrites the oldest item, and a reader that fell behind learns exactly how
- * many items it missed (scb_lost).
+ * many items it missed (scb_lost).  With SCB_LOSSLESS the writer instead
+ * waits for its slowest live reader: readers register in one of max_readers
+ * slots, and a reader whose process dies stops holding the writer back
+ * within a second.
  *
  * Thread and process safety: a handle (scb_t) is used by one thread at a
  * time.  Separate handles, in one process or many, are independent: any number
@@ -129,9 +132,9 @@ SCB_API void scb_config_init(scb_config_t *cfg);
  * ignored if they are SCB_* flags, SCB_EINVAL otherwise.
  * Returns SCB_OK and sets *out, or: SCB_EINVAL (NULL out, bad name, zero or
  * overflowing sizes, unknown flags or mode bits), SCB_EEXIST, SCB_EACCES,
- * SCB_ENOMEM, SCB_ENOTSUP (backend not built in; SCB_LOSSLESS, which is
- * NOT YET AVAILABLE in this version), SCB_ENAMETOOLONG, SCB_ESYS.  On failure *out is NULL and
- * nothing is left behind.
+ * SCB_ENOMEM, SCB_ENOTSUP (backend not built in), SCB_ENAMETOOLONG,
+ * SCB_ESYS.  max_readers (SCB_LOSSLESS) is 1 to 4096.  On failure *out is
+ * NULL and nothing is left behind.
  */
 SCB_API int scb_create(scb_t **out, const char *name, const scb_config_t *cfg);
 
@@ -142,6 +145,11 @@ SCB_API int scb_create(scb_t **out, const char *name, const scb_config_t *cfg);
  * that starts at the oldest item kept (SCB_LATEST: at the next item pushed).
  * With SCB_WRITER it takes the writer role over when no live writer holds it
  * (the last one closed, or its process died), else fails with SCB_EBUSY.
+ * A reader of a SCB_LOSSLESS ring takes a reader slot (SCB_ELIMIT when every
+ * slot is held by a live reader) and so needs write access to the segment
+ * (SCB_EACCES without it); a reader of an overwrite ring needs only read
+ * access.  Readers map the header and the items read-only where the backend
+ * allows, so a stray write faults.
  * The segment is validated against the size the OS reports before any byte
  * of it is trusted: SCB_EBADFORMAT if it is not a ring this version reads.
  * Other errors: SCB_EINVAL, SCB_ENOENT, SCB_EACCES, SCB_ENOMEM, SCB_ENOTSUP,
@@ -176,9 +184,9 @@ SCB_API int scb_push(scb_t *w, const void *item);
 SCB_API int scb_push_many(scb_t *w, const void *items, size_t n, size_t *count);
 
 /* Writer: pushes one item, waiting up to timeout_ms for room in a
- * SCB_LOSSLESS ring (0 = do not wait, negative = forever).  In overwrite
- * mode there is always room and it is scb_push.  SCB_LOSSLESS is NOT YET
- * AVAILABLE in this version (scb_create refuses it with SCB_ENOTSUP).
+ * SCB_LOSSLESS ring (0 = do not wait, negative = forever): it sleeps until a
+ * reader makes room, or a reader holding it back is found dead.  In
+ * overwrite mode there is always room and it is scb_push.
  * Errors: as scb_push, and SCB_ETIMEDOUT. */
 SCB_API int scb_push_wait(scb_t *w, const void *item, int64_t timeout_ms);
 
@@ -196,14 +204,16 @@ SCB_API int scb_pop(scb_t *r, void *item);
 SCB_API int scb_pop_many(scb_t *r, void *items, size_t max, size_t *count);
 
 /* Reader: as scb_pop, waiting up to timeout_ms for an item (0 = do not
- * wait, negative = forever).  Returns SCB_ETIMEDOUT when the time runs out.
- * This version waits by polling with short sleeps that back off from
- * microseconds to 1 ms (no busy spin); a futex-based wake-up is NOT YET
- * AVAILABLE. */
+ * wait, negative = forever); SCB_ETIMEDOUT when the time runs out.  It
+ * sleeps on a futex (Linux; umtx on FreeBSD) that the writer wakes only
+ * when a reader sleeps, so pushes make no system call otherwise.  A reader
+ * without write access to the segment, and systems without such a wait,
+ * poll with sleeps backing off from microseconds to 1 ms instead. */
 SCB_API int scb_pop_wait(scb_t *r, void *item, int64_t timeout_ms);
 
 /* Reader: items waiting for it (at most length).  Writer: items in the ring
- * (at most length).  NULL: 0. */
+ * (at most length); in a SCB_LOSSLESS ring with live readers, the items the
+ * slowest of them has not read.  NULL: 0. */
 SCB_API uint64_t scb_usage(const scb_t *h);
 
 /* Reader: items the writer overwrote before this reader read them, since it

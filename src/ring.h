@@ -15,6 +15,12 @@
  * they held stays marked overwritten.  If the dead writer's batch was larger
  * than the ring, the next writer starts at claim - length instead.
  *
+ * SCB_LOSSLESS adds reader slots: a registered reader publishes its
+ * position after each pop, and the writer, before it claims a slot, makes
+ * sure no live registered reader still needs the item there
+ * (scb_ring_room).  It rescans the slots only when its cached minimum says
+ * the ring is full.
+ *
  * Cursors are private to a handle.  Indices are kept wrapped beside the
  * positions so the fast path needs no division, and every index comes from
  * private state reduced modulo the private length: nothing the other side

@@ -25,12 +25,15 @@ struct mem_ring {
     scb_ring_t ring;
 };
 
-static void mem_ring_make(struct mem_ring *m, uint32_t item_size,
-                          uint64_t length, uint64_t origin)
+static void mem_ring_make_flags(struct mem_ring *m, uint32_t item_size,
+                                uint64_t length, uint64_t origin,
+                                uint32_t flags, uint32_t max_readers)
 {
     memset(&m->g, 0, sizeof m->g);
     m->g.item_size = item_size;
     m->g.length = length;
+    m->g.flags = flags;
+    m->g.max_readers = max_readers;
     m->g.mode = 0600;
     m->g.origin = origin;
     strcpy(m->g.name, "ring-test");
@@ -39,6 +42,12 @@ static void mem_ring_make(struct mem_ring *m, uint32_t item_size,
     memset(m->base, 0, m->g.total_size);
     scb_layout_init(m->base, &m->g, 42);
     scb_ring_attach(&m->ring, m->base, &m->g);
+}
+
+static void mem_ring_make(struct mem_ring *m, uint32_t item_size,
+                          uint64_t length, uint64_t origin)
+{
+    mem_ring_make_flags(m, item_size, length, origin, 0, 0);
 }
 
 static void mem_ring_free(struct mem_ring *m)
@@ -483,6 +492,113 @@ START_TEST(test_hostile_counters)
 }
 END_TEST
 
+/* ---- lossless --------------------------------------------------------- */
+
+/* Registers a reader in slot i the way scb.c does: owner first, then the
+ * high-water mark the writer scans up to. */
+static void mem_register(struct mem_ring *m, scb_rcursor_t *c, uint32_t i,
+                         int latest)
+{
+    scb_store_relaxed(&m->ring.slots[i].owner, 1000 + i);
+    if (scb_load32_relaxed(&m->ring.wait->slots_hi) < i + 1)
+        scb_store32_relaxed(&m->ring.wait->slots_hi, i + 1);
+    scb_ring_reader_register(&m->ring, c, &m->ring.slots[i], latest);
+}
+
+START_TEST(test_lossless_room)
+{
+    struct mem_ring m;
+    scb_wcursor_t w;
+    scb_rcursor_t a, b;
+    uint64_t i, v, min;
+
+    mem_ring_make_flags(&m, 8, 5, UINT64_MAX - 2, SCB_LOSSLESS, 4);
+    ck_assert_uint_eq(m.ring.nslots, 4);
+    scb_ring_writer_start(&m.ring, &w);
+    /* No reader: a whole ring fits, again and again. */
+    for (i = 0; i < 12; i++) {
+        ck_assert_uint_eq(scb_ring_room(&m.ring, &w, 5), 5);
+        scb_ring_push(&m.ring, &w, &i);
+    }
+    ck_assert_int_eq(scb_ring_readers_min(&m.ring, w.pos, &min), 0);
+    /* Two readers at the next item pushed. */
+    mem_register(&m, &a, 0, 1);
+    mem_register(&m, &b, 2, 1);
+    for (i = 0; i < 5; i++) {
+        /* Asking for all that should fit forces a rescan when the cached
+         * view says less. */
+        ck_assert_uint_eq(scb_ring_room(&m.ring, &w, 5 - i), 5 - i);
+        scb_ring_push(&m.ring, &w, &i);
+    }
+    ck_assert_uint_eq(scb_ring_room(&m.ring, &w, 1), 0);
+    /* The room is the slowest reader's. */
+    ck_assert_int_eq(scb_ring_pop(&m.ring, &a, &v), SCB_OK);
+    ck_assert_int_eq(scb_ring_pop(&m.ring, &a, &v), SCB_OK);
+    ck_assert_uint_eq(scb_ring_room(&m.ring, &w, 1), 0);
+    ck_assert_int_eq(scb_ring_pop(&m.ring, &b, &v), SCB_OK);
+    ck_assert_uint_eq(v, 0);
+    ck_assert_uint_eq(scb_ring_room(&m.ring, &w, 1), 1);
+    ck_assert_int_eq(scb_ring_readers_min(&m.ring, w.pos, &min), 1);
+    ck_assert_uint_eq(w.pos - min, 4);
+    /* A freed slot holds nothing back. */
+    scb_store_relaxed(&m.ring.slots[2].owner, 0);
+    ck_assert_uint_eq(scb_ring_room(&m.ring, &w, 5), 2);
+    ck_assert_uint_eq(a.lost + b.lost, 0);
+    mem_ring_free(&m);
+}
+END_TEST
+
+START_TEST(test_lossless_stale_slot)
+{
+    struct mem_ring m;
+    scb_wcursor_t w;
+    uint64_t i, min;
+
+    mem_ring_make_flags(&m, 8, 4, 0, SCB_LOSSLESS, 2);
+    scb_ring_writer_start(&m.ring, &w);
+    for (i = 0; i < 10; i++)
+        scb_ring_push(&m.ring, &w, &i);
+    /* A slot far behind (or corrupt) counts as a whole ring behind; one
+     * ahead of the writer needs nothing yet. */
+    scb_store_relaxed(&m.ring.slots[0].owner, 7);
+    scb_store_relaxed(&m.ring.slots[0].pos, 1);
+    scb_store32_relaxed(&m.ring.wait->slots_hi, 1);
+    ck_assert_int_eq(scb_ring_readers_min(&m.ring, w.pos, &min), 1);
+    ck_assert_uint_eq(min, 6);
+    scb_store_relaxed(&m.ring.slots[0].pos, 99);
+    ck_assert_int_eq(scb_ring_readers_min(&m.ring, w.pos, &min), 1);
+    ck_assert_uint_eq(min, 10);
+    /* slots_hi beyond the slots is clamped to them. */
+    scb_store32_relaxed(&m.ring.wait->slots_hi, 1000000);
+    ck_assert_int_eq(scb_ring_readers_min(&m.ring, w.pos, &min), 1);
+    mem_ring_free(&m);
+}
+END_TEST
+
+START_TEST(test_wake_handshake)
+{
+    struct mem_ring m;
+    uint32_t s0, s1;
+
+    mem_ring_make(&m, 8, 4, 0);
+    /* Nobody asleep: no wake. */
+    ck_assert_int_eq(scb_ring_readers_waiting(&m.ring), 0);
+    s0 = scb_ring_reader_sleep_prepare(&m.ring);
+    /* A sleeper: one wake, the word moves, the flag is cleared. */
+    ck_assert_int_eq(scb_ring_readers_waiting(&m.ring), 1);
+    s1 = scb_load32_relaxed(&m.ring.wait->rseq);
+    ck_assert_uint_ne(s0, s1);
+    ck_assert_int_eq(scb_ring_readers_waiting(&m.ring), 0);
+    /* The same for the writer's word. */
+    ck_assert_int_eq(scb_ring_writer_waiting(&m.ring), 0);
+    s0 = scb_ring_writer_sleep_prepare(&m.ring);
+    ck_assert_int_eq(scb_ring_writer_waiting(&m.ring), 1);
+    ck_assert_uint_ne(s0, scb_load32_relaxed(&m.ring.wait->wseq));
+    ck_assert_int_eq(scb_ring_writer_waiting(&m.ring), 0);
+    mem_ring_free(&m);
+}
+END_TEST
+
 /* ---- threads ---------------------------------------------------------- */
 
 struct thread_arg {
@@ -589,6 +705,13 @@ static Suite *ring_suite(void)
     tcase_add_test(tc, test_claim_invalidates);
     tcase_add_test(tc, test_claim_partial_batch);
     tcase_add_test(tc, test_hostile_counters);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("lossless");
+    tcase_set_timeout(tc, 10);
+    tcase_add_test(tc, test_lossless_room);
+    tcase_add_test(tc, test_lossless_stale_slot);
+    tcase_add_test(tc, test_wake_handshake);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("threads");
