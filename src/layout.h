@@ -63,7 +63,8 @@ struct scb_hdr {
     /* Written by the writer only. */
     scb_atomic_u64 head;       /* position after the last published item */
     scb_atomic_u64 claim;      /* position after the last item the writer began */
-    uint8_t pad_w[SCB_LINE - 16];
+    scb_atomic_u64 wop;        /* SCB_LOSSLESS: odd while a push is under way */
+    uint8_t pad_w[SCB_LINE - 24];
 
     /* Written when the writer role changes hands. */
     scb_atomic_u64 writer_id;  /* process identity of the writer, 0 = none */
@@ -77,6 +78,7 @@ _Static_assert(offsetof(struct scb_hdr, name_len) == 80, "format");
 _Static_assert(offsetof(struct scb_hdr, name) == 128, "format");
 _Static_assert(offsetof(struct scb_hdr, head) == 384, "format");
 _Static_assert(offsetof(struct scb_hdr, claim) == 392, "format");
+_Static_assert(offsetof(struct scb_hdr, wop) == 400, "format");
 _Static_assert(offsetof(struct scb_hdr, writer_id) == 512, "format");
 _Static_assert(sizeof(struct scb_hdr) == 640, "format");
 _Static_assert(sizeof(((struct scb_hdr *)0)->name) == SCB_NAME_MAX + 1, "format");
@@ -92,7 +94,8 @@ struct scb_wait {
     scb_atomic_u32 wseq;   /* bumped by readers to wake the writer */
     scb_atomic_u32 wwait;  /* 1: the writer may sleep on wseq */
     scb_atomic_u32 slots_hi; /* 1 + the highest reader slot ever taken */
-    uint8_t pad[SCB_LINE - 20];
+    scb_atomic_u32 reg_gen;  /* bumped by each reader registration */
+    uint8_t pad[SCB_LINE - 24];
 };
 
 /* One reader slot (SCB_LOSSLESS), one line each after the wait line. */

@@ -62,7 +62,15 @@ void scb_ring_writer_start(const scb_ring_t *r, scb_wcursor_t *w)
      * unpublished until this writer has written them again. */
     w->pos = head;
     w->idx = slot_of(r, head);
-    if (!scb_ring_readers_min(r, head, &w->min))
+    if (r->nslots > 0) {
+        /* A writer that died mid-push left wop odd: make it even, so that
+         * odd means "under way" again (this is the only writer now). */
+        if (scb_load_relaxed(&r->hdr->wop) & 1)
+            scb_add_release(&r->hdr->wop, 1);
+        w->gen = scb_load32_seq_cst(&r->wait->reg_gen);
+    }
+    w->any = scb_ring_readers_min(r, head, &w->min);
+    if (!w->any)
         w->min = head;
 }
 
@@ -80,21 +88,66 @@ void scb_ring_reader_start(const scb_ring_t *r, scb_rcursor_t *c, int latest)
     c->head = head;
     c->lost = 0;
     c->slot = NULL;
-    c->safe_from = 0;
 }
 
-void scb_ring_reader_register(const scb_ring_t *r, scb_rcursor_t *c,
-                              struct scb_slot *slot, int latest)
+uint64_t scb_ring_reader_register_begin(const scb_ring_t *r, scb_rcursor_t *c,
+                                        struct scb_slot *slot, int latest)
 {
     scb_ring_reader_start(r, c, latest);
     c->slot = slot;
+    /* Release: the position is in the slot before the announcement. */
     scb_store_release(&slot->pos, c->pos);
-    /* Orders the slot's position before the load of head.  Pairs with the
-     * full fence the writer issues after every head store, before it next
-     * scans the slots: if its scan missed this slot, its head was at most
-     * the head read here, so every position from here on is respected. */
-    scb_fence_full();
-    c->safe_from = scb_load_relaxed(&r->hdr->head);
+    /* Announce, then look at the writer: seq_cst on both words here and in
+     * scb_ring_op_begin (which bumps wop, then reads reg_gen), so either
+     * the writer's next scan sees this slot, or this reads wop odd and
+     * waits for the push that may have missed it. */
+    scb_add32_seq_cst(&r->wait->reg_gen, 1);
+    return scb_load_seq_cst(&r->hdr->wop);
+}
+
+void scb_ring_reader_register_end(const scb_ring_t *r, scb_rcursor_t *c)
+{
+    /* A push decided before the registration may have overwritten the
+     * oldest items: start after what it claimed.  Acquire pairs with the
+     * release increment of wop in scb_ring_op_end. */
+    uint64_t claim;
+
+    (void)scb_load_acquire(&r->hdr->wop);
+    claim = scb_load_acquire(&r->hdr->claim);
+    if (ahead(claim, c->pos) && claim - c->pos > r->length) {
+        c->pos = claim - r->length;
+        c->idx = slot_of(r, c->pos);
+        scb_store_release(&c->slot->pos, c->pos);
+    }
+    c->head = scb_load_acquire(&r->hdr->head);
+}
+
+void scb_ring_op_begin(const scb_ring_t *r, scb_wcursor_t *w)
+{
+    uint32_t gen;
+
+    if (r->nslots == 0)
+        return;
+    /* wop odd: a push is under way.  seq_cst pairs with the announcement
+     * in scb_ring_reader_register_begin. */
+    scb_add_seq_cst(&r->hdr->wop, 1);
+    gen = scb_load32_seq_cst(&r->wait->reg_gen);
+    if (gen != w->gen) {
+        /* A reader registered: rescan before trusting the cached room. */
+        w->gen = gen;
+        w->any = scb_ring_readers_min(r, w->pos, &w->min);
+        if (!w->any)
+            w->min = w->pos;
+    }
+}
+
+void scb_ring_op_end(const scb_ring_t *r)
+{
+    if (r->nslots == 0)
+        return;
+    /* wop even again; release: what the push wrote (claim, head, items) is
+     * visible to a registering reader that sees the new value. */
+    scb_add_release(&r->hdr->wop, 1);
 }
 
 int scb_ring_readers_min(const scb_ring_t *r, uint64_t pos, uint64_t *min)
@@ -127,13 +180,19 @@ uint64_t scb_ring_room(const scb_ring_t *r, scb_wcursor_t *w, uint64_t want)
 {
     uint64_t used;
 
-    if (r->nslots == 0)
-        return r->length;
+    /* With nobody registered at the last scan there is no limit: a reader
+     * that registers since bumps reg_gen, and scb_ring_op_begin rescans. */
+    if (r->nslots == 0 || !w->any)
+        return UINT64_MAX;
     used = w->pos - w->min;
     if (used <= r->length && r->length - used >= want)
         return r->length - used;
-    if (!scb_ring_readers_min(r, w->pos, &w->min))
+    /* Out of cached room: look again. */
+    w->any = scb_ring_readers_min(r, w->pos, &w->min);
+    if (!w->any) {
         w->min = w->pos;
+        return UINT64_MAX;
+    }
     return r->length - (w->pos - w->min);
 }
 
@@ -321,11 +380,11 @@ static inline void advance(const scb_ring_t *r, scb_rcursor_t *c, uint64_t n)
         c->idx -= r->length;
 }
 
-/* Overwrite-mode readers must check every copy; a registered lossless
- * reader only those of items from before its registration took hold. */
+/* Overwrite-mode readers must check every copy; the writer never
+ * overwrites what a registered lossless reader still needs. */
 static inline int must_check(const scb_rcursor_t *c)
 {
-    return c->slot == NULL || ahead(c->safe_from, c->pos);
+    return c->slot == NULL;
 }
 
 /* A registered reader tells the writer how far it has read.  Release: its

@@ -19,7 +19,12 @@
  * position after each pop, and the writer, before it claims a slot, makes
  * sure no live registered reader still needs the item there
  * (scb_ring_room).  It rescans the slots only when its cached minimum says
- * the ring is full.
+ * the ring is full, or when a reader registered since (reg_gen).  A push is
+ * bracketed by scb_ring_op_begin/end, which keep `wop` odd while it is under
+ * way; a registering reader that finds a push under way waits for its end
+ * (it may have been decided before the registration), then starts at the
+ * oldest item that push left intact.  From then on every push sees the
+ * reader's slot, so a registered reader never loses an item.
  *
  * Cursors are private to a handle.  Indices are kept wrapped beside the
  * positions so the fast path needs no division, and every index comes from
@@ -54,6 +59,8 @@ typedef struct scb_wcursor {
     uint64_t claim;          /* last value stored into hdr->claim */
     uint64_t min;            /* SCB_LOSSLESS: the lowest position a
                               * registered reader needed at the last scan */
+    uint32_t gen;            /* SCB_LOSSLESS: reg_gen at the last scan */
+    int any;                 /* SCB_LOSSLESS: a reader was registered then */
 } scb_wcursor_t;
 
 typedef struct scb_rcursor {
@@ -62,8 +69,6 @@ typedef struct scb_rcursor {
     uint64_t head;           /* last value of hdr->head seen */
     uint64_t lost;           /* items skipped because they were overwritten */
     struct scb_slot *slot;   /* SCB_LOSSLESS: this reader's slot, else NULL */
-    uint64_t safe_from;      /* SCB_LOSSLESS: the writer respects the slot
-                              * for positions from here on */
 } scb_rcursor_t;
 
 /* How many times one pop retries when the writer keeps overwriting the item
@@ -80,11 +85,18 @@ void scb_ring_writer_start(const scb_ring_t *r, scb_wcursor_t *w);
  * pushed. */
 void scb_ring_reader_start(const scb_ring_t *r, scb_rcursor_t *c, int latest);
 
-/* SCB_LOSSLESS: how many items the writer may push now without
- * overwriting one a registered reader has not read (at least `want` if
- * that many fit; it rescans the slots only when its cached view says less).
- * With no reader registered, a whole ring fits.  Always `length` for rings
- * without reader slots. */
+/* SCB_LOSSLESS: brackets one push (or batch) of the writer; no-ops for
+ * rings without reader slots.  begin notices readers registered since the
+ * last scan. */
+void scb_ring_op_begin(const scb_ring_t *r, scb_wcursor_t *w);
+void scb_ring_op_end(const scb_ring_t *r);
+
+/* SCB_LOSSLESS, between op_begin and op_end: how many items the writer may
+ * push now without overwriting one a registered reader has not read (at
+ * least `want` if that many fit; it rescans the slots only when its cached
+ * view says less or a reader registered since).  UINT64_MAX when no reader
+ * is registered (the writer does not block then) and for rings without
+ * reader slots. */
 uint64_t scb_ring_room(const scb_ring_t *r, scb_wcursor_t *w, uint64_t want);
 
 /* SCB_LOSSLESS: the lowest position a live registered reader needs (into
@@ -92,11 +104,13 @@ uint64_t scb_ring_room(const scb_ring_t *r, scb_wcursor_t *w, uint64_t want);
 int scb_ring_readers_min(const scb_ring_t *r, uint64_t pos, uint64_t *min);
 
 /* SCB_LOSSLESS: registers the reader `c` in `slot` (already owned by this
- * process) starting as scb_ring_reader_start would.  Items before the
- * registration took hold may still be overwritten: those are checked and
- * counted lost as in overwrite mode. */
-void scb_ring_reader_register(const scb_ring_t *r, scb_rcursor_t *c,
-                              struct scb_slot *slot, int latest);
+ * process), starting as scb_ring_reader_start would.  begin returns the
+ * writer's `wop` as it was when the registration was announced: if it is
+ * odd, the caller waits until hdr->wop differs from it (or the writer is
+ * dead), then calls end. */
+uint64_t scb_ring_reader_register_begin(const scb_ring_t *r, scb_rcursor_t *c,
+                                        struct scb_slot *slot, int latest);
+void scb_ring_reader_register_end(const scb_ring_t *r, scb_rcursor_t *c);
 
 /* Wake-up handshakes.  The sleeper raises its flag and reads the futex word
  * (prepare), re-checks its condition, then sleeps on the word.  The other

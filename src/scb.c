@@ -227,9 +227,9 @@ static int take_writer(scb_t *h)
 }
 
 /* Frees the slots of registered readers whose process died, so they stop
- * holding the writer back.  `blocking_only`: only those the writer waits
- * for (their position a whole ring behind `pos`). */
-static void reap_dead_readers(scb_t *h, int blocking_only, uint64_t pos)
+ * holding the writer back (all of them at once: readers that died at
+ * different positions must not hold it back one interval each). */
+static void reap_dead_readers(scb_t *h)
 {
     uint32_t i, hi = scb_load32_acquire(&h->ring.wait->slots_hi);
 
@@ -239,11 +239,7 @@ static void reap_dead_readers(scb_t *h, int blocking_only, uint64_t pos)
         struct scb_slot *slot = &h->ring.slots[i];
         uint64_t owner = scb_load_acquire(&slot->owner);
 
-        if (owner == 0)
-            continue;
-        if (blocking_only && pos - scb_load_acquire(&slot->pos) < h->ring.length)
-            continue;
-        if (!scb_sys_proc_alive(owner))
+        if (owner != 0 && !scb_sys_proc_alive(owner))
             scb_cas(&slot->owner, &owner, 0);
     }
 }
@@ -257,20 +253,40 @@ static void writer_reap(scb_t *w)
     if (w->last_reap != 0 && now - w->last_reap < REAP_INTERVAL_NS)
         return;
     w->last_reap = now;
-    reap_dead_readers(w, 1, w->w.pos);
+    reap_dead_readers(w);
+}
+
+/* A registering reader found a push under way that may have been decided
+ * before its registration: waits for that push to end (a few microseconds),
+ * or for its writer to be found dead. */
+static void wait_push_done(scb_t *h, uint64_t wop)
+{
+    unsigned attempt;
+    uint64_t last_check = scb_sys_now_ns();
+
+    for (attempt = 0; scb_load_acquire(&h->ring.hdr->wop) == wop; attempt++) {
+        scb_sys_sleep_us(attempt < 10 ? 1u << attempt : 1000u);
+        if (scb_sys_now_ns() - last_check > 10u * 1000u * 1000u) {
+            uint64_t owner = scb_load_acquire(&h->ring.hdr->writer_id);
+            if (owner == 0 || !scb_sys_proc_alive(owner))
+                return; /* no push will end it; the next writer starts clean */
+            last_check = scb_sys_now_ns();
+        }
+    }
 }
 
 /* Takes a free reader slot of a lossless ring (after freeing those of dead
  * readers if none is free) and registers the reader in it. */
 static int register_reader(scb_t *h, int latest)
 {
+    uint64_t wop;
     uint32_t i, hi, pass;
     struct scb_slot *slot = NULL;
 
     h->self_id = scb_sys_proc_self();
     for (pass = 0; pass < 2 && slot == NULL; pass++) {
         if (pass == 1)
-            reap_dead_readers(h, 0, 0);
+            reap_dead_readers(h);
         for (i = 0; i < h->ring.nslots; i++) {
             uint64_t free_owner = 0;
             if (scb_cas(&h->ring.slots[i].owner, &free_owner, h->self_id)) {
@@ -285,7 +301,10 @@ static int register_reader(scb_t *h, int latest)
     hi = scb_load32_acquire(&h->ring.wait->slots_hi);
     while (hi < i + 1 && !scb_cas32(&h->ring.wait->slots_hi, &hi, i + 1))
         ;
-    scb_ring_reader_register(&h->ring, &h->r, slot, latest != 0);
+    wop = scb_ring_reader_register_begin(&h->ring, &h->r, slot, latest != 0);
+    if (wop & 1)
+        wait_push_done(h, wop);
+    scb_ring_reader_register_end(&h->ring, &h->r);
     return SCB_OK;
 }
 
@@ -496,9 +515,13 @@ int scb_push(scb_t *w, const void *item)
         return SCB_EINVAL;
     if (!w->is_writer)
         return SCB_ENOTWRITER;
-    if (w->ring.nslots > 0 && room_for(w, 1) == 0)
+    scb_ring_op_begin(&w->ring, &w->w);
+    if (room_for(w, 1) == 0) {
+        scb_ring_op_end(&w->ring);
         return SCB_EAGAIN;
+    }
     scb_ring_push(&w->ring, &w->w, item);
+    scb_ring_op_end(&w->ring);
     wake_readers(w);
     return SCB_OK;
 }
@@ -515,14 +538,16 @@ int scb_push_many(scb_t *w, const void *items, size_t n, size_t *count)
         return SCB_ENOTWRITER;
     if (n == 0)
         return SCB_OK;
-    if (w->ring.nslots > 0) {
-        room = room_for(w, n);
-        if (room == 0)
-            return SCB_EAGAIN;
-        if (room < n)
-            n = (size_t)room;
+    scb_ring_op_begin(&w->ring, &w->w);
+    room = room_for(w, n);
+    if (room == 0) {
+        scb_ring_op_end(&w->ring);
+        return SCB_EAGAIN;
     }
+    if (room < n)
+        n = (size_t)room;
     scb_ring_push_many(&w->ring, &w->w, items, n);
+    scb_ring_op_end(&w->ring);
     wake_readers(w);
     *count = n;
     return SCB_OK;

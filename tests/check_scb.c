@@ -3,7 +3,8 @@
  *
  * It runs the API suite below (tu_api_suite: the contract of spec/API.md and
  * scb.h, one tcase per feature) and the multi-process suite of check_scb_mp.c
- * (tu_mp_suite) on one backend, with CK_FORK on.
+ * (tu_mp_suite) and the lossless and wait suite (tu_wait_suite) on one
+ * backend, with CK_FORK on.
  *
  * Every test works on rings with unique names (tu_name) that its checked
  * fixture removes.  A test that fails or times out never reaches its
@@ -2785,6 +2786,7 @@ int main(int argc, char **argv)
     reg_init();
     sr = srunner_create(tu_api_suite());
     srunner_add_suite(sr, tu_mp_suite());
+    srunner_add_suite(sr, tu_wait_suite());
     srunner_set_fork_status(sr, CK_FORK);
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);

@@ -36,5 +36,6 @@ void tu_sleep_us(unsigned us);
 /* Suites of tests/check_scb (one source file each). */
 Suite *tu_api_suite(void);
 Suite *tu_mp_suite(void);
+Suite *tu_wait_suite(void);
 
 #endif /* SCB_TESTUTIL_H */
