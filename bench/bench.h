@@ -1,0 +1,311 @@
+/*
+ * bench.h - scb-bench, the libscb benchmark: what its files share.
+ *
+ *   scb-bench.c   options, the list of cases, the main loop
+ *   harness.c     processes: fork, CPU pinning, the start barrier, deadlines,
+ *                 reaping, and removing what a run created on every exit path
+ *   cases.c       the libscb cases (throughput and round trip), public API only
+ *   baselines.c   the same measurements through a pipe, a Unix domain socket
+ *                 and a POSIX message queue
+ *   report.c      statistics, the speed targets and the table
+ *   export.c      --json, --csv and --plot
+ *
+ * Every process that moves items checks a sequence number in the first 8
+ * bytes of every item it receives, so no rate is faked.  Nothing here may
+ * wait without a deadline.
+ */
+#ifndef SCB_BENCH_H
+#define SCB_BENCH_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/types.h>
+
+#define BENCH_BATCH 32          /* items per push_many / pop_many */
+#define BENCH_MAX_READERS 16
+#define BENCH_MAX_PROCS (BENCH_MAX_READERS + 1)
+#define BENCH_LINE 128          /* spacing of fields written by different processes */
+#define BENCH_MIN_SIZE 8        /* every item carries a 64-bit sequence number */
+#define BENCH_MAX_SIZE (16u << 20)
+#define BENCH_NO_P0 UINT64_MAX  /* ctl.p0 before the measured window starts */
+
+/* Exit codes of the child processes. */
+#define CHILD_OK 0
+#define CHILD_FAIL 3     /* wrong data or an error: explained on stderr */
+#define CHILD_TIMEOUT 4  /* its deadline passed */
+#define CHILD_ABORT 5    /* the parent called the run off */
+
+/* One child's results, on its own lines.  Written by that child only, read
+ * by the parent after the child exited. */
+struct bench_proc {
+    _Alignas(BENCH_LINE) atomic_int ready; /* 1: opened everything, waits for go */
+    int unpinned;        /* 1: sched_setaffinity failed */
+    uint64_t t_end;      /* monotonic ns when it finished */
+    uint64_t window;     /* reader: items received with seq >= p0;
+                          * writer: items pushed from p0 on */
+    uint64_t received;   /* reader: every item it received */
+    uint64_t lost;       /* reader: scb_lost at the end */
+};
+
+/*
+ * The control block of one run, in an anonymous shared mapping made before
+ * any fork.  The writer runs a warm-up, then publishes the first sequence
+ * number of the measured window (p0) and its start time (t0); every rate is
+ * items of the window over the time since t0.
+ */
+struct bench_ctl {
+    _Alignas(BENCH_LINE) atomic_int go;  /* 0: wait; 1: go; -1: abort */
+    _Alignas(BENCH_LINE) _Atomic uint64_t p0; /* BENCH_NO_P0 until the window starts */
+    uint64_t t0;         /* written before p0 is published */
+    _Alignas(BENCH_LINE) atomic_int done;  /* the writer has pushed its last item */
+    uint64_t total;      /* items pushed in all; written before done */
+    _Alignas(BENCH_LINE) _Atomic uint64_t ball; /* the cache-line ping-pong */
+    struct bench_proc proc[BENCH_MAX_PROCS]; /* [0] the writer (or pinger), [1..] readers */
+    uint64_t max_samples;
+    uint64_t nsamples;   /* round-trip samples in samples[] */
+    uint64_t samples[];  /* round trips in ns */
+};
+
+/* What one child runs; returns its exit code. */
+typedef int (*bench_child_fn)(struct bench_ctl *ctl, int index, void *arg);
+
+struct bench_child {
+    bench_child_fn fn;
+    void *arg;
+    int cpu;             /* CPU to pin to, -1: none */
+};
+
+/* Settings of a run, from the options. */
+struct bench_opts {
+    double duration;     /* seconds measured per repetition */
+    double warmup;       /* seconds of warm-up before each */
+    int reps;
+    uint64_t rounds;     /* round trips per latency repetition */
+    uint64_t ring_bytes; /* ring capacity for throughput cases */
+    int quiet;
+};
+
+/* --- harness.c ----------------------------------------------------------- */
+
+uint64_t bench_now(void);           /* CLOCK_MONOTONIC, ns */
+void bench_sleep_us(unsigned us);
+
+/* Installs the signal handling and the exit-time cleanup; returns -1 if the
+ * shared control block cannot be mapped. */
+int bench_init(uint64_t max_samples);
+struct bench_ctl *bench_ctl(void);
+
+/* CPUs this process may run on (up to max of them, in list) and the CPUs
+ * online; the return value is how many are usable. */
+int bench_cpus(int *list, int max, int *online);
+int bench_can_pin(void);            /* 1 if processes can be pinned here */
+int bench_cpu_for(int proc_index);  /* writer 0, readers 1..: the CPU to pin to */
+
+/* Rings to remove on any exit path until the run removed them itself. */
+void bench_track_ring(const char *name, const char *backend);
+void bench_untrack_ring(const char *name);
+
+/* A name no other run uses: "scbb.<pid>.<n>". */
+void bench_ring_name(char *buf, size_t len);
+
+/*
+ * Runs one repetition: resets the control block, forks the children (each
+ * pinned to its CPU), waits until all are ready (10 s at most), calls
+ * before_go (may be NULL), lets them go and waits for all to exit, at most
+ * limit_ns.  Returns 0 when every child exited with CHILD_OK; -1 with the
+ * reason in why otherwise (the others are stopped and reaped); -2 when the
+ * user interrupted the program.
+ */
+int bench_run(const struct bench_child *kids, int n, uint64_t limit_ns,
+              void (*before_go)(void *), void *arg, char *why, size_t whylen);
+
+int bench_interrupted(void);        /* the signal number, or 0 */
+void bench_cleanup(void);           /* stops children, removes rings */
+void bench_die_of_signal(void);     /* after bench_cleanup: exits as the signal would */
+int bench_any_unpinned(void);
+
+/* popen(cmd, "w") and pclose for the parent, whose usual signal mask the
+ * command must not inherit.  bench_pclose returns the exit status, or -1. */
+FILE *bench_popen_w(const char *cmd);
+int bench_pclose(FILE *f);
+
+/* In a child: waits for go (or abort, or the deadline), after setting its
+ * ready flag.  Returns CHILD_OK or the code to exit with. */
+int bench_child_ready(struct bench_ctl *ctl, int index);
+
+/* In a child: one line on stderr, prefixed with the case. */
+void bench_child_error(const char *label, int index, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static inline void bench_put_seq(void *item, uint64_t seq)
+{
+    memcpy(item, &seq, sizeof seq);
+}
+
+static inline uint64_t bench_get_seq(const void *item)
+{
+    uint64_t seq;
+    memcpy(&seq, item, sizeof seq);
+    return seq;
+}
+
+/* Fills n items of size bytes with a pattern (the seq goes in later). */
+void bench_fill(unsigned char *buf, size_t size, size_t n);
+
+/* --- cases.c and baselines.c --------------------------------------------- */
+
+enum bench_transport { TR_PIPE, TR_SOCKET, TR_MQ, TR_SCB };
+enum bench_mode { MODE_LOSSLESS, MODE_OVERWRITE };
+enum bench_api { API_MANY, API_ONE };
+enum bench_lat { LAT_BUSY, LAT_WAIT, LAT_PIPE, LAT_LINE };
+
+/* One repetition of a throughput case, as measured. */
+struct bench_sample {
+    double writer;                        /* items/s pushed */
+    double reader[BENCH_MAX_READERS];     /* items/s each reader received */
+    double loss[BENCH_MAX_READERS];       /* fraction of the window each lost */
+};
+
+struct bench_tput {
+    enum bench_transport transport;
+    enum bench_mode mode;
+    enum bench_api api;
+    const char *backend; /* TR_SCB */
+    size_t size;
+    int readers;         /* 0: the writer alone */
+    uint64_t length;     /* TR_SCB: ring capacity in items */
+};
+
+/* Returns 0 and fills *s; 1 if the case cannot run here (why says why: it
+ * is skipped); -1 if it failed (why); -2 if interrupted. */
+int bench_scb_tput(const struct bench_tput *tc, const struct bench_opts *o,
+                   struct bench_sample *s, char *why, size_t whylen);
+int bench_base_tput(const struct bench_tput *tc, const struct bench_opts *o,
+                    struct bench_sample *s, char *why, size_t whylen);
+/* Round trips: fills samples (ns, o->rounds of them, sorted). */
+int bench_scb_latency(enum bench_lat kind, const char *backend,
+                      const struct bench_opts *o, uint64_t *samples,
+                      char *why, size_t whylen);
+int bench_pipe_latency(const struct bench_opts *o, uint64_t *samples,
+                       char *why, size_t whylen);
+/* The hardware's floor: one shared word bounced between two processes. */
+int bench_line_latency(const struct bench_opts *o, uint64_t *samples,
+                       char *why, size_t whylen);
+
+/* After a round-trip run: copies the pinger's samples out, sorted. */
+int bench_take_samples(const struct bench_opts *o, uint64_t *samples,
+                       char *why, size_t whylen);
+
+const char *bench_socket_kind(void);  /* "seqpacket" or "stream" */
+/* The POSIX message queue's limits here, for the header; "" if none. */
+const char *bench_mq_note(void);
+
+/* Shared by the children of both files. */
+struct bench_stream_arg {
+    const char *label;
+    size_t size;
+    uint64_t warm_ns, dur_ns, limit_ns;
+    int oversubscribed;
+};
+int bench_window_done(struct bench_ctl *ctl, uint64_t *t0, uint64_t start,
+                      uint64_t now, uint64_t pushed, const struct bench_stream_arg *a);
+
+/* --- report.c ------------------------------------------------------------ */
+
+enum bench_status { ST_OK, ST_FAILED, ST_SKIPPED };
+
+/* One case of the run and what its repetitions measured. */
+struct bench_result {
+    int is_latency;
+    struct bench_tput tc;        /* throughput cases */
+    enum bench_lat lat;          /* round-trip cases */
+    const char *backend;         /* libscb cases: the backend; else NULL */
+    enum bench_status status;
+    char note[300];              /* why it failed or was skipped */
+    int nreps;                   /* repetitions that completed */
+    struct bench_sample *rep;    /* [reps], throughput */
+    double *p50, *p99;           /* [reps], ns, round trips */
+};
+
+/* What the header of the report says about the run. */
+struct bench_info {
+    const struct bench_opts *opts;
+    const char *backends[8];
+    int nbackends;
+    size_t sizes[16];
+    int nsizes;
+    int readers[8];
+    int nreaders;
+    int cpus_online, cpus_usable, pinned, pin_failed;
+    char system[200];            /* uname: OS, release, machine */
+    double elapsed;              /* seconds the whole run took */
+    double clock_ns;             /* cost of one clock read */
+    int failed, skipped;
+    int interrupted;
+};
+
+/* A figure over the repetitions of a case: median, lowest, highest. */
+struct bench_stat {
+    double med, min, max;
+    int n;                       /* 0: no figure (all NAN) */
+};
+
+enum bench_series_kind {
+    SER_HEAD,       /* the headline items/s (bench_headline) */
+    SER_WRITER,     /* the writer's items/s */
+    SER_READER,     /* one reader's items/s */
+    SER_LOSS,       /* one reader's lost fraction */
+    SER_LOSS_MEAN,  /* the readers' mean lost fraction */
+    SER_P50, SER_P99 /* round trip, ns */
+};
+
+struct bench_stat bench_series(const struct bench_result *r,
+                               enum bench_series_kind what, int reader);
+
+/* The first completed case of that kind, or NULL.  Baselines match any
+ * mode, api and backend; round trips match backend NULL only with NULL. */
+const struct bench_result *bench_find_tput(const struct bench_result *res, int n,
+                                           enum bench_transport tr,
+                                           enum bench_mode mode, enum bench_api api,
+                                           const char *backend, size_t size,
+                                           int readers);
+const struct bench_result *bench_find_lat(const struct bench_result *res, int n,
+                                          enum bench_lat lat, const char *backend);
+/* Throughput: items/s over the pipe's at the same size; round trip: the
+ * pipe's p50 over this p50.  NAN when either is missing. */
+double bench_vs_pipe(const struct bench_result *res, int n,
+                     const struct bench_result *r);
+
+/* The speed targets of the benchmark issue, judged on one backend. */
+struct bench_target {
+    char what[128];
+    char measured[256];
+    int met;                     /* 1 met, 0 not met, -1 not measured */
+};
+#define BENCH_MAX_TARGETS 8
+int bench_targets(const struct bench_info *info, const struct bench_result *res,
+                  int n, const char *backend, struct bench_target *t);
+
+void bench_report_table(FILE *out, const struct bench_info *info,
+                        const struct bench_result *res, int n);
+void bench_report_json(FILE *out, const struct bench_info *info,
+                       const struct bench_result *res, int n);
+void bench_report_csv(FILE *out, const struct bench_info *info,
+                      const struct bench_result *res, int n);
+/* Returns 0, or -1 after saying why on stderr (no gnuplot: 1). */
+int bench_report_plot(const char *path, const struct bench_info *info,
+                      const struct bench_result *res, int n);
+
+/* A short name of a case ("libscb posix lossless, many/32"), and sizes,
+ * rates and times for people. */
+void bench_case_name(char *buf, size_t len, const struct bench_result *r);
+void bench_fmt_size(char *buf, size_t len, size_t size);
+void bench_fmt_rate(char *buf, size_t len, double v); /* "210 M" */
+void bench_fmt_ratio(char *buf, size_t len, double x); /* "78.1x" */
+/* The headline rate of one repetition of a throughput case (items/s). */
+double bench_headline(const struct bench_result *r, int rep);
+
+#endif /* SCB_BENCH_H */

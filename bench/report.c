@@ -1,0 +1,581 @@
+/*
+ * report.c - the figures of a run and the table for people: statistics over
+ * the repetitions (each figure is their median, with the lowest and highest
+ * beside it), ratios to the pipe, the speed targets of the benchmark issue
+ * marked met or not, and the formatting of sizes, rates and times.
+ */
+#ifdef HAVE_CONFIG_H
+#include <config.h>
+#endif
+
+#include <math.h> /* isnan, isinf, NAN, INFINITY: macros, no libm */
+#include <stdlib.h>
+
+#include <scb.h>
+
+#include "bench.h"
+
+static int cmp_double(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return a < b ? -1 : a > b;
+}
+
+static struct bench_stat stat_of(const double *v, int n)
+{
+    struct bench_stat s = {NAN, NAN, NAN, 0};
+    double tmp[256];
+    int i;
+
+    if (n <= 0)
+        return s;
+    if (n > 256)
+        n = 256;
+    for (i = 0; i < n; i++)
+        tmp[i] = v[i];
+    qsort(tmp, (size_t)n, sizeof tmp[0], cmp_double);
+    s.n = n;
+    s.min = tmp[0];
+    s.max = tmp[n - 1];
+    s.med = n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
+    return s;
+}
+
+double bench_headline(const struct bench_result *r, int rep)
+{
+    const struct bench_sample *s = &r->rep[rep];
+    double v;
+    int i;
+
+    if (r->tc.readers == 0)
+        return s->writer;
+    if (r->tc.transport != TR_SCB)
+        return s->reader[0];
+    if (r->tc.mode == MODE_LOSSLESS) {
+        /* Every reader received every item: the slowest sets the pace. */
+        for (v = s->reader[0], i = 1; i < r->tc.readers; i++)
+            if (s->reader[i] < v)
+                v = s->reader[i];
+        return v;
+    }
+    for (v = 0, i = 0; i < r->tc.readers; i++)
+        v += s->reader[i];
+    return v / r->tc.readers; /* overwrite: the mean delivered rate */
+}
+
+struct bench_stat bench_series(const struct bench_result *r, enum bench_series_kind what,
+                               int reader)
+{
+    double v[256];
+    int i, j, n = r->nreps < 256 ? r->nreps : 256;
+
+    for (i = 0; i < n; i++) {
+        switch (what) {
+        case SER_HEAD: v[i] = bench_headline(r, i); break;
+        case SER_WRITER: v[i] = r->rep[i].writer; break;
+        case SER_READER: v[i] = r->rep[i].reader[reader]; break;
+        case SER_LOSS: v[i] = r->rep[i].loss[reader]; break;
+        case SER_LOSS_MEAN:
+            for (v[i] = 0, j = 0; j < r->tc.readers; j++)
+                v[i] += r->rep[i].loss[j];
+            v[i] = r->tc.readers > 0 ? v[i] / r->tc.readers : 0;
+            break;
+        case SER_P50: v[i] = r->p50[i]; break;
+        case SER_P99: v[i] = r->p99[i]; break;
+        }
+    }
+    return stat_of(v, n);
+}
+
+/* --- names and numbers ---------------------------------------------------- */
+
+void bench_fmt_size(char *buf, size_t len, size_t size)
+{
+    if (size >= 1048576 && size % 1048576 == 0)
+        snprintf(buf, len, "%zu MiB", size / 1048576);
+    else if (size >= 1024 && size % 1024 == 0)
+        snprintf(buf, len, "%zu KiB", size / 1024);
+    else
+        snprintf(buf, len, "%zu B", size);
+}
+
+void bench_case_name(char *buf, size_t len, const struct bench_result *r)
+{
+    if (r->is_latency) {
+        if (r->lat == LAT_PIPE)
+            snprintf(buf, len, "pipe ping-pong");
+        else if (r->lat == LAT_LINE)
+            snprintf(buf, len, "cache-line ping-pong (hardware floor)");
+        else
+            snprintf(buf, len, "libscb %s %s", r->backend,
+                     r->lat == LAT_BUSY ? "busy-poll scb_pop" : "scb_pop_wait");
+        return;
+    }
+    switch (r->tc.transport) {
+    case TR_PIPE: snprintf(buf, len, "pipe"); break;
+    case TR_SOCKET: snprintf(buf, len, "unix socket (%s)", bench_socket_kind()); break;
+    case TR_MQ: snprintf(buf, len, "POSIX mq"); break;
+    case TR_SCB:
+        snprintf(buf, len, "libscb %s %s, %s", r->tc.backend,
+                 r->tc.mode == MODE_LOSSLESS ? "lossless" : "overwrite",
+                 r->tc.api == API_ONE ? "push/pop" : "many/32");
+        break;
+    }
+}
+
+/* Scale of a value: 1e9, 1e6, 1e3 or 1, with its prefix. */
+static double scale_of(double v, const char **prefix)
+{
+    if (v >= 1e9) { *prefix = "G"; return 1e9; }
+    if (v >= 1e6) { *prefix = "M"; return 1e6; }
+    if (v >= 1e3) { *prefix = "k"; return 1e3; }
+    *prefix = "";
+    return 1;
+}
+
+/* Three significant digits (more for large values) of v / scale. */
+static void fmt_scaled(char *buf, size_t len, double v, double scale)
+{
+    double x = v / scale;
+
+    if (isnan(x))
+        snprintf(buf, len, "-");
+    else if (x < 10)
+        snprintf(buf, len, "%.2f", x);
+    else if (x < 100)
+        snprintf(buf, len, "%.1f", x);
+    else
+        snprintf(buf, len, "%.0f", x);
+}
+
+/* "210 M [205-215]" */
+static void fmt_rate_spread(char *buf, size_t len, struct bench_stat s)
+{
+    const char *p;
+    double sc = scale_of(s.med, &p);
+    char a[24], b[24], c[24];
+
+    fmt_scaled(a, sizeof a, s.med, sc);
+    if (s.n > 1) {
+        fmt_scaled(b, sizeof b, s.min, sc);
+        fmt_scaled(c, sizeof c, s.max, sc);
+        snprintf(buf, len, "%s %s [%s-%s]", a, p, b, c);
+    } else {
+        snprintf(buf, len, "%s %s", a, p);
+    }
+}
+
+void bench_fmt_rate(char *buf, size_t len, double v)
+{
+    const char *p;
+    double sc = scale_of(v, &p);
+    char a[24];
+
+    fmt_scaled(a, sizeof a, v, sc);
+    snprintf(buf, len, "%s %s", a, p);
+}
+
+/* Bytes per second, decimal: "1.68 GB/s". */
+static void fmt_bytes(char *buf, size_t len, double v)
+{
+    const char *p;
+    double sc = scale_of(v, &p);
+    char a[24];
+
+    fmt_scaled(a, sizeof a, v, sc);
+    snprintf(buf, len, "%s %sB/s", a, p);
+}
+
+/* Nanoseconds for people: "410 ns", "62.1 us", "1.20 ms". */
+static void fmt_time(char *buf, size_t len, double ns)
+{
+    char a[24];
+
+    if (isnan(ns))
+        snprintf(buf, len, "-");
+    else if (ns < 1000) {
+        snprintf(buf, len, "%.0f ns", ns);
+    } else if (ns < 1e6) {
+        fmt_scaled(a, sizeof a, ns, 1e3);
+        snprintf(buf, len, "%s us", a);
+    } else {
+        fmt_scaled(a, sizeof a, ns, 1e6);
+        snprintf(buf, len, "%s ms", a);
+    }
+}
+
+/* "42.3 us [40.6-53.4]": the spread in the median's unit. */
+static void fmt_time_spread(char *buf, size_t len, struct bench_stat s)
+{
+    char a[32], b[24], c[24]; /* fmt_time: at most 27 bytes */
+    double unit = s.med < 1000 ? 1 : s.med < 1e6 ? 1e3 : 1e6;
+
+    fmt_time(a, sizeof a, s.med);
+    if (s.n > 1 && !isnan(s.med)) {
+        if (unit == 1) {
+            snprintf(b, sizeof b, "%.0f", s.min);
+            snprintf(c, sizeof c, "%.0f", s.max);
+        } else {
+            fmt_scaled(b, sizeof b, s.min, unit);
+            fmt_scaled(c, sizeof c, s.max, unit);
+        }
+        snprintf(buf, len, "%s [%s-%s]", a, b, c);
+    } else {
+        snprintf(buf, len, "%s", a);
+    }
+}
+
+void bench_fmt_ratio(char *buf, size_t len, double x)
+{
+    if (isnan(x) || x <= 0)
+        snprintf(buf, len, "-");
+    else if (x < 10)
+        snprintf(buf, len, "%.2fx", x);
+    else
+        snprintf(buf, len, "%.1fx", x);
+}
+
+/* --- references and targets ---------------------------------------------- */
+
+const struct bench_result *bench_find_tput(const struct bench_result *res, int n,
+                                            enum bench_transport tr,
+                                            enum bench_mode mode, enum bench_api api,
+                                            const char *backend, size_t size,
+                                            int readers)
+{
+    int i;
+
+    for (i = 0; i < n; i++) {
+        const struct bench_result *r = &res[i];
+        if (r->is_latency || r->status != ST_OK || r->nreps == 0)
+            continue;
+        if (r->tc.transport != tr || r->tc.size != size || r->tc.readers != readers)
+            continue;
+        if (tr == TR_SCB && (r->tc.mode != mode || r->tc.api != api ||
+                             strcmp(r->tc.backend, backend) != 0))
+            continue;
+        return r;
+    }
+    return NULL;
+}
+
+const struct bench_result *bench_find_lat(const struct bench_result *res, int n,
+                                           enum bench_lat lat, const char *backend)
+{
+    int i;
+
+    for (i = 0; i < n; i++) {
+        const struct bench_result *r = &res[i];
+        if (!r->is_latency || r->status != ST_OK || r->nreps == 0 || r->lat != lat)
+            continue;
+        if ((r->backend == NULL) != (backend == NULL) ||
+            (backend != NULL && strcmp(r->backend, backend) != 0))
+            continue;
+        return r;
+    }
+    return NULL;
+}
+
+/* The pipe's median items/s at `size`, NAN if not measured. */
+static double pipe_rate(const struct bench_result *res, int n, size_t size)
+{
+    const struct bench_result *p =
+        bench_find_tput(res, n, TR_PIPE, MODE_LOSSLESS, API_MANY, NULL, size, 1);
+    return p != NULL ? bench_series(p, SER_HEAD, 0).med : NAN;
+}
+
+double bench_vs_pipe(const struct bench_result *res, int n,
+                      const struct bench_result *r)
+{
+    double pr, v;
+
+    if (r->is_latency) {
+        const struct bench_result *p = bench_find_lat(res, n, LAT_PIPE, NULL);
+        if (p == NULL || r->status != ST_OK || r->nreps == 0)
+            return NAN;
+        v = bench_series(r, SER_P50, 0).med;
+        return v > 0 ? bench_series(p, SER_P50, 0).med / v : NAN;
+    }
+    pr = pipe_rate(res, n, r->tc.size);
+    if (r->status != ST_OK || r->nreps == 0 || !(pr > 0))
+        return NAN;
+    return bench_series(r, SER_HEAD, 0).med / pr;
+}
+
+static void lossless_target(struct bench_target *t, const struct bench_result *res,
+                            int n, const char *be, size_t size, double ratio,
+                            double gbps)
+{
+    const struct bench_result *r =
+        bench_find_tput(res, n, TR_SCB, MODE_LOSSLESS, API_MANY, be, size, 1);
+    char sz[32];
+
+    bench_fmt_size(sz, sizeof sz, size);
+    if (gbps > 0)
+        snprintf(t->what, sizeof t->what, "lossless 1->1, %s: >= %gx pipe, >= %g GB/s",
+                 sz, ratio, gbps);
+    else
+        snprintf(t->what, sizeof t->what, "lossless 1->1, %s: >= %gx pipe", sz, ratio);
+    t->met = -1;
+    snprintf(t->measured, sizeof t->measured, "not measured");
+    if (r != NULL) {
+        double x = bench_vs_pipe(res, n, r);
+        double bytes = bench_series(r, SER_HEAD, 0).med * (double)size;
+        char a[32], b[48];
+        bench_fmt_ratio(a, sizeof a, x);
+        fmt_bytes(b, sizeof b, bytes);
+        if (isnan(x)) {
+            snprintf(t->measured, sizeof t->measured, "%s (no pipe figure)", b);
+            return;
+        }
+        if (gbps > 0)
+            snprintf(t->measured, sizeof t->measured, "%s pipe, %s", a, b);
+        else
+            snprintf(t->measured, sizeof t->measured, "%s pipe", a);
+        t->met = x >= ratio && (gbps <= 0 || bytes >= gbps * 1e9);
+    }
+}
+
+int bench_targets(const struct bench_info *info,
+                           const struct bench_result *res, int n,
+                           const char *be, struct bench_target *t)
+{
+    const struct bench_result *r, *p;
+    char part[64], sz[32];
+    int k = 0, i, all, any;
+
+    lossless_target(&t[k++], res, n, be, 8, 75, 0);
+    lossless_target(&t[k++], res, n, be, 64, 55, 0);
+    lossless_target(&t[k++], res, n, be, 1024, 17, 15);
+    lossless_target(&t[k++], res, n, be, 65536, 8.5, 10);
+
+    /* Overwrite: the writer's rate with one reader against none, every size. */
+    snprintf(t[k].what, sizeof t[k].what,
+             "overwrite: writer rate with 1 reader >= 90%% of with none");
+    t[k].measured[0] = '\0';
+    all = 1;
+    any = 0;
+    for (i = 0; i < info->nsizes; i++) {
+        size_t size = info->sizes[i];
+        r = bench_find_tput(res, n, TR_SCB, MODE_OVERWRITE, API_MANY, be, size, 1);
+        p = bench_find_tput(res, n, TR_SCB, MODE_OVERWRITE, API_MANY, be, size, 0);
+        if (r == NULL || p == NULL)
+            continue;
+        double x = bench_series(r, SER_WRITER, 0).med / bench_series(p, SER_WRITER, 0).med;
+        bench_fmt_size(sz, sizeof sz, size);
+        snprintf(part, sizeof part, "%s%s %.0f%%", any ? ", " : "", sz, x * 100);
+        strncat(t[k].measured, part, sizeof t[k].measured - strlen(t[k].measured) - 1);
+        any = 1;
+        all = all && x >= 0.9;
+    }
+    if (!any)
+        snprintf(t[k].measured, sizeof t[k].measured, "not measured");
+    t[k++].met = any ? all : -1;
+
+    /* Overwrite: a reader keeping pace loses < 5 % (64 B and 1 KiB). */
+    snprintf(t[k].what, sizeof t[k].what,
+             "overwrite: 1 reader keeping pace (64 B, 1 KiB) loses < 5%%");
+    t[k].measured[0] = '\0';
+    all = 1;
+    any = 0;
+    for (i = 0; i < 2; i++) {
+        size_t size = i == 0 ? 64 : 1024;
+        r = bench_find_tput(res, n, TR_SCB, MODE_OVERWRITE, API_MANY, be, size, 1);
+        if (r == NULL)
+            continue;
+        double loss = bench_series(r, SER_LOSS, 0).med;
+        bench_fmt_size(sz, sizeof sz, size);
+        snprintf(part, sizeof part, "%s%s %.2f%%", any ? ", " : "", sz, loss * 100);
+        strncat(t[k].measured, part, sizeof t[k].measured - strlen(t[k].measured) - 1);
+        any = 1;
+        all = all && loss < 0.05;
+    }
+    if (!any)
+        snprintf(t[k].measured, sizeof t[k].measured, "not measured");
+    t[k++].met = any ? all : -1;
+
+    snprintf(t[k].what, sizeof t[k].what,
+             "busy-poll round trip, 8 B: p50 <= 500 ns, p99 <= 1 us");
+    r = bench_find_lat(res, n, LAT_BUSY, be);
+    if (r != NULL) {
+        double p50 = bench_series(r, SER_P50, 0).med, p99 = bench_series(r, SER_P99, 0).med;
+        char a[32], b[32];
+        fmt_time(a, sizeof a, p50);
+        fmt_time(b, sizeof b, p99);
+        snprintf(t[k].measured, sizeof t[k].measured, "p50 %s, p99 %s", a, b);
+        t[k].met = p50 <= 500 && p99 <= 1000;
+    } else {
+        snprintf(t[k].measured, sizeof t[k].measured, "not measured");
+        t[k].met = -1;
+    }
+    k++;
+
+    snprintf(t[k].what, sizeof t[k].what,
+             "scb_pop_wait round trip: p50 <= the pipe's p50");
+    r = bench_find_lat(res, n, LAT_WAIT, be);
+    p = bench_find_lat(res, n, LAT_PIPE, NULL);
+    if (r != NULL && p != NULL) {
+        double a50 = bench_series(r, SER_P50, 0).med, b50 = bench_series(p, SER_P50, 0).med;
+        char a[32], b[32];
+        fmt_time(a, sizeof a, a50);
+        fmt_time(b, sizeof b, b50);
+        snprintf(t[k].measured, sizeof t[k].measured, "p50 %s, pipe %s", a, b);
+        t[k].met = a50 <= b50;
+    } else {
+        snprintf(t[k].measured, sizeof t[k].measured, "not measured");
+        t[k].met = -1;
+    }
+    k++;
+    return k;
+}
+
+/* --- the table ------------------------------------------------------------ */
+
+static void table_header(FILE *out, const struct bench_info *info)
+{
+    const struct bench_opts *o = info->opts;
+    char sizes[160] = "", sz[32];
+    int i;
+
+    for (i = 0; i < info->nsizes; i++) {
+        bench_fmt_size(sz, sizeof sz, info->sizes[i]);
+        if (i > 0)
+            strncat(sizes, ", ", sizeof sizes - strlen(sizes) - 1);
+        strncat(sizes, sz, sizeof sizes - strlen(sizes) - 1);
+    }
+    fprintf(out, "scb-bench %s (libscb %s) on %s\n", PACKAGE_VERSION,
+            scb_version(), info->system);
+    fprintf(out, "CPUs: %d online, %d usable by this run; ", info->cpus_online,
+            info->cpus_usable);
+    if (info->pinned)
+        fprintf(out, "each process pinned (writer on one CPU, readers on the next)%s\n",
+                info->pin_failed ? ", but some pinning failed" : "");
+    else
+        fprintf(out, "processes not pinned\n");
+    fprintf(out, "backends: ");
+    for (i = 0; i < info->nbackends; i++)
+        fprintf(out, "%s%s", i ? ", " : "", info->backends[i]);
+    fprintf(out, "; item sizes: %s\n", sizes);
+    fprintf(out, "each case: median [min-max] of %d run%s of %.2f s after %.2f s of "
+            "warm-up; total time %.0f s\n", o->reps, o->reps == 1 ? "" : "s",
+            o->duration, o->warmup, info->elapsed);
+}
+
+static void print_tput_row(FILE *out, const struct bench_result *res, int n,
+                           const struct bench_result *r)
+{
+    char name[96], rate[96], data[48], ratio[32], writer[48], loss[32];
+
+    bench_case_name(name, sizeof name, r);
+    if (r->status != ST_OK || r->nreps == 0) {
+        fprintf(out, "  %-34s %3d  %s: %s\n", name, r->tc.readers,
+                r->status == ST_SKIPPED ? "skipped" : "FAILED", r->note);
+        return;
+    }
+    struct bench_stat head = bench_series(r, SER_HEAD, 0);
+    fmt_rate_spread(rate, sizeof rate, head);
+    fmt_bytes(data, sizeof data, head.med * (double)r->tc.size);
+    bench_fmt_ratio(ratio, sizeof ratio, bench_vs_pipe(res, n, r));
+    writer[0] = loss[0] = '\0';
+    if (r->tc.transport == TR_SCB)
+        bench_fmt_rate(writer, sizeof writer, bench_series(r, SER_WRITER, 0).med);
+    if (r->tc.transport == TR_SCB && r->tc.mode == MODE_OVERWRITE) {
+        if (r->tc.readers == 0)
+            snprintf(loss, sizeof loss, "(no reader)");
+        else
+            snprintf(loss, sizeof loss, "%.2f%%%s",
+                     bench_series(r, SER_LOSS_MEAN, 0).med * 100,
+                     r->tc.readers > 1 ? " mean" : "");
+    }
+    if (r->tc.readers == 0)
+        fprintf(out, "  %-34s %3d  %-24s %-11s %8s  %-9s %s\n", name, 0, "-", "-",
+                "-", writer, loss);
+    else
+        fprintf(out, "  %-34s %3d  %-24s %-11s %8s  %-9s %s\n", name,
+                r->tc.readers, rate, data, ratio, writer, loss);
+    if (r->tc.transport == TR_SCB && r->tc.readers > 1) {
+        int i;
+        for (i = 0; i < r->tc.readers; i++) {
+            char lbl[32];
+            struct bench_stat rs = bench_series(r, SER_READER, i);
+            fmt_rate_spread(rate, sizeof rate, rs);
+            fmt_bytes(data, sizeof data, rs.med * (double)r->tc.size);
+            snprintf(lbl, sizeof lbl, "  reader %d", i + 1);
+            if (r->tc.mode == MODE_OVERWRITE)
+                snprintf(loss, sizeof loss, "%.2f%%",
+                         bench_series(r, SER_LOSS, i).med * 100);
+            else
+                loss[0] = '\0';
+            fprintf(out, "  %-34s %3s  %-24s %-11s %8s  %-9s %s\n", lbl, "", rate,
+                    data, "", "", loss);
+        }
+    }
+}
+
+void bench_report_table(FILE *out, const struct bench_info *info,
+                        const struct bench_result *res, int n)
+{
+    struct bench_target t[BENCH_MAX_TARGETS];
+    int i, j, k, nt, any_lat = 0;
+    char sz[32];
+
+    table_header(out, info);
+    fprintf(out, "\nThroughput: one writer process to N reader processes; every "
+            "item's sequence number checked.\n"
+            "items/s = what each reader received (lossless: the slowest "
+            "reader; overwrite: the mean);\nvs pipe = items/s over the pipe's at "
+            "the same size; baselines make one system call per item each side.\n");
+    if (info->cpus_usable < 4)
+        fprintf(out, "With %d usable CPUs, more than %d reader%s and a writer "
+                "share CPUs: that measures oversubscription, not scaling.\n",
+                info->cpus_usable, info->cpus_usable - 1,
+                info->cpus_usable - 1 == 1 ? "" : "s");
+    for (i = 0; i < info->nsizes; i++) {
+        bench_fmt_size(sz, sizeof sz, info->sizes[i]);
+        fprintf(out, "\n  %-34s %3s  %-24s %-11s %8s  %-9s %s\n", sz, "rd",
+                "items/s", "data rate", "vs pipe", "writer/s", "loss");
+        for (j = 0; j < n; j++)
+            if (!res[j].is_latency && res[j].tc.size == info->sizes[i])
+                print_tput_row(out, res, n, &res[j]);
+    }
+
+    for (j = 0; j < n; j++)
+        any_lat |= res[j].is_latency;
+    if (any_lat) {
+        fprintf(out, "\nRound trip of an 8-byte item between two processes, "
+                "%llu rounds a run (each timing includes\ntwo clock reads of "
+                "~%.0f ns); vs pipe = the pipe's p50 over this p50 (higher is "
+                "faster):\n",
+                (unsigned long long)info->opts->rounds, info->clock_ns);
+        fprintf(out, "  %-38s %-24s %-24s %s\n", "case", "p50", "p99", "vs pipe");
+        for (j = 0; j < n; j++) {
+            const struct bench_result *r = &res[j];
+            char name[96], a[128], b[128], c[32];
+            if (!r->is_latency)
+                continue;
+            bench_case_name(name, sizeof name, r);
+            if (r->status != ST_OK || r->nreps == 0) {
+                fprintf(out, "  %-38s %s: %s\n", name,
+                        r->status == ST_SKIPPED ? "skipped" : "FAILED", r->note);
+                continue;
+            }
+            fmt_time_spread(a, sizeof a, bench_series(r, SER_P50, 0));
+            fmt_time_spread(b, sizeof b, bench_series(r, SER_P99, 0));
+            bench_fmt_ratio(c, sizeof c, bench_vs_pipe(res, n, r));
+            fprintf(out, "  %-38s %-24s %-24s %s\n", name, a, b, c);
+        }
+    }
+
+    for (k = 0; k < info->nbackends; k++) {
+        nt = bench_targets(info, res, n, info->backends[k], t);
+        fprintf(out, "\nTargets of issue 4, backend %s (this run):\n",
+                info->backends[k]);
+        for (i = 0; i < nt; i++)
+            fprintf(out, "  %-60s %-44s %s\n", t[i].what, t[i].measured,
+                    t[i].met < 0 ? "-" : t[i].met ? "met" : "NOT MET");
+    }
+    if (info->failed || info->skipped || info->interrupted)
+        fprintf(out, "\n%d case%s failed, %d skipped%s\n", info->failed,
+                info->failed == 1 ? "" : "s", info->skipped,
+                info->interrupted ? "; interrupted: partial results" : "");
+}

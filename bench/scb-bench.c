@@ -1,0 +1,621 @@
+/*
+ * scb-bench.c - the libscb benchmark: throughput and round-trip latency of
+ * libscb against a pipe, a Unix domain socket and a POSIX message queue,
+ * measured side by side in one run, through the public API only.
+ *
+ *     scb-bench [--quick] [--duration S] [--reps N] [--sizes LIST]
+ *               [--readers LIST] [--backend LIST] [--json[=FILE]]
+ *               [--csv[=FILE]] [--plot FILE.svg] ...
+ *
+ * Every case runs in fresh processes (fork), pinned to different CPUs where
+ * the machine has several; every receiver checks the sequence number of
+ * every item.  The repetitions are interleaved (the first of every case,
+ * then the second...), so a burst of load from elsewhere spoils at most a
+ * repetition or two of a case and the median sets it aside.  The table goes
+ * to stdout, progress to stderr.  Exit status: 0, 1 if a case failed, 2 for
+ * bad usage, or the signal's when interrupted.
+ */
+#ifdef HAVE_CONFIG_H
+#include <config.h>
+#endif
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <scb.h>
+
+#include "bench.h"
+
+#define DEFAULT_DURATION 0.25
+#define DEFAULT_REPS 7
+#define DEFAULT_ROUNDS 10000
+#define DEFAULT_RING_BYTES (1024u * 1024u)
+#define MAX_REPS 100
+#define MAX_ROUNDS 10000000ull
+#define MAX_CASES 512
+
+static const size_t default_sizes[] = {8, 64, 1024, 65536};
+static const size_t quick_sizes[] = {8, 1024};
+static const int default_readers[] = {1, 3};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+"Usage: scb-bench [OPTION]...\n"
+"Measures libscb against a pipe, a Unix domain socket and a POSIX message\n"
+"queue on this machine: throughput from one writer process to 1 and to N\n"
+"reader processes (lossless and overwrite modes), the overwrite writer's\n"
+"rate with and without a reader, and the round trip of an 8-byte item.\n"
+"Every receiver checks every item's sequence number.\n"
+"\n"
+"  -q, --quick            a short smoke run (a few seconds): 1 run per case\n"
+"                         of 20 ms, sizes 8 B and 1 KiB, 300 rounds\n"
+"  -d, --duration=SEC     seconds measured per run of a case (default %g)\n"
+"  -r, --reps=N           runs per case; the median is reported (default %d)\n"
+"  -s, --sizes=LIST       item sizes, e.g. 8,64,1K,64K (default; at least 8 B)\n"
+"  -R, --readers=LIST     reader counts for the libscb throughput cases\n"
+"                         (default 1,3; at most %d)\n"
+"  -b, --backend=LIST     libscb backends to measure (default: every one built:\n"
+"                         ",
+        DEFAULT_DURATION, DEFAULT_REPS, BENCH_MAX_READERS);
+    for (const char *const *b = scb_backends(); *b != NULL; b++)
+        fprintf(out, "%s%s", b == scb_backends() ? "" : ", ", *b);
+    fprintf(out, ")\n"
+"      --rounds=N         round trips per latency run (default %d)\n"
+"      --ring=BYTES       ring capacity for throughput cases (default 1M; at\n"
+"                         least %d items)\n"
+"      --json[=FILE]      JSON instead of the table (or into FILE as well)\n"
+"      --csv[=FILE]       CSV instead of the table (or into FILE as well)\n"
+"      --plot=FILE.svg    a bar chart of the 1->1 throughput, through gnuplot\n"
+"      --no-progress      nothing on stderr but errors\n"
+"  -h, --help             this help\n"
+"  -V, --version          the version\n"
+"\n"
+"Sizes take the suffixes K (KiB), M (MiB) and G (GiB).  The table shows each figure as\n"
+"median [min-max] of the runs, and the ratio to the pipe measured in the same\n"
+"run; `make bench` runs the default set (about two to three minutes on 2 CPUs).\n",
+        DEFAULT_ROUNDS, 2 * BENCH_BATCH);
+}
+
+static void die_usage(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "scb-bench: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nTry 'scb-bench --help'.\n");
+    exit(2);
+}
+
+/* A size with an optional K/KiB/M/MiB suffix; 0 if malformed. */
+static uint64_t parse_size(const char *s)
+{
+    char *end;
+    unsigned long long v;
+
+    if (*s < '0' || *s > '9')
+        return 0;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno != 0)
+        return 0;
+    if (*end == 'k' || *end == 'K') {
+        v *= 1024;
+        end++;
+    } else if (*end == 'm' || *end == 'M') {
+        v *= 1024 * 1024;
+        end++;
+    } else if (*end == 'g' || *end == 'G') {
+        v *= 1024 * 1024 * 1024;
+        end++;
+    }
+    if (strcmp(end, "iB") == 0 || strcmp(end, "B") == 0)
+        end += strlen(end);
+    return *end == '\0' && v < (1ull << 40) ? (uint64_t)v : 0;
+}
+
+static int parse_sizes(const char *arg, size_t *out, int max)
+{
+    char buf[256], *tok, *save = NULL;
+    int n = 0;
+
+    snprintf(buf, sizeof buf, "%s", arg);
+    for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+        uint64_t v = parse_size(tok);
+        if (v < BENCH_MIN_SIZE || v > BENCH_MAX_SIZE)
+            die_usage("--sizes: '%s' is not a size from 8 B to 16M", tok);
+        if (n == max)
+            die_usage("--sizes: too many sizes in '%s'", arg);
+        out[n++] = (size_t)v;
+    }
+    if (n == 0)
+        die_usage("--sizes: no size in '%s'", arg);
+    return n;
+}
+
+static int parse_readers(const char *arg, int *out, int max)
+{
+    char buf[256], *tok, *save = NULL, *end;
+    int n = 0;
+    long v;
+
+    snprintf(buf, sizeof buf, "%s", arg);
+    for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+        v = strtol(tok, &end, 10);
+        if (*end != '\0' || v < 1 || v > BENCH_MAX_READERS)
+            die_usage("--readers: '%s' is not a count from 1 to 16", tok);
+        if (n == max)
+            die_usage("--readers: too many counts in '%s'", arg);
+        out[n++] = (int)v;
+    }
+    if (n == 0)
+        die_usage("--readers: no count in '%s'", arg);
+    return n;
+}
+
+static int parse_backends(const char *arg, const char **out, int max)
+{
+    char buf[256], *tok, *save = NULL;
+    const char *const *b;
+    int n = 0;
+
+    snprintf(buf, sizeof buf, "%s", arg);
+    for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+        for (b = scb_backends(); *b != NULL && strcmp(*b, tok) != 0; b++)
+            ;
+        if (*b == NULL) {
+            fprintf(stderr, "scb-bench: --backend: '%s' is not built in; built in:", tok);
+            for (b = scb_backends(); *b != NULL; b++)
+                fprintf(stderr, " %s", *b);
+            fprintf(stderr, "\n");
+            exit(2);
+        }
+        if (n == max)
+            die_usage("--backend: too many backends in '%s'", arg);
+        out[n++] = *b; /* the library's static string */
+    }
+    if (n == 0)
+        die_usage("--backend: no backend in '%s'", arg);
+    return n;
+}
+
+static double parse_double(const char *arg, const char *opt, double lo, double hi)
+{
+    char *end;
+    double v;
+
+    errno = 0;
+    v = strtod(arg, &end);
+    if (errno != 0 || *end != '\0' || end == arg || !(v >= lo && v <= hi)) {
+        fprintf(stderr, "scb-bench: %s: '%s' is not a number from %g to %g\n",
+                opt, arg, lo, hi);
+        exit(2);
+    }
+    return v;
+}
+
+/* --- the cases ------------------------------------------------------------ */
+
+static struct bench_result g_res[MAX_CASES];
+static int g_nres;
+
+static struct bench_result *add_case(void)
+{
+    struct bench_result *r;
+
+    if (g_nres == MAX_CASES) {
+        fprintf(stderr, "scb-bench: too many cases; fewer sizes, readers or backends\n");
+        exit(2);
+    }
+    r = &g_res[g_nres++];
+    memset(r, 0, sizeof *r);
+    return r;
+}
+
+static void add_tput(enum bench_transport tr, enum bench_mode mode,
+                     enum bench_api api, const char *backend, size_t size,
+                     int readers, uint64_t ring_bytes)
+{
+    struct bench_result *r = add_case();
+    uint64_t len = ring_bytes / size;
+
+    r->tc.transport = tr;
+    r->tc.mode = mode;
+    r->tc.api = api;
+    r->tc.backend = backend;
+    r->backend = backend;
+    r->tc.size = size;
+    r->tc.readers = readers;
+    r->tc.length = len < 2 * BENCH_BATCH ? 2 * BENCH_BATCH : len;
+}
+
+static void add_lat(enum bench_lat lat, const char *backend)
+{
+    struct bench_result *r = add_case();
+
+    r->is_latency = 1;
+    r->lat = lat;
+    r->backend = backend;
+}
+
+static void build_cases(const struct bench_info *info, uint64_t ring_bytes)
+{
+    int s, b, k;
+
+    for (s = 0; s < info->nsizes; s++) {
+        add_tput(TR_PIPE, MODE_LOSSLESS, API_ONE, NULL, info->sizes[s], 1, 0);
+        add_tput(TR_SOCKET, MODE_LOSSLESS, API_ONE, NULL, info->sizes[s], 1, 0);
+        add_tput(TR_MQ, MODE_LOSSLESS, API_ONE, NULL, info->sizes[s], 1, 0);
+    }
+    for (b = 0; b < info->nbackends; b++) {
+        const char *be = info->backends[b];
+        for (s = 0; s < info->nsizes; s++) {
+            size_t size = info->sizes[s];
+            for (k = 0; k < info->nreaders; k++)
+                if (info->readers[k] == 1)
+                    add_tput(TR_SCB, MODE_LOSSLESS, API_MANY, be, size, 1, ring_bytes);
+            add_tput(TR_SCB, MODE_LOSSLESS, API_ONE, be, size, 1, ring_bytes);
+            add_tput(TR_SCB, MODE_OVERWRITE, API_MANY, be, size, 0, ring_bytes);
+            for (k = 0; k < info->nreaders; k++)
+                if (info->readers[k] == 1)
+                    add_tput(TR_SCB, MODE_OVERWRITE, API_MANY, be, size, 1, ring_bytes);
+        }
+        for (k = 0; k < info->nreaders; k++) {
+            if (info->readers[k] == 1)
+                continue;
+            for (s = 0; s < info->nsizes; s++) {
+                add_tput(TR_SCB, MODE_LOSSLESS, API_MANY, be, info->sizes[s],
+                         info->readers[k], ring_bytes);
+                add_tput(TR_SCB, MODE_OVERWRITE, API_MANY, be, info->sizes[s],
+                         info->readers[k], ring_bytes);
+            }
+        }
+    }
+    add_lat(LAT_LINE, NULL);
+    add_lat(LAT_PIPE, NULL);
+    for (b = 0; b < info->nbackends; b++) {
+        add_lat(LAT_BUSY, info->backends[b]);
+        add_lat(LAT_WAIT, info->backends[b]);
+    }
+}
+
+/* Nearest-rank percentile p (in %) of n sorted samples. */
+static double percentile(const uint64_t *v, uint64_t n, unsigned p)
+{
+    uint64_t rank = (p * n + 99) / 100;
+
+    if (rank < 1)
+        rank = 1;
+    if (rank > n)
+        rank = n;
+    return (double)v[rank - 1];
+}
+
+/* Runs repetition `rep` of case r; returns -2 if interrupted. */
+static int run_case(struct bench_result *r, int rep, const struct bench_opts *o,
+                    uint64_t *samples)
+{
+    char why[256] = "";
+    int rc;
+
+    if (r->is_latency) {
+        if (r->lat == LAT_PIPE)
+            rc = bench_pipe_latency(o, samples, why, sizeof why);
+        else if (r->lat == LAT_LINE)
+            rc = bench_line_latency(o, samples, why, sizeof why);
+        else
+            rc = bench_scb_latency(r->lat, r->backend, o, samples, why, sizeof why);
+        if (rc == 0) {
+            r->p50[r->nreps] = percentile(samples, o->rounds, 50);
+            r->p99[r->nreps] = percentile(samples, o->rounds, 99);
+        }
+    } else if (r->tc.transport == TR_SCB) {
+        rc = bench_scb_tput(&r->tc, o, &r->rep[r->nreps], why, sizeof why);
+    } else {
+        rc = bench_base_tput(&r->tc, o, &r->rep[r->nreps], why, sizeof why);
+    }
+    if (rc == 0) {
+        r->nreps++;
+        return 0;
+    }
+    if (rc == -2)
+        return -2;
+    r->status = rc == 1 ? ST_SKIPPED : ST_FAILED;
+    if (rc == 1)
+        snprintf(r->note, sizeof r->note, "%s", why);
+    else
+        snprintf(r->note, sizeof r->note, "run %d: %s", rep + 1, why);
+    return rc;
+}
+
+/* One line for people about the latest run of r. */
+static void describe_last(char *buf, size_t len, const struct bench_result *r)
+{
+    char name[96], sz[32], rate[48];
+
+    bench_case_name(name, sizeof name, r);
+    if (r->is_latency) {
+        snprintf(buf, len, "%s: p50 %.0f ns, p99 %.0f ns", name,
+                 r->p50[r->nreps - 1], r->p99[r->nreps - 1]);
+        return;
+    }
+    bench_fmt_size(sz, sizeof sz, r->tc.size);
+    bench_fmt_rate(rate, sizeof rate, bench_headline(r, r->nreps - 1));
+    snprintf(buf, len, "%s, %s, %d reader%s: %sitems/s%s", name, sz,
+             r->tc.readers, r->tc.readers == 1 ? "" : "s", rate,
+             r->tc.readers == 0 ? " pushed" : "");
+}
+
+static double clock_cost(void)
+{
+    uint64_t t0 = bench_now(), t = 0;
+    int i;
+
+    for (i = 0; i < 100000; i++)
+        t += bench_now();
+    (void)t;
+    return (double)(bench_now() - t0) / 100000.0;
+}
+
+static FILE *open_out(const char *path)
+{
+    FILE *f = fopen(path, "w");
+
+    if (f == NULL)
+        fprintf(stderr, "scb-bench: %s: %s\n", path, strerror(errno));
+    return f;
+}
+
+int main(int argc, char **argv)
+{
+    enum { OPT_ROUNDS = 256, OPT_RING, OPT_JSON, OPT_CSV, OPT_PLOT, OPT_NOPROG };
+    static const struct option longopts[] = {
+        {"quick", no_argument, NULL, 'q'},
+        {"duration", required_argument, NULL, 'd'},
+        {"reps", required_argument, NULL, 'r'},
+        {"sizes", required_argument, NULL, 's'},
+        {"readers", required_argument, NULL, 'R'},
+        {"backend", required_argument, NULL, 'b'},
+        {"backends", required_argument, NULL, 'b'},
+        {"rounds", required_argument, NULL, OPT_ROUNDS},
+        {"ring", required_argument, NULL, OPT_RING},
+        {"json", optional_argument, NULL, OPT_JSON},
+        {"csv", optional_argument, NULL, OPT_CSV},
+        {"plot", required_argument, NULL, OPT_PLOT},
+        {"no-progress", no_argument, NULL, OPT_NOPROG},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0}};
+    struct bench_opts o;
+    struct bench_info info;
+    struct utsname un;
+    int quick = 0, set_dur = 0, set_reps = 0, set_rounds = 0, set_sizes = 0;
+    int set_readers = 0, set_backends = 0, json = 0, csv = 0;
+    const char *json_path = NULL, *csv_path = NULL, *plot_path = NULL;
+    uint64_t *samples, start, ncases_runs;
+    int c, i, rep, progress_tty, failed = 0, interrupted = 0;
+    double estimate;
+
+    memset(&o, 0, sizeof o);
+    memset(&info, 0, sizeof info);
+    o.duration = DEFAULT_DURATION;
+    o.reps = DEFAULT_REPS;
+    o.rounds = DEFAULT_ROUNDS;
+    o.ring_bytes = DEFAULT_RING_BYTES;
+
+    while ((c = getopt_long(argc, argv, "qd:r:s:R:b:hV", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'q': quick = 1; break;
+        case 'd':
+            o.duration = parse_double(optarg, "--duration", 0.001, 3600);
+            set_dur = 1;
+            break;
+        case 'r':
+            o.reps = (int)parse_double(optarg, "--reps", 1, MAX_REPS);
+            set_reps = 1;
+            break;
+        case 's':
+            info.nsizes = parse_sizes(optarg, info.sizes, 16);
+            set_sizes = 1;
+            break;
+        case 'R':
+            info.nreaders = parse_readers(optarg, info.readers, 8);
+            set_readers = 1;
+            break;
+        case 'b':
+            info.nbackends = parse_backends(optarg, info.backends, 8);
+            set_backends = 1;
+            break;
+        case OPT_ROUNDS:
+            o.rounds = (uint64_t)parse_double(optarg, "--rounds", 100, (double)MAX_ROUNDS);
+            set_rounds = 1;
+            break;
+        case OPT_RING:
+            o.ring_bytes = parse_size(optarg);
+            if (o.ring_bytes == 0 || o.ring_bytes > (1ull << 34))
+                die_usage("--ring: '%s' is not a size up to 16G", optarg);
+            break;
+        case OPT_JSON: json = 1; json_path = optarg; break;
+        case OPT_CSV: csv = 1; csv_path = optarg; break;
+        case OPT_PLOT: plot_path = optarg; break;
+        case OPT_NOPROG: o.quiet = 1; break;
+        case 'h': usage(stdout); return 0;
+        case 'V':
+            printf("scb-bench (libscb) %s, library %s\n", PACKAGE_VERSION, scb_version());
+            return 0;
+        default:
+            fprintf(stderr, "Try 'scb-bench --help'.\n");
+            return 2;
+        }
+    }
+    if (optind < argc)
+        die_usage("unexpected argument '%s'", argv[optind]);
+    if (json && csv && json_path == NULL && csv_path == NULL)
+        die_usage("%s", "--json and --csv cannot both go to stdout: give one a file");
+
+    if (quick) {
+        if (!set_dur)
+            o.duration = 0.02;
+        if (!set_reps)
+            o.reps = 1;
+        if (!set_rounds)
+            o.rounds = 300;
+        if (!set_sizes) {
+            info.nsizes = (int)(sizeof quick_sizes / sizeof quick_sizes[0]);
+            memcpy(info.sizes, quick_sizes, sizeof quick_sizes);
+        }
+    }
+    o.warmup = o.duration / 5 < 0.005 ? 0.005 : o.duration / 5;
+    if (!set_sizes && !quick) {
+        info.nsizes = (int)(sizeof default_sizes / sizeof default_sizes[0]);
+        memcpy(info.sizes, default_sizes, sizeof default_sizes);
+    }
+    if (!set_readers) {
+        info.nreaders = (int)(sizeof default_readers / sizeof default_readers[0]);
+        memcpy(info.readers, default_readers, sizeof default_readers);
+    }
+    if (!set_backends) {
+        for (const char *const *b = scb_backends(); *b != NULL && info.nbackends < 8; b++)
+            info.backends[info.nbackends++] = *b;
+    }
+
+    if (bench_init(o.rounds) != 0) {
+        fprintf(stderr, "scb-bench: cannot map the shared control block: %s\n",
+                strerror(errno));
+        return 1;
+    }
+    samples = malloc(o.rounds * sizeof *samples);
+    if (samples == NULL) {
+        fprintf(stderr, "scb-bench: out of memory\n");
+        return 1;
+    }
+    info.opts = &o;
+    info.cpus_usable = bench_cpus(NULL, 0, &info.cpus_online);
+    info.pinned = bench_can_pin();
+    if (uname(&un) == 0)
+        snprintf(info.system, sizeof info.system, "%s %s %s", un.sysname,
+                 un.release, un.machine);
+    else
+        snprintf(info.system, sizeof info.system, "unknown system");
+    info.clock_ns = clock_cost();
+
+    build_cases(&info, o.ring_bytes);
+    for (i = 0; i < g_nres; i++) {
+        struct bench_result *r = &g_res[i];
+        r->rep = calloc((size_t)o.reps, sizeof *r->rep);
+        r->p50 = calloc((size_t)o.reps, sizeof *r->p50);
+        r->p99 = calloc((size_t)o.reps, sizeof *r->p99);
+        if (r->rep == NULL || r->p50 == NULL || r->p99 == NULL) {
+            fprintf(stderr, "scb-bench: out of memory\n");
+            return 1;
+        }
+    }
+
+    /* A rough forecast: each throughput run is warm-up + window + ~15 ms of
+     * set-up; a round trip costs ~70 us through a pipe or a futex. */
+    ncases_runs = 0;
+    estimate = 0;
+    for (i = 0; i < g_nres; i++) {
+        if (g_res[i].is_latency)
+            estimate += (g_res[i].lat == LAT_BUSY || g_res[i].lat == LAT_LINE
+                         ? 2e-6 : 70e-6) *
+                        (double)o.rounds * 1.1 + 0.015;
+        else
+            estimate += o.warmup + o.duration + 0.015;
+        ncases_runs++;
+    }
+    estimate *= o.reps;
+    progress_tty = !o.quiet && isatty(STDERR_FILENO);
+    if (!o.quiet)
+        fprintf(stderr, "scb-bench: %d cases x %d run%s on %d CPUs, about %.0f s "
+                "(Ctrl-C stops it and removes every ring it made)\n", g_nres,
+                o.reps, o.reps == 1 ? "" : "s", info.cpus_usable, estimate);
+
+    start = bench_now();
+    for (rep = 0; rep < o.reps && !interrupted; rep++) {
+        for (i = 0; i < g_nres && !interrupted; i++) {
+            struct bench_result *r = &g_res[i];
+            char line[320];
+            int rc;
+
+            if (r->status != ST_OK)
+                continue;
+            rc = run_case(r, rep, &o, samples);
+            if (rc == -2 || bench_interrupted()) {
+                interrupted = 1;
+                break;
+            }
+            if (rc != 0) {
+                char sz[32];
+                bench_case_name(line, sizeof line, r);
+                bench_fmt_size(sz, sizeof sz, r->is_latency ? 8 : r->tc.size);
+                if (progress_tty)
+                    fputs("\r\033[K", stderr);
+                fprintf(stderr, "scb-bench: %s, %s: %s: %s\n", line, sz,
+                        r->status == ST_SKIPPED ? "skipped" : "FAILED", r->note);
+                continue;
+            }
+            if (o.quiet)
+                continue;
+            describe_last(line, sizeof line, r);
+            if (progress_tty)
+                fprintf(stderr, "\r\033[K[run %d/%d, case %d/%d, %.0f s] %s", rep + 1,
+                        o.reps, i + 1, g_nres, (double)(bench_now() - start) / 1e9,
+                        line);
+            else if (rep == 0)
+                fprintf(stderr, "scb-bench: %s\n", line);
+        }
+        if (!o.quiet && !progress_tty && !interrupted && o.reps > 1)
+            fprintf(stderr, "scb-bench: run %d of %d of every case done, %.0f s\n",
+                    rep + 1, o.reps, (double)(bench_now() - start) / 1e9);
+    }
+    if (progress_tty)
+        fputs("\r\033[K", stderr);
+    info.elapsed = (double)(bench_now() - start) / 1e9;
+    info.pin_failed = bench_any_unpinned();
+    info.interrupted = interrupted;
+    for (i = 0; i < g_nres; i++) {
+        failed += g_res[i].status == ST_FAILED;
+        info.skipped += g_res[i].status == ST_SKIPPED;
+    }
+    info.failed = failed;
+    bench_cleanup();
+    if (interrupted)
+        fprintf(stderr, "scb-bench: interrupted; every ring it made is removed; "
+                "partial results follow\n");
+
+    if (json) {
+        FILE *f = json_path ? open_out(json_path) : stdout;
+        if (f == NULL)
+            return 1;
+        bench_report_json(f, &info, g_res, g_nres);
+        if (f != stdout && fclose(f) != 0)
+            return 1;
+    }
+    if (csv) {
+        FILE *f = csv_path ? open_out(csv_path) : stdout;
+        if (f == NULL)
+            return 1;
+        bench_report_csv(f, &info, g_res, g_nres);
+        if (f != stdout && fclose(f) != 0)
+            return 1;
+    }
+    if ((!json || json_path != NULL) && (!csv || csv_path != NULL))
+        bench_report_table(stdout, &info, g_res, g_nres);
+    if (plot_path != NULL && bench_report_plot(plot_path, &info, g_res, g_nres) < 0)
+        failed++;
+    if (fflush(stdout) != 0) {
+        fprintf(stderr, "scb-bench: writing the report: %s\n", strerror(errno));
+        return 1;
+    }
+    if (interrupted)
+        bench_die_of_signal();
+    for (i = 0; i < g_nres; i++) {
+        free(g_res[i].rep);
+        free(g_res[i].p50);
+        free(g_res[i].p99);
+    }
+    free(samples);
+    return failed ? 1 : 0;
+}
