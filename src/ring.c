@@ -110,7 +110,7 @@ void scb_ring_reader_register_end(const scb_ring_t *r, scb_rcursor_t *c)
     /* A push decided before the registration may have overwritten the
      * oldest items: start after what it claimed.  Acquire pairs with the
      * release increment of wop in scb_ring_op_end. */
-    uint64_t claim;
+    uint64_t claim = 0;
 
     (void)scb_load_acquire(&r->hdr->wop);
     claim = scb_load_acquire(&r->hdr->claim);
@@ -398,7 +398,7 @@ static inline void publish(scb_rcursor_t *c)
 
 int scb_ring_pop(const scb_ring_t *r, scb_rcursor_t *c, void *item)
 {
-    uint64_t claim;
+    uint64_t claim = 0;
     int tries, rc = SCB_EAGAIN;
 
     for (tries = 0; tries < SCB_POP_TRIES; tries++) {
@@ -420,7 +420,7 @@ int scb_ring_pop_many(const scb_ring_t *r, scb_rcursor_t *c, void *items,
                       size_t max, size_t *count)
 {
     uint8_t *dst = items;
-    uint64_t n, bad, claim;
+    uint64_t n, bad, claim = 0;
     int tries, rc = SCB_EAGAIN;
 
     *count = 0;
