@@ -109,6 +109,14 @@ static inline void scb_fence_full(void)
     atomic_thread_fence(memory_order_seq_cst);
 }
 
+/* Keeps the compiler from moving memory accesses across it; no CPU fence.
+ * Used where the other side's heavy barrier (membarrier) supplies the CPU
+ * ordering. */
+static inline void scb_fence_compiler(void)
+{
+    atomic_signal_fence(memory_order_seq_cst);
+}
+
 /* Orders earlier stores before later stores (and loads). */
 static inline void scb_fence_release(void)
 {

@@ -71,6 +71,7 @@ void scb_layout_init(void *base, const scb_geom_t *g, uint64_t writer_id)
     h->shared_off = g->shared_off;
     h->shared_size = g->shared_size;
     h->name_len = (uint32_t)n;
+    h->barrier = g->barrier;
     memcpy(h->name, g->name, n + 1);
     scb_store_relaxed(&h->head, g->origin);
     scb_store_relaxed(&h->claim, g->origin);
@@ -116,11 +117,12 @@ int scb_layout_check(const void *base, size_t size, scb_geom_t *g)
     g->shared_off = h->shared_off;
     g->shared_size = h->shared_size;
     name_len = h->name_len;
+    g->barrier = h->barrier;
     memcpy(g->name, h->name, sizeof g->name);
 
     if (version != SCB_FORMAT_VERSION || hdr_size != sizeof(struct scb_hdr))
         return SCB_EBADFORMAT;
-    if ((g->flags & ~SCB_RING_FLAGS) != 0 || g->mode > 0777)
+    if ((g->flags & ~SCB_RING_FLAGS) != 0 || g->mode > 0777 || g->barrier > 1)
         return SCB_EBADFORMAT;
     if (g->item_size < 1 || g->item_size > SCB_ITEM_SIZE_MAX)
         return SCB_EBADFORMAT;

@@ -56,7 +56,7 @@ struct scb_hdr {
     uint64_t shared_off;       /* offset of the region readers write */
     uint64_t shared_size;      /* its size */
     uint32_t name_len;         /* strlen(name) */
-    uint32_t reserved0;
+    uint32_t barrier;          /* 1: asymmetric barriers (see ring.h) */
     uint64_t reserved[5];
     char name[256];            /* the ring's name, NUL terminated */
 
@@ -121,6 +121,7 @@ typedef struct scb_geom {
     uint64_t shared_off;
     uint64_t shared_size;
     uint64_t total_size;
+    uint32_t barrier;
     char name[SCB_NAME_MAX + 1];
 } scb_geom_t;
 

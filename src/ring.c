@@ -36,6 +36,8 @@ void scb_ring_attach(scb_ring_t *r, void *base, const scb_geom_t *g)
     r->wait = (struct scb_wait *)((uint8_t *)base + g->shared_off);
     r->slots = (struct scb_slot *)(r->wait + 1);
     r->nslots = g->max_readers;
+    r->asym = g->barrier != 0;
+    r->light = 0; /* the caller decides, once its process is registered */
 }
 
 void scb_ring_writer_start(const scb_ring_t *r, scb_wcursor_t *w)
@@ -65,8 +67,9 @@ void scb_ring_writer_start(const scb_ring_t *r, scb_wcursor_t *w)
     if (r->nslots > 0) {
         /* A writer that died mid-push left wop odd: make it even, so that
          * odd means "under way" again (this is the only writer now). */
-        if (scb_load_relaxed(&r->hdr->wop) & 1)
-            scb_add_release(&r->hdr->wop, 1);
+        w->wop = scb_load_relaxed(&r->hdr->wop);
+        if (w->wop & 1)
+            scb_store_release(&r->hdr->wop, ++w->wop);
         w->gen = scb_load32_seq_cst(&r->wait->reg_gen);
     }
     w->any = scb_ring_readers_min(r, head, &w->min);
@@ -90,19 +93,25 @@ void scb_ring_reader_start(const scb_ring_t *r, scb_rcursor_t *c, int latest)
     c->slot = NULL;
 }
 
-uint64_t scb_ring_reader_register_begin(const scb_ring_t *r, scb_rcursor_t *c,
-                                        struct scb_slot *slot, int latest)
+void scb_ring_reader_register_begin(const scb_ring_t *r, scb_rcursor_t *c,
+                                    struct scb_slot *slot, int latest)
 {
     scb_ring_reader_start(r, c, latest);
     c->slot = slot;
     /* Release: the position is in the slot before the announcement. */
     scb_store_release(&slot->pos, c->pos);
-    /* Announce, then look at the writer: seq_cst on both words here and in
-     * scb_ring_op_begin (which bumps wop, then reads reg_gen), so either
-     * the writer's next scan sees this slot, or this reads wop odd and
-     * waits for the push that may have missed it. */
+    /* Announce, then (scb_ring_writer_wop) look at the writer.  The full
+     * fence here pairs with the barrier in scb_ring_op_begin between the
+     * writer's wop store and its reg_gen load: either the writer's next
+     * scan sees this slot, or wop reads odd and the reader waits for the
+     * push that may have missed it. */
     scb_add32_seq_cst(&r->wait->reg_gen, 1);
-    return scb_load_seq_cst(&r->hdr->wop);
+    scb_fence_full();
+}
+
+uint64_t scb_ring_writer_wop(const scb_ring_t *r)
+{
+    return scb_load_acquire(&r->hdr->wop);
 }
 
 void scb_ring_reader_register_end(const scb_ring_t *r, scb_rcursor_t *c)
@@ -122,16 +131,27 @@ void scb_ring_reader_register_end(const scb_ring_t *r, scb_rcursor_t *c)
     c->head = scb_load_acquire(&r->hdr->head);
 }
 
+/* The fast side of a handshake: orders its store before its load. */
+static inline void fast_side_barrier(const scb_ring_t *r)
+{
+    if (r->light)
+        scb_fence_compiler();
+    else
+        scb_fence_full();
+}
+
 void scb_ring_op_begin(const scb_ring_t *r, scb_wcursor_t *w)
 {
     uint32_t gen;
 
     if (r->nslots == 0)
         return;
-    /* wop odd: a push is under way.  seq_cst pairs with the announcement
+    /* wop odd: a push is under way.  The barrier pairs with the fence (and
+     * on asym rings the heavy barrier) after a registration's announcement
      * in scb_ring_reader_register_begin. */
-    scb_add_seq_cst(&r->hdr->wop, 1);
-    gen = scb_load32_seq_cst(&r->wait->reg_gen);
+    scb_store_relaxed(&r->hdr->wop, ++w->wop);
+    fast_side_barrier(r);
+    gen = scb_load32_relaxed(&r->wait->reg_gen);
     if (gen != w->gen) {
         /* A reader registered: rescan before trusting the cached room. */
         w->gen = gen;
@@ -141,13 +161,13 @@ void scb_ring_op_begin(const scb_ring_t *r, scb_wcursor_t *w)
     }
 }
 
-void scb_ring_op_end(const scb_ring_t *r)
+void scb_ring_op_end(const scb_ring_t *r, scb_wcursor_t *w)
 {
     if (r->nslots == 0)
         return;
     /* wop even again; release: what the push wrote (claim, head, items) is
      * visible to a registering reader that sees the new value. */
-    scb_add_release(&r->hdr->wop, 1);
+    scb_store_release(&r->hdr->wop, ++w->wop);
 }
 
 int scb_ring_readers_min(const scb_ring_t *r, uint64_t pos, uint64_t *min)
@@ -209,8 +229,9 @@ uint32_t scb_ring_reader_sleep_prepare(const scb_ring_t *r)
 int scb_ring_readers_waiting(const scb_ring_t *r)
 {
     /* Orders the head just published before the flag load; pairs with the
-     * full fence in scb_ring_reader_sleep_prepare. */
-    scb_fence_full();
+     * full fence (asym: the heavy barrier) after the flag is raised in
+     * scb_ring_reader_sleep_prepare. */
+    fast_side_barrier(r);
     if (scb_load32_relaxed(&r->wait->rwait) == 0)
         return 0;
     scb_store32_relaxed(&r->wait->rwait, 0);
@@ -230,8 +251,9 @@ uint32_t scb_ring_writer_sleep_prepare(const scb_ring_t *r)
 int scb_ring_writer_waiting(const scb_ring_t *r)
 {
     /* Orders the slot position just published before the flag load; pairs
-     * with the full fence in scb_ring_writer_sleep_prepare. */
-    scb_fence_full();
+     * with the full fence (asym: the heavy barrier) after the flag is
+     * raised in scb_ring_writer_sleep_prepare. */
+    fast_side_barrier(r);
     if (scb_load32_relaxed(&r->wait->wwait) == 0)
         return 0;
     scb_store32_relaxed(&r->wait->wwait, 0);
@@ -333,13 +355,14 @@ static void skip_to(const scb_ring_t *r, scb_rcursor_t *c, uint64_t target)
     c->idx = slot_of(r, target);
 }
 
-/* Items readable now from the cursor, refreshing the cached head when the
- * cache says none.  Skips what the writer has lapped. */
-static uint64_t available(const scb_ring_t *r, scb_rcursor_t *c, int refresh)
+/* Items readable now from the cursor, refreshing the cached head only when
+ * the cache says fewer than `want` (so the writer's line is not pulled on
+ * every call).  Skips what the writer has lapped. */
+static uint64_t available(const scb_ring_t *r, scb_rcursor_t *c, uint64_t want)
 {
     uint64_t avail = c->head - c->pos;
 
-    if (refresh || avail == 0 || (int64_t)avail < 0) {
+    if (avail < want || (int64_t)avail < 0) {
         /* Pairs with the release store of head in push: the items before
          * head are visible once head is. */
         c->head = scb_load_acquire(&r->hdr->head);
@@ -402,7 +425,7 @@ int scb_ring_pop(const scb_ring_t *r, scb_rcursor_t *c, void *item)
     int tries, rc = SCB_EAGAIN;
 
     for (tries = 0; tries < SCB_POP_TRIES; tries++) {
-        if (available(r, c, 0) == 0)
+        if (available(r, c, 1) == 0)
             break;
         copy_out(r, c->idx, item, 1);
         if (!must_check(c) || torn(r, c, 1, &claim) == 0) {
@@ -427,7 +450,7 @@ int scb_ring_pop_many(const scb_ring_t *r, scb_rcursor_t *c, void *items,
     if (max == 0)
         return SCB_EAGAIN;
     for (tries = 0; tries < SCB_POP_TRIES; tries++) {
-        n = available(r, c, 1);
+        n = available(r, c, max);
         if (n == 0)
             break;
         if (n > max)

@@ -51,6 +51,11 @@ typedef struct scb_ring {
     struct scb_wait *wait;   /* the wait line (base + shared_off) */
     struct scb_slot *slots;  /* reader slots (SCB_LOSSLESS), after it */
     uint32_t nslots;         /* max_readers: 0 unless SCB_LOSSLESS */
+    int asym;                /* the ring uses asymmetric barriers: the rare
+                              * side of each handshake must issue the heavy
+                              * barrier (scb_sys_barrier_heavy) */
+    int light;               /* this handle's fast path may use compiler
+                              * barriers only (asym, and registered) */
 } scb_ring_t;
 
 typedef struct scb_wcursor {
@@ -60,6 +65,7 @@ typedef struct scb_wcursor {
     uint64_t min;            /* SCB_LOSSLESS: the lowest position a
                               * registered reader needed at the last scan */
     uint32_t gen;            /* SCB_LOSSLESS: reg_gen at the last scan */
+    uint64_t wop;            /* SCB_LOSSLESS: the value of hdr->wop */
     int any;                 /* SCB_LOSSLESS: a reader was registered then */
 } scb_wcursor_t;
 
@@ -89,7 +95,7 @@ void scb_ring_reader_start(const scb_ring_t *r, scb_rcursor_t *c, int latest);
  * rings without reader slots.  begin notices readers registered since the
  * last scan. */
 void scb_ring_op_begin(const scb_ring_t *r, scb_wcursor_t *w);
-void scb_ring_op_end(const scb_ring_t *r);
+void scb_ring_op_end(const scb_ring_t *r, scb_wcursor_t *w);
 
 /* SCB_LOSSLESS, between op_begin and op_end: how many items the writer may
  * push now without overwriting one a registered reader has not read (at
@@ -104,20 +110,25 @@ uint64_t scb_ring_room(const scb_ring_t *r, scb_wcursor_t *w, uint64_t want);
 int scb_ring_readers_min(const scb_ring_t *r, uint64_t pos, uint64_t *min);
 
 /* SCB_LOSSLESS: registers the reader `c` in `slot` (already owned by this
- * process), starting as scb_ring_reader_start would.  begin returns the
- * writer's `wop` as it was when the registration was announced: if it is
- * odd, the caller waits until hdr->wop differs from it (or the writer is
- * dead), then calls end. */
-uint64_t scb_ring_reader_register_begin(const scb_ring_t *r, scb_rcursor_t *c,
-                                        struct scb_slot *slot, int latest);
+ * process), starting as scb_ring_reader_start would.  begin announces the
+ * registration (with a full fence after it); on an asym ring the caller then
+ * issues the heavy barrier.  scb_ring_writer_wop then reads the writer's
+ * push counter: if it is odd, the caller waits until it differs (or the
+ * writer is dead), then calls end. */
+void scb_ring_reader_register_begin(const scb_ring_t *r, scb_rcursor_t *c,
+                                    struct scb_slot *slot, int latest);
+uint64_t scb_ring_writer_wop(const scb_ring_t *r);
 void scb_ring_reader_register_end(const scb_ring_t *r, scb_rcursor_t *c);
 
 /* Wake-up handshakes.  The sleeper raises its flag and reads the futex word
- * (prepare), re-checks its condition, then sleeps on the word.  The other
- * side, after publishing progress, calls the *_waiting function: when it
- * returns 1 the caller must wake the word (the flag was set, it has been
- * cleared and the word bumped).  A full fence on each side makes sure that
- * either the sleeper sees the progress or the other side sees the flag. */
+ * (prepare; on an asym ring the caller then issues the heavy barrier),
+ * re-checks its condition, then sleeps on the word.  The other side, after
+ * publishing progress, calls the *_waiting function: when it returns 1 the
+ * caller must wake the word (the flag was set, it has been cleared and the
+ * word bumped).  A barrier on each side makes sure that either the sleeper
+ * sees the progress or the other side sees the flag: full fences on both
+ * sides, or on an asym ring a compiler barrier on the fast side (light)
+ * and the heavy barrier on the sleeper's. */
 uint32_t scb_ring_reader_sleep_prepare(const scb_ring_t *r);
 int scb_ring_readers_waiting(const scb_ring_t *r);
 uint32_t scb_ring_writer_sleep_prepare(const scb_ring_t *r);

@@ -33,6 +33,11 @@
  * the 1 s the contract allows), and the longest it sleeps between checks. */
 #define REAP_INTERVAL_NS (100u * 1000u * 1000u)
 
+/* How long a _wait call polls before it goes to sleep: an item (or room)
+ * that comes within this is caught with no system call on either side, at
+ * the cost of that much CPU when nothing comes. */
+#define SPIN_NS (50u * 1000u)
+
 struct scb {
     /* Hot: what push and pop touch. */
     scb_ring_t ring;
@@ -139,6 +144,10 @@ static scb_t *new_handle(const scb_backend_t *be, const char *name)
 static void attach(scb_t *h, const scb_geom_t *g)
 {
     scb_ring_attach(&h->ring, h->seg.base, g);
+    /* On a ring made for asymmetric barriers, this process's fast path may
+     * drop its fences only once it is registered for the others' heavy
+     * barrier; otherwise it keeps them (always correct). */
+    h->ring.light = h->ring.asym && scb_sys_barrier_register();
     h->flags = g->flags;
     h->mode = g->mode;
     h->max_readers = g->max_readers;
@@ -188,6 +197,8 @@ int scb_create(scb_t **out, const char *name, const scb_config_t *cfg)
         cfg->max_readers != 0 ? cfg->max_readers : SCB_DEFAULT_MAX_READERS;
     g.mode = cfg->mode != 0 ? cfg->mode : 0600;
     g.origin = 0;
+    /* Asymmetric barriers when this OS has them (Linux membarrier). */
+    g.barrier = scb_sys_barrier_register() && scb_sys_barrier_heavy() == 0;
     strcpy(g.name, name);
     if ((rc = scb_layout_plan(&g, scb_sys_page_size())) != SCB_OK)
         return rc;
@@ -275,6 +286,25 @@ static void wait_push_done(scb_t *h, uint64_t wop)
     }
 }
 
+/* The fallback of register_reader: waits until wop is even and unchanged
+ * over 2 ms (bounded by the writer's death). */
+static void wait_writer_quiet(scb_t *h)
+{
+    uint64_t a, b;
+
+    for (;;) {
+        a = scb_ring_writer_wop(&h->ring);
+        if (a & 1) {
+            wait_push_done(h, a);
+            continue;
+        }
+        scb_sys_sleep_us(2000);
+        b = scb_ring_writer_wop(&h->ring);
+        if (a == b)
+            return;
+    }
+}
+
 /* Takes a free reader slot of a lossless ring (after freeing those of dead
  * readers if none is free) and registers the reader in it. */
 static int register_reader(scb_t *h, int latest)
@@ -301,9 +331,18 @@ static int register_reader(scb_t *h, int latest)
     hi = scb_load32_acquire(&h->ring.wait->slots_hi);
     while (hi < i + 1 && !scb_cas32(&h->ring.wait->slots_hi, &hi, i + 1))
         ;
-    wop = scb_ring_reader_register_begin(&h->ring, &h->r, slot, latest != 0);
-    if (wop & 1)
-        wait_push_done(h, wop);
+    scb_ring_reader_register_begin(&h->ring, &h->r, slot, latest != 0);
+    if (h->ring.asym && scb_sys_barrier_heavy() != 0) {
+        /* The writer orders its pushes with compiler barriers only and
+         * this process cannot issue the heavy barrier: wait until the
+         * writer has been between pushes for a while instead (its stores
+         * become visible within nanoseconds in practice). */
+        wait_writer_quiet(h);
+    } else {
+        wop = scb_ring_writer_wop(&h->ring);
+        if (wop & 1)
+            wait_push_done(h, wop);
+    }
     scb_ring_reader_register_end(&h->ring, &h->r);
     return SCB_OK;
 }
@@ -481,6 +520,17 @@ static int64_t remaining_ns(uint64_t deadline)
     return now >= deadline ? 0 : (int64_t)(deadline - now);
 }
 
+/* Sleeps a little in a polling wait: from 2 us, doubling with `attempt` to
+ * about 1 ms, never past `left` nanoseconds (negative: no limit). */
+static void nap(int64_t left, unsigned attempt)
+{
+    uint64_t ns = 2000u << (attempt < 9 ? attempt : 9);
+
+    if (left >= 0 && (uint64_t)left < ns)
+        ns = (uint64_t)left;
+    scb_sys_sleep_us((uint32_t)(ns / 1000u) + 1);
+}
+
 /* After the writer published items: wake readers asleep in scb_pop_wait. */
 static inline void wake_readers(scb_t *w)
 {
@@ -517,11 +567,11 @@ int scb_push(scb_t *w, const void *item)
         return SCB_ENOTWRITER;
     scb_ring_op_begin(&w->ring, &w->w);
     if (room_for(w, 1) == 0) {
-        scb_ring_op_end(&w->ring);
+        scb_ring_op_end(&w->ring, &w->w);
         return SCB_EAGAIN;
     }
     scb_ring_push(&w->ring, &w->w, item);
-    scb_ring_op_end(&w->ring);
+    scb_ring_op_end(&w->ring, &w->w);
     wake_readers(w);
     return SCB_OK;
 }
@@ -541,16 +591,44 @@ int scb_push_many(scb_t *w, const void *items, size_t n, size_t *count)
     scb_ring_op_begin(&w->ring, &w->w);
     room = room_for(w, n);
     if (room == 0) {
-        scb_ring_op_end(&w->ring);
+        scb_ring_op_end(&w->ring, &w->w);
         return SCB_EAGAIN;
     }
     if (room < n)
         n = (size_t)room;
     scb_ring_push_many(&w->ring, &w->w, items, n);
-    scb_ring_op_end(&w->ring);
+    scb_ring_op_end(&w->ring, &w->w);
     wake_readers(w);
     *count = n;
     return SCB_OK;
+}
+
+/* scb_push with the signature spin() takes. */
+static int push_op(scb_t *w, void *item)
+{
+    return scb_push(w, item);
+}
+
+/* Retries `op` for up to SPIN_NS (and not past `deadline`, 0: none),
+ * pausing the CPU between tries; SCB_EAGAIN if it never succeeded. */
+static int spin(scb_t *h, void *item, uint64_t deadline,
+                int (*op)(scb_t *, void *))
+{
+    uint64_t start = scb_sys_now_ns(), end = start + SPIN_NS;
+    unsigned i, n;
+    int rc;
+
+    if (deadline != 0 && deadline < end)
+        end = deadline;
+    for (n = 1;; n++) {
+        for (i = 0; i < 8; i++)
+            scb_sys_cpu_relax();
+        rc = op(h, item);
+        if (rc != SCB_EAGAIN)
+            return rc;
+        if ((n & 15) == 0 && scb_sys_now_ns() >= end)
+            return SCB_EAGAIN;
+    }
 }
 
 int scb_push_wait(scb_t *w, const void *item, int64_t timeout_ms)
@@ -559,14 +637,18 @@ int scb_push_wait(scb_t *w, const void *item, int64_t timeout_ms)
     int64_t left;
     uint32_t seq;
     unsigned attempt;
-    int rc;
+    int rc, heavy_ok;
 
     rc = scb_push(w, item);
     if (rc != SCB_EAGAIN || timeout_ms == 0)
         return rc;
     deadline = deadline_of(timeout_ms);
+    rc = spin(w, (void *)item, deadline, push_op);
+    if (rc != SCB_EAGAIN)
+        return rc;
     for (attempt = 0;; attempt++) {
         seq = scb_ring_writer_sleep_prepare(&w->ring);
+        heavy_ok = !w->ring.asym || scb_sys_barrier_heavy() == 0;
         rc = scb_push(w, item);
         if (rc != SCB_EAGAIN)
             return rc;
@@ -577,7 +659,10 @@ int scb_push_wait(scb_t *w, const void *item, int64_t timeout_ms)
          * holding the writer back wakes nobody. */
         if (left < 0 || left > (int64_t)REAP_INTERVAL_NS)
             left = REAP_INTERVAL_NS;
-        scb_sys_wait(&w->ring.wait->wseq, seq, left, attempt);
+        if (heavy_ok)
+            scb_sys_wait(&w->ring.wait->wseq, seq, left, attempt);
+        else
+            nap(left, attempt);
     }
 }
 
@@ -617,18 +702,24 @@ int scb_pop_wait(scb_t *r, void *item, int64_t timeout_ms)
     int64_t left;
     uint32_t seq = 0;
     unsigned attempt;
-    int rc;
+    int rc, sleep_ok;
 
     rc = scb_pop(r, item);
     if (rc != SCB_EAGAIN || timeout_ms == 0)
         return rc;
     deadline = deadline_of(timeout_ms);
+    rc = spin(r, item, deadline, scb_pop);
+    if (rc != SCB_EAGAIN)
+        return rc;
     for (attempt = 0;; attempt++) {
         /* A reader that may write the wait line raises its flag and sleeps
-         * until the writer bumps the word; one mapped read-only cannot, and
+         * until the writer bumps the word; one mapped read-only cannot (nor
+         * one that cannot issue the heavy barrier an asym ring needs), and
          * polls with short sleeps that back off (attempt). */
+        sleep_ok = 0;
         if (r->shared_rw) {
             seq = scb_ring_reader_sleep_prepare(&r->ring);
+            sleep_ok = !r->ring.asym || scb_sys_barrier_heavy() == 0;
             rc = scb_pop(r, item);
             if (rc != SCB_EAGAIN)
                 return rc;
@@ -636,14 +727,10 @@ int scb_pop_wait(scb_t *r, void *item, int64_t timeout_ms)
         left = remaining_ns(deadline);
         if (left == 0)
             return SCB_ETIMEDOUT;
-        if (r->shared_rw) {
+        if (sleep_ok)
             scb_sys_wait(&r->ring.wait->rseq, seq, left, attempt);
-        } else {
-            uint64_t nap = 2000u << (attempt < 9 ? attempt : 9); /* to ~1 ms */
-            if (left > 0 && (uint64_t)left < nap)
-                nap = (uint64_t)left;
-            scb_sys_sleep_us((uint32_t)(nap / 1000u) + 1);
-        }
+        else
+            nap(left, attempt);
         rc = scb_pop(r, item);
         if (rc != SCB_EAGAIN)
             return rc;

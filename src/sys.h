@@ -50,6 +50,21 @@ void scb_sys_wake(const void *addr);
  * is the bounded-sleep fallback. */
 int scb_sys_wait_is_native(void);
 
+/*
+ * Asymmetric barriers.  scb_sys_barrier_register makes this process one
+ * whose fast path may order its memory accesses with a compiler barrier
+ * only: returns 1 if so, 0 if the OS offers no such thing.  Not inherited
+ * by a forked child reliably: call it in each process that opens a ring.
+ * scb_sys_barrier_heavy acts as a full fence executed at once by the caller
+ * and by every thread of every registered process: returns 0, or -1 if
+ * unavailable (the caller must then not rely on it).
+ */
+int scb_sys_barrier_register(void);
+int scb_sys_barrier_heavy(void);
+
+/* A pause for spin-wait loops (x86 PAUSE, ARM YIELD). */
+void scb_sys_cpu_relax(void);
+
 /* Unix only: used by the unix backends.  Translates an errno value into an
  * SCB_E* code (SCB_ESYS for anything without a closer match); it does not
  * change errno, so the native code stays there for SCB_ESYS. */

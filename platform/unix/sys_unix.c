@@ -528,3 +528,61 @@ int scb_sys_errno_to_scb(int e)
         return SCB_ENOTSUP;
     return SCB_ESYS;
 }
+
+/*
+ * Asymmetric barriers (Linux membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED):
+ * processes on the fast path register and order their accesses with a
+ * compiler barrier only; the rare side that must order against them (a
+ * sleeper raising its flag, a registering reader) issues the heavy barrier,
+ * which runs a full memory barrier on every CPU currently running a
+ * registered process.  Elsewhere both calls report "unavailable" and the
+ * portable code uses full fences instead.
+ */
+#if defined(__linux__) && defined(SYS_membarrier)
+#include <linux/membarrier.h>
+#define SCB_HAVE_MEMBARRIER 1
+#endif
+
+int scb_sys_barrier_register(void)
+{
+#ifdef SCB_HAVE_MEMBARRIER
+    int saved = errno;
+    long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+    int ok = 0;
+
+    if (cmds >= 0 && (cmds & MEMBARRIER_CMD_GLOBAL_EXPEDITED) &&
+        (cmds & MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED))
+        ok = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED,
+                     0, 0) == 0;
+    errno = saved;
+    return ok;
+#else
+    return 0;
+#endif
+}
+
+int scb_sys_barrier_heavy(void)
+{
+#ifdef SCB_HAVE_MEMBARRIER
+    int saved = errno;
+    int rc = syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0) == 0
+                 ? 0
+                 : -1;
+
+    errno = saved;
+    return rc;
+#else
+    return -1;
+#endif
+}
+
+void scb_sys_cpu_relax(void)
+{
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    __builtin_ia32_pause();
+#elif defined(__GNUC__) && (defined(__aarch64__) || defined(__arm__))
+    __asm__ __volatile__("yield" ::: "memory");
+#else
+    atomic_signal_fence(memory_order_seq_cst);
+#endif
+}
