@@ -395,6 +395,16 @@ static uint64_t torn(const scb_ring_t *r, const scb_rcursor_t *c, uint64_t n,
     return behind < n ? behind : n;
 }
 
+/* Where a reader the writer overran while it copied goes on.  The oldest
+ * item kept is claim - length, but that is the very slot the writer
+ * overwrites next: a reader resuming there races the writer again and
+ * again.  It resumes a sixteenth of the ring further (items it would lose
+ * to that race anyway), which lets it read a run of items in peace. */
+static inline uint64_t overrun_target(const scb_ring_t *r, uint64_t claim)
+{
+    return claim - r->length + r->length / 16;
+}
+
 static inline void advance(const scb_ring_t *r, scb_rcursor_t *c, uint64_t n)
 {
     c->pos += n;
@@ -433,7 +443,7 @@ int scb_ring_pop(const scb_ring_t *r, scb_rcursor_t *c, void *item)
             rc = SCB_OK;
             break;
         }
-        skip_to(r, c, claim - r->length);
+        skip_to(r, c, overrun_target(r, claim));
     }
     publish(c);
     return rc;
@@ -458,7 +468,7 @@ int scb_ring_pop_many(const scb_ring_t *r, scb_rcursor_t *c, void *items,
         copy_out(r, c->idx, dst, n);
         bad = must_check(c) ? torn(r, c, n, &claim) : 0;
         if (bad == n) {
-            skip_to(r, c, claim - r->length);
+            skip_to(r, c, overrun_target(r, claim));
             continue;
         }
         if (bad > 0) {

@@ -457,6 +457,31 @@ START_TEST(test_claim_partial_batch)
 }
 END_TEST
 
+/* A reader the writer overran while it copied resumes a sixteenth of the
+ * ring past the oldest item kept (out of the writer's way), counting what it
+ * skipped; without a race it resumes exactly at the oldest kept. */
+START_TEST(test_overrun_margin)
+{
+    struct mem_ring m;
+    scb_wcursor_t w;
+    scb_rcursor_t r;
+    uint64_t i, v;
+
+    mem_ring_make(&m, 8, 64, 0);
+    scb_ring_writer_start(&m.ring, &w);
+    scb_ring_reader_start(&m.ring, &r, 0);
+    for (i = 0; i < 64; i++)
+        scb_ring_push(&m.ring, &w, &i);
+    /* The writer has begun item 64 (the slot of item 0) as the reader
+     * copies item 0. */
+    scb_store_relaxed(&hdr_of(&m)->claim, 65);
+    ck_assert_int_eq(scb_ring_pop(&m.ring, &r, &v), SCB_OK);
+    ck_assert_uint_eq(v, 1 + 64 / 16);
+    ck_assert_uint_eq(r.lost, 1 + 64 / 16);
+    mem_ring_free(&m);
+}
+END_TEST
+
 /* Whatever the other side writes into the counters, the handle stays in
  * its mapping and every call returns. */
 START_TEST(test_hostile_counters)
@@ -768,6 +793,7 @@ static Suite *ring_suite(void)
     tcase_add_test(tc, test_claim_invalidates);
     tcase_add_test(tc, test_claim_partial_batch);
     tcase_add_test(tc, test_hostile_counters);
+    tcase_add_test(tc, test_overrun_margin);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("lossless");
