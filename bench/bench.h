@@ -160,7 +160,7 @@ void bench_fill(unsigned char *buf, size_t size, size_t n);
 enum bench_transport { TR_PIPE, TR_SOCKET, TR_MQ, TR_SCB };
 enum bench_mode { MODE_LOSSLESS, MODE_OVERWRITE };
 enum bench_api { API_MANY, API_ONE };
-enum bench_lat { LAT_BUSY, LAT_WAIT, LAT_PIPE, LAT_LINE };
+enum bench_lat { LAT_BUSY, LAT_WAIT, LAT_PIPE, LAT_LINE, LAT_SLEEP };
 
 /* One repetition of a throughput case, as measured. */
 struct bench_sample {
@@ -285,7 +285,7 @@ struct bench_target {
     char measured[256];
     int met;                     /* 1 met, 0 not met, -1 not measured */
 };
-#define BENCH_MAX_TARGETS 8
+#define BENCH_MAX_TARGETS 12
 int bench_targets(const struct bench_info *info, const struct bench_result *res,
                   int n, const char *backend, struct bench_target *t);
 

@@ -534,7 +534,9 @@ int bench_scb_latency(enum bench_lat kind, const char *backend,
     int rc;
 
     snprintf(label, sizeof label, "%s round trip (%s)", backend,
-             kind == LAT_WAIT ? "scb_pop_wait" : "busy-poll scb_pop");
+             kind == LAT_WAIT    ? "scb_pop_wait"
+             : kind == LAT_SLEEP ? "scb_pop_wait, no spin"
+                                 : "busy-poll scb_pop");
     rc = make_ring(n0, sizeof n0, backend, 8, 64, 0, 0, why, whylen);
     if (rc != 0)
         return rc;
@@ -548,7 +550,11 @@ int bench_scb_latency(enum bench_lat kind, const char *backend,
     a.name[0] = n0;
     a.name[1] = n1;
     a.backend = backend;
-    a.wait = kind == LAT_WAIT;
+    a.wait = kind == LAT_WAIT || kind == LAT_SLEEP;
+    /* The children inherit it: with no spin, every scb_pop_wait that finds
+     * nothing sleeps in the futex, as a blocking read of a pipe does. */
+    if (kind == LAT_SLEEP)
+        setenv("SCB_SPIN_US", "0", 1);
     a.rounds = o->rounds;
     a.warm = o->rounds / 10 + 10;
     a.limit_ns = 30000000000ull + (a.rounds + a.warm) * 1000000ull; /* 1 ms a round */
@@ -560,6 +566,8 @@ int bench_scb_latency(enum bench_lat kind, const char *backend,
     kids[1].cpu = bench_cpu_for(1);
     rc = bench_run(kids, 2, a.limit_ns + 5000000000ull, unlink_names, &names,
                    why, whylen);
+    if (kind == LAT_SLEEP)
+        unsetenv("SCB_SPIN_US");
     remove_ring(n0, backend);
     remove_ring(n1, backend);
     if (rc != 0)

@@ -73,7 +73,8 @@ static const char *case_id(const struct bench_result *r)
     if (r->is_latency)
         return r->lat == LAT_PIPE ? "pipe-pingpong"
                : r->lat == LAT_LINE ? "cacheline-pingpong"
-               : r->lat == LAT_BUSY ? "busy-poll" : "pop_wait";
+               : r->lat == LAT_BUSY ? "busy-poll"
+               : r->lat == LAT_SLEEP ? "pop_wait-nospin" : "pop_wait";
     if (r->tc.transport != TR_SCB)
         return transport_name(r->tc.transport);
     if (r->tc.mode == MODE_LOSSLESS)

@@ -108,7 +108,9 @@ void bench_case_name(char *buf, size_t len, const struct bench_result *r)
             snprintf(buf, len, "cache-line ping-pong (hardware floor)");
         else
             snprintf(buf, len, "libscb %s %s", r->backend,
-                     r->lat == LAT_BUSY ? "busy-poll scb_pop" : "scb_pop_wait");
+                     r->lat == LAT_BUSY    ? "busy-poll scb_pop"
+                     : r->lat == LAT_SLEEP ? "scb_pop_wait, no spin"
+                                           : "scb_pop_wait");
         return;
     }
     switch (r->tc.transport) {
@@ -414,6 +416,24 @@ int bench_targets(const struct bench_info *info,
              "scb_pop_wait round trip: p50 <= the pipe's p50");
     r = bench_find_lat(res, n, LAT_WAIT, be);
     p = bench_find_lat(res, n, LAT_PIPE, NULL);
+    if (r != NULL && p != NULL) {
+        double a50 = bench_series(r, SER_P50, 0).med, b50 = bench_series(p, SER_P50, 0).med;
+        char a[32], b[32];
+        fmt_time(a, sizeof a, a50);
+        fmt_time(b, sizeof b, b50);
+        snprintf(t[k].measured, sizeof t[k].measured, "p50 %s, pipe %s", a, b);
+        t[k].met = a50 <= b50;
+    } else {
+        snprintf(t[k].measured, sizeof t[k].measured, "not measured");
+        t[k].met = -1;
+    }
+    k++;
+
+    /* The same with no spin: both sides sleep in the futex every round, as
+     * both sides of the pipe ping-pong block in read. */
+    snprintf(t[k].what, sizeof t[k].what,
+             "  the same, no spin (SCB_SPIN_US=0)");
+    r = bench_find_lat(res, n, LAT_SLEEP, be);
     if (r != NULL && p != NULL) {
         double a50 = bench_series(r, SER_P50, 0).med, b50 = bench_series(p, SER_P50, 0).med;
         char a[32], b[32];

@@ -277,6 +277,7 @@ static void build_cases(const struct bench_info *info, uint64_t ring_bytes)
     for (b = 0; b < info->nbackends; b++) {
         add_lat(LAT_BUSY, info->backends[b]);
         add_lat(LAT_WAIT, info->backends[b]);
+        add_lat(LAT_SLEEP, info->backends[b]);
     }
 }
 

@@ -208,7 +208,9 @@ SCB_API int scb_pop_many(scb_t *r, void *items, size_t max, size_t *count);
 
 /* Reader: as scb_pop, waiting up to timeout_ms for an item (0 = do not
  * wait, negative = forever); SCB_ETIMEDOUT when the time runs out.  It
- * sleeps on a futex (Linux; umtx on FreeBSD) that the writer wakes only
+ * first polls for 50 us (the environment variable SCB_SPIN_US, read when
+ * the handle is opened, changes that; 0 = sleep at once), then sleeps on a
+ * futex (Linux; umtx on FreeBSD) that the writer wakes only
  * when a reader sleeps, so pushes make no system call otherwise.  A reader
  * without write access to the segment, and systems without such a wait,
  * poll with sleeps backing off from microseconds to 1 ms instead. */

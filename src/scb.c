@@ -33,10 +33,13 @@
  * the 1 s the contract allows), and the longest it sleeps between checks. */
 #define REAP_INTERVAL_NS (100u * 1000u * 1000u)
 
-/* How long a _wait call polls before it goes to sleep: an item (or room)
- * that comes within this is caught with no system call on either side, at
- * the cost of that much CPU when nothing comes. */
-#define SPIN_NS (50u * 1000u)
+/* How long a _wait call polls before it goes to sleep by default: an item
+ * (or room) that comes within this is caught with no system call on either
+ * side, at the cost of that much CPU when nothing comes.  The environment
+ * variable SCB_SPIN_US (read when a handle is opened) changes it: 0 sleeps
+ * at once, which suits machines with fewer free cores than waiters. */
+#define SPIN_NS_DEFAULT (50u * 1000u)
+#define SPIN_NS_MAX (1000u * 1000u * 1000u)
 
 struct scb {
     /* Hot: what push and pop touch. */
@@ -52,6 +55,7 @@ struct scb {
     uint64_t self_id;        /* this process's identity (writer, slot owner) */
     uint64_t last_reap;      /* when the writer last looked for dead readers */
     int shared_rw;           /* 1 if this handle may write the wait line */
+    uint64_t spin_ns;        /* how long _wait calls poll before sleeping */
     const scb_backend_t *be;
     scb_seg_t seg;
     char name[SCB_NAME_MAX + 1];
@@ -130,6 +134,23 @@ static int open_segment(const scb_backend_t *be, const char *name,
     return rc;
 }
 
+/* SCB_SPIN_US from the environment, in nanoseconds; the default when it is
+ * unset or not a plain decimal number. */
+static uint64_t spin_ns_from_env(void)
+{
+    const char *s = getenv("SCB_SPIN_US");
+    uint64_t us = 0;
+
+    if (s == NULL || *s == '\0')
+        return SPIN_NS_DEFAULT;
+    for (; *s != '\0'; s++) {
+        if (*s < '0' || *s > '9' || us > SPIN_NS_MAX / 1000u)
+            return SPIN_NS_DEFAULT;
+        us = us * 10u + (uint64_t)(*s - '0');
+    }
+    return us * 1000u > SPIN_NS_MAX ? SPIN_NS_MAX : us * 1000u;
+}
+
 static scb_t *new_handle(const scb_backend_t *be, const char *name)
 {
     scb_t *h = calloc(1, sizeof *h);
@@ -137,6 +158,7 @@ static scb_t *new_handle(const scb_backend_t *be, const char *name)
     if (h != NULL) {
         h->be = be;
         strcpy(h->name, name); /* checked: at most SCB_NAME_MAX */
+        h->spin_ns = spin_ns_from_env();
     }
     return h;
 }
@@ -609,15 +631,20 @@ static int push_op(scb_t *w, void *item)
     return scb_push(w, item);
 }
 
-/* Retries `op` for up to SPIN_NS (and not past `deadline`, 0: none),
- * pausing the CPU between tries; SCB_EAGAIN if it never succeeded. */
+/* Retries `op` for up to the handle's spin time (and not past `deadline`,
+ * 0: none), pausing the CPU between tries; SCB_EAGAIN if it never
+ * succeeded. */
 static int spin(scb_t *h, void *item, uint64_t deadline,
                 int (*op)(scb_t *, void *))
 {
-    uint64_t start = scb_sys_now_ns(), end = start + SPIN_NS;
+    uint64_t start, end;
     unsigned i, n;
     int rc;
 
+    if (h->spin_ns == 0)
+        return SCB_EAGAIN;
+    start = scb_sys_now_ns();
+    end = start + h->spin_ns;
     if (deadline != 0 && deadline < end)
         end = deadline;
     for (n = 1;; n++) {
