@@ -237,6 +237,23 @@ SCB_API const char *scb_version(void);
 /* NULL-terminated list of the backends built in, the default first. */
 SCB_API const char *const *scb_backends(void);
 
+/* Called by scb_list once per ring found, with its name (valid during the
+ * call only) and scb_list's `arg`; return non-zero to stop the listing. */
+typedef int (*scb_list_cb)(const char *name, void *arg);
+
+/*
+ * Lists the rings of `backend` (NULL: the default backend) that this process
+ * can see: calls cb(name, arg) once per ring, in no particular order, until
+ * cb returns non-zero.  "posix" lists the objects /dev/shm/scb.NAME (Linux);
+ * "sysv" lists the segments this process may attach read-only whose header
+ * is a valid ring and whose name's key leads to them (Linux).  A ring created
+ * or removed during the call may or may not be reported.  Returns SCB_OK
+ * (also when cb stopped the listing), or: SCB_EINVAL (NULL cb), SCB_ENOTSUP
+ * (backend not built in, or it cannot list on this system), SCB_EACCES,
+ * SCB_ESYS (the enumeration itself failed).
+ */
+SCB_API int scb_list(const char *backend, scb_list_cb cb, void *arg);
+
 #ifdef __cplusplus
 }
 #endif

@@ -118,3 +118,12 @@ int scb_be_get_mode(const scb_backend_t *be, scb_seg_t *seg, uint32_t *mode)
         return SCB_EINVAL;
     return be->get_mode(seg, mode);
 }
+
+int scb_be_list(const scb_backend_t *be, const scb_be_lister_t *l)
+{
+    if (be == NULL || l == NULL || l->report == NULL || l->name_of == NULL)
+        return SCB_EINVAL;
+    if (be->list == NULL)
+        return SCB_ENOTSUP;
+    return be->list(l);
+}

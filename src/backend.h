@@ -4,7 +4,7 @@
  * A backend gives the ring a named, mapped, zero-filled segment and nothing
  * else: it knows nothing of the ring format.  Backends are const tables
  * chosen at run time by name; dispatch happens only in create, open, close,
- * unlink and (later) wake, never on the push/pop fast path.  Only the
+ * unlink, list and (later) wake, never on the push/pop fast path.  Only the
  * wrappers in backend.c call through the table.
  *
  * Every method returns SCB_OK or an SCB_E* code; it translates the OS error
@@ -24,6 +24,19 @@ typedef struct scb_seg {
     intptr_t id;     /* backend private: file descriptor, shm id... */
     void *priv;      /* backend private */
 } scb_seg_t;
+
+/* What a backend's list method is handed (see scb_backend_t.list): the
+ * ring format stays in src/, so the backend asks name_of what a candidate
+ * segment holds and reports names through report. */
+typedef struct scb_be_lister {
+    /* Reads the ring name kept in the segment `seg` (mapped read-only) into
+     * name[SCB_NAME_MAX + 1]; returns 1 if the segment is a valid ring, 0
+     * if it is not (then name is unspecified). */
+    int (*name_of)(const scb_seg_t *seg, char *name, void *arg);
+    /* Reports one ring by name; non-zero stops the listing. */
+    int (*report)(const char *name, void *arg);
+    void *arg;
+} scb_be_lister_t;
 
 typedef struct scb_backend {
     const char *name; /* "posix", "sysv", "apr" */
@@ -55,6 +68,14 @@ typedef struct scb_backend {
     int (*remove)(scb_seg_t *seg, const char *name);
     /* The permission bits of the open segment, into *mode. */
     int (*get_mode)(scb_seg_t *seg, uint32_t *mode);
+    /* Optional (NULL when the backend cannot enumerate its rings): calls
+     * l->report once per ring name found, stopping when it returns
+     * non-zero.  A backend with exact names reports the names its OS
+     * objects carry; one with hashed names attaches each candidate segment
+     * read-only, asks l->name_of for the name inside and reports it only if
+     * that name leads to this very segment.  Segments it cannot attach are
+     * skipped.  SCB_OK, or an error if the enumeration itself failed. */
+    int (*list)(const scb_be_lister_t *l);
 } scb_backend_t;
 
 /* The registry: the backends built in, default first, NULL-terminated. */
@@ -75,6 +96,7 @@ int scb_be_protect(const scb_backend_t *be, scb_seg_t *seg, size_t off,
 int scb_be_close(const scb_backend_t *be, scb_seg_t *seg);
 int scb_be_remove(const scb_backend_t *be, scb_seg_t *seg, const char *name);
 int scb_be_get_mode(const scb_backend_t *be, scb_seg_t *seg, uint32_t *mode);
+int scb_be_list(const scb_backend_t *be, const scb_be_lister_t *l);
 
 /* The backends, each defined under platform/ when configure builds it. */
 extern const scb_backend_t scb_backend_posix;

@@ -521,6 +521,56 @@ int scb_unlink(const char *name, const scb_config_t *cfg)
     return rc;
 }
 
+/* scb_list's state, handed through the backend's list method. */
+struct list_ctx {
+    const scb_backend_t *be;
+    scb_list_cb cb;
+    void *arg;
+};
+
+/* For backends with hashed names: the ring name a candidate segment holds,
+ * if it is a valid ring (the format stays here, out of the backend). */
+static int list_name_of(const scb_seg_t *seg, char *name, void *arg)
+{
+    struct list_ctx *ctx = arg;
+    scb_geom_t g;
+
+    if (seg == NULL || seg->base == NULL ||
+        scb_layout_check(seg->base, seg->size, &g) != SCB_OK ||
+        check_name(g.name, ctx->be) != SCB_OK)
+        return 0;
+    strcpy(name, g.name); /* checked: at most SCB_NAME_MAX */
+    return 1;
+}
+
+/* Passes a found name on to the caller's callback if it is a valid name. */
+static int list_report(const char *name, void *arg)
+{
+    struct list_ctx *ctx = arg;
+
+    if (check_name(name, ctx->be) != SCB_OK)
+        return 0;
+    return ctx->cb(name, ctx->arg);
+}
+
+int scb_list(const char *backend, scb_list_cb cb, void *arg)
+{
+    struct list_ctx ctx;
+    scb_be_lister_t l;
+
+    if (cb == NULL)
+        return SCB_EINVAL;
+    ctx.be = scb_backend_find(backend);
+    if (ctx.be == NULL)
+        return SCB_ENOTSUP;
+    ctx.cb = cb;
+    ctx.arg = arg;
+    l.name_of = list_name_of;
+    l.report = list_report;
+    l.arg = &ctx;
+    return scb_be_list(ctx.be, &l);
+}
+
 /* Converts a timeout in milliseconds to a deadline on the monotonic clock;
  * 0 means none (forever).  Timeouts too long to express in nanoseconds
  * (over 290 years) are forever too. */

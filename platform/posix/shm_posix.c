@@ -13,6 +13,7 @@
  * undo its own failed create.
  */
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -285,6 +286,48 @@ static int posix_get_mode(scb_seg_t *seg, uint32_t *mode)
     return SCB_OK;
 }
 
+#if defined(__linux__)
+/* Where Linux shows the POSIX shared memory objects. */
+#define POSIX_SHM_DIR "/dev/shm"
+
+/*
+ * Lists the objects "scb.NAME" of /dev/shm and reports NAME (the portable
+ * code checks that it is a valid ring name).  Other systems have no portable
+ * way to enumerate shm_open objects, so there list is NULL.
+ */
+static int posix_list(const scb_be_lister_t *l)
+{
+    const char *prefix = POSIX_PREFIX + 1; /* "scb.", without the slash */
+    size_t plen = sizeof POSIX_PREFIX - 2;
+    struct dirent *de;
+    DIR *dir;
+    int saved;
+
+    if (l == NULL || l->report == NULL)
+        return SCB_EINVAL;
+    dir = opendir(POSIX_SHM_DIR);
+    if (dir == NULL)
+        return errno == ENOENT ? SCB_OK : scb_sys_errno_to_scb(errno);
+    for (;;) {
+        errno = 0;
+        de = readdir(dir);
+        if (de == NULL)
+            break;
+        if (strncmp(de->d_name, prefix, plen) != 0 ||
+            de->d_name[plen] == '\0' ||
+            strlen(de->d_name + plen) > POSIX_NAME_MAX)
+            continue;
+        if (l->report(de->d_name + plen, l->arg) != 0) {
+            errno = 0;
+            break;
+        }
+    }
+    saved = errno;
+    (void)closedir(dir);
+    return saved != 0 ? scb_sys_errno_to_scb(saved) : SCB_OK;
+}
+#endif
+
 const scb_backend_t scb_backend_posix = {
     .name = "posix",
     .name_max = POSIX_NAME_MAX,
@@ -295,4 +338,9 @@ const scb_backend_t scb_backend_posix = {
     .close = posix_close,
     .remove = posix_remove,
     .get_mode = posix_get_mode,
+#if defined(__linux__)
+    .list = posix_list,
+#else
+    .list = NULL,
+#endif
 };

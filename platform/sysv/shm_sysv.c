@@ -297,6 +297,60 @@ static int sysv_get_mode(scb_seg_t *seg, uint32_t *mode)
     return SCB_OK;
 }
 
+#if defined(__linux__) && defined(SHM_INFO) && defined(SHM_STAT)
+#define SYSV_CAN_LIST 1
+
+/*
+ * Lists the rings among the segments the caller can see: Linux enumerates
+ * them by kernel index (SHM_INFO gives the highest index in use, SHM_STAT
+ * turns an index into an id).  Each segment this process may attach is
+ * attached read-only and handed to l->name_of, which reads the ring name in
+ * it (the format is the portable code's business); the name is reported only
+ * if its key leads to this very segment, so a segment removed already (its
+ * key is gone) or a foreign segment that merely looks like a ring is not.
+ * Segments that cannot be read or attached are skipped.  Other systems have
+ * no such enumeration, so there list is NULL.
+ */
+static int sysv_list(const scb_be_lister_t *l)
+{
+    char name[SCB_NAME_MAX + 1];
+    struct shm_info info;
+    struct shmid_ds ds;
+    scb_seg_t seg;
+    void *base;
+    int max, i, id, ok;
+
+    if (l == NULL || l->name_of == NULL || l->report == NULL)
+        return SCB_EINVAL;
+    max = shmctl(0, SHM_INFO, (struct shmid_ds *)(void *)&info);
+    if (max < 0)
+        return scb_sys_errno_to_scb(errno);
+    for (i = 0; i <= max; i++) {
+        id = shmctl(i, SHM_STAT, &ds);
+        if (id < 0 || ds.shm_segsz == 0)
+            continue;
+        base = shmat(id, NULL, SHM_RDONLY);
+        if (base == (void *)-1)
+            continue;
+        seg_clear(&seg);
+        seg.base = base;
+        seg.size = (size_t)ds.shm_segsz;
+        seg.id = id;
+        seg_set_mode(&seg, (uint32_t)ds.shm_perm.mode & UINT32_C(0777));
+        ok = l->name_of(&seg, name, l->arg);
+        (void)shmdt(base);
+        if (!ok || sysv_check_name(name) != SCB_OK ||
+            shmget(sysv_key(name), 0, 0) != id)
+            continue;
+        if (l->report(name, l->arg) != 0)
+            break;
+    }
+    return SCB_OK;
+}
+#else
+#define SYSV_CAN_LIST 0
+#endif
+
 const scb_backend_t scb_backend_sysv = {
     .name = "sysv",
     .name_max = SYSV_NAME_MAX,
@@ -307,4 +361,9 @@ const scb_backend_t scb_backend_sysv = {
     .close = sysv_close,
     .remove = sysv_remove,
     .get_mode = sysv_get_mode,
+#if SYSV_CAN_LIST
+    .list = sysv_list,
+#else
+    .list = NULL,
+#endif
 };
