@@ -1,0 +1,76 @@
+/*
+ * scb-cmd.h - what the parts of the scb command share: exit statuses,
+ * strict number parsing and the conversion of items to and from text.
+ * Public API only (<scb.h>).
+ */
+#ifndef SCB_CMD_H
+#define SCB_CMD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Exit statuses, documented in `scb --help` and the README. */
+#define EXIT_OK 0
+#define EXIT_SCB 1   /* a libscb or system error */
+#define EXIT_USAGE 2 /* bad option, number or value */
+#define EXIT_EMPTY 3 /* pop/push: nothing to read, or no room (SCB_EAGAIN, SCB_ETIMEDOUT) */
+
+/* How items are printed. */
+typedef enum { FMT_DEFAULT, FMT_INT, FMT_HEX, FMT_RAW } item_fmt_t;
+
+/* Parses all of `s` as an unsigned decimal number (or hexadecimal after
+ * "0x"): 0 and *out set, or -1 if it is not one or exceeds max. */
+int cmd_parse_u64(const char *s, uint64_t max, uint64_t *out);
+
+/* Parses all of `s` as an octal number of at most max: 0 or -1. */
+int cmd_parse_octal(const char *s, uint64_t max, uint64_t *out);
+
+/* Stores the integer `s` big-endian in item[size]: 0, -1 if `s` is no
+ * number, -2 if it does not fit in size bytes. */
+int cmd_encode_int(const char *s, unsigned char *item, size_t size);
+
+/* Stores the hex string `s` (optional "0x", exactly 2*size digits) in
+ * item[size]: 0 or -1. */
+int cmd_encode_hex(const char *s, unsigned char *item, size_t size);
+
+/* Writes one item to f in fmt (FMT_INT needs size <= 8): int and hex end
+ * with a newline, raw is the bytes alone. */
+void cmd_print_item(FILE *f, const unsigned char *item, size_t size,
+                    item_fmt_t fmt);
+
+/* Parses a --format value: 0 or -1. */
+int cmd_parse_format(const char *s, item_fmt_t *fmt);
+
+/* Writes `s` as a JSON string, quotes included. */
+void cmd_json_string(FILE *f, const char *s);
+
+/* The options every subcommand takes besides its own. */
+#define OPT_HELP 'h'
+#define OPT_BACKEND 'B'
+
+#include <scb.h>
+
+/* The subcommand running, for messages ("" before there is one). */
+extern const char *sub;
+
+/* "Try 'scb [COMMAND] --help'." on stderr. */
+void say_usage_hint(void);
+
+/* A usage error: "scb: COMMAND: " fmt (with arg), the hint, exit 2. */
+void die_usage(const char *fmt, const char *arg) __attribute__((noreturn));
+
+/* "scb: WHAT: NAME: scb_strerror(rc)" on stderr (NAME NULL: left out). */
+void report(const char *what, const char *name, int rc);
+
+/* Opens `name` on `backend`, or (NULL) on the first backend built in,
+ * default first, that has a ring of that name. */
+int open_ring(scb_t **h, const char *name, const char *backend,
+              uint32_t flags);
+
+/* The subcommands of scb-rings.c. */
+int cmd_stat(int argc, char **argv);
+int cmd_ls(int argc, char **argv);
+int cmd_rm(int argc, char **argv);
+
+#endif /* SCB_CMD_H */

@@ -1,0 +1,705 @@
+/*
+ * scb.c - the scb command: create, fill, read, inspect and remove libscb
+ * rings from the shell.  Public API only (<scb.h>).
+ *
+ *     scb create NAME [--item-size N] [--length N] [--lossless]
+ *                     [--max-readers N] [--mode 0644] [--backend B]
+ *     scb push NAME VALUE... | --hex HEX... | --stdin
+ *     scb pop NAME [-n N] [--wait MS] [--format int|hex|raw]
+ *     scb tail NAME [-f] [--format int|hex|raw]
+ *     scb stat NAME [--json]
+ *     scb ls [--json]
+ *     scb rm NAME... | scb rm --stale [--prefix P]
+ *     scb bench [scb-bench options]
+ *
+ * Exit statuses: 0 success, 1 a libscb or system error, 2 bad usage (an
+ * unknown option or subcommand, a bad number or value), 3 nothing to read
+ * (pop) or no room (push on a lossless ring).  Errors go to stderr as
+ * "scb: WHAT: MESSAGE" with scb_strerror's message.
+ */
+#ifdef HAVE_CONFIG_H
+#include <config.h>
+#endif
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <scb.h>
+
+#include "scb-cmd.h"
+
+#ifndef SCB_BINDIR
+#define SCB_BINDIR "/usr/local/bin"
+#endif
+
+
+const char *sub = ""; /* the subcommand, for messages */
+
+void say_usage_hint(void)
+{
+    if (*sub != '\0')
+        fprintf(stderr, "Try 'scb %s --help'.\n", sub);
+    else
+        fprintf(stderr, "Try 'scb --help'.\n");
+}
+
+/* A usage error: message, hint, exit 2. */
+void die_usage(const char *fmt, const char *arg)
+{
+    if (*sub != '\0')
+        fprintf(stderr, "scb: %s: ", sub);
+    else
+        fprintf(stderr, "scb: ");
+    fprintf(stderr, fmt, arg);
+    fputc('\n', stderr);
+    say_usage_hint();
+    exit(EXIT_USAGE);
+}
+
+/* "scb: WHAT: MESSAGE" for a libscb code. */
+void report(const char *what, const char *name, int rc)
+{
+    if (name != NULL)
+        fprintf(stderr, "scb: %s: %s: %s\n", what, name, scb_strerror(rc));
+    else
+        fprintf(stderr, "scb: %s: %s\n", what, scb_strerror(rc));
+}
+
+static int status_of(int rc)
+{
+    if (rc == SCB_OK)
+        return EXIT_OK;
+    if (rc == SCB_EAGAIN || rc == SCB_ETIMEDOUT)
+        return EXIT_EMPTY;
+    return EXIT_SCB;
+}
+
+static uint64_t num_opt(const char *opt, const char *arg, uint64_t min,
+                        uint64_t max)
+{
+    uint64_t v;
+
+    if (cmd_parse_u64(arg, max, &v) != 0 || v < min) {
+        fprintf(stderr, "scb: %s: bad number for %s: '%s'\n", sub, opt, arg);
+        say_usage_hint();
+        exit(EXIT_USAGE);
+    }
+    return v;
+}
+
+static void print_version(void)
+{
+    printf("scb (libscb) %s\n", scb_version());
+}
+
+/* ------------------------------------------------------------------------ */
+/* Opening rings.                                                           */
+
+/* Opens `name` on `backend`, or (NULL) on the first backend built in,
+ * default first, that has a ring of that name. */
+int open_ring(scb_t **h, const char *name, const char *backend,
+                     uint32_t flags)
+{
+    const char *const *b;
+    scb_config_t cfg;
+    int rc = SCB_ENOENT;
+
+    scb_config_init(&cfg);
+    cfg.flags = flags;
+    if (backend != NULL) {
+        cfg.backend = backend;
+        return scb_open(h, name, &cfg);
+    }
+    for (b = scb_backends(); *b != NULL; b++) {
+        cfg.backend = *b;
+        rc = scb_open(h, name, &cfg);
+        if (rc != SCB_ENOENT)
+            return rc;
+    }
+    return rc;
+}
+
+/* The format to print items of `size` bytes in: FMT_INT needs size <= 8. */
+static item_fmt_t resolve_format(item_fmt_t fmt, size_t size)
+{
+    if (fmt == FMT_DEFAULT)
+        return size <= 8 ? FMT_INT : FMT_HEX;
+    if (fmt == FMT_INT && size > 8) {
+        fprintf(stderr, "scb: %s: --format int needs items of at most 8 "
+                "bytes (these have %zu): use hex or raw\n", sub, size);
+        exit(EXIT_USAGE);
+    }
+    return fmt;
+}
+
+/* ------------------------------------------------------------------------ */
+/* create                                                                   */
+
+static int cmd_create(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"item-size", required_argument, NULL, 's'},
+        {"length", required_argument, NULL, 'l'},
+        {"lossless", no_argument, NULL, 'L'},
+        {"unlink-on-close", no_argument, NULL, 'U'},
+        {"max-readers", required_argument, NULL, 'r'},
+        {"mode", required_argument, NULL, 'm'},
+        {"backend", required_argument, NULL, OPT_BACKEND},
+        {"help", no_argument, NULL, OPT_HELP},
+        {NULL, 0, NULL, 0}};
+    scb_config_t cfg;
+    scb_t *w = NULL;
+    uint64_t v;
+    int c, rc;
+
+    scb_config_init(&cfg);
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            cfg.item_size = (uint32_t)num_opt("--item-size", optarg, 1, UINT32_MAX);
+            break;
+        case 'l':
+            cfg.length = num_opt("--length", optarg, 1, UINT64_MAX);
+            break;
+        case 'L':
+            cfg.flags |= SCB_LOSSLESS;
+            break;
+        case 'U':
+            cfg.flags |= SCB_UNLINK_ON_CLOSE;
+            break;
+        case 'r':
+            cfg.max_readers = (uint32_t)num_opt("--max-readers", optarg, 1, UINT32_MAX);
+            break;
+        case 'm':
+            if (cmd_parse_octal(optarg, 07777, &v) != 0 || v == 0)
+                die_usage("bad mode for --mode (octal, e.g. 0644): '%s'", optarg);
+            cfg.mode = (uint32_t)v;
+            break;
+        case OPT_BACKEND:
+            cfg.backend = optarg;
+            break;
+        case OPT_HELP:
+            printf(
+"Usage: scb create NAME [OPTION]...\n"
+"Creates the ring NAME and leaves it for others to use (no live writer until\n"
+"one opens it, e.g. scb push).\n"
+"\n"
+"      --item-size=N    bytes per item (default 1)\n"
+"      --length=N       capacity in items (default 2)\n"
+"      --lossless       the writer never overwrites an item a live reader has\n"
+"                       not read (SCB_LOSSLESS)\n"
+"      --max-readers=N  reader slots of a lossless ring (default 64)\n"
+"      --mode=MODE      permission bits, octal (default 0600)\n"
+"      --backend=B      backend (default: the configured default)\n"
+"  -h, --help           this help\n");
+            return EXIT_OK;
+        default:
+            say_usage_hint();
+            return EXIT_USAGE;
+        }
+    }
+    if (argc - optind != 1)
+        die_usage("%s", argc - optind < 1 ? "missing NAME" : "one NAME only");
+    rc = scb_create(&w, argv[optind], &cfg);
+    if (rc != SCB_OK) {
+        report("create", argv[optind], rc);
+        return EXIT_SCB;
+    }
+    /* Without SCB_UNLINK_ON_CLOSE the ring outlives this writer. */
+    rc = scb_close(w);
+    if (rc != SCB_OK) {
+        report("create", argv[optind], rc);
+        return EXIT_SCB;
+    }
+    return EXIT_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* push                                                                     */
+
+static int cmd_push(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"hex", no_argument, NULL, 'x'},
+        {"stdin", no_argument, NULL, 'i'},
+        {"wait", required_argument, NULL, 'w'},
+        {"backend", required_argument, NULL, OPT_BACKEND},
+        {"help", no_argument, NULL, OPT_HELP},
+        {NULL, 0, NULL, 0}};
+    const char *backend = NULL, *name;
+    int hex = 0, from_stdin = 0, c, rc, i, status = EXIT_OK;
+    int64_t wait_ms = 0;
+    unsigned char *items = NULL;
+    size_t size, n = 0, k;
+    scb_info_t info;
+    scb_t *w = NULL;
+
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'x':
+            hex = 1;
+            break;
+        case 'i':
+            from_stdin = 1;
+            break;
+        case 'w':
+            wait_ms = (int64_t)num_opt("--wait", optarg, 0, INT64_MAX);
+            break;
+        case OPT_BACKEND:
+            backend = optarg;
+            break;
+        case OPT_HELP:
+            printf(
+"Usage: scb push NAME VALUE...\n"
+"  or:  scb push NAME --hex HEX...\n"
+"  or:  scb push NAME --stdin\n"
+"Takes the writer role of ring NAME (fails if a live writer holds it) and\n"
+"pushes items.  A VALUE is an unsigned integer (decimal, or hexadecimal after\n"
+"0x) stored big-endian in item_size bytes; it must fit.\n"
+"\n"
+"  --hex        each argument is exactly item_size bytes as hex digits\n"
+"  --stdin      push the raw items read from standard input (item_size bytes\n"
+"               each; a partial last item is an error)\n"
+"  --wait=MS    lossless ring: wait up to MS ms for room per item (default 0)\n"
+"  --backend=B  the ring's backend (default: the first that has NAME)\n"
+"  -h, --help   this help\n"
+"\n"
+"Exit status 3 when a lossless ring has no room.\n");
+            return EXIT_OK;
+        default:
+            say_usage_hint();
+            return EXIT_USAGE;
+        }
+    }
+    if (optind >= argc)
+        die_usage("%s", "missing NAME");
+    name = argv[optind++];
+    if (hex && from_stdin)
+        die_usage("%s", "--hex and --stdin exclude each other");
+    if (from_stdin && optind < argc)
+        die_usage("%s", "--stdin takes no VALUE");
+    if (!from_stdin && optind >= argc)
+        die_usage("%s", "missing VALUE");
+
+    rc = open_ring(&w, name, backend, SCB_WRITER);
+    if (rc != SCB_OK) {
+        report("push", name, rc);
+        return EXIT_SCB;
+    }
+    scb_info(w, &info);
+    size = info.item_size;
+
+    if (from_stdin) {
+        unsigned char *item = malloc(size);
+        size_t got;
+
+        if (item == NULL) {
+            report("push", name, SCB_ENOMEM);
+            scb_close(w);
+            return EXIT_SCB;
+        }
+        for (;;) {
+            got = fread(item, 1, size, stdin);
+            if (got == 0)
+                break;
+            if (got < size) {
+                fprintf(stderr, "scb: push: %s: standard input ends in a "
+                        "partial item (%zu of %zu bytes)\n", name, got, size);
+                status = EXIT_USAGE;
+                break;
+            }
+            rc = scb_push_wait(w, item, wait_ms);
+            if (rc != SCB_OK) {
+                report("push", name, rc);
+                status = status_of(rc);
+                break;
+            }
+        }
+        if (status == EXIT_OK && ferror(stdin)) {
+            fprintf(stderr, "scb: push: standard input: %s\n", strerror(errno));
+            status = EXIT_SCB;
+        }
+        free(item);
+        scb_close(w);
+        return status;
+    }
+
+    /* Every value is checked before the first is pushed. */
+    n = (size_t)(argc - optind);
+    if (n > SIZE_MAX / size || (items = malloc(n * size)) == NULL) {
+        report("push", name, SCB_ENOMEM);
+        scb_close(w);
+        return EXIT_SCB;
+    }
+    for (i = optind, k = 0; i < argc; i++, k++) {
+        int e = hex ? cmd_encode_hex(argv[i], items + k * size, size)
+                    : cmd_encode_int(argv[i], items + k * size, size);
+        if (e != 0) {
+            if (hex)
+                fprintf(stderr, "scb: push: bad hex item '%s': want exactly "
+                        "%zu hex digits\n", argv[i], 2 * size);
+            else if (e == -2)
+                fprintf(stderr, "scb: push: %s does not fit in %zu byte%s\n",
+                        argv[i], size, size == 1 ? "" : "s");
+            else
+                fprintf(stderr, "scb: push: bad number '%s'\n", argv[i]);
+            say_usage_hint();
+            free(items);
+            scb_close(w);
+            return EXIT_USAGE;
+        }
+    }
+    for (k = 0; k < n; k++) {
+        rc = scb_push_wait(w, items + k * size, wait_ms);
+        if (rc != SCB_OK) {
+            report("push", name, rc);
+            fprintf(stderr, "scb: push: %s: %zu of %zu items pushed\n", name,
+                    k, n);
+            status = status_of(rc);
+            break;
+        }
+    }
+    free(items);
+    rc = scb_close(w);
+    if (rc != SCB_OK && status == EXIT_OK) {
+        report("push", name, rc);
+        status = EXIT_SCB;
+    }
+    return status;
+}
+
+/* ------------------------------------------------------------------------ */
+/* pop and tail                                                             */
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+    stop_signal = sig;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Reports items the reader lost since the last call. */
+static void report_lost(scb_t *r, uint64_t *seen)
+{
+    uint64_t lost = scb_lost(r);
+
+    if (lost > *seen) {
+        fflush(stdout);
+        fprintf(stderr, "scb: lost %llu items\n",
+                (unsigned long long)(lost - *seen));
+        *seen = lost;
+    }
+}
+
+/* pop (follow < 0) or tail (follow 0: what is there; 1: forever). */
+static int read_items(int argc, char **argv, int tail)
+{
+    static const struct option opts[] = {
+        {"count", required_argument, NULL, 'n'},
+        {"wait", required_argument, NULL, 'w'},
+        {"format", required_argument, NULL, 'F'},
+        {"follow", no_argument, NULL, 'f'},
+        {"latest", no_argument, NULL, 'N'},
+        {"backend", required_argument, NULL, OPT_BACKEND},
+        {"help", no_argument, NULL, OPT_HELP},
+        {NULL, 0, NULL, 0}};
+    const char *backend = NULL, *name;
+    uint64_t count = 1, done = 0, lost_seen = 0;
+    int64_t wait_ms = 0, deadline = 0;
+    item_fmt_t fmt = FMT_DEFAULT;
+    int follow = 0, c, rc, status = EXIT_OK;
+    uint32_t flags = 0;
+    unsigned char *item;
+    scb_info_t info;
+    scb_t *r = NULL;
+
+    while ((c = getopt_long(argc, argv, tail ? "hf" : "hn:", opts, NULL)) != -1) {
+        switch (c) {
+        case 'n':
+            if (tail)
+                goto bad;
+            count = num_opt("-n", optarg, 1, UINT64_MAX);
+            break;
+        case 'w':
+            if (tail)
+                goto bad;
+            wait_ms = (int64_t)num_opt("--wait", optarg, 0, INT64_MAX / 2);
+            break;
+        case 'f':
+            if (!tail)
+                goto bad;
+            follow = 1;
+            break;
+        case 'F':
+            if (cmd_parse_format(optarg, &fmt) != 0)
+                die_usage("bad --format '%s' (int, hex or raw)", optarg);
+            break;
+        case 'N':
+            flags |= SCB_LATEST;
+            break;
+        case OPT_BACKEND:
+            backend = optarg;
+            break;
+        case OPT_HELP:
+            if (tail)
+                printf(
+"Usage: scb tail NAME [-f] [--format int|hex|raw]\n"
+"Opens a reader on ring NAME and prints the items in it, oldest first; with\n"
+"-f it then keeps printing items as they arrive, until interrupted.  Items\n"
+"the writer overwrote before they were read are reported on stderr as\n"
+"\"scb: lost N items\".\n"
+"\n"
+"  -f, --follow      wait for new items forever\n"
+"      --latest      start at the next item pushed, not the oldest kept\n"
+"      --format=FMT  int (default for items of at most 8 bytes: the unsigned\n"
+"                    big-endian integer), hex (default for larger items) or\n"
+"                    raw (the bytes, no separator)\n"
+"      --backend=B   the ring's backend (default: the first that has NAME)\n"
+"  -h, --help        this help\n");
+            else
+                printf(
+"Usage: scb pop NAME [-n N] [--wait MS] [--format int|hex|raw]\n"
+"Opens a new reader on ring NAME, which starts at the oldest item kept, and\n"
+"prints up to N items (default 1), one per line.\n"
+"\n"
+"  -n, --count=N     items to print at most (default 1)\n"
+"      --wait=MS     wait up to MS ms in all for the items (default 0: take\n"
+"                    what is there)\n"
+"      --latest      start at the next item pushed, not the oldest kept\n"
+"      --format=FMT  int (default for items of at most 8 bytes: the unsigned\n"
+"                    big-endian integer), hex (default for larger items) or\n"
+"                    raw (the bytes, no separator)\n"
+"      --backend=B   the ring's backend (default: the first that has NAME)\n"
+"  -h, --help        this help\n"
+"\n"
+"Exit status 3 when there was nothing to read.\n");
+            return EXIT_OK;
+        default:
+        bad:
+            say_usage_hint();
+            return EXIT_USAGE;
+        }
+    }
+    if (argc - optind != 1)
+        die_usage("%s", argc - optind < 1 ? "missing NAME" : "one NAME only");
+    name = argv[optind];
+    rc = open_ring(&r, name, backend, flags);
+    if (rc != SCB_OK) {
+        report(sub, name, rc);
+        return EXIT_SCB;
+    }
+    scb_info(r, &info);
+    fmt = resolve_format(fmt, info.item_size);
+    if ((item = malloc(info.item_size)) == NULL) {
+        report(sub, name, SCB_ENOMEM);
+        scb_close(r);
+        return EXIT_SCB;
+    }
+
+    if (!tail) {
+        deadline = now_ms() + wait_ms;
+        while (done < count) {
+            int64_t left = deadline - now_ms();
+            rc = scb_pop_wait(r, item, left > 0 ? left : 0);
+            if (rc != SCB_OK)
+                break;
+            cmd_print_item(stdout, item, info.item_size, fmt);
+            done++;
+        }
+        report_lost(r, &lost_seen);
+        if (rc != SCB_OK && rc != SCB_EAGAIN && rc != SCB_ETIMEDOUT) {
+            report("pop", name, rc);
+            status = EXIT_SCB;
+        } else if (done == 0) {
+            status = EXIT_EMPTY;
+        }
+    } else {
+        struct sigaction sa;
+
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_signal;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGHUP, &sa, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        while (!stop_signal) {
+            /* Wakes up now and then to notice a signal. */
+            rc = scb_pop_wait(r, item, follow ? 200 : 0);
+            report_lost(r, &lost_seen);
+            if (rc == SCB_OK) {
+                cmd_print_item(stdout, item, info.item_size, fmt);
+                if (follow && fflush(stdout) != 0)
+                    break; /* the reader of our output went away */
+                continue;
+            }
+            if ((rc == SCB_EAGAIN || rc == SCB_ETIMEDOUT) && follow)
+                continue;
+            if (rc != SCB_EAGAIN) {
+                report("tail", name, rc);
+                status = EXIT_SCB;
+            }
+            break;
+        }
+    }
+    free(item);
+    if (fflush(stdout) != 0 && status == EXIT_OK) {
+        fprintf(stderr, "scb: %s: standard output: %s\n", sub, strerror(errno));
+        status = EXIT_SCB;
+    }
+    scb_close(r);
+    if (stop_signal) {
+        signal(stop_signal, SIG_DFL);
+        raise(stop_signal);
+    }
+    return status;
+}
+
+/* ------------------------------------------------------------------------ */
+/* bench                                                                    */
+
+/* Runs scb-bench: next to this program (installed, or in the build tree's
+ * bench/ beside tools/), else from the configured bindir. */
+static int cmd_bench(int argc, char **argv)
+{
+    char self[PATH_MAX], cand[PATH_MAX + 64], *slash;
+    static const char *const rel[] = {"/scb-bench", "/../bench/scb-bench",
+                                      "/../../bench/scb-bench", NULL};
+    ssize_t n = -1;
+    int i;
+
+    argv[0] = (char *)"scb-bench";
+#if defined(__linux__)
+    n = readlink("/proc/self/exe", self, sizeof self - 1);
+#endif
+    if (n > 0) {
+        self[n] = '\0';
+        if ((slash = strrchr(self, '/')) != NULL) {
+            *slash = '\0';
+            for (i = 0; rel[i] != NULL; i++) {
+                snprintf(cand, sizeof cand, "%s%s", self, rel[i]);
+                if (access(cand, X_OK) == 0) {
+                    execv(cand, argv);
+                    fprintf(stderr, "scb: bench: %s: %s\n", cand, strerror(errno));
+                    return EXIT_SCB;
+                }
+            }
+        }
+    }
+    snprintf(cand, sizeof cand, "%s/scb-bench", SCB_BINDIR);
+    if (access(cand, X_OK) == 0) {
+        execv(cand, argv);
+        fprintf(stderr, "scb: bench: %s: %s\n", cand, strerror(errno));
+        return EXIT_SCB;
+    }
+    (void)argc;
+    fprintf(stderr, "scb: bench: scb-bench not found (next to scb, nor in %s)\n",
+            SCB_BINDIR);
+    return EXIT_SCB;
+}
+
+/* ------------------------------------------------------------------------ */
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+"Usage: scb COMMAND [ARG]...\n"
+"Creates, inspects and removes libscb shared-memory rings.\n"
+"\n"
+"  scb create NAME [--item-size N] [--length N] [--lossless]\n"
+"                  [--max-readers N] [--mode 0644] [--backend B]\n"
+"  scb push NAME VALUE...   integers, or --hex HEX..., or --stdin (raw items)\n"
+"  scb pop NAME [-n N] [--wait MS] [--format int|hex|raw]\n"
+"  scb tail NAME [-f]       print the items, then (-f) those that arrive\n"
+"  scb stat NAME [--json]   geometry, backend, pushed, usage, writer, readers\n"
+"  scb ls [--json]          the rings of every backend that can list\n"
+"  scb rm NAME... | scb rm --stale   remove rings; --stale: those with no\n"
+"                           live writer and (lossless) no live reader\n"
+"  scb bench [OPTION]...    run scb-bench\n"
+"\n"
+"  -h, --help     this help (COMMAND --help: that command's)\n"
+"  -V, --version  the version\n"
+"\n"
+"Every command takes --backend B (default: the first backend built in that\n"
+"has the ring; for create, the configured default).  Backends built in:");
+    for (const char *const *b = scb_backends(); *b != NULL; b++)
+        fprintf(f, " %s", *b);
+    fprintf(f, ".\n"
+"Integers are items read as unsigned big-endian numbers (as the Python\n"
+"package shared_cbuff reads them); items over 8 bytes print as hex.\n"
+"\n"
+"Exit status:\n"
+"  0  success\n"
+"  1  a libscb or system error (the message is scb_strerror's)\n"
+"  2  usage error: unknown command or option, bad number or value\n"
+"  3  pop: nothing to read (SCB_EAGAIN, SCB_ETIMEDOUT); push: no room in a\n"
+"     lossless ring\n");
+}
+
+int main(int argc, char **argv)
+{
+    static const struct {
+        const char *name;
+        int (*run)(int, char **);
+    } cmds[] = {{"create", cmd_create}, {"push", cmd_push},
+                {"stat", cmd_stat},     {"ls", cmd_ls},
+                {"rm", cmd_rm},         {"bench", cmd_bench},
+                {NULL, NULL}};
+    const char *name;
+    int i;
+
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+        print_version();
+        return EXIT_OK;
+    }
+    sub = argv[1];
+    /* Each command's --version is the command's. */
+    for (i = 2; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--version") == 0 && strcmp(sub, "bench") != 0) {
+            print_version();
+            return EXIT_OK;
+        }
+    /* getopt's own messages then read "scb: COMMAND: ...". */
+    {
+        static char prefix[64];
+        snprintf(prefix, sizeof prefix, "scb: %s", sub);
+        argv[1] = prefix;
+    }
+    if (strcmp(sub, "pop") == 0)
+        return read_items(argc - 1, argv + 1, 0);
+    if (strcmp(sub, "tail") == 0)
+        return read_items(argc - 1, argv + 1, 1);
+    for (i = 0; cmds[i].name != NULL; i++)
+        if (strcmp(sub, cmds[i].name) == 0)
+            return cmds[i].run(argc - 1, argv + 1);
+    name = sub;
+    sub = "";
+    if (name[0] == '-')
+        die_usage("unknown option '%s'", name);
+    die_usage("unknown command '%s'", name);
+    return EXIT_USAGE;
+}
