@@ -1,0 +1,52 @@
+"""The package docstring's example and the README's Python example, run as
+doctests (the README is found when the tests run from a source tree).
+
+The examples name their ring "shared_buffer_a"; the tests run them with a
+name unique to the run instead, so that concurrent runs do not collide."""
+import doctest
+import os
+import unittest
+
+import shared_cbuff
+
+try:
+    from .util import ring_name
+except ImportError:  # run as a script
+    from util import ring_name
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+README = os.path.join(os.path.dirname(os.path.dirname(HERE)), "README.md")
+EXAMPLE_NAME = "shared_buffer_a"
+
+
+def run_examples(test, text, source):
+    """Runs the doctest examples of `text`, with a unique ring name."""
+    test.assertIn(EXAMPLE_NAME, text, "%s: no example naming %s" % (source, EXAMPLE_NAME))
+    text = text.replace(EXAMPLE_NAME, ring_name("doc"))
+    parser = doctest.DocTestParser()
+    dt = parser.get_doctest(text, {}, source, source, 0)
+    test.assertGreater(len(dt.examples), 0, "%s has no doctest example" % source)
+    runner = doctest.DocTestRunner(verbose=False)
+    runner.run(dt)
+    result = runner.summarize(verbose=False)
+    test.assertEqual(result.failed, 0, "%s: %d doctest example(s) failed" % (source, result.failed))
+    return result
+
+
+class DocTests(unittest.TestCase):
+    def test_package_docstring(self):
+        run_examples(self, shared_cbuff.__doc__, "shared_cbuff.__doc__")
+
+    @unittest.skipUnless(os.path.exists(README), "README.md not found (not a source tree)")
+    def test_readme(self):
+        with open(README, encoding="utf-8") as f:
+            text = f.read()
+        # Only the Python section: the rest is C.
+        start = text.find("## Python")
+        self.assertGreaterEqual(start, 0, "README.md has no Python section")
+        end = text.find("\n## ", start + 1)
+        run_examples(self, text[start : end if end > 0 else len(text)], "README.md")
+
+
+if __name__ == "__main__":
+    unittest.main()
