@@ -4,8 +4,10 @@
 # On Debian and Ubuntu it installs what is missing with apt-get (through sudo
 # when not root), running `apt-get update` only when it has to install.
 # Elsewhere it says what to install and fails if something is missing.
-# Needed: a C compiler, make, autoconf, automake, libtool, pkg-config, Check.
-# Optional: a C++ compiler (header test), ipcs and procps (test diagnostics).
+# Needed: a C compiler, make, autoconf, automake, libtool, pkg-config, Check,
+# APR (for the apr backend: libscb builds without it, but CI tests it).
+# Optional: a C++ compiler (header test), ipcs and procps (test diagnostics),
+# python3 (the shared_cbuff package: installed and tested when present).
 
 set -eu
 
@@ -23,10 +25,14 @@ if have pkg-config && ! pkg-config --exists 'check >= 0.9.10' 2>/dev/null; then
 elif ! have pkg-config; then
     missing="$missing check"
 fi
+if ! have pkg-config || ! pkg-config --exists apr-1 2>/dev/null; then
+    missing="$missing apr"
+fi
 
 optional=
 have c++ || have g++ || have clang++ || optional="$optional C++-compiler"
 have ipcs || optional="$optional ipcs"
+have python3 || optional="$optional python3"
 
 if [ -z "$missing" ]; then
     if [ -n "$optional" ]; then
@@ -46,7 +52,7 @@ if [ -f /etc/debian_version ] && have apt-get; then
             sudo=sudo
         else
             echo "deps.sh: not root and no sudo: as root, run" >&2
-            echo "  apt-get update && apt-get install build-essential autoconf automake libtool pkg-config check g++ procps util-linux" >&2
+            echo "  apt-get update && apt-get install build-essential autoconf automake libtool pkg-config check libapr1-dev g++ procps util-linux python3" >&2
             exit 1
         fi
     fi
@@ -55,7 +61,7 @@ if [ -f /etc/debian_version ] && have apt-get; then
     $sudo apt-get update
     $sudo apt-get install -y --no-install-recommends \
         build-essential autoconf automake libtool pkg-config check \
-        g++ procps util-linux
+        libapr1-dev g++ procps util-linux python3
     exit 0
 fi
 
@@ -69,20 +75,20 @@ echo "deps.sh: this is not a Debian system; install the missing tools, then re-r
 case "$os $id" in
     Darwin*)
         echo "  xcode-select --install   # the C compiler and make" >&2
-        echo "  brew install autoconf automake libtool pkg-config check" >&2 ;;
+        echo "  brew install autoconf automake libtool pkg-config check apr" >&2 ;;
     FreeBSD*)
-        echo "  pkg install autoconf automake libtool pkgconf check gmake" >&2 ;;
+        echo "  pkg install autoconf automake libtool pkgconf check apr gmake" >&2 ;;
     OpenBSD*|NetBSD*)
-        echo "  pkg_add autoconf automake libtool pkgconf check gmake" >&2 ;;
+        echo "  pkg_add autoconf automake libtool pkgconf check apr gmake" >&2 ;;
     *fedora*|*rhel*|*centos*)
-        echo "  dnf install gcc gcc-c++ make autoconf automake libtool pkgconf-pkg-config check-devel util-linux procps-ng" >&2 ;;
+        echo "  dnf install gcc gcc-c++ make autoconf automake libtool pkgconf-pkg-config check-devel apr-devel util-linux procps-ng" >&2 ;;
     *suse*)
-        echo "  zypper install gcc gcc-c++ make autoconf automake libtool pkg-config check-devel util-linux procps" >&2 ;;
+        echo "  zypper install gcc gcc-c++ make autoconf automake libtool pkg-config check-devel libapr1-devel util-linux procps" >&2 ;;
     *arch*)
-        echo "  pacman -S --needed base-devel check" >&2 ;;
+        echo "  pacman -S --needed base-devel check apr" >&2 ;;
     *alpine*)
-        echo "  apk add build-base autoconf automake libtool pkgconf check-dev util-linux procps" >&2 ;;
+        echo "  apk add build-base autoconf automake libtool pkgconf check-dev apr-dev util-linux procps" >&2 ;;
     *)
-        echo "  a C11 compiler, make, autoconf, automake, libtool, pkg-config and Check (libcheck) with its headers" >&2 ;;
+        echo "  a C11 compiler, make, autoconf, automake, libtool, pkg-config, Check (libcheck) and APR (apr-1) with their headers" >&2 ;;
 esac
 exit 1

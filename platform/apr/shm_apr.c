@@ -1,0 +1,581 @@
+#ifdef HAVE_CONFIG_H
+#include <config.h>
+#endif
+
+/*
+ * shm_apr.c - the "apr" backend: rings on the Apache Portable Runtime's
+ * named shared memory (apr_shm_create / apr_shm_attach / apr_shm_detach /
+ * apr_shm_destroy / apr_shm_remove).  Only apr_shm_* comes from APR: waits,
+ * wakes and process liveness stay in the OS layer (src/sys.h), as for the
+ * other backends.
+ *
+ * Names.  The ring NAME is the APR file name APR_DIR "/scb-apr.NAME"
+ * ("/tmp/scb-apr.NAME" on Unix), one fixed directory so that every process
+ * finds the same name whatever its $TMPDIR.  On Unix APR (1.7, shm_open
+ * build) makes no file there: it hashes the path into a POSIX shared memory
+ * object "/ShM.<hash>H<hash>", which Linux shows as /dev/shm/ShM.*.  The
+ * ring name maps to exactly one APR name, so names_exact is 1.
+ *
+ * Layout.  APR keeps its own 8 bytes of metadata (the real size) at the
+ * start of the object and hands out the address after them, which is only
+ * 8-byte aligned.  The ring needs a page aligned base (the header's cache
+ * lines, and protect() works on whole pages), so the backend asks APR for
+ * APR_META_SLACK more bytes and uses the first page boundary after APR's
+ * address as seg->base: on Unix the ring starts exactly one page into the
+ * object.  seg->size is the usable size from that base, the same for the
+ * creator and for every opener (computed from apr_shm_size_get).
+ *
+ * Mode.  APR creates its segments 0600 and cannot change that: a create
+ * with another mode is SCB_ENOTSUP, and so is one under a umask that takes
+ * the owner's read or write bit away (Linux reads it from /proc/self/status).
+ *
+ * Read-only.  APR attaches read-write only; on Unix the backend then makes
+ * the ring's pages read-only itself with mprotect, so readers' mappings are
+ * read-only as with the other backends.
+ *
+ * APR itself: apr_initialize/apr_terminate are reference counted here (one
+ * reference per live segment handle, under a mutex), every segment has its
+ * own unmanaged pool (seg->priv), so a program that also uses APR is not
+ * disturbed, and its own apr_terminate cannot free our segments.
+ */
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#if defined(__unix__) || defined(__APPLE__)
+#include <sys/mman.h>
+#include <sys/statvfs.h>
+#define APR_HAVE_MPROTECT 1
+#endif
+
+#include <apr_errno.h>
+#include <apr_general.h>
+#include <apr_pools.h>
+#include <apr_shm.h>
+
+#include "scb.h"
+#include "backend.h"
+#include "sys.h"
+
+/* The directory of the APR file names (see the top). */
+#define APR_DIR "/tmp"
+#define APR_PREFIX APR_DIR "/scb-apr."
+#define APR_LEAF_PREFIX_LEN 8 /* strlen("scb-apr.") */
+
+/* A file name component is at most 255 bytes on the systems APR runs on;
+ * on Unix the name is hashed anyway, but Windows makes a real file. */
+#if 255 - APR_LEAF_PREFIX_LEN < SCB_NAME_MAX
+#define APR_NAME_MAX (255 - APR_LEAF_PREFIX_LEN)
+#else
+#define APR_NAME_MAX SCB_NAME_MAX
+#endif
+
+#define APR_PATH_SIZE (sizeof APR_PREFIX + APR_NAME_MAX)
+
+/* APR's metadata before the address apr_shm_baseaddr_get returns. */
+#define APR_META ((size_t)APR_ALIGN_DEFAULT(sizeof(apr_size_t)))
+
+/* The one mode APR creates. */
+#define APR_SHM_MODE UINT32_C(0600)
+
+/* --- apr_initialize / apr_terminate, reference counted ------------------ */
+
+static pthread_mutex_t apr_ref_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned long apr_refs;
+
+static int apr_ref(void)
+{
+    apr_status_t st = APR_SUCCESS;
+
+    pthread_mutex_lock(&apr_ref_lock);
+    if (apr_refs == 0)
+        st = apr_initialize();
+    if (st == APR_SUCCESS)
+        apr_refs++;
+    pthread_mutex_unlock(&apr_ref_lock);
+    return st == APR_SUCCESS ? SCB_OK : SCB_ESYS;
+}
+
+static void apr_unref(void)
+{
+    pthread_mutex_lock(&apr_ref_lock);
+    if (apr_refs > 0 && --apr_refs == 0)
+        apr_terminate();
+    pthread_mutex_unlock(&apr_ref_lock);
+}
+
+/* A fresh unmanaged pool (its own allocator, no parent), with APR
+ * referenced; NULL with errno set on failure. */
+static apr_pool_t *pool_new(int *rc)
+{
+    apr_pool_t *pool = NULL;
+
+    *rc = apr_ref();
+    if (*rc != SCB_OK)
+        return NULL;
+    if (apr_pool_create_unmanaged_ex(&pool, NULL, NULL) != APR_SUCCESS ||
+        pool == NULL) {
+        apr_unref();
+        errno = ENOMEM;
+        *rc = SCB_ENOMEM;
+        return NULL;
+    }
+    return pool;
+}
+
+static void pool_free(apr_pool_t *pool)
+{
+    if (pool != NULL) {
+        apr_pool_destroy(pool);
+        apr_unref();
+    }
+}
+
+/* --- helpers ------------------------------------------------------------- */
+
+/* Translates an apr_status_t into an SCB_E* code, leaving the native error
+ * in errno for SCB_ESYS. */
+static int apr_to_scb(apr_status_t st)
+{
+    int e;
+
+    if (st == APR_SUCCESS)
+        return SCB_OK;
+    if (APR_STATUS_IS_ENOENT(st)) {
+        errno = ENOENT;
+        return SCB_ENOENT;
+    }
+    if (APR_STATUS_IS_EEXIST(st)) {
+        errno = EEXIST;
+        return SCB_EEXIST;
+    }
+    if (APR_STATUS_IS_EACCES(st)) {
+        errno = EACCES;
+        return SCB_EACCES;
+    }
+    if (APR_STATUS_IS_ENAMETOOLONG(st)) {
+        errno = ENAMETOOLONG;
+        return SCB_ENAMETOOLONG;
+    }
+    if (APR_STATUS_IS_ENOMEM(st) || APR_STATUS_IS_ENOSPC(st)) {
+        errno = ENOMEM;
+        return SCB_ENOMEM;
+    }
+    if (APR_STATUS_IS_ENOTIMPL(st)) {
+        errno = ENOSYS;
+        return SCB_ENOTSUP;
+    }
+    if (st >= APR_OS_START_SYSERR || st < APR_OS_START_ERROR) {
+        /* An OS error code, carried as is. */
+        e = (int)APR_TO_OS_ERROR(st);
+        errno = e;
+        return scb_sys_errno_to_scb(e);
+    }
+    errno = EIO;
+    return SCB_ESYS;
+}
+
+static int apr_path(char *path, const char *name)
+{
+    size_t n;
+
+    if (name == NULL || name[0] == '\0')
+        return SCB_EINVAL;
+    n = strlen(name);
+    if (n > APR_NAME_MAX)
+        return SCB_ENAMETOOLONG;
+    if (memchr(name, '/', n) != NULL || memchr(name, '\\', n) != NULL)
+        return SCB_EINVAL;
+    memcpy(path, APR_PREFIX, sizeof APR_PREFIX - 1);
+    memcpy(path + sizeof APR_PREFIX - 1, name, n + 1);
+    return SCB_OK;
+}
+
+static void seg_clear(scb_seg_t *seg)
+{
+    seg->base = NULL;
+    seg->size = 0;
+    seg->writable = 0;
+    seg->id = 0;
+    seg->priv = NULL;
+}
+
+/* The per-handle state behind seg->priv. */
+typedef struct apr_seg {
+    apr_pool_t *pool;
+    apr_shm_t *shm;
+    int owner; /* 1: made by apr_shm_create in this handle */
+} apr_seg_t;
+
+/*
+ * The creator's handle.  apr_shm_create registers a pool cleanup that
+ * unmaps *and removes the name* (shm_unlink), and apr_shm_detach does not
+ * cancel it: destroying the creator's pool would remove the ring, which
+ * close must never do.  APR offers no way to keep the name, so the backend
+ * disarms that cleanup: the Unix apr_shm_t (shmem/unix/apr_arch_shm.h, the
+ * same in APR 1.4 to 1.7) begins with the fields below, and a NULL filename
+ * makes the cleanup treat the segment as anonymous (munmap only, with the
+ * MMAP_ANON build).  create checks the layout against what the public
+ * accessors say and refuses (SCB_ENOTSUP) an APR where it does not match.
+ */
+struct apr_shm_unix_head {
+    apr_pool_t *pool;
+    void *base;
+    void *usable;
+    apr_size_t reqsize;
+    apr_size_t realsize;
+    const char *filename;
+};
+
+static int owner_layout_ok(apr_shm_t *shm, apr_pool_t *pool, const char *path)
+{
+#if !defined(_WIN32) && APR_USE_SHMEM_MMAP_SHM && APR_USE_SHMEM_MMAP_ANON
+    const struct apr_shm_unix_head *h = (const void *)shm;
+
+    return h->pool == pool && h->usable == apr_shm_baseaddr_get(shm) &&
+           h->reqsize == apr_shm_size_get(shm) &&
+           (char *)h->base + APR_META == (char *)h->usable &&
+           h->realsize == h->reqsize + APR_META && h->filename != NULL &&
+           strcmp(h->filename, path) == 0;
+#else
+    (void)shm;
+    (void)pool;
+    (void)path;
+    return 0;
+#endif
+}
+
+/* Makes the owner cleanup unmap only (see above). */
+static void owner_disarm(apr_shm_t *shm)
+{
+    ((struct apr_shm_unix_head *)(void *)shm)->filename = NULL;
+}
+
+/* The page aligned base inside the APR segment and the usable size from
+ * it; 0 if the segment is too small to hold one. */
+static int aligned_view(apr_shm_t *shm, void **base, size_t *size)
+{
+    size_t page = scb_sys_page_size();
+    uintptr_t u = (uintptr_t)apr_shm_baseaddr_get(shm);
+    uintptr_t a = (u + page - 1) & ~(uintptr_t)(page - 1);
+    size_t have = (size_t)apr_shm_size_get(shm);
+
+    if (a - u > have)
+        return 0;
+    *base = (void *)a;
+    *size = have - (size_t)(a - u);
+    return 1;
+}
+
+#if defined(__linux__)
+/* The process umask, without changing it (Linux 4.7+); -1 if unknown. */
+static long read_umask(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[128];
+    long mask = -1;
+    unsigned int m;
+
+    if (f == NULL)
+        return -1;
+    while (fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "Umask: %o", &m) == 1) {
+            mask = (long)m;
+            break;
+        }
+    fclose(f);
+    return mask;
+}
+#endif
+
+/* --- methods ------------------------------------------------------------- */
+
+static int apr_create(scb_seg_t *seg, const char *name, size_t size,
+                      uint32_t mode)
+{
+    char path[APR_PATH_SIZE];
+    size_t page = scb_sys_page_size(), slack, req;
+    apr_seg_t *as;
+    apr_pool_t *pool;
+    apr_shm_t *shm = NULL;
+    apr_status_t st;
+    int rc, saved;
+
+    if (seg == NULL)
+        return SCB_EINVAL;
+    seg_clear(seg);
+    rc = apr_path(path, name);
+    if (rc != SCB_OK)
+        return rc;
+    if (size == 0 || (mode & ~UINT32_C(07777)) != 0)
+        return SCB_EINVAL;
+    if (mode != APR_SHM_MODE) {
+        errno = EPERM;
+        return SCB_ENOTSUP;
+    }
+#if defined(__linux__)
+    {
+        long mask = read_umask();
+
+        if (mask >= 0 && ((unsigned long)mask & APR_SHM_MODE) != 0) {
+            errno = EPERM;
+            return SCB_ENOTSUP;
+        }
+    }
+#endif
+    /* APR's address is APR_META bytes past a page boundary: ask for enough
+     * to start the ring on the next one. */
+    slack = page - APR_META;
+    if (size > SIZE_MAX / 2 - page) {
+        errno = EFBIG;
+        return SCB_ENOMEM;
+    }
+    req = size + slack;
+#if defined(__linux__)
+    {
+        /* APR neither preallocates nor checks its mmap: a segment larger
+         * than /dev/shm can hold would fault later.  Refuse it now. */
+        struct statvfs vfs;
+
+        if (statvfs("/dev/shm", &vfs) == 0 && vfs.f_frsize > 0 &&
+            (uintmax_t)req / vfs.f_frsize + 2 > (uintmax_t)vfs.f_bavail) {
+            errno = ENOSPC;
+            return SCB_ENOMEM;
+        }
+    }
+#endif
+
+    pool = pool_new(&rc);
+    if (pool == NULL)
+        return rc;
+    as = apr_palloc(pool, sizeof *as);
+    if (as == NULL) {
+        pool_free(pool);
+        errno = ENOMEM;
+        return SCB_ENOMEM;
+    }
+    st = apr_shm_create(&shm, (apr_size_t)req, path, pool);
+    if (st != APR_SUCCESS) {
+        rc = apr_to_scb(st);
+        saved = errno;
+        pool_free(pool);
+        errno = saved;
+        return rc;
+    }
+    as->pool = pool;
+    as->shm = shm;
+    as->owner = 1;
+    if (!owner_layout_ok(shm, pool, path)) {
+        (void)apr_shm_destroy(shm); /* unmaps and removes the name */
+        pool_free(pool);
+        seg_clear(seg);
+        errno = ENOSYS;
+        return SCB_ENOTSUP;
+    }
+    if (!aligned_view(shm, &seg->base, &seg->size) || seg->size < size) {
+        (void)apr_shm_destroy(shm); /* unmaps and removes the name */
+        pool_free(pool);
+        seg_clear(seg);
+        errno = ENOMEM;
+        return SCB_ENOMEM;
+    }
+    seg->writable = 1;
+    seg->id = (intptr_t)APR_SHM_MODE;
+    seg->priv = as;
+    return SCB_OK;
+}
+
+static int apr_open(scb_seg_t *seg, const char *name, int writable)
+{
+    char path[APR_PATH_SIZE];
+    apr_seg_t *as;
+    apr_pool_t *pool;
+    apr_shm_t *shm = NULL;
+    apr_status_t st;
+    int rc, saved;
+
+    if (seg == NULL)
+        return SCB_EINVAL;
+    seg_clear(seg);
+    rc = apr_path(path, name);
+    if (rc != SCB_OK)
+        return rc;
+
+    pool = pool_new(&rc);
+    if (pool == NULL)
+        return rc;
+    as = apr_palloc(pool, sizeof *as);
+    if (as == NULL) {
+        pool_free(pool);
+        errno = ENOMEM;
+        return SCB_ENOMEM;
+    }
+    st = apr_shm_attach(&shm, path, pool);
+    if (APR_STATUS_IS_EOF(st)) {
+        /* An object without APR's size word yet: a creator between
+         * shm_open and ftruncate.  It opens as a segment of size 0. */
+        pool_free(pool);
+        seg->id = (intptr_t)APR_SHM_MODE;
+        return SCB_OK;
+    }
+    if (st != APR_SUCCESS) {
+        rc = apr_to_scb(st);
+        saved = errno;
+        pool_free(pool);
+        errno = saved;
+        return rc;
+    }
+#if APR_HAVE_MPROTECT
+    /* APR does not check its mmap: a failed one (or a size word of 0, the
+     * creator not done yet) leaves MAP_FAILED + APR_META as the address. */
+    if ((char *)apr_shm_baseaddr_get(shm) == (char *)MAP_FAILED + APR_META) {
+        saved = errno;
+        /* The size word was still 0: a creator not done yet. */
+        if ((size_t)apr_shm_size_get(shm) == (size_t)0 - sizeof(apr_size_t)) {
+            pool_free(pool); /* its cleanup's munmap fails harmlessly */
+            seg->id = (intptr_t)APR_SHM_MODE;
+            return SCB_OK;
+        }
+        pool_free(pool);
+        errno = saved;
+        return scb_sys_errno_to_scb(saved);
+    }
+#endif
+    as->pool = pool;
+    as->shm = shm;
+    as->owner = 0;
+    if (!aligned_view(shm, &seg->base, &seg->size)) {
+        /* Too small to be ours: nothing usable, like an empty object. */
+        (void)apr_shm_detach(shm);
+        pool_free(pool);
+        seg_clear(seg);
+        seg->id = (intptr_t)APR_SHM_MODE;
+        return SCB_OK;
+    }
+    if (seg->size == 0)
+        seg->base = NULL;
+#if APR_HAVE_MPROTECT
+    if (!writable && seg->size > 0) {
+        /* APR attaches read-write only; make the ring's pages read-only. */
+        size_t page = scb_sys_page_size();
+        size_t len = seg->size + (page - seg->size % page) % page;
+
+        if (mprotect(seg->base, len, PROT_READ) != 0) {
+            rc = scb_sys_errno_to_scb(errno);
+            saved = errno;
+            (void)apr_shm_detach(shm);
+            pool_free(pool);
+            seg_clear(seg);
+            errno = saved;
+            return rc;
+        }
+    }
+    seg->writable = writable ? 1 : 0;
+#else
+    /* No way to make the mapping read-only: it stays read-write. */
+    seg->writable = 1;
+#endif
+    seg->id = (intptr_t)APR_SHM_MODE;
+    seg->priv = as;
+    return SCB_OK;
+}
+
+#if APR_HAVE_MPROTECT
+/* seg->base is page aligned relative to the real mapping (one page into
+ * the object), and the mapping covers the last, partly used page. */
+static int apr_protect(scb_seg_t *seg, size_t off, size_t len)
+{
+    size_t page = scb_sys_page_size();
+    size_t mapped;
+
+    if (seg == NULL || seg->base == NULL || !seg->writable)
+        return SCB_EINVAL;
+    mapped = seg->size + (page - seg->size % page) % page;
+    if (off % page != 0 || len % page != 0 || off > mapped ||
+        len > mapped - off)
+        return SCB_EINVAL;
+    if (len == 0)
+        return SCB_OK;
+    if (mprotect((char *)seg->base + off, len, PROT_READ) != 0)
+        return scb_sys_errno_to_scb(errno);
+    return SCB_OK;
+}
+#endif
+
+static int apr_close(scb_seg_t *seg)
+{
+    apr_seg_t *as;
+    apr_status_t st = APR_SUCCESS;
+    int rc = SCB_OK;
+
+    if (seg == NULL)
+        return SCB_EINVAL;
+    as = seg->priv;
+    if (as != NULL) {
+        /* Unmap, never remove: the name stays until remove().  The
+         * creator's pool cleanup, disarmed, unmaps when the pool goes. */
+        if (as->shm != NULL && as->owner)
+            owner_disarm(as->shm);
+        else if (as->shm != NULL)
+            st = apr_shm_detach(as->shm);
+        if (st != APR_SUCCESS)
+            rc = apr_to_scb(st);
+        pool_free(as->pool);
+    }
+    seg->base = NULL;
+    seg->size = 0;
+    seg->writable = 0;
+    seg->priv = NULL;
+    return rc;
+}
+
+/* Names are exact: the name alone says what to remove; seg is unused and
+ * may be NULL. */
+static int apr_remove(scb_seg_t *seg, const char *name)
+{
+    char path[APR_PATH_SIZE];
+    apr_pool_t *pool;
+    apr_status_t st;
+    int rc, saved;
+
+    (void)seg;
+    rc = apr_path(path, name);
+    if (rc != SCB_OK)
+        return rc;
+    pool = pool_new(&rc);
+    if (pool == NULL)
+        return rc;
+    st = apr_shm_remove(path, pool);
+    rc = apr_to_scb(st);
+    saved = errno;
+    pool_free(pool);
+    errno = saved;
+    return rc;
+}
+
+static int apr_get_mode(scb_seg_t *seg, uint32_t *mode)
+{
+    if (seg == NULL || mode == NULL)
+        return SCB_EINVAL;
+    *mode = (uint32_t)seg->id;
+    return SCB_OK;
+}
+
+const scb_backend_t scb_backend_apr = {
+    .name = "apr",
+    .name_max = APR_NAME_MAX,
+    .names_exact = 1,
+    .create = apr_create,
+    .open = apr_open,
+#if APR_HAVE_MPROTECT
+    .protect = apr_protect,
+#else
+    .protect = NULL,
+#endif
+    .close = apr_close,
+    .remove = apr_remove,
+    .get_mode = apr_get_mode,
+};
