@@ -193,7 +193,8 @@ static int list_backend(const char *b, ring_list_t *l)
         free_list(l);
         return rc;
     }
-    qsort(l->names, l->n, sizeof *l->names, cmp_names);
+    if (l->n > 1)
+        qsort(l->names, l->n, sizeof *l->names, cmp_names);
     return SCB_OK;
 }
 
