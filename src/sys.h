@@ -70,4 +70,9 @@ void scb_sys_cpu_relax(void);
  * change errno, so the native code stays there for SCB_ESYS. */
 int scb_sys_errno_to_scb(int e);
 
+/* Unix only: makes [addr, addr + len) of a mapping read-only (mprotect).
+ * SCB_ENOTSUP where the system refuses to narrow that mapping (EINVAL,
+ * EACCES), another SCB_E* code for other errors. */
+int scb_sys_protect_readonly(void *addr, size_t len);
+
 #endif /* SCB_SYS_H */

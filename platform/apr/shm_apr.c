@@ -488,20 +488,10 @@ static int apr_open(scb_seg_t *seg, const char *name, int writable)
  * the object), and the mapping covers the last, partly used page. */
 static int apr_protect(scb_seg_t *seg, size_t off, size_t len)
 {
-    size_t page = scb_sys_page_size();
-    size_t mapped;
-
+    /* scb_be_protect checked the range against the mapping. */
     if (seg == NULL || seg->base == NULL || !seg->writable)
         return SCB_EINVAL;
-    mapped = seg->size + (page - seg->size % page) % page;
-    if (off % page != 0 || len % page != 0 || off > mapped ||
-        len > mapped - off)
-        return SCB_EINVAL;
-    if (len == 0)
-        return SCB_OK;
-    if (mprotect((char *)seg->base + off, len, PROT_READ) != 0)
-        return scb_sys_errno_to_scb(errno);
-    return SCB_OK;
+    return scb_sys_protect_readonly((char *)seg->base + off, len);
 }
 #endif
 

@@ -226,26 +226,10 @@ static int sysv_open(scb_seg_t *seg, const char *name, int writable)
 
 static int sysv_protect(scb_seg_t *seg, size_t off, size_t len)
 {
-    size_t page = scb_sys_page_size();
-    size_t mapped;
-
+    /* scb_be_protect checked the range against the mapping. */
     if (seg == NULL || seg->base == NULL || !seg->writable)
         return SCB_EINVAL;
-    /* The attachment covers whole pages, so a range may end in the last,
-     * partly used page even when size is not a multiple of the page. */
-    mapped = seg->size + (page - seg->size % page) % page;
-    if (off % page != 0 || len % page != 0 || off > mapped ||
-        len > mapped - off)
-        return SCB_EINVAL;
-    if (len == 0)
-        return SCB_OK;
-    /* Linux lets mprotect narrow a shmat region; a system that refuses
-     * (EINVAL, EACCES) simply does not offer the protection. */
-    if (mprotect((char *)seg->base + off, len, PROT_READ) != 0)
-        return (errno == EINVAL || errno == EACCES)
-                   ? SCB_ENOTSUP
-                   : scb_sys_errno_to_scb(errno);
-    return SCB_OK;
+    return scb_sys_protect_readonly((char *)seg->base + off, len);
 }
 
 static int sysv_close(scb_seg_t *seg)

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
@@ -585,4 +586,16 @@ void scb_sys_cpu_relax(void)
 #else
     atomic_signal_fence(memory_order_seq_cst);
 #endif
+}
+
+int scb_sys_protect_readonly(void *addr, size_t len)
+{
+    int saved = errno, rc = SCB_OK;
+
+    if (len != 0 && mprotect(addr, len, PROT_READ) != 0)
+        rc = (errno == EINVAL || errno == EACCES) ? SCB_ENOTSUP
+                                                  : scb_sys_errno_to_scb(errno);
+    if (rc == SCB_OK || rc == SCB_ENOTSUP)
+        errno = saved;
+    return rc;
 }
