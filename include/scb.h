@@ -13,6 +13,8 @@
  * Thread and process safety: a handle (scb_t) is used by one thread at a
  * time.  Separate handles, in one process or many, are independent: any number
  * of threads or processes may each hold their own handle on the same ring.
+ * A handle belongs to the process that opened it (liveness is judged by
+ * that process): a forked child opens handles of its own.
  * Every function validates its arguments and returns one of the SCB_E* codes
  * below; nothing that another process writes into the shared segment can make
  * a call on a handle read or write outside that handle's mapping.
