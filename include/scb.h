@@ -197,8 +197,9 @@ SCB_API int scb_push_wait(scb_t *w, const void *item, int64_t timeout_ms);
  * or SCB_EAGAIN when there is nothing to read (the buffer's contents are then
  * unspecified).  Items the writer overwrote before this reader got to them
  * are skipped and counted by scb_lost: the reader resumes at the oldest item
- * kept, or, if the writer overwrote the item while the reader was copying
- * it, a sixteenth of the ring further on (out of the writer's way).
+ * kept, or, if the writer overran it twice in one call (it overwrote the
+ * item the reader was copying, then the next), a sixteenth of the ring
+ * further on, out of the writer's way.
  * Errors: SCB_EINVAL, SCB_ENOTREADER.
  */
 SCB_API int scb_pop(scb_t *r, void *item);

@@ -395,14 +395,17 @@ static uint64_t torn(const scb_ring_t *r, const scb_rcursor_t *c, uint64_t n,
     return behind < n ? behind : n;
 }
 
-/* Where a reader the writer overran while it copied goes on.  The oldest
- * item kept is claim - length, but that is the very slot the writer
- * overwrites next: a reader resuming there races the writer again and
- * again.  It resumes a sixteenth of the ring further (items it would lose
- * to that race anyway), which lets it read a run of items in peace. */
-static inline uint64_t overrun_target(const scb_ring_t *r, uint64_t claim)
+/* Where a reader the writer overran while it copied goes on.  The first
+ * time in a call, at the oldest item kept, claim - length: if the writer
+ * has stopped, nothing more is lost.  But that is the very slot a writer
+ * still running overwrites next, and a reader resuming there races it
+ * again and again; overrun a second time in the same call, it resumes a
+ * sixteenth of the ring further (items it would lose to that race anyway),
+ * which lets it read a run of items in peace. */
+static inline uint64_t overrun_target(const scb_ring_t *r, uint64_t claim,
+                                      int again)
 {
-    return claim - r->length + r->length / 16;
+    return claim - r->length + (again ? r->length / 16 : 0);
 }
 
 static inline void advance(const scb_ring_t *r, scb_rcursor_t *c, uint64_t n)
@@ -443,7 +446,7 @@ int scb_ring_pop(const scb_ring_t *r, scb_rcursor_t *c, void *item)
             rc = SCB_OK;
             break;
         }
-        skip_to(r, c, overrun_target(r, claim));
+        skip_to(r, c, overrun_target(r, claim, tries > 0));
     }
     publish(c);
     return rc;
@@ -468,7 +471,7 @@ int scb_ring_pop_many(const scb_ring_t *r, scb_rcursor_t *c, void *items,
         copy_out(r, c->idx, dst, n);
         bad = must_check(c) ? torn(r, c, n, &claim) : 0;
         if (bad == n) {
-            skip_to(r, c, overrun_target(r, claim));
+            skip_to(r, c, overrun_target(r, claim, tries > 0));
             continue;
         }
         if (bad > 0) {

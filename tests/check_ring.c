@@ -457,10 +457,12 @@ START_TEST(test_claim_partial_batch)
 }
 END_TEST
 
-/* A reader the writer overran while it copied resumes a sixteenth of the
- * ring past the oldest item kept (out of the writer's way), counting what it
- * skipped; without a race it resumes exactly at the oldest kept. */
-START_TEST(test_overrun_margin)
+/* A reader the writer overran once while it copied resumes at the oldest
+ * item kept, losing only what was overwritten (so a writer that stops
+ * right after costs it nothing more).  Only a reader overrun again in the
+ * same call goes a sixteenth of the ring further; that needs a writer
+ * running concurrently, which the multi-process suites exercise. */
+START_TEST(test_overrun_once)
 {
     struct mem_ring m;
     scb_wcursor_t w;
@@ -476,8 +478,8 @@ START_TEST(test_overrun_margin)
      * copies item 0. */
     scb_store_relaxed(&hdr_of(&m)->claim, 65);
     ck_assert_int_eq(scb_ring_pop(&m.ring, &r, &v), SCB_OK);
-    ck_assert_uint_eq(v, 1 + 64 / 16);
-    ck_assert_uint_eq(r.lost, 1 + 64 / 16);
+    ck_assert_uint_eq(v, 1);
+    ck_assert_uint_eq(r.lost, 1);
     mem_ring_free(&m);
 }
 END_TEST
@@ -793,7 +795,7 @@ static Suite *ring_suite(void)
     tcase_add_test(tc, test_claim_invalidates);
     tcase_add_test(tc, test_claim_partial_batch);
     tcase_add_test(tc, test_hostile_counters);
-    tcase_add_test(tc, test_overrun_margin);
+    tcase_add_test(tc, test_overrun_once);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("lossless");
