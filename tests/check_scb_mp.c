@@ -20,6 +20,9 @@
  * The machine may have two cores: children never spin without bound; on
  * SCB_EAGAIN a reader yields, then sleeps a few microseconds, and every loop
  * has a deadline.
+ *
+ * The harness (children, the registry of names, MP_ASSERT) is mputil.c,
+ * shared with the wait suite.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1
@@ -49,6 +52,7 @@
 #include "backend.h"
 #include "layout.h"
 #include "sys.h"
+#include "mputil.h"
 #include "testutil.h"
 
 #define TIMEOUT_S 60
@@ -59,9 +63,7 @@
 /* How long the test process waits for a child to end before killing it. */
 #define REAP_MS 30000
 
-#define MAX_KIDS 64
 #define MAX_SLOTS 32
-#define MAX_HANDLES 4
 
 /* ---- state shared with the children ------------------------------------ */
 
@@ -92,275 +94,27 @@ struct shared {
 
 static struct shared *sh;
 
-/* Ring names recorded for Check's runner process (see the top comment). */
-#define REG_MAX 64
-struct registry {
-    atomic_int n;
-    char names[REG_MAX][32];
-};
-static struct registry *reg;
+/* The one ring of a test (the harness can keep two). */
+#define ring (rings[0])
 
-/* ---- the test process's state, for cleanup ------------------------------ */
-
-static char ring[32];
 static scb_config_t cfg;
-static pid_t kids[MAX_KIDS];
-static int nkids;
-static scb_t *hs[MAX_HANDLES];
-static uint64_t seed;
-static uint64_t rng_state;
-
-static uint64_t rnd(void)
-{
-    /* xorshift64* */
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * UINT64_C(2685821657736338717);
-}
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void forget(pid_t pid)
-{
-    int i;
-
-    for (i = 0; i < nkids; i++) {
-        if (kids[i] == pid) {
-            kids[i] = kids[--nkids];
-            return;
-        }
-    }
-}
-
-/* Kills and reaps every child still known, closes the test process's
- * handles and unlinks the ring.  Safe to call twice. */
-static void mp_cleanup(void)
-{
-    int i, st;
-
-    for (i = 0; i < nkids; i++)
-        kill(kids[i], SIGKILL);
-    for (i = 0; i < nkids; i++)
-        while (waitpid(kids[i], &st, 0) < 0 && errno == EINTR)
-            ;
-    nkids = 0;
-    for (i = 0; i < MAX_HANDLES; i++) {
-        scb_close(hs[i]);
-        hs[i] = NULL;
-    }
-    if (ring[0] != '\0') {
-        scb_config_t c = tu_cfg(0, 0);
-        scb_unlink(ring, &c);
-    }
-}
-
-/* Every assertion of this file: formats the message (its arguments may
- * read the handles), cleans up, then fails the test. */
-#define MP_ASSERT(cond, ...)                                                  \
-    do {                                                                      \
-        if (!(cond)) {                                                        \
-            char mp_msg_[1024];                                               \
-            snprintf(mp_msg_, sizeof mp_msg_, __VA_ARGS__);                   \
-            mp_cleanup();                                                     \
-            ck_abort_msg("%s", mp_msg_);                                      \
-        }                                                                     \
-    } while (0)
-
-/* Runner side (unchecked fixture): the registry of names, and the unlink of
- * whatever a killed test process left. */
-static void reg_setup(void)
-{
-    if (reg == NULL) {
-        void *p = mmap(NULL, sizeof *reg, PROT_READ | PROT_WRITE,
-                       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-        if (p != MAP_FAILED) {
-            reg = p;
-            memset(reg, 0, sizeof *reg);
-        }
-    }
-}
-
-static void reg_teardown(void)
-{
-    scb_config_t c = tu_cfg(0, 0);
-    int i, n;
-
-    if (reg == NULL)
-        return;
-    n = atomic_load(&reg->n);
-    for (i = 0; i < n && i < REG_MAX; i++)
-        scb_unlink(reg->names[i], &c); /* SCB_ENOENT when the test did */
-    atomic_store(&reg->n, 0);
-}
 
 static void mp_setup(void)
 {
-    int i;
-
-    tu_name(ring, sizeof ring);
-    if (reg != NULL) {
-        i = atomic_fetch_add(&reg->n, 1);
-        if (i < REG_MAX)
-            snprintf(reg->names[i], sizeof reg->names[i], "%s", ring);
-    }
+    mh_setup(MH_MP, 1);
     cfg = tu_cfg(8, 8);
-    nkids = 0;
-    memset(hs, 0, sizeof hs);
     sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE,
               MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     ck_assert_msg(sh != MAP_FAILED, "mmap of the shared state failed");
     memset(sh, 0, sizeof *sh);
-    seed = now_ns() ^ ((uint64_t)getpid() << 32);
-    if (seed == 0)
-        seed = 1;
-    rng_state = seed;
 }
 
 static void mp_teardown(void)
 {
-    mp_cleanup();
-    ring[0] = '\0';
+    mh_teardown();
     if (sh != NULL && sh != MAP_FAILED)
         munmap(sh, sizeof *sh);
     sh = NULL;
-}
-
-/* ---- children ------------------------------------------------------------ */
-
-/* Child side: one line on stderr. */
-static void say(const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    int n;
-
-    n = snprintf(buf, sizeof buf, "check_scb_mp[%ld] %s: ", (long)getpid(),
-                 tu_backend);
-    va_start(ap, fmt);
-    vsnprintf(buf + n, sizeof buf - (size_t)n, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "%s\n", buf);
-}
-
-static pid_t spawn(int (*fn)(void *), void *arg)
-{
-    pid_t pid;
-
-    MP_ASSERT(nkids < MAX_KIDS, "too many children");
-    fflush(stdout);
-    fflush(stderr);
-    pid = fork();
-    MP_ASSERT(pid >= 0, "fork: %s", strerror(errno));
-    if (pid == 0) {
-        rng_state = seed ^ ((uint64_t)getpid() * UINT64_C(0x9e3779b97f4a7c15));
-        if (rng_state == 0)
-            rng_state = 1;
-        _exit(fn(arg));
-    }
-    kids[nkids++] = pid;
-    return pid;
-}
-
-/* Waits up to ms for the child to end and returns its wait status; kills it
- * and returns -1 when it does not end in time. */
-static int reap(pid_t pid, int ms)
-{
-    uint64_t deadline = now_ns() + (uint64_t)ms * 1000000u;
-    uint32_t nap = 50;
-    int st;
-
-    for (;;) {
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid) {
-            forget(pid);
-            return st;
-        }
-        if (r < 0 && errno != EINTR) {
-            forget(pid);
-            return -2;
-        }
-        if (now_ns() > deadline) {
-            kill(pid, SIGKILL);
-            while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-                ;
-            forget(pid);
-            return -1;
-        }
-        tu_sleep_us(nap);
-        if (nap < 2000)
-            nap *= 2;
-    }
-}
-
-static int exited0(int st)
-{
-    return st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
-}
-
-static int killed9(int st)
-{
-    return st >= 0 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
-}
-
-static const char *st_str(int st)
-{
-    static char buf[64];
-
-    if (st == -1)
-        snprintf(buf, sizeof buf, "did not end in time (killed)");
-    else if (st < 0)
-        snprintf(buf, sizeof buf, "could not be waited for");
-    else if (WIFEXITED(st))
-        snprintf(buf, sizeof buf, "exit status %d", WEXITSTATUS(st));
-    else if (WIFSIGNALED(st))
-        snprintf(buf, sizeof buf, "killed by signal %d", WTERMSIG(st));
-    else
-        snprintf(buf, sizeof buf, "wait status %#x", (unsigned)st);
-    return buf;
-}
-
-/* Reads up to n bytes from fd, waiting at most ms in all; returns how many
- * it got. */
-static size_t read_bytes(int fd, void *buf, size_t n, int ms)
-{
-    uint64_t deadline = now_ns() + (uint64_t)ms * 1000000u;
-    size_t got = 0;
-
-    while (got < n) {
-        struct pollfd p = {fd, POLLIN, 0};
-        uint64_t now = now_ns();
-        int left = now >= deadline ? 0 : (int)((deadline - now) / 1000000u) + 1;
-        ssize_t r;
-
-        if (poll(&p, 1, left) <= 0) {
-            if (now_ns() >= deadline)
-                break;
-            continue;
-        }
-        r = read(fd, (char *)buf + got, n - got);
-        if (r == 0)
-            break;
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            break;
-        }
-        got += (size_t)r;
-    }
-    return got;
-}
-
-static void put_byte(int fd, char c)
-{
-    while (write(fd, &c, 1) < 0 && errno == EINTR)
-        ;
 }
 
 /* ---- the reader child ---------------------------------------------------- */
