@@ -68,18 +68,7 @@ static inline void scb_add32_release(scb_atomic_u32 *p, uint32_t v)
 }
 
 /* Read-modify-write and load in the single total order of seq_cst
- * operations: for the registration handshake, where each side writes one
- * word and then reads the other's. */
-static inline uint64_t scb_add_seq_cst(scb_atomic_u64 *p, uint64_t v)
-{
-    return atomic_fetch_add_explicit(p, v, memory_order_seq_cst);
-}
-
-static inline uint64_t scb_load_seq_cst(const scb_atomic_u64 *p)
-{
-    return atomic_load_explicit((scb_atomic_u64 *)p, memory_order_seq_cst);
-}
-
+ * operations (the registration counter). */
 static inline uint32_t scb_add32_seq_cst(scb_atomic_u32 *p, uint32_t v)
 {
     return atomic_fetch_add_explicit(p, v, memory_order_seq_cst);
@@ -88,11 +77,6 @@ static inline uint32_t scb_add32_seq_cst(scb_atomic_u32 *p, uint32_t v)
 static inline uint32_t scb_load32_seq_cst(const scb_atomic_u32 *p)
 {
     return atomic_load_explicit((scb_atomic_u32 *)p, memory_order_seq_cst);
-}
-
-static inline void scb_add_release(scb_atomic_u64 *p, uint64_t v)
-{
-    atomic_fetch_add_explicit(p, v, memory_order_release);
 }
 
 static inline int scb_cas32(scb_atomic_u32 *p, uint32_t *expected, uint32_t desired)
