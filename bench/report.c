@@ -338,6 +338,26 @@ static void lossless_target(struct bench_target *t, const struct bench_result *r
     }
 }
 
+/* Target "p50 of round trip r <= the pipe's p50". */
+static void p50_vs_pipe(struct bench_target *t, const struct bench_result *r,
+                        const struct bench_result *p)
+{
+    double a50, b50;
+    char a[32], b[32];
+
+    if (r == NULL || p == NULL) {
+        snprintf(t->measured, sizeof t->measured, "not measured");
+        t->met = -1;
+        return;
+    }
+    a50 = bench_series(r, SER_P50, 0).med;
+    b50 = bench_series(p, SER_P50, 0).med;
+    fmt_time(a, sizeof a, a50);
+    fmt_time(b, sizeof b, b50);
+    snprintf(t->measured, sizeof t->measured, "p50 %s, pipe %s", a, b);
+    t->met = a50 <= b50;
+}
+
 int bench_targets(const struct bench_info *info,
                            const struct bench_result *res, int n,
                            const char *be, struct bench_target *t)
@@ -412,40 +432,15 @@ int bench_targets(const struct bench_info *info,
     }
     k++;
 
+    p = bench_find_lat(res, n, LAT_PIPE, NULL);
     snprintf(t[k].what, sizeof t[k].what,
              "scb_pop_wait round trip: p50 <= the pipe's p50");
-    r = bench_find_lat(res, n, LAT_WAIT, be);
-    p = bench_find_lat(res, n, LAT_PIPE, NULL);
-    if (r != NULL && p != NULL) {
-        double a50 = bench_series(r, SER_P50, 0).med, b50 = bench_series(p, SER_P50, 0).med;
-        char a[32], b[32];
-        fmt_time(a, sizeof a, a50);
-        fmt_time(b, sizeof b, b50);
-        snprintf(t[k].measured, sizeof t[k].measured, "p50 %s, pipe %s", a, b);
-        t[k].met = a50 <= b50;
-    } else {
-        snprintf(t[k].measured, sizeof t[k].measured, "not measured");
-        t[k].met = -1;
-    }
-    k++;
-
+    p50_vs_pipe(&t[k++], bench_find_lat(res, n, LAT_WAIT, be), p);
     /* The same with no spin: both sides sleep in the futex every round, as
      * both sides of the pipe ping-pong block in read. */
     snprintf(t[k].what, sizeof t[k].what,
              "  the same, no spin (SCB_SPIN_US=0)");
-    r = bench_find_lat(res, n, LAT_SLEEP, be);
-    if (r != NULL && p != NULL) {
-        double a50 = bench_series(r, SER_P50, 0).med, b50 = bench_series(p, SER_P50, 0).med;
-        char a[32], b[32];
-        fmt_time(a, sizeof a, a50);
-        fmt_time(b, sizeof b, b50);
-        snprintf(t[k].measured, sizeof t[k].measured, "p50 %s, pipe %s", a, b);
-        t[k].met = a50 <= b50;
-    } else {
-        snprintf(t[k].measured, sizeof t[k].measured, "not measured");
-        t[k].met = -1;
-    }
-    k++;
+    p50_vs_pipe(&t[k++], bench_find_lat(res, n, LAT_SLEEP, be), p);
     return k;
 }
 

@@ -38,6 +38,17 @@ typedef struct scb_be_lister {
     void *arg;
 } scb_be_lister_t;
 
+/* Resets seg to "nothing mapped", so that a failed call leaves it
+ * harmless; backends call it at the start and on their failure paths. */
+static inline void scb_seg_clear(scb_seg_t *seg)
+{
+    seg->base = NULL;
+    seg->size = 0;
+    seg->writable = 0;
+    seg->id = 0;
+    seg->priv = NULL;
+}
+
 typedef struct scb_backend {
     const char *name; /* "posix", "sysv", "apr" */
     /* Longest ring name it accepts (<= SCB_NAME_MAX). */

@@ -194,15 +194,6 @@ static int apr_path(char *path, const char *name)
     return SCB_OK;
 }
 
-static void seg_clear(scb_seg_t *seg)
-{
-    seg->base = NULL;
-    seg->size = 0;
-    seg->writable = 0;
-    seg->id = 0;
-    seg->priv = NULL;
-}
-
 /* The per-handle state behind seg->priv. */
 typedef struct apr_seg {
     apr_pool_t *pool;
@@ -306,7 +297,7 @@ static int apr_create(scb_seg_t *seg, const char *name, size_t size,
 
     if (seg == NULL)
         return SCB_EINVAL;
-    seg_clear(seg);
+    scb_seg_clear(seg);
     rc = apr_path(path, name);
     if (rc != SCB_OK)
         return rc;
@@ -371,14 +362,14 @@ static int apr_create(scb_seg_t *seg, const char *name, size_t size,
     if (!owner_layout_ok(shm, pool, path)) {
         (void)apr_shm_destroy(shm); /* unmaps and removes the name */
         pool_free(pool);
-        seg_clear(seg);
+        scb_seg_clear(seg);
         errno = ENOSYS;
         return SCB_ENOTSUP;
     }
     if (!aligned_view(shm, &seg->base, &seg->size) || seg->size < size) {
         (void)apr_shm_destroy(shm); /* unmaps and removes the name */
         pool_free(pool);
-        seg_clear(seg);
+        scb_seg_clear(seg);
         errno = ENOMEM;
         return SCB_ENOMEM;
     }
@@ -399,7 +390,7 @@ static int apr_open(scb_seg_t *seg, const char *name, int writable)
 
     if (seg == NULL)
         return SCB_EINVAL;
-    seg_clear(seg);
+    scb_seg_clear(seg);
     rc = apr_path(path, name);
     if (rc != SCB_OK)
         return rc;
@@ -451,7 +442,7 @@ static int apr_open(scb_seg_t *seg, const char *name, int writable)
         /* Too small to be ours: nothing usable, like an empty object. */
         (void)apr_shm_detach(shm);
         pool_free(pool);
-        seg_clear(seg);
+        scb_seg_clear(seg);
         seg->id = (intptr_t)APR_SHM_MODE;
         return SCB_OK;
     }
@@ -468,7 +459,7 @@ static int apr_open(scb_seg_t *seg, const char *name, int writable)
             saved = errno;
             (void)apr_shm_detach(shm);
             pool_free(pool);
-            seg_clear(seg);
+            scb_seg_clear(seg);
             errno = saved;
             return rc;
         }

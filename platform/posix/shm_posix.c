@@ -79,16 +79,6 @@ static int posix_path(char *path, const char *name)
     return SCB_OK;
 }
 
-/* Resets seg to "nothing mapped", so that a failed call leaves it harmless. */
-static void seg_clear(scb_seg_t *seg)
-{
-    seg->base = NULL;
-    seg->size = 0;
-    seg->writable = 0;
-    seg->id = 0;
-    seg->priv = NULL;
-}
-
 static int posix_create(scb_seg_t *seg, const char *name, size_t size,
                         uint32_t mode)
 {
@@ -99,7 +89,7 @@ static int posix_create(scb_seg_t *seg, const char *name, size_t size,
 
     if (seg == NULL)
         return SCB_EINVAL;
-    seg_clear(seg);
+    scb_seg_clear(seg);
     rc = posix_path(path, name);
     if (rc != SCB_OK)
         return rc;
@@ -175,7 +165,7 @@ static int posix_open(scb_seg_t *seg, const char *name, int writable)
 
     if (seg == NULL)
         return SCB_EINVAL;
-    seg_clear(seg);
+    scb_seg_clear(seg);
     rc = posix_path(path, name);
     if (rc != SCB_OK)
         return rc;

@@ -77,17 +77,6 @@ static int sysv_check_name(const char *name)
     return SCB_OK;
 }
 
-/* Resets seg to "nothing attached", so that a failed call leaves it
- * harmless. */
-static void seg_clear(scb_seg_t *seg)
-{
-    seg->base = NULL;
-    seg->size = 0;
-    seg->writable = 0;
-    seg->id = -1;
-    seg->priv = NULL;
-}
-
 /* get_mode needs no system call: the permission bits seen at open or create
  * ride in priv, as an integer. */
 static void seg_set_mode(scb_seg_t *seg, uint32_t mode)
@@ -117,7 +106,7 @@ static int sysv_create(scb_seg_t *seg, const char *name, size_t size,
 
     if (seg == NULL)
         return SCB_EINVAL;
-    seg_clear(seg);
+    scb_seg_clear(seg);
     rc = sysv_check_name(name);
     if (rc != SCB_OK)
         return rc;
@@ -194,7 +183,7 @@ static int sysv_open(scb_seg_t *seg, const char *name, int writable)
 
     if (seg == NULL)
         return SCB_EINVAL;
-    seg_clear(seg);
+    scb_seg_clear(seg);
     rc = sysv_check_name(name);
     if (rc != SCB_OK)
         return rc;
@@ -316,7 +305,7 @@ static int sysv_list(const scb_be_lister_t *l)
         base = shmat(id, NULL, SHM_RDONLY);
         if (base == (void *)-1)
             continue;
-        seg_clear(&seg);
+        scb_seg_clear(&seg);
         seg.base = base;
         seg.size = (size_t)ds.shm_segsz;
         seg.id = id;
