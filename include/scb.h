@@ -34,7 +34,7 @@ extern "C" {
 #if defined(_WIN32) || defined(__CYGWIN__)
 #  if defined(SCB_BUILDING) && defined(DLL_EXPORT)
 #    define SCB_API __declspec(dllexport)
-#  elif defined(SCB_STATIC)
+#  elif defined(SCB_BUILDING) || defined(SCB_STATIC)
 #    define SCB_API
 #  else
 #    define SCB_API __declspec(dllimport)

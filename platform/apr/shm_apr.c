@@ -33,6 +33,34 @@
  * the ring's pages read-only itself with mprotect, so readers' mappings are
  * read-only as with the other backends.
  *
+ * Windows.  APR's Windows shared memory is a CreateFileMapping on a real
+ * file, named after the file's path (Local\ or Global\ plus the path with
+ * its separators replaced).  The ring NAME is the file
+ * <CSIDL_COMMON_APPDATA>\libscb\scb-apr.NAME, normally
+ * C:\ProgramData\libscb\scb-apr.NAME, one directory for every user and
+ * every environment (see win_dir).  Windows differs from Unix in three
+ * ways, which the backend hides:
+ *  - a mapping disappears when its last handle closes, but the file keeps
+ *    the ring: open re-maps the file (win_revive) when no process has the
+ *    mapping, so a ring outlives its processes as on Unix;
+ *  - APR opens the file without O_EXCL and truncates it: create makes the
+ *    file itself, exclusively, first (win_claim), so a second create is
+ *    SCB_EEXIST and never truncates a live ring;
+ *  - a file that some process maps cannot be deleted (Windows refuses,
+ *    Wine defers it): remove renames it to a tombstone
+ *    (scb-dead.<pid>.<n>.<ticks>) and deletes that, or the next create,
+ *    remove or close of any ring does once nobody maps it (win_sweep).
+ *    Opening an unlinked ring that other processes still map is
+ *    SCB_ENOENT; creating its name again is SCB_EEXIST until they have
+ *    closed it, because the mapping's name (made from the path) is still
+ *    taken.
+ * APR keeps 16 bytes of metadata there (memblock_t), and rounds the size up
+ * to the allocation granularity (64 KiB): create asks for exactly a multiple
+ * so that every process computes the same size.  Readers' pages are made
+ * read-only with VirtualProtect.  The mapping takes the creator's default
+ * security: only the creator's account (and the system) can open it, which
+ * is the mode 0600 this backend accepts.
+ *
  * APR itself: apr_initialize/apr_terminate are reference counted here (one
  * reference per live segment handle, under a mutex), every segment has its
  * own unmanaged pool (seg->priv), so a program that also uses APR is not
@@ -41,17 +69,27 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#if defined(_WIN32)
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+#include <shlobj.h>
+#define APR_CAN_PROTECT 1
+#else
+#include <pthread.h>
 #if defined(__unix__) || defined(__APPLE__)
 #include <sys/mman.h>
 #include <sys/statvfs.h>
 #define APR_HAVE_MPROTECT 1
+#define APR_CAN_PROTECT 1
+#endif
 #endif
 
 #include <apr_errno.h>
+#include <apr_file_info.h>
+#include <apr_file_io.h>
 #include <apr_general.h>
 #include <apr_pools.h>
 #include <apr_shm.h>
@@ -61,50 +99,70 @@
 #include "sys.h"
 
 /* The directory of the APR file names (see the top). */
-#define APR_DIR "/tmp"
-#define APR_PREFIX APR_DIR "/scb-apr."
+#define APR_LEAF_PREFIX "scb-apr."
 #define APR_LEAF_PREFIX_LEN 8 /* strlen("scb-apr.") */
 
+#if defined(_WIN32)
+/* Windows: <common application data>\libscb\scb-apr.NAME.  APR names the
+ * mapping after the last 256 - 7 characters of the path ("Global\\" or
+ * "Local\\" first), so the whole path stays within 248 characters: names
+ * up to 200 characters always fit under C:\ProgramData, and a longer
+ * directory shortens them (SCB_ENAMETOOLONG, checked in apr_path). */
+#define APR_NAME_MAX 200
+#define SCB_APR_PATH_MAX 248
+#define APR_PATH_SIZE (SCB_APR_PATH_MAX + 1)
+/* APR's memblock_t: two apr_size_t before the user's memory. */
+#define APR_META (2 * sizeof(apr_size_t))
+#else
+#define APR_DIR "/tmp"
+#define APR_PREFIX APR_DIR "/" APR_LEAF_PREFIX
 /* A file name component is at most 255 bytes on the systems APR runs on;
- * on Unix the name is hashed anyway, but Windows makes a real file. */
+ * on Unix the name is hashed anyway. */
 #if 255 - APR_LEAF_PREFIX_LEN < SCB_NAME_MAX
 #define APR_NAME_MAX (255 - APR_LEAF_PREFIX_LEN)
 #else
 #define APR_NAME_MAX SCB_NAME_MAX
 #endif
-
 #define APR_PATH_SIZE (sizeof APR_PREFIX + APR_NAME_MAX)
-
 /* APR's metadata before the address apr_shm_baseaddr_get returns. */
 #define APR_META ((size_t)APR_ALIGN_DEFAULT(sizeof(apr_size_t)))
+#endif
 
 /* The one mode APR creates. */
 #define APR_SHM_MODE UINT32_C(0600)
 
 /* --- apr_initialize / apr_terminate, reference counted ------------------ */
 
+#if defined(_WIN32)
+static SRWLOCK apr_ref_lock = SRWLOCK_INIT;
+#define REF_LOCK() AcquireSRWLockExclusive(&apr_ref_lock)
+#define REF_UNLOCK() ReleaseSRWLockExclusive(&apr_ref_lock)
+#else
 static pthread_mutex_t apr_ref_lock = PTHREAD_MUTEX_INITIALIZER;
+#define REF_LOCK() pthread_mutex_lock(&apr_ref_lock)
+#define REF_UNLOCK() pthread_mutex_unlock(&apr_ref_lock)
+#endif
 static unsigned long apr_refs;
 
 static int apr_ref(void)
 {
     apr_status_t st = APR_SUCCESS;
 
-    pthread_mutex_lock(&apr_ref_lock);
+    REF_LOCK();
     if (apr_refs == 0)
         st = apr_initialize();
     if (st == APR_SUCCESS)
         apr_refs++;
-    pthread_mutex_unlock(&apr_ref_lock);
+    REF_UNLOCK();
     return st == APR_SUCCESS ? SCB_OK : SCB_ESYS;
 }
 
 static void apr_unref(void)
 {
-    pthread_mutex_lock(&apr_ref_lock);
+    REF_LOCK();
     if (apr_refs > 0 && --apr_refs == 0)
         apr_terminate();
-    pthread_mutex_unlock(&apr_ref_lock);
+    REF_UNLOCK();
 }
 
 /* A fresh unmanaged pool (its own allocator, no parent), with APR
@@ -136,14 +194,55 @@ static void pool_free(apr_pool_t *pool)
 
 /* --- helpers ------------------------------------------------------------- */
 
+#if defined(_WIN32)
+/* A Windows error code as an SCB_E* code; the code is left for
+ * GetLastError() (SCB_ESYS). */
+static int win_to_scb(DWORD e)
+{
+    SetLastError(e);
+    switch (e) {
+    case ERROR_FILE_NOT_FOUND:
+    case ERROR_PATH_NOT_FOUND:
+        return SCB_ENOENT;
+    case ERROR_FILE_EXISTS:
+    case ERROR_ALREADY_EXISTS:
+        return SCB_EEXIST;
+    case ERROR_ACCESS_DENIED:
+    case ERROR_SHARING_VIOLATION:
+    case ERROR_LOCK_VIOLATION:
+    case ERROR_PRIVILEGE_NOT_HELD:
+        return SCB_EACCES;
+    case ERROR_FILENAME_EXCED_RANGE:
+        return SCB_ENAMETOOLONG;
+    case ERROR_NOT_ENOUGH_MEMORY:
+    case ERROR_OUTOFMEMORY:
+    case ERROR_COMMITMENT_LIMIT:
+    case ERROR_DISK_FULL:
+    case ERROR_HANDLE_DISK_FULL:
+        return SCB_ENOMEM;
+    case ERROR_INVALID_NAME:
+    case ERROR_BAD_PATHNAME:
+        return SCB_EINVAL;
+    default:
+        return SCB_ESYS;
+    }
+}
+#endif
+
 /* Translates an apr_status_t into an SCB_E* code, leaving the native error
- * in errno for SCB_ESYS. */
+ * in errno (GetLastError() on Windows) for SCB_ESYS. */
 static int apr_to_scb(apr_status_t st)
 {
     int e;
 
     if (st == APR_SUCCESS)
         return SCB_OK;
+#if defined(_WIN32)
+    /* Windows errors first: APR_STATUS_IS_EEXIST takes
+     * ERROR_ACCESS_DENIED for "exists" there. */
+    if (st >= APR_OS_START_SYSERR)
+        return win_to_scb((DWORD)APR_TO_OS_ERROR(st));
+#endif
     if (APR_STATUS_IS_ENOENT(st)) {
         errno = ENOENT;
         return SCB_ENOENT;
@@ -178,9 +277,39 @@ static int apr_to_scb(apr_status_t st)
     return SCB_ESYS;
 }
 
+#if defined(_WIN32)
+/* The directory of the ring files, <CSIDL_COMMON_APPDATA>\libscb: the same
+ * for every user and whatever the environment (TEMP, TMP or ProgramData
+ * could differ between two processes). */
+static int win_dir(char *dir, size_t size)
+{
+    char base[MAX_PATH];
+    int n;
+
+    if (SHGetFolderPathA(NULL, CSIDL_COMMON_APPDATA, NULL, SHGFP_TYPE_CURRENT,
+                         base) != S_OK)
+        return win_to_scb(ERROR_PATH_NOT_FOUND);
+    n = snprintf(dir, size, "%s\\libscb", base);
+    if (n < 0 || (size_t)n >= size)
+        return SCB_ENAMETOOLONG;
+    return SCB_OK;
+}
+
+/* 1 if c may not appear in a Windows file name. */
+static int win_bad_char(unsigned char c)
+{
+    return c < 32 || strchr("<>:\"/\\|?*", c) != NULL;
+}
+#endif
+
 static int apr_path(char *path, const char *name)
 {
     size_t n;
+#if defined(_WIN32)
+    char dir[APR_PATH_SIZE];
+    size_t i, d;
+    int rc;
+#endif
 
     if (name == NULL || name[0] == '\0')
         return SCB_EINVAL;
@@ -189,10 +318,49 @@ static int apr_path(char *path, const char *name)
         return SCB_ENAMETOOLONG;
     if (memchr(name, '/', n) != NULL || memchr(name, '\\', n) != NULL)
         return SCB_EINVAL;
+#if defined(_WIN32)
+    /* Windows drops a trailing dot or space from a file name: "a." would
+     * be the file of "a". */
+    for (i = 0; i < n; i++)
+        if (win_bad_char((unsigned char)name[i]))
+            return SCB_EINVAL;
+    if (name[n - 1] == '.' || name[n - 1] == ' ')
+        return SCB_EINVAL;
+    rc = win_dir(dir, sizeof dir);
+    if (rc != SCB_OK)
+        return rc;
+    d = strlen(dir);
+    if (d + 1 + APR_LEAF_PREFIX_LEN + n > SCB_APR_PATH_MAX)
+        return SCB_ENAMETOOLONG;
+    memcpy(path, dir, d);
+    path[d] = '\\';
+    memcpy(path + d + 1, APR_LEAF_PREFIX, APR_LEAF_PREFIX_LEN);
+    memcpy(path + d + 1 + APR_LEAF_PREFIX_LEN, name, n + 1);
+#else
     memcpy(path, APR_PREFIX, sizeof APR_PREFIX - 1);
     memcpy(path + sizeof APR_PREFIX - 1, name, n + 1);
+#endif
     return SCB_OK;
 }
+
+#if defined(_WIN32)
+/* The internal helper tests use to find a ring's file (backend.h). */
+int scb_apr_file_path(const char *name, char *buf, size_t size)
+{
+    char path[APR_PATH_SIZE];
+    int rc;
+
+    if (buf == NULL)
+        return SCB_EINVAL;
+    rc = apr_path(path, name);
+    if (rc != SCB_OK)
+        return rc;
+    if (strlen(path) >= size)
+        return SCB_ENAMETOOLONG;
+    memcpy(buf, path, strlen(path) + 1);
+    return SCB_OK;
+}
+#endif
 
 /* The per-handle state behind seg->priv. */
 typedef struct apr_seg {
@@ -203,16 +371,28 @@ typedef struct apr_seg {
 
 /*
  * The creator's handle.  apr_shm_create registers a pool cleanup that
- * unmaps *and removes the name* (shm_unlink), and apr_shm_detach does not
- * cancel it: destroying the creator's pool would remove the ring, which
- * close must never do.  APR offers no way to keep the name, so the backend
- * disarms that cleanup: the Unix apr_shm_t (shmem/unix/apr_arch_shm.h, the
- * same in APR 1.4 to 1.7) begins with the fields below, and a NULL filename
- * makes the cleanup treat the segment as anonymous (munmap only, with the
- * MMAP_ANON build).  create checks the layout against what the public
- * accessors say and refuses (SCB_ENOTSUP) an APR where it does not match.
+ * unmaps *and removes the name* (shm_unlink; on Windows, deletes the file),
+ * and apr_shm_detach does not cancel it: destroying the creator's pool
+ * would remove the ring, which close must never do.  APR offers no way to
+ * keep the name, so the backend disarms that cleanup: the apr_shm_t of
+ * each platform (shmem/unix/apr_arch_shm.h and shmem/win32/shm.c, the same
+ * in APR 1.4 to 1.7) begins with the fields below, and a NULL filename makes
+ * the cleanup treat the segment as anonymous (unmap only).  create checks
+ * the layout against what the public accessors say and refuses
+ * (SCB_ENOTSUP) an APR where it does not match.
  */
-struct apr_shm_unix_head {
+#if defined(_WIN32)
+struct apr_shm_head {
+    apr_pool_t *pool;
+    void *memblk;
+    void *usrmem;
+    apr_size_t size;
+    apr_size_t length;
+    HANDLE hMap;
+    const char *filename;
+};
+#else
+struct apr_shm_head {
     apr_pool_t *pool;
     void *base;
     void *usable;
@@ -220,11 +400,20 @@ struct apr_shm_unix_head {
     apr_size_t realsize;
     const char *filename;
 };
+#endif
 
 static int owner_layout_ok(apr_shm_t *shm, apr_pool_t *pool, const char *path)
 {
-#if !defined(_WIN32) && APR_USE_SHMEM_MMAP_SHM && APR_USE_SHMEM_MMAP_ANON
-    const struct apr_shm_unix_head *h = (const void *)shm;
+#if defined(_WIN32)
+    const struct apr_shm_head *h = (const void *)shm;
+
+    return h->pool == pool && h->usrmem == apr_shm_baseaddr_get(shm) &&
+           h->length == apr_shm_size_get(shm) &&
+           (char *)h->memblk + APR_META == (char *)h->usrmem &&
+           h->size == h->length + APR_META && h->hMap != NULL &&
+           h->filename != NULL && strcmp(h->filename, path) == 0;
+#elif APR_USE_SHMEM_MMAP_SHM && APR_USE_SHMEM_MMAP_ANON
+    const struct apr_shm_head *h = (const void *)shm;
 
     return h->pool == pool && h->usable == apr_shm_baseaddr_get(shm) &&
            h->reqsize == apr_shm_size_get(shm) &&
@@ -242,7 +431,7 @@ static int owner_layout_ok(apr_shm_t *shm, apr_pool_t *pool, const char *path)
 /* Makes the owner cleanup unmap only (see above). */
 static void owner_disarm(apr_shm_t *shm)
 {
-    ((struct apr_shm_unix_head *)(void *)shm)->filename = NULL;
+    ((struct apr_shm_head *)(void *)shm)->filename = NULL;
 }
 
 /* The page aligned base inside the APR segment and the usable size from
@@ -253,6 +442,21 @@ static int aligned_view(apr_shm_t *shm, void **base, size_t *size)
     uintptr_t u = (uintptr_t)apr_shm_baseaddr_get(shm);
     uintptr_t a = (u + page - 1) & ~(uintptr_t)(page - 1);
     size_t have = (size_t)apr_shm_size_get(shm);
+#if defined(_WIN32)
+    /* The size word comes from the segment, which another process may
+     * have written anything into: believe it only within the view. */
+    MEMORY_BASIC_INFORMATION mbi;
+    uintptr_t end;
+
+    if (VirtualQuery((void *)u, &mbi, sizeof mbi) == 0 ||
+        mbi.State != MEM_COMMIT)
+        return 0;
+    end = (uintptr_t)mbi.BaseAddress + mbi.RegionSize;
+    if (end <= u)
+        return 0;
+    if (have > (size_t)(end - u))
+        have = (size_t)(end - u);
+#endif
 
     if (a - u > have)
         return 0;
@@ -279,6 +483,116 @@ static long read_umask(void)
         }
     fclose(f);
     return mask;
+}
+#endif
+
+#if defined(_WIN32)
+/* --- Windows: files, tombstones, re-mapping ------------------------------ */
+
+#define WIN_TOMB_PREFIX "scb-dead."
+
+/* The allocation granularity: APR sizes file mappings in these units. */
+static size_t win_granularity(void)
+{
+    SYSTEM_INFO si;
+
+    GetSystemInfo(&si);
+    if (si.dwAllocationGranularity == 0 ||
+        (si.dwAllocationGranularity & (si.dwAllocationGranularity - 1)) != 0)
+        return 65536;
+    return (size_t)si.dwAllocationGranularity;
+}
+
+/* Deletes the tombstones nobody maps any more (see the top); quietly. */
+static void win_sweep(void)
+{
+    char dir[APR_PATH_SIZE], pat[APR_PATH_SIZE + 16], file[MAX_PATH + 8];
+    WIN32_FIND_DATAA fd;
+    HANDLE h;
+    DWORD err = GetLastError();
+    int n;
+
+    if (win_dir(dir, sizeof dir) != SCB_OK)
+        goto out;
+    n = snprintf(pat, sizeof pat, "%s\\" WIN_TOMB_PREFIX "*", dir);
+    if (n < 0 || (size_t)n >= sizeof pat)
+        goto out;
+    h = FindFirstFileA(pat, &fd);
+    if (h == INVALID_HANDLE_VALUE)
+        goto out;
+    do {
+        n = snprintf(file, sizeof file, "%s\\%s", dir, fd.cFileName);
+        if (n > 0 && (size_t)n < sizeof file &&
+            strncmp(fd.cFileName, WIN_TOMB_PREFIX,
+                    sizeof WIN_TOMB_PREFIX - 1) == 0)
+            (void)DeleteFileA(file); /* fails while someone maps it */
+    } while (FindNextFileA(h, &fd));
+    FindClose(h);
+out:
+    SetLastError(err);
+}
+
+/* Creates the ring's directory if needed and its file, exclusively: a ring
+ * file already there, even one no process maps, is SCB_EEXIST. */
+static int win_claim(const char *path)
+{
+    char dir[APR_PATH_SIZE];
+    HANDLE h;
+    int rc;
+
+    rc = win_dir(dir, sizeof dir);
+    if (rc != SCB_OK)
+        return rc;
+    if (!CreateDirectoryA(dir, NULL) && GetLastError() != ERROR_ALREADY_EXISTS)
+        return win_to_scb(GetLastError());
+    h = CreateFileA(path, GENERIC_READ | GENERIC_WRITE,
+                    FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                    NULL, CREATE_NEW, FILE_ATTRIBUTE_NORMAL, NULL);
+    if (h == INVALID_HANDLE_VALUE)
+        return win_to_scb(GetLastError());
+    CloseHandle(h);
+    return SCB_OK;
+}
+
+/* 1 if the ring file is there under its name (not renamed by remove). */
+static int win_file_exists(const char *path)
+{
+    DWORD err = GetLastError();
+    DWORD a = GetFileAttributesA(path);
+
+    SetLastError(err);
+    return a != INVALID_FILE_ATTRIBUTES && !(a & FILE_ATTRIBUTE_DIRECTORY);
+}
+
+/*
+ * No process maps the ring: maps its file again, with apr_shm_create on the
+ * existing file and the same size (APR opens it without truncating it to
+ * less, and writes the same size words the creator wrote).  Returns SCB_OK
+ * with *shm, SCB_EAGAIN if another process mapped it meanwhile (attach
+ * again), 1 if the file is not a complete ring file (a creator not done,
+ * or one that died before sizing it: it opens as an empty segment), or an
+ * SCB_E* code (SCB_ENOENT: no file).
+ */
+static int win_revive(apr_shm_t **shm, const char *path, apr_pool_t *pool)
+{
+    size_t gran = win_granularity();
+    apr_finfo_t fi;
+    apr_status_t st;
+
+    st = apr_stat(&fi, path, APR_FINFO_SIZE | APR_FINFO_TYPE, pool);
+    if (st != APR_SUCCESS)
+        return apr_to_scb(st);
+    if (fi.filetype != APR_REG)
+        return SCB_ENOENT;
+    if (fi.size < (apr_off_t)gran || fi.size % (apr_off_t)gran != 0 ||
+        (uint64_t)fi.size > (uint64_t)SIZE_MAX / 2)
+        return 1;
+    st = apr_shm_create(shm, (apr_size_t)fi.size - APR_META, path, pool);
+    if (st == APR_EEXIST)
+        return SCB_EAGAIN;
+    if (st != APR_SUCCESS)
+        return apr_to_scb(st);
+    return SCB_OK;
 }
 #endif
 
@@ -325,6 +639,16 @@ static int apr_create(scb_seg_t *seg, const char *name, size_t size,
         return SCB_ENOMEM;
     }
     req = size + slack;
+#if defined(_WIN32)
+    {
+        /* APR rounds req + APR_META up to the granularity: ask for exactly
+         * that, so that a process re-mapping the file (win_revive) gets the
+         * same size from the file's size. */
+        size_t gran = win_granularity();
+
+        req = (req + APR_META + gran - 1) / gran * gran - APR_META;
+    }
+#endif
 #if defined(__linux__)
     {
         /* APR neither preallocates nor checks its mmap: a segment larger
@@ -348,10 +672,31 @@ static int apr_create(scb_seg_t *seg, const char *name, size_t size,
         errno = ENOMEM;
         return SCB_ENOMEM;
     }
+#if defined(_WIN32)
+    win_sweep();
+    rc = win_claim(path);
+    if (rc != SCB_OK) {
+        saved = (int)GetLastError();
+        pool_free(pool);
+        SetLastError((DWORD)saved);
+        return rc;
+    }
+#endif
     st = apr_shm_create(&shm, (apr_size_t)req, path, pool);
     if (st != APR_SUCCESS) {
         rc = apr_to_scb(st);
         saved = errno;
+#if defined(_WIN32)
+        /* The mapping's name is taken (an unlinked ring some process still
+         * maps, or an opener re-mapping the file just claimed): the file
+         * claimed above is not a ring; give the name back. */
+        {
+            DWORD err = GetLastError();
+
+            (void)DeleteFileA(path);
+            SetLastError(err);
+        }
+#endif
         pool_free(pool);
         errno = saved;
         return rc;
@@ -386,7 +731,7 @@ static int apr_open(scb_seg_t *seg, const char *name, int writable)
     apr_pool_t *pool;
     apr_shm_t *shm = NULL;
     apr_status_t st;
-    int rc, saved;
+    int rc, saved, owner = 0;
 
     if (seg == NULL)
         return SCB_EINVAL;
@@ -404,6 +749,59 @@ static int apr_open(scb_seg_t *seg, const char *name, int writable)
         errno = ENOMEM;
         return SCB_ENOMEM;
     }
+#if defined(_WIN32)
+    {
+        int tries;
+
+        for (tries = 0;; tries++) {
+            st = apr_shm_attach(&shm, path, pool);
+            if (st == APR_SUCCESS)
+                break;
+            if (!APR_STATUS_IS_ENOENT(st) || tries >= 16) {
+                rc = apr_to_scb(st);
+                saved = (int)GetLastError();
+                pool_free(pool);
+                SetLastError((DWORD)saved);
+                return rc;
+            }
+            rc = win_revive(&shm, path, pool);
+            if (rc == SCB_OK) {
+                owner = 1;
+                if (!owner_layout_ok(shm, pool, path)) {
+                    owner_disarm(shm); /* never delete the ring's file */
+                    pool_free(pool);
+                    errno = ENOSYS;
+                    return SCB_ENOTSUP;
+                }
+                break;
+            }
+            if (rc == 1) {
+                /* Not a complete ring file: an empty segment. */
+                pool_free(pool);
+                seg->id = (intptr_t)APR_SHM_MODE;
+                return SCB_OK;
+            }
+            if (rc != SCB_EAGAIN) {
+                saved = (int)GetLastError();
+                pool_free(pool);
+                SetLastError((DWORD)saved);
+                return rc;
+            }
+        }
+        if (!win_file_exists(path)) {
+            /* Removed (renamed to a tombstone) while others still map it:
+             * there is no ring of this name any more. */
+            if (owner)
+                owner_disarm(shm);
+            else
+                (void)apr_shm_detach(shm);
+            pool_free(pool);
+            errno = ENOENT;
+            SetLastError(ERROR_FILE_NOT_FOUND);
+            return SCB_ENOENT;
+        }
+    }
+#else
     st = apr_shm_attach(&shm, path, pool);
     if (APR_STATUS_IS_EOF(st)) {
         /* An object without APR's size word yet: a creator between
@@ -419,6 +817,7 @@ static int apr_open(scb_seg_t *seg, const char *name, int writable)
         errno = saved;
         return rc;
     }
+#endif
 #if APR_HAVE_MPROTECT
     /* APR does not check its mmap: a failed one (or a size word of 0, the
      * creator not done yet) leaves MAP_FAILED + APR_META as the address. */
@@ -437,10 +836,13 @@ static int apr_open(scb_seg_t *seg, const char *name, int writable)
 #endif
     as->pool = pool;
     as->shm = shm;
-    as->owner = 0;
+    as->owner = owner;
     if (!aligned_view(shm, &seg->base, &seg->size)) {
         /* Too small to be ours: nothing usable, like an empty object. */
-        (void)apr_shm_detach(shm);
+        if (owner)
+            owner_disarm(shm);
+        else
+            (void)apr_shm_detach(shm);
         pool_free(pool);
         scb_seg_clear(seg);
         seg->id = (intptr_t)APR_SHM_MODE;
@@ -448,16 +850,19 @@ static int apr_open(scb_seg_t *seg, const char *name, int writable)
     }
     if (seg->size == 0)
         seg->base = NULL;
-#if APR_HAVE_MPROTECT
+#if APR_CAN_PROTECT
     if (!writable && seg->size > 0) {
-        /* APR attaches read-write only; make the ring's pages read-only. */
+        /* APR maps read-write only; make the ring's pages read-only. */
         size_t page = scb_sys_page_size();
         size_t len = seg->size + (page - seg->size % page) % page;
 
-        if (mprotect(seg->base, len, PROT_READ) != 0) {
-            rc = scb_sys_errno_to_scb(errno);
+        rc = scb_sys_protect_readonly(seg->base, len);
+        if (rc != SCB_OK) {
             saved = errno;
-            (void)apr_shm_detach(shm);
+            if (owner)
+                owner_disarm(shm);
+            else
+                (void)apr_shm_detach(shm);
             pool_free(pool);
             scb_seg_clear(seg);
             errno = saved;
@@ -474,7 +879,7 @@ static int apr_open(scb_seg_t *seg, const char *name, int writable)
     return SCB_OK;
 }
 
-#if APR_HAVE_MPROTECT
+#if APR_CAN_PROTECT
 /* seg->base is page aligned relative to the real mapping (one page into
  * the object), and the mapping covers the last, partly used page. */
 static int apr_protect(scb_seg_t *seg, size_t off, size_t len)
@@ -505,6 +910,9 @@ static int apr_close(scb_seg_t *seg)
         if (st != APR_SUCCESS)
             rc = apr_to_scb(st);
         pool_free(as->pool);
+#if defined(_WIN32)
+        win_sweep(); /* this may have been the last map of a tombstone */
+#endif
     }
     seg->base = NULL;
     seg->size = 0;
@@ -526,6 +934,36 @@ static int apr_remove(scb_seg_t *seg, const char *name)
     rc = apr_path(path, name);
     if (rc != SCB_OK)
         return rc;
+#if defined(_WIN32)
+    {
+        /* Rename first, then delete: a file that some process maps cannot
+         * be deleted on Windows (Wine lets it linger until unmapped), and
+         * either way its name must be free at once.  The tombstone is
+         * deleted now if nobody maps it, else by a later win_sweep. */
+        static volatile LONG counter;
+        char dir[APR_PATH_SIZE], tomb[APR_PATH_SIZE + 48];
+        int n;
+
+        (void)pool;
+        (void)st;
+        (void)saved;
+        win_sweep();
+        rc = win_dir(dir, sizeof dir);
+        if (rc != SCB_OK)
+            return rc;
+        n = snprintf(tomb, sizeof tomb, "%s\\" WIN_TOMB_PREFIX "%lx.%lx.%llx",
+                     dir, (unsigned long)GetCurrentProcessId(),
+                     (unsigned long)InterlockedIncrement(&counter),
+                     (unsigned long long)GetTickCount64());
+        if (n < 0 || (size_t)n >= sizeof tomb)
+            return SCB_ENAMETOOLONG;
+        if (!MoveFileExA(path, tomb, 0))
+            return win_to_scb(GetLastError());
+        (void)DeleteFileA(tomb);
+        SetLastError(0);
+        return SCB_OK;
+    }
+#else
     pool = pool_new(&rc);
     if (pool == NULL)
         return rc;
@@ -535,6 +973,7 @@ static int apr_remove(scb_seg_t *seg, const char *name)
     pool_free(pool);
     errno = saved;
     return rc;
+#endif
 }
 
 static int apr_get_mode(scb_seg_t *seg, uint32_t *mode)
@@ -551,7 +990,7 @@ const scb_backend_t scb_backend_apr = {
     .names_exact = 1,
     .create = apr_create,
     .open = apr_open,
-#if APR_HAVE_MPROTECT
+#if APR_CAN_PROTECT
     .protect = apr_protect,
 #else
     .protect = NULL,

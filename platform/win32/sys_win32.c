@@ -1,0 +1,261 @@
+#ifdef HAVE_CONFIG_H
+#include <config.h>
+#endif
+
+/*
+ * sys_win32.c - the OS layer (src/sys.h) for Windows (built with mingw-w64;
+ * tested under Wine).
+ *
+ * Process identity: the process id in the high 32 bits and a digest of the
+ * process's creation time (GetProcessTimes) in the low 32 bits, so a process
+ * id Windows hands out again is not mistaken for the old process.  A process
+ * is alive while OpenProcess finds it, it has not exited (GetExitCodeProcess
+ * says STILL_ACTIVE and a zero-time wait on it times out) and its creation
+ * time matches.
+ *
+ * Waits: Windows has no wait on a word in memory shared between processes
+ * (WaitOnAddress works inside one process only), so scb_sys_wait is the
+ * bounded sleep the contract of sys.h allows: it yields the processor for
+ * the first few attempts and then sleeps 1 ms at a time, and
+ * scb_sys_wait_is_native() is 0.  Correct, only slower to react than a
+ * futex: a waiter notices a change within about one scheduler tick.
+ *
+ * Asymmetric barriers are not offered (FlushProcessWriteBuffers reaches only
+ * the threads of the calling process): the ring then uses real fences.
+ *
+ * It keeps no state between calls and never changes errno.
+ */
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+
+#include "scb.h"
+#include "sys.h"
+
+size_t scb_sys_page_size(void)
+{
+    SYSTEM_INFO si;
+
+    GetSystemInfo(&si);
+    if (si.dwPageSize == 0 || (si.dwPageSize & (si.dwPageSize - 1)) != 0)
+        return 4096;
+    return (size_t)si.dwPageSize;
+}
+
+/* A 32-bit digest of a creation time (100 ns units): the splitmix64
+ * finalizer folded to 32 bits, as in the Unix layer. */
+static uint32_t start_digest(uint64_t start)
+{
+    uint64_t z = start + UINT64_C(0x9e3779b97f4a7c15);
+
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    z ^= z >> 31;
+    return (uint32_t)(z ^ (z >> 32));
+}
+
+/* The creation time of the process behind h; 0 if Windows will not say. */
+static uint64_t creation_time(HANDLE h)
+{
+    FILETIME created, exited, kernel, user;
+
+    if (!GetProcessTimes(h, &created, &exited, &kernel, &user))
+        return 0;
+    return ((uint64_t)created.dwHighDateTime << 32) | created.dwLowDateTime;
+}
+
+uint64_t scb_sys_proc_self(void)
+{
+    DWORD err = GetLastError();
+    uint64_t start = creation_time(GetCurrentProcess());
+    uint32_t digest = start != 0 ? start_digest(start) : 0;
+    DWORD pid = GetCurrentProcessId();
+
+    SetLastError(err);
+    /* Windows process ids are multiples of 4 and never 0 for a user
+     * process; the id is never 0 either way. */
+    return ((uint64_t)pid << 32) | digest;
+}
+
+int scb_sys_proc_alive(uint64_t id)
+{
+    DWORD err = GetLastError();
+    DWORD pid = (DWORD)(id >> 32), code = 0;
+    HANDLE h;
+    uint64_t start;
+    int alive;
+
+    if (pid == 0)
+        return 0;
+    if (pid == GetCurrentProcessId()) {
+        alive = scb_sys_proc_self() == id;
+        SetLastError(err);
+        return alive;
+    }
+    h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION | SYNCHRONIZE, FALSE,
+                    pid);
+    if (h == NULL)
+        h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
+    if (h == NULL) {
+        /* ERROR_INVALID_PARAMETER: no such process.  Access denied means it
+         * exists but belongs to someone we may not ask: count it as alive
+         * (declaring a live reader dead would let a lossless writer
+         * overwrite what it has not read). */
+        alive = GetLastError() == ERROR_ACCESS_DENIED;
+        SetLastError(err);
+        return alive;
+    }
+    alive = 1;
+    /* An exited process whose handle someone still holds is still listed:
+     * it is dead (like a zombie on Unix). */
+    if (GetExitCodeProcess(h, &code) && code != STILL_ACTIVE)
+        alive = 0;
+    else if (WaitForSingleObject(h, 0) == WAIT_OBJECT_0)
+        alive = 0; /* exited with the code 259 (STILL_ACTIVE) itself */
+    if (alive) {
+        start = creation_time(h);
+        if (start != 0 && (uint32_t)id != 0)
+            alive = start_digest(start) == (uint32_t)id;
+    }
+    CloseHandle(h);
+    SetLastError(err);
+    return alive;
+}
+
+uint64_t scb_sys_now_ns(void)
+{
+    static _Atomic int64_t freq; /* counts per second, read once */
+    LARGE_INTEGER c, f;
+    int64_t hz = atomic_load_explicit(&freq, memory_order_relaxed);
+    uint64_t t;
+
+    if (hz <= 0) {
+        if (!QueryPerformanceFrequency(&f) || f.QuadPart <= 0)
+            return (uint64_t)GetTickCount64() * UINT64_C(1000000);
+        hz = f.QuadPart;
+        atomic_store_explicit(&freq, hz, memory_order_relaxed);
+    }
+    if (!QueryPerformanceCounter(&c))
+        return (uint64_t)GetTickCount64() * UINT64_C(1000000);
+    t = (uint64_t)c.QuadPart;
+    /* Seconds and the remainder separately, so the product cannot
+     * overflow for any uptime. */
+    return t / (uint64_t)hz * UINT64_C(1000000000) +
+           t % (uint64_t)hz * UINT64_C(1000000000) / (uint64_t)hz;
+}
+
+void scb_sys_sleep_us(uint32_t us)
+{
+    DWORD err = GetLastError();
+
+    if (us < 1000)
+        SwitchToThread(); /* Windows sleeps in whole milliseconds at best */
+    else
+        Sleep((DWORD)((us + 999) / 1000));
+    SetLastError(err);
+}
+
+/* The fallback's pause: attempts 0..7 yield, later ones sleep 1 ms. */
+#define SCB_WAIT_YIELDS 8u
+
+int scb_sys_wait(const void *addr, uint32_t expected, int64_t timeout_ns,
+                 unsigned attempt)
+{
+    DWORD err = GetLastError();
+    const _Atomic uint32_t *word = (const _Atomic uint32_t *)addr;
+    int r = 0;
+
+    if (atomic_load_explicit(word, memory_order_acquire) != expected) {
+        r = 0;
+    } else if (timeout_ns == 0) {
+        r = 1;
+    } else if (attempt < SCB_WAIT_YIELDS && (timeout_ns < 0 ||
+                                             timeout_ns > INT64_C(1000000))) {
+        SwitchToThread();
+    } else if (timeout_ns >= 0 && timeout_ns <= INT64_C(1000000)) {
+        /* The rest of the time is at most one sleep: sleep it all. */
+        Sleep((DWORD)((timeout_ns + 999999) / 1000000));
+        r = 1;
+    } else {
+        Sleep(1);
+    }
+    SetLastError(err);
+    return r;
+}
+
+void scb_sys_wake(const void *addr)
+{
+    /* The bounded sleep's waiters wake up on their own. */
+    (void)addr;
+}
+
+int scb_sys_wait_is_native(void)
+{
+    return 0;
+}
+
+int scb_sys_barrier_register(void)
+{
+    return 0;
+}
+
+int scb_sys_barrier_heavy(void)
+{
+    return -1;
+}
+
+void scb_sys_cpu_relax(void)
+{
+    YieldProcessor();
+}
+
+int scb_sys_errno_to_scb(int e)
+{
+    switch (e) {
+    case 0:
+        return SCB_OK;
+    case ENOENT:
+        return SCB_ENOENT;
+    case EEXIST:
+        return SCB_EEXIST;
+    case EACCES:
+    case EPERM:
+        return SCB_EACCES;
+    case ENOMEM:
+    case ENOSPC:
+        return SCB_ENOMEM;
+    case ENAMETOOLONG:
+        return SCB_ENAMETOOLONG;
+    case EINVAL:
+        return SCB_EINVAL;
+    case ENOSYS:
+        return SCB_ENOTSUP;
+    default:
+        return SCB_ESYS;
+    }
+}
+
+int scb_sys_protect_readonly(void *addr, size_t len)
+{
+    DWORD old;
+
+    if (len == 0)
+        return SCB_OK;
+    if (!VirtualProtect(addr, len, PAGE_READONLY, &old)) {
+        switch (GetLastError()) {
+        case ERROR_INVALID_PARAMETER:
+        case ERROR_ACCESS_DENIED:
+            return SCB_ENOTSUP;
+        case ERROR_NOT_ENOUGH_MEMORY:
+        case ERROR_OUTOFMEMORY:
+            return SCB_ENOMEM;
+        default:
+            return SCB_ESYS;
+        }
+    }
+    return SCB_OK;
+}
