@@ -9,6 +9,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _WIN32
+#include <malloc.h> /* _aligned_malloc: Windows has no posix_memalign */
+#endif
 
 #include <check.h>
 
@@ -38,7 +41,12 @@ static void mem_ring_make_flags(struct mem_ring *m, uint32_t item_size,
     m->g.origin = origin;
     strcpy(m->g.name, "ring-test");
     ck_assert_int_eq(scb_layout_plan(&m->g, PAGE), SCB_OK);
+#ifdef _WIN32
+    m->base = _aligned_malloc(m->g.total_size, PAGE);
+    ck_assert_ptr_nonnull(m->base);
+#else
     ck_assert_int_eq(posix_memalign(&m->base, PAGE, m->g.total_size), 0);
+#endif
     memset(m->base, 0, m->g.total_size);
     scb_layout_init(m->base, &m->g, 42);
     scb_ring_attach(&m->ring, m->base, &m->g);
@@ -52,7 +60,11 @@ static void mem_ring_make(struct mem_ring *m, uint32_t item_size,
 
 static void mem_ring_free(struct mem_ring *m)
 {
+#ifdef _WIN32
+    _aligned_free(m->base);
+#else
     free(m->base);
+#endif
     m->base = NULL;
 }
 
@@ -818,6 +830,9 @@ int main(void)
     SRunner *sr = srunner_create(ring_suite());
     int failed;
 
+#ifdef _WIN32
+    srunner_set_fork_status(sr, CK_NOFORK); /* Windows has no fork */
+#endif
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -6,28 +6,35 @@
  * helpers of the tests (scb_api_util.c) and the tcases of each file.
  *
  * It includes the system headers the suite uses, so a file of the suite
- * starts with config.h and this header.
+ * starts with config.h and this header.  On Windows (_WIN32) the suite runs
+ * without fork (CK_NOFORK): the Unix-only headers, scb_api_list.c,
+ * scb_api_perms.c and the tests that fork are left out.
  */
 #ifndef SCB_API_H
 #define SCB_API_H
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
-#include <pwd.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#ifndef _WIN32
+/* Users and groups, signals, mmap and fork/wait: the tests that need them
+ * are left out on Windows, where Check runs every test in one process
+ * (CK_NOFORK). */
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#endif
 
 #include <check.h>
 
@@ -48,8 +55,11 @@ TCase *new_tcase(Suite *s, const char *name, double timeout);
 void tu_api_add_args(Suite *s);
 void tu_api_add_rings(Suite *s);
 void tu_api_add_hostile(Suite *s);
+#ifndef _WIN32
+/* Not built on Windows: listing and permissions are Unix matters. */
 void tu_api_add_list(Suite *s);
 void tu_api_add_perms(Suite *s);
+#endif
 
 /* For forked children: report and exit instead of ck_assert. */
 #define CHILD_REQUIRE(cond)                                                   \
@@ -116,6 +126,9 @@ scb_info_t info_of(const scb_t *h);
  * tu_name, then every kind of allowed character.  Recorded for clean-up. */
 void long_name(char *buf, size_t len);
 
+#ifndef _WIN32
+/* Reaps forked child `pid` and asserts that it exited with status 0. */
 void expect_child_ok(pid_t pid, const char *what);
+#endif
 
 #endif /* SCB_API_H */

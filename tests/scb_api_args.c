@@ -392,9 +392,9 @@ START_TEST(test_overflowing_sizes)
         cfg = tu_cfg(cases[i].size, cases[i].length);
         h = (scb_t *)(void *)&cfg;
         ck_assert_msg(scb_create(&h, g_name, &cfg) == SCB_EINVAL,
-                      "scb_create(item_size %u, length %llu) is not SCB_EINVAL",
+                      "scb_create(item_size %u, length %ju) is not SCB_EINVAL",
                       (unsigned)cases[i].size,
-                      (unsigned long long)cases[i].length);
+                      (uintmax_t)cases[i].length);
         ck_assert_ptr_null(h);
         assert_absent(g_name);
     }

@@ -265,8 +265,8 @@ START_TEST(test_hostile_geometry_fuzz)
             ck_assert_uint_ge(info.item_size, 1);
             ck_assert_uint_ge(info.length, 1);
             ck_assert_msg(info.length <= (size - sizeof *h) / info.item_size,
-                          "round %d: accepted %llu items of %u in %zu bytes",
-                          round, (unsigned long long)info.length,
+                          "round %d: accepted %ju items of %u in %zu bytes",
+                          round, (uintmax_t)info.length,
                           (unsigned)info.item_size, size);
             buf = malloc((size_t)info.item_size * 4);
             ck_assert_ptr_nonnull(buf);
@@ -299,6 +299,7 @@ START_TEST(test_hostile_raw)
     double max_ms = 250;
     const char *what;
 
+#ifndef _WIN32
     if (_i == RAW_POSIX_EMPTY) {
         /* Only the posix backend can hold an object of size 0. */
         char path[300];
@@ -312,6 +313,7 @@ START_TEST(test_hostile_raw)
         ck_assert_int_eq(shm_unlink(path), 0);
         return;
     }
+#endif
     switch (_i) {
     case RAW_TINY_MAGIC: size = 100; what = "100 bytes with a magic"; break;
     case RAW_639_MAGIC: size = 639; what = "639 bytes with a magic"; break;
@@ -319,15 +321,20 @@ START_TEST(test_hostile_raw)
     default: size = 4096; what = "4096 zero bytes"; max_ms = 2000; break;
     }
     if (_i == RAW_HEADER_ONLY) {
-        /* A header copied from a real ring of this name, without the rest. */
+        /* A header copied from a real ring of this name, without the rest.
+         * The ring is larger than a header-sized segment can be once its
+         * backend rounded it up (apr on Windows: to 64 KiB). */
         struct scb_hdr copy;
         scb_seg_t real;
 
-        make_plain_ring(g_name);
+        ck_assert_int_eq(scb_close(mk_writer(g_name, 4096, 64, 0)), SCB_OK);
         memcpy(&copy, raw_map(&real, g_name), sizeof copy);
         ck_assert_int_eq(scb_be_remove(g_be, &real, g_name), SCB_OK);
         ck_assert_int_eq(scb_be_close(g_be, &real), SCB_OK);
         ck_assert_int_eq(scb_be_create(g_be, &seg, g_name, size, 0600), SCB_OK);
+        ck_assert_msg(seg.size < copy.total_size,
+                      "a segment of %zu bytes holds the ring of %ju bytes",
+                      seg.size, (uintmax_t)copy.total_size);
         memcpy(seg.base, &copy, sizeof copy);
     } else {
         ck_assert_int_eq(scb_be_create(g_be, &seg, g_name, size, 0600), SCB_OK);

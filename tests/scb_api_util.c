@@ -19,11 +19,20 @@ typedef struct name_reg {
     char names[REG_SLOTS][SCB_NAME_MAX + 1];
 } name_reg_t;
 
-/* Shared (MAP_SHARED | MAP_ANONYMOUS) with every forked test process. */
+/* Shared (MAP_SHARED | MAP_ANONYMOUS) with every forked test process.  On
+ * Windows every test runs in this process (CK_NOFORK): plain memory. */
 static name_reg_t *reg;
 
 void reg_init(void)
 {
+#ifdef _WIN32
+    void *p = calloc(1, sizeof *reg);
+
+    if (p == NULL) {
+        perror("check_scb: calloc of the name table");
+        exit(99);
+    }
+#else
     void *p = mmap(NULL, sizeof *reg, PROT_READ | PROT_WRITE,
                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 
@@ -31,6 +40,7 @@ void reg_init(void)
         perror("check_scb: mmap of the name table");
         exit(99);
     }
+#endif
     reg = p;
 }
 
@@ -129,8 +139,8 @@ scb_t *mk_writer(const char *name, uint32_t size, uint64_t length,
     int rc = scb_create(&w, name, &cfg);
 
     ck_assert_msg(rc == SCB_OK,
-                  "scb_create(%s, item_size %u, length %llu, flags %#x) = %d (%s)",
-                  name, (unsigned)size, (unsigned long long)length,
+                  "scb_create(%s, item_size %u, length %ju, flags %#x) = %d (%s)",
+                  name, (unsigned)size, (uintmax_t)length,
                   (unsigned)flags, rc, scb_strerror(rc));
     ck_assert_ptr_nonnull(w);
     return w;
@@ -181,8 +191,8 @@ void push_seq(scb_t *w, void *buf, uint32_t size, uint64_t seq)
 
     tu_fill(buf, size, seq);
     rc = scb_push(w, buf);
-    ck_assert_msg(rc == SCB_OK, "scb_push(seq %llu) = %d (%s)",
-                  (unsigned long long)seq, rc, scb_strerror(rc));
+    ck_assert_msg(rc == SCB_OK, "scb_push(seq %ju) = %d (%s)",
+                  (uintmax_t)seq, rc, scb_strerror(rc));
 }
 
 /* Pops one item and checks that it is the intact item `seq`. */
@@ -191,14 +201,14 @@ void pop_expect(scb_t *r, void *buf, uint32_t size, uint64_t seq)
     uint64_t got = 0;
     int rc = scb_pop(r, buf);
 
-    ck_assert_msg(rc == SCB_OK, "scb_pop (expecting seq %llu) = %d (%s)",
-                  (unsigned long long)seq, rc, scb_strerror(rc));
-    ck_assert_msg(tu_check(buf, size, &got), "item %llu of %u bytes is torn",
-                  (unsigned long long)seq, (unsigned)size);
+    ck_assert_msg(rc == SCB_OK, "scb_pop (expecting seq %ju) = %d (%s)",
+                  (uintmax_t)seq, rc, scb_strerror(rc));
+    ck_assert_msg(tu_check(buf, size, &got), "item %ju of %u bytes is torn",
+                  (uintmax_t)seq, (unsigned)size);
     ck_assert_msg(got == (seq & seq_mask(size)),
-                  "popped seq %llu, expected %llu (item_size %u)",
-                  (unsigned long long)got,
-                  (unsigned long long)(seq & seq_mask(size)), (unsigned)size);
+                  "popped seq %ju, expected %ju (item_size %u)",
+                  (uintmax_t)got,
+                  (uintmax_t)(seq & seq_mask(size)), (unsigned)size);
 }
 
 void pop_empty(scb_t *r, void *buf)
@@ -232,6 +242,7 @@ void long_name(char *buf, size_t len)
         reg_add(buf);
 }
 
+#ifndef _WIN32
 void expect_child_ok(pid_t pid, const char *what)
 {
     int st = 0;
@@ -242,6 +253,7 @@ void expect_child_ok(pid_t pid, const char *what)
                   WIFEXITED(st) ? "exited with" : "died of signal",
                   WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
 }
+#endif
 
 TCase *new_tcase(Suite *s, const char *name, double timeout)
 {

@@ -9,6 +9,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef _WIN32
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+#endif
 
 #include "testutil.h"
 
@@ -66,6 +70,13 @@ int tu_check(const void *item, size_t size, uint64_t *seq)
     return 1;
 }
 
+#ifdef _WIN32
+/* Windows sleeps in whole milliseconds: round up. */
+void tu_sleep_us(unsigned us)
+{
+    Sleep((DWORD)(us / 1000u + (us % 1000u != 0)));
+}
+#else
 void tu_sleep_us(unsigned us)
 {
     struct timespec ts;
@@ -75,3 +86,4 @@ void tu_sleep_us(unsigned us)
     while (nanosleep(&ts, &ts) != 0)
         ;
 }
+#endif

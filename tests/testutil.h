@@ -35,7 +35,15 @@ void tu_sleep_us(unsigned us);
 
 /* Suites of tests/check_scb (one source file each). */
 Suite *tu_api_suite(void);
+#ifdef _WIN32
+/* The Windows multi-process suite (tests/scb_win.c), and the child side of
+ * it: tests/check_scb --child ... runs tu_win_child and exits with what it
+ * returns. */
+Suite *tu_win_suite(void);
+int tu_win_child(int argc, char **argv);
+#else
 Suite *tu_mp_suite(void);
 Suite *tu_wait_suite(void);
+#endif
 
 #endif /* SCB_TESTUTIL_H */
