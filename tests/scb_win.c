@@ -1,0 +1,898 @@
+/*
+ * scb_win.c - the Windows multi-process suite of tests/check_scb
+ * (tu_win_suite, the win_* tcases) and the helper processes it starts
+ * (tu_win_child).  Compiled on Windows only.
+ *
+ * Check for Windows cannot fork (CK_NOFORK), so a test that needs a second
+ * process starts check_scb.exe itself as "check_scb.exe --child ROLE
+ * BACKEND RING ARG PPID"; main() hands such a command line to
+ * tu_win_child, whose return value is the process's exit code: 0 when the
+ * child did what its role says, else non-zero after a line on stderr.
+ * A child ends by itself when its parent dies or after CHILD_LIFE_MS, so a
+ * test run that goes wrong leaves no process behind.  A child that is ready
+ * sets the named event "Local\scb-test-RING", which the parent made.
+ *
+ * Without fork a failing ck_assert longjmps out of the test function, and
+ * Check does not enforce tcase timeouts: every wait here is bounded, and the
+ * checked fixture's teardown (which Check runs after a failure too) kills
+ * the test's children, closes its handles and removes its rings.
+ *
+ * Rings are used through the public API only; the OS layer (sys.h) is
+ * called only to check process liveness, and the apr backend's file path
+ * only to check what a crash leaves on disk.
+ */
+#ifdef HAVE_CONFIG_H
+#include <config.h>
+#endif
+
+#ifdef _WIN32
+
+#include <windows.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "scb.h"
+#include "sys.h"
+#include "testutil.h"
+
+/* The apr backend's file behind a ring (src/backend.h on Windows). */
+int scb_apr_file_path(const char *name, char *buf, size_t size);
+
+/* tcase timeout (not enforced without fork: every wait below is bounded). */
+#define TIMEOUT_S 120
+/* How long a child lives at most when nothing ends it earlier. */
+#define CHILD_LIFE_MS 60000
+/* How long the parent waits for a child to get ready or to end. */
+#define READY_MS 30000
+#define REAP_MS 60000
+
+/* ------------------------------------------------------------------------ */
+/* Common helpers.                                                          */
+
+/*
+ * Numbers for messages.  Check formats its messages with the C runtime's
+ * printf, which on Windows does not know %llu (and gcc's format check does
+ * not know %I64u), so 64-bit values are turned into strings here: U(x)
+ * decimal, S(x) signed decimal, X(x) hexadecimal, each valid until eight
+ * more calls.
+ */
+static const char *num_str(uint64_t v, int neg, unsigned base)
+{
+    static char bufs[8][24];
+    static unsigned next;
+    char *end = bufs[next++ % 8] + sizeof bufs[0], *p = end;
+
+    *--p = '\0';
+    do {
+        *--p = "0123456789abcdef"[v % base];
+        v /= base;
+    } while (v != 0);
+    if (base == 16) {
+        *--p = 'x';
+        *--p = '0';
+    }
+    if (neg)
+        *--p = '-';
+    return p;
+}
+
+#define U(x) num_str((uint64_t)(x), 0, 10)
+#define S(x) ((int64_t)(x) < 0 ? num_str(0 - (uint64_t)(x), 1, 10) : num_str((uint64_t)(x), 0, 10))
+#define X(x) num_str((uint64_t)(x), 0, 16)
+
+/* SCB_WIN_VERBOSE=1 prints what the tests measured. */
+#define VERBOSE (getenv("SCB_WIN_VERBOSE") != NULL)
+
+static uint64_t win_now_ms(void)
+{
+    static LARGE_INTEGER freq;
+    LARGE_INTEGER c;
+
+    if (freq.QuadPart == 0)
+        QueryPerformanceFrequency(&freq);
+    QueryPerformanceCounter(&c);
+    return (uint64_t)(c.QuadPart / (freq.QuadPart / 1000));
+}
+
+static void event_name(char *buf, size_t size, const char *ring_name)
+{
+    snprintf(buf, size, "Local\\scb-test-%s", ring_name);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The children.                                                            */
+
+static HANDLE child_parent; /* the test process, SYNCHRONIZE; NULL if unknown */
+
+#define CHILD_FAIL(code, ...)                                                 \
+    do {                                                                      \
+        fprintf(stderr, "check_scb --child %s: ", role);                      \
+        fprintf(stderr, __VA_ARGS__);                                         \
+        fprintf(stderr, "\n");                                                \
+        fflush(stderr);                                                       \
+        return (code);                                                        \
+    } while (0)
+
+/* Tells the parent this child is ready. */
+static int child_ready(const char *ring_name)
+{
+    char ev[SCB_NAME_MAX + 32];
+    HANDLE h;
+    BOOL ok;
+
+    event_name(ev, sizeof ev, ring_name);
+    h = OpenEventA(EVENT_MODIFY_STATE, FALSE, ev);
+    if (h == NULL)
+        return -1;
+    ok = SetEvent(h);
+    CloseHandle(h);
+    return ok ? 0 : -1;
+}
+
+/* Waits until the parent dies or up to ms; returns 1 if the parent is gone. */
+static int child_park(DWORD ms)
+{
+    if (child_parent == NULL) {
+        Sleep(ms);
+        return 0;
+    }
+    return WaitForSingleObject(child_parent, ms) == WAIT_OBJECT_0;
+}
+
+/* Opens RING (as its writer with SCB_WRITER in flags), checks its item
+ * size fits a child's buffer of `max` bytes, and gets ready unless
+ * `ready` is 0.  Returns 0, or an exit code after a line on stderr. */
+static int child_open(const char *role, const char *ring_name, uint32_t flags, int ready,
+                      size_t max, scb_t **h, scb_info_t *info)
+{
+    scb_config_t cfg = tu_cfg(0, 0);
+    int rc;
+
+    cfg.flags = flags;
+    rc = scb_open(h, ring_name, &cfg);
+    if (rc != SCB_OK)
+        CHILD_FAIL(3, "scb_open(flags %#x): %s", (unsigned)flags, scb_strerror(rc));
+    scb_info(*h, info);
+    if (info->item_size > max)
+        CHILD_FAIL(3, "item_size %u too big", (unsigned)info->item_size);
+    if (ready && child_ready(ring_name) != 0)
+        CHILD_FAIL(3, "cannot signal readiness: error %lu", GetLastError());
+    return 0;
+}
+
+/* "reader": opens RING as a reader, gets ready, pops ARG items with
+ * scb_pop_wait and checks that they are seq 0..ARG-1, intact, none lost
+ * and none more. */
+static int child_reader(const char *role, const char *ring_name, uint64_t n)
+{
+    scb_info_t info;
+    uint8_t item[4096];
+    uint64_t i, seq;
+    scb_t *r = NULL;
+    int rc = child_open(role, ring_name, 0, 1, sizeof item, &r, &info);
+
+    if (rc != 0)
+        return rc;
+    for (i = 0; i < n; i++) {
+        rc = scb_pop_wait(r, item, 10000);
+        if (rc != SCB_OK)
+            CHILD_FAIL(4, "item %s: scb_pop_wait: %s", U(i), scb_strerror(rc));
+        if (!tu_check(item, info.item_size, &seq))
+            CHILD_FAIL(4, "item %s: torn or mixed", U(i));
+        if (seq != i)
+            CHILD_FAIL(4, "item %s: seq %s", U(i), U(seq));
+    }
+    if (scb_lost(r) != 0)
+        CHILD_FAIL(4, "scb_lost %s", U(scb_lost(r)));
+    rc = scb_pop(r, item);
+    if (rc != SCB_EAGAIN)
+        CHILD_FAIL(4, "after %s items, scb_pop: %s", U(n), scb_strerror(rc));
+    rc = scb_close(r);
+    if (rc != SCB_OK)
+        CHILD_FAIL(3, "scb_close: %s", scb_strerror(rc));
+    return 0;
+}
+
+/* "stall": opens RING as a reader (a lossless ring gives it a slot), gets
+ * ready, and reads nothing until its parent dies or it is killed. */
+static int child_stall(const char *role, const char *ring_name)
+{
+    scb_info_t info;
+    scb_t *r = NULL;
+    int rc = child_open(role, ring_name, 0, 1, SIZE_MAX, &r, &info);
+
+    if (rc != 0)
+        return rc;
+    child_park(CHILD_LIFE_MS);
+    scb_close(r);
+    return 0;
+}
+
+/* "writer": takes RING over as its writer, gets ready, pushes items seq
+ * 0..ARG-1 pausing 1 ms every 4096 (ARG 0: for ever at full speed, until
+ * its parent dies or CHILD_LIFE_MS), closes. */
+static int child_writer(const char *role, const char *ring_name, uint64_t n)
+{
+    scb_info_t info;
+    uint8_t item[4096];
+    uint64_t seq, t0 = win_now_ms();
+    scb_t *w = NULL;
+    int rc = child_open(role, ring_name, SCB_WRITER, 1, sizeof item, &w, &info);
+
+    if (rc != 0)
+        return rc;
+    for (seq = info.pushed; n == 0 || seq < n; seq++) {
+        tu_fill(item, info.item_size, seq);
+        rc = scb_push(w, item);
+        if (rc != SCB_OK)
+            CHILD_FAIL(4, "seq %s: scb_push: %s", U(seq), scb_strerror(rc));
+        /* A counted run pauses now and then, so the reader reads some of
+         * it while it runs and loses some to overwrites. */
+        if (n != 0 && seq % 4096 == 4095)
+            Sleep(1);
+        if (n == 0 && seq % 1024 == 0 &&
+            (child_park(0) || win_now_ms() - t0 > CHILD_LIFE_MS))
+            break;
+    }
+    rc = scb_close(w);
+    if (rc != SCB_OK)
+        CHILD_FAIL(3, "scb_close: %s", scb_strerror(rc));
+    return 0;
+}
+
+/* "late": takes RING over as its writer, gets ready, sleeps 200 ms, then
+ * pushes one item, seq ARG, and closes. */
+static int child_late(const char *role, const char *ring_name, uint64_t seq)
+{
+    scb_info_t info;
+    uint8_t item[4096];
+    scb_t *w = NULL;
+    int rc = child_open(role, ring_name, SCB_WRITER, 1, sizeof item, &w, &info);
+
+    if (rc != 0)
+        return rc;
+    Sleep(200);
+    tu_fill(item, info.item_size, seq);
+    rc = scb_push(w, item);
+    if (rc != SCB_OK)
+        CHILD_FAIL(4, "scb_push: %s", scb_strerror(rc));
+    rc = scb_close(w);
+    if (rc != SCB_OK)
+        CHILD_FAIL(3, "scb_close: %s", scb_strerror(rc));
+    return 0;
+}
+
+/* "creator": creates RING (32-byte items, length 8), pushes ARG items seq
+ * 0..ARG-1, gets ready, and waits to be killed. */
+static int child_creator(const char *role, const char *ring_name, uint64_t n)
+{
+    scb_config_t cfg = tu_cfg(32, 8);
+    uint8_t item[32];
+    uint64_t seq;
+    scb_t *w = NULL;
+    int rc;
+
+    rc = scb_create(&w, ring_name, &cfg);
+    if (rc != SCB_OK)
+        CHILD_FAIL(3, "scb_create: %s", scb_strerror(rc));
+    for (seq = 0; seq < n; seq++) {
+        tu_fill(item, sizeof item, seq);
+        rc = scb_push(w, item);
+        if (rc != SCB_OK)
+            CHILD_FAIL(4, "seq %s: scb_push: %s", U(seq), scb_strerror(rc));
+    }
+    if (child_ready(ring_name) != 0)
+        CHILD_FAIL(3, "cannot signal readiness: error %lu", GetLastError());
+    child_park(CHILD_LIFE_MS);
+    scb_close(w);
+    return 0;
+}
+
+/* "ident": takes RING over as its writer, pushes one item holding its
+ * scb_sys_proc_self() in the first 8 bytes, gets ready, and waits to be
+ * killed. */
+static int child_ident(const char *role, const char *ring_name)
+{
+    scb_info_t info;
+    uint8_t item[4096];
+    uint64_t id = scb_sys_proc_self();
+    scb_t *w = NULL;
+    int rc = child_open(role, ring_name, SCB_WRITER, 0, sizeof item, &w, &info);
+
+    if (rc != 0)
+        return rc;
+    if (info.item_size < sizeof id)
+        CHILD_FAIL(3, "item_size %u too small", (unsigned)info.item_size);
+    memset(item, 0, info.item_size);
+    memcpy(item, &id, sizeof id);
+    rc = scb_push(w, item);
+    if (rc != SCB_OK)
+        CHILD_FAIL(4, "scb_push: %s", scb_strerror(rc));
+    if (child_ready(ring_name) != 0)
+        CHILD_FAIL(3, "cannot signal readiness: error %lu", GetLastError());
+    child_park(CHILD_LIFE_MS);
+    scb_close(w);
+    return 0;
+}
+
+int tu_win_child(int argc, char **argv)
+{
+    const char *role, *ring_name;
+    uint64_t arg;
+    DWORD ppid;
+
+    /* main's argv: EXE --child ROLE BACKEND RING ARG PPID */
+    if (argc != 7 || strcmp(argv[1], "--child") != 0) {
+        fprintf(stderr, "usage: check_scb --child ROLE BACKEND RING ARG PPID\n");
+        return 2;
+    }
+    role = argv[2];
+    tu_backend = argv[3];
+    ring_name = argv[4];
+    arg = strtoull(argv[5], NULL, 10);
+    ppid = (DWORD)strtoul(argv[6], NULL, 10);
+    child_parent = ppid != 0 ? OpenProcess(SYNCHRONIZE, FALSE, ppid) : NULL;
+
+    if (strcmp(role, "reader") == 0)
+        return child_reader(role, ring_name, arg);
+    if (strcmp(role, "stall") == 0)
+        return child_stall(role, ring_name);
+    if (strcmp(role, "writer") == 0)
+        return child_writer(role, ring_name, arg);
+    if (strcmp(role, "late") == 0)
+        return child_late(role, ring_name, arg);
+    if (strcmp(role, "creator") == 0)
+        return child_creator(role, ring_name, arg);
+    if (strcmp(role, "ident") == 0)
+        return child_ident(role, ring_name);
+    fprintf(stderr, "check_scb --child: unknown role \"%s\"\n", role);
+    return 2;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The fixture: what a test made, for the teardown to undo.                 */
+
+static char ring[64];
+static HANDLE ready_ev;
+static HANDLE kid; /* the test's child process, NULL if none */
+static scb_t *hs[4];
+
+static void win_setup(void)
+{
+    tu_name(ring, sizeof ring);
+    ready_ev = NULL;
+    kid = NULL;
+    memset(hs, 0, sizeof hs);
+}
+
+static void win_teardown(void)
+{
+    scb_config_t cfg = tu_cfg(0, 0);
+    size_t i;
+
+    if (kid != NULL) {
+        if (WaitForSingleObject(kid, 0) != WAIT_OBJECT_0) {
+            TerminateProcess(kid, 99);
+            WaitForSingleObject(kid, 10000);
+        }
+        CloseHandle(kid);
+        kid = NULL;
+    }
+    for (i = 0; i < sizeof hs / sizeof hs[0]; i++) {
+        scb_close(hs[i]);
+        hs[i] = NULL;
+    }
+    if (ready_ev != NULL)
+        CloseHandle(ready_ev);
+    ready_ev = NULL;
+    scb_unlink(ring, &cfg);
+}
+
+/* Starts "check_scb.exe --child ROLE BACKEND ring ARG PPID" as kid,
+ * having made the readiness event. */
+static void spawn(const char *role, uint64_t arg)
+{
+    char exe[MAX_PATH], cmd[2 * MAX_PATH], ev[SCB_NAME_MAX + 32];
+    STARTUPINFOA si;
+    PROCESS_INFORMATION pi;
+    HANDLE err = GetStdHandle(STD_ERROR_HANDLE), dup = NULL;
+    DWORD n;
+    BOOL ok;
+
+    ck_assert(kid == NULL && ready_ev == NULL);
+    event_name(ev, sizeof ev, ring);
+    ready_ev = CreateEventA(NULL, TRUE, FALSE, ev);
+    ck_assert_msg(ready_ev != NULL, "CreateEvent %s: error %lu", ev, GetLastError());
+    n = GetModuleFileNameA(NULL, exe, sizeof exe);
+    ck_assert_msg(n > 0 && n < sizeof exe, "GetModuleFileName: error %lu", GetLastError());
+    snprintf(cmd, sizeof cmd, "\"%s\" --child %s %s %s %s %lu", exe, role,
+             tu_backend, ring, U(arg), (unsigned long)GetCurrentProcessId());
+
+    memset(&si, 0, sizeof si);
+    si.cb = sizeof si;
+    /* The child reports on our stderr: hand it an inheritable copy (and
+     * nothing else is inheritable here). */
+    if (err != NULL && err != INVALID_HANDLE_VALUE &&
+        DuplicateHandle(GetCurrentProcess(), err, GetCurrentProcess(), &dup, 0, TRUE,
+                        DUPLICATE_SAME_ACCESS)) {
+        si.dwFlags = STARTF_USESTDHANDLES;
+        si.hStdInput = NULL;
+        si.hStdOutput = dup;
+        si.hStdError = dup;
+    }
+    ok = CreateProcessA(exe, cmd, NULL, NULL, dup != NULL, 0, NULL, NULL, &si, &pi);
+    if (dup != NULL)
+        CloseHandle(dup);
+    ck_assert_msg(ok, "CreateProcess %s: error %lu", cmd, GetLastError());
+    CloseHandle(pi.hThread);
+    kid = pi.hProcess;
+}
+
+/* The exit code of kid once it ended within ms, else a failure. */
+static DWORD reap(DWORD ms)
+{
+    DWORD code = 0;
+
+    ck_assert_msg(WaitForSingleObject(kid, ms) == WAIT_OBJECT_0,
+                  "the child still runs after %lu ms", (unsigned long)ms);
+    ck_assert(GetExitCodeProcess(kid, &code));
+    return code;
+}
+
+/* Kills kid and waits until it is gone (its handle stays open). */
+static void kill_child(void)
+{
+    DWORD code = 0;
+
+    if (WaitForSingleObject(kid, 0) == WAIT_OBJECT_0) {
+        GetExitCodeProcess(kid, &code);
+        ck_abort_msg("the child ended by itself (exit code %lu) before it was killed",
+                     (unsigned long)code);
+    }
+    ck_assert_msg(TerminateProcess(kid, 9), "TerminateProcess: error %lu", GetLastError());
+    ck_assert_msg(reap(REAP_MS) == 9, "the killed child's exit code");
+}
+
+/* Waits until kid sets the readiness event; fails if it ends first. */
+static void wait_ready(void)
+{
+    HANDLE hv[2];
+    DWORD w, code = 0;
+
+    hv[0] = ready_ev;
+    hv[1] = kid;
+    w = WaitForMultipleObjects(2, hv, FALSE, READY_MS);
+    if (w == WAIT_OBJECT_0 + 1)
+        GetExitCodeProcess(kid, &code);
+    ck_assert_msg(w != WAIT_OBJECT_0 + 1,
+                  "the child ended (exit code %lu) before it got ready", (unsigned long)code);
+    ck_assert_msg(w == WAIT_OBJECT_0, "the child not ready after %d ms (wait %lu)", READY_MS,
+                  (unsigned long)w);
+}
+
+/* What a reader saw: items returned, how many failed tu_check, how many were
+ * not above the one before, the last seq. */
+struct seen {
+    uint64_t returned, bad, disorder, last;
+    int have_last;
+};
+
+static void see(struct seen *s, const void *item, size_t size)
+{
+    uint64_t seq;
+
+    s->returned++;
+    if (!tu_check(item, size, &seq)) {
+        s->bad++;
+        return;
+    }
+    if (s->have_last && seq <= s->last)
+        s->disorder++;
+    s->last = seq;
+    s->have_last = 1;
+}
+
+/* Pops what r holds now into s. */
+static void drain(scb_t *r, struct seen *s, uint32_t size)
+{
+    static uint8_t buf[64 * 1024];
+    size_t max = sizeof buf / size, cnt, i;
+    int rc;
+
+    while ((rc = scb_pop_many(r, buf, max, &cnt)) == SCB_OK)
+        for (i = 0; i < cnt; i++)
+            see(s, buf + i * size, size);
+    ck_assert_msg(rc == SCB_EAGAIN, "scb_pop_many: %s", scb_strerror(rc));
+}
+
+/* ------------------------------------------------------------------------ */
+/* 1. Two processes, lossless: every item arrives, in order.               */
+
+#define TWO_N 100000
+
+START_TEST(test_two_process)
+{
+    scb_config_t cfg = tu_cfg(64, 64);
+    scb_info_t info;
+    uint8_t item[64];
+    uint64_t i;
+    DWORD code;
+    int rc;
+
+    cfg.flags = SCB_LOSSLESS;
+    rc = scb_create(&hs[0], ring, &cfg);
+    ck_assert_msg(rc == SCB_OK, "scb_create: %s", scb_strerror(rc));
+    spawn("reader", TWO_N);
+    wait_ready();
+    scb_info(hs[0], &info);
+    ck_assert_msg(info.readers == 1, "readers %u once the child opened",
+                  (unsigned)info.readers);
+    for (i = 0; i < TWO_N; i++) {
+        tu_fill(item, sizeof item, i);
+        rc = scb_push_wait(hs[0], item, 10000);
+        ck_assert_msg(rc == SCB_OK, "item %s: scb_push_wait: %s", U(i),
+                      scb_strerror(rc));
+    }
+    code = reap(REAP_MS);
+    ck_assert_msg(code == 0, "the reader child exited with %lu", (unsigned long)code);
+    scb_info(hs[0], &info);
+    ck_assert_msg(info.pushed == TWO_N, "pushed %s", U(info.pushed));
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* 2. Child writer, parent reader, overwrite mode: returned + lost == pushed.*/
+
+START_TEST(test_child_writer)
+{
+    scb_config_t cfg = tu_cfg(64, 64);
+    struct seen s;
+    scb_info_t info;
+    uint8_t item[64];
+    uint64_t t0, lost;
+    int done = 0, rc;
+    DWORD code;
+
+    memset(&s, 0, sizeof s);
+    rc = scb_create(&hs[0], ring, &cfg);
+    ck_assert_msg(rc == SCB_OK, "scb_create: %s", scb_strerror(rc));
+    rc = scb_open(&hs[1], ring, &cfg);
+    ck_assert_msg(rc == SCB_OK, "scb_open: %s", scb_strerror(rc));
+    /* The child takes the writer role over. */
+    rc = scb_close(hs[0]);
+    hs[0] = NULL;
+    ck_assert_msg(rc == SCB_OK, "scb_close: %s", scb_strerror(rc));
+    spawn("writer", TWO_N);
+    t0 = win_now_ms();
+    while (!done) {
+        /* Exited before this last drain: everything is in the ring. */
+        done = WaitForSingleObject(kid, 0) == WAIT_OBJECT_0;
+        drain(hs[1], &s, sizeof item);
+        if (done)
+            break;
+        ck_assert_msg(win_now_ms() - t0 < REAP_MS, "the writer child still runs after %d ms",
+                      REAP_MS);
+        rc = scb_pop_wait(hs[1], item, 20);
+        ck_assert_msg(rc == SCB_OK || rc == SCB_ETIMEDOUT, "scb_pop_wait: %s",
+                      scb_strerror(rc));
+        if (rc == SCB_OK)
+            see(&s, item, sizeof item);
+    }
+    code = reap(0);
+    ck_assert_msg(code == 0, "the writer child exited with %lu", (unsigned long)code);
+    lost = scb_lost(hs[1]);
+    scb_info(hs[1], &info);
+    ck_assert_msg(info.pushed == TWO_N, "pushed %s", U(info.pushed));
+    ck_assert_msg(s.bad == 0 && s.disorder == 0, "%s items torn, %s out of order",
+                  U(s.bad), U(s.disorder));
+    ck_assert_msg(s.returned > 0 && s.have_last && s.last == TWO_N - 1,
+                  "returned %s, last seq %s", U(s.returned), U(s.last));
+    ck_assert_msg(s.returned + lost == TWO_N, "returned %s + lost %s != pushed %d",
+                  U(s.returned), U(lost), TWO_N);
+    if (VERBOSE)
+        fprintf(stderr, "win_child_writer: returned %s, lost %s\n", U(s.returned), U(lost));
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* 3. The writer killed, then taken over; the reader carries on.           */
+
+START_TEST(test_crash_takeover)
+{
+    scb_config_t cfg = tu_cfg(64, 256), wcfg;
+    struct seen s;
+    scb_info_t info;
+    uint8_t item[64];
+    uint64_t t0, p, i, lost;
+    int rc;
+
+    memset(&s, 0, sizeof s);
+    rc = scb_create(&hs[0], ring, &cfg);
+    ck_assert_msg(rc == SCB_OK, "scb_create: %s", scb_strerror(rc));
+    rc = scb_open(&hs[1], ring, &cfg);
+    ck_assert_msg(rc == SCB_OK, "scb_open: %s", scb_strerror(rc));
+    rc = scb_close(hs[0]);
+    hs[0] = NULL;
+    ck_assert_msg(rc == SCB_OK, "scb_close: %s", scb_strerror(rc));
+    spawn("writer", 0);
+    wait_ready();
+    t0 = win_now_ms();
+    for (;;) {
+        drain(hs[1], &s, sizeof item);
+        scb_info(hs[1], &info);
+        if (info.pushed > 1000)
+            break;
+        ck_assert_msg(win_now_ms() - t0 < READY_MS, "pushed only %s after %d ms",
+                      U(info.pushed), READY_MS);
+        Sleep(1);
+    }
+    ck_assert_msg(info.writer_alive == 1 &&
+                      info.writer_pid == (int64_t)GetProcessId(kid),
+                  "writer_alive %d, writer_pid %s, the child is %lu", info.writer_alive,
+                  S(info.writer_pid), (unsigned long)GetProcessId(kid));
+    wcfg = cfg;
+    wcfg.flags = SCB_WRITER;
+    rc = scb_open(&hs[3], ring, &wcfg); /* the teardown closes it if it opens */
+    ck_assert_msg(rc == SCB_EBUSY, "scb_open(SCB_WRITER) with a live writer: %s",
+                  scb_strerror(rc));
+
+    kill_child();
+    drain(hs[1], &s, sizeof item);
+    rc = scb_open(&hs[2], ring, &wcfg);
+    ck_assert_msg(rc == SCB_OK, "scb_open(SCB_WRITER) after the writer was killed: %s",
+                  scb_strerror(rc));
+    scb_info(hs[2], &info);
+    ck_assert_msg(info.is_writer == 1 && info.writer_alive == 1, "is_writer %d, writer_alive %d",
+                  info.is_writer, info.writer_alive);
+    p = info.pushed;
+    ck_assert_msg(p > 1000, "pushed %s", U(p));
+    for (i = p; i < p + 100; i++) {
+        tu_fill(item, sizeof item, i);
+        rc = scb_push(hs[2], item);
+        ck_assert_msg(rc == SCB_OK, "scb_push: %s", scb_strerror(rc));
+    }
+    drain(hs[1], &s, sizeof item);
+    lost = scb_lost(hs[1]);
+    ck_assert_msg(s.bad == 0 && s.disorder == 0, "%s items torn, %s out of order",
+                  U(s.bad), U(s.disorder));
+    ck_assert_msg(s.have_last && s.last == p + 99,
+                  "the reader's last seq %s, the new writer's last %s", U(s.last),
+                  U(p + 99));
+    ck_assert_msg(s.returned + lost == p + 100, "returned %s + lost %s != pushed %s",
+                  U(s.returned), U(lost), U(p + 100));
+    if (VERBOSE)
+        fprintf(stderr, "win_crash_takeover: killed after %s items; returned %s, lost %s\n",
+                U(p), U(s.returned), U(lost));
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* 4. A lossless reader killed stops holding the writer back.               */
+
+START_TEST(test_dead_reader)
+{
+    scb_config_t cfg = tu_cfg(64, 16);
+    scb_info_t info;
+    uint8_t item[64];
+    uint64_t i, t0, took;
+    int rc;
+
+    cfg.flags = SCB_LOSSLESS;
+    rc = scb_create(&hs[0], ring, &cfg);
+    ck_assert_msg(rc == SCB_OK, "scb_create: %s", scb_strerror(rc));
+    spawn("stall", 0);
+    wait_ready();
+    scb_info(hs[0], &info);
+    ck_assert_msg(info.readers == 1, "readers %u", (unsigned)info.readers);
+    for (i = 0; i < 16; i++) {
+        tu_fill(item, sizeof item, i);
+        rc = scb_push(hs[0], item);
+        ck_assert_msg(rc == SCB_OK, "item %s: scb_push: %s", U(i), scb_strerror(rc));
+    }
+    tu_fill(item, sizeof item, 16);
+    rc = scb_push(hs[0], item);
+    ck_assert_msg(rc == SCB_EAGAIN, "scb_push into a full ring: %s", scb_strerror(rc));
+    rc = scb_push_wait(hs[0], item, 200);
+    ck_assert_msg(rc == SCB_ETIMEDOUT, "scb_push_wait with a live stalled reader: %s",
+                  scb_strerror(rc));
+
+    kill_child();
+    t0 = win_now_ms();
+    rc = scb_push_wait(hs[0], item, 5000);
+    took = win_now_ms() - t0;
+    ck_assert_msg(rc == SCB_OK, "scb_push_wait after the reader was killed: %s (%s ms)",
+                  scb_strerror(rc), U(took));
+    ck_assert_msg(took < 3000, "the dead reader held the writer back %s ms", U(took));
+    if (VERBOSE)
+        fprintf(stderr, "win_dead_reader: the killed reader held the writer %s ms\n", U(took));
+    for (i = 17; i < 117; i++) {
+        tu_fill(item, sizeof item, i);
+        rc = scb_push(hs[0], item);
+        ck_assert_msg(rc == SCB_OK, "item %s with no live reader: %s", U(i),
+                      scb_strerror(rc));
+    }
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* 5. A reader waiting in scb_pop_wait is woken by another process.         */
+
+START_TEST(test_cross_wake)
+{
+    scb_config_t cfg = tu_cfg(32, 16);
+    uint8_t item[32];
+    uint64_t t0, took, seq = 0;
+    DWORD code;
+    int rc;
+
+    rc = scb_create(&hs[0], ring, &cfg);
+    ck_assert_msg(rc == SCB_OK, "scb_create: %s", scb_strerror(rc));
+    rc = scb_open(&hs[1], ring, &cfg);
+    ck_assert_msg(rc == SCB_OK, "scb_open: %s", scb_strerror(rc));
+    t0 = win_now_ms();
+    rc = scb_pop_wait(hs[1], item, 100);
+    took = win_now_ms() - t0;
+    ck_assert_msg(rc == SCB_ETIMEDOUT, "scb_pop_wait(100) on an empty ring: %s",
+                  scb_strerror(rc));
+    ck_assert_msg(took >= 80 && took < 5000, "scb_pop_wait(100) took %s ms", U(took));
+    rc = scb_close(hs[0]);
+    hs[0] = NULL;
+    ck_assert_msg(rc == SCB_OK, "scb_close: %s", scb_strerror(rc));
+
+    spawn("late", 42);
+    rc = scb_pop_wait(hs[1], item, 10000);
+    ck_assert_msg(rc == SCB_OK, "scb_pop_wait(10000) for the child's item: %s",
+                  scb_strerror(rc));
+    ck_assert_msg(tu_check(item, sizeof item, &seq) && seq == 42, "item seq %s",
+                  U(seq));
+    rc = scb_pop(hs[1], item);
+    ck_assert_msg(rc == SCB_EAGAIN, "a second item: %s", scb_strerror(rc));
+    code = reap(REAP_MS);
+    ck_assert_msg(code == 0, "the writer child exited with %lu", (unsigned long)code);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* 6. A ring whose creator was killed: still there, readable, removable.    */
+
+START_TEST(test_unlink_after_crash)
+{
+    scb_config_t cfg = tu_cfg(0, 0);
+    scb_info_t info;
+    char path[MAX_PATH + SCB_NAME_MAX];
+    uint8_t item[32];
+    uint64_t i, seq;
+    int is_apr = strcmp(tu_backend, "apr") == 0, rc;
+
+    spawn("creator", 5);
+    wait_ready();
+    kill_child();
+
+    if (is_apr) {
+        rc = scb_apr_file_path(ring, path, sizeof path);
+        ck_assert_msg(rc == SCB_OK, "scb_apr_file_path: %s", scb_strerror(rc));
+        ck_assert_msg(GetFileAttributesA(path) != INVALID_FILE_ATTRIBUTES,
+                      "%s is gone after its creator was killed (error %lu)", path,
+                      GetLastError());
+    }
+    rc = scb_open(&hs[1], ring, &cfg);
+    ck_assert_msg(rc == SCB_OK, "scb_open after the creator was killed: %s",
+                  scb_strerror(rc));
+    scb_info(hs[1], &info);
+    ck_assert_msg(info.item_size == 32 && info.length == 8 && info.pushed == 5,
+                  "item_size %u, length %s, pushed %s", (unsigned)info.item_size,
+                  U(info.length), U(info.pushed));
+    ck_assert_msg(info.writer_alive == 0, "writer_alive %d after the writer was killed",
+                  info.writer_alive);
+    for (i = 0; i < 5; i++) {
+        rc = scb_pop(hs[1], item);
+        ck_assert_msg(rc == SCB_OK, "item %s: scb_pop: %s", U(i), scb_strerror(rc));
+        ck_assert_msg(tu_check(item, sizeof item, &seq) && seq == i,
+                      "item %s: torn, or seq %s", U(i), U(seq));
+    }
+    rc = scb_pop(hs[1], item);
+    ck_assert_msg(rc == SCB_EAGAIN, "a sixth item: %s", scb_strerror(rc));
+    rc = scb_close(hs[1]);
+    hs[1] = NULL;
+    ck_assert_msg(rc == SCB_OK, "scb_close: %s", scb_strerror(rc));
+
+    rc = scb_unlink(ring, &cfg);
+    ck_assert_msg(rc == SCB_OK, "scb_unlink: %s", scb_strerror(rc));
+    if (is_apr)
+        ck_assert_msg(GetFileAttributesA(path) == INVALID_FILE_ATTRIBUTES,
+                      "%s is still there after scb_unlink", path);
+    rc = scb_open(&hs[1], ring, &cfg);
+    ck_assert_msg(rc == SCB_ENOENT, "scb_open after scb_unlink: %s", scb_strerror(rc));
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* 7. scb_sys_proc_alive of another process, alive then killed.             */
+
+START_TEST(test_proc_alive)
+{
+    scb_config_t cfg = tu_cfg(16, 4);
+    scb_info_t info;
+    uint8_t item[16];
+    uint64_t id = 0, self = scb_sys_proc_self();
+    DWORD pid;
+    int rc;
+
+    ck_assert_msg(self != 0 && scb_sys_proc_alive(self) == 1,
+                  "scb_sys_proc_self %s, alive %d", X(self), scb_sys_proc_alive(self));
+    ck_assert_msg(self >> 32 == GetCurrentProcessId(), "scb_sys_proc_self %s, pid %lu",
+                  X(self), (unsigned long)GetCurrentProcessId());
+    rc = scb_create(&hs[0], ring, &cfg);
+    ck_assert_msg(rc == SCB_OK, "scb_create: %s", scb_strerror(rc));
+    rc = scb_open(&hs[1], ring, &cfg);
+    ck_assert_msg(rc == SCB_OK, "scb_open: %s", scb_strerror(rc));
+    rc = scb_close(hs[0]);
+    hs[0] = NULL;
+    ck_assert_msg(rc == SCB_OK, "scb_close: %s", scb_strerror(rc));
+
+    spawn("ident", 0);
+    wait_ready();
+    pid = GetProcessId(kid);
+    rc = scb_pop(hs[1], item);
+    ck_assert_msg(rc == SCB_OK, "the child's item: %s", scb_strerror(rc));
+    memcpy(&id, item, sizeof id);
+    ck_assert_msg(id != 0 && id != self && id >> 32 == pid,
+                  "the child's scb_sys_proc_self %s, its pid %lu", X(id),
+                  (unsigned long)pid);
+    ck_assert_msg(scb_sys_proc_alive(id) == 1, "a running child: scb_sys_proc_alive %d",
+                  scb_sys_proc_alive(id));
+    scb_info(hs[1], &info);
+    ck_assert_msg(info.writer_alive == 1 && info.writer_pid == (int64_t)pid,
+                  "writer_alive %d, writer_pid %s", info.writer_alive,
+                  S(info.writer_pid));
+
+    /* Killed and waited for, its handle still open here. */
+    kill_child();
+    ck_assert_msg(scb_sys_proc_alive(id) == 0, "a killed child: scb_sys_proc_alive %d",
+                  scb_sys_proc_alive(id));
+    /* The same process id with another start time is not that process. */
+    ck_assert_msg(scb_sys_proc_alive((self & ~UINT64_C(0xffffffff)) |
+                                     (uint32_t)(self + 1)) == 0,
+                  "this process's id with another start time is alive");
+    scb_info(hs[1], &info);
+    ck_assert_msg(info.writer_alive == 0, "writer_alive %d after the writer was killed",
+                  info.writer_alive);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* The suite.                                                               */
+
+static TCase *win_tcase(const char *name, const TTest *test)
+{
+    TCase *tc = tcase_create(name);
+
+    tcase_add_checked_fixture(tc, win_setup, win_teardown);
+    tcase_set_timeout(tc, TIMEOUT_S);
+    tcase_add_test(tc, test);
+    return tc;
+}
+
+Suite *tu_win_suite(void)
+{
+    static char suite_name[64];
+    Suite *s;
+
+    snprintf(suite_name, sizeof suite_name, "scb-win-%s", tu_backend);
+    s = suite_create(suite_name);
+    suite_add_tcase(s, win_tcase("win_two_process", test_two_process));
+    suite_add_tcase(s, win_tcase("win_child_writer", test_child_writer));
+    suite_add_tcase(s, win_tcase("win_crash_takeover", test_crash_takeover));
+    suite_add_tcase(s, win_tcase("win_dead_reader", test_dead_reader));
+    suite_add_tcase(s, win_tcase("win_cross_wake", test_cross_wake));
+    suite_add_tcase(s, win_tcase("win_unlink_after_crash", test_unlink_after_crash));
+    suite_add_tcase(s, win_tcase("win_proc_alive", test_proc_alive));
+    return s;
+}
+
+#endif /* _WIN32 */
