@@ -31,6 +31,9 @@
 extern "C" {
 #endif
 
+/* SCB_API marks the exported functions.  On Windows a program using
+ * libscb-0.dll needs nothing; one linking the static libscb.a defines
+ * SCB_STATIC before including this header. */
 #if defined(_WIN32) || defined(__CYGWIN__)
 #  if defined(SCB_BUILDING) && defined(DLL_EXPORT)
 #    define SCB_API __declspec(dllexport)

@@ -1,6 +1,6 @@
 /*
  * sys.h - the OS services the portable code needs, one implementation per OS
- * under platform/ (platform/unix/sys_unix.c, later platform/win32/).
+ * under platform/ (platform/unix/sys_unix.c, platform/win32/sys_win32.c).
  *
  * None of these is called on the push/pop fast path.
  */
@@ -65,14 +65,15 @@ int scb_sys_barrier_heavy(void);
 /* A pause for spin-wait loops (x86 PAUSE, ARM YIELD). */
 void scb_sys_cpu_relax(void);
 
-/* Unix only: used by the unix backends.  Translates an errno value into an
- * SCB_E* code (SCB_ESYS for anything without a closer match); it does not
- * change errno, so the native code stays there for SCB_ESYS. */
+/* Translates an errno value into an SCB_E* code (SCB_ESYS for anything
+ * without a closer match); it does not change errno, so the native code
+ * stays there for SCB_ESYS.  (Windows errors are translated by the apr
+ * backend itself.) */
 int scb_sys_errno_to_scb(int e);
 
-/* Unix only: makes [addr, addr + len) of a mapping read-only (mprotect).
- * SCB_ENOTSUP where the system refuses to narrow that mapping (EINVAL,
- * EACCES), another SCB_E* code for other errors. */
+/* Makes [addr, addr + len) of a mapping read-only (mprotect on Unix,
+ * VirtualProtect on Windows).  SCB_ENOTSUP where the system refuses to
+ * narrow that mapping, another SCB_E* code for other errors. */
 int scb_sys_protect_readonly(void *addr, size_t len);
 
 #endif /* SCB_SYS_H */

@@ -16,9 +16,11 @@
  * Waits: Windows has no wait on a word in memory shared between processes
  * (WaitOnAddress works inside one process only), so scb_sys_wait is the
  * bounded sleep the contract of sys.h allows: it yields the processor for
- * the first few attempts and then sleeps 1 ms at a time, and
- * scb_sys_wait_is_native() is 0.  Correct, only slower to react than a
- * futex: a waiter notices a change within about one scheduler tick.
+ * the first few attempts, then sleeps from 50 us doubling to 1 ms (with a
+ * high-resolution waitable timer: Sleep() would round up to the scheduler
+ * tick, up to 15.6 ms), and scb_sys_wait_is_native() is 0.  Correct, only
+ * slower to react than a futex: a waiter notices a change within about a
+ * millisecond.
  *
  * Asymmetric barriers are not offered (FlushProcessWriteBuffers reaches only
  * the threads of the calling process): the ring then uses real fences.
@@ -148,40 +150,85 @@ uint64_t scb_sys_now_ns(void)
            t % (uint64_t)hz * UINT64_C(1000000000) / (uint64_t)hz;
 }
 
+/* CREATE_WAITABLE_TIMER_HIGH_RESOLUTION (Windows 10 1803 and later); older
+ * headers lack it. */
+#ifndef CREATE_WAITABLE_TIMER_HIGH_RESOLUTION
+#define CREATE_WAITABLE_TIMER_HIGH_RESOLUTION 0x00000002
+#endif
+
+/*
+ * Sleeps about ns nanoseconds (> 0).  Sleep() counts in milliseconds and
+ * rounds up to the scheduler tick (up to 15.6 ms), so a shorter sleep uses
+ * a high-resolution waitable timer where Windows has one, and Sleep(1)
+ * where it has not.
+ */
+static void sleep_ns(int64_t ns)
+{
+    HANDLE t;
+    LARGE_INTEGER due;
+
+    if (ns >= INT64_C(2000000)) {
+        Sleep((DWORD)(ns / 1000000 > 0x7ffffffe ? 0x7ffffffe : ns / 1000000));
+        return;
+    }
+    t = CreateWaitableTimerExW(NULL, NULL, CREATE_WAITABLE_TIMER_HIGH_RESOLUTION,
+                               TIMER_ALL_ACCESS);
+    if (t == NULL) {
+        Sleep(1);
+        return;
+    }
+    due.QuadPart = -(ns + 99) / 100; /* relative, in 100 ns units */
+    if (due.QuadPart == 0)
+        due.QuadPart = -1;
+    if (SetWaitableTimer(t, &due, 0, NULL, NULL, FALSE))
+        (void)WaitForSingleObject(t, INFINITE);
+    else
+        Sleep(1);
+    CloseHandle(t);
+}
+
 void scb_sys_sleep_us(uint32_t us)
 {
     DWORD err = GetLastError();
 
-    if (us < 1000)
-        SwitchToThread(); /* Windows sleeps in whole milliseconds at best */
+    if (us == 0)
+        SwitchToThread();
     else
-        Sleep((DWORD)((us + 999) / 1000));
+        sleep_ns((int64_t)us * 1000);
     SetLastError(err);
 }
 
-/* The fallback's pause: attempts 0..7 yield, later ones sleep 1 ms. */
+/* The fallback's pause: attempts 0..7 yield the processor, later ones
+ * sleep 50 us, doubling, at most 1 ms. */
 #define SCB_WAIT_YIELDS 8u
+#define SCB_WAIT_NAP_MIN_NS INT64_C(50000)
+#define SCB_WAIT_NAP_MAX_NS INT64_C(1000000)
 
 int scb_sys_wait(const void *addr, uint32_t expected, int64_t timeout_ns,
                  unsigned attempt)
 {
     DWORD err = GetLastError();
     const _Atomic uint32_t *word = (const _Atomic uint32_t *)addr;
+    int64_t ns;
     int r = 0;
 
     if (atomic_load_explicit(word, memory_order_acquire) != expected) {
         r = 0;
     } else if (timeout_ns == 0) {
         r = 1;
-    } else if (attempt < SCB_WAIT_YIELDS && (timeout_ns < 0 ||
-                                             timeout_ns > INT64_C(1000000))) {
+    } else if (attempt < SCB_WAIT_YIELDS) {
         SwitchToThread();
-    } else if (timeout_ns >= 0 && timeout_ns <= INT64_C(1000000)) {
-        /* The rest of the time is at most one sleep: sleep it all. */
-        Sleep((DWORD)((timeout_ns + 999999) / 1000000));
-        r = 1;
     } else {
-        Sleep(1);
+        attempt -= SCB_WAIT_YIELDS;
+        ns = attempt >= 5 ? SCB_WAIT_NAP_MAX_NS
+                          : SCB_WAIT_NAP_MIN_NS << attempt;
+        if (ns > SCB_WAIT_NAP_MAX_NS)
+            ns = SCB_WAIT_NAP_MAX_NS;
+        if (timeout_ns >= 0 && timeout_ns <= ns) {
+            ns = timeout_ns; /* the rest of the time: sleep it all */
+            r = 1;
+        }
+        sleep_ns(ns);
     }
     SetLastError(err);
     return r;
