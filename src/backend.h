@@ -109,12 +109,6 @@ int scb_be_remove(const scb_backend_t *be, scb_seg_t *seg, const char *name);
 int scb_be_get_mode(const scb_backend_t *be, scb_seg_t *seg, uint32_t *mode);
 int scb_be_list(const scb_backend_t *be, const scb_be_lister_t *l);
 
-#if defined(_WIN32) && defined(SCB_HAVE_BACKEND_APR)
-/* Windows: the path of the file behind the apr ring `name` (the tests look
- * for it); SCB_OK, or the code apr would return for that name. */
-int scb_apr_file_path(const char *name, char *buf, size_t size);
-#endif
-
 /* The backends, each defined under platform/ when configure builds it. */
 extern const scb_backend_t scb_backend_posix;
 extern const scb_backend_t scb_backend_sysv;

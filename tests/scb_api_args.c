@@ -723,6 +723,43 @@ START_TEST(test_default_backend_null_cfg)
 }
 END_TEST
 
+/* Names that differ only in case, or by a trailing dot, are different rings
+ * (semantics 8), also where file names ignore case and drop trailing dots
+ * (apr on Windows). */
+START_TEST(test_names_distinct)
+{
+    static const char *const suffix[] = {"Ab", "aB", "ab", "AB", "ab.", "ab.."};
+    enum { N = sizeof suffix / sizeof suffix[0] };
+    char names[N][SCB_NAME_MAX + 1];
+    scb_config_t cfg = tu_cfg(8, 4);
+    scb_t *w[N], *r;
+    uint8_t item[8];
+    size_t i;
+
+    for (i = 0; i < N; i++) {
+        snprintf(names[i], sizeof names[i], "%s%s", g_name, suffix[i]);
+        reg_add(names[i]);
+        w[i] = mk_writer(names[i], 8, 4, 0);
+        push_seq(w[i], item, 8, 100 + i);
+    }
+    for (i = 0; i < N; i++) {
+        r = mk_open(names[i], 0);
+        ck_assert_str_eq(info_of(r).name, names[i]);
+        pop_expect(r, item, 8, 100 + i);
+        ck_assert_int_eq(scb_pop(r, item), SCB_EAGAIN);
+        ck_assert_int_eq(scb_close(r), SCB_OK);
+    }
+    for (i = 0; i < N; i++) {
+        ck_assert_int_eq(scb_close(w[i]), SCB_OK);
+        ck_assert_int_eq(scb_unlink(names[i], &cfg), SCB_OK);
+        if (i + 1 < N)
+            assert_present(names[N - 1]);
+    }
+    for (i = 0; i < N; i++)
+        assert_absent(names[i]);
+}
+END_TEST
+
 /* ------------------------------------------------------------------------ */
 /* The tcases of this file.                                                 */
 
@@ -737,6 +774,7 @@ void tu_api_add_args(Suite *s)
     tcase_add_loop_test(tc, test_bad_names, 0, N_BAD_NAMES);
     tcase_add_loop_test(tc, test_name_lengths, 0, N_NAME_LEN_CASES);
     tcase_add_test(tc, test_name_one_char);
+    tcase_add_test(tc, test_names_distinct);
     tcase_add_test(tc, test_unknown_flags);
     tcase_add_test(tc, test_other_call_flags_ignored);
     tcase_add_test(tc, test_bad_mode);

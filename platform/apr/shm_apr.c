@@ -36,10 +36,11 @@
  * Windows.  APR's Windows shared memory is a CreateFileMapping on a real
  * file, named after the file's path (Local\ or Global\ plus the path with
  * its separators replaced).  The ring NAME is the file
- * <CSIDL_COMMON_APPDATA>\libscb\scb-apr.NAME, normally
- * C:\ProgramData\libscb\scb-apr.NAME, one directory for every user and
- * every environment (see win_dir).  Windows differs from Unix in three
- * ways, which the backend hides:
+ * <CSIDL_COMMON_APPDATA>\libscb\scb-apr.LEAF, normally
+ * C:\ProgramData\libscb\scb-apr.LEAF, one directory for every user and
+ * every environment (see win_dir); LEAF spells NAME so that case and a
+ * trailing dot survive (win_leaf: "Ring." is "+ring.~").  Windows differs
+ * from Unix in three more ways, which the backend hides:
  *  - a mapping disappears when its last handle closes, but the file keeps
  *    the ring: open re-maps the file (win_revive) when no process has the
  *    mapping, so a ring outlives its processes as on Unix;
@@ -103,12 +104,13 @@
 #define APR_LEAF_PREFIX_LEN 8 /* strlen("scb-apr.") */
 
 #if defined(_WIN32)
-/* Windows: <common application data>\libscb\scb-apr.NAME.  APR names the
- * mapping after the last 256 - 7 characters of the path ("Global\\" or
- * "Local\\" first), so the whole path stays within 248 characters: names
- * up to 200 characters always fit under C:\ProgramData, and a longer
- * directory shortens them (SCB_ENAMETOOLONG, checked in apr_path). */
-#define APR_NAME_MAX 200
+/* Windows: <common application data>\\libscb\\scb-apr.LEAF, LEAF being the
+ * name spelled for a file system that ignores case (win_leaf).  APR names
+ * the mapping after the last 256 - 7 characters of the path ("Global\\" or
+ * "Local\\" first), so the whole path stays within 248 characters: a name
+ * of 100 characters spells at most 201 and fits under C:\\ProgramData; a
+ * longer directory shortens them (SCB_ENAMETOOLONG, checked in apr_path). */
+#define APR_NAME_MAX 100
 #define SCB_APR_PATH_MAX 248
 #define APR_PATH_SIZE (SCB_APR_PATH_MAX + 1)
 /* APR's memblock_t: two apr_size_t before the user's memory. */
@@ -298,7 +300,36 @@ static int win_dir(char *dir, size_t size)
 /* 1 if c may not appear in a Windows file name. */
 static int win_bad_char(unsigned char c)
 {
-    return c < 32 || strchr("<>:\"/\\|?*", c) != NULL;
+    return c < 32 || strchr("<>:\"/\\|?*+", c) != NULL;
+}
+
+/*
+ * The file name part for ring `name` (n bytes) into leaf (size bytes):
+ * Windows file names and kernel object names ignore case, and Win32 drops
+ * a trailing dot, so "Ring", "ring" and "ring." would be one ring.  An
+ * uppercase letter is spelled '+' and the letter in lowercase, and a '~'
+ * ends the leaf: "Ring." is "+ring.~".  The length, or 0 if it does not
+ * fit.
+ */
+static size_t win_leaf(char *leaf, size_t size, const char *name, size_t n)
+{
+    size_t i, k = 0;
+
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)name[i];
+
+        if (k + 3 >= size)
+            return 0;
+        if (c >= 'A' && c <= 'Z') {
+            leaf[k++] = '+';
+            leaf[k++] = (char)(c - 'A' + 'a');
+        } else {
+            leaf[k++] = (char)c;
+        }
+    }
+    leaf[k++] = '~';
+    leaf[k] = '\0';
+    return k;
 }
 #endif
 
@@ -306,8 +337,8 @@ static int apr_path(char *path, const char *name)
 {
     size_t n;
 #if defined(_WIN32)
-    char dir[APR_PATH_SIZE];
-    size_t i, d;
+    char dir[APR_PATH_SIZE], leaf[APR_PATH_SIZE];
+    size_t i, d, l;
     int rc;
 #endif
 
@@ -319,23 +350,20 @@ static int apr_path(char *path, const char *name)
     if (memchr(name, '/', n) != NULL || memchr(name, '\\', n) != NULL)
         return SCB_EINVAL;
 #if defined(_WIN32)
-    /* Windows drops a trailing dot or space from a file name: "a." would
-     * be the file of "a". */
     for (i = 0; i < n; i++)
         if (win_bad_char((unsigned char)name[i]))
             return SCB_EINVAL;
-    if (name[n - 1] == '.' || name[n - 1] == ' ')
-        return SCB_EINVAL;
     rc = win_dir(dir, sizeof dir);
     if (rc != SCB_OK)
         return rc;
     d = strlen(dir);
-    if (d + 1 + APR_LEAF_PREFIX_LEN + n > SCB_APR_PATH_MAX)
+    l = win_leaf(leaf, sizeof leaf, name, n);
+    if (l == 0 || d + 1 + APR_LEAF_PREFIX_LEN + l > SCB_APR_PATH_MAX)
         return SCB_ENAMETOOLONG;
     memcpy(path, dir, d);
     path[d] = '\\';
     memcpy(path + d + 1, APR_LEAF_PREFIX, APR_LEAF_PREFIX_LEN);
-    memcpy(path + d + 1 + APR_LEAF_PREFIX_LEN, name, n + 1);
+    memcpy(path + d + 1 + APR_LEAF_PREFIX_LEN, leaf, l + 1);
 #else
     memcpy(path, APR_PREFIX, sizeof APR_PREFIX - 1);
     memcpy(path + sizeof APR_PREFIX - 1, name, n + 1);
@@ -344,7 +372,10 @@ static int apr_path(char *path, const char *name)
 }
 
 #if defined(_WIN32)
-/* The internal helper tests use to find a ring's file (backend.h). */
+/* Windows: the path of the file behind the apr ring `name`, for the tests
+ * (tests/scb_win.c declares it); SCB_OK, or the code apr_path returns. */
+int scb_apr_file_path(const char *name, char *buf, size_t size);
+
 int scb_apr_file_path(const char *name, char *buf, size_t size)
 {
     char path[APR_PATH_SIZE];
