@@ -11,6 +11,7 @@
 #endif
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,6 +59,8 @@ struct scb {
     uint64_t spin_ns;        /* how long _wait calls poll before sleeping */
     const scb_backend_t *be;
     scb_seg_t seg;
+    scb_sys_chan_t *rchan;   /* wake channel of wait->rseq (sys.h) */
+    scb_sys_chan_t *wchan;   /* wake channel of wait->wseq */
     char name[SCB_NAME_MAX + 1];
 };
 
@@ -163,9 +166,28 @@ static scb_t *new_handle(const scb_backend_t *be, const char *name)
     return h;
 }
 
+/* The wake channel of one word of the ring ('r': rseq, 'w': wseq). */
+static scb_sys_chan_t *open_chan(const scb_t *h, char which)
+{
+    char key[sizeof h->name + 32];
+
+    snprintf(key, sizeof key, "scb.%s.%s.%c", h->be->name, h->name, which);
+    return scb_sys_chan_open(key);
+}
+
+/* Frees a handle whose segment is closed already. */
+static void free_handle(scb_t *h)
+{
+    scb_sys_chan_close(h->rchan);
+    scb_sys_chan_close(h->wchan);
+    free(h);
+}
+
 static void attach(scb_t *h, const scb_geom_t *g)
 {
     scb_ring_attach(&h->ring, h->seg.base, g);
+    h->rchan = open_chan(h, 'r');
+    h->wchan = open_chan(h, 'w');
     /* On a ring made for asymmetric barriers, this process's fast path may
      * drop its fences only once it is registered for the others' heavy
      * barrier; otherwise it keeps them (always correct). */
@@ -425,7 +447,7 @@ int scb_open(scb_t **out, const char *name, const scb_config_t *cfg)
     if (writer) {
         if ((rc = take_writer(h)) != SCB_OK) {
             close_quietly(be, &h->seg);
-            free(h);
+            free_handle(h);
             return rc;
         }
         h->is_writer = 1;
@@ -436,7 +458,7 @@ int scb_open(scb_t **out, const char *name, const scb_config_t *cfg)
                               : SCB_EACCES; /* a lossless reader needs its slot */
             if (rc != SCB_OK) {
                 close_quietly(be, &h->seg);
-                free(h);
+                free_handle(h);
                 return rc;
             }
         } else {
@@ -472,12 +494,12 @@ int scb_close(scb_t *h)
         /* Frees the slot, and wakes a writer that waits for room. */
         scb_cas(&h->r.slot->owner, &me, 0);
         if (scb_ring_writer_waiting(&h->ring))
-            scb_sys_wake(&h->ring.wait->wseq);
+            scb_sys_wake(h->wchan, &h->ring.wait->wseq);
     }
     rc2 = scb_be_close(h->be, &h->seg);
     if (rc == SCB_OK)
         rc = rc2;
-    free(h);
+    free_handle(h);
     return rc;
 }
 
@@ -607,7 +629,7 @@ static void nap(int64_t left, unsigned attempt)
 static inline void wake_readers(scb_t *w)
 {
     if (scb_ring_readers_waiting(&w->ring))
-        scb_sys_wake(&w->ring.wait->rseq);
+        scb_sys_wake(w->rchan, &w->ring.wait->rseq);
 }
 
 /* After a lossless reader published its position: wake a writer asleep in
@@ -615,7 +637,7 @@ static inline void wake_readers(scb_t *w)
 static inline void wake_writer(scb_t *r)
 {
     if (r->r.slot != NULL && scb_ring_writer_waiting(&r->ring))
-        scb_sys_wake(&r->ring.wait->wseq);
+        scb_sys_wake(r->wchan, &r->ring.wait->wseq);
 }
 
 /* Room for `want` items now, looking for dead readers once if there is
@@ -737,7 +759,7 @@ int scb_push_wait(scb_t *w, const void *item, int64_t timeout_ms)
         if (left < 0 || left > (int64_t)REAP_INTERVAL_NS)
             left = REAP_INTERVAL_NS;
         if (heavy_ok)
-            scb_sys_wait(&w->ring.wait->wseq, seq, left, attempt);
+            scb_sys_wait(w->wchan, &w->ring.wait->wseq, seq, left, attempt);
         else
             nap(left, attempt);
     }
@@ -805,7 +827,7 @@ int scb_pop_wait(scb_t *r, void *item, int64_t timeout_ms)
         if (left == 0)
             return SCB_ETIMEDOUT;
         if (sleep_ok)
-            scb_sys_wait(&r->ring.wait->rseq, seq, left, attempt);
+            scb_sys_wait(r->rchan, &r->ring.wait->rseq, seq, left, attempt);
         else
             nap(left, attempt);
         rc = scb_pop(r, item);

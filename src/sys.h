@@ -32,23 +32,36 @@ uint64_t scb_sys_now_ns(void);
 void scb_sys_sleep_us(uint32_t us);
 
 /*
+ * A wake channel: what scb_sys_wait and scb_sys_wake need besides the word
+ * where the OS cannot key a wait between processes on the word's memory
+ * (Windows: a named event that every process opening the same key shares).
+ * `key` names one word of one ring for the whole host; the caller builds it
+ * from the backend, the ring name and the word.  Returns NULL where no
+ * channel is needed (futex, umtx) or none could be had; the functions below
+ * take NULL and then use the word alone (or the bounded sleep).  A key
+ * shared by two rings (names differing only in case, on Windows) costs
+ * spurious wake-ups, never a lost one.
+ */
+typedef struct scb_sys_chan scb_sys_chan_t;
+scb_sys_chan_t *scb_sys_chan_open(const char *key);
+void scb_sys_chan_close(scb_sys_chan_t *chan);
+
+/*
  * Blocks while the 32-bit word at `addr` (in memory shared between
  * processes, 4-byte aligned) still holds `expected`, for at most timeout_ns
  * nanoseconds (negative: no limit).  Returns 0 when woken, when the word
  * differs, or spuriously; 1 when the time ran out.  Callers re-check their
- * condition in a loop.  Where the OS has no cross-process wait on a word,
- * this sleeps a short bounded time (microseconds, backing off with
- * `attempt`, the caller's loop count) and returns 0: correct, only slower.
+ * condition in a loop.  Where the OS has no cross-process wait on a word
+ * and `chan` is NULL, this sleeps a short bounded time (microseconds,
+ * backing off with `attempt`, the caller's loop count) and returns 0:
+ * correct, only slower.
  */
-int scb_sys_wait(const void *addr, uint32_t expected, int64_t timeout_ns,
-                 unsigned attempt);
+int scb_sys_wait(scb_sys_chan_t *chan, const void *addr, uint32_t expected,
+                 int64_t timeout_ns, unsigned attempt);
 
-/* Wakes every process blocked in scb_sys_wait on `addr`. */
-void scb_sys_wake(const void *addr);
+/* Wakes every process blocked in scb_sys_wait on `addr` (and `chan`). */
+void scb_sys_wake(scb_sys_chan_t *chan, const void *addr);
 
-/* 1 if scb_sys_wait really sleeps until woken (futex and the like), 0 if it
- * is the bounded-sleep fallback. */
-int scb_sys_wait_is_native(void);
 
 /*
  * Asymmetric barriers.  scb_sys_barrier_register makes this process one

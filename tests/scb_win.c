@@ -40,7 +40,8 @@
 #include "sys.h"
 #include "testutil.h"
 
-/* The apr backend's file behind a ring (src/backend.h on Windows). */
+/* The apr backend's file behind a ring (platform/apr/shm_apr.c, Windows
+ * only; internal, not exported from the DLL). */
 int scb_apr_file_path(const char *name, char *buf, size_t size);
 
 /* tcase timeout (not enforced without fork: every wait below is bounded). */
@@ -320,6 +321,51 @@ static int child_ident(const char *role, const char *ring_name)
     return 0;
 }
 
+/* The ring the "echo" child answers on: RING with "-b" appended. */
+static void back_name(char *buf, size_t size, const char *ring_name)
+{
+    snprintf(buf, size, "%s-b", ring_name);
+}
+
+/* "echo": opens RING as a reader, creates RING-b (same geometry) as its
+ * writer, gets ready, and pushes back every item it pops (scb_pop_wait)
+ * until it pops seq ARG, which it does not echo. */
+static int child_echo(const char *role, const char *ring_name, uint64_t stop)
+{
+    char back[SCB_NAME_MAX + 1];
+    scb_config_t cfg;
+    scb_info_t info;
+    uint8_t item[4096];
+    uint64_t seq;
+    scb_t *r = NULL, *w = NULL;
+    int rc = child_open(role, ring_name, 0, 0, sizeof item, &r, &info);
+
+    if (rc != 0)
+        return rc;
+    back_name(back, sizeof back, ring_name);
+    cfg = tu_cfg(info.item_size, info.length);
+    rc = scb_create(&w, back, &cfg);
+    if (rc != SCB_OK)
+        CHILD_FAIL(3, "scb_create(%s): %s", back, scb_strerror(rc));
+    if (child_ready(ring_name) != 0)
+        CHILD_FAIL(3, "cannot signal readiness: error %lu", GetLastError());
+    for (;;) {
+        rc = scb_pop_wait(r, item, 10000);
+        if (rc != SCB_OK)
+            CHILD_FAIL(4, "scb_pop_wait: %s", scb_strerror(rc));
+        if (!tu_check(item, info.item_size, &seq))
+            CHILD_FAIL(4, "torn or mixed item");
+        if (seq == stop)
+            break;
+        rc = scb_push(w, item);
+        if (rc != SCB_OK)
+            CHILD_FAIL(4, "seq %s: scb_push: %s", U(seq), scb_strerror(rc));
+    }
+    scb_close(w);
+    scb_close(r);
+    return 0;
+}
+
 int tu_win_child(int argc, char **argv)
 {
     const char *role, *ring_name;
@@ -350,6 +396,8 @@ int tu_win_child(int argc, char **argv)
         return child_creator(role, ring_name, arg);
     if (strcmp(role, "ident") == 0)
         return child_ident(role, ring_name);
+    if (strcmp(role, "echo") == 0)
+        return child_echo(role, ring_name, arg);
     fprintf(stderr, "check_scb --child: unknown role \"%s\"\n", role);
     return 2;
 }
@@ -391,6 +439,13 @@ static void win_teardown(void)
         CloseHandle(ready_ev);
     ready_ev = NULL;
     scb_unlink(ring, &cfg);
+    {
+        char back[sizeof ring + 2];
+
+        back_name(back, sizeof back, ring);
+        scb_unlink(back, &cfg); /* test_ping_pong's; SCB_ENOENT elsewhere */
+    }
+    _putenv("SCB_SPIN_US="); /* test_ping_pong sets it */
 }
 
 /* Starts "check_scb.exe --child ROLE BACKEND ring ARG PPID" as kid,
@@ -758,6 +813,54 @@ START_TEST(test_cross_wake)
 END_TEST
 
 /* ------------------------------------------------------------------------ */
+/* 5b. Ping-pong between two processes, both sides asleep in scb_pop_wait   */
+/* (SCB_SPIN_US=0): every round is a wake-up across processes through the   */
+/* rings' named events, and every item comes back, in order.               */
+
+#define PING_ROUNDS 2000
+
+START_TEST(test_ping_pong)
+{
+    char back[sizeof ring + 2];
+    scb_config_t cfg = tu_cfg(16, 8);
+    uint8_t item[16];
+    uint64_t i, seq = 0, t0, took;
+    DWORD code;
+    int rc;
+
+    /* Read when a handle opens, here and in the child (inherited). */
+    ck_assert_int_eq(_putenv("SCB_SPIN_US=0"), 0);
+    rc = scb_create(&hs[0], ring, &cfg);
+    ck_assert_msg(rc == SCB_OK, "scb_create: %s", scb_strerror(rc));
+    spawn("echo", PING_ROUNDS);
+    wait_ready();
+    back_name(back, sizeof back, ring);
+    rc = scb_open(&hs[1], back, &cfg);
+    ck_assert_msg(rc == SCB_OK, "scb_open(%s): %s", back, scb_strerror(rc));
+    t0 = win_now_ms();
+    for (i = 0; i < PING_ROUNDS; i++) {
+        tu_fill(item, sizeof item, i);
+        rc = scb_push(hs[0], item);
+        ck_assert_msg(rc == SCB_OK, "round %s: scb_push: %s", U(i), scb_strerror(rc));
+        rc = scb_pop_wait(hs[1], item, 10000);
+        ck_assert_msg(rc == SCB_OK, "round %s: scb_pop_wait: %s", U(i),
+                      scb_strerror(rc));
+        ck_assert_msg(tu_check(item, sizeof item, &seq) && seq == i,
+                      "round %s: got seq %s", U(i), U(seq));
+    }
+    took = win_now_ms() - t0;
+    tu_fill(item, sizeof item, PING_ROUNDS);
+    ck_assert_int_eq(scb_push(hs[0], item), SCB_OK);
+    code = reap(REAP_MS);
+    ck_assert_msg(code == 0, "the echo child exited with %lu", (unsigned long)code);
+    ck_assert_int_eq(scb_pop(hs[1], item), SCB_EAGAIN);
+    ck_assert_uint_eq(scb_lost(hs[1]), 0);
+    if (VERBOSE)
+        printf("ping_pong: %d round trips in %s ms\n", PING_ROUNDS, U(took));
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
 /* 6. A ring whose creator was killed: still there, readable, removable.    */
 
 START_TEST(test_unlink_after_crash)
@@ -890,6 +993,7 @@ Suite *tu_win_suite(void)
     suite_add_tcase(s, win_tcase("win_crash_takeover", test_crash_takeover));
     suite_add_tcase(s, win_tcase("win_dead_reader", test_dead_reader));
     suite_add_tcase(s, win_tcase("win_cross_wake", test_cross_wake));
+    suite_add_tcase(s, win_tcase("win_ping_pong", test_ping_pong));
     suite_add_tcase(s, win_tcase("win_unlink_after_crash", test_unlink_after_crash));
     suite_add_tcase(s, win_tcase("win_proc_alive", test_proc_alive));
     return s;

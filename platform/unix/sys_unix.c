@@ -419,12 +419,26 @@ static long futex_wait(const void *addr, uint32_t expected, int64_t timeout_ns)
 
 #endif /* SCB_WAIT_FUTEX */
 
-int scb_sys_wait(const void *addr, uint32_t expected, int64_t timeout_ns,
-                 unsigned attempt)
+/* Unix waits are keyed on the word itself (futex, umtx) or are the bounded
+ * sleep: no channel. */
+scb_sys_chan_t *scb_sys_chan_open(const char *key)
+{
+    (void)key;
+    return NULL;
+}
+
+void scb_sys_chan_close(scb_sys_chan_t *chan)
+{
+    (void)chan;
+}
+
+int scb_sys_wait(scb_sys_chan_t *chan, const void *addr, uint32_t expected,
+                 int64_t timeout_ns, unsigned attempt)
 {
     int saved = errno, r;
     const _Atomic uint32_t *word = (const _Atomic uint32_t *)addr;
 
+    (void)chan;
     if (atomic_load_explicit(word, memory_order_acquire) != expected) {
         r = 0;
     } else if (timeout_ns == 0) {
@@ -479,8 +493,9 @@ int scb_sys_wait(const void *addr, uint32_t expected, int64_t timeout_ns,
     return r;
 }
 
-void scb_sys_wake(const void *addr)
+void scb_sys_wake(scb_sys_chan_t *chan, const void *addr)
 {
+    (void)chan;
 #if defined(SCB_WAIT_FUTEX)
     int saved = errno;
 
@@ -495,15 +510,6 @@ void scb_sys_wake(const void *addr)
 #else
     /* The fallback's waiters wake up on their own after a bounded sleep. */
     (void)addr;
-#endif
-}
-
-int scb_sys_wait_is_native(void)
-{
-#if defined(SCB_WAIT_FUTEX) || defined(SCB_WAIT_UMTX)
-    return 1;
-#else
-    return 0;
 #endif
 }
 

@@ -14,23 +14,23 @@
  * time matches.
  *
  * Waits: Windows has no wait on a word in memory shared between processes
- * (WaitOnAddress works inside one process only), so scb_sys_wait is the
- * bounded sleep the contract of sys.h allows: it yields the processor for
- * the first few attempts, then sleeps from 50 us doubling to 1 ms (with a
- * high-resolution waitable timer: Sleep() would round up to the scheduler
- * tick, up to 15.6 ms), and scb_sys_wait_is_native() is 0.  Correct, only
- * slower to react than a futex: a waiter notices a change within about a
- * millisecond.
+ * (WaitOnAddress works inside one process only): a wait sleeps on a named
+ * event per word of a ring (see "Waiting on a word" below), and polls with
+ * short sleeps where it has none.
  *
  * Asymmetric barriers are not offered (FlushProcessWriteBuffers reaches only
  * the threads of the calling process): the ring then uses real fences.
  *
- * It keeps no state between calls and never changes errno.
+ * It keeps no state of its own but the performance counter's frequency,
+ * read once; channels belong to the handles that opened them.  It never
+ * changes errno, and keeps GetLastError() as it found it.
  */
 
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
@@ -198,51 +198,159 @@ void scb_sys_sleep_us(uint32_t us)
     SetLastError(err);
 }
 
-/* The fallback's pause: attempts 0..7 yield the processor, later ones
- * sleep 50 us, doubling, at most 1 ms. */
+/* ---------------------------------------------------------------------------
+ * Waiting on a word in shared memory.
+ *
+ * Windows cannot wait on a word of memory shared between processes
+ * (WaitOnAddress works within one process), so a wait sleeps on a named
+ * auto-reset event, one per word of a ring (the channel, sys.h), made or
+ * opened under a name built from the ring's key.  The waker bumps the word
+ * and then sets the event.  A waiter checks the word, then waits on the
+ * event: a set between its check and its wait leaves the event set, so no
+ * wake is lost.  An auto-reset event releases one waiter: each waiter that
+ * wakes to a changed word sets the event again for the next one (the last
+ * leaves it set, and the next sleeper's first wait returns at once and is
+ * spurious).  An event wait lasts at most WAIT_SLICE_MS, so two processes
+ * that ended up with different events (a Global and a Local one) still see
+ * each other, only later.
+ *
+ * Without a channel (the name was too long, or the event was refused),
+ * waits poll: they yield the processor for the first few attempts and then
+ * sleep from 50 us, doubling, to 1 ms.
+ */
+
+struct scb_sys_chan {
+    HANDLE event;
+};
+
+#define WAIT_SLICE_MS 50u
+
+scb_sys_chan_t *scb_sys_chan_open(const char *key)
+{
+    DWORD err = GetLastError();
+    char name[MAX_PATH];
+    scb_sys_chan_t *c;
+    HANDLE ev;
+    int n;
+
+    if (key == NULL)
+        return NULL;
+    /* A Global event when one exists or this process may make one (a
+     * service, an administrator): rings made by such a process live in the
+     * Global namespace.  Else one of this logon session. */
+    n = snprintf(name, sizeof name, "Global\\%s", key);
+    if (n < 0 || (size_t)n >= sizeof name)
+        goto fail;
+    ev = OpenEventA(SYNCHRONIZE | EVENT_MODIFY_STATE, FALSE, name);
+    if (ev == NULL)
+        ev = CreateEventA(NULL, FALSE, FALSE, name);
+    if (ev == NULL) {
+        snprintf(name, sizeof name, "Local\\%s", key);
+        ev = CreateEventA(NULL, FALSE, FALSE, name);
+    }
+    if (ev == NULL)
+        goto fail;
+    c = malloc(sizeof *c);
+    if (c == NULL) {
+        CloseHandle(ev);
+        goto fail;
+    }
+    c->event = ev;
+    SetLastError(err);
+    return c;
+fail:
+    SetLastError(err);
+    return NULL;
+}
+
+void scb_sys_chan_close(scb_sys_chan_t *chan)
+{
+    if (chan != NULL) {
+        DWORD err = GetLastError();
+
+        CloseHandle(chan->event);
+        free(chan);
+        SetLastError(err);
+    }
+}
+
+/* The polling pause: attempts 0..7 yield the processor, later ones sleep
+ * 50 us, doubling, at most 1 ms. */
 #define SCB_WAIT_YIELDS 8u
 #define SCB_WAIT_NAP_MIN_NS INT64_C(50000)
 #define SCB_WAIT_NAP_MAX_NS INT64_C(1000000)
 
-int scb_sys_wait(const void *addr, uint32_t expected, int64_t timeout_ns,
-                 unsigned attempt)
+static int poll_wait(int64_t timeout_ns, unsigned attempt)
+{
+    int64_t ns;
+
+    if (attempt < SCB_WAIT_YIELDS) {
+        SwitchToThread();
+        return 0;
+    }
+    attempt -= SCB_WAIT_YIELDS;
+    ns = attempt >= 5 ? SCB_WAIT_NAP_MAX_NS : SCB_WAIT_NAP_MIN_NS << attempt;
+    if (ns > SCB_WAIT_NAP_MAX_NS)
+        ns = SCB_WAIT_NAP_MAX_NS;
+    if (timeout_ns >= 0 && timeout_ns <= ns) {
+        sleep_ns(timeout_ns); /* the rest of the time: sleep it all */
+        return 1;
+    }
+    sleep_ns(ns);
+    return 0;
+}
+
+static int event_wait(scb_sys_chan_t *chan, const _Atomic uint32_t *word,
+                      uint32_t expected, int64_t timeout_ns)
+{
+    DWORD ms = WAIT_SLICE_MS, w;
+    int last = 0;
+
+    if (timeout_ns >= 0 && timeout_ns <= (int64_t)WAIT_SLICE_MS * 1000000) {
+        ms = (DWORD)((timeout_ns + 999999) / 1000000);
+        last = 1;
+    }
+    w = WaitForSingleObject(chan->event, ms);
+    if (w == WAIT_OBJECT_0) {
+        /* Woken: pass the wake on to the next sleeper, unless it was the
+         * stale set a previous round left behind. */
+        if (atomic_load_explicit(word, memory_order_acquire) != expected)
+            SetEvent(chan->event);
+        return 0;
+    }
+    if (w == WAIT_TIMEOUT)
+        return last;
+    return poll_wait(timeout_ns, 8); /* WAIT_FAILED: poll instead */
+}
+
+int scb_sys_wait(scb_sys_chan_t *chan, const void *addr, uint32_t expected,
+                 int64_t timeout_ns, unsigned attempt)
 {
     DWORD err = GetLastError();
     const _Atomic uint32_t *word = (const _Atomic uint32_t *)addr;
-    int64_t ns;
-    int r = 0;
+    int r;
 
-    if (atomic_load_explicit(word, memory_order_acquire) != expected) {
+    if (atomic_load_explicit(word, memory_order_acquire) != expected)
         r = 0;
-    } else if (timeout_ns == 0) {
+    else if (timeout_ns == 0)
         r = 1;
-    } else if (attempt < SCB_WAIT_YIELDS) {
-        SwitchToThread();
-    } else {
-        attempt -= SCB_WAIT_YIELDS;
-        ns = attempt >= 5 ? SCB_WAIT_NAP_MAX_NS
-                          : SCB_WAIT_NAP_MIN_NS << attempt;
-        if (ns > SCB_WAIT_NAP_MAX_NS)
-            ns = SCB_WAIT_NAP_MAX_NS;
-        if (timeout_ns >= 0 && timeout_ns <= ns) {
-            ns = timeout_ns; /* the rest of the time: sleep it all */
-            r = 1;
-        }
-        sleep_ns(ns);
-    }
+    else if (chan != NULL)
+        r = event_wait(chan, word, expected, timeout_ns);
+    else
+        r = poll_wait(timeout_ns, attempt);
     SetLastError(err);
     return r;
 }
 
-void scb_sys_wake(const void *addr)
+void scb_sys_wake(scb_sys_chan_t *chan, const void *addr)
 {
-    /* The bounded sleep's waiters wake up on their own. */
     (void)addr;
-}
+    if (chan != NULL) {
+        DWORD err = GetLastError();
 
-int scb_sys_wait_is_native(void)
-{
-    return 0;
+        SetEvent(chan->event);
+        SetLastError(err);
+    }
 }
 
 int scb_sys_barrier_register(void)
