@@ -173,6 +173,8 @@ static void sleep_ns(int64_t ns)
     }
     t = CreateWaitableTimerExW(NULL, NULL, CREATE_WAITABLE_TIMER_HIGH_RESOLUTION,
                                TIMER_ALL_ACCESS);
+    if (t == NULL) /* before Windows 10 1803: a timer of the tick */
+        t = CreateWaitableTimerExW(NULL, NULL, 0, TIMER_ALL_ACCESS);
     if (t == NULL) {
         Sleep(1);
         return;
@@ -212,7 +214,11 @@ void scb_sys_sleep_us(uint32_t us)
  * leaves it set, and the next sleeper's first wait returns at once and is
  * spurious).  An event wait lasts at most WAIT_SLICE_MS, so two processes
  * that ended up with different events (a Global and a Local one) still see
- * each other, only later.
+ * each other, only later; and a rare interleaving (the waker preempted
+ * between its bump and its set while another waiter takes the set) can
+ * leave a waiter for one slice.  Two stale wakes in a row (an event some
+ * other program made manual-reset and left set) switch the waiter to
+ * polling until the word changes, so it never spins on the event.
  *
  * Without a channel (the name was too long, or the event was refused),
  * waits poll: they yield the processor for the first few attempts and then
@@ -221,6 +227,7 @@ void scb_sys_sleep_us(uint32_t us)
 
 struct scb_sys_chan {
     HANDLE event;
+    unsigned stale; /* wakes in a row that found the word unchanged */
 };
 
 #define WAIT_SLICE_MS 50u
@@ -256,6 +263,7 @@ scb_sys_chan_t *scb_sys_chan_open(const char *key)
         goto fail;
     }
     c->event = ev;
+    c->stale = 0;
     SetLastError(err);
     return c;
 fail:
@@ -301,10 +309,16 @@ static int poll_wait(int64_t timeout_ns, unsigned attempt)
 }
 
 static int event_wait(scb_sys_chan_t *chan, const _Atomic uint32_t *word,
-                      uint32_t expected, int64_t timeout_ns)
+                      uint32_t expected, int64_t timeout_ns, unsigned attempt)
 {
     DWORD ms = WAIT_SLICE_MS, w;
     int last = 0;
+
+    /* One stale set is normal (see above); more in a row mean an event
+     * that stays set (another program made a manual-reset event of that
+     * name): poll then, rather than spin on it. */
+    if (chan->stale >= 2)
+        return poll_wait(timeout_ns, attempt + SCB_WAIT_YIELDS);
 
     if (timeout_ns >= 0 && timeout_ns <= (int64_t)WAIT_SLICE_MS * 1000000) {
         ms = (DWORD)((timeout_ns + 999999) / 1000000);
@@ -314,12 +328,18 @@ static int event_wait(scb_sys_chan_t *chan, const _Atomic uint32_t *word,
     if (w == WAIT_OBJECT_0) {
         /* Woken: pass the wake on to the next sleeper, unless it was the
          * stale set a previous round left behind. */
-        if (atomic_load_explicit(word, memory_order_acquire) != expected)
+        if (atomic_load_explicit(word, memory_order_acquire) != expected) {
+            chan->stale = 0;
             SetEvent(chan->event);
+        } else {
+            chan->stale++;
+        }
         return 0;
     }
-    if (w == WAIT_TIMEOUT)
+    if (w == WAIT_TIMEOUT) {
+        chan->stale = 0;
         return last;
+    }
     return poll_wait(timeout_ns, 8); /* WAIT_FAILED: poll instead */
 }
 
@@ -330,14 +350,17 @@ int scb_sys_wait(scb_sys_chan_t *chan, const void *addr, uint32_t expected,
     const _Atomic uint32_t *word = (const _Atomic uint32_t *)addr;
     int r;
 
-    if (atomic_load_explicit(word, memory_order_acquire) != expected)
+    if (atomic_load_explicit(word, memory_order_acquire) != expected) {
         r = 0;
-    else if (timeout_ns == 0)
+        if (chan != NULL)
+            chan->stale = 0;
+    } else if (timeout_ns == 0) {
         r = 1;
-    else if (chan != NULL)
-        r = event_wait(chan, word, expected, timeout_ns);
-    else
+    } else if (chan != NULL) {
+        r = event_wait(chan, word, expected, timeout_ns, attempt);
+    } else {
         r = poll_wait(timeout_ns, attempt);
+    }
     SetLastError(err);
     return r;
 }
