@@ -731,27 +731,6 @@ START_TEST(test_unlink_while_open)
     pop_expect(r, item, 8, 2);
     ck_assert_uint_eq(info_of(w).pushed, 3);
 
-#ifdef _WIN32
-    /* apr on Windows (README, known limit): the name is taken until every
-     * handle on the unlinked ring is closed, then free for a new ring. */
-    {
-        scb_t *h = (scb_t *)(void *)&cfg;
-
-        ck_assert_int_eq(scb_create(&h, g_name, &cfg), SCB_EEXIST);
-        ck_assert_ptr_null(h);
-    }
-    push_seq(w, item, 8, 3);
-    pop_expect(r, item, 8, 3);
-    pop_empty(r, item);
-    scb_close(w);
-    scb_close(r);
-    w2 = mk_writer(g_name, 8, 4, 0);
-    r2 = mk_open(g_name, 0);
-    ck_assert_uint_eq(scb_usage(r2), 0);
-    ck_assert_uint_eq(info_of(r2).pushed, 0);
-    push_seq(w2, item, 8, 100);
-    pop_expect(r2, item, 8, 100);
-#else
     /* The name is free for a new, independent ring. */
     w2 = mk_writer(g_name, 8, 4, 0);
     r2 = mk_open(g_name, 0);
@@ -764,7 +743,6 @@ START_TEST(test_unlink_while_open)
     pop_expect(r2, item, 8, 100);
     scb_close(w);
     scb_close(r);
-#endif
     scb_close(r2);
     scb_close(w2);
 }

@@ -915,6 +915,104 @@ START_TEST(test_unlink_after_crash)
 END_TEST
 
 /* ------------------------------------------------------------------------ */
+/* 6b. Hostile ring files (apr): a name file holding garbage, a data file   */
+/* cut short, one padded with garbage.  Open says SCB_EBADFORMAT and never  */
+/* maps past the file; scb_unlink removes what is there.                    */
+
+/* Overwrites `path` (opened anew) with n bytes of `fill`, or cuts it to n
+ * bytes (fill < 0). */
+static void rewrite_file(const char *path, size_t n, int fill)
+{
+    HANDLE h = CreateFileA(path, GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE,
+                           NULL, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
+    static char buf[4096];
+    LARGE_INTEGER at;
+    DWORD put;
+
+    ck_assert_msg(h != INVALID_HANDLE_VALUE, "open %s: error %lu", path, GetLastError());
+    at.QuadPart = (LONGLONG)n;
+    if (fill < 0) {
+        ck_assert(SetFilePointerEx(h, at, NULL, FILE_BEGIN));
+        ck_assert(SetEndOfFile(h));
+    } else {
+        memset(buf, fill, sizeof buf);
+        ck_assert(n <= sizeof buf);
+        ck_assert(WriteFile(h, buf, (DWORD)n, &put, NULL) && put == n);
+        ck_assert(SetEndOfFile(h));
+    }
+    CloseHandle(h);
+}
+
+START_TEST(test_hostile_files)
+{
+    scb_config_t cfg = tu_cfg(32, 8);
+    char data[MAX_PATH + SCB_NAME_MAX], name[MAX_PATH + SCB_NAME_MAX], *dot;
+    uint8_t item[32];
+    int rc;
+
+    if (strcmp(tu_backend, "apr") != 0)
+        return;
+    rc = scb_create(&hs[0], ring, &cfg);
+    ck_assert_msg(rc == SCB_OK, "scb_create: %s", scb_strerror(rc));
+    tu_fill(item, sizeof item, 7);
+    ck_assert_int_eq(scb_push(hs[0], item), SCB_OK);
+    ck_assert_int_eq(scb_close(hs[0]), SCB_OK);
+    hs[0] = NULL;
+    rc = scb_apr_file_path(ring, data, sizeof data);
+    ck_assert_msg(rc == SCB_OK, "scb_apr_file_path: %s", scb_strerror(rc));
+    strcpy(name, data);
+    dot = strrchr(name, '.');
+    ck_assert_ptr_nonnull(dot);
+    *dot = '\0'; /* the name file: the data file's path less ".<generation>" */
+    ck_assert(GetFileAttributesA(name) != INVALID_FILE_ATTRIBUTES);
+
+    /* _i 0: a name file of garbage. */
+    if (_i == 0)
+        rewrite_file(name, 16, 'z');
+    /* _i 1: a data file of 100 bytes. */
+    if (_i == 1)
+        rewrite_file(data, 100, -1);
+    /* _i 2: a data file whose APR size words say 2^63 and whose ring header
+     * is zeros (APR's words are in its first 16 bytes). */
+    if (_i == 2) {
+        HANDLE h = CreateFileA(data, GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE,
+                               NULL, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
+        static uint8_t junk[8192];
+        DWORD put;
+
+        ck_assert(h != INVALID_HANDLE_VALUE);
+        memset(junk, 0, sizeof junk);
+        junk[7] = 0x80;
+        junk[15] = 0x80;
+        ck_assert(WriteFile(h, junk, sizeof junk, &put, NULL) && put == sizeof junk);
+        CloseHandle(h);
+    }
+    rc = scb_open(&hs[1], ring, &cfg);
+    ck_assert_msg(rc == SCB_EBADFORMAT, "case %d: scb_open: %s", _i, scb_strerror(rc));
+    ck_assert_ptr_null(hs[1]);
+    rc = scb_unlink(ring, &cfg);
+    ck_assert_msg(rc == SCB_OK, "case %d: scb_unlink: %s", _i, scb_strerror(rc));
+    ck_assert_msg(GetFileAttributesA(name) == INVALID_FILE_ATTRIBUTES,
+                  "case %d: the name file is still there", _i);
+    if (_i != 0) /* a garbage name file leads to no data file to remove */
+        ck_assert_msg(GetFileAttributesA(data) == INVALID_FILE_ATTRIBUTES,
+                      "case %d: the data file is still there", _i);
+    else
+        ck_assert(DeleteFileA(data) || GetLastError() == ERROR_FILE_NOT_FOUND);
+    rc = scb_open(&hs[1], ring, &cfg);
+    ck_assert_msg(rc == SCB_ENOENT, "case %d: scb_open after scb_unlink: %s", _i,
+                  scb_strerror(rc));
+    /* The name is free again. */
+    rc = scb_create(&hs[0], ring, &cfg);
+    ck_assert_msg(rc == SCB_OK, "case %d: scb_create again: %s", _i, scb_strerror(rc));
+    rc = scb_open(&hs[1], ring, &cfg);
+    ck_assert_msg(rc == SCB_OK, "case %d: scb_open of the new ring: %s", _i,
+                  scb_strerror(rc));
+    ck_assert_int_eq(scb_pop(hs[1], item), SCB_EAGAIN);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
 /* 7. scb_sys_proc_alive of another process, alive then killed.             */
 
 START_TEST(test_proc_alive)
@@ -977,13 +1075,15 @@ static TCase *win_tcase(const char *name, const TTest *test)
 
     tcase_add_checked_fixture(tc, win_setup, win_teardown);
     tcase_set_timeout(tc, TIMEOUT_S);
-    tcase_add_test(tc, test);
+    if (test != NULL)
+        tcase_add_test(tc, test);
     return tc;
 }
 
 Suite *tu_win_suite(void)
 {
     static char suite_name[64];
+    TCase *tc;
     Suite *s;
 
     snprintf(suite_name, sizeof suite_name, "scb-win-%s", tu_backend);
@@ -995,6 +1095,9 @@ Suite *tu_win_suite(void)
     suite_add_tcase(s, win_tcase("win_cross_wake", test_cross_wake));
     suite_add_tcase(s, win_tcase("win_ping_pong", test_ping_pong));
     suite_add_tcase(s, win_tcase("win_unlink_after_crash", test_unlink_after_crash));
+    tc = win_tcase("win_hostile_files", NULL);
+    tcase_add_loop_test(tc, test_hostile_files, 0, 3);
+    suite_add_tcase(s, tc);
     suite_add_tcase(s, win_tcase("win_proc_alive", test_proc_alive));
     return s;
 }
