@@ -164,6 +164,41 @@ void scb_apr_pool_free(apr_pool_t *pool)
 
 /* --- helpers ------------------------------------------------------------- */
 
+#if defined(_WIN32)
+int scb_apr_win_error(unsigned long code)
+{
+    DWORD e = (DWORD)code;
+
+    SetLastError(e);
+    switch (e) {
+    case ERROR_FILE_NOT_FOUND:
+    case ERROR_PATH_NOT_FOUND:
+        return SCB_ENOENT;
+    case ERROR_FILE_EXISTS:
+    case ERROR_ALREADY_EXISTS:
+        return SCB_EEXIST;
+    case ERROR_ACCESS_DENIED:
+    case ERROR_SHARING_VIOLATION:
+    case ERROR_LOCK_VIOLATION:
+    case ERROR_PRIVILEGE_NOT_HELD:
+        return SCB_EACCES;
+    case ERROR_FILENAME_EXCED_RANGE:
+        return SCB_ENAMETOOLONG;
+    case ERROR_NOT_ENOUGH_MEMORY:
+    case ERROR_OUTOFMEMORY:
+    case ERROR_COMMITMENT_LIMIT:
+    case ERROR_DISK_FULL:
+    case ERROR_HANDLE_DISK_FULL:
+        return SCB_ENOMEM;
+    case ERROR_INVALID_NAME:
+    case ERROR_BAD_PATHNAME:
+        return SCB_EINVAL;
+    default:
+        return SCB_ESYS;
+    }
+}
+#endif
+
 int scb_apr_status(apr_status_t st)
 {
     int e;
@@ -173,31 +208,8 @@ int scb_apr_status(apr_status_t st)
 #if defined(_WIN32)
     /* Windows errors, kept for GetLastError(); APR_STATUS_IS_EEXIST would
      * take ERROR_ACCESS_DENIED for "exists". */
-    if (st >= APR_OS_START_SYSERR) {
-        DWORD w = (DWORD)APR_TO_OS_ERROR(st);
-
-        SetLastError(w);
-        switch (w) {
-        case ERROR_FILE_NOT_FOUND:
-        case ERROR_PATH_NOT_FOUND:
-            return SCB_ENOENT;
-        case ERROR_FILE_EXISTS:
-        case ERROR_ALREADY_EXISTS:
-            return SCB_EEXIST;
-        case ERROR_ACCESS_DENIED:
-        case ERROR_SHARING_VIOLATION:
-            return SCB_EACCES;
-        case ERROR_NOT_ENOUGH_MEMORY:
-        case ERROR_OUTOFMEMORY:
-        case ERROR_COMMITMENT_LIMIT:
-        case ERROR_DISK_FULL:
-            return SCB_ENOMEM;
-        case ERROR_FILENAME_EXCED_RANGE:
-            return SCB_ENAMETOOLONG;
-        default:
-            return SCB_ESYS;
-        }
-    }
+    if (st >= APR_OS_START_SYSERR)
+        return scb_apr_win_error((DWORD)APR_TO_OS_ERROR(st));
 #endif
     if (APR_STATUS_IS_ENOENT(st)) {
         errno = ENOENT;
@@ -297,17 +309,22 @@ void scb_apr_owner_disarm(apr_shm_t *shm)
     ((struct apr_shm_head *)(void *)shm)->filename = NULL;
 }
 
-void scb_apr_release(apr_shm_t *shm, apr_pool_t *pool, int owner)
+int scb_apr_release(apr_shm_t *shm, apr_pool_t *pool, int owner)
 {
-    int saved = errno;
+    apr_status_t st = APR_SUCCESS;
+    int saved = errno, rc;
 
     /* The creator's pool cleanup, disarmed, unmaps when the pool goes. */
     if (shm != NULL && owner)
         scb_apr_owner_disarm(shm);
     else if (shm != NULL)
-        (void)apr_shm_detach(shm);
-    scb_apr_pool_free(pool);
+        st = apr_shm_detach(shm);
     errno = saved;
+    rc = scb_apr_status(st); /* sets errno (GetLastError) for SCB_ESYS */
+    scb_apr_pool_free(pool);
+    if (rc == SCB_OK)
+        errno = saved;
+    return rc;
 }
 
 /* The page aligned base inside the APR segment and the usable size from
@@ -345,22 +362,23 @@ int scb_apr_finish_create(scb_seg_t *seg, apr_pool_t *pool, apr_shm_t *shm,
                           const char *path, size_t size)
 {
     scb_apr_seg_t *as = apr_palloc(pool, sizeof *as);
-    int rc = SCB_OK;
+    int rc = SCB_OK, e = 0;
 
     if (as == NULL) {
-        errno = ENOMEM;
+        e = ENOMEM;
         rc = SCB_ENOMEM;
     } else if (!scb_apr_owner_layout_ok(shm, pool, path)) {
-        errno = ENOSYS;
+        e = ENOSYS;
         rc = SCB_ENOTSUP;
     } else if (!aligned_view(shm, &seg->base, &seg->size) || seg->size < size) {
-        errno = ENOMEM;
+        e = ENOMEM;
         rc = SCB_ENOMEM;
     }
     if (rc != SCB_OK) {
         (void)apr_shm_destroy(shm); /* unmaps and removes the name */
         scb_apr_pool_free(pool);
         scb_seg_clear(seg);
+        errno = e;
         return rc;
     }
     as->pool = pool;
@@ -381,13 +399,13 @@ int scb_apr_finish_open(scb_seg_t *seg, apr_pool_t *pool, apr_shm_t *shm,
     scb_seg_clear(seg);
     seg->id = (intptr_t)APR_SHM_MODE;
     if (as == NULL) {
-        scb_apr_release(shm, pool, owner);
+        (void)scb_apr_release(shm, pool, owner);
         errno = ENOMEM;
         return SCB_ENOMEM;
     }
     if (!aligned_view(shm, &seg->base, &seg->size) || seg->size == 0) {
         /* Too small to be ours: nothing usable, like an empty object. */
-        scb_apr_release(shm, pool, owner);
+        (void)scb_apr_release(shm, pool, owner);
         scb_seg_clear(seg);
         seg->id = (intptr_t)APR_SHM_MODE;
         return SCB_OK;
@@ -400,8 +418,11 @@ int scb_apr_finish_open(scb_seg_t *seg, apr_pool_t *pool, apr_shm_t *shm,
 
         rc = scb_sys_protect_readonly(seg->base, len);
         if (rc != SCB_OK) {
-            scb_apr_release(shm, pool, owner);
+            int saved = errno;
+
+            (void)scb_apr_release(shm, pool, owner);
             scb_seg_clear(seg);
+            errno = saved;
             return rc;
         }
     }
@@ -611,13 +632,14 @@ static int apr_protect(scb_seg_t *seg, size_t off, size_t len)
 static int apr_close(scb_seg_t *seg)
 {
     scb_apr_seg_t *as;
+    int rc = SCB_OK;
 
     if (seg == NULL)
         return SCB_EINVAL;
     as = seg->priv;
     if (as != NULL) {
         /* Unmap, never remove: the name stays until remove(). */
-        scb_apr_release(as->shm, as->pool, as->owner);
+        rc = scb_apr_release(as->shm, as->pool, as->owner);
 #if defined(_WIN32)
         scb_apr_win_sweep(); /* this may have been the last map of one */
 #endif
@@ -626,7 +648,7 @@ static int apr_close(scb_seg_t *seg)
     seg->size = 0;
     seg->writable = 0;
     seg->priv = NULL;
-    return SCB_OK;
+    return rc;
 }
 
 /* Names are exact: the name alone says what to remove; seg is unused and

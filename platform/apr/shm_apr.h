@@ -53,8 +53,9 @@ int scb_apr_owner_layout_ok(apr_shm_t *shm, apr_pool_t *pool,
  * never remove the name (or delete the file). */
 void scb_apr_owner_disarm(apr_shm_t *shm);
 
-/* Lets go of shm (unmap; never remove) and of its pool. */
-void scb_apr_release(apr_shm_t *shm, apr_pool_t *pool, int owner);
+/* Lets go of shm (unmap; never remove) and of its pool: SCB_OK, or the code
+ * of a failed unmap. */
+int scb_apr_release(apr_shm_t *shm, apr_pool_t *pool, int owner);
 
 /*
  * Fills seg from a mapped APR segment: the page aligned base, the usable
@@ -74,6 +75,10 @@ int scb_apr_finish_create(scb_seg_t *seg, apr_pool_t *pool, apr_shm_t *shm,
                           const char *path, size_t size);
 
 #if defined(_WIN32)
+/* A Windows error code (a DWORD) as an SCB_E* code; the code is left for
+ * GetLastError() (SCB_ESYS). */
+int scb_apr_win_error(unsigned long code);
+
 /* shm_apr_win32.c: the Windows side of create, open and remove (see
  * there), after shm_apr.c checked the arguments; size is the ring's. */
 #define SCB_APR_WIN_NAME_MAX 100

@@ -27,15 +27,17 @@
  * name at once, and a new ring of the same name gets a new data file and a
  * new mapping name while processes still map the old one.
  *
- *  - create claims the name file exclusively (CREATE_NEW) and holds an
- *    exclusive lock on it until the mapping exists, writes G, makes the data
- *    file (CREATE_NEW: APR would open an existing one and truncate it), and
- *    maps it with apr_shm_create;
+ *  - create claims the name file exclusively (CREATE_NEW), open with
+ *    DELETE access so that an opener cannot hold it meanwhile, and with an
+ *    exclusive lock on it until the mapping exists; writes G, makes the
+ *    data file (CREATE_NEW: APR would open an existing one and truncate
+ *    it), and maps it with apr_shm_create.  A create that fails deletes
+ *    its name file through its handle;
  *  - open reads G, attaches to the mapping, and if no process has it, maps
  *    the data file again (revive) while holding the name and data files open
  *    without delete sharing, so neither can be removed or re-created under
- *    it, and a shared lock on the name file, which fails while a creator is
- *    not done (the segment then opens as an empty one, as on Unix);
+ *    it, and a shared lock on the name file; while a creator is not done
+ *    the segment opens as an empty one, as on Unix;
  *    afterwards it checks that the name still leads to G (SCB_ENOENT if the
  *    ring was removed meanwhile);
  *  - remove renames the name file, then the data file, to tombstones
@@ -84,38 +86,8 @@
 
 /* --- errors, paths ------------------------------------------------------- */
 
-/* A Windows error code as an SCB_E* code; the code is left for
- * GetLastError() (SCB_ESYS). */
-static int win_to_scb(DWORD e)
-{
-    SetLastError(e);
-    switch (e) {
-    case ERROR_FILE_NOT_FOUND:
-    case ERROR_PATH_NOT_FOUND:
-        return SCB_ENOENT;
-    case ERROR_FILE_EXISTS:
-    case ERROR_ALREADY_EXISTS:
-        return SCB_EEXIST;
-    case ERROR_ACCESS_DENIED:
-    case ERROR_SHARING_VIOLATION:
-    case ERROR_LOCK_VIOLATION:
-    case ERROR_PRIVILEGE_NOT_HELD:
-        return SCB_EACCES;
-    case ERROR_FILENAME_EXCED_RANGE:
-        return SCB_ENAMETOOLONG;
-    case ERROR_NOT_ENOUGH_MEMORY:
-    case ERROR_OUTOFMEMORY:
-    case ERROR_COMMITMENT_LIMIT:
-    case ERROR_DISK_FULL:
-    case ERROR_HANDLE_DISK_FULL:
-        return SCB_ENOMEM;
-    case ERROR_INVALID_NAME:
-    case ERROR_BAD_PATHNAME:
-        return SCB_EINVAL;
-    default:
-        return SCB_ESYS;
-    }
-}
+/* A Windows error code as an SCB_E* code (shm_apr.c). */
+#define win_to_scb(e) scb_apr_win_error(e)
 
 /* The directory of the ring files. */
 static int ring_dir(char *dir, size_t size)
@@ -293,9 +265,10 @@ static int make_dir(void)
     return rc;
 }
 
-/* Creates `path` anew (CREATE_NEW) as a private ring file; the handle, or
- * INVALID_HANDLE_VALUE with GetLastError set. */
-static HANDLE create_file(const char *path)
+/* Creates `path` anew (CREATE_NEW) as a private ring file, open for
+ * reading, writing and `access`; the handle, or INVALID_HANDLE_VALUE with
+ * GetLastError set. */
+static HANDLE create_file(const char *path, DWORD access)
 {
     SECURITY_ATTRIBUTES sa;
     PSECURITY_DESCRIPTOR sd = make_sd(FILE_SDDL);
@@ -307,7 +280,7 @@ static HANDLE create_file(const char *path)
     sa.nLength = sizeof sa;
     sa.lpSecurityDescriptor = sd;
     sa.bInheritHandle = FALSE;
-    h = CreateFileA(path, GENERIC_READ | GENERIC_WRITE,
+    h = CreateFileA(path, GENERIC_READ | GENERIC_WRITE | access,
                     FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
                     &sa, CREATE_NEW, FILE_ATTRIBUTE_NORMAL, NULL);
     err = GetLastError();
@@ -481,19 +454,20 @@ int scb_apr_win_create(scb_seg_t *seg, const char *name, size_t size)
     rc = make_dir();
     if (rc != SCB_OK)
         return rc;
-    hn = create_file(p.name);
+    /* With DELETE: an opener cannot open it without delete sharing (it
+     * waits), and a failed create deletes exactly this file. */
+    hn = create_file(p.name, DELETE);
     if (hn == INVALID_HANDLE_VALUE)
         return win_to_scb(GetLastError());
     memset(&ov, 0, sizeof ov);
     ov.Offset = CREATE_LOCK_OFF;
     snprintf(hex, sizeof hex, "%016llx", (unsigned long long)gen);
-    if (!LockFileEx(hn, LOCKFILE_EXCLUSIVE_LOCK | LOCKFILE_FAIL_IMMEDIATELY, 0,
-                    1, 0, &ov) ||
+    if (!LockFileEx(hn, LOCKFILE_EXCLUSIVE_LOCK, 0, 1, 0, &ov) ||
         !WriteFile(hn, hex, GEN_DIGITS, &put, NULL) || put != GEN_DIGITS) {
         rc = win_to_scb(GetLastError());
         goto fail_name;
     }
-    hd = create_file(p.data);
+    hd = create_file(p.data, 0);
     if (hd == INVALID_HANDLE_VALUE) {
         rc = win_to_scb(GetLastError());
         goto fail_name;
@@ -523,8 +497,15 @@ fail_data:
     SetLastError(err);
 fail_name:
     err = GetLastError();
+    {
+        /* Through the handle: the path may lead to another ring by now. */
+        FILE_DISPOSITION_INFO del;
+
+        del.DeleteFile = TRUE;
+        (void)SetFileInformationByHandle(hn, FileDispositionInfo, &del,
+                                         sizeof del);
+    }
     CloseHandle(hn); /* and its lock */
-    (void)DeleteFileA(p.name);
     SetLastError(err);
     return rc;
 }
@@ -558,7 +539,7 @@ static int revive(const ring_paths_t *p, uint64_t gen, apr_pool_t *pool,
     hn = open_name(p->name, FILE_SHARE_READ | FILE_SHARE_WRITE);
     if (hn == INVALID_HANDLE_VALUE)
         return GetLastError() == ERROR_SHARING_VIOLATION
-                   ? TRY_AGAIN
+                   ? NOT_READY /* its creator holds it (with DELETE) */
                    : win_to_scb(GetLastError());
     memset(&ov, 0, sizeof ov);
     ov.Offset = CREATE_LOCK_OFF;
@@ -648,7 +629,7 @@ int scb_apr_win_open(scb_seg_t *seg, const char *name, int writable)
             }
             owner = 1;
             if (!scb_apr_owner_layout_ok(shm, pool, p.data)) {
-                scb_apr_release(shm, pool, 1);
+                (void)scb_apr_release(shm, pool, 1);
                 SetLastError(ERROR_NOT_SUPPORTED);
                 return SCB_ENOTSUP;
             }
@@ -657,7 +638,7 @@ int scb_apr_win_open(scb_seg_t *seg, const char *name, int writable)
         rc = current_gen(&p, &now);
         if (rc == SCB_OK && now == gen)
             return scb_apr_finish_open(seg, pool, shm, owner, writable);
-        scb_apr_release(shm, pool, owner);
+        (void)scb_apr_release(shm, pool, owner);
         if (rc != SCB_OK && rc != NOT_READY)
             return rc; /* removed meanwhile: SCB_ENOENT */
     }
@@ -671,7 +652,8 @@ int scb_apr_win_open(scb_seg_t *seg, const char *name, int writable)
  * the file without delete sharing. */
 static int to_tomb(const char *path, char *tomb, size_t size)
 {
-    int rc, waited = 0;
+    ULONGLONG end = GetTickCount64() + REMOVE_RETRY_MS;
+    int rc;
 
     for (;;) {
         rc = tomb_path(tomb, size);
@@ -679,11 +661,9 @@ static int to_tomb(const char *path, char *tomb, size_t size)
             return rc;
         if (MoveFileExA(path, tomb, 0))
             return SCB_OK;
-        if (GetLastError() != ERROR_SHARING_VIOLATION ||
-            waited >= REMOVE_RETRY_MS)
+        if (GetLastError() != ERROR_SHARING_VIOLATION || GetTickCount64() > end)
             return win_to_scb(GetLastError());
         Sleep(1);
-        waited++;
     }
 }
 
@@ -710,11 +690,10 @@ int scb_apr_win_remove(const char *name)
     (void)DeleteFileA(tomb_name);
     if (have_gen) {
         data_path(&p, gen);
-        rc = to_tomb(p.data, tomb_data, sizeof tomb_data);
-        if (rc == SCB_OK)
+        /* The ring is gone with its name: a data file that cannot be
+         * moved now is an orphan the sweep deletes later. */
+        if (to_tomb(p.data, tomb_data, sizeof tomb_data) == SCB_OK)
             (void)DeleteFileA(tomb_data); /* fails while someone maps it */
-        else if (rc != SCB_ENOENT)
-            return rc; /* the sweep deletes it once it can */
     }
     SetLastError(NO_ERROR);
     return SCB_OK;
