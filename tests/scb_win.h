@@ -1,0 +1,58 @@
+/*
+ * scb_win.h - what the two files of the Windows multi-process suite share:
+ * scb_win.c (the tests, tu_win_suite) and scb_win_child.c (the processes
+ * the tests start, tu_win_child).  Windows only.
+ */
+#ifndef SCB_WIN_H
+#define SCB_WIN_H
+
+#include <windows.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "scb.h"
+#include "sys.h"
+#include "testutil.h"
+
+/* The apr backend's file behind a ring (platform/apr/shm_apr_win32.c,
+ * Windows only; internal, not exported from the DLL). */
+int scb_apr_file_path(const char *name, char *buf, size_t size);
+
+/* tcase timeout (not enforced without fork: every wait below is bounded). */
+#define TIMEOUT_S 120
+/* How long a child lives at most when nothing ends it earlier. */
+#define CHILD_LIFE_MS 60000
+/* How long the parent waits for a child to get ready or to end. */
+#define READY_MS 30000
+#define REAP_MS 60000
+
+/*
+ * Numbers for messages.  Check formats its messages with its own printf,
+ * which on Windows does not know %llu (and gcc's format check does not know
+ * %I64u), so 64-bit values are turned into strings here: U(x) decimal, S(x)
+ * signed decimal, X(x) hexadecimal, each valid until eight more calls.
+ */
+const char *win_num_str(uint64_t v, int neg, unsigned base);
+#define U(x) win_num_str((uint64_t)(x), 0, 10)
+#define S(x) ((int64_t)(x) < 0 ? win_num_str(0 - (uint64_t)(x), 1, 10) : win_num_str((uint64_t)(x), 0, 10))
+#define X(x) win_num_str((uint64_t)(x), 0, 16)
+
+/* SCB_WIN_VERBOSE=1 prints what the tests measured. */
+#define VERBOSE (getenv("SCB_WIN_VERBOSE") != NULL)
+
+/* Milliseconds of the performance counter. */
+uint64_t win_now_ms(void);
+
+/* The readiness event of the child working on ring_name: a child that is
+ * ready sets it; the parent made it. */
+void win_event_name(char *buf, size_t size, const char *ring_name);
+
+/* The ring the "echo" child answers on: ring_name with "-b" appended. */
+void win_back_name(char *buf, size_t size, const char *ring_name);
+
+#endif /* SCB_WIN_H */
