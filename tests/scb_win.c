@@ -640,6 +640,65 @@ START_TEST(test_hostile_files)
 END_TEST
 
 /* ------------------------------------------------------------------------ */
+/* 6c. scb_list on Windows (apr): the rings of the directory, names spelled  */
+/* back exactly, removed rings gone.                                        */
+
+struct found {
+    const char *want[2];
+    int seen[2], total;
+};
+
+static int on_ring(const char *name, void *arg)
+{
+    struct found *f = arg;
+    int i;
+
+    f->total++;
+    for (i = 0; i < 2; i++)
+        if (strcmp(name, f->want[i]) == 0)
+            f->seen[i]++;
+    return 0;
+}
+
+START_TEST(test_list)
+{
+    char upper[sizeof ring + 8];
+    scb_config_t cfg = tu_cfg(8, 4);
+    struct found f;
+    int rc;
+
+    if (strcmp(tu_backend, "apr") != 0)
+        return;
+    snprintf(upper, sizeof upper, "%sAb.", ring);
+    rc = scb_create(&hs[0], ring, &cfg);
+    ck_assert_msg(rc == SCB_OK, "scb_create(%s): %s", ring, scb_strerror(rc));
+    rc = scb_create(&hs[1], upper, &cfg);
+    ck_assert_msg(rc == SCB_OK, "scb_create(%s): %s", upper, scb_strerror(rc));
+
+    memset(&f, 0, sizeof f);
+    f.want[0] = ring;
+    f.want[1] = upper;
+    rc = scb_list("apr", on_ring, &f);
+    ck_assert_msg(rc == SCB_OK, "scb_list: %s", scb_strerror(rc));
+    ck_assert_msg(f.seen[0] == 1 && f.seen[1] == 1,
+                  "listed %s %d times and %s %d times (%d rings in all)", ring,
+                  f.seen[0], upper, f.seen[1], f.total);
+
+    ck_assert_int_eq(scb_close(hs[1]), SCB_OK);
+    hs[1] = NULL;
+    ck_assert_int_eq(scb_unlink(upper, &cfg), SCB_OK);
+    memset(&f, 0, sizeof f);
+    f.want[0] = ring;
+    f.want[1] = upper;
+    rc = scb_list(NULL, on_ring, &f);
+    ck_assert_msg(rc == SCB_OK, "scb_list(NULL): %s", scb_strerror(rc));
+    ck_assert_msg(f.seen[0] == 1 && f.seen[1] == 0,
+                  "after unlinking %s: listed %s %d times and it %d times", upper,
+                  ring, f.seen[0], f.seen[1]);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
 /* 7. scb_sys_proc_alive of another process, alive then killed.             */
 
 START_TEST(test_proc_alive)
@@ -725,6 +784,7 @@ Suite *tu_win_suite(void)
     tc = win_tcase("win_hostile_files", NULL);
     tcase_add_loop_test(tc, test_hostile_files, 0, 3);
     suite_add_tcase(s, tc);
+    suite_add_tcase(s, win_tcase("win_list", test_list));
     suite_add_tcase(s, win_tcase("win_proc_alive", test_proc_alive));
     return s;
 }

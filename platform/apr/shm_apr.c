@@ -702,4 +702,11 @@ const scb_backend_t scb_backend_apr = {
     .close = apr_close,
     .remove = apr_remove,
     .get_mode = apr_get_mode,
+#if defined(_WIN32)
+    /* Windows: the name files are there to list.  Unix: APR hashes the
+     * names, so there is nothing to list them from. */
+    .list = scb_apr_win_list,
+#else
+    .list = NULL,
+#endif
 };

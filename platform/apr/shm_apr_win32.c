@@ -699,6 +699,68 @@ int scb_apr_win_remove(const char *name)
     return SCB_OK;
 }
 
+/* --- list ------------------------------------------------------------------ */
+
+/* The ring name a name file's leaf spells (see ring_paths); 0 if `leaf`
+ * is no name file. */
+static int leaf_name(const char *leaf, char *name, size_t size)
+{
+    size_t plen = sizeof LEAF_PREFIX - 1, n = strlen(leaf), i, k = 0;
+
+    if (n <= plen + 1 || strncmp(leaf, LEAF_PREFIX, plen) != 0 ||
+        leaf[n - 1] != '~')
+        return 0;
+    for (i = plen; i < n - 1; i++) {
+        char c = leaf[i];
+
+        if (k + 1 >= size)
+            return 0;
+        if (c == '+') {
+            c = leaf[++i];
+            if (i >= n - 1 || c < 'a' || c > 'z')
+                return 0;
+            c = (char)(c - 'a' + 'A');
+        } else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                     c == '.' || c == '_' || c == '-')) {
+            return 0;
+        }
+        name[k++] = c;
+    }
+    name[k] = '\0';
+    return k > 0 && k <= SCB_APR_WIN_NAME_MAX;
+}
+
+int scb_apr_win_list(const scb_be_lister_t *l)
+{
+    char dir[PATH_SIZE], pat[PATH_SIZE + 16], name[SCB_NAME_MAX + 1];
+    WIN32_FIND_DATAA fd;
+    HANDLE h;
+    DWORD err;
+    int rc;
+
+    if (l == NULL || l->report == NULL)
+        return SCB_EINVAL;
+    rc = ring_dir(dir, sizeof dir);
+    if (rc != SCB_OK)
+        return rc;
+    snprintf(pat, sizeof pat, "%s\\" LEAF_PREFIX "*~", dir);
+    h = FindFirstFileA(pat, &fd);
+    if (h == INVALID_HANDLE_VALUE) {
+        err = GetLastError();
+        return err == ERROR_FILE_NOT_FOUND || err == ERROR_PATH_NOT_FOUND
+                   ? SCB_OK
+                   : win_to_scb(err);
+    }
+    do {
+        if ((fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) == 0 &&
+            leaf_name(fd.cFileName, name, sizeof name) &&
+            l->report(name, l->arg) != 0)
+            break;
+    } while (FindNextFileA(h, &fd));
+    FindClose(h);
+    return SCB_OK;
+}
+
 /* The data file of ring `name` as it is now, for the tests (tests/scb_win.c
  * declares it): SCB_OK, or the code open would return. */
 int scb_apr_file_path(const char *name, char *buf, size_t size);
