@@ -81,7 +81,7 @@ for line in $(grep -hE '^[0-9]+%: Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9
     passed=$((passed + c - f - e))
     failed=$((failed + f + e))
 done
-grep -E '^(== |[0-9]+%: Checks)' tests/win32.log 2>/dev/null || true
+grep -E '^(== |[0-9]+%: Checks|scb command:|win32.test:)' tests/win32.log 2>/dev/null || true
 echo "windows total: $passed passed, $failed failed"
 if [ "$status" -ne 0 ] || [ "$passed" -eq 0 ]; then
     echo "windows.sh: FAILED"

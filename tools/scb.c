@@ -29,7 +29,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#if defined(_WIN32)
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+#else
 #include <unistd.h>
+#endif
 
 #include <scb.h>
 
@@ -387,10 +392,14 @@ static void on_signal(int sig)
 
 static int64_t now_ms(void)
 {
+#if defined(_WIN32)
+    return (int64_t)GetTickCount64();
+#else
     struct timespec ts;
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+#endif
 }
 
 /* Reports items the reader lost since the last call. */
@@ -529,6 +538,10 @@ static int read_items(int argc, char **argv, int tail)
             status = EXIT_EMPTY;
         }
     } else {
+#if defined(_WIN32)
+        signal(SIGINT, on_signal); /* Ctrl-C */
+        signal(SIGTERM, on_signal);
+#else
         struct sigaction sa;
 
         memset(&sa, 0, sizeof sa);
@@ -538,6 +551,7 @@ static int read_items(int argc, char **argv, int tail)
         sigaction(SIGTERM, &sa, NULL);
         sigaction(SIGHUP, &sa, NULL);
         signal(SIGPIPE, SIG_IGN);
+#endif
         while (!stop_signal) {
             /* Wakes up now and then to notice a signal. */
             rc = scb_pop_wait(r, item, follow ? 200 : 0);
@@ -575,6 +589,15 @@ static int read_items(int argc, char **argv, int tail)
 
 /* Runs scb-bench: next to this program (installed, or in the build tree's
  * bench/ beside tools/), else from the configured bindir. */
+#if defined(_WIN32)
+static int cmd_bench(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    fprintf(stderr, "scb: bench: scb-bench is not built on Windows\n");
+    return EXIT_SCB;
+}
+#else
 static int cmd_bench(int argc, char **argv)
 {
     char self[PATH_MAX], cand[PATH_MAX + 64], *slash;
@@ -612,6 +635,7 @@ static int cmd_bench(int argc, char **argv)
             SCB_BINDIR);
     return EXIT_SCB;
 }
+#endif
 
 /* ------------------------------------------------------------------------ */
 
