@@ -25,6 +25,27 @@ uint64_t scb_sys_proc_self(void);
  * the same time.  0 otherwise. */
 int scb_sys_proc_alive(uint64_t id);
 
+/*
+ * The 32-bit digest of a process start time (in the OS's own unit) that
+ * goes into a process identity, for the OS layers: the splitmix64
+ * finalizer folded to 32 bits, so that start times a few ticks apart still
+ * give unrelated digests and a reused process id is caught with
+ * probability 1 - 2^-32.  Pure computation; scb_sys_mix64 is the finalizer.
+ */
+static inline uint64_t scb_sys_mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return z ^ (z >> 31);
+}
+
+static inline uint32_t scb_sys_start_digest(uint64_t start)
+{
+    uint64_t z = scb_sys_mix64(start + UINT64_C(0x9e3779b97f4a7c15));
+
+    return (uint32_t)(z ^ (z >> 32));
+}
+
 /* Nanoseconds of a monotonic clock. */
 uint64_t scb_sys_now_ns(void);
 

@@ -89,18 +89,40 @@
 /* A Windows error code as an SCB_E* code (shm_apr.c). */
 #define win_to_scb(e) scb_apr_win_error(e)
 
-/* The directory of the ring files. */
-static int ring_dir(char *dir, size_t size)
+/* The directory of the ring files, found once per process (every
+ * operation needs it, and the sweep runs at every close). */
+static INIT_ONCE dir_once = INIT_ONCE_STATIC_INIT;
+static char dir_path[PATH_SIZE];
+static DWORD dir_error; /* 0, or why there is none */
+
+static BOOL CALLBACK find_dir(PINIT_ONCE once, PVOID arg, PVOID *ctx)
 {
     char base[MAX_PATH];
     int n;
 
+    (void)once;
+    (void)arg;
+    (void)ctx;
     if (SHGetFolderPathA(NULL, CSIDL_COMMON_APPDATA, NULL, SHGFP_TYPE_CURRENT,
-                         base) != S_OK)
-        return win_to_scb(ERROR_PATH_NOT_FOUND);
-    n = snprintf(dir, size, "%s\\libscb", base);
-    if (n < 0 || (size_t)n >= size)
+                         base) != S_OK) {
+        dir_error = ERROR_PATH_NOT_FOUND;
+        return TRUE;
+    }
+    n = snprintf(dir_path, sizeof dir_path, "%s\\libscb", base);
+    if (n < 0 || (size_t)n >= sizeof dir_path)
+        dir_error = ERROR_FILENAME_EXCED_RANGE;
+    return TRUE;
+}
+
+static int ring_dir(char *dir, size_t size)
+{
+    if (!InitOnceExecuteOnce(&dir_once, find_dir, NULL, NULL))
+        return win_to_scb(GetLastError());
+    if (dir_error != 0)
+        return win_to_scb(dir_error);
+    if (strlen(dir_path) >= size)
         return SCB_ENAMETOOLONG;
+    memcpy(dir, dir_path, strlen(dir_path) + 1);
     return SCB_OK;
 }
 
@@ -172,9 +194,7 @@ static uint64_t new_gen(void)
     z = (uint64_t)c.QuadPart ^ ((uint64_t)GetCurrentProcessId() << 40) ^
         ((uint64_t)(uint32_t)InterlockedIncrement(&counter) << 20) ^
         GetTickCount64();
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    return z ^ (z >> 31);
+    return scb_sys_mix64(z);
 }
 
 /* A tombstone path in the ring directory (see the top). */

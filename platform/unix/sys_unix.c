@@ -71,22 +71,6 @@ typedef struct proc_info {
     int dead;       /* 1 if it exited and only its zombie is left */
 } proc_info_t;
 
-/*
- * The 32-bit digest of a start time that goes into a process identity.  It is
- * the splitmix64 finalizer folded to 32 bits, so that start times a few ticks
- * apart still give unrelated digests and a reused process id is caught with
- * probability 1 - 2^-32.
- */
-static uint32_t start_digest(uint64_t start)
-{
-    uint64_t z = start + UINT64_C(0x9e3779b97f4a7c15);
-
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    z ^= z >> 31;
-    return (uint32_t)(z ^ (z >> 32));
-}
-
 #if defined(__linux__)
 
 /* Parses the unsigned decimal at *p, which must end at a space or the end. */
@@ -245,7 +229,7 @@ uint64_t scb_sys_proc_self(void)
      * to the same kill(pid, 0) test for this identity.  The id is never 0
      * because a process id is at least 1. */
     if (proc_query(pid, &pi) > 0)
-        digest = start_digest(pi.start);
+        digest = scb_sys_start_digest(pi.start);
     errno = saved;
     return ((uint64_t)(uint32_t)pid << 32) | digest;
 }
@@ -264,7 +248,7 @@ int scb_sys_proc_alive(uint64_t id)
 
     r = proc_query(pid, &pi);
     if (r > 0) {
-        alive = !pi.dead && start_digest(pi.start) == (uint32_t)id;
+        alive = !pi.dead && scb_sys_start_digest(pi.start) == (uint32_t)id;
     } else {
         /*
          * Not listed, or the OS would not say.  Usually the process is gone,

@@ -48,18 +48,6 @@ size_t scb_sys_page_size(void)
     return (size_t)si.dwPageSize;
 }
 
-/* A 32-bit digest of a creation time (100 ns units): the splitmix64
- * finalizer folded to 32 bits, as in the Unix layer. */
-static uint32_t start_digest(uint64_t start)
-{
-    uint64_t z = start + UINT64_C(0x9e3779b97f4a7c15);
-
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    z ^= z >> 31;
-    return (uint32_t)(z ^ (z >> 32));
-}
-
 /* The creation time of the process behind h; 0 if Windows will not say. */
 static uint64_t creation_time(HANDLE h)
 {
@@ -74,7 +62,7 @@ uint64_t scb_sys_proc_self(void)
 {
     DWORD err = GetLastError();
     uint64_t start = creation_time(GetCurrentProcess());
-    uint32_t digest = start != 0 ? start_digest(start) : 0;
+    uint32_t digest = start != 0 ? scb_sys_start_digest(start) : 0;
     DWORD pid = GetCurrentProcessId();
 
     SetLastError(err);
@@ -121,7 +109,7 @@ int scb_sys_proc_alive(uint64_t id)
     if (alive) {
         start = creation_time(h);
         if (start != 0 && (uint32_t)id != 0)
-            alive = start_digest(start) == (uint32_t)id;
+            alive = scb_sys_start_digest(start) == (uint32_t)id;
     }
     CloseHandle(h);
     SetLastError(err);
