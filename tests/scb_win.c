@@ -157,6 +157,21 @@ static void wait_ready(void)
                   (unsigned long)w);
 }
 
+/* Creates the test's ring with cfg, opens a reader on it as hs[1], and
+ * closes the writer handle, so that a child can take the writer role
+ * over. */
+static void reader_of_new_ring(const scb_config_t *cfg)
+{
+    int rc = scb_create(&hs[0], ring, cfg);
+
+    ck_assert_msg(rc == SCB_OK, "scb_create: %s", scb_strerror(rc));
+    rc = scb_open(&hs[1], ring, cfg);
+    ck_assert_msg(rc == SCB_OK, "scb_open: %s", scb_strerror(rc));
+    rc = scb_close(hs[0]);
+    hs[0] = NULL;
+    ck_assert_msg(rc == SCB_OK, "scb_close: %s", scb_strerror(rc));
+}
+
 /* What a reader saw: items returned, how many failed tu_check, how many were
  * not above the one before, the last seq. */
 struct seen {
@@ -241,14 +256,7 @@ START_TEST(test_child_writer)
     DWORD code;
 
     memset(&s, 0, sizeof s);
-    rc = scb_create(&hs[0], ring, &cfg);
-    ck_assert_msg(rc == SCB_OK, "scb_create: %s", scb_strerror(rc));
-    rc = scb_open(&hs[1], ring, &cfg);
-    ck_assert_msg(rc == SCB_OK, "scb_open: %s", scb_strerror(rc));
-    /* The child takes the writer role over. */
-    rc = scb_close(hs[0]);
-    hs[0] = NULL;
-    ck_assert_msg(rc == SCB_OK, "scb_close: %s", scb_strerror(rc));
+    reader_of_new_ring(&cfg);
     spawn("writer", TWO_N);
     t0 = win_now_ms();
     while (!done) {
@@ -294,13 +302,7 @@ START_TEST(test_crash_takeover)
     int rc;
 
     memset(&s, 0, sizeof s);
-    rc = scb_create(&hs[0], ring, &cfg);
-    ck_assert_msg(rc == SCB_OK, "scb_create: %s", scb_strerror(rc));
-    rc = scb_open(&hs[1], ring, &cfg);
-    ck_assert_msg(rc == SCB_OK, "scb_open: %s", scb_strerror(rc));
-    rc = scb_close(hs[0]);
-    hs[0] = NULL;
-    ck_assert_msg(rc == SCB_OK, "scb_close: %s", scb_strerror(rc));
+    reader_of_new_ring(&cfg);
     spawn("writer", 0);
     wait_ready();
     t0 = win_now_ms();
@@ -714,13 +716,7 @@ START_TEST(test_proc_alive)
                   "scb_sys_proc_self %s, alive %d", X(self), scb_sys_proc_alive(self));
     ck_assert_msg(self >> 32 == GetCurrentProcessId(), "scb_sys_proc_self %s, pid %lu",
                   X(self), (unsigned long)GetCurrentProcessId());
-    rc = scb_create(&hs[0], ring, &cfg);
-    ck_assert_msg(rc == SCB_OK, "scb_create: %s", scb_strerror(rc));
-    rc = scb_open(&hs[1], ring, &cfg);
-    ck_assert_msg(rc == SCB_OK, "scb_open: %s", scb_strerror(rc));
-    rc = scb_close(hs[0]);
-    hs[0] = NULL;
-    ck_assert_msg(rc == SCB_OK, "scb_close: %s", scb_strerror(rc));
+    reader_of_new_ring(&cfg);
 
     spawn("ident", 0);
     wait_ready();
