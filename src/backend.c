@@ -77,6 +77,13 @@ int scb_be_open(const scb_backend_t *be, scb_seg_t *seg, const char *name,
     return rc;
 }
 
+int scb_seg_protect(scb_seg_t *seg, size_t off, size_t len)
+{
+    if (seg == NULL || seg->base == NULL || !seg->writable)
+        return SCB_EINVAL;
+    return scb_sys_protect_readonly((char *)seg->base + off, len);
+}
+
 int scb_be_protect(const scb_backend_t *be, scb_seg_t *seg, size_t off,
                    size_t len)
 {

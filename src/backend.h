@@ -49,6 +49,11 @@ static inline void scb_seg_clear(scb_seg_t *seg)
     seg->priv = NULL;
 }
 
+/* The protect method of a backend whose read-write mapping the OS layer
+ * can narrow in place (scb_sys_protect_readonly): seg->base must be page
+ * aligned.  scb_be_protect has checked the range. */
+int scb_seg_protect(scb_seg_t *seg, size_t off, size_t len);
+
 typedef struct scb_backend {
     const char *name; /* "posix", "sysv", "apr" */
     /* Longest ring name it accepts (<= SCB_NAME_MAX). */

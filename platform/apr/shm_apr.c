@@ -617,18 +617,6 @@ static int apr_open(scb_seg_t *seg, const char *name, int writable)
 #endif
 }
 
-#if APR_CAN_PROTECT
-/* seg->base is page aligned relative to the real mapping (one page into
- * the object), and the mapping covers the last, partly used page. */
-static int apr_protect(scb_seg_t *seg, size_t off, size_t len)
-{
-    /* scb_be_protect checked the range against the mapping. */
-    if (seg == NULL || seg->base == NULL || !seg->writable)
-        return SCB_EINVAL;
-    return scb_sys_protect_readonly((char *)seg->base + off, len);
-}
-#endif
-
 static int apr_close(scb_seg_t *seg)
 {
     scb_apr_seg_t *as;
@@ -695,7 +683,9 @@ const scb_backend_t scb_backend_apr = {
     .create = apr_create,
     .open = apr_open,
 #if APR_CAN_PROTECT
-    .protect = apr_protect,
+    /* seg->base is page aligned (one page into APR's segment), and the
+     * mapping covers the last, partly used page. */
+    .protect = scb_seg_protect,
 #else
     .protect = NULL,
 #endif

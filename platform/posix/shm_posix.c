@@ -211,14 +211,6 @@ fail:
     return rc;
 }
 
-static int posix_protect(scb_seg_t *seg, size_t off, size_t len)
-{
-    /* scb_be_protect checked the range against the mapping. */
-    if (seg == NULL || seg->base == NULL || !seg->writable)
-        return SCB_EINVAL;
-    return scb_sys_protect_readonly((char *)seg->base + off, len);
-}
-
 static int posix_close(scb_seg_t *seg)
 {
     int rc = SCB_OK;
@@ -312,7 +304,7 @@ const scb_backend_t scb_backend_posix = {
     .names_exact = 1,
     .create = posix_create,
     .open = posix_open,
-    .protect = posix_protect,
+    .protect = scb_seg_protect,
     .close = posix_close,
     .remove = posix_remove,
     .get_mode = posix_get_mode,

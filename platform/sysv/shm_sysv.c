@@ -213,14 +213,6 @@ static int sysv_open(scb_seg_t *seg, const char *name, int writable)
     return SCB_OK;
 }
 
-static int sysv_protect(scb_seg_t *seg, size_t off, size_t len)
-{
-    /* scb_be_protect checked the range against the mapping. */
-    if (seg == NULL || seg->base == NULL || !seg->writable)
-        return SCB_EINVAL;
-    return scb_sys_protect_readonly((char *)seg->base + off, len);
-}
-
 static int sysv_close(scb_seg_t *seg)
 {
     int rc = SCB_OK;
@@ -330,7 +322,7 @@ const scb_backend_t scb_backend_sysv = {
     .names_exact = 0,
     .create = sysv_create,
     .open = sysv_open,
-    .protect = sysv_protect,
+    .protect = scb_seg_protect,
     .close = sysv_close,
     .remove = sysv_remove,
     .get_mode = sysv_get_mode,
