@@ -60,6 +60,10 @@ void say_usage_hint(void);
 /* A usage error: "scb: COMMAND: " fmt (with arg), the hint, exit 2. */
 void die_usage(const char *fmt, const char *arg) __attribute__((noreturn));
 
+/* After getopt: the one NAME left in argv, or a usage error (missing NAME,
+ * one NAME only). */
+const char *one_name(int argc, char **argv);
+
 /* "scb: WHAT: NAME: scb_strerror(rc)" on stderr (NAME NULL: left out). */
 void report(const char *what, const char *name, int rc);
 

@@ -103,8 +103,7 @@ int cmd_stat(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    if (argc - optind != 1)
-        die_usage("%s", argc - optind < 1 ? "missing NAME" : "one NAME only");
+    one_name(argc, argv);
     rc = inspect(argv[optind], backend, &in);
     if (rc != SCB_OK) {
         report("stat", argv[optind], rc);

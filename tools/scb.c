@@ -68,6 +68,13 @@ void die_usage(const char *fmt, const char *arg)
     exit(EXIT_USAGE);
 }
 
+const char *one_name(int argc, char **argv)
+{
+    if (argc - optind != 1)
+        die_usage("%s", argc - optind < 1 ? "missing NAME" : "one NAME only");
+    return argv[optind];
+}
+
 /* "scb: WHAT: MESSAGE" for a libscb code. */
 void report(const char *what, const char *name, int rc)
 {
@@ -210,9 +217,7 @@ static int cmd_create(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    if (argc - optind != 1)
-        die_usage("%s", argc - optind < 1 ? "missing NAME" : "one NAME only");
-    rc = scb_create(&w, argv[optind], &cfg);
+    rc = scb_create(&w, one_name(argc, argv), &cfg);
     if (rc != SCB_OK) {
         report("create", argv[optind], rc);
         return EXIT_SCB;
@@ -504,9 +509,7 @@ static int read_items(int argc, char **argv, int tail)
             return EXIT_USAGE;
         }
     }
-    if (argc - optind != 1)
-        die_usage("%s", argc - optind < 1 ? "missing NAME" : "one NAME only");
-    name = argv[optind];
+    name = one_name(argc, argv);
     rc = open_ring(&r, name, backend, flags);
     if (rc != SCB_OK) {
         report(sub, name, rc);
