@@ -38,6 +38,8 @@ void scb_ring_attach(scb_ring_t *r, void *base, const scb_geom_t *g)
     r->nslots = g->max_readers;
     r->asym = g->barrier != 0;
     r->light = 0; /* the caller decides, once its process is registered */
+    r->step_hook = NULL;
+    r->step_arg = NULL;
 }
 
 void scb_ring_writer_start(const scb_ring_t *r, scb_wcursor_t *w)
@@ -216,49 +218,62 @@ uint64_t scb_ring_room(const scb_ring_t *r, scb_wcursor_t *w, uint64_t want)
     return r->length - (w->pos - w->min);
 }
 
+/* The sleeper's side of a wake handshake, in event-count order: read the
+ * word, then raise the flag.  A waker that clears the flag after this load
+ * bumps the word after that too (its increment is a release, after its
+ * store of 0), so a sleep on the value read here returns at once; a waker
+ * whose increment this load saw had cleared the flag before, so the flag
+ * raised here stands for the next one.  Either way the sleeper's sleep ends
+ * at the next progress: no lost wake-up (spin/wake.pml checks it).  Acquire
+ * keeps the flag store after the load; the full fence orders the flag
+ * before the caller's re-check of its condition and pairs with the barrier
+ * in waiting(). */
+static uint32_t sleep_prepare(const scb_ring_t *r, scb_atomic_u32 *seq,
+                              scb_atomic_u32 *flag)
+{
+    uint32_t s = scb_load32_acquire(seq);
+
+    if (r->step_hook != NULL)
+        r->step_hook(r->step_arg);
+    scb_store32_relaxed(flag, 1);
+    scb_fence_full();
+    return s;
+}
+
+/* The waker's side, after publishing progress: the barrier orders what was
+ * just published before the flag load (full fence, or on an asym ring a
+ * compiler barrier paired with the sleeper's heavy barrier).  The flag is
+ * only a hint that saves the wake system call: the word is the truth. */
+static int waiting(const scb_ring_t *r, scb_atomic_u32 *seq,
+                   scb_atomic_u32 *flag)
+{
+    fast_side_barrier(r);
+    if (scb_load32_relaxed(flag) == 0)
+        return 0;
+    scb_store32_relaxed(flag, 0);
+    /* Release: the store of 0 comes first (see sleep_prepare). */
+    scb_add32_release(seq, 1);
+    return 1;
+}
+
 uint32_t scb_ring_reader_sleep_prepare(const scb_ring_t *r)
 {
-    scb_store32_relaxed(&r->wait->rwait, 1);
-    /* Orders the flag before the caller re-checks head; pairs with the
-     * full fence in scb_ring_readers_waiting. */
-    scb_fence_full();
-    /* Acquire: a bumped word means the writer's new head is visible. */
-    return scb_load32_acquire(&r->wait->rseq);
+    return sleep_prepare(r, &r->wait->rseq, &r->wait->rwait);
 }
 
 int scb_ring_readers_waiting(const scb_ring_t *r)
 {
-    /* Orders the head just published before the flag load; pairs with the
-     * full fence (asym: the heavy barrier) after the flag is raised in
-     * scb_ring_reader_sleep_prepare. */
-    fast_side_barrier(r);
-    if (scb_load32_relaxed(&r->wait->rwait) == 0)
-        return 0;
-    scb_store32_relaxed(&r->wait->rwait, 0);
-    scb_add32_release(&r->wait->rseq, 1);
-    return 1;
+    return waiting(r, &r->wait->rseq, &r->wait->rwait);
 }
 
 uint32_t scb_ring_writer_sleep_prepare(const scb_ring_t *r)
 {
-    scb_store32_relaxed(&r->wait->wwait, 1);
-    /* Orders the flag before the writer re-checks the slots; pairs with the
-     * full fence in scb_ring_writer_waiting. */
-    scb_fence_full();
-    return scb_load32_acquire(&r->wait->wseq);
+    return sleep_prepare(r, &r->wait->wseq, &r->wait->wwait);
 }
 
 int scb_ring_writer_waiting(const scb_ring_t *r)
 {
-    /* Orders the slot position just published before the flag load; pairs
-     * with the full fence (asym: the heavy barrier) after the flag is
-     * raised in scb_ring_writer_sleep_prepare. */
-    fast_side_barrier(r);
-    if (scb_load32_relaxed(&r->wait->wwait) == 0)
-        return 0;
-    scb_store32_relaxed(&r->wait->wwait, 0);
-    scb_add32_release(&r->wait->wseq, 1);
-    return 1;
+    return waiting(r, &r->wait->wseq, &r->wait->wwait);
 }
 
 /* Announces that positions before `end` are being written.  The release

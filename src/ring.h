@@ -56,6 +56,11 @@ typedef struct scb_ring {
                               * barrier (scb_sys_barrier_heavy) */
     int light;               /* this handle's fast path may use compiler
                               * barriers only (asym, and registered) */
+    /* A seam for tests that replay an interleaving step by step: when
+     * set, called between the two steps of a sleeper's handshake (after it
+     * reads the word, before it raises its flag).  NULL outside tests. */
+    void (*step_hook)(void *arg);
+    void *step_arg;
 } scb_ring_t;
 
 typedef struct scb_wcursor {
@@ -120,15 +125,18 @@ void scb_ring_reader_register_begin(const scb_ring_t *r, scb_rcursor_t *c,
 uint64_t scb_ring_writer_wop(const scb_ring_t *r);
 void scb_ring_reader_register_end(const scb_ring_t *r, scb_rcursor_t *c);
 
-/* Wake-up handshakes.  The sleeper raises its flag and reads the futex word
- * (prepare; on an asym ring the caller then issues the heavy barrier),
- * re-checks its condition, then sleeps on the word.  The other side, after
- * publishing progress, calls the *_waiting function: when it returns 1 the
- * caller must wake the word (the flag was set, it has been cleared and the
- * word bumped).  A barrier on each side makes sure that either the sleeper
- * sees the progress or the other side sees the flag: full fences on both
- * sides, or on an asym ring a compiler barrier on the fast side (light)
- * and the heavy barrier on the sleeper's. */
+/* Wake-up handshakes, in event-count order.  The sleeper reads the futex
+ * word, then raises its flag (prepare; on an asym ring the caller then
+ * issues the heavy barrier), re-checks its condition, then sleeps on the
+ * word it read.  The other side, after publishing progress, calls the
+ * *_waiting function: when it returns 1 the caller must wake the word (the
+ * flag was set, it has been cleared and the word bumped).  A barrier on
+ * each side makes sure that either the sleeper sees the progress or the
+ * other side sees the flag: full fences on both sides, or on an asym ring a
+ * compiler barrier on the fast side (light) and the heavy barrier on the
+ * sleeper's.  Reading the word before raising the flag makes sure that a
+ * waker which clears the flag after it was raised has bumped the word the
+ * sleeper sleeps on: the sleep then ends at once. */
 uint32_t scb_ring_reader_sleep_prepare(const scb_ring_t *r);
 int scb_ring_readers_waiting(const scb_ring_t *r);
 uint32_t scb_ring_writer_sleep_prepare(const scb_ring_t *r);

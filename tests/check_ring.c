@@ -698,6 +698,112 @@ START_TEST(test_wake_handshake)
 }
 END_TEST
 
+/* The interleaving a wake handshake must survive, replayed step by step
+ * with the ring's own functions.  A flag left raised by an earlier sleeper
+ * (one that found work after all) is stale.  The waking side publishes
+ * progress and sees that flag, and is preempted before it clears it; the
+ * sleeping side consumes the progress and starts its handshake; the waker's
+ * clear-and-bump runs in the middle of that handshake (the step hook); the
+ * sleeper re-checks and finds nothing.  It would now sleep on the word
+ * value its handshake returned: the next progress must move that word, or
+ * the sleeper sleeps for ever with work waiting. */
+struct replay {
+    struct mem_ring m;
+    scb_wcursor_t w;
+    scb_rcursor_t c;
+    int (*waker)(const scb_ring_t *r); /* the preempted waker's rest */
+    int woke;                          /* what it returned */
+};
+
+static void replay_waker_resumes(void *arg)
+{
+    struct replay *rp = arg;
+
+    rp->woke = rp->waker(&rp->m.ring);
+}
+
+/* Readers asleep in scb_pop_wait, the writer waking them. */
+START_TEST(test_wake_replay_readers)
+{
+    struct replay rp;
+    uint64_t v = 7, out;
+    uint32_t s;
+
+    memset(&rp, 0, sizeof rp);
+    mem_ring_make(&rp.m, 8, 4, 0);
+    scb_ring_writer_start(&rp.m.ring, &rp.w);
+    scb_ring_reader_start(&rp.m.ring, &rp.c, 0);
+    /* A stale flag: a reader prepared to sleep, then found an item. */
+    (void)scb_ring_reader_sleep_prepare(&rp.m.ring);
+    /* The writer publishes an item; its waker (which would see the flag)
+     * is preempted before it runs. */
+    scb_ring_push(&rp.m.ring, &rp.w, &v);
+    /* The reader consumes everything and prepares to sleep, and the waker
+     * runs to its end in the middle of that. */
+    ck_assert_int_eq(scb_ring_pop(&rp.m.ring, &rp.c, &out), SCB_OK);
+    rp.waker = scb_ring_readers_waiting;
+    rp.m.ring.step_hook = replay_waker_resumes;
+    rp.m.ring.step_arg = &rp;
+    s = scb_ring_reader_sleep_prepare(&rp.m.ring);
+    rp.m.ring.step_hook = NULL;
+    ck_assert_int_eq(rp.woke, 1);
+    ck_assert_int_eq(scb_ring_pop(&rp.m.ring, &rp.c, &out), SCB_EAGAIN);
+    /* It sleeps on s.  The next push must end that sleep. */
+    scb_ring_push(&rp.m.ring, &rp.w, &v);
+    (void)scb_ring_readers_waiting(&rp.m.ring);
+    ck_assert_msg(scb_load32_relaxed(&rp.m.ring.wait->rseq) != s,
+                  "lost wake-up: the reader sleeps on %u with an item "
+                  "waiting and nobody to wake it", (unsigned)s);
+    mem_ring_free(&rp.m);
+}
+END_TEST
+
+/* A lossless writer asleep in scb_push_wait, a reader waking it. */
+START_TEST(test_wake_replay_writer)
+{
+    struct replay rp;
+    uint64_t v = 7, out, i;
+    uint32_t s;
+
+    memset(&rp, 0, sizeof rp);
+    mem_ring_make_flags(&rp.m, 8, 2, 0, SCB_LOSSLESS, 1);
+    scb_ring_writer_start(&rp.m.ring, &rp.w);
+    mem_register(&rp.m, &rp.c, 0, 0);
+    /* The ring full, the writer's flag stale. */
+    for (i = 0; i < 2; i++) {
+        scb_ring_op_begin(&rp.m.ring, &rp.w);
+        ck_assert_uint_ge(scb_ring_room(&rp.m.ring, &rp.w, 1), 1);
+        scb_ring_push(&rp.m.ring, &rp.w, &v);
+        scb_ring_op_end(&rp.m.ring, &rp.w);
+    }
+    (void)scb_ring_writer_sleep_prepare(&rp.m.ring);
+    /* The reader makes room; its waker is preempted. */
+    ck_assert_int_eq(scb_ring_pop(&rp.m.ring, &rp.c, &out), SCB_OK);
+    /* The writer fills the room and prepares to sleep; the reader's waker
+     * runs to its end in the middle of that. */
+    scb_ring_op_begin(&rp.m.ring, &rp.w);
+    ck_assert_uint_eq(scb_ring_room(&rp.m.ring, &rp.w, 1), 1);
+    scb_ring_push(&rp.m.ring, &rp.w, &v);
+    scb_ring_op_end(&rp.m.ring, &rp.w);
+    rp.waker = scb_ring_writer_waiting;
+    rp.m.ring.step_hook = replay_waker_resumes;
+    rp.m.ring.step_arg = &rp;
+    s = scb_ring_writer_sleep_prepare(&rp.m.ring);
+    rp.m.ring.step_hook = NULL;
+    ck_assert_int_eq(rp.woke, 1);
+    scb_ring_op_begin(&rp.m.ring, &rp.w);
+    ck_assert_uint_eq(scb_ring_room(&rp.m.ring, &rp.w, 1), 0);
+    scb_ring_op_end(&rp.m.ring, &rp.w);
+    /* It sleeps on s.  The reader's next pop must end that sleep. */
+    ck_assert_int_eq(scb_ring_pop(&rp.m.ring, &rp.c, &out), SCB_OK);
+    (void)scb_ring_writer_waiting(&rp.m.ring);
+    ck_assert_msg(scb_load32_relaxed(&rp.m.ring.wait->wseq) != s,
+                  "lost wake-up: the writer sleeps on %u with room made "
+                  "and nobody to wake it", (unsigned)s);
+    mem_ring_free(&rp.m);
+}
+END_TEST
+
 /* ---- threads ---------------------------------------------------------- */
 
 struct thread_arg {
@@ -816,6 +922,8 @@ static Suite *ring_suite(void)
     tcase_add_test(tc, test_lossless_stale_slot);
     tcase_add_test(tc, test_register_during_push);
     tcase_add_test(tc, test_wake_handshake);
+    tcase_add_test(tc, test_wake_replay_readers);
+    tcase_add_test(tc, test_wake_replay_writer);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("threads");
