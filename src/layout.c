@@ -90,7 +90,7 @@ static int name_char_ok(unsigned char c)
 int scb_layout_check(const void *base, size_t size, scb_geom_t *g)
 {
     const struct scb_hdr *h = base;
-    uint64_t magic, items_bytes, min_shared;
+    uint64_t magic, min_shared;
     uint32_t version, hdr_size, name_len, i;
 
     if (base == NULL || size < sizeof(struct scb_hdr))
@@ -134,8 +134,9 @@ int scb_layout_check(const void *base, size_t size, scb_geom_t *g)
     } else if (g->max_readers != 0) {
         return SCB_EBADFORMAT;
     }
-    /* Both factors are bounded above, so the product cannot wrap. */
-    items_bytes = g->length * g->item_size;
+    /* Each factor is bounded, but their product is not (2^48 * 2^30):
+     * whether the items fit is decided by division, never by a product
+     * that could wrap. */
     min_shared = SCB_LINE + (uint64_t)g->max_readers * SCB_LINE;
     if (g->total_size > size)
         return SCB_EBADFORMAT;
@@ -147,7 +148,7 @@ int scb_layout_check(const void *base, size_t size, scb_geom_t *g)
         return SCB_EBADFORMAT;
     if (g->items_off < g->shared_off + g->shared_size ||
         g->items_off % SCB_LINE || g->items_off > g->total_size ||
-        items_bytes > g->total_size - g->items_off)
+        g->length > (g->total_size - g->items_off) / g->item_size)
         return SCB_EBADFORMAT;
     if (name_len < 1 || name_len > SCB_NAME_MAX || g->name[name_len] != '\0')
         return SCB_EBADFORMAT;

@@ -159,9 +159,17 @@ static void corrupt(struct scb_hdr *h, int which)
     case 21: h->items_off = UINT64_MAX - 10; break;
     case 22: h->shared_size = UINT64_MAX - 100; break;
     case 23: h->shared_off = h->items_off; break;
+    case 24: /* length * item_size = 2^64, which wraps to 0 */
+        h->length = UINT64_C(1) << 48;
+        h->item_size = UINT32_C(1) << 16;
+        break;
+    case 25: /* 2^64 + 16: wraps to 16 bytes, which fit */
+        h->length = UINT64_C(281406274007041);
+        h->item_size = 65552;
+        break;
     }
 }
-#define N_CORRUPT 24
+#define N_CORRUPT 26
 
 START_TEST(test_check_rejects)
 {
