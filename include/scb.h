@@ -14,7 +14,10 @@
  * time.  Separate handles, in one process or many, are independent: any number
  * of threads or processes may each hold their own handle on the same ring.
  * A handle belongs to the process that opened it (liveness is judged by
- * that process): a forked child opens handles of its own.
+ * that process): in a child made by fork() every call on an inherited
+ * handle returns SCB_EINVAL (scb_usage and scb_lost 0), and scb_close there
+ * only unmaps it, releasing nothing the parent holds; the child opens
+ * handles of its own.
  * Every function validates its arguments and returns one of the SCB_E* codes
  * below; nothing that another process writes into the shared segment can make
  * a call on a handle read or write outside that handle's mapping.
@@ -153,7 +156,11 @@ SCB_API int scb_create(scb_t **out, const char *name, const scb_config_t *cfg);
  * A reader of a SCB_LOSSLESS ring takes a reader slot (SCB_ELIMIT when every
  * slot is held by a live reader) and so needs write access to the segment
  * (SCB_EACCES without it); a reader of an overwrite ring needs only read
- * access.  Readers map the header and the items read-only where the backend
+ * access.  Its registration waits for a push under way to end: SCB_EBUSY
+ * if the live writer is still in the same push after a second (stopped by
+ * a signal or a debugger).  On a ring created for asymmetric barriers
+ * (Linux membarrier) a process that cannot issue membarrier cannot register:
+ * SCB_ENOTSUP.  Readers map the header and the items read-only where the backend
  * allows, so a stray write faults.
  * The segment is validated against the size the OS reports before any byte
  * of it is trusted: SCB_EBADFORMAT if it is not a ring this version reads.

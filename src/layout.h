@@ -25,7 +25,7 @@
 /* "SCBRING" and the byte 0x01, read as a little-endian word; on a big-endian
  * host the bytes differ and open refuses the segment, as it should. */
 #define SCB_MAGIC UINT64_C(0x01474e4952424353)
-#define SCB_FORMAT_VERSION 1u
+#define SCB_FORMAT_VERSION 2u
 
 /* Spacing between fields written by different parties.  Two cache lines, so
  * that adjacent-line prefetch does not couple them either. */
@@ -95,14 +95,18 @@ struct scb_wait {
     scb_atomic_u32 wwait;  /* 1: the writer may sleep on wseq */
     scb_atomic_u32 slots_hi; /* 1 + the highest reader slot ever taken */
     scb_atomic_u32 reg_gen;  /* bumped by each reader registration */
-    uint8_t pad[SCB_LINE - 24];
+    scb_atomic_u32 tags;     /* reader registrations ever: slot tags */
+    uint8_t pad[SCB_LINE - 28];
 };
 
 /* One reader slot (SCB_LOSSLESS), one line each after the wait line. */
 struct scb_slot {
     scb_atomic_u64 owner;  /* process identity of the reader, 0 = free */
     scb_atomic_u64 pos;    /* the next position that reader will read */
-    uint8_t pad[SCB_LINE - 16];
+    scb_atomic_u64 tag;    /* which registration holds it (wait.tags), so a
+                            * reader tells its own registration from a later
+                            * one of the same process */
+    uint8_t pad[SCB_LINE - 24];
 };
 
 _Static_assert(sizeof(struct scb_wait) == SCB_LINE, "format");

@@ -93,14 +93,66 @@ void scb_ring_reader_start(const scb_ring_t *r, scb_rcursor_t *c, int latest)
     c->head = head;
     c->lost = 0;
     c->slot = NULL;
+    c->self = 0;
+    c->tag = 0;
+    c->evicted = 0;
+}
+
+void scb_ring_reap(const scb_ring_t *r, scb_ring_alive_fn alive)
+{
+    uint32_t i, hi = scb_load32_acquire(&r->wait->slots_hi);
+
+    if (hi > r->nslots)
+        hi = r->nslots;
+    for (i = 0; i < hi; i++) {
+        struct scb_slot *slot = &r->slots[i];
+        uint64_t owner = scb_load_acquire(&slot->owner);
+
+        if (owner != 0 && !alive(owner))
+            scb_cas(&slot->owner, &owner, 0);
+    }
+}
+
+int scb_ring_slot_take(const scb_ring_t *r, uint64_t self,
+                       scb_ring_alive_fn alive, struct scb_slot **slot)
+{
+    uint32_t i, hi, pass;
+
+    for (pass = 0; pass < 2; pass++) {
+        if (pass == 1)
+            scb_ring_reap(r, alive);
+        for (i = 0; i < r->nslots; i++) {
+            uint64_t free_owner = 0;
+            if (scb_cas(&r->slots[i].owner, &free_owner, self)) {
+                /* Let the writer's scans reach this slot. */
+                hi = scb_load32_acquire(&r->wait->slots_hi);
+                while (hi < i + 1 &&
+                       !scb_cas32(&r->wait->slots_hi, &hi, i + 1))
+                    ;
+                *slot = &r->slots[i];
+                return SCB_OK;
+            }
+        }
+    }
+    return SCB_ELIMIT;
 }
 
 void scb_ring_reader_register_begin(const scb_ring_t *r, scb_rcursor_t *c,
-                                    struct scb_slot *slot, int latest)
+                                    struct scb_slot *slot, uint64_t self,
+                                    enum scb_start start)
 {
-    scb_ring_reader_start(r, c, latest);
+    if (start != SCB_START_RESUME)
+        scb_ring_reader_start(r, c, start == SCB_START_LATEST);
     c->slot = slot;
-    /* Release: the position is in the slot before the announcement. */
+    c->self = self;
+    c->evicted = 0;
+    /* A tag no earlier registration had (modulo 2^32), stored before the
+     * position: a reader evicted from this slot stops writing to it once it
+     * sees the tag change, whoever took the slot. */
+    c->tag = (uint64_t)scb_add32_seq_cst(&r->wait->tags, 1) + 1;
+    scb_store_relaxed(&slot->tag, c->tag);
+    /* Release: the tag and the position are in the slot before the
+     * announcement. */
     scb_store_release(&slot->pos, c->pos);
     /* Announce, then (scb_ring_writer_wop) look at the writer.  The full
      * fence here pairs with the barrier in scb_ring_op_begin between the
@@ -116,21 +168,44 @@ uint64_t scb_ring_writer_wop(const scb_ring_t *r)
     return scb_load_acquire(&r->hdr->wop);
 }
 
-void scb_ring_reader_register_end(const scb_ring_t *r, scb_rcursor_t *c)
+/* Moves the cursor forward to `target`, counting what it skips as lost. */
+static void skip_to(const scb_ring_t *r, scb_rcursor_t *c, uint64_t target)
+{
+    if (!ahead(target, c->pos))
+        return;
+    c->lost += target - c->pos;
+    c->pos = target;
+    c->idx = slot_of(r, target);
+}
+
+void scb_ring_reader_register_end(const scb_ring_t *r, scb_rcursor_t *c,
+                                  enum scb_start start)
 {
     /* A push decided before the registration may have overwritten the
      * oldest items: start after what it claimed.  Acquire pairs with the
-     * release increment of wop in scb_ring_op_end. */
-    uint64_t claim = 0;
+     * release increment of wop in scb_ring_op_end.  A new reader owed
+     * nothing before its start; one registering again lost them. */
+    uint64_t claim, lost = c->lost;
 
     (void)scb_load_acquire(&r->hdr->wop);
     claim = scb_load_acquire(&r->hdr->claim);
     if (ahead(claim, c->pos) && claim - c->pos > r->length) {
-        c->pos = claim - r->length;
-        c->idx = slot_of(r, c->pos);
+        skip_to(r, c, claim - r->length);
+        if (start != SCB_START_RESUME)
+            c->lost = lost;
         scb_store_release(&c->slot->pos, c->pos);
     }
     c->head = scb_load_acquire(&r->hdr->head);
+}
+
+void scb_ring_reader_unregister(const scb_ring_t *r, scb_rcursor_t *c)
+{
+    uint64_t me = c->self;
+
+    (void)r;
+    if (c->slot != NULL)
+        scb_cas(&c->slot->owner, &me, 0);
+    c->slot = NULL;
 }
 
 /* The fast side of a handshake: orders its store before its load. */
@@ -360,16 +435,6 @@ void scb_ring_push_many(const scb_ring_t *r, scb_wcursor_t *w,
     scb_store_release(&r->hdr->head, end);
 }
 
-/* Moves the cursor forward to `target`, counting what it skips as lost. */
-static void skip_to(const scb_ring_t *r, scb_rcursor_t *c, uint64_t target)
-{
-    if (!ahead(target, c->pos))
-        return;
-    c->lost += target - c->pos;
-    c->pos = target;
-    c->idx = slot_of(r, target);
-}
-
 /* Items readable now from the cursor, refreshing the cached head only when
  * the cache says fewer than `want` (so the writer's line is not pulled on
  * every call).  Skips what the writer has lapped. */
@@ -431,20 +496,26 @@ static inline void advance(const scb_ring_t *r, scb_rcursor_t *c, uint64_t n)
         c->idx -= r->length;
 }
 
-/* Overwrite-mode readers must check every copy; the writer never
- * overwrites what a registered lossless reader still needs. */
-static inline int must_check(const scb_rcursor_t *c)
-{
-    return c->slot == NULL;
-}
-
 /* A registered reader tells the writer how far it has read.  Release: its
  * copies are complete before the writer may reuse their slots; pairs with
- * the acquire load in scb_ring_readers_min. */
+ * the acquire load in scb_ring_readers_min.  A reader judged dead had its
+ * slot freed, and the slot may be another reader's now: the owner and tag
+ * check (loads from the line the store goes to anyway) keeps it from
+ * writing there.  Between that load and the store a reaper and a new owner would
+ * both have to act; the position that would clobber belongs to a reader
+ * whose copies are checked like every reader's, so the worst it can cause
+ * is counted loss, never a torn item. */
 static inline void publish(scb_rcursor_t *c)
 {
-    if (c->slot != NULL)
-        scb_store_release(&c->slot->pos, c->pos);
+    if (c->slot == NULL)
+        return;
+    if (scb_load_relaxed(&c->slot->owner) != c->self ||
+        scb_load_relaxed(&c->slot->tag) != c->tag) {
+        c->slot = NULL;
+        c->evicted = 1;
+        return;
+    }
+    scb_store_release(&c->slot->pos, c->pos);
 }
 
 int scb_ring_pop(const scb_ring_t *r, scb_rcursor_t *c, void *item)
@@ -456,7 +527,7 @@ int scb_ring_pop(const scb_ring_t *r, scb_rcursor_t *c, void *item)
         if (available(r, c, 1) == 0)
             break;
         copy_out(r, c->idx, item, 1);
-        if (!must_check(c) || torn(r, c, 1, &claim) == 0) {
+        if (torn(r, c, 1, &claim) == 0) {
             advance(r, c, 1);
             rc = SCB_OK;
             break;
@@ -484,7 +555,7 @@ int scb_ring_pop_many(const scb_ring_t *r, scb_rcursor_t *c, void *items,
         if (n > max)
             n = max;
         copy_out(r, c->idx, dst, n);
-        bad = must_check(c) ? torn(r, c, n, &claim) : 0;
+        bad = torn(r, c, n, &claim);
         if (bad == n) {
             skip_to(r, c, overrun_target(r, claim, tries > 0));
             continue;

@@ -80,7 +80,24 @@ typedef struct scb_rcursor {
     uint64_t head;           /* last value of hdr->head seen */
     uint64_t lost;           /* items skipped because they were overwritten */
     struct scb_slot *slot;   /* SCB_LOSSLESS: this reader's slot, else NULL */
+    uint64_t self;           /* SCB_LOSSLESS: the owner id it holds slot as */
+    uint64_t tag;            /* SCB_LOSSLESS: its registration's slot tag */
+    int evicted;             /* SCB_LOSSLESS: 1 once the reader found its slot
+                              * taken from it (judged dead): it stopped
+                              * publishing there and reads unregistered */
 } scb_rcursor_t;
+
+/* Where a reader starts (scb_ring_reader_register_begin). */
+enum scb_start {
+    SCB_START_OLDEST,        /* the oldest item kept */
+    SCB_START_LATEST,        /* the next item pushed */
+    SCB_START_RESUME         /* where the cursor is: a reader registering
+                              * again; what it missed meanwhile is lost */
+};
+
+/* A process's liveness, passed in by the caller (the ring never asks the
+ * OS): 1 if the process with identity `id` is alive. */
+typedef int (*scb_ring_alive_fn)(uint64_t id);
 
 /* How many times one pop retries when the writer keeps overwriting the item
  * it copies before it gives up with SCB_EAGAIN. */
@@ -114,16 +131,36 @@ uint64_t scb_ring_room(const scb_ring_t *r, scb_wcursor_t *w, uint64_t want);
  * *min) and whether there is any; the writer's usage is pos - *min. */
 int scb_ring_readers_min(const scb_ring_t *r, uint64_t pos, uint64_t *min);
 
-/* SCB_LOSSLESS: registers the reader `c` in `slot` (already owned by this
- * process), starting as scb_ring_reader_start would.  begin announces the
- * registration (with a full fence after it); on an asym ring the caller then
- * issues the heavy barrier.  scb_ring_writer_wop then reads the writer's
- * push counter: if it is odd, the caller waits until it differs (or the
- * writer is dead), then calls end. */
+/* SCB_LOSSLESS: frees the slots of registered readers that `alive` says
+ * are dead (all of them at once: readers that died at different positions
+ * must not hold the writer back one interval each).  A slot whose owner
+ * changed meanwhile is left alone. */
+void scb_ring_reap(const scb_ring_t *r, scb_ring_alive_fn alive);
+
+/* SCB_LOSSLESS: takes a free reader slot for the owner id `self` (after
+ * reaping dead owners once if none is free) and lets the writer's scans
+ * reach it.  SCB_OK and *slot, or SCB_ELIMIT. */
+int scb_ring_slot_take(const scb_ring_t *r, uint64_t self,
+                       scb_ring_alive_fn alive, struct scb_slot **slot);
+
+/* SCB_LOSSLESS: registers the reader `c` in `slot` (taken for `self`),
+ * starting where `start` says.  begin announces the registration (with a
+ * full fence after it); on an asym ring the caller then issues the heavy
+ * barrier.  scb_ring_writer_wop then reads the writer's push counter: if it
+ * is odd, the caller waits until it differs (or the writer is dead), then
+ * calls end; if it cannot (the writer stays in one push, or the heavy
+ * barrier failed), it calls scb_ring_reader_unregister instead. */
 void scb_ring_reader_register_begin(const scb_ring_t *r, scb_rcursor_t *c,
-                                    struct scb_slot *slot, int latest);
+                                    struct scb_slot *slot, uint64_t self,
+                                    enum scb_start start);
 uint64_t scb_ring_writer_wop(const scb_ring_t *r);
-void scb_ring_reader_register_end(const scb_ring_t *r, scb_rcursor_t *c);
+void scb_ring_reader_register_end(const scb_ring_t *r, scb_rcursor_t *c,
+                                  enum scb_start start);
+
+/* SCB_LOSSLESS: gives the reader's slot back, if it still holds it (a slot
+ * taken from it meanwhile belongs to another reader now), and leaves the
+ * cursor unregistered. */
+void scb_ring_reader_unregister(const scb_ring_t *r, scb_rcursor_t *c);
 
 /* Wake-up handshakes, in event-count order.  The sleeper reads the futex
  * word, then raises its flag (prepare; on an asym ring the caller then
@@ -148,7 +185,13 @@ void scb_ring_push(const scb_ring_t *r, scb_wcursor_t *w, const void *item);
 void scb_ring_push_many(const scb_ring_t *r, scb_wcursor_t *w,
                         const void *items, size_t n);
 
-/* Returns SCB_OK or SCB_EAGAIN. */
+/* Returns SCB_OK or SCB_EAGAIN.  Every copy is checked against claim, a
+ * registered lossless reader's too: if the writer overwrote the item while
+ * it was copied (it judged the reader dead, or a hostile process moved the
+ * counters), the item counts as lost instead of being returned torn.  A
+ * registered reader publishes its position after the call, unless its slot
+ * was taken from it: then it sets c->evicted, stops publishing, and reads
+ * on unregistered until the caller registers it again. */
 int scb_ring_pop(const scb_ring_t *r, scb_rcursor_t *c, void *item);
 /* Returns SCB_OK with 1 <= *count <= max, or SCB_EAGAIN with *count 0. */
 int scb_ring_pop_many(const scb_ring_t *r, scb_rcursor_t *c, void *items,

@@ -34,6 +34,11 @@
  * the 1 s the contract allows), and the longest it sleeps between checks. */
 #define REAP_INTERVAL_NS (100u * 1000u * 1000u)
 
+/* How long a registering reader waits for a push under way to end before
+ * scb_open gives up with SCB_EBUSY (a push takes microseconds: a writer
+ * still in one after this is stopped, or the counter is corrupt). */
+#define REGISTER_WAIT_NS (1000u * 1000u * 1000u)
+
 /* How long a _wait call polls before it goes to sleep by default: an item
  * (or room) that comes within this is caught with no system call on either
  * side, at the cost of that much CPU when nothing comes.  The environment
@@ -54,6 +59,8 @@ struct scb {
     uint32_t mode;
     uint32_t max_readers;
     uint64_t self_id;        /* this process's identity (writer, slot owner) */
+    uint32_t forks;          /* scb_sys_forks when opened: a handle used in a
+                              * forked child is not that child's */
     uint64_t last_reap;      /* when the writer last looked for dead readers */
     int shared_rw;           /* 1 if this handle may write the wait line */
     uint64_t spin_ns;        /* how long _wait calls poll before sleeping */
@@ -63,6 +70,14 @@ struct scb {
     scb_sys_chan_t *wchan;   /* wake channel of wait->wseq */
     char name[SCB_NAME_MAX + 1];
 };
+
+/* 1 if the handle is used in a forked child of the process that opened
+ * it: it acts for that process (its writer role, its reader slot), so the
+ * child may only close it, which releases nothing shared. */
+static inline int foreign(const scb_t *h)
+{
+    return h->forks != scb_sys_forks;
+}
 
 /* Semantics 8: 1 to SCB_NAME_MAX characters of [A-Za-z0-9._-]. */
 static int check_name(const char *name, const scb_backend_t *be)
@@ -159,6 +174,8 @@ static scb_t *new_handle(const scb_backend_t *be, const char *name)
     scb_t *h = calloc(1, sizeof *h);
 
     if (h != NULL) {
+        scb_sys_watch_forks();
+        h->forks = scb_sys_forks;
         h->be = be;
         strcpy(h->name, name); /* checked: at most SCB_NAME_MAX */
         h->spin_ns = spin_ns_from_env();
@@ -281,24 +298,6 @@ static int take_writer(scb_t *h)
     }
 }
 
-/* Frees the slots of registered readers whose process died, so they stop
- * holding the writer back (all of them at once: readers that died at
- * different positions must not hold it back one interval each). */
-static void reap_dead_readers(scb_t *h)
-{
-    uint32_t i, hi = scb_load32_acquire(&h->ring.wait->slots_hi);
-
-    if (hi > h->ring.nslots)
-        hi = h->ring.nslots;
-    for (i = 0; i < hi; i++) {
-        struct scb_slot *slot = &h->ring.slots[i];
-        uint64_t owner = scb_load_acquire(&slot->owner);
-
-        if (owner != 0 && !scb_sys_proc_alive(owner))
-            scb_cas(&slot->owner, &owner, 0);
-    }
-}
-
 /* The writer's slow path when a lossless ring looks full: at most every
  * REAP_INTERVAL_NS, free the slots of dead readers holding it back. */
 static void writer_reap(scb_t *w)
@@ -308,87 +307,72 @@ static void writer_reap(scb_t *w)
     if (w->last_reap != 0 && now - w->last_reap < REAP_INTERVAL_NS)
         return;
     w->last_reap = now;
-    reap_dead_readers(w);
+    scb_ring_reap(&w->ring, scb_sys_proc_alive);
 }
 
 /* A registering reader found a push under way that may have been decided
  * before its registration: waits for that push to end (a few microseconds),
- * or for its writer to be found dead. */
-static void wait_push_done(scb_t *h, uint64_t wop)
+ * or for its writer to be found dead.  Returns 0 if the writer is alive but
+ * still in the same push after REGISTER_WAIT_NS (stopped by a signal or a
+ * debugger, or the counter was made odd by another process). */
+static int wait_push_done(scb_t *h, uint64_t wop)
 {
     unsigned attempt;
-    uint64_t last_check = scb_sys_now_ns();
+    uint64_t start = scb_sys_now_ns(), last_check = start, now;
 
     for (attempt = 0; scb_load_acquire(&h->ring.hdr->wop) == wop; attempt++) {
         scb_sys_sleep_us(attempt < 10 ? 1u << attempt : 1000u);
-        if (scb_sys_now_ns() - last_check > 10u * 1000u * 1000u) {
+        now = scb_sys_now_ns();
+        if (now - last_check > 10u * 1000u * 1000u) {
             uint64_t owner = scb_load_acquire(&h->ring.hdr->writer_id);
             if (owner == 0 || !scb_sys_proc_alive(owner))
-                return; /* no push will end it; the next writer starts clean */
-            last_check = scb_sys_now_ns();
+                return 1; /* no push will end it; the next writer starts clean */
+            last_check = now;
         }
+        if (now - start > REGISTER_WAIT_NS)
+            return 0;
     }
+    return 1;
 }
 
-/* The fallback of register_reader: waits until wop is even and unchanged
- * over 2 ms (bounded by the writer's death). */
-static void wait_writer_quiet(scb_t *h)
+/* Takes a free reader slot of a lossless ring and registers the reader in
+ * it, starting where `start` says.  SCB_ELIMIT when every slot is held by a
+ * live reader; SCB_EBUSY when the writer stays in the middle of one push;
+ * SCB_ENOTSUP when the ring uses asymmetric barriers and this process
+ * cannot issue the heavy one (the writer's fast path then has nothing that
+ * would order its push against this registration). */
+static int register_reader(scb_t *h, enum scb_start start)
 {
-    uint64_t a, b;
-
-    for (;;) {
-        a = scb_ring_writer_wop(&h->ring);
-        if (a & 1) {
-            wait_push_done(h, a);
-            continue;
-        }
-        scb_sys_sleep_us(2000);
-        b = scb_ring_writer_wop(&h->ring);
-        if (a == b)
-            return;
-    }
-}
-
-/* Takes a free reader slot of a lossless ring (after freeing those of dead
- * readers if none is free) and registers the reader in it. */
-static int register_reader(scb_t *h, int latest)
-{
+    struct scb_slot *slot;
     uint64_t wop;
-    uint32_t i, hi, pass;
-    struct scb_slot *slot = NULL;
+    int rc;
 
-    h->self_id = scb_sys_proc_self();
-    for (pass = 0; pass < 2 && slot == NULL; pass++) {
-        if (pass == 1)
-            reap_dead_readers(h);
-        for (i = 0; i < h->ring.nslots; i++) {
-            uint64_t free_owner = 0;
-            if (scb_cas(&h->ring.slots[i].owner, &free_owner, h->self_id)) {
-                slot = &h->ring.slots[i];
-                break;
-            }
-        }
-    }
-    if (slot == NULL)
-        return SCB_ELIMIT;
-    /* Let the writer's scans reach this slot. */
-    hi = scb_load32_acquire(&h->ring.wait->slots_hi);
-    while (hi < i + 1 && !scb_cas32(&h->ring.wait->slots_hi, &hi, i + 1))
-        ;
-    scb_ring_reader_register_begin(&h->ring, &h->r, slot, latest != 0);
+    rc = scb_ring_slot_take(&h->ring, h->self_id, scb_sys_proc_alive, &slot);
+    if (rc != SCB_OK)
+        return rc;
+    scb_ring_reader_register_begin(&h->ring, &h->r, slot, h->self_id, start);
     if (h->ring.asym && scb_sys_barrier_heavy() != 0) {
-        /* The writer orders its pushes with compiler barriers only and
-         * this process cannot issue the heavy barrier: wait until the
-         * writer has been between pushes for a while instead (its stores
-         * become visible within nanoseconds in practice). */
-        wait_writer_quiet(h);
+        rc = SCB_ENOTSUP;
     } else {
         wop = scb_ring_writer_wop(&h->ring);
-        if (wop & 1)
-            wait_push_done(h, wop);
+        if ((wop & 1) && !wait_push_done(h, wop))
+            rc = SCB_EBUSY;
     }
-    scb_ring_reader_register_end(&h->ring, &h->r);
+    if (rc != SCB_OK) {
+        scb_ring_reader_unregister(&h->ring, &h->r);
+        return rc;
+    }
+    scb_ring_reader_register_end(&h->ring, &h->r, start);
     return SCB_OK;
+}
+
+/* A registered reader found its slot taken from it (it was judged dead):
+ * it registers again where it is, what it missed counted as lost.  If that
+ * fails it reads on unregistered, its copies checked as always. */
+static void rejoin(scb_t *r)
+{
+    r->r.evicted = 0;
+    (void)register_reader(r, SCB_START_RESUME);
 }
 
 /* Maps the header and the items read-only for a reader that mapped the
@@ -454,7 +438,10 @@ int scb_open(scb_t **out, const char *name, const scb_config_t *cfg)
         scb_ring_writer_start(&h->ring, &h->w);
     } else {
         if (h->ring.nslots > 0) {
-            rc = h->shared_rw ? register_reader(h, flags & SCB_LATEST)
+            h->self_id = scb_sys_proc_self();
+            rc = h->shared_rw ? register_reader(h, (flags & SCB_LATEST)
+                                                       ? SCB_START_LATEST
+                                                       : SCB_START_OLDEST)
                               : SCB_EACCES; /* a lossless reader needs its slot */
             if (rc != SCB_OK) {
                 close_quietly(be, &h->seg);
@@ -477,6 +464,12 @@ int scb_close(scb_t *h)
 
     if (h == NULL)
         return SCB_OK;
+    if (foreign(h)) {
+        /* A forked child's copy: unmap it, release nothing shared. */
+        rc = scb_be_close(h->be, &h->seg);
+        free_handle(h);
+        return rc;
+    }
     if (h->is_writer) {
         uint64_t me = h->self_id;
 
@@ -489,10 +482,8 @@ int scb_close(scb_t *h)
          * (it judged this one dead). */
         scb_cas(&h->ring.hdr->writer_id, &me, 0);
     } else if (h->r.slot != NULL) {
-        uint64_t me = h->self_id;
-
         /* Frees the slot, and wakes a writer that waits for room. */
-        scb_cas(&h->r.slot->owner, &me, 0);
+        scb_ring_reader_unregister(&h->ring, &h->r);
         if (scb_ring_writer_waiting(&h->ring))
             scb_sys_wake(h->wchan, &h->ring.wait->wseq);
     }
@@ -655,7 +646,7 @@ static uint64_t room_for(scb_t *w, uint64_t want)
 
 int scb_push(scb_t *w, const void *item)
 {
-    if (w == NULL || item == NULL)
+    if (w == NULL || item == NULL || foreign(w))
         return SCB_EINVAL;
     if (!w->is_writer)
         return SCB_ENOTWRITER;
@@ -676,7 +667,7 @@ int scb_push_many(scb_t *w, const void *items, size_t n, size_t *count)
 
     if (count != NULL)
         *count = 0;
-    if (w == NULL || count == NULL || (items == NULL && n > 0))
+    if (w == NULL || count == NULL || (items == NULL && n > 0) || foreign(w))
         return SCB_EINVAL;
     if (!w->is_writer)
         return SCB_ENOTWRITER;
@@ -769,13 +760,15 @@ int scb_pop(scb_t *r, void *item)
 {
     int rc;
 
-    if (r == NULL || item == NULL)
+    if (r == NULL || item == NULL || foreign(r))
         return SCB_EINVAL;
     if (r->is_writer)
         return SCB_ENOTREADER;
     rc = scb_ring_pop(&r->ring, &r->r, item);
     if (rc == SCB_OK)
         wake_writer(r);
+    if (r->r.evicted)
+        rejoin(r);
     return rc;
 }
 
@@ -785,13 +778,15 @@ int scb_pop_many(scb_t *r, void *items, size_t max, size_t *count)
 
     if (count != NULL)
         *count = 0;
-    if (r == NULL || items == NULL || count == NULL)
+    if (r == NULL || items == NULL || count == NULL || foreign(r))
         return SCB_EINVAL;
     if (r->is_writer)
         return SCB_ENOTREADER;
     rc = scb_ring_pop_many(&r->ring, &r->r, items, max, count);
     if (rc == SCB_OK)
         wake_writer(r);
+    if (r->r.evicted)
+        rejoin(r);
     return rc;
 }
 
@@ -840,7 +835,7 @@ uint64_t scb_usage(const scb_t *h)
 {
     uint64_t min;
 
-    if (h == NULL)
+    if (h == NULL || foreign(h))
         return 0;
     if (h->is_writer && h->ring.nslots > 0 &&
         scb_ring_readers_min(&h->ring, h->w.pos, &min))
@@ -852,7 +847,7 @@ uint64_t scb_usage(const scb_t *h)
 
 uint64_t scb_lost(const scb_t *r)
 {
-    if (r == NULL || r->is_writer)
+    if (r == NULL || r->is_writer || foreign(r))
         return 0;
     return scb_ring_reader_lost(&r->ring, &r->r);
 }
@@ -872,7 +867,7 @@ int scb_info(const scb_t *h, scb_info_t *out)
 {
     uint64_t owner;
 
-    if (h == NULL || out == NULL)
+    if (h == NULL || out == NULL || foreign(h))
         return SCB_EINVAL;
     memset(out, 0, sizeof *out);
     strcpy(out->name, h->name);

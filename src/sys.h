@@ -96,6 +96,18 @@ void scb_sys_wake(scb_sys_chan_t *chan, const void *addr);
 int scb_sys_barrier_register(void);
 int scb_sys_barrier_heavy(void);
 
+/*
+ * Fork detection.  scb_sys_forks is bumped in the child of every fork()
+ * once scb_sys_watch_forks has run in the process (it installs a
+ * pthread_atfork child handler, once; calling it again is free), so a
+ * handle that recorded the value when it was opened learns with one load
+ * that it is being used in a process other than its opener's.  Children
+ * made without fork() (vfork, raw clone) are not counted.  Always 0 where
+ * there is no fork (Windows).
+ */
+extern uint32_t scb_sys_forks;
+void scb_sys_watch_forks(void);
+
 /* A pause for spin-wait loops (x86 PAUSE, ARM YIELD). */
 void scb_sys_cpu_relax(void);
 

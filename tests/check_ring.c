@@ -6,6 +6,7 @@
 #include <config.h>
 #endif
 
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,7 +137,7 @@ static void corrupt(struct scb_hdr *h, int which)
 {
     switch (which) {
     case 0: scb_store_relaxed(&h->magic, 0x1234); break;
-    case 1: h->version = 2; break;
+    case 1: h->version = SCB_FORMAT_VERSION + 1; break;
     case 2: h->hdr_size = 64; break;
     case 3: h->total_size += PAGE; break;
     case 4: h->length = 0; break;
@@ -550,9 +551,11 @@ static void mem_register(struct mem_ring *m, scb_rcursor_t *c, uint32_t i,
     if (scb_load32_relaxed(&m->ring.wait->slots_hi) < i + 1)
         scb_store32_relaxed(&m->ring.wait->slots_hi, i + 1);
     /* No push is under way here: wop stays even. */
-    scb_ring_reader_register_begin(&m->ring, c, &m->ring.slots[i], latest);
+    scb_ring_reader_register_begin(&m->ring, c, &m->ring.slots[i], 1000 + i,
+                                   latest ? SCB_START_LATEST : SCB_START_OLDEST);
     ck_assert_uint_eq(scb_ring_writer_wop(&m->ring) & 1, 0);
-    scb_ring_reader_register_end(&m->ring, c);
+    scb_ring_reader_register_end(&m->ring, c,
+                                 latest ? SCB_START_LATEST : SCB_START_OLDEST);
 }
 
 START_TEST(test_lossless_room)
@@ -628,7 +631,8 @@ START_TEST(test_register_during_push)
     /* ...a reader registers meanwhile, wanting items 0-2... */
     scb_store_relaxed(&m.ring.slots[0].owner, 5);
     scb_store32_relaxed(&m.ring.wait->slots_hi, 1);
-    scb_ring_reader_register_begin(&m.ring, &c, &m.ring.slots[0], 0);
+    scb_ring_reader_register_begin(&m.ring, &c, &m.ring.slots[0], 5,
+                                   SCB_START_OLDEST);
     wop = scb_ring_writer_wop(&m.ring);
     ck_assert_uint_eq(wop & 1, 1);
     ck_assert_uint_eq(c.pos, 0);
@@ -640,7 +644,7 @@ START_TEST(test_register_during_push)
     scb_ring_op_end(&m.ring, &w);
     ck_assert_uint_ne(scb_load_relaxed(&hdr_of(&m)->wop), wop);
     /* ...so the reader starts at item 2, the oldest left intact. */
-    scb_ring_reader_register_end(&m.ring, &c);
+    scb_ring_reader_register_end(&m.ring, &c, SCB_START_OLDEST);
     ck_assert_uint_eq(c.pos, 2);
     /* The next push sees the slot: room for 4 - (6 - 2) = 0. */
     scb_ring_op_begin(&m.ring, &w);
@@ -678,6 +682,95 @@ START_TEST(test_lossless_stale_slot)
     /* slots_hi beyond the slots is clamped to them. */
     scb_store32_relaxed(&m.ring.wait->slots_hi, 1000000);
     ck_assert_int_eq(scb_ring_readers_min(&m.ring, w.pos, &min), 1);
+    mem_ring_free(&m);
+}
+END_TEST
+
+static int alive_never(uint64_t id)
+{
+    (void)id;
+    return 0;
+}
+
+/* A registered reader judged dead (its slot reaped while it lives): the
+ * writer overwrites what it had not read.  The copies are checked like
+ * everyone's: it returns no item twice and none out of place, and counts
+ * exactly what it missed. */
+START_TEST(test_misjudged_reader_copies_checked)
+{
+    struct mem_ring m;
+    scb_wcursor_t w;
+    scb_rcursor_t c;
+    uint64_t i, v, last, got = 1;
+
+    mem_ring_make_flags(&m, 8, 4, 0, SCB_LOSSLESS, 2);
+    scb_ring_writer_start(&m.ring, &w);
+    mem_register(&m, &c, 0, 0);
+    for (i = 0; i < 10; i++) {
+        if (i == 4) {
+            /* The reader has read item 0 and knows of items 1-3; then it
+             * is judged dead, and the writer no longer waits for it. */
+            ck_assert_int_eq(scb_ring_pop(&m.ring, &c, &v), SCB_OK);
+            ck_assert_uint_eq(v, 0);
+            scb_ring_reap(&m.ring, alive_never);
+        }
+        scb_ring_op_begin(&m.ring, &w);
+        ck_assert_uint_ge(scb_ring_room(&m.ring, &w, 1), 1);
+        scb_ring_push(&m.ring, &w, &i);
+        scb_ring_op_end(&m.ring, &w);
+    }
+    last = 0;
+    while (scb_ring_pop(&m.ring, &c, &v) == SCB_OK) {
+        ck_assert_msg(v > last && v == c.pos - 1,
+                      "item %" PRIu64 " at position %" PRIu64 " after %" PRIu64,
+                      v, c.pos - 1, last);
+        last = v;
+        got++;
+    }
+    ck_assert_uint_eq(got + c.lost, 10);
+    mem_ring_free(&m);
+}
+END_TEST
+
+/* A reader whose slot was reaped and taken by another reader never writes
+ * its position into that slot: it notices and stops publishing. */
+START_TEST(test_evicted_reader_keeps_out)
+{
+    struct mem_ring m;
+    scb_wcursor_t w;
+    scb_rcursor_t c, c2;
+    uint64_t i, v;
+
+    mem_ring_make_flags(&m, 8, 8, 0, SCB_LOSSLESS, 1);
+    scb_ring_writer_start(&m.ring, &w);
+    mem_register(&m, &c, 0, 0);
+    for (i = 0; i < 4; i++) {
+        scb_ring_op_begin(&m.ring, &w);
+        scb_ring_push(&m.ring, &w, &i);
+        scb_ring_op_end(&m.ring, &w);
+    }
+    ck_assert_int_eq(scb_ring_pop(&m.ring, &c, &v), SCB_OK);
+    ck_assert_uint_eq(scb_load_relaxed(&m.ring.slots[0].pos), 1);
+    /* Judged dead; a new reader takes the slot at the latest item. */
+    scb_ring_reap(&m.ring, alive_never);
+    ck_assert_uint_eq(scb_load_relaxed(&m.ring.slots[0].owner), 0);
+    scb_store_relaxed(&m.ring.slots[0].owner, 2000);
+    scb_ring_reader_register_begin(&m.ring, &c2, &m.ring.slots[0], 2000,
+                                   SCB_START_LATEST);
+    scb_ring_reader_register_end(&m.ring, &c2, SCB_START_LATEST);
+    ck_assert_uint_eq(scb_load_relaxed(&m.ring.slots[0].pos), 4);
+    /* The first reader reads on: the slot keeps the new reader's
+     * position, and the first one learns it was evicted. */
+    ck_assert_int_eq(scb_ring_pop(&m.ring, &c, &v), SCB_OK);
+    ck_assert_uint_eq(v, 1);
+    ck_assert_int_eq(c.evicted, 1);
+    ck_assert_ptr_null(c.slot);
+    ck_assert_uint_eq(scb_load_relaxed(&m.ring.slots[0].pos), 4);
+    ck_assert_int_eq(scb_ring_pop(&m.ring, &c, &v), SCB_OK);
+    ck_assert_uint_eq(scb_load_relaxed(&m.ring.slots[0].pos), 4);
+    /* Giving back a slot it no longer holds frees nothing. */
+    scb_ring_reader_unregister(&m.ring, &c);
+    ck_assert_uint_eq(scb_load_relaxed(&m.ring.slots[0].owner), 2000);
     mem_ring_free(&m);
 }
 END_TEST
@@ -929,6 +1022,8 @@ static Suite *ring_suite(void)
     tcase_add_test(tc, test_lossless_room);
     tcase_add_test(tc, test_lossless_stale_slot);
     tcase_add_test(tc, test_register_during_push);
+    tcase_add_test(tc, test_misjudged_reader_copies_checked);
+    tcase_add_test(tc, test_evicted_reader_keeps_out);
     tcase_add_test(tc, test_wake_handshake);
     tcase_add_test(tc, test_wake_replay_readers);
     tcase_add_test(tc, test_wake_replay_writer);

@@ -343,8 +343,10 @@ END_TEST
 /* Left out on Windows: they fork.  Multi-process tests there are in
  * tests/scb_win.c. */
 
-/* A child pushes (through the writer handle it inherited) while the parent
- * waits: _i 0 waits forever, _i 1 with a timeout. */
+/* A child takes the writer role over and pushes while the parent waits:
+ * _i 0 waits forever, _i 1 with a timeout.  (The writer handle the child
+ * inherits is not the child's: it opens its own once the parent closed
+ * that one.) */
 START_TEST(test_pop_wait_wakes)
 {
     scb_t *w, *r;
@@ -358,12 +360,15 @@ START_TEST(test_pop_wait_wakes)
     pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
+        scb_t *cw = NULL;
         uint8_t it[8];
         tu_sleep_us(60000);
+        CHILD_EQ(open_rc(g_name, SCB_WRITER, &cw), SCB_OK);
         tu_fill(it, 8, 1234);
-        CHILD_EQ(scb_push(w, it), SCB_OK);
+        CHILD_EQ(scb_push(cw, it), SCB_OK);
         _exit(0);
     }
+    scb_close(w);
     t0 = now_ms();
     ck_assert_int_eq(scb_pop_wait(r, item, _i == 0 ? -1 : 3000), SCB_OK);
     dt = now_ms() - t0;
@@ -372,7 +377,6 @@ START_TEST(test_pop_wait_wakes)
     ck_assert(tu_check(item, 8, &s));
     ck_assert_uint_eq(s, 1234);
     scb_close(r);
-    scb_close(w);
 }
 END_TEST
 
@@ -399,12 +403,15 @@ START_TEST(test_pop_wait_long_timeout)
     pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
+        scb_t *cw = NULL;
         uint8_t it[8];
         tu_sleep_us(100000);
+        CHILD_EQ(open_rc(g_name, SCB_WRITER, &cw), SCB_OK);
         tu_fill(it, 8, 4321);
-        CHILD_EQ(scb_push(w, it), SCB_OK);
+        CHILD_EQ(scb_push(cw, it), SCB_OK);
         _exit(0);
     }
+    scb_close(w);
     t0 = now_ms();
     rc = scb_pop_wait(r, item, timeout);
     dt = now_ms() - t0;
@@ -417,7 +424,6 @@ START_TEST(test_pop_wait_long_timeout)
     ck_assert(tu_check(item, 8, &s));
     ck_assert_uint_eq(s, 4321);
     scb_close(r);
-    scb_close(w);
 }
 END_TEST
 #endif /* !_WIN32 */

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -588,4 +589,26 @@ int scb_sys_protect_readonly(void *addr, size_t len)
     if (rc == SCB_OK || rc == SCB_ENOTSUP)
         errno = saved;
     return rc;
+}
+
+/* ---- forks ---------------------------------------------------------- */
+
+uint32_t scb_sys_forks;
+
+static void count_fork(void)
+{
+    scb_sys_forks++;
+}
+
+static pthread_once_t watch_once = PTHREAD_ONCE_INIT;
+
+static void watch_forks_once(void)
+{
+    /* If it fails (ENOMEM), forks go unnoticed, as before it was asked. */
+    (void)pthread_atfork(NULL, NULL, count_fork);
+}
+
+void scb_sys_watch_forks(void)
+{
+    (void)pthread_once(&watch_once, watch_forks_once);
 }

@@ -425,3 +425,10 @@ int scb_sys_protect_readonly(void *addr, size_t len)
     }
     return SCB_OK;
 }
+
+/* No fork on Windows: the count stays 0. */
+uint32_t scb_sys_forks;
+
+void scb_sys_watch_forks(void)
+{
+}
