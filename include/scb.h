@@ -35,7 +35,7 @@ extern "C" {
 #endif
 
 /* SCB_API marks the exported functions.  On Windows a program using
- * libscb-0.dll needs nothing; one linking the static libscb.a defines
+ * libscb-1.dll needs nothing; one linking the static libscb.a defines
  * SCB_STATIC before including this header. */
 #if defined(_WIN32) || defined(__CYGWIN__)
 #  if defined(SCB_BUILDING) && defined(DLL_EXPORT)
@@ -99,8 +99,12 @@ typedef struct scb scb_t;
 
 /*
  * Configuration for scb_create, scb_open and scb_unlink.  Always fill it with
- * scb_config_init first, then change the fields you need: fields may be added
- * at the end in later versions.
+ * scb_config_init first, then change the fields you need.  Fields may be
+ * added at the end in later versions: scb_config_init records the size of
+ * the struct as the caller's compiler saw it (struct_size), and the library
+ * reads only the fields that size covers, so a program built against an
+ * older <scb.h> keeps working with a newer library of the same soname.
+ * A config zeroed by hand (struct_size 0) counts as this version's.
  */
 typedef struct scb_config {
     uint32_t item_size;   /* bytes per item, >= 1; 0 means default 1 */
@@ -109,9 +113,12 @@ typedef struct scb_config {
     uint32_t max_readers; /* SCB_LOSSLESS only: reader slots; 0 means default 64 */
     uint32_t mode;        /* permission bits of the segment; 0 means 0600 */
     const char *backend;  /* "posix", "sysv", "apr"...; NULL = configured default */
+    uint32_t struct_size; /* set by scb_config_init; leave it alone */
 } scb_config_t;
 
-/* What scb_info reports about a ring, as seen through one handle. */
+/* What scb_info reports about a ring, as seen through one handle.  Fields
+ * may be added at the end in later versions: scb_info writes only as many
+ * bytes as the caller's compiler says the struct has (see scb_info). */
 typedef struct scb_info {
     char name[SCB_NAME_MAX + 1]; /* the ring's name */
     const char *backend;         /* the backend's name (static string) */
@@ -129,9 +136,19 @@ typedef struct scb_info {
     uint32_t mode;               /* permission bits the ring was created with */
 } scb_info_t;
 
-/* Fills cfg with the defaults: item_size 1, length 2, no flags, max_readers
- * 64, mode 0600, the configured default backend.  NULL is a no-op. */
+/*
+ * Fills cfg with the defaults: item_size 1, length 2, no flags, max_readers
+ * 64, mode 0600, the configured default backend.  NULL is a no-op.
+ * scb_config_init(cfg) is a macro over scb_config_init_size(cfg,
+ * sizeof *cfg), which fills `size` bytes (the fields of this version that
+ * fit, the rest zero) and records `size` in struct_size.  The function
+ * scb_config_init itself (for bindings that cannot use the macro, e.g.
+ * through (scb_config_init)(cfg) or a foreign function interface) assumes
+ * this version's sizeof(scb_config_t).
+ */
+SCB_API void scb_config_init_size(scb_config_t *cfg, size_t size);
 SCB_API void scb_config_init(scb_config_t *cfg);
+#define scb_config_init(cfg) scb_config_init_size((cfg), sizeof *(cfg))
 
 /*
  * Creates the ring `name` and makes the caller its writer.  cfg NULL means
@@ -238,8 +255,16 @@ SCB_API uint64_t scb_usage(const scb_t *h);
  * opened (including those it will skip on its next pop).  Writer or NULL: 0. */
 SCB_API uint64_t scb_lost(const scb_t *r);
 
-/* Fills *out.  Errors: SCB_EINVAL (NULL). */
+/*
+ * Fills *out.  scb_info(h, out) is a macro over scb_info_size(h, out,
+ * sizeof *out), which writes at most `size` bytes: a program built against
+ * an older <scb.h> is never overrun.  The function scb_info itself assumes
+ * this version's sizeof(scb_info_t).  Errors: SCB_EINVAL (NULL, or a size
+ * smaller than version 0.1's scb_info_t).
+ */
+SCB_API int scb_info_size(const scb_t *h, scb_info_t *out, size_t size);
 SCB_API int scb_info(const scb_t *h, scb_info_t *out);
+#define scb_info(h, out) scb_info_size((h), (out), sizeof *(out))
 
 /* A static message for an SCB_* code; "unknown error" for anything else. */
 SCB_API const char *scb_strerror(int err);

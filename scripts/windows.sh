@@ -1,6 +1,6 @@
 #!/bin/sh
 # windows.sh - the Windows build and its tests, from Debian: cross-compiles
-# libscb for x86_64-w64-mingw32 (libscb-0.dll, the apr backend, the OS layer
+# libscb for x86_64-w64-mingw32 (libscb-1.dll, the apr backend, the OS layer
 # of platform/win32) and runs its Check suites under Wine.
 #
 #  1. .ci/mingw/build-deps.sh: mingw-w64 and Wine (apt-get), Check and APR

@@ -11,6 +11,7 @@
 #endif
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,7 +105,7 @@ static int check_name(const char *name, const scb_backend_t *be)
 /* Finds the backend a config asks for; SCB_ENOTSUP if not built in. */
 static int find_backend(const scb_config_t *cfg, const scb_backend_t **be)
 {
-    *be = scb_backend_find(cfg != NULL ? cfg->backend : NULL);
+    *be = scb_backend_find(cfg->backend);
     return *be != NULL ? SCB_OK : SCB_ENOTSUP;
 }
 
@@ -214,22 +215,56 @@ static void attach(scb_t *h, const scb_geom_t *g)
     h->max_readers = g->max_readers;
 }
 
-void scb_config_init(scb_config_t *cfg)
+/* The bytes of scb_config_t up to and including struct_size: what every
+ * caller since struct_size exists has. */
+#define CONFIG_BASE_SIZE \
+    (offsetof(scb_config_t, struct_size) + sizeof(uint32_t))
+
+void scb_config_init_size(scb_config_t *cfg, size_t size)
 {
+    scb_config_t d;
+
     if (cfg == NULL)
         return;
-    memset(cfg, 0, sizeof *cfg);
-    cfg->item_size = 1;
-    cfg->length = 2;
-    cfg->max_readers = SCB_DEFAULT_MAX_READERS;
-    cfg->mode = 0600;
-    cfg->backend = NULL;
+    memset(&d, 0, sizeof d);
+    d.item_size = 1;
+    d.length = 2;
+    d.max_readers = SCB_DEFAULT_MAX_READERS;
+    d.mode = 0600;
+    d.backend = NULL;
+    d.struct_size = (uint32_t)(size < UINT32_MAX ? size : UINT32_MAX);
+    if (size > sizeof d) {
+        memset((char *)cfg + sizeof d, 0, size - sizeof d);
+        size = sizeof d;
+    }
+    memcpy(cfg, &d, size);
+}
+
+void(scb_config_init)(scb_config_t *cfg)
+{
+    scb_config_init_size(cfg, sizeof *cfg);
+}
+
+/* The caller's config as this version's struct: the fields its struct_size
+ * covers, defaults for the rest (NULL: all defaults). */
+static void config_of(const scb_config_t *cfg, scb_config_t *out)
+{
+    size_t n;
+
+    scb_config_init_size(out, sizeof *out);
+    if (cfg == NULL)
+        return;
+    n = cfg->struct_size;
+    if (n < CONFIG_BASE_SIZE || n > sizeof *out)
+        n = n > sizeof *out ? sizeof *out : CONFIG_BASE_SIZE;
+    memcpy(out, cfg, n);
+    out->struct_size = (uint32_t)sizeof *out;
 }
 
 int scb_create(scb_t **out, const char *name, const scb_config_t *cfg)
 {
     const scb_backend_t *be;
-    scb_config_t defaults;
+    scb_config_t c;
     scb_geom_t g;
     scb_t *h;
     int rc;
@@ -237,10 +272,8 @@ int scb_create(scb_t **out, const char *name, const scb_config_t *cfg)
     if (out == NULL)
         return SCB_EINVAL;
     *out = NULL;
-    if (cfg == NULL) {
-        scb_config_init(&defaults);
-        cfg = &defaults;
-    }
+    config_of(cfg, &c);
+    cfg = &c;
     if ((rc = check_name(name, NULL)) != SCB_OK)
         return rc;
     if ((cfg->flags & ~KNOWN_FLAGS) != 0 || cfg->mode > 0777)
@@ -396,12 +429,17 @@ static void protect_reader(scb_t *h, const scb_geom_t *g)
 int scb_open(scb_t **out, const char *name, const scb_config_t *cfg)
 {
     const scb_backend_t *be;
+    scb_config_t c;
     scb_geom_t g;
-    uint32_t flags = cfg != NULL ? cfg->flags : 0;
-    int writer = (flags & SCB_WRITER) != 0;
+    uint32_t flags;
+    int writer;
     scb_t *h;
     int rc;
 
+    config_of(cfg, &c);
+    cfg = &c;
+    flags = cfg->flags;
+    writer = (flags & SCB_WRITER) != 0;
     if (out == NULL)
         return SCB_EINVAL;
     *out = NULL;
@@ -497,10 +535,13 @@ int scb_close(scb_t *h)
 int scb_unlink(const char *name, const scb_config_t *cfg)
 {
     const scb_backend_t *be;
+    scb_config_t c;
     scb_seg_t seg;
     scb_geom_t g;
     int rc;
 
+    config_of(cfg, &c);
+    cfg = &c;
     if ((rc = check_name(name, NULL)) != SCB_OK)
         return rc;
     if ((rc = find_backend(cfg, &be)) != SCB_OK)
@@ -863,11 +904,15 @@ static uint32_t count_readers(const scb_t *h)
     return n;
 }
 
-int scb_info(const scb_t *h, scb_info_t *out)
+/* The size of version 0.1's scb_info_t, the smallest a caller has. */
+#define INFO_BASE_SIZE (offsetof(scb_info_t, mode) + sizeof(uint32_t))
+
+int scb_info_size(const scb_t *h, scb_info_t *dst, size_t size)
 {
+    scb_info_t info, *out = &info;
     uint64_t owner;
 
-    if (h == NULL || out == NULL || foreign(h))
+    if (h == NULL || dst == NULL || foreign(h) || size < INFO_BASE_SIZE)
         return SCB_EINVAL;
     memset(out, 0, sizeof *out);
     strcpy(out->name, h->name);
@@ -887,5 +932,11 @@ int scb_info(const scb_t *h, scb_info_t *out)
     }
     out->is_writer = h->is_writer;
     out->mode = h->mode;
+    memcpy(dst, out, size < sizeof *out ? size : sizeof *out);
     return SCB_OK;
+}
+
+int(scb_info)(const scb_t *h, scb_info_t *out)
+{
+    return scb_info_size(h, out, sizeof *out);
 }

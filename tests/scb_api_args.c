@@ -655,6 +655,66 @@ START_TEST(test_config_init)
 }
 END_TEST
 
+/* The structs the caller allocates may grow: the library writes only as
+ * many bytes as the caller's struct has and reads only the fields its size
+ * covers.  A caller built against a header whose structs are smaller (or
+ * larger) than this library's is played by the size arguments. */
+START_TEST(test_struct_sizes)
+{
+    unsigned char buf[sizeof(scb_info_t) + 64];
+    scb_config_t *cfg = (scb_config_t *)(void *)buf;
+    size_t small = offsetof(scb_config_t, struct_size) + sizeof(uint32_t);
+    scb_info_t *info = (scb_info_t *)(void *)buf;
+    size_t old_info = offsetof(scb_info_t, mode) + sizeof(uint32_t);
+    scb_t *w, *r;
+    size_t i;
+
+    /* scb_config_init of a config smaller than this version's... */
+    memset(buf, 0xa5, sizeof buf);
+    scb_config_init_size(cfg, small - 8);
+    for (i = small - 8; i < sizeof buf; i++)
+        ck_assert_msg(buf[i] == 0xa5, "scb_config_init_size wrote byte %zu "
+                      "of a %zu-byte config", i, small - 8);
+    /* ...and of a larger one (a newer header): the rest is zeroed. */
+    memset(buf, 0xa5, sizeof buf);
+    scb_config_init_size(cfg, sizeof(scb_config_t) + 16);
+    ck_assert_uint_eq(cfg->struct_size, sizeof(scb_config_t) + 16);
+    for (i = sizeof(scb_config_t); i < sizeof(scb_config_t) + 16; i++)
+        ck_assert_uint_eq(buf[i], 0);
+    ck_assert_uint_eq(buf[sizeof(scb_config_t) + 16], 0xa5);
+    /* The library reads what struct_size covers, not more. */
+    memset(buf, 0xa5, sizeof buf);
+    scb_config_init(cfg);
+    cfg->item_size = 8;
+    cfg->length = 16;
+    cfg->backend = tu_backend;
+    ck_assert_int_eq(scb_create(&w, g_name, cfg), SCB_OK);
+    ck_assert_int_eq(scb_open(&r, g_name, cfg), SCB_OK);
+
+    /* scb_info writes no more than the caller's struct has, and refuses
+     * one smaller than any version's. */
+    memset(buf, 0xa5, sizeof buf);
+    ck_assert_int_eq(scb_info_size(r, info, old_info), SCB_OK);
+    ck_assert_str_eq(info->name, g_name);
+    ck_assert_uint_eq(info->item_size, 8);
+    for (i = old_info; i < sizeof buf; i++)
+        ck_assert_msg(buf[i] == 0xa5, "scb_info_size wrote byte %zu of a "
+                      "%zu-byte scb_info_t", i, old_info);
+    memset(buf, 0xa5, sizeof buf);
+    ck_assert_int_eq(scb_info_size(r, info, old_info - 1), SCB_EINVAL);
+    ck_assert_uint_eq(buf[0], 0xa5);
+    ck_assert_int_eq(scb_info_size(r, info, sizeof buf), SCB_OK);
+    ck_assert_uint_eq(buf[sizeof(scb_info_t)], 0xa5);
+    /* The function forms (for bindings) use this version's sizes. */
+    ck_assert_int_eq((scb_info)(r, info), SCB_OK);
+    ck_assert_uint_eq(info->length, 16);
+    (scb_config_init)(cfg);
+    ck_assert_uint_eq(cfg->struct_size, sizeof(scb_config_t));
+    ck_assert_int_eq(scb_close(r), SCB_OK);
+    ck_assert_int_eq(scb_close(w), SCB_OK);
+}
+END_TEST
+
 /* Fields left 0 mean the defaults. */
 START_TEST(test_config_zero_fields)
 {
@@ -791,6 +851,7 @@ void tu_api_add_args(Suite *s)
     tcase_add_test(tc, test_backends);
     tcase_add_test(tc, test_config_init);
     tcase_add_test(tc, test_config_zero_fields);
+    tcase_add_test(tc, test_struct_sizes);
     if (be != NULL && b[0] != NULL && strcmp(b[0], tu_backend) == 0)
         tcase_add_test(tc, test_default_backend_null_cfg);
     else

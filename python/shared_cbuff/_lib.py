@@ -45,6 +45,7 @@ class Config(ctypes.Structure):
         ("max_readers", ctypes.c_uint32),
         ("mode", ctypes.c_uint32),
         ("backend", ctypes.c_char_p),
+        ("struct_size", ctypes.c_uint32),
     ]
 
 
@@ -70,11 +71,11 @@ class Info(ctypes.Structure):
 
 
 if sys.platform == "darwin":
-    _NAMES = ("libscb.dylib", "libscb.0.dylib")
+    _NAMES = ("libscb.dylib", "libscb.1.dylib")
 elif sys.platform.startswith(("win", "cygwin", "msys")):
-    _NAMES = ("libscb-0.dll", "libscb.dll", "cygscb-0.dll", "scb.dll")
+    _NAMES = ("libscb-1.dll", "libscb.dll", "cygscb-1.dll", "scb.dll")
 else:
-    _NAMES = ("libscb.so", "libscb.so.0")
+    _NAMES = ("libscb.so", "libscb.so.1")
 
 
 def _candidates():
@@ -155,7 +156,23 @@ _hp = ctypes.POINTER(ctypes.c_void_p)
 _cfgp = ctypes.POINTER(Config)
 _sizep = ctypes.POINTER(ctypes.c_size_t)
 
-scb_config_init = _proto("scb_config_init", None, _cfgp)
+# The size-taking forms, so that a newer library never writes past these
+# mirrors of the structs (nor reads past Config).
+_config_init_size = _proto("scb_config_init_size", None, _cfgp, ctypes.c_size_t)
+_info_size = _proto(
+    "scb_info_size", ctypes.c_int, _h, ctypes.POINTER(Info), ctypes.c_size_t
+)
+
+
+def scb_config_init(cfg):
+    """scb_config_init(cfg) as the C macro does it: with this mirror's size."""
+    _config_init_size(cfg, ctypes.sizeof(Config))
+
+
+def scb_info(h, info):
+    """scb_info(h, out) as the C macro does it: with this mirror's size."""
+    return _info_size(h, info, ctypes.sizeof(Info))
+
 scb_create = _proto("scb_create", ctypes.c_int, _hp, ctypes.c_char_p, _cfgp)
 scb_open = _proto("scb_open", ctypes.c_int, _hp, ctypes.c_char_p, _cfgp)
 scb_close = _proto("scb_close", ctypes.c_int, _h)
@@ -172,7 +189,6 @@ scb_pop_many = _proto(
 scb_pop_wait = _proto("scb_pop_wait", ctypes.c_int, _h, ctypes.c_void_p, ctypes.c_int64)
 scb_usage = _proto("scb_usage", ctypes.c_uint64, _h)
 scb_lost = _proto("scb_lost", ctypes.c_uint64, _h)
-scb_info = _proto("scb_info", ctypes.c_int, _h, ctypes.POINTER(Info))
 scb_strerror = _proto("scb_strerror", ctypes.c_char_p, ctypes.c_int)
 scb_version = _proto("scb_version", ctypes.c_char_p)
 scb_backends = _proto("scb_backends", ctypes.POINTER(ctypes.c_char_p))

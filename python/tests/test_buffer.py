@@ -449,7 +449,8 @@ class TestBeyond(Base):
         # sizeof/offsetof of scb_config_t and scb_info_t on LP64 and ILP32.
         ptr = ctypes.sizeof(ctypes.c_void_p)
         if ptr == 8:
-            self.assertEqual(ctypes.sizeof(_lib.Config), 40)
+            self.assertEqual(ctypes.sizeof(_lib.Config), 48)
+            self.assertEqual(_lib.Config.struct_size.offset, 40)
             self.assertEqual(ctypes.sizeof(_lib.Info), 344)
             self.assertEqual(_lib.Info.item_size.offset, 264)
             self.assertEqual(_lib.Info.writer_pid.offset, 328)
