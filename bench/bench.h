@@ -88,6 +88,9 @@ struct bench_opts {
     int quiet;
 };
 
+/* Flags ORed into every scb_create of the run (--asym-barriers). */
+extern uint32_t bench_create_flags;
+
 /* --- harness.c ----------------------------------------------------------- */
 
 uint64_t bench_now(void);           /* CLOCK_MONOTONIC, ns */

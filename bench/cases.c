@@ -255,6 +255,8 @@ struct name_ref {
     const char *backend;
 };
 
+uint32_t bench_create_flags;
+
 static void unlink_names(void *varg)
 {
     struct name_ref *n = varg;
@@ -288,7 +290,7 @@ static int make_ring(char *name, size_t namelen, const char *backend,
     cfg.backend = backend;
     cfg.item_size = item_size;
     cfg.length = length;
-    cfg.flags = flags;
+    cfg.flags = flags | bench_create_flags;
     if (max_readers > 0)
         cfg.max_readers = max_readers;
     rc = scb_create(&h, name, &cfg);

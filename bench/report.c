@@ -467,6 +467,9 @@ static void table_header(FILE *out, const struct bench_info *info)
                 info->pin_failed ? ", but some pinning failed" : "");
     else
         fprintf(out, "processes not pinned\n");
+    fprintf(out, "rings: %s\n", (bench_create_flags & SCB_ASYM_BARRIERS)
+                                   ? "asymmetric barriers (SCB_ASYM_BARRIERS)"
+                                   : "full fences (the default)");
     fprintf(out, "backends: ");
     for (i = 0; i < info->nbackends; i++)
         fprintf(out, "%s%s", i ? ", " : "", info->backends[i]);

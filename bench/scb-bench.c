@@ -65,6 +65,8 @@ static void usage(FILE *out)
         fprintf(out, "%s%s", b == scb_backends() ? "" : ", ", *b);
     fprintf(out, ")\n"
 "      --rounds=N         round trips per latency run (default %d)\n"
+"      --asym-barriers    create the rings with SCB_ASYM_BARRIERS (push and\n"
+"                         pop without fences; Linux membarrier)\n"
 "      --ring=BYTES       ring capacity for throughput cases (default 1M; at\n"
 "                         least %d items)\n"
 "      --json[=FILE]      JSON instead of the table (or into FILE as well)\n"
@@ -370,7 +372,8 @@ static FILE *open_out(const char *path)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_ROUNDS = 256, OPT_RING, OPT_JSON, OPT_CSV, OPT_PLOT, OPT_NOPROG };
+    enum { OPT_ROUNDS = 256, OPT_RING, OPT_JSON, OPT_CSV, OPT_PLOT, OPT_NOPROG,
+           OPT_ASYM };
     static const struct option longopts[] = {
         {"quick", no_argument, NULL, 'q'},
         {"duration", required_argument, NULL, 'd'},
@@ -385,6 +388,7 @@ int main(int argc, char **argv)
         {"csv", optional_argument, NULL, OPT_CSV},
         {"plot", required_argument, NULL, OPT_PLOT},
         {"no-progress", no_argument, NULL, OPT_NOPROG},
+        {"asym-barriers", no_argument, NULL, OPT_ASYM},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0}};
@@ -441,6 +445,7 @@ int main(int argc, char **argv)
         case OPT_CSV: csv = 1; csv_path = optarg; break;
         case OPT_PLOT: plot_path = optarg; break;
         case OPT_NOPROG: o.quiet = 1; break;
+        case OPT_ASYM: bench_create_flags |= SCB_ASYM_BARRIERS; break;
         case 'h': usage(stdout); return 0;
         case 'V':
             printf("scb-bench (libscb) %s, library %s\n", PACKAGE_VERSION, scb_version());

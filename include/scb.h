@@ -90,6 +90,7 @@ enum {
 /* Flags for scb_create (kept in the ring; scb_open ignores them). */
 #define SCB_LOSSLESS        0x0001u /* writer never overwrites an item a live reader has not read */
 #define SCB_UNLINK_ON_CLOSE 0x0002u /* the writer's scb_close also removes the name */
+#define SCB_ASYM_BARRIERS   0x0008u /* push and pop without fences, paid for by membarrier on the rare side (Linux; see scb_create) */
 /* Flags for scb_open (scb_create ignores them). */
 #define SCB_WRITER          0x0100u /* open to take over the writer role */
 #define SCB_LATEST          0x0200u /* a new reader starts at the next item pushed, not the oldest kept */
@@ -124,7 +125,8 @@ typedef struct scb_info {
     const char *backend;         /* the backend's name (static string) */
     uint32_t item_size;          /* bytes per item */
     uint64_t length;             /* capacity in items */
-    uint32_t flags;              /* ring flags (SCB_LOSSLESS, SCB_UNLINK_ON_CLOSE) */
+    uint32_t flags;              /* ring flags (SCB_LOSSLESS, SCB_UNLINK_ON_CLOSE,
+                                  * SCB_ASYM_BARRIERS when in force) */
     uint64_t pushed;             /* items ever pushed into the ring */
     uint64_t usage;              /* as scb_usage for this handle */
     uint64_t lost;               /* as scb_lost for this handle (0 for the writer) */
@@ -153,13 +155,28 @@ SCB_API void scb_config_init(scb_config_t *cfg);
 /*
  * Creates the ring `name` and makes the caller its writer.  cfg NULL means
  * the defaults.  The segment is created with exactly cfg->mode (the umask does
- * not apply).  Flags other than SCB_LOSSLESS and SCB_UNLINK_ON_CLOSE are
- * ignored if they are SCB_* flags, SCB_EINVAL otherwise.
- * Returns SCB_OK and sets *out, or: SCB_EINVAL (NULL out, bad name, zero or
- * overflowing sizes, unknown flags or mode bits), SCB_EEXIST, SCB_EACCES,
- * SCB_ENOMEM, SCB_ENOTSUP (backend not built in), SCB_ENAMETOOLONG,
- * SCB_ESYS.  max_readers (SCB_LOSSLESS) is 1 to 4096.  On failure *out is
- * NULL and nothing is left behind.
+ * not apply).  Flags other than SCB_LOSSLESS, SCB_UNLINK_ON_CLOSE and
+ * SCB_ASYM_BARRIERS are ignored if they are SCB_* flags, SCB_EINVAL
+ * otherwise.
+ * SCB_ASYM_BARRIERS (Linux 4.16 and later; elsewhere the ring uses full
+ * fences and scb_info's flags do not show it): the handshakes between
+ * sleepers and wakers, and between registering lossless readers and the
+ * writer, take a full fence off the push and pop paths and put a
+ * membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) on the rare side instead (a
+ * _wait call about to sleep, a lossless reader registering).  Every process
+ * that opens such a ring registers for it, for its lifetime; each such
+ * membarrier interrupts every CPU running a registered process, whatever
+ * ring that process uses, so rings whose waiters sleep often make their
+ * neighbours pay.  A process that cannot issue membarrier polls in the
+ * _wait calls and cannot register as a lossless reader (SCB_ENOTSUP).
+ * Returns SCB_OK and sets *out, or: SCB_EINVAL (NULL out, bad name, sizes
+ * out of bounds or overflowing, unknown flags or mode bits), SCB_EEXIST,
+ * SCB_EACCES, SCB_ENOMEM, SCB_ENOTSUP (backend not built in),
+ * SCB_ENAMETOOLONG, SCB_ESYS.  A size field of 0 means its default.
+ * Bounds: item_size 1 to 2^30 bytes, length 1 to 2^48 items, their product
+ * at most 2^61 bytes (and what the address space can map), max_readers
+ * (SCB_LOSSLESS) 1 to 4096.  On failure *out is NULL and nothing is left
+ * behind.
  */
 SCB_API int scb_create(scb_t **out, const char *name, const scb_config_t *cfg);
 
@@ -187,7 +204,10 @@ SCB_API int scb_create(scb_t **out, const char *name, const scb_config_t *cfg);
 SCB_API int scb_open(scb_t **out, const char *name, const scb_config_t *cfg);
 
 /* Closes the handle.  A writer gives up the writer role; with
- * SCB_UNLINK_ON_CLOSE the writer also removes the name.  NULL is a no-op.
+ * SCB_UNLINK_ON_CLOSE the writer also removes the name.  Readers are not
+ * told: they read what was pushed and then find nothing more, as when a
+ * writer dies; scb_info's writer_alive says whether a live writer holds
+ * the ring.  NULL is a no-op.
  * Returns SCB_OK, or SCB_ESYS if the OS failed to release the mapping or to
  * remove the name (the handle is freed all the same). */
 SCB_API int scb_close(scb_t *h);

@@ -22,7 +22,7 @@
 #include "scb.h"
 #include "sys.h"
 
-#define CREATE_FLAGS (SCB_LOSSLESS | SCB_UNLINK_ON_CLOSE)
+#define CREATE_FLAGS (SCB_LOSSLESS | SCB_UNLINK_ON_CLOSE | SCB_ASYM_BARRIERS)
 #define OPEN_FLAGS (SCB_WRITER | SCB_LATEST)
 #define KNOWN_FLAGS (CREATE_FLAGS | OPEN_FLAGS)
 
@@ -291,8 +291,10 @@ int scb_create(scb_t **out, const char *name, const scb_config_t *cfg)
         cfg->max_readers != 0 ? cfg->max_readers : SCB_DEFAULT_MAX_READERS;
     g.mode = cfg->mode != 0 ? cfg->mode : 0600;
     g.origin = 0;
-    /* Asymmetric barriers when this OS has them (Linux membarrier). */
-    g.barrier = scb_sys_barrier_register() && scb_sys_barrier_heavy() == 0;
+    /* Asymmetric barriers when asked for and this OS has them (Linux
+     * membarrier); the creating process registers for them only then. */
+    g.barrier = (cfg->flags & SCB_ASYM_BARRIERS) != 0 &&
+                scb_sys_barrier_register() && scb_sys_barrier_heavy() == 0;
     strcpy(g.name, name);
     if ((rc = scb_layout_plan(&g, scb_sys_page_size())) != SCB_OK)
         return rc;
@@ -919,7 +921,7 @@ int scb_info_size(const scb_t *h, scb_info_t *dst, size_t size)
     out->backend = h->be->name;
     out->item_size = h->ring.item_size;
     out->length = h->ring.length;
-    out->flags = h->flags;
+    out->flags = h->flags | (h->ring.asym ? SCB_ASYM_BARRIERS : 0);
     out->pushed = scb_ring_pushed(&h->ring);
     out->usage = scb_usage(h);
     out->lost = scb_lost(h);
