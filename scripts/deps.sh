@@ -8,12 +8,15 @@
 # APR (for the apr backend: libscb builds without it, but CI tests it).
 # Optional: a C++ compiler (header test), ipcs and procps (test diagnostics),
 # python3 (the shared_cbuff package: installed and tested when present).
+# SPIN (the model checker of tests/spin.test, which skips without it) is
+# needed on Debian, so that CI checks the models, and optional elsewhere.
 
 set -eu
 
 have() { command -v "$1" >/dev/null 2>&1; }
 
 missing=
+optional=
 have cc || have gcc || have clang || missing="$missing C-compiler"
 have make || missing="$missing make"
 have autoconf || missing="$missing autoconf"
@@ -28,8 +31,14 @@ fi
 if ! have pkg-config || ! pkg-config --exists apr-1 2>/dev/null; then
     missing="$missing apr"
 fi
+if ! have spin; then
+    if [ -f /etc/debian_version ]; then
+        missing="$missing spin"
+    else
+        optional="$optional spin"
+    fi
+fi
 
-optional=
 have c++ || have g++ || have clang++ || optional="$optional C++-compiler"
 have ipcs || optional="$optional ipcs"
 have python3 || optional="$optional python3"
@@ -52,7 +61,7 @@ if [ -f /etc/debian_version ] && have apt-get; then
             sudo=sudo
         else
             echo "deps.sh: not root and no sudo: as root, run" >&2
-            echo "  apt-get update && apt-get install build-essential autoconf automake libtool pkg-config check libapr1-dev g++ procps util-linux python3" >&2
+            echo "  apt-get update && apt-get install build-essential autoconf automake libtool pkg-config check libapr1-dev g++ procps util-linux python3 spin" >&2
             exit 1
         fi
     fi
@@ -61,7 +70,7 @@ if [ -f /etc/debian_version ] && have apt-get; then
     $sudo apt-get update
     $sudo apt-get install -y --no-install-recommends \
         build-essential autoconf automake libtool pkg-config check \
-        libapr1-dev g++ procps util-linux python3
+        libapr1-dev g++ procps util-linux python3 spin
     exit 0
 fi
 
