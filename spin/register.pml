@@ -66,32 +66,37 @@
  *                             scb_store_release(&r->hdr->wop, ++w->wop);
  *
  *   reader (scb_open without SCB_WRITER on a lossless ring):
- *     CAS owner 0 -> me     register_reader: scb_cas(&h->ring.slots[i].owner,
- *                             &free_owner, h->self_id)  (ELIMIT if none)
+ *     CAS owner 0 -> me     register_reader -> scb_ring_slot_take:
+ *                             scb_cas(&r->slots[i].owner, &free_owner, self)
+ *                             (ELIMIT if none)
  *     LOAD head, pos        scb_ring_reader_register_begin ->
  *                             scb_ring_reader_start: head - min(head -
  *                             origin, length)
+ *     (STORE slot.tag       scb_store_relaxed(&slot->tag, c->tag): only for
+ *                             eviction, not modelled)
  *     STORE slot.pos        scb_store_release(&slot->pos, c->pos);
  *     RMW_ADD reg_gen       scb_add32_seq_cst(&r->wait->reg_gen, 1);
  *     RFENCE                scb_fence_full();
- *     HEAVY (-DASYM)        register_reader: scb_sys_barrier_heavy() (the
- *                             real code, failing that, waits for a quiet
- *                             writer instead: not modelled)
+ *     HEAVY (-DASYM)        register_reader: scb_sys_barrier_heavy() (if
+ *                             it fails, the registration fails with
+ *                             SCB_ENOTSUP, as a give-up does)
  *     LOAD wop              wop = scb_ring_writer_wop(&h->ring);
  *     odd: wait             wait_push_done(h, wop): until
  *                             scb_load_acquire(&h->ring.hdr->wop) != wop,
- *                             or give up (bounded wait): free the slot, fail
+ *                             or give up after REGISTER_WAIT_NS (SCB_EBUSY):
+ *                             scb_ring_reader_unregister frees the slot
  *     LOAD claim, fix-up    scb_ring_reader_register_end:
  *                             claim = scb_load_acquire(&r->hdr->claim);
  *                             if (ahead(claim, c->pos) &&
  *                                 claim - c->pos > r->length) {
- *                                 c->pos = claim - r->length; ...
+ *                                 skip_to(r, c, claim - r->length); ...
  *                                 scb_store_release(&c->slot->pos, c->pos); }
  *     per item              scb_pop -> scb_ring_pop: available() (head),
  *                             copy_out (checked here), advance, publish:
  *                             scb_store_release(&c->slot->pos, c->pos);
  *                             wake_writer
- *     CAS owner me -> 0     scb_close: scb_cas(&h->r.slot->owner, &me, 0);
+ *     CAS owner me -> 0     scb_close -> scb_ring_reader_unregister:
+ *                             scb_cas(&c->slot->owner, &me, 0);
  *                             scb_ring_writer_waiting / scb_sys_wake
  */
 
