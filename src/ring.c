@@ -124,7 +124,11 @@ int scb_ring_slot_take(const scb_ring_t *r, uint64_t self,
         for (i = 0; i < r->nslots; i++) {
             uint64_t free_owner = 0;
             if (scb_cas(&r->slots[i].owner, &free_owner, self)) {
-                /* Let the writer's scans reach this slot. */
+                /* Until register_begin stores this reader's position, a
+                 * writer's scan reads the previous owner's: a push decided
+                 * on it is one the registration handshake waits for and
+                 * starts after (spin/register.pml reuses slots).  Let the
+                 * writer's scans reach this slot. */
                 hi = scb_load32_acquire(&r->wait->slots_hi);
                 while (hi < i + 1 &&
                        !scb_cas32(&r->wait->slots_hi, &hi, i + 1))
