@@ -95,6 +95,7 @@ void scb_ring_reader_start(const scb_ring_t *r, scb_rcursor_t *c, int latest)
     c->slot = NULL;
     c->self = 0;
     c->tag = 0;
+    c->published = 0;
     c->evicted = 0;
 }
 
@@ -118,7 +119,7 @@ int scb_ring_slot_take(const scb_ring_t *r, uint64_t self,
 {
     uint32_t i, hi, pass;
 
-    for (pass = 0; pass < 2; pass++) {
+    for (pass = 0; pass < (alive != NULL ? 2 : 1); pass++) {
         if (pass == 1)
             scb_ring_reap(r, alive);
         for (i = 0; i < r->nslots; i++) {
@@ -158,6 +159,7 @@ void scb_ring_reader_register_begin(const scb_ring_t *r, scb_rcursor_t *c,
     /* Release: the tag and the position are in the slot before the
      * announcement. */
     scb_store_release(&slot->pos, c->pos);
+    c->published = c->pos;
     /* Announce, then (scb_ring_writer_wop) look at the writer.  The full
      * fence here pairs with the barrier in scb_ring_op_begin between the
      * writer's wop store and its reg_gen load: either the writer's next
@@ -182,8 +184,35 @@ static void skip_to(const scb_ring_t *r, scb_rcursor_t *c, uint64_t target)
     c->idx = slot_of(r, target);
 }
 
-void scb_ring_reader_register_end(const scb_ring_t *r, scb_rcursor_t *c,
-                                  enum scb_start start)
+/* Stores the reader's position in its slot, if the slot is still this
+ * registration's.  The owner and tag loads (from the line the store goes
+ * to anyway) catch a slot reaped and taken since; the compare-and-swap
+ * from the value this registration last stored catches one taken between
+ * those loads and the store, so an evicted reader never moves another
+ * reader's position, except forward in the one case where that reader
+ * started exactly where this one last was: then the other reader's copies,
+ * checked like every reader's, count what the writer overwrote as lost.
+ * Release (the CAS is acq_rel): the copies are complete before the writer
+ * may reuse their slots; pairs with the acquire load in
+ * scb_ring_readers_min.  Returns 0 and evicts the cursor if the slot is
+ * gone. */
+static int slot_publish(scb_rcursor_t *c)
+{
+    uint64_t expected = c->published;
+
+    if (scb_load_relaxed(&c->slot->owner) != c->self ||
+        scb_load_relaxed(&c->slot->tag) != c->tag ||
+        !scb_cas(&c->slot->pos, &expected, c->pos)) {
+        c->slot = NULL;
+        c->evicted = 1;
+        return 0;
+    }
+    c->published = c->pos;
+    return 1;
+}
+
+int scb_ring_reader_register_end(const scb_ring_t *r, scb_rcursor_t *c,
+                                 enum scb_start start)
 {
     /* A push decided before the registration may have overwritten the
      * oldest items: start after what it claimed.  Acquire pairs with the
@@ -197,9 +226,11 @@ void scb_ring_reader_register_end(const scb_ring_t *r, scb_rcursor_t *c,
         skip_to(r, c, claim - r->length);
         if (start != SCB_START_RESUME)
             c->lost = lost;
-        scb_store_release(&c->slot->pos, c->pos);
+        if (!slot_publish(c))
+            return -1;
     }
     c->head = scb_load_acquire(&r->hdr->head);
+    return 0;
 }
 
 void scb_ring_reader_unregister(const scb_ring_t *r, scb_rcursor_t *c)
@@ -207,7 +238,12 @@ void scb_ring_reader_unregister(const scb_ring_t *r, scb_rcursor_t *c)
     uint64_t me = c->self;
 
     (void)r;
-    if (c->slot != NULL)
+    /* The tag tells this registration from a later one of the same
+     * process (another handle) that took the slot after a reap.  Between
+     * the tag load and the CAS such a registration could still slip in:
+     * it is then unregistered too, and finds out at its next pop
+     * (slot_publish), registering again. */
+    if (c->slot != NULL && scb_load_relaxed(&c->slot->tag) == c->tag)
         scb_cas(&c->slot->owner, &me, 0);
     c->slot = NULL;
 }
@@ -232,7 +268,10 @@ void scb_ring_op_begin(const scb_ring_t *r, scb_wcursor_t *w)
      * in scb_ring_reader_register_begin. */
     scb_store_relaxed(&r->hdr->wop, ++w->wop);
     fast_side_barrier(r);
-    gen = scb_load32_relaxed(&r->wait->reg_gen);
+    /* Acquire: a registration seen here has its slot (owner, slots_hi,
+     * pos, all stored before its seq_cst increment) visible to the rescan
+     * below. */
+    gen = scb_load32_acquire(&r->wait->reg_gen);
     if (gen != w->gen) {
         /* A reader registered: rescan before trusting the cached room. */
         w->gen = gen;
@@ -500,26 +539,12 @@ static inline void advance(const scb_ring_t *r, scb_rcursor_t *c, uint64_t n)
         c->idx -= r->length;
 }
 
-/* A registered reader tells the writer how far it has read.  Release: its
- * copies are complete before the writer may reuse their slots; pairs with
- * the acquire load in scb_ring_readers_min.  A reader judged dead had its
- * slot freed, and the slot may be another reader's now: the owner and tag
- * check (loads from the line the store goes to anyway) keeps it from
- * writing there.  Between that load and the store a reaper and a new owner would
- * both have to act; the position that would clobber belongs to a reader
- * whose copies are checked like every reader's, so the worst it can cause
- * is counted loss, never a torn item. */
+/* A registered reader tells the writer how far it has read (slot_publish),
+ * when it moved. */
 static inline void publish(scb_rcursor_t *c)
 {
-    if (c->slot == NULL)
-        return;
-    if (scb_load_relaxed(&c->slot->owner) != c->self ||
-        scb_load_relaxed(&c->slot->tag) != c->tag) {
-        c->slot = NULL;
-        c->evicted = 1;
-        return;
-    }
-    scb_store_release(&c->slot->pos, c->pos);
+    if (c->slot != NULL && c->pos != c->published)
+        (void)slot_publish(c);
 }
 
 int scb_ring_pop(const scb_ring_t *r, scb_rcursor_t *c, void *item)

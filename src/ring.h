@@ -82,6 +82,8 @@ typedef struct scb_rcursor {
     struct scb_slot *slot;   /* SCB_LOSSLESS: this reader's slot, else NULL */
     uint64_t self;           /* SCB_LOSSLESS: the owner id it holds slot as */
     uint64_t tag;            /* SCB_LOSSLESS: its registration's slot tag */
+    uint64_t published;      /* SCB_LOSSLESS: the position it last stored in
+                              * its slot (the expected value of the next) */
     int evicted;             /* SCB_LOSSLESS: 1 once the reader found its slot
                               * taken from it (judged dead): it stopped
                               * publishing there and reads unregistered */
@@ -138,8 +140,8 @@ int scb_ring_readers_min(const scb_ring_t *r, uint64_t pos, uint64_t *min);
 void scb_ring_reap(const scb_ring_t *r, scb_ring_alive_fn alive);
 
 /* SCB_LOSSLESS: takes a free reader slot for the owner id `self` (after
- * reaping dead owners once if none is free) and lets the writer's scans
- * reach it.  SCB_OK and *slot, or SCB_ELIMIT. */
+ * reaping dead owners once if none is free, unless `alive` is NULL) and
+ * lets the writer's scans reach it.  SCB_OK and *slot, or SCB_ELIMIT. */
 int scb_ring_slot_take(const scb_ring_t *r, uint64_t self,
                        scb_ring_alive_fn alive, struct scb_slot **slot);
 
@@ -154,11 +156,14 @@ void scb_ring_reader_register_begin(const scb_ring_t *r, scb_rcursor_t *c,
                                     struct scb_slot *slot, uint64_t self,
                                     enum scb_start start);
 uint64_t scb_ring_writer_wop(const scb_ring_t *r);
-void scb_ring_reader_register_end(const scb_ring_t *r, scb_rcursor_t *c,
-                                  enum scb_start start);
+/* Returns 0, or -1 if the slot was taken from the reader meanwhile (it was
+ * judged dead): then the cursor is unregistered and evicted. */
+int scb_ring_reader_register_end(const scb_ring_t *r, scb_rcursor_t *c,
+                                 enum scb_start start);
 
 /* SCB_LOSSLESS: gives the reader's slot back, if it still holds it (a slot
- * taken from it meanwhile belongs to another reader now), and leaves the
+ * taken from it meanwhile, by another process or another handle of this
+ * one, belongs to that reader now: owner and tag tell), and leaves the
  * cursor unregistered. */
 void scb_ring_reader_unregister(const scb_ring_t *r, scb_rcursor_t *c);
 

@@ -62,6 +62,9 @@ struct scb {
     uint64_t self_id;        /* this process's identity (writer, slot owner) */
     uint32_t forks;          /* scb_sys_forks when opened: a handle used in a
                               * forked child is not that child's */
+    uint64_t rejoin_at;      /* evicted reader: no new try before this */
+    int no_heavy;            /* asym ring: this process's heavy barrier
+                              * failed, so its _wait calls poll */
     uint64_t last_reap;      /* when the writer last looked for dead readers */
     int shared_rw;           /* 1 if this handle may write the wait line */
     uint64_t spin_ns;        /* how long _wait calls poll before sleeping */
@@ -370,19 +373,25 @@ static int wait_push_done(scb_t *h, uint64_t wop)
     return 1;
 }
 
-/* Takes a free reader slot of a lossless ring and registers the reader in
- * it, starting where `start` says.  SCB_ELIMIT when every slot is held by a
- * live reader; SCB_EBUSY when the writer stays in the middle of one push;
- * SCB_ENOTSUP when the ring uses asymmetric barriers and this process
- * cannot issue the heavy one (the writer's fast path then has nothing that
- * would order its push against this registration). */
-static int register_reader(scb_t *h, enum scb_start start)
+/* After a reader let go of a position the writer may be waiting on (a
+ * slot given back, a position moved forward): wake a writer asleep in
+ * scb_push_wait. */
+static void wake_writer_always(scb_t *r)
+{
+    if (scb_ring_writer_waiting(&r->ring))
+        scb_sys_wake(r->wchan, &r->ring.wait->wseq);
+}
+
+/* One attempt at register_reader's work; SCB_EAGAIN when the slot was
+ * taken from this reader while it registered (it was judged dead). */
+static int register_once(scb_t *h, enum scb_start start, int may_wait)
 {
     struct scb_slot *slot;
     uint64_t wop;
     int rc;
 
-    rc = scb_ring_slot_take(&h->ring, h->self_id, scb_sys_proc_alive, &slot);
+    rc = scb_ring_slot_take(&h->ring, h->self_id,
+                            may_wait ? scb_sys_proc_alive : NULL, &slot);
     if (rc != SCB_OK)
         return rc;
     scb_ring_reader_register_begin(&h->ring, &h->r, slot, h->self_id, start);
@@ -390,24 +399,66 @@ static int register_reader(scb_t *h, enum scb_start start)
         rc = SCB_ENOTSUP;
     } else {
         wop = scb_ring_writer_wop(&h->ring);
-        if ((wop & 1) && !wait_push_done(h, wop))
+        if ((wop & 1) && (!may_wait || !wait_push_done(h, wop)))
             rc = SCB_EBUSY;
     }
     if (rc != SCB_OK) {
         scb_ring_reader_unregister(&h->ring, &h->r);
+        wake_writer_always(h);
         return rc;
     }
-    scb_ring_reader_register_end(&h->ring, &h->r, start);
-    return SCB_OK;
+    rc = scb_ring_reader_register_end(&h->ring, &h->r, start) == 0 ? SCB_OK
+                                                                    : SCB_EAGAIN;
+    wake_writer_always(h);
+    return rc;
 }
 
+/* Takes a free reader slot of a lossless ring and registers the reader in
+ * it, starting where `start` says.  SCB_ELIMIT when every slot is held by a
+ * live reader; SCB_EBUSY when the writer stays in the middle of one push
+ * (or, with may_wait 0, is in one now), or this process keeps being judged
+ * dead; SCB_ENOTSUP when the ring uses asymmetric barriers and this process
+ * cannot issue the heavy one (the writer's fast path then has nothing that
+ * would order its push against this registration).  may_wait 0 (a reader
+ * registering again inside a pop) neither waits nor looks for dead
+ * readers. */
+static int register_reader(scb_t *h, enum scb_start start, int may_wait)
+{
+    int rc = SCB_EAGAIN, tries;
+
+    for (tries = 0; tries < 3 && rc == SCB_EAGAIN; tries++) {
+        if (tries > 0)
+            h->r.evicted = 0;
+        rc = register_once(h, start, may_wait);
+    }
+    if (rc == SCB_EAGAIN) {
+        h->r.evicted = 0;
+        rc = SCB_EBUSY;
+    }
+    return rc;
+}
+
+/* How often an evicted reader tries to register again when it could not. */
+#define REJOIN_INTERVAL_NS (100u * 1000u * 1000u)
+
 /* A registered reader found its slot taken from it (it was judged dead):
- * it registers again where it is, what it missed counted as lost.  If that
- * fails it reads on unregistered, its copies checked as always. */
+ * it registers again where it is, what it missed counted as lost, without
+ * waiting (this runs inside a pop).  If that fails it reads on
+ * unregistered, its copies checked as always, and tries again at a pop at
+ * least REJOIN_INTERVAL_NS later. */
 static void rejoin(scb_t *r)
 {
+    uint64_t now = scb_sys_now_ns();
+
+    if (r->rejoin_at != 0 && now < r->rejoin_at)
+        return;
     r->r.evicted = 0;
-    (void)register_reader(r, SCB_START_RESUME);
+    if (register_reader(r, SCB_START_RESUME, 0) == SCB_OK) {
+        r->rejoin_at = 0;
+    } else {
+        r->r.evicted = 1;
+        r->rejoin_at = now + REJOIN_INTERVAL_NS;
+    }
 }
 
 /* Maps the header and the items read-only for a reader that mapped the
@@ -481,7 +532,7 @@ int scb_open(scb_t **out, const char *name, const scb_config_t *cfg)
             h->self_id = scb_sys_proc_self();
             rc = h->shared_rw ? register_reader(h, (flags & SCB_LATEST)
                                                        ? SCB_START_LATEST
-                                                       : SCB_START_OLDEST)
+                                                       : SCB_START_OLDEST, 1)
                               : SCB_EACCES; /* a lossless reader needs its slot */
             if (rc != SCB_OK) {
                 close_quietly(be, &h->seg);
@@ -764,6 +815,24 @@ static int spin(scb_t *h, void *item, uint64_t deadline,
     }
 }
 
+/* 1 if this handle may raise a sleeper's flag: not on an asym ring where
+ * this process's heavy barrier failed before (it polls instead). */
+static inline int sleep_prepare_ok(const scb_t *h)
+{
+    return !h->no_heavy;
+}
+
+/* After the sleeper's prepare: the heavy barrier an asym ring needs.
+ * Returns 1 if the handle may sleep on the word; 0 (and never again for
+ * this handle) if the barrier failed. */
+static int barrier_for_sleep(scb_t *h)
+{
+    if (!h->ring.asym || scb_sys_barrier_heavy() == 0)
+        return 1;
+    h->no_heavy = 1;
+    return 0;
+}
+
 int scb_push_wait(scb_t *w, const void *item, int64_t timeout_ms)
 {
     uint64_t deadline;
@@ -780,8 +849,12 @@ int scb_push_wait(scb_t *w, const void *item, int64_t timeout_ms)
     if (rc != SCB_EAGAIN)
         return rc;
     for (attempt = 0;; attempt++) {
-        seq = scb_ring_writer_sleep_prepare(&w->ring);
-        heavy_ok = !w->ring.asym || scb_sys_barrier_heavy() == 0;
+        /* A writer whose heavy barrier failed on an asym ring polls, and
+         * raises no flag that would make readers issue needless wakes. */
+        heavy_ok = sleep_prepare_ok(w);
+        seq = heavy_ok ? scb_ring_writer_sleep_prepare(&w->ring) : 0;
+        if (heavy_ok && !barrier_for_sleep(w))
+            heavy_ok = 0;
         rc = scb_push(w, item);
         if (rc != SCB_EAGAIN)
             return rc;
@@ -854,9 +927,9 @@ int scb_pop_wait(scb_t *r, void *item, int64_t timeout_ms)
          * one that cannot issue the heavy barrier an asym ring needs), and
          * polls with short sleeps that back off (attempt). */
         sleep_ok = 0;
-        if (r->shared_rw) {
+        if (r->shared_rw && sleep_prepare_ok(r)) {
             seq = scb_ring_reader_sleep_prepare(&r->ring);
-            sleep_ok = !r->ring.asym || scb_sys_barrier_heavy() == 0;
+            sleep_ok = barrier_for_sleep(r);
             rc = scb_pop(r, item);
             if (rc != SCB_EAGAIN)
                 return rc;

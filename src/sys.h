@@ -102,7 +102,9 @@ int scb_sys_barrier_heavy(void);
  * pthread_atfork child handler, once; calling it again is free), so a
  * handle that recorded the value when it was opened learns with one load
  * that it is being used in a process other than its opener's.  Children
- * made without fork() (vfork, raw clone) are not counted.  Always 0 where
+ * made without fork() (vfork, _Fork, raw clone) are not counted.  The
+ * handler stays installed while the library is loaded (glibc removes a
+ * library's handlers when it is unloaded).  Always 0 where
  * there is no fork (Windows).
  */
 extern uint32_t scb_sys_forks;

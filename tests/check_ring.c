@@ -775,6 +775,82 @@ START_TEST(test_evicted_reader_keeps_out)
 }
 END_TEST
 
+/* Registers c in slot i for owner `self`, as scb_ring_slot_take would
+ * have claimed it. */
+static void mem_take(struct mem_ring *m, scb_rcursor_t *c, uint32_t i,
+                     uint64_t self, enum scb_start start)
+{
+    scb_store_relaxed(&m->ring.slots[i].owner, self);
+    if (scb_load32_relaxed(&m->ring.wait->slots_hi) < i + 1)
+        scb_store32_relaxed(&m->ring.wait->slots_hi, i + 1);
+    scb_ring_reader_register_begin(&m->ring, c, &m->ring.slots[i], self, start);
+}
+
+/* A reader whose slot is reaped and taken while it waits for a push under
+ * way must not move the new owner's position when it ends its
+ * registration: it learns it lost the slot. */
+START_TEST(test_register_end_after_eviction)
+{
+    struct mem_ring m;
+    scb_wcursor_t w;
+    scb_rcursor_t c, c2;
+    uint64_t i, in[3] = {3, 4, 5};
+
+    mem_ring_make_flags(&m, 8, 4, 0, SCB_LOSSLESS, 1);
+    scb_ring_writer_start(&m.ring, &w);
+    for (i = 0; i < 3; i++) {
+        scb_ring_op_begin(&m.ring, &w);
+        scb_ring_push(&m.ring, &w, &i);
+        scb_ring_op_end(&m.ring, &w);
+    }
+    scb_ring_op_begin(&m.ring, &w); /* a batch under way, decided alone */
+    mem_take(&m, &c, 0, 77, SCB_START_OLDEST);
+    ck_assert_uint_eq(scb_ring_writer_wop(&m.ring) & 1, 1);
+    scb_ring_push_many(&m.ring, &w, in, 3);
+    scb_ring_op_end(&m.ring, &w);
+    /* The reader is judged dead meanwhile; another takes the slot. */
+    scb_ring_reap(&m.ring, alive_never);
+    mem_take(&m, &c2, 0, 88, SCB_START_LATEST);
+    ck_assert_int_eq(scb_ring_reader_register_end(&m.ring, &c2,
+                                                  SCB_START_LATEST), 0);
+    ck_assert_uint_eq(scb_load_relaxed(&m.ring.slots[0].pos), 6);
+    /* The first reader's fix-up (to position 2) must not land there. */
+    ck_assert_int_eq(scb_ring_reader_register_end(&m.ring, &c,
+                                                  SCB_START_OLDEST), -1);
+    ck_assert_int_eq(c.evicted, 1);
+    ck_assert_ptr_null(c.slot);
+    ck_assert_uint_eq(scb_load_relaxed(&m.ring.slots[0].pos), 6);
+    mem_ring_free(&m);
+}
+END_TEST
+
+/* Two handles of one process (one owner id): the first, judged dead and
+ * reaped, must not free the slot the second took since when it closes. */
+START_TEST(test_unregister_spares_sibling)
+{
+    struct mem_ring m;
+    scb_wcursor_t w;
+    scb_rcursor_t c1, c2;
+    uint64_t min;
+
+    mem_ring_make_flags(&m, 8, 4, 0, SCB_LOSSLESS, 1);
+    scb_ring_writer_start(&m.ring, &w);
+    mem_take(&m, &c1, 0, 99, SCB_START_OLDEST);
+    ck_assert_int_eq(scb_ring_reader_register_end(&m.ring, &c1,
+                                                  SCB_START_OLDEST), 0);
+    scb_ring_reap(&m.ring, alive_never);
+    mem_take(&m, &c2, 0, 99, SCB_START_OLDEST);
+    ck_assert_int_eq(scb_ring_reader_register_end(&m.ring, &c2,
+                                                  SCB_START_OLDEST), 0);
+    scb_ring_reader_unregister(&m.ring, &c1);
+    ck_assert_uint_eq(scb_load_relaxed(&m.ring.slots[0].owner), 99);
+    ck_assert_int_eq(scb_ring_readers_min(&m.ring, w.pos, &min), 1);
+    scb_ring_reader_unregister(&m.ring, &c2);
+    ck_assert_uint_eq(scb_load_relaxed(&m.ring.slots[0].owner), 0);
+    mem_ring_free(&m);
+}
+END_TEST
+
 START_TEST(test_wake_handshake)
 {
     struct mem_ring m;
@@ -1024,6 +1100,8 @@ static Suite *ring_suite(void)
     tcase_add_test(tc, test_register_during_push);
     tcase_add_test(tc, test_misjudged_reader_copies_checked);
     tcase_add_test(tc, test_evicted_reader_keeps_out);
+    tcase_add_test(tc, test_register_end_after_eviction);
+    tcase_add_test(tc, test_unregister_spares_sibling);
     tcase_add_test(tc, test_wake_handshake);
     tcase_add_test(tc, test_wake_replay_readers);
     tcase_add_test(tc, test_wake_replay_writer);

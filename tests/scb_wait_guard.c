@@ -223,6 +223,43 @@ START_TEST(test_reader_evicted_rejoins)
 }
 END_TEST
 
+/* An evicted reader registers again inside a pop without waiting: while
+ * the writer seems stuck in a push the pop returns at once and the reader
+ * reads on unregistered; a later pop registers it. */
+START_TEST(test_rejoin_does_not_wait)
+{
+    scb_seg_t seg;
+    struct scb_hdr *h;
+    uint64_t wop, t0;
+    double dt;
+    int rc;
+
+    mk_ring(0, 16, 8, SCB_LOSSLESS, 0, 0, 0);
+    open_h(0, 0, 1);
+    next_push = next_pop = 0;
+    W_ASSERT(push1(0) == SCB_OK && push1(0) == SCB_OK, "two pushes");
+    h = raw_map(0, &seg);
+    scb_store_relaxed(&slot_of(h, 0)->owner, 0); /* judged dead */
+    wop = scb_load_relaxed(&h->wop);
+    scb_store_relaxed(&h->wop, wop | 1);
+    t0 = now_ns();
+    pop_expect_n(1, 1);
+    dt = ms_since(t0);
+    W_ASSERT(dt < 200, "a pop that found its reader evicted took %.1f ms", dt);
+    W_ASSERT(w_info_of(0).readers == 0, "registered while the push was under way");
+    scb_store_relaxed(&h->wop, wop);
+    raw_unmap(&seg);
+    /* The next try comes at a pop at least 100 ms later. */
+    tu_sleep_us(150000);
+    pop_expect_n(1, 1);
+    W_ASSERT(w_info_of(0).readers == 1, "the reader did not register again");
+    for (rc = SCB_OK; rc == SCB_OK;)
+        rc = push1(0);
+    W_ASSERT(next_push == 10, "the writer pushed up to %" PRIu64 " (ring of 8, "
+             "reader at 2)", next_push);
+}
+END_TEST
+
 /* ---- asymmetric barriers without the heavy one ------------------------------ */
 
 #ifdef __linux__
@@ -308,6 +345,7 @@ void tu_wait_add_guard(Suite *s)
     tcase_add_loop_test(tc, test_fork_inherited_handle, 0, 2);
     tcase_add_test(tc, test_register_stuck_push);
     tcase_add_test(tc, test_reader_evicted_rejoins);
+    tcase_add_test(tc, test_rejoin_does_not_wait);
 #ifdef __linux__
     tcase_add_loop_test(tc, test_register_without_heavy_barrier, 0, 2);
 #endif
