@@ -213,7 +213,7 @@ static void attach(scb_t *h, const scb_geom_t *g)
      * drop its fences only once it is registered for the others' heavy
      * barrier; otherwise it keeps them (always correct). */
     h->ring.light = h->ring.asym && scb_sys_barrier_register();
-    h->flags = g->flags;
+    h->flags = g->flags & SCB_RING_FLAGS; /* SCB_ASYM_BARRIERS: ring.asym says */
     h->mode = g->mode;
     h->max_readers = g->max_readers;
 }

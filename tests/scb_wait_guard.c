@@ -308,6 +308,37 @@ static int child_open_denied(void *arg)
     return rc == want ? 0 : 10 - rc;
 }
 
+/* Creates rings[1] with SCB_ASYM_BARRIERS without membarrier: the ring
+ * uses full fences and says so. */
+static int child_create_denied(void *arg)
+{
+    scb_config_t c = tu_cfg(8, 8);
+    scb_info_t info;
+    scb_t *w = NULL;
+    int rc;
+
+    (void)arg;
+    if (deny_membarrier() != 0)
+        return 3;
+    c.flags = SCB_ASYM_BARRIERS;
+    if ((rc = scb_create(&w, rings[1], &c)) != SCB_OK)
+        return 10 - rc;
+    rc = scb_info(w, &info);
+    scb_close(w);
+    scb_unlink(rings[1], &c);
+    return rc == SCB_OK && (info.flags & SCB_ASYM_BARRIERS) == 0 ? 0 : 4;
+}
+
+START_TEST(test_asym_create_without_membarrier)
+{
+    pid_t pid = spawn(child_create_denied, NULL);
+    int st = reap(pid, 5000);
+
+    W_ASSERT(exited0(st), "SCB_ASYM_BARRIERS without membarrier: %s (exit 4: "
+             "scb_info reports the flag although it is not in force)", st_str(st));
+}
+END_TEST
+
 /* _i 0: a ring made for asymmetric barriers: SCB_ENOTSUP at once, while
  * the writer pushes non-stop.  _i 1: a ring with full fences (the
  * default) needs no membarrier: the reader registers. */
@@ -348,5 +379,6 @@ void tu_wait_add_guard(Suite *s)
     tcase_add_test(tc, test_rejoin_does_not_wait);
 #ifdef __linux__
     tcase_add_loop_test(tc, test_register_without_heavy_barrier, 0, 2);
+    tcase_add_test(tc, test_asym_create_without_membarrier);
 #endif
 }
