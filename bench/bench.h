@@ -48,6 +48,7 @@ struct bench_proc {
                           * writer: items pushed from p0 on */
     uint64_t received;   /* reader: every item it received */
     uint64_t lost;       /* reader: scb_lost at the end */
+    uint32_t ring_flags; /* a ring's creator: scb_info's flags of what it made */
 };
 
 /*
@@ -76,6 +77,7 @@ struct bench_child {
     bench_child_fn fn;
     void *arg;
     int cpu;             /* CPU to pin to, -1: none */
+    const char *role;    /* in messages; NULL: "writer" for 0, "reader N" after */
 };
 
 /* Settings of a run, from the options. */
@@ -139,7 +141,8 @@ int bench_pclose(FILE *f);
  * ready flag.  Returns CHILD_OK or the code to exit with. */
 int bench_child_ready(struct bench_ctl *ctl, int index);
 
-/* In a child: one line on stderr, prefixed with the case. */
+/* In a child: one line on stderr, prefixed with the case and the child's
+ * role. */
 void bench_child_error(const char *label, int index, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -352,6 +352,7 @@ int bench_scb_tput(const struct bench_tput *tc, const struct bench_opts *o,
     a.lossless = tc->mode == MODE_LOSSLESS;
     a.one = tc->api == API_ONE;
 
+    memset(kids, 0, sizeof kids);
     kids[0].fn = scb_writer;
     kids[0].arg = &a;
     kids[0].cpu = bench_cpu_for(0);
@@ -560,6 +561,7 @@ int bench_scb_latency(enum bench_lat kind, const char *backend,
     a.rounds = o->rounds;
     a.warm = o->rounds / 10 + 10;
     a.limit_ns = 30000000000ull + (a.rounds + a.warm) * 1000000ull; /* 1 ms a round */
+    memset(kids, 0, sizeof kids);
     kids[0].fn = lat_ping;
     kids[0].arg = &a;
     kids[0].cpu = bench_cpu_for(0);
