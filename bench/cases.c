@@ -275,22 +275,23 @@ static void unlink_names(void *varg)
     }
 }
 
-/* Creates a ring and gives up its writer role at once: the name exists, and
- * the writer process takes the role over.  The ring is tracked for removal. */
-static int make_ring(char *name, size_t namelen, const char *backend,
-                     uint32_t item_size, uint64_t length, uint32_t flags,
-                     uint32_t max_readers, char *why, size_t whylen)
+/* Creates the ring `name` and gives up its writer role at once: the name
+ * exists, and the writer process takes the role over.  *in_force (may be
+ * NULL) receives the flags scb_info reports for it. */
+static int create_ring(const char *name, const char *backend, uint32_t item_size,
+                       uint64_t length, uint32_t flags, uint32_t max_readers,
+                       uint32_t *in_force, char *why, size_t whylen)
 {
     scb_config_t cfg;
+    scb_info_t info;
     scb_t *h;
     int rc;
 
-    bench_ring_name(name, namelen);
     scb_config_init(&cfg);
     cfg.backend = backend;
     cfg.item_size = item_size;
     cfg.length = length;
-    cfg.flags = flags | bench_create_flags;
+    cfg.flags = flags;
     if (max_readers > 0)
         cfg.max_readers = max_readers;
     rc = scb_create(&h, name, &cfg);
@@ -299,13 +300,28 @@ static int make_ring(char *name, size_t namelen, const char *backend,
                  backend, item_size, length, scb_strerror(rc));
         return rc == SCB_ENOTSUP ? 1 : -1;
     }
-    bench_track_ring(name, backend);
     rc = scb_close(h);
     if (rc != SCB_OK) {
         snprintf(why, whylen, "scb_close: %s", scb_strerror(rc));
         return -1;
     }
-    return 0;
+    if (in_force == NULL)
+        return 0;
+    /* Asked of a reader's handle: the creator's reports SCB_ASYM_BARRIERS
+     * whenever it was asked for, a reader's only when the ring has it. */
+    cfg.flags = 0;
+    rc = scb_open(&h, name, &cfg);
+    if (rc != SCB_OK) {
+        snprintf(why, whylen, "scb_open %s: %s", name, scb_strerror(rc));
+        return -1;
+    }
+    rc = scb_info(h, &info);
+    if (rc != SCB_OK)
+        snprintf(why, whylen, "scb_info: %s", scb_strerror(rc));
+    else
+        *in_force = info.flags;
+    (void)scb_close(h);
+    return rc == SCB_OK ? 0 : -1;
 }
 
 static void remove_ring(const char *name, const char *backend)
@@ -316,6 +332,24 @@ static void remove_ring(const char *name, const char *backend)
     cfg.backend = backend;
     (void)scb_unlink(name, &cfg);
     bench_untrack_ring(name);
+}
+
+/* A ring under a new name, as create_ring makes it, with the flags of the
+ * run added; tracked for removal (from before it exists, so that nothing is
+ * left behind whichever step fails). */
+static int make_ring(char *name, size_t namelen, const char *backend,
+                     uint32_t item_size, uint64_t length, uint32_t flags,
+                     uint32_t max_readers, char *why, size_t whylen)
+{
+    int rc;
+
+    bench_ring_name(name, namelen);
+    bench_track_ring(name, backend);
+    rc = create_ring(name, backend, item_size, length, flags | bench_create_flags,
+                     max_readers, NULL, why, whylen);
+    if (rc != 0)
+        remove_ring(name, backend);
+    return rc;
 }
 
 int bench_scb_tput(const struct bench_tput *tc, const struct bench_opts *o,
