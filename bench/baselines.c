@@ -468,6 +468,7 @@ int bench_base_tput(const struct bench_tput *tc, const struct bench_opts *o,
         return -1;
     }
 
+    memset(kids, 0, sizeof kids);
     kids[0].fn = base_writer;
     kids[0].arg = &a;
     kids[0].cpu = bench_cpu_for(0);
@@ -596,6 +597,7 @@ int bench_pipe_latency(const struct bench_opts *o, uint64_t *samples,
     a.rounds = o->rounds;
     a.warm = o->rounds / 10 + 10;
     limit = 35000000000ull + (a.rounds + a.warm) * 1000000ull;
+    memset(kids, 0, sizeof kids);
     kids[0].fn = pp_ping;
     kids[0].arg = &a;
     kids[0].cpu = bench_cpu_for(0);
@@ -684,6 +686,7 @@ int bench_line_latency(const struct bench_opts *o, uint64_t *samples,
     a.rounds = o->rounds;
     a.warm = o->rounds / 10 + 10;
     a.limit_ns = 30000000000ull + (a.rounds + a.warm) * 1000000ull;
+    memset(kids, 0, sizeof kids);
     kids[0].fn = line_ping;
     kids[0].arg = &a;
     kids[0].cpu = bench_cpu_for(0);

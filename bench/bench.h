@@ -4,7 +4,8 @@
  *   scb-bench.c   options, the list of cases, the main loop
  *   harness.c     processes: fork, CPU pinning, the start barrier, deadlines,
  *                 reaping, and removing what a run created on every exit path
- *   cases.c       the libscb cases (throughput and round trip), public API only
+ *   cases.c       the libscb cases (throughput, round trip, and the neighbour
+ *                 experiment of --neighbour), public API only
  *   baselines.c   the same measurements through a pipe, a Unix domain socket
  *                 and a POSIX message queue
  *   report.c      statistics, the speed targets and the table
@@ -48,6 +49,7 @@ struct bench_proc {
                           * writer: items pushed from p0 on */
     uint64_t received;   /* reader: every item it received */
     uint64_t lost;       /* reader: scb_lost at the end */
+    uint32_t ring_flags; /* a ring's creator: scb_info's flags of what it made */
 };
 
 /*
@@ -76,6 +78,7 @@ struct bench_child {
     bench_child_fn fn;
     void *arg;
     int cpu;             /* CPU to pin to, -1: none */
+    const char *role;    /* in messages; NULL: "writer" for 0, "reader N" after */
 };
 
 /* Settings of a run, from the options. */
@@ -139,7 +142,8 @@ int bench_pclose(FILE *f);
  * ready flag.  Returns CHILD_OK or the code to exit with. */
 int bench_child_ready(struct bench_ctl *ctl, int index);
 
-/* In a child: one line on stderr, prefixed with the case. */
+/* In a child: one line on stderr, prefixed with the case and the child's
+ * role. */
 void bench_child_error(const char *label, int index, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -202,6 +206,32 @@ int bench_line_latency(const struct bench_opts *o, uint64_t *samples,
 int bench_take_samples(const struct bench_opts *o, uint64_t *samples,
                        char *why, size_t whylen);
 
+/*
+ * The neighbour experiment (--neighbour): a CPU-bound process alone on one
+ * CPU while two processes on another ping-pong an item through two rings,
+ * sleeping in scb_pop_wait every round.
+ */
+enum bench_traffic {
+    NB_QUIET,   /* no ring traffic: the neighbour alone */
+    NB_FENCES,  /* the ping-pong through rings with full fences */
+    NB_ASYM     /* ... through rings with SCB_ASYM_BARRIERS */
+};
+
+struct bench_nb_sample {
+    double loops;   /* the neighbour's loop turns per second */
+    double rounds;  /* the ping-pong's round trips per second (0: none) */
+};
+
+/* Whether a ring made here with SCB_ASYM_BARRIERS has them in force (*asym),
+ * asked of a child so that this process never registers for membarrier.
+ * Returns 0, or as bench_scb_tput. */
+int bench_neighbour_probe(const char *backend, int *asym, char *why, size_t whylen);
+/* One run; returns as bench_scb_tput. */
+int bench_neighbour(enum bench_traffic traffic, int registered, const char *backend,
+                    const struct bench_opts *o, struct bench_nb_sample *s,
+                    char *why, size_t whylen);
+const char *bench_traffic_name(enum bench_traffic t);
+
 const char *bench_socket_kind(void);  /* "seqpacket" or "stream" */
 /* The POSIX message queue's limits here, for the header; "" if none. */
 const char *bench_mq_note(void);
@@ -248,6 +278,9 @@ struct bench_info {
     double clock_ns;             /* cost of one clock read */
     int failed, skipped;
     int interrupted;
+    int asym_barriers;           /* --neighbour: 1 if a ring made here with
+                                  * SCB_ASYM_BARRIERS has them in force, 0 if
+                                  * not, -1 not probed */
 };
 
 /* A figure over the repetitions of a case: median, lowest, highest. */
@@ -282,6 +315,23 @@ const struct bench_result *bench_find_lat(const struct bench_result *res, int n,
 double bench_vs_pipe(const struct bench_result *res, int n,
                      const struct bench_result *r);
 
+/* One row of the neighbour table and what its repetitions measured. */
+struct bench_nb_result {
+    enum bench_traffic traffic;
+    int registered;              /* the neighbour registered for membarrier */
+    enum bench_status status;
+    char note[300];
+    int nreps;
+    struct bench_nb_sample *rep; /* [reps] */
+};
+
+/* The neighbour's loop turns/s (rounds 0) or the round trips/s (1). */
+struct bench_stat bench_nb_series(const struct bench_nb_result *r, int rounds);
+/* The neighbour's median over that of the row without ring traffic and
+ * registered alike; NAN when either is missing. */
+double bench_nb_vs_quiet(const struct bench_nb_result *res, int n,
+                         const struct bench_nb_result *r);
+
 /* The speed targets of the benchmark issue, judged on one backend. */
 struct bench_target {
     char what[128];
@@ -298,6 +348,12 @@ void bench_report_json(FILE *out, const struct bench_info *info,
                        const struct bench_result *res, int n);
 void bench_report_csv(FILE *out, const struct bench_info *info,
                       const struct bench_result *res, int n);
+/* The neighbour experiment's table and JSON; info->backends[0] is its
+ * backend. */
+void bench_report_nb_table(FILE *out, const struct bench_info *info,
+                           const struct bench_nb_result *res, int n);
+void bench_report_nb_json(FILE *out, const struct bench_info *info,
+                          const struct bench_nb_result *res, int n);
 /* Returns 0, or -1 after saying why on stderr (no gnuplot: 1). */
 int bench_report_plot(const char *path, const struct bench_info *info,
                       const struct bench_result *res, int n);

@@ -410,3 +410,60 @@ int bench_report_plot(const char *path, const struct bench_info *info,
     fprintf(stderr, "scb-bench: plot written to %s\n", path);
     return 0;
 }
+
+/* --- the neighbour experiment, JSON --------------------------------------- */
+
+void bench_report_nb_json(FILE *out, const struct bench_info *info,
+                          const struct bench_nb_result *res, int n)
+{
+    const struct bench_opts *o = info->opts;
+    int i;
+
+    fprintf(out, "{\n  \"program\": \"scb-bench\",\n  \"experiment\": \"neighbour\",\n"
+            "  \"version\": ");
+    json_str(out, PACKAGE_VERSION);
+    fprintf(out, ",\n  \"libscb\": ");
+    json_str(out, scb_version());
+    fprintf(out, ",\n  \"system\": ");
+    json_str(out, info->system);
+    fprintf(out, ",\n  \"cpus_online\": %d,\n  \"cpus_usable\": %d,\n"
+            "  \"pinned\": %s,\n  \"backend\": ", info->cpus_online,
+            info->cpus_usable, info->pinned && !info->pin_failed ? "true" : "false");
+    json_str(out, info->nbackends > 0 ? info->backends[0] : "");
+    fprintf(out, ",\n  \"asym_barriers_available\": %s,\n",
+            info->asym_barriers > 0 ? "true" : info->asym_barriers == 0 ? "false" : "null");
+    fprintf(out, "  \"settings\": {\"duration_s\": %g, \"warmup_s\": %g, "
+            "\"reps\": %d},\n", o->duration, o->warmup, o->reps);
+    fprintf(out, "  \"elapsed_s\": %.1f,\n  \"failed\": %d,\n  \"skipped\": %d,\n"
+            "  \"interrupted\": %s,\n", info->elapsed, info->failed, info->skipped,
+            info->interrupted ? "true" : "false");
+    fprintf(out, "  \"neighbour\": [");
+    for (i = 0; i < n; i++) {
+        const struct bench_nb_result *r = &res[i];
+        fprintf(out, "%s\n    {\"traffic\": \"%s\", \"name\": ", i ? "," : "",
+                r->traffic == NB_QUIET    ? "none"
+                : r->traffic == NB_FENCES ? "fences"
+                                          : "asym-barriers");
+        json_str(out, bench_traffic_name(r->traffic));
+        fprintf(out, ", \"registered\": %s, \"status\": \"%s\"",
+                r->registered ? "true" : "false", status_name(r->status));
+        if (r->note[0]) {
+            fputs(", \"note\": ", out);
+            json_str(out, r->note);
+        }
+        fprintf(out, ", \"reps\": %d", r->nreps);
+        if (r->status == ST_OK && r->nreps > 0) {
+            fputs(", ", out);
+            json_stat(out, "loop_turns_per_s", bench_nb_series(r, 0), 1);
+            fputs(", \"vs_quiet\": ", out);
+            json_num(out, bench_nb_vs_quiet(res, n, r));
+            fputs(", ", out);
+            if (r->traffic == NB_QUIET)
+                fputs("\"round_trips_per_s\": null", out);
+            else
+                json_stat(out, "round_trips_per_s", bench_nb_series(r, 1), 1);
+        }
+        fputc('}', out);
+    }
+    fprintf(out, "\n  ]\n}\n");
+}

@@ -46,6 +46,8 @@ static struct bench_ctl *g_ctl;
 static size_t g_ctl_size;
 static pid_t g_parent;
 static pid_t g_kids[BENCH_MAX_PROCS];
+static const char *g_roles[BENCH_MAX_PROCS]; /* the parent's: each child's role */
+static const char *g_self_role;              /* a child's own role, or NULL */
 static int g_nkids;
 static struct tracked_ring g_rings[MAX_TRACKED];
 static unsigned g_ring_counter;
@@ -280,10 +282,12 @@ static void parent_wait(uint64_t ns)
 
 static void describe_status(char *why, size_t whylen, int index, int status)
 {
-    const char *who = index == 0 ? "writer" : "reader";
+    const char *who = g_roles[index] != NULL ? g_roles[index]
+                      : index == 0           ? "writer"
+                                             : "reader";
     char num[32] = "";
 
-    if (index > 0)
+    if (index > 0 && g_roles[index] == NULL)
         snprintf(num, sizeof num, " %d", index);
     if (WIFSIGNALED(status)) {
         snprintf(why, whylen, "%s%s killed by signal %d", who, num,
@@ -349,11 +353,12 @@ static void abort_run(void)
 }
 
 /* In the child, right after fork. */
-static void child_enter(int cpu, int index)
+static void child_enter(int cpu, int index, const char *role)
 {
     struct sigaction sa;
     int i;
 
+    g_self_role = role;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = SIG_DFL;
     sigemptyset(&sa.sa_mask);
@@ -408,6 +413,7 @@ int bench_run(const struct bench_child *kids, int n, uint64_t limit_ns,
         g_ctl->proc[i].window = 0;
         g_ctl->proc[i].received = 0;
         g_ctl->proc[i].lost = 0;
+        g_ctl->proc[i].ring_flags = 0;
     }
 
     fflush(NULL); /* nothing buffered may be written twice */
@@ -420,10 +426,11 @@ int bench_run(const struct bench_child *kids, int n, uint64_t limit_ns,
             return -1;
         }
         if (pid == 0) {
-            child_enter(kids[i].cpu, i);
+            child_enter(kids[i].cpu, i, kids[i].role);
             _exit(kids[i].fn(g_ctl, i, kids[i].arg));
         }
         g_kids[i] = pid;
+        g_roles[i] = kids[i].role;
         g_nkids = i + 1;
     }
 
@@ -509,7 +516,9 @@ void bench_child_error(const char *label, int index, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (index == 0)
+    if (g_self_role != NULL)
+        fprintf(stderr, "scb-bench: %s: %s: %s\n", label, g_self_role, msg);
+    else if (index == 0)
         fprintf(stderr, "scb-bench: %s: writer: %s\n", label, msg);
     else
         fprintf(stderr, "scb-bench: %s: reader %d: %s\n", label, index, msg);

@@ -597,3 +597,103 @@ void bench_report_table(FILE *out, const struct bench_info *info,
                 info->failed == 1 ? "" : "s", info->skipped,
                 info->interrupted ? "; interrupted: partial results" : "");
 }
+
+/* --- the neighbour table (--neighbour) ------------------------------------ */
+
+struct bench_stat bench_nb_series(const struct bench_nb_result *r, int rounds)
+{
+    double v[256];
+    int i, n = r->nreps < 256 ? r->nreps : 256;
+
+    for (i = 0; i < n; i++)
+        v[i] = rounds ? r->rep[i].rounds : r->rep[i].loops;
+    return stat_of(v, n);
+}
+
+double bench_nb_vs_quiet(const struct bench_nb_result *res, int n,
+                         const struct bench_nb_result *r)
+{
+    double q, v;
+    int i;
+
+    if (r->status != ST_OK || r->nreps == 0)
+        return NAN;
+    for (i = 0; i < n; i++) {
+        const struct bench_nb_result *b = &res[i];
+        if (b->traffic != NB_QUIET || b->registered != r->registered ||
+            b->status != ST_OK || b->nreps == 0)
+            continue;
+        q = bench_nb_series(b, 0).med;
+        v = bench_nb_series(r, 0).med;
+        return q > 0 ? v / q : NAN;
+    }
+    return NAN;
+}
+
+void bench_report_nb_table(FILE *out, const struct bench_info *info,
+                           const struct bench_nb_result *res, int n)
+{
+    const struct bench_opts *o = info->opts;
+    int i;
+
+    fprintf(out, "scb-bench %s (libscb %s) on %s\n", PACKAGE_VERSION,
+            scb_version(), info->system);
+    fprintf(out, "CPUs: %d online, %d usable by this run; ", info->cpus_online,
+            info->cpus_usable);
+    if (info->pinned)
+        fprintf(out, "the neighbour pinned to CPU %d, both ping-pong processes "
+                "to CPU %d%s\n", bench_cpu_for(0), bench_cpu_for(1),
+                info->pin_failed ? ", but some pinning failed" : "");
+    else
+        fprintf(out, "processes not pinned\n");
+    fprintf(out, "backend: %s; membarrier: %s\n",
+            info->nbackends > 0 ? info->backends[0] : "-",
+            info->asym_barriers > 0    ? "available (SCB_ASYM_BARRIERS in force "
+                                         "on the rings made here)"
+            : info->asym_barriers == 0 ? "not available (rings made here with "
+                                         "SCB_ASYM_BARRIERS use full fences)"
+                                       : "not probed");
+    fprintf(out, "each row: median [min-max] of %d run%s of %.2f s after %.2f s of "
+            "warm-up; total time %.0f s\n", o->reps, o->reps == 1 ? "" : "s",
+            o->duration, o->warmup, info->elapsed);
+    fprintf(out, "\nA CPU-bound neighbour: one process alone on its CPU counts the "
+            "turns of an integer loop\nwhile two processes on another CPU bounce "
+            "an 8-byte item through two rings, each sleeping\nin scb_pop_wait "
+            "every round (SCB_SPIN_US=0).  With SCB_ASYM_BARRIERS every such "
+            "sleep issues\nmembarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED), which "
+            "interrupts each CPU running a process\nregistered for it (every "
+            "process that opened such a ring is).  vs quiet = the neighbour's\n"
+            "loop turns/s over its rate with no ring traffic, registered alike, "
+            "in this run.\n");
+    if (!info->pinned)
+        fprintf(out, "This needs 2 usable CPUs and pinning (Linux); this run has "
+                "%d usable: nothing measured.\n", info->cpus_usable);
+    else if (info->asym_barriers == 0)
+        fprintf(out, "membarrier is not available here: the rows with "
+                "SCB_ASYM_BARRIERS or a registered\nneighbour are skipped.\n");
+    fprintf(out, "\n  %-30s %-16s %-24s %-9s %s\n", "ring traffic", "neighbour",
+            "loop turns/s", "vs quiet", "round trips/s");
+    for (i = 0; i < n; i++) {
+        const struct bench_nb_result *r = &res[i];
+        const char *who = r->registered ? "registered" : "not registered";
+        char loops[96], ratio[32], rounds[96];
+
+        if (r->status != ST_OK || r->nreps == 0) {
+            fprintf(out, "  %-30s %-16s %s: %s\n", bench_traffic_name(r->traffic),
+                    who, r->status == ST_FAILED ? "FAILED" : "skipped", r->note);
+            continue;
+        }
+        fmt_rate_spread(loops, sizeof loops, bench_nb_series(r, 0));
+        bench_fmt_ratio(ratio, sizeof ratio, bench_nb_vs_quiet(res, n, r));
+        if (r->traffic == NB_QUIET)
+            snprintf(rounds, sizeof rounds, "-");
+        else
+            fmt_rate_spread(rounds, sizeof rounds, bench_nb_series(r, 1));
+        fprintf(out, "  %-30s %-16s %-24s %-9s %s\n", bench_traffic_name(r->traffic),
+                who, loops, ratio, rounds);
+    }
+    if (info->failed || info->skipped || info->interrupted)
+        fprintf(out, "\n%d row%s failed, %d skipped%s\n", info->failed,
+                info->failed == 1 ? "" : "s", info->skipped,
+                info->interrupted ? "; interrupted: partial results" : "");
+}

@@ -6,6 +6,8 @@
  *     scb-bench [--quick] [--duration S] [--reps N] [--sizes LIST]
  *               [--readers LIST] [--backend LIST] [--json[=FILE]]
  *               [--csv[=FILE]] [--plot FILE.svg] ...
+ *     scb-bench --neighbour [--quick] [--duration S] [--reps N]
+ *               [--backend NAME] [--json[=FILE]]
  *
  * Every case runs in fresh processes (fork), pinned to different CPUs where
  * the machine has several; every receiver checks the sequence number of
@@ -14,6 +16,10 @@
  * repetition or two of a case and the median sets it aside.  The table goes
  * to stdout, progress to stderr.  Exit status: 0, 1 if a case failed, 2 for
  * bad usage, or the signal's when interrupted.
+ *
+ * --neighbour runs one experiment instead, with a table of its own: what a
+ * ping-pong that sleeps every round costs a CPU-bound process on another CPU,
+ * through rings with full fences and with SCB_ASYM_BARRIERS.
  */
 #ifdef HAVE_CONFIG_H
 #include <config.h>
@@ -36,6 +42,7 @@
 #define MAX_REPS 100
 #define MAX_ROUNDS 10000000ull
 #define MAX_CASES 512
+#define NB_ROWS 6               /* --neighbour: 3 kinds of traffic x registered or not */
 
 static const size_t default_sizes[] = {8, 64, 1024, 65536};
 static const size_t quick_sizes[] = {8, 1024};
@@ -67,6 +74,14 @@ static void usage(FILE *out)
 "      --rounds=N         round trips per latency run (default %d)\n"
 "      --asym-barriers    create the rings with SCB_ASYM_BARRIERS (push and\n"
 "                         pop without fences; Linux membarrier)\n"
+"      --neighbour        instead of the cases above, only this: the loop rate\n"
+"                         of a CPU-bound process alone on one CPU while two\n"
+"                         processes on another ping-pong through two rings,\n"
+"                         sleeping every round; with no ring traffic, with\n"
+"                         full fences and with SCB_ASYM_BARRIERS, the process\n"
+"                         registered for membarrier and not (6 rows, about\n"
+"                         %.0f s; takes --quick, --duration, --reps, one\n"
+"                         --backend (default %s) and --json)\n"
 "      --ring=BYTES       ring capacity for throughput cases (default 1M; at\n"
 "                         least %d items)\n"
 "      --json[=FILE]      JSON instead of the table (or into FILE as well)\n"
@@ -78,8 +93,10 @@ static void usage(FILE *out)
 "\n"
 "Sizes take the suffixes K (KiB), M (MiB) and G (GiB).  The table shows each figure as\n"
 "median [min-max] of the runs, and the ratio to the pipe measured in the same\n"
-"run; `make bench` runs the default set (about two to three minutes on 2 CPUs).\n",
-        DEFAULT_ROUNDS, 2 * BENCH_BATCH);
+"run; `make bench` runs the default set, then --neighbour (about two to three\n"
+"minutes on 2 CPUs).\n",
+        DEFAULT_ROUNDS, NB_ROWS * DEFAULT_REPS * (1.2 * DEFAULT_DURATION + 0.02),
+        scb_backends()[0], 2 * BENCH_BATCH);
 }
 
 static void die_usage(const char *fmt, const char *arg)
@@ -370,10 +387,149 @@ static FILE *open_out(const char *path)
     return f;
 }
 
+/* --- --neighbour ---------------------------------------------------------- */
+
+/* Runs the neighbour experiment, prints its table (or JSON) and returns the
+ * exit status; exits as the signal would when interrupted. */
+static int run_neighbour(struct bench_opts *o, struct bench_info *info, int json,
+                         const char *json_path)
+{
+    struct bench_nb_result res[NB_ROWS];
+    const char *be = info->backends[0];
+    char why[256] = "";
+    uint64_t start;
+    int i, rep, rc, interrupted = 0, progress_tty = !o->quiet && isatty(STDERR_FILENO);
+
+    memset(res, 0, sizeof res);
+    for (i = 0; i < NB_ROWS; i++) {
+        res[i].traffic = (enum bench_traffic)(i / 2);
+        res[i].registered = i % 2;
+        res[i].rep = calloc((size_t)o->reps, sizeof *res[i].rep);
+        if (res[i].rep == NULL) {
+            fprintf(stderr, "scb-bench: out of memory\n");
+            return 1;
+        }
+    }
+    start = bench_now();
+    info->asym_barriers = -1; /* not known until the probe */
+    if (!info->pinned) {
+        for (i = 0; i < NB_ROWS; i++) {
+            res[i].status = ST_SKIPPED;
+            snprintf(res[i].note, sizeof res[i].note, "needs 2 usable CPUs and "
+                     "pinning (Linux); %d usable", info->cpus_usable);
+        }
+        fprintf(stderr, "scb-bench: --neighbour needs 2 usable CPUs and pinning "
+                "(Linux); this run has %d usable CPU%s: nothing measured\n",
+                info->cpus_usable, info->cpus_usable == 1 ? "" : "s");
+    } else {
+        rc = bench_neighbour_probe(be, &info->asym_barriers, why, sizeof why);
+        if (rc == -2 || bench_interrupted())
+            interrupted = 1;
+        for (i = 0; i < NB_ROWS && !interrupted; i++) {
+            if (rc != 0) {
+                res[i].status = rc == 1 ? ST_SKIPPED : ST_FAILED;
+                snprintf(res[i].note, sizeof res[i].note, "membarrier probe: %s", why);
+            } else if (info->asym_barriers != 1 &&
+                       (res[i].traffic == NB_ASYM || res[i].registered)) {
+                res[i].status = ST_SKIPPED;
+                snprintf(res[i].note, sizeof res[i].note, "membarrier not available "
+                         "(a ring made with SCB_ASYM_BARRIERS does not report it)");
+            }
+        }
+        if (rc != 0 && !interrupted)
+            fprintf(stderr, "scb-bench: neighbour: membarrier probe: %s\n", why);
+        if (!o->quiet && !interrupted)
+            fprintf(stderr, "scb-bench: neighbour: %d rows x %d run%s, about %.0f s "
+                    "(Ctrl-C stops it and removes every ring it made)\n", NB_ROWS,
+                    o->reps, o->reps == 1 ? "" : "s",
+                    NB_ROWS * o->reps * (o->warmup + o->duration + 0.02));
+    }
+
+    /* Interleaved, as the cases are: the first run of every row, then the
+     * second...; the baseline is measured among the others. */
+    for (rep = 0; rep < o->reps && !interrupted; rep++) {
+        for (i = 0; i < NB_ROWS && !interrupted; i++) {
+            struct bench_nb_result *r = &res[i];
+            char line[320], rounds[48], loops[48];
+
+            if (r->status != ST_OK)
+                continue;
+            rc = bench_neighbour(r->traffic, r->registered, be, o, &r->rep[r->nreps],
+                                 why, sizeof why);
+            if (rc == -2 || bench_interrupted()) {
+                interrupted = 1;
+                break;
+            }
+            snprintf(line, sizeof line, "neighbour, %s, %sregistered",
+                     bench_traffic_name(r->traffic), r->registered ? "" : "not ");
+            if (rc != 0) {
+                r->status = rc == 1 ? ST_SKIPPED : ST_FAILED;
+                if (rc == 1)
+                    snprintf(r->note, sizeof r->note, "%s", why);
+                else
+                    snprintf(r->note, sizeof r->note, "run %d: %s", rep + 1, why);
+                if (progress_tty)
+                    fputs("\r\033[K", stderr);
+                fprintf(stderr, "scb-bench: %s: %s: %s\n", line,
+                        r->status == ST_SKIPPED ? "skipped" : "FAILED", r->note);
+                continue;
+            }
+            r->nreps++;
+            if (o->quiet)
+                continue;
+            bench_fmt_rate(loops, sizeof loops, r->rep[r->nreps - 1].loops);
+            bench_fmt_rate(rounds, sizeof rounds, r->rep[r->nreps - 1].rounds);
+            snprintf(line + strlen(line), sizeof line - strlen(line),
+                     ": %s loop turns/s", loops);
+            if (r->traffic != NB_QUIET)
+                snprintf(line + strlen(line), sizeof line - strlen(line),
+                         ", %s round trips/s", rounds);
+            if (progress_tty)
+                fprintf(stderr, "\r\033[K[run %d/%d, row %d/%d, %.0f s] %s", rep + 1,
+                        o->reps, i + 1, NB_ROWS, (double)(bench_now() - start) / 1e9,
+                        line);
+            else if (rep == 0)
+                fprintf(stderr, "scb-bench: %s\n", line);
+        }
+    }
+    if (progress_tty)
+        fputs("\r\033[K", stderr);
+    info->elapsed = (double)(bench_now() - start) / 1e9;
+    info->pin_failed = bench_any_unpinned();
+    info->interrupted = interrupted;
+    for (i = 0; i < NB_ROWS; i++) {
+        info->failed += res[i].status == ST_FAILED;
+        info->skipped += res[i].status == ST_SKIPPED;
+    }
+    bench_cleanup();
+    if (interrupted)
+        fprintf(stderr, "scb-bench: interrupted; every ring it made is removed; "
+                "partial results follow\n");
+    if (json) {
+        FILE *f = json_path ? open_out(json_path) : stdout;
+        if (f == NULL)
+            return 1;
+        bench_report_nb_json(f, info, res, NB_ROWS);
+        if (f != stdout && fclose(f) != 0)
+            return 1;
+    }
+    if (!json || json_path != NULL)
+        bench_report_nb_table(stdout, info, res, NB_ROWS);
+    if (fflush(stdout) != 0) {
+        fprintf(stderr, "scb-bench: writing the report: %s\n", strerror(errno));
+        return 1;
+    }
+    if (interrupted)
+        bench_die_of_signal();
+    for (i = 0; i < NB_ROWS; i++)
+        free(res[i].rep);
+    return info->failed ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     enum { OPT_ROUNDS = 256, OPT_RING, OPT_JSON, OPT_CSV, OPT_PLOT, OPT_NOPROG,
-           OPT_ASYM };
+           OPT_ASYM, OPT_NEIGHBOUR };
     static const struct option longopts[] = {
         {"quick", no_argument, NULL, 'q'},
         {"duration", required_argument, NULL, 'd'},
@@ -389,6 +545,7 @@ int main(int argc, char **argv)
         {"plot", required_argument, NULL, OPT_PLOT},
         {"no-progress", no_argument, NULL, OPT_NOPROG},
         {"asym-barriers", no_argument, NULL, OPT_ASYM},
+        {"neighbour", no_argument, NULL, OPT_NEIGHBOUR},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0}};
@@ -396,7 +553,8 @@ int main(int argc, char **argv)
     struct bench_info info;
     struct utsname un;
     int quick = 0, set_dur = 0, set_reps = 0, set_rounds = 0, set_sizes = 0;
-    int set_readers = 0, set_backends = 0, json = 0, csv = 0;
+    int set_readers = 0, set_backends = 0, set_ring = 0, json = 0, csv = 0;
+    int neighbour = 0;
     const char *json_path = NULL, *csv_path = NULL, *plot_path = NULL;
     uint64_t *samples, start, ncases_runs;
     int c, i, rep, progress_tty, failed = 0, interrupted = 0;
@@ -440,12 +598,14 @@ int main(int argc, char **argv)
             o.ring_bytes = parse_size(optarg);
             if (o.ring_bytes == 0 || o.ring_bytes > (1ull << 34))
                 die_usage("--ring: '%s' is not a size up to 16G", optarg);
+            set_ring = 1;
             break;
         case OPT_JSON: json = 1; json_path = optarg; break;
         case OPT_CSV: csv = 1; csv_path = optarg; break;
         case OPT_PLOT: plot_path = optarg; break;
         case OPT_NOPROG: o.quiet = 1; break;
         case OPT_ASYM: bench_create_flags |= SCB_ASYM_BARRIERS; break;
+        case OPT_NEIGHBOUR: neighbour = 1; break;
         case 'h': usage(stdout); return 0;
         case 'V':
             printf("scb-bench (libscb) %s, library %s\n", PACKAGE_VERSION, scb_version());
@@ -459,6 +619,15 @@ int main(int argc, char **argv)
         die_usage("unexpected argument '%s'", argv[optind]);
     if (json && csv && json_path == NULL && csv_path == NULL)
         die_usage("%s", "--json and --csv cannot both go to stdout: give one a file");
+    if (neighbour) {
+        /* It measures both kinds of ring itself, one backend, no sizes. */
+        if (set_sizes || set_readers || set_rounds || set_ring || csv ||
+            plot_path != NULL || bench_create_flags != 0)
+            die_usage("%s", "--neighbour takes only --quick, --duration, --reps, "
+                      "--backend, --json and --no-progress");
+        if (info.nbackends > 1)
+            die_usage("%s", "--neighbour measures one backend: give one to --backend");
+    }
 
     if (quick) {
         if (!set_dur)
@@ -505,6 +674,11 @@ int main(int argc, char **argv)
     else
         snprintf(info.system, sizeof info.system, "unknown system");
     info.clock_ns = clock_cost();
+    if (neighbour) {
+        info.nbackends = 1; /* the default backend unless --backend named one */
+        free(samples);
+        return run_neighbour(&o, &info, json, json_path);
+    }
 
     build_cases(&info, o.ring_bytes);
     for (i = 0; i < g_nres; i++) {
