@@ -138,8 +138,10 @@ SCB_API void scb_config_init(scb_config_t *cfg);
  * Returns SCB_OK and sets *out, or: SCB_EINVAL (NULL out, bad name, zero or
  * overflowing sizes, unknown flags or mode bits), SCB_EEXIST, SCB_EACCES,
  * SCB_ENOMEM, SCB_ENOTSUP (backend not built in), SCB_ENAMETOOLONG,
- * SCB_ESYS.  max_readers (SCB_LOSSLESS) is 1 to 4096.  On failure *out is
- * NULL and nothing is left behind.
+ * SCB_ESYS.  max_readers (SCB_LOSSLESS) is 1 to 4096, item_size at most
+ * 2^30 (1 GiB), length at most 2^48 and mode at most 0777; beyond those, or
+ * when the ring's size would not fit in the address space, SCB_EINVAL.  On
+ * failure *out is NULL and nothing is left behind.
  */
 SCB_API int scb_create(scb_t **out, const char *name, const scb_config_t *cfg);
 

@@ -154,6 +154,26 @@ static item_fmt_t resolve_format(item_fmt_t fmt, size_t size)
 /* ------------------------------------------------------------------------ */
 /* create                                                                   */
 
+/* The bounds of scb_create's numbers (scb.h): out of them is a usage error
+ * here, before the library is asked. */
+#define ITEM_SIZE_MAX (UINT64_C(1) << 30)
+#define MAX_READERS_MAX 4096u
+
+/* A name scb_create accepts on any backend as far as the characters and the
+ * length go (semantics 8; a backend may still find it too long). */
+static int name_ok(const char *name)
+{
+    size_t n;
+
+    for (n = 0; name[n] != '\0'; n++) {
+        char c = name[n];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+            return 0;
+    }
+    return n >= 1 && n <= SCB_NAME_MAX;
+}
+
 static int cmd_create(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -175,7 +195,8 @@ static int cmd_create(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 's':
-            cfg.item_size = (uint32_t)num_opt("--item-size", optarg, 1, UINT32_MAX);
+            cfg.item_size = (uint32_t)num_opt("--item-size", optarg, 1,
+                                              ITEM_SIZE_MAX);
             break;
         case 'l':
             cfg.length = num_opt("--length", optarg, 1, UINT64_MAX);
@@ -187,11 +208,15 @@ static int cmd_create(int argc, char **argv)
             cfg.flags |= SCB_UNLINK_ON_CLOSE;
             break;
         case 'r':
-            cfg.max_readers = (uint32_t)num_opt("--max-readers", optarg, 1, UINT32_MAX);
+            cfg.max_readers = (uint32_t)num_opt("--max-readers", optarg, 1,
+                                                MAX_READERS_MAX);
             break;
         case 'm':
-            if (cmd_parse_octal(optarg, 07777, &v) != 0 || v == 0)
-                die_usage("bad mode for --mode (octal, e.g. 0644): '%s'", optarg);
+            /* Permission bits only: scb_create refuses setuid, setgid and
+             * sticky bits. */
+            if (cmd_parse_octal(optarg, 0777, &v) != 0 || v == 0)
+                die_usage("bad mode for --mode (permission bits in octal, "
+                          "0001 to 0777, e.g. 0644): '%s'", optarg);
             cfg.mode = (uint32_t)v;
             break;
         case OPT_BACKEND:
@@ -203,12 +228,12 @@ static int cmd_create(int argc, char **argv)
 "Creates the ring NAME and leaves it for others to use (no live writer until\n"
 "one opens it, e.g. scb push).\n"
 "\n"
-"      --item-size=N    bytes per item (default 1)\n"
+"      --item-size=N    bytes per item, 1 to 1073741824 (default 1)\n"
 "      --length=N       capacity in items (default 2)\n"
 "      --lossless       the writer never overwrites an item a live reader has\n"
 "                       not read (SCB_LOSSLESS)\n"
-"      --max-readers=N  reader slots of a lossless ring (default 64)\n"
-"      --mode=MODE      permission bits, octal (default 0600)\n"
+"      --max-readers=N  reader slots of a lossless ring, 1 to 4096 (default 64)\n"
+"      --mode=MODE      permission bits, octal, at most 0777 (default 0600)\n"
 "      --backend=B      backend (default: the configured default)\n"
 "  -h, --help           this help\n");
             return EXIT_OK;
@@ -218,6 +243,14 @@ static int cmd_create(int argc, char **argv)
         }
     }
     rc = scb_create(&w, one_name(argc, argv), &cfg);
+    if (rc == SCB_EINVAL && name_ok(argv[optind])) {
+        /* A good name: what scb_create refused is the geometry the options
+         * asked for (item size times length too large to address). */
+        fprintf(stderr, "scb: create: %s: %s: --item-size times --length "
+                "is too large\n", argv[optind], scb_strerror(rc));
+        say_usage_hint();
+        return EXIT_USAGE;
+    }
     if (rc != SCB_OK) {
         report("create", argv[optind], rc);
         return EXIT_SCB;
@@ -673,7 +706,8 @@ static void usage(FILE *f)
 "Exit status:\n"
 "  0  success\n"
 "  1  a libscb or system error (the message is scb_strerror's)\n"
-"  2  usage error: unknown command or option, bad number or value\n"
+"  2  usage error: unknown command or option, bad number or value (out of\n"
+"     range included)\n"
 "  3  pop: nothing to read (SCB_EAGAIN, SCB_ETIMEDOUT); push: no room in a\n"
 "     lossless ring\n");
 }
