@@ -119,7 +119,7 @@ typedef struct scb_info {
     uint64_t usage;              /* as scb_usage for this handle */
     uint64_t lost;               /* as scb_lost for this handle (0 for the writer) */
     uint32_t max_readers;        /* reader slots (SCB_LOSSLESS), else 0 */
-    uint32_t readers;            /* registered readers (SCB_LOSSLESS), else 0 */
+    uint32_t readers;            /* live registered readers (SCB_LOSSLESS), else 0 */
     int writer_alive;            /* 1 if a live writer holds the ring, else 0 */
     int64_t writer_pid;          /* its process id when writer_alive, else 0 */
     int is_writer;               /* 1 if this handle is the writer */

@@ -857,14 +857,19 @@ uint64_t scb_lost(const scb_t *r)
     return scb_ring_reader_lost(&r->ring, &r->r);
 }
 
-/* Registered readers of a lossless ring: slots with an owner. */
+/* Registered readers of a lossless ring: slots whose owner is alive.  A
+ * dead reader's slot stays owned until a writer that needs room frees it;
+ * it is no reader any more and does not count. */
 static uint32_t count_readers(const scb_t *h)
 {
     uint32_t i, n = 0;
+    uint64_t owner;
 
-    for (i = 0; i < h->ring.nslots; i++)
-        if (scb_load_acquire(&h->ring.slots[i].owner) != 0)
+    for (i = 0; i < h->ring.nslots; i++) {
+        owner = scb_load_acquire(&h->ring.slots[i].owner);
+        if (owner != 0 && scb_sys_proc_alive(owner))
             n++;
+    }
     return n;
 }
 
