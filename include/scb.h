@@ -90,6 +90,7 @@ enum {
 /* Flags for scb_open (scb_create ignores them). */
 #define SCB_WRITER          0x0100u /* open to take over the writer role */
 #define SCB_LATEST          0x0200u /* a new reader starts at the next item pushed, not the oldest kept */
+#define SCB_OBSERVE         0x0400u /* an observer: a reader that takes no slot and holds nothing back */
 
 /* One process's handle on one ring; opaque. */
 typedef struct scb scb_t;
@@ -157,6 +158,15 @@ SCB_API int scb_create(scb_t **out, const char *name, const scb_config_t *cfg);
  * (SCB_EACCES without it); a reader of an overwrite ring needs only read
  * access.  Readers map the header and the items read-only where the backend
  * allows, so a stray write faults.
+ * With SCB_OBSERVE (an addition to the contract: for inspecting a ring
+ * without disturbing it) the handle is an observer: a reader that maps the
+ * whole segment read-only, needs only read access, never takes a reader
+ * slot (so it never gets SCB_ELIMIT), is not counted in scb_info's
+ * readers, and never holds a lossless writer back.  It reads as a reader
+ * of an overwrite ring does, also on a SCB_LOSSLESS ring: items the writer
+ * overwrites before it reads them are skipped and counted by scb_lost.
+ * scb_pop_wait on it polls.  SCB_OBSERVE with SCB_WRITER is SCB_EINVAL;
+ * SCB_LATEST applies to it as to any reader.
  * The segment is validated against the size the OS reports before any byte
  * of it is trusted: SCB_EBADFORMAT if it is not a ring this version reads.
  * Other errors: SCB_EINVAL, SCB_ENOENT, SCB_EACCES, SCB_ENOMEM, SCB_ENOTSUP,

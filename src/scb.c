@@ -22,7 +22,7 @@
 #include "sys.h"
 
 #define CREATE_FLAGS (SCB_LOSSLESS | SCB_UNLINK_ON_CLOSE)
-#define OPEN_FLAGS (SCB_WRITER | SCB_LATEST)
+#define OPEN_FLAGS (SCB_WRITER | SCB_LATEST | SCB_OBSERVE)
 #define KNOWN_FLAGS (CREATE_FLAGS | OPEN_FLAGS)
 
 /* How long open waits for a segment that is still being created (its
@@ -415,6 +415,7 @@ int scb_open(scb_t **out, const char *name, const scb_config_t *cfg)
     scb_geom_t g;
     uint32_t flags = cfg != NULL ? cfg->flags : 0;
     int writer = (flags & SCB_WRITER) != 0;
+    int observe = (flags & SCB_OBSERVE) != 0;
     scb_t *h;
     int rc;
 
@@ -423,7 +424,7 @@ int scb_open(scb_t **out, const char *name, const scb_config_t *cfg)
     *out = NULL;
     if ((rc = check_name(name, NULL)) != SCB_OK)
         return rc;
-    if ((flags & ~KNOWN_FLAGS) != 0)
+    if ((flags & ~KNOWN_FLAGS) != 0 || (writer && observe))
         return SCB_EINVAL;
     if ((rc = find_backend(cfg, &be)) != SCB_OK)
         return rc;
@@ -434,8 +435,9 @@ int scb_open(scb_t **out, const char *name, const scb_config_t *cfg)
         return SCB_ENOMEM;
     /* A reader maps read-write when the mode lets it, for the wait line and
      * its lossless slot, and then protects the header and the items;
-     * otherwise it maps everything read-only and can only poll. */
-    rc = open_segment(be, name, 1, &h->seg, &g);
+     * otherwise it maps everything read-only and can only poll.  An
+     * observer always maps read-only: it writes nothing, ever. */
+    rc = observe ? SCB_EACCES : open_segment(be, name, 1, &h->seg, &g);
     if (rc == SCB_EACCES && !writer)
         rc = open_segment(be, name, 0, &h->seg, &g);
     if (rc != SCB_OK) {
@@ -453,7 +455,7 @@ int scb_open(scb_t **out, const char *name, const scb_config_t *cfg)
         h->is_writer = 1;
         scb_ring_writer_start(&h->ring, &h->w);
     } else {
-        if (h->ring.nslots > 0) {
+        if (h->ring.nslots > 0 && !observe) {
             rc = h->shared_rw ? register_reader(h, flags & SCB_LATEST)
                               : SCB_EACCES; /* a lossless reader needs its slot */
             if (rc != SCB_OK) {
