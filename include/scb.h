@@ -246,6 +246,21 @@ SCB_API uint64_t scb_lost(const scb_t *r);
 /* Fills *out.  Errors: SCB_EINVAL (NULL). */
 SCB_API int scb_info(const scb_t *h, scb_info_t *out);
 
+/*
+ * Whether the ring's name still leads to the ring this handle has open (an
+ * addition to the contract, for programs that follow a ring by name): a
+ * handle keeps working on its ring after scb_unlink, and a ring created
+ * later under the same name is another ring.  Returns SCB_OK when the name
+ * leads to this very ring; SCB_ENOENT when the name was removed, or leads to
+ * another ring (removed and created again since); other errors as
+ * scb_open (SCB_EACCES, SCB_EBADFORMAT, ...).  It opens the name read-only
+ * for the check, taking no slot and changing nothing; call it now and then
+ * (it costs an open and a close), not per item.  Rings made by libscb
+ * versions before this function carry no birth mark: two of those with the
+ * same geometry look the same.  Errors: SCB_EINVAL (NULL).
+ */
+SCB_API int scb_check_name(const scb_t *h);
+
 /* A static message for an SCB_* code; "unknown error" for anything else. */
 SCB_API const char *scb_strerror(int err);
 

@@ -255,6 +255,10 @@ int scb_create(scb_t **out, const char *name, const scb_config_t *cfg)
         return rc;
     }
     h->self_id = scb_sys_proc_self();
+    /* Unique per ring made: this process and the moment (scb_check_name). */
+    g.birth = (scb_sys_now_ns() * UINT64_C(0x9e3779b97f4a7c15)) ^ h->self_id;
+    if (g.birth == 0)
+        g.birth = 1;
     scb_layout_init(h->seg.base, &g, h->self_id);
     attach(h, &g);
     h->is_writer = 1;
@@ -900,4 +904,26 @@ int scb_info(const scb_t *h, scb_info_t *out)
     out->is_writer = h->is_writer;
     out->mode = h->mode;
     return SCB_OK;
+}
+
+int scb_check_name(const scb_t *h)
+{
+    scb_seg_t seg;
+    scb_geom_t g;
+    int rc;
+
+    if (h == NULL)
+        return SCB_EINVAL;
+    /* Read-only, as an observer: looking takes nothing from the ring. */
+    rc = open_segment(h->be, h->name, 0, &seg, &g);
+    if (rc != SCB_OK)
+        return rc;
+    /* birth is written before the header is published and never changes;
+     * the rest is what this handle copied at open. */
+    if (g.birth != h->ring.hdr->birth || g.item_size != h->ring.item_size ||
+        g.length != h->ring.length || g.flags != h->flags ||
+        g.max_readers != h->max_readers || g.mode != h->mode)
+        rc = SCB_ENOENT;
+    close_quietly(h->be, &seg);
+    return rc;
 }

@@ -365,6 +365,50 @@ START_TEST(test_observe_flags)
 END_TEST
 
 /* ------------------------------------------------------------------------ */
+/* tcase "check_name": does the name still lead to the handle's ring?       */
+
+START_TEST(test_check_name)
+{
+    scb_config_t cfg = cfg_of(8, 4, 0);
+    scb_t *w, *r, *o, *w2, *r2;
+    uint8_t item[8];
+
+    ck_assert_int_eq(scb_check_name(NULL), SCB_EINVAL);
+    w = mk_writer(g_name, 8, 4, 0);
+    r = mk_open(g_name, 0);
+    o = mk_open(g_name, SCB_OBSERVE);
+    ck_assert_int_eq(scb_check_name(w), SCB_OK);
+    ck_assert_int_eq(scb_check_name(r), SCB_OK);
+    ck_assert_int_eq(scb_check_name(o), SCB_OK);
+
+    /* Removed: the handles keep working, the name leads nowhere. */
+    ck_assert_int_eq(scb_unlink(g_name, &cfg), SCB_OK);
+    ck_assert_int_eq(scb_check_name(r), SCB_ENOENT);
+    ck_assert_int_eq(scb_check_name(w), SCB_ENOENT);
+    push_seq(w, item, 8, 1);
+    pop_expect(r, item, 8, 1);
+
+    /* Created again with the same geometry: another ring. */
+    w2 = mk_writer(g_name, 8, 4, 0);
+    push_seq(w2, item, 8, 1); /* as many items as the old one, too */
+    ck_assert_int_eq(scb_check_name(r), SCB_ENOENT);
+    ck_assert_int_eq(scb_check_name(o), SCB_ENOENT);
+    ck_assert_int_eq(scb_check_name(w), SCB_ENOENT);
+    ck_assert_int_eq(scb_check_name(w2), SCB_OK);
+    r2 = mk_open(g_name, 0);
+    ck_assert_int_eq(scb_check_name(r2), SCB_OK);
+    pop_expect(r2, item, 8, 1);
+    /* Checking changes nothing: no reader slot, nothing read. */
+    ck_assert_uint_eq(scb_usage(r2), 0);
+    ck_assert_int_eq(scb_close(r2), SCB_OK);
+    ck_assert_int_eq(scb_close(w2), SCB_OK);
+    ck_assert_int_eq(scb_close(o), SCB_OK);
+    ck_assert_int_eq(scb_close(r), SCB_OK);
+    ck_assert_int_eq(scb_close(w), SCB_OK);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
 /* tcase "wait".                                                            */
 
 START_TEST(test_pop_wait_zero)
@@ -859,6 +903,9 @@ void tu_api_add_rings(Suite *s)
     tc = new_tcase(s, "observe", 10);
     tcase_add_test(tc, test_observe_lossless_full);
     tcase_add_test(tc, test_observe_flags);
+
+    tc = new_tcase(s, "check_name", 10);
+    tcase_add_test(tc, test_check_name);
 
     tc = new_tcase(s, "wait", 10);
     tcase_add_test(tc, test_pop_wait_zero);

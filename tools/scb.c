@@ -453,6 +453,59 @@ static void report_lost(scb_t *r, uint64_t *seen)
     }
 }
 
+/* How often tail -f, while idle, checks that the name still leads to the
+ * ring it reads. */
+#define FOLLOW_CHECK_MS 500
+
+/* tail -f: when the name of the ring *r reads no longer leads to it (the
+ * ring was removed, and maybe created again), opens the ring that now has
+ * the name, on the same backend, from its oldest item, and reads that one
+ * instead.  Returns 1 when it switched, 0 when it did not (the same ring,
+ * or no ring of that name yet: the old one is still read, its writer may
+ * still push), -1 on an error it reported. */
+static int follow_name(scb_t **r, const char *name, uint32_t flags,
+                       scb_info_t *info, unsigned char **item,
+                       item_fmt_t fmt_asked, item_fmt_t *fmt)
+{
+    scb_t *n = NULL;
+    scb_info_t ni;
+    unsigned char *buf;
+    int rc;
+
+    if (scb_check_name(*r) == SCB_OK)
+        return 0;
+    rc = open_ring(&n, name, info->backend, flags & ~(uint32_t)SCB_LATEST);
+    if (rc == SCB_ENOENT || rc == SCB_EBADFORMAT)
+        return 0; /* not there (yet), or still being created */
+    if (rc != SCB_OK) {
+        report("tail", name, rc);
+        return -1;
+    }
+    scb_info(n, &ni);
+    if (fmt_asked == FMT_INT && ni.item_size > 8) {
+        fprintf(stderr, "scb: tail: %s: the new ring has items of %lu bytes: "
+                "--format int needs at most 8\n", name,
+                (unsigned long)ni.item_size);
+        scb_close(n);
+        return -1;
+    }
+    if ((buf = realloc(*item, ni.item_size)) == NULL) {
+        report("tail", name, SCB_ENOMEM);
+        scb_close(n);
+        return -1;
+    }
+    *item = buf;
+    fflush(stdout);
+    fprintf(stderr, "scb: tail: %s: the ring was removed and created again; "
+            "following the new one\n", name);
+    scb_close(*r);
+    *r = n;
+    *info = ni;
+    *fmt = fmt_asked == FMT_DEFAULT ? (ni.item_size <= 8 ? FMT_INT : FMT_HEX)
+                                    : fmt_asked;
+    return 1;
+}
+
 /* pop (follow < 0) or tail (follow 0: what is there; 1: forever). */
 static int read_items(int argc, char **argv, int tail)
 {
@@ -468,7 +521,8 @@ static int read_items(int argc, char **argv, int tail)
     const char *backend = NULL, *name;
     uint64_t count = 1, done = 0, lost_seen = 0;
     int64_t wait_ms = 0, deadline = 0;
-    item_fmt_t fmt = FMT_DEFAULT;
+    item_fmt_t fmt = FMT_DEFAULT, fmt_asked;
+    int64_t next_check = 0;
     int follow = 0, c, rc, status = EXIT_OK;
     uint32_t flags = 0;
     unsigned char *item;
@@ -509,7 +563,9 @@ static int read_items(int argc, char **argv, int tail)
 "Opens a reader on ring NAME and prints the items in it, oldest first; with\n"
 "-f it then keeps printing items as they arrive, until interrupted.  Items\n"
 "the writer overwrote before they were read are reported on stderr as\n"
-"\"scb: lost N items\".\n"
+"\"scb: lost N items\".  With -f, when the ring is removed and a ring of\n"
+"that name is created again, it follows the new ring from its oldest item\n"
+"(it looks twice a second while idle; stderr says so).\n"
 "\n"
 "  -f, --follow      wait for new items forever\n"
 "      --latest      start at the next item pushed, not the oldest kept\n"
@@ -549,6 +605,7 @@ static int read_items(int argc, char **argv, int tail)
         return EXIT_SCB;
     }
     scb_info(r, &info);
+    fmt_asked = fmt;
     fmt = resolve_format(fmt, info.item_size);
     if ((item = malloc(info.item_size)) == NULL) {
         report(sub, name, SCB_ENOMEM);
@@ -598,8 +655,22 @@ static int read_items(int argc, char **argv, int tail)
                     break; /* the reader of our output went away */
                 continue;
             }
-            if ((rc == SCB_EAGAIN || rc == SCB_ETIMEDOUT) && follow)
+            if ((rc == SCB_EAGAIN || rc == SCB_ETIMEDOUT) && follow) {
+                /* Nothing to read: now and then, see whether the name
+                 * still leads to this ring. */
+                if (now_ms() >= next_check) {
+                    next_check = now_ms() + FOLLOW_CHECK_MS;
+                    rc = follow_name(&r, name, flags, &info, &item,
+                                     fmt_asked, &fmt);
+                    if (rc < 0) {
+                        status = EXIT_SCB;
+                        break;
+                    }
+                    if (rc == 1)
+                        lost_seen = 0;
+                }
                 continue;
+            }
             if (rc != SCB_EAGAIN) {
                 report("tail", name, rc);
                 status = EXIT_SCB;
