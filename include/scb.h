@@ -159,8 +159,9 @@ SCB_API int scb_create(scb_t **out, const char *name, const scb_config_t *cfg);
  * access.  Readers map the header and the items read-only where the backend
  * allows, so a stray write faults.
  * With SCB_OBSERVE (an addition to the contract: for inspecting a ring
- * without disturbing it) the handle is an observer: a reader that maps the
- * whole segment read-only, needs only read access, never takes a reader
+ * without disturbing it) the handle is an observer: a reader that opens the
+ * segment read-only (and writes nothing to it, also where the backend
+ * cannot map it read-only), needs only read access, never takes a reader
  * slot (so it never gets SCB_ELIMIT), is not counted in scb_info's
  * readers, and never holds a lossless writer back.  It reads as a reader
  * of an overwrite ring does, also on a SCB_LOSSLESS ring: items the writer

@@ -449,7 +449,9 @@ int scb_open(scb_t **out, const char *name, const scb_config_t *cfg)
         return rc;
     }
     attach(h, &g);
-    h->shared_rw = h->seg.writable;
+    /* An observer writes nothing, not even the wait line, also where the
+     * backend could not map the segment read-only. */
+    h->shared_rw = h->seg.writable && !observe;
     if (writer) {
         if ((rc = take_writer(h)) != SCB_OK) {
             close_quietly(be, &h->seg);
