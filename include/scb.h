@@ -94,6 +94,7 @@ enum {
 /* Flags for scb_open (scb_create ignores them). */
 #define SCB_WRITER          0x0100u /* open to take over the writer role */
 #define SCB_LATEST          0x0200u /* a new reader starts at the next item pushed, not the oldest kept */
+#define SCB_OBSERVE         0x0400u /* an observer: a reader that takes no slot and holds nothing back */
 
 /* One process's handle on one ring; opaque. */
 typedef struct scb scb_t;
@@ -131,7 +132,7 @@ typedef struct scb_info {
     uint64_t usage;              /* as scb_usage for this handle */
     uint64_t lost;               /* as scb_lost for this handle (0 for the writer) */
     uint32_t max_readers;        /* reader slots (SCB_LOSSLESS), else 0 */
-    uint32_t readers;            /* registered readers (SCB_LOSSLESS), else 0 */
+    uint32_t readers;            /* live registered readers (SCB_LOSSLESS), else 0 */
     int writer_alive;            /* 1 if a live writer holds the ring, else 0 */
     int64_t writer_pid;          /* its process id when writer_alive, else 0 */
     int is_writer;               /* 1 if this handle is the writer */
@@ -173,10 +174,10 @@ SCB_API void scb_config_init(scb_config_t *cfg);
  * out of bounds or overflowing, unknown flags or mode bits), SCB_EEXIST,
  * SCB_EACCES, SCB_ENOMEM, SCB_ENOTSUP (backend not built in),
  * SCB_ENAMETOOLONG, SCB_ESYS.  A size field of 0 means its default.
- * Bounds: item_size 1 to 2^30 bytes, length 1 to 2^48 items, their product
- * at most 2^61 bytes (and what the address space can map), max_readers
- * (SCB_LOSSLESS) 1 to 4096.  On failure *out is NULL and nothing is left
- * behind.
+ * Bounds: item_size 1 to 2^30 bytes (1 GiB), length 1 to 2^48 items, their
+ * product at most 2^61 bytes and what the address space can map,
+ * max_readers (SCB_LOSSLESS) 1 to 4096, mode at most 0777.  On failure
+ * *out is NULL and nothing is left behind.
  */
 SCB_API int scb_create(scb_t **out, const char *name, const scb_config_t *cfg);
 
@@ -196,6 +197,16 @@ SCB_API int scb_create(scb_t **out, const char *name, const scb_config_t *cfg);
  * (Linux membarrier) a process that cannot issue membarrier cannot register:
  * SCB_ENOTSUP.  Readers map the header and the items read-only where the backend
  * allows, so a stray write faults.
+ * With SCB_OBSERVE (an addition to the contract: for inspecting a ring
+ * without disturbing it) the handle is an observer: a reader that opens the
+ * segment read-only (and writes nothing to it, also where the backend
+ * cannot map it read-only), needs only read access, never takes a reader
+ * slot (so it never gets SCB_ELIMIT), is not counted in scb_info's
+ * readers, and never holds a lossless writer back.  It reads as a reader
+ * of an overwrite ring does, also on a SCB_LOSSLESS ring: items the writer
+ * overwrites before it reads them are skipped and counted by scb_lost.
+ * scb_pop_wait on it polls.  SCB_OBSERVE with SCB_WRITER is SCB_EINVAL;
+ * SCB_LATEST applies to it as to any reader.
  * The segment is validated against the size the OS reports before any byte
  * of it is trusted: SCB_EBADFORMAT if it is not a ring this version reads.
  * Other errors: SCB_EINVAL, SCB_ENOENT, SCB_EACCES, SCB_ENOMEM, SCB_ENOTSUP,
@@ -285,6 +296,21 @@ SCB_API uint64_t scb_lost(const scb_t *r);
 SCB_API int scb_info_size(const scb_t *h, scb_info_t *out, size_t size);
 SCB_API int scb_info(const scb_t *h, scb_info_t *out);
 #define scb_info(h, out) scb_info_size((h), (out), sizeof *(out))
+
+/*
+ * Whether the ring's name still leads to the ring this handle has open (an
+ * addition to the contract, for programs that follow a ring by name): a
+ * handle keeps working on its ring after scb_unlink, and a ring created
+ * later under the same name is another ring.  Returns SCB_OK when the name
+ * leads to this very ring; SCB_ENOENT when the name was removed, or leads to
+ * another ring (removed and created again since); other errors as
+ * scb_open (SCB_EACCES, SCB_EBADFORMAT, ...).  It opens the name read-only
+ * for the check, taking no slot and changing nothing; call it now and then
+ * (it costs an open and a close), not per item.  Rings made by libscb
+ * versions before this function carry no birth mark: two of those with the
+ * same geometry look the same.  Errors: SCB_EINVAL (NULL).
+ */
+SCB_API int scb_check_name(const scb_t *h);
 
 /* A static message for an SCB_* code; "unknown error" for anything else. */
 SCB_API const char *scb_strerror(int err);

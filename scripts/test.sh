@@ -1,6 +1,9 @@
 #!/bin/sh
 # test.sh [CONFIGURE-ARGS...] - builds libscb in the source tree and runs the
 # whole test suite, every backend built (this is what .ci/run calls).
+# Every backend means apr too: configure builds it on Unix only when asked,
+# so unless the arguments say --with-backends, test.sh asks for
+# --with-backends=posix,sysv,apr (deps.sh installs APR).
 #
 # Installs missing build dependencies (scripts/deps.sh), generates configure
 # when needed, configures (CFLAGS and friends pass through from the
@@ -20,6 +23,11 @@ if [ ! -x configure ] || [ ! -f Makefile.in ] \
     echo "== autogen.sh"
     ./autogen.sh
 fi
+
+case " $* " in
+    *" --with-backends="*|*" --without-backends "*) ;;
+    *) set -- --with-backends=posix,sysv,apr "$@" ;;
+esac
 
 echo "== configure $*"
 old_config=

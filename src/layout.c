@@ -72,6 +72,7 @@ void scb_layout_init(void *base, const scb_geom_t *g, uint64_t writer_id)
     h->shared_size = g->shared_size;
     h->name_len = (uint32_t)n;
     h->barrier = g->barrier;
+    h->birth = g->birth;
     memcpy(h->name, g->name, n + 1);
     scb_store_relaxed(&h->head, g->origin);
     scb_store_relaxed(&h->claim, g->origin);
@@ -118,6 +119,7 @@ int scb_layout_check(const void *base, size_t size, scb_geom_t *g)
     g->shared_size = h->shared_size;
     name_len = h->name_len;
     g->barrier = h->barrier;
+    g->birth = h->birth;
     memcpy(g->name, h->name, sizeof g->name);
 
     if (version != SCB_FORMAT_VERSION || hdr_size != sizeof(struct scb_hdr))

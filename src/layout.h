@@ -57,7 +57,10 @@ struct scb_hdr {
     uint64_t shared_size;      /* its size */
     uint32_t name_len;         /* strlen(name) */
     uint32_t barrier;          /* 1: asymmetric barriers (see ring.h) */
-    uint64_t reserved[5];
+    uint64_t birth;            /* set at create, unique per ring made (0 in
+                                * rings of libscb before it): tells a ring
+                                * from one made later under the same name */
+    uint64_t reserved[4];
     char name[256];            /* the ring's name, NUL terminated */
 
     /* Written by the writer only. */
@@ -126,6 +129,7 @@ typedef struct scb_geom {
     uint64_t shared_size;
     uint64_t total_size;
     uint32_t barrier;
+    uint64_t birth;
     char name[SCB_NAME_MAX + 1];
 } scb_geom_t;
 

@@ -23,7 +23,7 @@
 #include "sys.h"
 
 #define CREATE_FLAGS (SCB_LOSSLESS | SCB_UNLINK_ON_CLOSE | SCB_ASYM_BARRIERS)
-#define OPEN_FLAGS (SCB_WRITER | SCB_LATEST)
+#define OPEN_FLAGS (SCB_WRITER | SCB_LATEST | SCB_OBSERVE)
 #define KNOWN_FLAGS (CREATE_FLAGS | OPEN_FLAGS)
 
 /* How long open waits for a segment that is still being created (its
@@ -310,6 +310,10 @@ int scb_create(scb_t **out, const char *name, const scb_config_t *cfg)
         return rc;
     }
     h->self_id = scb_sys_proc_self();
+    /* Unique per ring made: this process and the moment (scb_check_name). */
+    g.birth = (scb_sys_now_ns() * UINT64_C(0x9e3779b97f4a7c15)) ^ h->self_id;
+    if (g.birth == 0)
+        g.birth = 1;
     scb_layout_init(h->seg.base, &g, h->self_id);
     attach(h, &g);
     h->is_writer = 1;
@@ -485,7 +489,7 @@ int scb_open(scb_t **out, const char *name, const scb_config_t *cfg)
     scb_config_t c;
     scb_geom_t g;
     uint32_t flags;
-    int writer;
+    int writer, observe;
     scb_t *h;
     int rc;
 
@@ -493,12 +497,13 @@ int scb_open(scb_t **out, const char *name, const scb_config_t *cfg)
     cfg = &c;
     flags = cfg->flags;
     writer = (flags & SCB_WRITER) != 0;
+    observe = (flags & SCB_OBSERVE) != 0;
     if (out == NULL)
         return SCB_EINVAL;
     *out = NULL;
     if ((rc = check_name(name, NULL)) != SCB_OK)
         return rc;
-    if ((flags & ~KNOWN_FLAGS) != 0)
+    if ((flags & ~KNOWN_FLAGS) != 0 || (writer && observe))
         return SCB_EINVAL;
     if ((rc = find_backend(cfg, &be)) != SCB_OK)
         return rc;
@@ -509,8 +514,9 @@ int scb_open(scb_t **out, const char *name, const scb_config_t *cfg)
         return SCB_ENOMEM;
     /* A reader maps read-write when the mode lets it, for the wait line and
      * its lossless slot, and then protects the header and the items;
-     * otherwise it maps everything read-only and can only poll. */
-    rc = open_segment(be, name, 1, &h->seg, &g);
+     * otherwise it maps everything read-only and can only poll.  An
+     * observer always maps read-only: it writes nothing, ever. */
+    rc = observe ? SCB_EACCES : open_segment(be, name, 1, &h->seg, &g);
     if (rc == SCB_EACCES && !writer)
         rc = open_segment(be, name, 0, &h->seg, &g);
     if (rc != SCB_OK) {
@@ -518,7 +524,9 @@ int scb_open(scb_t **out, const char *name, const scb_config_t *cfg)
         return rc;
     }
     attach(h, &g);
-    h->shared_rw = h->seg.writable;
+    /* An observer writes nothing, not even the wait line, also where the
+     * backend could not map the segment read-only. */
+    h->shared_rw = h->seg.writable && !observe;
     if (writer) {
         if ((rc = take_writer(h)) != SCB_OK) {
             close_quietly(be, &h->seg);
@@ -528,7 +536,7 @@ int scb_open(scb_t **out, const char *name, const scb_config_t *cfg)
         h->is_writer = 1;
         scb_ring_writer_start(&h->ring, &h->w);
     } else {
-        if (h->ring.nslots > 0) {
+        if (h->ring.nslots > 0 && !observe) {
             h->self_id = scb_sys_proc_self();
             rc = h->shared_rw ? register_reader(h, (flags & SCB_LATEST)
                                                        ? SCB_START_LATEST
@@ -968,14 +976,19 @@ uint64_t scb_lost(const scb_t *r)
     return scb_ring_reader_lost(&r->ring, &r->r);
 }
 
-/* Registered readers of a lossless ring: slots with an owner. */
+/* Registered readers of a lossless ring: slots whose owner is alive.  A
+ * dead reader's slot stays owned until a writer that needs room frees it;
+ * it is no reader any more and does not count. */
 static uint32_t count_readers(const scb_t *h)
 {
     uint32_t i, n = 0;
+    uint64_t owner;
 
-    for (i = 0; i < h->ring.nslots; i++)
-        if (scb_load_acquire(&h->ring.slots[i].owner) != 0)
+    for (i = 0; i < h->ring.nslots; i++) {
+        owner = scb_load_acquire(&h->ring.slots[i].owner);
+        if (owner != 0 && scb_sys_proc_alive(owner))
             n++;
+    }
     return n;
 }
 
@@ -1014,4 +1027,26 @@ int scb_info_size(const scb_t *h, scb_info_t *dst, size_t size)
 int(scb_info)(const scb_t *h, scb_info_t *out)
 {
     return scb_info_size(h, out, sizeof *out);
+}
+
+int scb_check_name(const scb_t *h)
+{
+    scb_seg_t seg;
+    scb_geom_t g;
+    int rc;
+
+    if (h == NULL || foreign(h))
+        return SCB_EINVAL;
+    /* Read-only, as an observer: looking takes nothing from the ring. */
+    rc = open_segment(h->be, h->name, 0, &seg, &g);
+    if (rc != SCB_OK)
+        return rc;
+    /* birth is written before the header is published and never changes;
+     * the rest is what this handle copied at open. */
+    if (g.birth != h->ring.hdr->birth || g.item_size != h->ring.item_size ||
+        g.length != h->ring.length || g.flags != h->flags ||
+        g.max_readers != h->max_readers || g.mode != h->mode)
+        rc = SCB_ENOENT;
+    close_quietly(h->be, &seg);
+    return rc;
 }

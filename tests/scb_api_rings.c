@@ -274,6 +274,141 @@ START_TEST(test_latest)
 END_TEST
 
 /* ------------------------------------------------------------------------ */
+/* tcase "observe": SCB_OBSERVE, a reader that takes no slot.               */
+
+/* On a lossless ring whose only slot is taken, an observer opens all the
+ * same, is not counted as a reader, and never holds the writer back: the
+ * writer overwrites what the observer has not read (it counts it as lost)
+ * as soon as the registered reader has read it. */
+START_TEST(test_observe_lossless_full)
+{
+    scb_config_t cfg = cfg_of(16, 8, SCB_LOSSLESS);
+    scb_t *w, *r, *o, *x;
+    uint8_t item[16];
+    uint64_t i;
+
+    cfg.max_readers = 1;
+    ck_assert_int_eq(scb_create(&w, g_name, &cfg), SCB_OK);
+    r = mk_open(g_name, 0);
+    ck_assert_int_eq(open_rc(g_name, 0, &x), SCB_ELIMIT);
+    o = mk_open(g_name, SCB_OBSERVE);
+    ck_assert_uint_eq(info_of(o).readers, 1);
+    ck_assert_uint_eq(info_of(w).readers, 1);
+    ck_assert_uint_eq(info_of(o).max_readers, 1);
+    ck_assert_int_eq(info_of(o).is_writer, 0);
+    ck_assert_uint_eq(info_of(o).flags & SCB_LOSSLESS, SCB_LOSSLESS);
+    for (i = 0; i < 8; i++)
+        push_seq(w, item, 16, i);
+    /* A second observer, with SCB_LATEST, on the full ring. */
+    x = mk_open(g_name, SCB_OBSERVE | SCB_LATEST);
+    ck_assert_uint_eq(scb_usage(x), 0);
+    ck_assert_int_eq(scb_push(w, item), SCB_EAGAIN); /* r holds it back */
+    for (i = 0; i < 4; i++)
+        pop_expect(o, item, 16, i);
+    ck_assert_uint_eq(scb_usage(w), 8);
+
+    /* r reads everything: the observers, behind, hold nothing back. */
+    for (i = 0; i < 8; i++)
+        pop_expect(r, item, 16, i);
+    ck_assert_uint_eq(scb_usage(w), 0);
+    for (i = 8; i < 16; i++)
+        push_seq(w, item, 16, i);
+    ck_assert_int_eq(scb_push(w, item), SCB_EAGAIN); /* r again, not o */
+    ck_assert_uint_eq(scb_lost(o), 4);
+    for (i = 8; i < 16; i++)
+        pop_expect(o, item, 16, i);
+    pop_empty(o, item);
+    ck_assert_uint_eq(scb_lost(o), 4);
+    ck_assert_uint_eq(info_of(o).lost, 4);
+    for (i = 8; i < 16; i++)
+        pop_expect(x, item, 16, i);
+    ck_assert_uint_eq(scb_lost(x), 0);
+
+    /* With the registered reader gone, observers alone never block it. */
+    scb_close(r);
+    ck_assert_uint_eq(info_of(w).readers, 0);
+    for (i = 16; i < 40; i++)
+        push_seq(w, item, 16, i);
+    ck_assert_uint_eq(scb_lost(o), 4 + 16);
+    for (i = 32; i < 40; i++)
+        pop_expect(o, item, 16, i);
+    ck_assert_int_eq(scb_close(x), SCB_OK);
+    ck_assert_int_eq(scb_close(o), SCB_OK);
+    ck_assert_int_eq(scb_close(w), SCB_OK);
+}
+END_TEST
+
+/* An observer of an overwrite ring reads as any reader; SCB_OBSERVE does
+ * not combine with SCB_WRITER, and scb_create ignores it. */
+START_TEST(test_observe_flags)
+{
+    scb_config_t cfg = cfg_of(8, 4, SCB_OBSERVE);
+    scb_t *w, *o, *h;
+    uint8_t item[8];
+
+    ck_assert_int_eq(scb_create(&w, g_name, &cfg), SCB_OK);
+    ck_assert_uint_eq(info_of(w).flags, 0);
+    push_seq(w, item, 8, 1);
+    o = mk_open(g_name, SCB_OBSERVE);
+    pop_expect(o, item, 8, 1);
+    pop_empty(o, item);
+    ck_assert_int_eq(scb_pop_wait(o, item, 20), SCB_ETIMEDOUT);
+    push_seq(w, item, 8, 2);
+    ck_assert_int_eq(scb_pop_wait(o, item, 1000), SCB_OK);
+    ck_assert_int_eq(scb_push(o, item), SCB_ENOTWRITER);
+    h = (scb_t *)(void *)&cfg;
+    ck_assert_int_eq(open_rc(g_name, SCB_OBSERVE | SCB_WRITER, &h), SCB_EINVAL);
+    ck_assert_ptr_null(h);
+    ck_assert_int_eq(scb_close(o), SCB_OK);
+    ck_assert_int_eq(scb_close(w), SCB_OK);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* tcase "check_name": does the name still lead to the handle's ring?       */
+
+START_TEST(test_check_name)
+{
+    scb_config_t cfg = cfg_of(8, 4, 0);
+    scb_t *w, *r, *o, *w2, *r2;
+    uint8_t item[8];
+
+    ck_assert_int_eq(scb_check_name(NULL), SCB_EINVAL);
+    w = mk_writer(g_name, 8, 4, 0);
+    r = mk_open(g_name, 0);
+    o = mk_open(g_name, SCB_OBSERVE);
+    ck_assert_int_eq(scb_check_name(w), SCB_OK);
+    ck_assert_int_eq(scb_check_name(r), SCB_OK);
+    ck_assert_int_eq(scb_check_name(o), SCB_OK);
+
+    /* Removed: the handles keep working, the name leads nowhere. */
+    ck_assert_int_eq(scb_unlink(g_name, &cfg), SCB_OK);
+    ck_assert_int_eq(scb_check_name(r), SCB_ENOENT);
+    ck_assert_int_eq(scb_check_name(w), SCB_ENOENT);
+    push_seq(w, item, 8, 1);
+    pop_expect(r, item, 8, 1);
+
+    /* Created again with the same geometry: another ring. */
+    w2 = mk_writer(g_name, 8, 4, 0);
+    push_seq(w2, item, 8, 1); /* as many items as the old one, too */
+    ck_assert_int_eq(scb_check_name(r), SCB_ENOENT);
+    ck_assert_int_eq(scb_check_name(o), SCB_ENOENT);
+    ck_assert_int_eq(scb_check_name(w), SCB_ENOENT);
+    ck_assert_int_eq(scb_check_name(w2), SCB_OK);
+    r2 = mk_open(g_name, 0);
+    ck_assert_int_eq(scb_check_name(r2), SCB_OK);
+    pop_expect(r2, item, 8, 1);
+    /* Checking changes nothing: no reader slot, nothing read. */
+    ck_assert_uint_eq(scb_usage(r2), 0);
+    ck_assert_int_eq(scb_close(r2), SCB_OK);
+    ck_assert_int_eq(scb_close(w2), SCB_OK);
+    ck_assert_int_eq(scb_close(o), SCB_OK);
+    ck_assert_int_eq(scb_close(r), SCB_OK);
+    ck_assert_int_eq(scb_close(w), SCB_OK);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
 /* tcase "wait".                                                            */
 
 START_TEST(test_pop_wait_zero)
@@ -770,6 +905,13 @@ void tu_api_add_rings(Suite *s)
 
     tc = new_tcase(s, "latest", 10);
     tcase_add_test(tc, test_latest);
+
+    tc = new_tcase(s, "observe", 10);
+    tcase_add_test(tc, test_observe_lossless_full);
+    tcase_add_test(tc, test_observe_flags);
+
+    tc = new_tcase(s, "check_name", 10);
+    tcase_add_test(tc, test_check_name);
 
     tc = new_tcase(s, "wait", 10);
     tcase_add_test(tc, test_pop_wait_zero);

@@ -113,6 +113,46 @@ START_TEST(test_dead_reader_retry)
 }
 END_TEST
 
+/* scb_info's readers counts live readers only: a reader child SIGKILLed
+ * (reaped, _i 0, or left a zombie, _i 1) stops counting at once, before
+ * any writer has freed its slot, so `scb stat` and `scb rm --stale` see
+ * the ring as it is. */
+START_TEST(test_dead_reader_not_counted)
+{
+    const char *what = _i ? "zombie reader" : "reaped reader";
+    scb_info_t info;
+    pid_t pid;
+    int st;
+
+    pid = full_because_of_child();
+    W_ASSERT(scb_info(hs[0], &info) == SCB_OK && info.readers == 2,
+             "two live readers: scb_info says %u", (unsigned)info.readers);
+    kill(pid, SIGKILL);
+    if (_i == 0) {
+        W_ASSERT(killed9(kill_reap(pid)), "the reader child was not killed");
+    } else {
+        /* Wait until it is a zombie, without reaping it. */
+        W_ASSERT(waitid(P_PID, (id_t)pid, &(siginfo_t){0}, WEXITED | WNOWAIT) == 0,
+                 "the killed reader did not end");
+    }
+    W_ASSERT(scb_info(hs[1], &info) == SCB_OK && info.readers == 1,
+             "%s: scb_info (reader handle) counts %u readers, want the 1 live one",
+             what, (unsigned)info.readers);
+    W_ASSERT(scb_info(hs[0], &info) == SCB_OK && info.readers == 1,
+             "%s: scb_info (writer handle) counts %u readers, want the 1 live one",
+             what, (unsigned)info.readers);
+    if (_i == 1) {
+        W_ASSERT(waitpid(pid, &st, WNOHANG) == pid && killed9(st),
+                 "the killed reader was not a zombie");
+        forget(pid);
+    }
+    close_h(1);
+    W_ASSERT(scb_info(hs[0], &info) == SCB_OK && info.readers == 0,
+             "%s: no live reader left: scb_info counts %u", what,
+             (unsigned)info.readers);
+}
+END_TEST
+
 /* A writer child is blocked in scb_push_wait when the reader is killed.
  * _i: bit 0: the dead reader stays a zombie; bit 1: scb_push_wait(5000)
  * instead of (-1). */
@@ -681,6 +721,7 @@ void tu_wait_add_dead(Suite *s)
     tcase_add_loop_test(tc, test_dead_reader_retry, 0, 2);
     tcase_add_loop_test(tc, test_dead_reader_blocked, 0, 4);
     tcase_add_test(tc, test_dead_readers_staggered);
+    tcase_add_loop_test(tc, test_dead_reader_not_counted, 0, 2);
 
     if (pid_reuse_works()) {
         tc = w_tcase(s, "dead_reader_pid_reuse", 20);

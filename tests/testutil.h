@@ -14,7 +14,9 @@
 /* The backend the per-backend suite runs on (argv[1] of tests/check_scb). */
 extern const char *tu_backend;
 
-/* A ring name unique to this process and call: "t<pid>-<n>". */
+/* A ring name unique to this process and call: "t<pid>-<n>", or
+ * "t<tag>.<pid>-<n>" when the environment variable SCB_TEST_TAG holds a tag
+ * (1 to 12 letters and digits; tests/run-suite.sh sets one per run). */
 void tu_name(char *buf, size_t size);
 
 /* A config from scb_config_init with the suite's backend and the given

@@ -18,17 +18,17 @@
 /* ------------------------------------------------------------------------ */
 /* stat, ls and rm                                                          */
 
-/* What a handle sees, with the caller's own reader slot left out. */
+/* What an observer sees: SCB_OBSERVE takes no reader slot and holds no
+ * writer back, so looking at a ring never changes it (nor fails because
+ * every slot is taken), and needs only read access. */
 static int inspect(const char *name, const char *backend, scb_info_t *info)
 {
     scb_t *h = NULL;
-    int rc = open_ring(&h, name, backend, 0);
+    int rc = open_ring(&h, name, backend, SCB_OBSERVE);
 
     if (rc != SCB_OK)
         return rc;
     rc = scb_info(h, info);
-    if (rc == SCB_OK && (info->flags & SCB_LOSSLESS) && info->readers > 0)
-        info->readers--; /* this handle's own slot */
     scb_close(h);
     return rc;
 }
@@ -88,8 +88,9 @@ int cmd_stat(int argc, char **argv)
             printf(
 "Usage: scb stat NAME [--json]\n"
 "Shows ring NAME: geometry, backend, items pushed and kept, the writer's\n"
-"process id and whether it is alive, the registered readers.  It looks\n"
-"through a reader handle of its own, which it leaves out of the count.\n"
+"process id and whether it is alive, the live registered readers.  It looks\n"
+"through an observer (SCB_OBSERVE): it takes no reader slot and holds no\n"
+"writer back.\n"
 "\n"
 "  --json       one JSON object: name, backend, item_size, length, flags\n"
 "               (list of \"lossless\", \"unlink_on_close\"), pushed, usage,\n"

@@ -154,6 +154,26 @@ static item_fmt_t resolve_format(item_fmt_t fmt, size_t size)
 /* ------------------------------------------------------------------------ */
 /* create                                                                   */
 
+/* The bounds of scb_create's numbers (scb.h): out of them is a usage error
+ * here, before the library is asked. */
+#define ITEM_SIZE_MAX (UINT64_C(1) << 30)
+#define MAX_READERS_MAX 4096u
+
+/* A name scb_create accepts on any backend as far as the characters and the
+ * length go (semantics 8; a backend may still find it too long). */
+static int name_ok(const char *name)
+{
+    size_t n;
+
+    for (n = 0; name[n] != '\0'; n++) {
+        char c = name[n];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+            return 0;
+    }
+    return n >= 1 && n <= SCB_NAME_MAX;
+}
+
 static int cmd_create(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -175,7 +195,8 @@ static int cmd_create(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 's':
-            cfg.item_size = (uint32_t)num_opt("--item-size", optarg, 1, UINT32_MAX);
+            cfg.item_size = (uint32_t)num_opt("--item-size", optarg, 1,
+                                              ITEM_SIZE_MAX);
             break;
         case 'l':
             cfg.length = num_opt("--length", optarg, 1, UINT64_MAX);
@@ -187,11 +208,15 @@ static int cmd_create(int argc, char **argv)
             cfg.flags |= SCB_UNLINK_ON_CLOSE;
             break;
         case 'r':
-            cfg.max_readers = (uint32_t)num_opt("--max-readers", optarg, 1, UINT32_MAX);
+            cfg.max_readers = (uint32_t)num_opt("--max-readers", optarg, 1,
+                                                MAX_READERS_MAX);
             break;
         case 'm':
-            if (cmd_parse_octal(optarg, 07777, &v) != 0 || v == 0)
-                die_usage("bad mode for --mode (octal, e.g. 0644): '%s'", optarg);
+            /* Permission bits only: scb_create refuses setuid, setgid and
+             * sticky bits. */
+            if (cmd_parse_octal(optarg, 0777, &v) != 0 || v == 0)
+                die_usage("bad mode for --mode (permission bits in octal, "
+                          "0001 to 0777, e.g. 0644): '%s'", optarg);
             cfg.mode = (uint32_t)v;
             break;
         case OPT_BACKEND:
@@ -203,12 +228,12 @@ static int cmd_create(int argc, char **argv)
 "Creates the ring NAME and leaves it for others to use (no live writer until\n"
 "one opens it, e.g. scb push).\n"
 "\n"
-"      --item-size=N    bytes per item (default 1)\n"
+"      --item-size=N    bytes per item, 1 to 1073741824 (default 1)\n"
 "      --length=N       capacity in items (default 2)\n"
 "      --lossless       the writer never overwrites an item a live reader has\n"
 "                       not read (SCB_LOSSLESS)\n"
-"      --max-readers=N  reader slots of a lossless ring (default 64)\n"
-"      --mode=MODE      permission bits, octal (default 0600)\n"
+"      --max-readers=N  reader slots of a lossless ring, 1 to 4096 (default 64)\n"
+"      --mode=MODE      permission bits, octal, at most 0777 (default 0600)\n"
 "      --backend=B      backend (default: the configured default)\n"
 "  -h, --help           this help\n");
             return EXIT_OK;
@@ -218,6 +243,14 @@ static int cmd_create(int argc, char **argv)
         }
     }
     rc = scb_create(&w, one_name(argc, argv), &cfg);
+    if (rc == SCB_EINVAL && name_ok(argv[optind])) {
+        /* A good name: what scb_create refused is the geometry the options
+         * asked for (item size times length too large to address). */
+        fprintf(stderr, "scb: create: %s: %s: --item-size times --length "
+                "is too large\n", argv[optind], scb_strerror(rc));
+        say_usage_hint();
+        return EXIT_USAGE;
+    }
     if (rc != SCB_OK) {
         report("create", argv[optind], rc);
         return EXIT_SCB;
@@ -420,6 +453,59 @@ static void report_lost(scb_t *r, uint64_t *seen)
     }
 }
 
+/* How often tail -f, while idle, checks that the name still leads to the
+ * ring it reads. */
+#define FOLLOW_CHECK_MS 500
+
+/* tail -f: when the name of the ring *r reads no longer leads to it (the
+ * ring was removed, and maybe created again), opens the ring that now has
+ * the name, on the same backend, from its oldest item, and reads that one
+ * instead.  Returns 1 when it switched, 0 when it did not (the same ring,
+ * or no ring of that name yet: the old one is still read, its writer may
+ * still push), -1 on an error it reported. */
+static int follow_name(scb_t **r, const char *name, uint32_t flags,
+                       scb_info_t *info, unsigned char **item,
+                       item_fmt_t fmt_asked, item_fmt_t *fmt)
+{
+    scb_t *n = NULL;
+    scb_info_t ni;
+    unsigned char *buf;
+    int rc;
+
+    if (scb_check_name(*r) == SCB_OK)
+        return 0;
+    rc = open_ring(&n, name, info->backend, flags & ~(uint32_t)SCB_LATEST);
+    if (rc == SCB_ENOENT || rc == SCB_EBADFORMAT)
+        return 0; /* not there (yet), or still being created */
+    if (rc != SCB_OK) {
+        report("tail", name, rc);
+        return -1;
+    }
+    scb_info(n, &ni);
+    if (fmt_asked == FMT_INT && ni.item_size > 8) {
+        fprintf(stderr, "scb: tail: %s: the new ring has items of %lu bytes: "
+                "--format int needs at most 8\n", name,
+                (unsigned long)ni.item_size);
+        scb_close(n);
+        return -1;
+    }
+    if ((buf = realloc(*item, ni.item_size)) == NULL) {
+        report("tail", name, SCB_ENOMEM);
+        scb_close(n);
+        return -1;
+    }
+    *item = buf;
+    fflush(stdout);
+    fprintf(stderr, "scb: tail: %s: the ring was removed and created again; "
+            "following the new one\n", name);
+    scb_close(*r);
+    *r = n;
+    *info = ni;
+    *fmt = fmt_asked == FMT_DEFAULT ? (ni.item_size <= 8 ? FMT_INT : FMT_HEX)
+                                    : fmt_asked;
+    return 1;
+}
+
 /* pop (follow < 0) or tail (follow 0: what is there; 1: forever). */
 static int read_items(int argc, char **argv, int tail)
 {
@@ -435,7 +521,8 @@ static int read_items(int argc, char **argv, int tail)
     const char *backend = NULL, *name;
     uint64_t count = 1, done = 0, lost_seen = 0;
     int64_t wait_ms = 0, deadline = 0;
-    item_fmt_t fmt = FMT_DEFAULT;
+    item_fmt_t fmt = FMT_DEFAULT, fmt_asked;
+    int64_t next_check = 0;
     int follow = 0, c, rc, status = EXIT_OK;
     uint32_t flags = 0;
     unsigned char *item;
@@ -476,7 +563,9 @@ static int read_items(int argc, char **argv, int tail)
 "Opens a reader on ring NAME and prints the items in it, oldest first; with\n"
 "-f it then keeps printing items as they arrive, until interrupted.  Items\n"
 "the writer overwrote before they were read are reported on stderr as\n"
-"\"scb: lost N items\".\n"
+"\"scb: lost N items\".  With -f, when the ring is removed and a ring of\n"
+"that name is created again, it follows the new ring from its oldest item\n"
+"(it looks twice a second while idle; stderr says so).\n"
 "\n"
 "  -f, --follow      wait for new items forever\n"
 "      --latest      start at the next item pushed, not the oldest kept\n"
@@ -516,6 +605,7 @@ static int read_items(int argc, char **argv, int tail)
         return EXIT_SCB;
     }
     scb_info(r, &info);
+    fmt_asked = fmt;
     fmt = resolve_format(fmt, info.item_size);
     if ((item = malloc(info.item_size)) == NULL) {
         report(sub, name, SCB_ENOMEM);
@@ -565,8 +655,22 @@ static int read_items(int argc, char **argv, int tail)
                     break; /* the reader of our output went away */
                 continue;
             }
-            if ((rc == SCB_EAGAIN || rc == SCB_ETIMEDOUT) && follow)
+            if ((rc == SCB_EAGAIN || rc == SCB_ETIMEDOUT) && follow) {
+                /* Nothing to read: now and then, see whether the name
+                 * still leads to this ring. */
+                if (now_ms() >= next_check) {
+                    next_check = now_ms() + FOLLOW_CHECK_MS;
+                    rc = follow_name(&r, name, flags, &info, &item,
+                                     fmt_asked, &fmt);
+                    if (rc < 0) {
+                        status = EXIT_SCB;
+                        break;
+                    }
+                    if (rc == 1)
+                        lost_seen = 0;
+                }
                 continue;
+            }
             if (rc != SCB_EAGAIN) {
                 report("tail", name, rc);
                 status = EXIT_SCB;
@@ -673,7 +777,8 @@ static void usage(FILE *f)
 "Exit status:\n"
 "  0  success\n"
 "  1  a libscb or system error (the message is scb_strerror's)\n"
-"  2  usage error: unknown command or option, bad number or value\n"
+"  2  usage error: unknown command or option, bad number or value (out of\n"
+"     range included)\n"
 "  3  pop: nothing to read (SCB_EAGAIN, SCB_ETIMEDOUT); push: no room in a\n"
 "     lossless ring\n");
 }
