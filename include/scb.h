@@ -171,7 +171,9 @@ SCB_API int scb_close(scb_t *h);
 /* Removes the name `name` from cfg->backend (NULL cfg: default backend).
  * Handles already open keep working; a later scb_open gets SCB_ENOENT.
  * Errors: SCB_EINVAL, SCB_ENOENT, SCB_EACCES, SCB_ENOTSUP,
- * SCB_ENAMETOOLONG, SCB_ESYS. */
+ * SCB_ENAMETOOLONG, SCB_ESYS, and SCB_EBADFORMAT when what sits at the name
+ * is no ring and is left as it is (posix: a directory; a symbolic link there
+ * is removed, never what it points to). */
 SCB_API int scb_unlink(const char *name, const scb_config_t *cfg);
 
 /*

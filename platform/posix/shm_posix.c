@@ -79,6 +79,33 @@ static int posix_path(char *path, const char *name)
     return SCB_OK;
 }
 
+/*
+ * 1 if shm_open(path) or shm_unlink(path) failing with errno `e` means that
+ * what sits at the name is no shared memory object: a symbolic link (ELOOP
+ * under O_NOFOLLOW) or a directory (EISDIR, which glibc reports as EINVAL
+ * for a read-write open; a read-only open of it succeeds, and fstat tells).
+ * Keeps errno.
+ */
+static int not_an_object(const char *path, int e)
+{
+    struct stat st;
+    int fd, yes;
+
+    if (e == ELOOP || e == EISDIR)
+        return 1;
+    if (e != EINVAL)
+        return 0;
+    fd = shm_open(path, O_RDONLY | O_NOFOLLOW, 0);
+    if (fd < 0) {
+        errno = e;
+        return 0;
+    }
+    yes = fstat(fd, &st) == 0 && !S_ISREG(st.st_mode);
+    (void)close(fd);
+    errno = e;
+    return yes;
+}
+
 static int posix_create(scb_seg_t *seg, const char *name, size_t size,
                         uint32_t mode)
 {
@@ -170,14 +197,24 @@ static int posix_open(scb_seg_t *seg, const char *name, int writable)
     if (rc != SCB_OK)
         return rc;
 
-    fd = shm_open(path, writable ? O_RDWR : O_RDONLY, 0);
+    /* O_NOFOLLOW: a symbolic link at the name is no shared memory object
+     * (glibc and musl add it themselves). */
+    fd = shm_open(path, (writable ? O_RDWR : O_RDONLY) | O_NOFOLLOW, 0);
     if (fd < 0)
-        return scb_sys_errno_to_scb(errno);
+        return not_an_object(path, errno) ? SCB_EBADFORMAT
+                                    : scb_sys_errno_to_scb(errno);
 
     /* The size is the object's, as the OS reports it: whatever the ring
      * header claims is checked against this, never the other way. */
     if (fstat(fd, &st) != 0) {
         rc = scb_sys_errno_to_scb(errno);
+        goto fail;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        /* A directory (opened read-only), or anything else that is no
+         * shared memory object: no ring. */
+        errno = EINVAL;
+        rc = SCB_EBADFORMAT;
         goto fail;
     }
     if (st.st_size < 0 || (uintmax_t)st.st_size > (uintmax_t)SIZE_MAX) {
@@ -232,7 +269,9 @@ static int posix_close(scb_seg_t *seg)
 /*
  * Names are exact here, so the name alone says what to remove and seg is not
  * used; it may be NULL, which lets the portable code remove a ring it cannot
- * open (a mode that shuts its owner out, say).
+ * open (a mode that shuts its owner out, say).  A symbolic link at the name
+ * is removed (shm_unlink never follows one), never its target; a directory
+ * is left as it is: SCB_EBADFORMAT.
  */
 static int posix_remove(scb_seg_t *seg, const char *name)
 {
@@ -244,7 +283,8 @@ static int posix_remove(scb_seg_t *seg, const char *name)
     if (rc != SCB_OK)
         return rc;
     if (shm_unlink(path) != 0)
-        return scb_sys_errno_to_scb(errno);
+        return not_an_object(path, errno) ? SCB_EBADFORMAT
+                                    : scb_sys_errno_to_scb(errno);
     return SCB_OK;
 }
 
