@@ -163,7 +163,10 @@ SCB_API int scb_create(scb_t **out, const char *name, const scb_config_t *cfg);
 SCB_API int scb_open(scb_t **out, const char *name, const scb_config_t *cfg);
 
 /* Closes the handle.  A writer gives up the writer role; with
- * SCB_UNLINK_ON_CLOSE the writer also removes the name.  NULL is a no-op.
+ * SCB_UNLINK_ON_CLOSE the writer also removes the name, unless the name
+ * leads to another ring by then (this one was removed and a new one made
+ * under its name; posix and apr check that just before the removal, so a
+ * ring made again in between is still removed).  NULL is a no-op.
  * Returns SCB_OK, or SCB_ESYS if the OS failed to release the mapping or to
  * remove the name (the handle is freed all the same). */
 SCB_API int scb_close(scb_t *h);

@@ -54,8 +54,8 @@ int scb_be_create(const scb_backend_t *be, scb_seg_t *seg, const char *name,
     if (rc == SCB_OK && (seg->base == NULL || seg->size < size)) {
         /* A backend that maps less than asked breaks its contract; refuse
          * to build a ring on it. */
-        be->close(seg);
         be->remove(seg, name);
+        be->close(seg);
         return SCB_ENOMEM;
     }
     return rc;

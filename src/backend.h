@@ -77,10 +77,12 @@ typedef struct scb_backend {
     /* Unmaps and releases the handle's resources; never removes the name. */
     int (*close)(scb_seg_t *seg);
     /* Removes `name`, so a later open gets SCB_ENOENT; existing mappings
-     * keep working.  With names_exact the name alone decides and `seg` may
-     * be a zeroed, never-opened segment; otherwise `seg` is the segment
-     * opened under `name` (it may already be closed: remove may follow
-     * close) and exactly that segment is removed. */
+     * keep working.  `seg` is the segment created or opened under `name`,
+     * not yet closed, and only that segment is removed: if the name leads
+     * to another one by now (the ring was removed and a new one made under
+     * its name), it is left alone and the answer is SCB_ENOENT.  With
+     * names_exact `seg` may also be a zeroed, never-opened segment, and
+     * then whatever the name leads to is removed. */
     int (*remove)(scb_seg_t *seg, const char *name);
     /* The permission bits of the open segment, into *mode. */
     int (*get_mode)(scb_seg_t *seg, uint32_t *mode);

@@ -92,6 +92,55 @@ START_TEST(test_posix_not_an_object)
 END_TEST
 
 /* ------------------------------------------------------------------------ */
+/* SCB_UNLINK_ON_CLOSE removes the writer's own ring only.                  */
+
+/* The writer of a SCB_UNLINK_ON_CLOSE ring: its creator (_i == 0), or a
+ * process that took the role over from a creator that died (_i == 1). */
+static scb_t *unlink_on_close_writer(const char *name, int taken_over)
+{
+    pid_t pid;
+
+    if (!taken_over)
+        return mk_writer(name, 8, 4, SCB_UNLINK_ON_CLOSE);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        scb_config_t cfg = cfg_of(8, 4, SCB_UNLINK_ON_CLOSE);
+        scb_t *w = NULL;
+
+        CHILD_EQ(scb_create(&w, name, &cfg), SCB_OK);
+        _exit(0); /* dies holding the role */
+    }
+    expect_child_ok(pid, "creator");
+    return mk_open(name, SCB_WRITER);
+}
+
+START_TEST(test_unlink_on_close_spares_newer_ring)
+{
+    scb_config_t cfg = tu_cfg(8, 4);
+    scb_t *a, *b, *r;
+    uint8_t item[8];
+
+    a = unlink_on_close_writer(g_name, _i);
+    push_seq(a, item, 8, 1);
+    /* The name is removed and a new ring is made under it... */
+    ck_assert_int_eq(scb_unlink(g_name, &cfg), SCB_OK);
+    b = mk_writer(g_name, 8, 4, 0);
+    push_seq(b, item, 8, 2);
+    /* ...which the old writer's close must leave alone. */
+    ck_assert_int_eq(scb_close(a), SCB_OK);
+    r = mk_open(g_name, 0);
+    pop_expect(r, item, 8, 2);
+    pop_empty(r, item);
+    ck_assert_int_eq(scb_close(r), SCB_OK);
+    ck_assert_int_eq(scb_close(b), SCB_OK);
+    assert_present(g_name);
+    ck_assert_int_eq(scb_unlink(g_name, &cfg), SCB_OK);
+    assert_absent(g_name);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
 /* The tcases of this file.                                                 */
 
 void tu_api_add_objects(Suite *s)
@@ -100,6 +149,7 @@ void tu_api_add_objects(Suite *s)
     struct stat st;
 
     tc = new_tcase(s, "objects", 30);
+    tcase_add_loop_test(tc, test_unlink_on_close_spares_newer_ring, 0, 2);
     if (strcmp(tu_backend, "posix") == 0 && stat("/dev/shm", &st) == 0 &&
         S_ISDIR(st.st_mode))
         tcase_add_loop_test(tc, test_posix_not_an_object, 0, N_NOTOBJ);

@@ -8,9 +8,10 @@
  * rings can be listed and told apart from other programs' objects.
  *
  * It knows nothing of the ring format and never reads or writes the mapped
- * bytes.  It keeps no file descriptor open after a call returns: the mapping
- * is all a handle holds.  It never removes a name except in remove() and to
- * undo its own failed create.
+ * bytes.  It keeps no file descriptor open after a call returns: the mapping,
+ * and the identity (device and inode) of the object mapped, are all a handle
+ * holds.  It never removes a name except in remove() and to undo its own
+ * failed create.
  */
 
 #include <dirent.h>
@@ -18,6 +19,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -59,6 +62,34 @@ _Static_assert(sizeof POSIX_PREFIX - 1 == POSIX_PREFIX_LEN,
 /* The largest value of off_t, which POSIX leaves without a macro. */
 #define POSIX_OFF_MAX \
     ((uintmax_t)((UINTMAX_C(1) << (sizeof(off_t) * CHAR_BIT - 1)) - 1))
+
+#if defined(__linux__)
+/* Where Linux shows the POSIX shared memory objects. */
+#define POSIX_SHM_DIR "/dev/shm"
+#endif
+
+/* What a handle keeps besides its mapping (seg->priv): the object it
+ * mapped, so that remove() through the handle removes that object and
+ * never a newer one made under the same name since. */
+typedef struct posix_obj {
+    dev_t dev;
+    ino_t ino;
+} posix_obj_t;
+
+/* Keeps the identity of the object `st` describes in seg->priv. */
+static int keep_identity(scb_seg_t *seg, const struct stat *st)
+{
+    posix_obj_t *obj = malloc(sizeof *obj);
+
+    if (obj == NULL) {
+        errno = ENOMEM;
+        return SCB_ENOMEM;
+    }
+    obj->dev = st->st_dev;
+    obj->ino = st->st_ino;
+    seg->priv = obj;
+    return SCB_OK;
+}
 
 /* Builds the OS name of ring `name` into path[POSIX_PATH_SIZE]. */
 static int posix_path(char *path, const char *name)
@@ -161,6 +192,13 @@ static int posix_create(scb_seg_t *seg, const char *name, size_t size,
     base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (base == MAP_FAILED)
         goto fail;
+    rc = keep_identity(seg, &st);
+    if (rc != SCB_OK) {
+        saved = errno;
+        (void)munmap(base, size);
+        errno = saved;
+        goto undo;
+    }
     /* The mapping keeps the object alive; the descriptor is not needed. */
     (void)close(fd);
 
@@ -233,6 +271,14 @@ static int posix_open(scb_seg_t *seg, const char *name, int writable)
             goto fail;
         }
     }
+    rc = keep_identity(seg, &st);
+    if (rc != SCB_OK) {
+        saved = errno;
+        if (base != NULL)
+            (void)munmap(base, size);
+        errno = saved;
+        goto fail;
+    }
     (void)close(fd);
 
     seg->base = base;
@@ -259,7 +305,9 @@ static int posix_close(scb_seg_t *seg)
         rc = scb_sys_errno_to_scb(errno);
     /* The handle is released even if munmap failed: the caller frees it
      * either way, and a second munmap of the same address must not happen.
-     * id and priv stay: they hold no resource, and get_mode still answers. */
+     * id stays: it holds no resource, and get_mode still answers. */
+    free(seg->priv);
+    seg->priv = NULL;
     seg->base = NULL;
     seg->size = 0;
     seg->writable = 0;
@@ -267,21 +315,75 @@ static int posix_close(scb_seg_t *seg)
 }
 
 /*
- * Names are exact here, so the name alone says what to remove and seg is not
- * used; it may be NULL, which lets the portable code remove a ring it cannot
- * open (a mode that shuts its owner out, say).  A symbolic link at the name
- * is removed (shm_unlink never follows one), never its target; a directory
- * is left as it is: SCB_EBADFORMAT.
+ * SCB_OK if the name `path` (ring `name`) still leads to the object `obj`
+ * identifies; SCB_ENOENT if it leads nowhere or to another object (the
+ * ring was removed and another made under its name).  Where the object
+ * cannot be opened to be looked at (its mode shuts this process out), Linux
+ * looks at the file it shows instead, and other systems let the name alone
+ * decide, as without an identity.
+ */
+static int still_at_name(const char *path, const char *name,
+                         const posix_obj_t *obj)
+{
+    struct stat st;
+    int fd, rc, saved;
+
+    fd = shm_open(path, O_RDONLY | O_NOFOLLOW, 0);
+    if (fd >= 0) {
+        rc = fstat(fd, &st) == 0 ? SCB_OK : scb_sys_errno_to_scb(errno);
+        saved = errno;
+        (void)close(fd);
+        errno = saved;
+        if (rc != SCB_OK)
+            return rc;
+    } else if (errno == ENOENT) {
+        return SCB_ENOENT;
+    } else if (errno == EACCES) {
+#if defined(__linux__)
+        char file[sizeof POSIX_SHM_DIR + POSIX_PATH_SIZE];
+
+        snprintf(file, sizeof file, "%s/%s%s", POSIX_SHM_DIR,
+                 POSIX_PREFIX + 1, name);
+        if (lstat(file, &st) != 0)
+            return SCB_OK; /* not where Linux shows it: the name decides */
+#else
+        (void)name;
+        return SCB_OK;
+#endif
+    } else {
+        /* Something that is no object of ours sits at the name now. */
+        return not_an_object(path, errno) ? SCB_ENOENT
+                                          : scb_sys_errno_to_scb(errno);
+    }
+    return st.st_dev == obj->dev && st.st_ino == obj->ino ? SCB_OK
+                                                          : SCB_ENOENT;
+}
+
+/*
+ * Names are exact here, so the name alone says what to remove.  seg may be
+ * a zeroed, never-opened segment (scb_unlink), which lets the portable code
+ * remove a ring it cannot open (a mode that shuts its owner out, say).  A
+ * segment this backend created or opened removes only the object it mapped:
+ * if the name now leads to another object (the ring was removed and a new
+ * one made under its name), that one is left alone and the answer is
+ * SCB_ENOENT.  The check and the removal are two calls: a ring removed and
+ * made again between them is still removed (POSIX has no "unlink if this
+ * inode").  A symbolic link at the name is removed (shm_unlink never follows
+ * one), never its target; a directory is left as it is: SCB_EBADFORMAT.
  */
 static int posix_remove(scb_seg_t *seg, const char *name)
 {
     char path[POSIX_PATH_SIZE];
     int rc;
 
-    (void)seg;
     rc = posix_path(path, name);
     if (rc != SCB_OK)
         return rc;
+    if (seg != NULL && seg->priv != NULL) {
+        rc = still_at_name(path, name, seg->priv);
+        if (rc != SCB_OK)
+            return rc;
+    }
     if (shm_unlink(path) != 0)
         return not_an_object(path, errno) ? SCB_EBADFORMAT
                                     : scb_sys_errno_to_scb(errno);
@@ -297,9 +399,6 @@ static int posix_get_mode(scb_seg_t *seg, uint32_t *mode)
 }
 
 #if defined(__linux__)
-/* Where Linux shows the POSIX shared memory objects. */
-#define POSIX_SHM_DIR "/dev/shm"
-
 /*
  * Lists the objects "scb.NAME" of /dev/shm and reports NAME (the portable
  * code checks that it is a valid ring name).  Other systems have no portable
