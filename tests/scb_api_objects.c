@@ -141,6 +141,110 @@ START_TEST(test_unlink_on_close_spares_newer_ring)
 END_TEST
 
 /* ------------------------------------------------------------------------ */
+/* apr (Unix): APR's size word, at the start of the object, one page before */
+/* the ring.  APR maps as much as it says; the object's real size decides.  */
+
+enum { APRW_HUGE, APRW_TINY, APRW_LARGER_MATCHING, APRW_TRUNCATED, N_APRW };
+
+static const char *const aprw_what[] = {
+    "size word 2^63", "size word 3", "size word and geometry 16 MiB larger",
+    "object truncated under a valid header",
+};
+
+/* The file Linux shows for the mapping that starts at `addr`, into buf;
+ * 0 if there is none. */
+static int mapped_file(const void *addr, char *buf, size_t size)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    char line[600], path[400];
+    unsigned long start, end;
+    int found = 0;
+
+    if (f == NULL)
+        return 0;
+    while (!found && fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %399s", &start, &end,
+                   path) == 3 &&
+            start == (unsigned long)(uintptr_t)addr) {
+            snprintf(buf, size, "%s", path);
+            found = 1;
+        }
+    fclose(f);
+    return found;
+}
+
+START_TEST(test_apr_size_word)
+{
+    const uint32_t S = 4096;
+    const uint64_t L = 8, extra = UINT64_C(16) << 20;
+    size_t page = scb_sys_page_size();
+    scb_seg_t seg;
+    struct scb_hdr *h;
+    uint64_t *word;
+    char file[400];
+    pid_t pid;
+
+    ck_assert_int_eq(scb_close(mk_writer(g_name, S, L, 0)), SCB_OK);
+    ck_assert_int_eq(scb_be_open(g_be, &seg, g_name, 1), SCB_OK);
+    h = seg.base;
+    /* The ring starts one page into APR's object, its size word first. */
+    word = (uint64_t *)(void *)((char *)seg.base - page);
+    ck_assert_uint_eq(*word, (uint64_t)seg.size + page);
+    switch (_i) {
+    case APRW_HUGE: *word = UINT64_C(1) << 63; break;
+    case APRW_TINY: *word = 3; break;
+    case APRW_LARGER_MATCHING:
+        /* Everything agrees on a ring 16 MiB larger than the object. */
+        *word += extra;
+        h->total_size += extra;
+        h->length += extra / S;
+        break;
+    default:
+        ck_assert_msg(mapped_file(word, file, sizeof file),
+                      "no file for APR's mapping at %p", (void *)word);
+        /* The object keeps APR's page and the ring's header only. */
+        ck_assert_int_eq(truncate(file, (off_t)(page + h->shared_off)), 0);
+        break;
+    }
+    ck_assert_int_eq(scb_be_close(g_be, &seg), SCB_OK);
+
+    /* A child opens and uses it, so that a fault shows as its signal. */
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        static const uint32_t flags[] = {SCB_WRITER, 0, SCB_LATEST};
+        uint8_t *item = malloc(S);
+        size_t i;
+        uint64_t k;
+
+        CHILD_REQUIRE(item != NULL);
+        for (i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+            scb_t *x = NULL;
+            int rc = open_rc(g_name, flags[i], &x);
+
+            if (rc == SCB_OK) {
+                /* Touch every item the ring claims before failing. */
+                for (k = 0; k < 2 * (L + extra / S) && flags[i] == SCB_WRITER; k++)
+                    (void)scb_push(x, item);
+                for (k = 0; k < 2 * (L + extra / S) && flags[i] != SCB_WRITER; k++)
+                    (void)scb_pop(x, item);
+                scb_close(x);
+            }
+            if (rc != SCB_EBADFORMAT)
+                fprintf(stderr, "%s: scb_open(flags %#x) = %d (%s)\n",
+                        aprw_what[_i], (unsigned)flags[i], rc,
+                        scb_strerror(rc));
+            CHILD_EQ(rc, SCB_EBADFORMAT);
+        }
+        free(item);
+        _exit(0);
+    }
+    expect_child_ok(pid, aprw_what[_i]);
+    ck_assert_int_eq(remove_ring(g_name), SCB_OK);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
 /* The tcases of this file.                                                 */
 
 void tu_api_add_objects(Suite *s)
@@ -150,6 +254,10 @@ void tu_api_add_objects(Suite *s)
 
     tc = new_tcase(s, "objects", 30);
     tcase_add_loop_test(tc, test_unlink_on_close_spares_newer_ring, 0, 2);
+#ifdef __linux__
+    if (strcmp(tu_backend, "apr") == 0)
+        tcase_add_loop_test(tc, test_apr_size_word, 0, N_APRW);
+#endif
     if (strcmp(tu_backend, "posix") == 0 && stat("/dev/shm", &st) == 0 &&
         S_ISDIR(st.st_mode))
         tcase_add_loop_test(tc, test_posix_not_an_object, 0, N_NOTOBJ);

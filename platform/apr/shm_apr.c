@@ -656,28 +656,59 @@ static int apr_create(scb_seg_t *seg, const char *name, size_t size,
 #endif
 }
 
-static int apr_open(scb_seg_t *seg, const char *name, int writable)
-{
 #if !defined(_WIN32)
-    char path[APR_PATH_SIZE];
+#if APR_KNOWS_OBJECT
+/*
+ * Checks, after apr_shm_attach, the object APR mapped against `obj`, a
+ * descriptor of the OS object under the name opened before the attach.
+ * APR maps as many bytes as the size word at the start of the object says
+ * (`realsize`, its own metadata included) without looking at the object's
+ * real size: a word larger than the object, or a truncated object, would
+ * let the ring touch pages beyond its end (SIGBUS), and a word smaller than
+ * APR's metadata wraps its size around.  Either is SCB_EBADFORMAT.  The name
+ * still leading to `obj` after the attach means that APR opened `obj` too:
+ * an object once removed from its name never comes back to it.  SCB_EAGAIN
+ * if it leads elsewhere by now (try again), SCB_ENOENT if nowhere.  Fills
+ * *ost with obj's fstat.
+ */
+static int check_object(const char *path, int obj, size_t realsize,
+                        struct stat *ost)
+{
+    struct stat named;
+    int rc;
+
+    if (fstat(obj, ost) != 0)
+        return scb_sys_errno_to_scb(errno);
+    rc = apr_object_stat(path, &named);
+    if (rc != SCB_OK)
+        return rc;
+    if (named.st_dev != ost->st_dev || named.st_ino != ost->st_ino)
+        return SCB_EAGAIN;
+    if (realsize < APR_META || ost->st_size < 0 ||
+        (uintmax_t)realsize > (uintmax_t)ost->st_size) {
+        errno = EINVAL;
+        return SCB_EBADFORMAT;
+    }
+    return SCB_OK;
+}
+#endif
+
+/*
+ * Attaches the APR segment `path` and fills seg.  `obj` is a descriptor of
+ * its OS object opened before, or -1 where the backend does not know the
+ * object (then APR's size word is all there is to go by).
+ */
+static int apr_attach(scb_seg_t *seg, const char *path, int writable, int obj)
+{
     apr_pool_t *pool;
     apr_shm_t *shm = NULL;
     apr_status_t st;
-    int rc, saved;
+    size_t realsize;
+    int rc, saved, mapped;
+#if APR_KNOWS_OBJECT
+    struct stat ost;
 #endif
 
-    if (seg == NULL)
-        return SCB_EINVAL;
-    scb_seg_clear(seg);
-#if defined(_WIN32)
-    seg->id = (intptr_t)APR_SHM_MODE;
-    if (name == NULL || name[0] == '\0')
-        return SCB_EINVAL;
-    return scb_apr_win_open(seg, name, writable);
-#else
-    rc = apr_path(path, name);
-    if (rc != SCB_OK)
-        return rc;
     pool = scb_apr_pool_new(&rc);
     if (pool == NULL)
         return rc;
@@ -694,34 +725,93 @@ static int apr_open(scb_seg_t *seg, const char *name, int writable)
         scb_apr_pool_free(pool);
         return rc;
     }
+    saved = errno;
+    /* APR mapped the size word's value; it reports that less the word. */
+    realsize = (size_t)apr_shm_size_get(shm) + sizeof(apr_size_t);
 #if APR_HAVE_MPROTECT
     /* APR does not check its mmap: a failed one (or a size word of 0, the
      * creator not done yet) leaves MAP_FAILED + APR_META as the address. */
-    if ((char *)apr_shm_baseaddr_get(shm) == (char *)MAP_FAILED + APR_META) {
-        saved = errno;
+    mapped = (char *)apr_shm_baseaddr_get(shm) != (char *)MAP_FAILED + APR_META;
+#else
+    mapped = 1;
+#endif
+    if (!mapped && realsize == 0) {
         /* The size word was still 0: a creator not done yet. */
-        if ((size_t)apr_shm_size_get(shm) == (size_t)0 - sizeof(apr_size_t)) {
-            scb_apr_pool_free(pool); /* its cleanup's munmap fails harmlessly */
-            seg->id = (intptr_t)APR_SHM_MODE;
-            return SCB_OK;
+        scb_apr_pool_free(pool); /* its cleanup's munmap fails harmlessly */
+        seg->id = (intptr_t)APR_SHM_MODE;
+        return SCB_OK;
+    }
+#if APR_KNOWS_OBJECT
+    if (obj >= 0) {
+        rc = check_object(path, obj, realsize, &ost);
+        if (rc != SCB_OK) {
+            saved = errno;
+            if (mapped)
+                (void)scb_apr_release(shm, pool, 0);
+            else
+                scb_apr_pool_free(pool);
+            errno = saved;
+            return rc;
         }
+    }
+#else
+    (void)obj;
+#endif
+    if (!mapped) {
         scb_apr_pool_free(pool);
         errno = saved;
         return scb_sys_errno_to_scb(saved);
     }
-#else
-    (void)saved;
-#endif
     rc = scb_apr_finish_open(seg, pool, shm, 0, writable);
 #if APR_KNOWS_OBJECT
-    if (rc == SCB_OK) {
-        struct stat ost;
-
-        if (apr_object_stat(path, &ost) == SCB_OK)
-            keep_identity(seg, &ost);
-    }
+    if (rc == SCB_OK && obj >= 0)
+        keep_identity(seg, &ost);
 #endif
     return rc;
+}
+#endif
+
+static int apr_open(scb_seg_t *seg, const char *name, int writable)
+{
+#if !defined(_WIN32)
+    char path[APR_PATH_SIZE];
+    int rc;
+#if APR_KNOWS_OBJECT
+    int obj, saved, attempt;
+#endif
+#endif
+
+    if (seg == NULL)
+        return SCB_EINVAL;
+    scb_seg_clear(seg);
+#if defined(_WIN32)
+    seg->id = (intptr_t)APR_SHM_MODE;
+    if (name == NULL || name[0] == '\0')
+        return SCB_EINVAL;
+    return scb_apr_win_open(seg, name, writable);
+#else
+    rc = apr_path(path, name);
+    if (rc != SCB_OK)
+        return rc;
+#if APR_KNOWS_OBJECT
+    /* The object first, then APR: check_object ties the two together.  A
+     * name that leads to a new object each time looked is given up on. */
+    for (attempt = 0; attempt < 4; attempt++) {
+        obj = apr_object_open(path);
+        if (obj < 0)
+            return scb_sys_errno_to_scb(errno);
+        rc = apr_attach(seg, path, writable, obj);
+        saved = errno;
+        (void)close(obj);
+        errno = saved;
+        if (rc != SCB_EAGAIN)
+            return rc;
+    }
+    errno = EAGAIN;
+    return SCB_ESYS;
+#else
+    return apr_attach(seg, path, writable, -1);
+#endif
 #endif
 }
 
