@@ -157,6 +157,10 @@ SCB_API int scb_create(scb_t **out, const char *name, const scb_config_t *cfg);
  * allows, so a stray write faults.
  * The segment is validated against the size the OS reports before any byte
  * of it is trusted: SCB_EBADFORMAT if it is not a ring this version reads.
+ * A ring still being created (scb_create reserving a large segment) is
+ * waited for while its creator lives, up to a minute; one whose creator
+ * died before finishing it is SCB_EBADFORMAT at once (scb_unlink removes
+ * it).
  * Other errors: SCB_EINVAL, SCB_ENOENT, SCB_EACCES, SCB_ENOMEM, SCB_ENOTSUP,
  * SCB_ENAMETOOLONG, SCB_ESYS.
  */

@@ -61,6 +61,15 @@ int scb_be_create(const scb_backend_t *be, scb_seg_t *seg, const char *name,
     return rc;
 }
 
+int scb_be_reserve(const scb_backend_t *be, scb_seg_t *seg)
+{
+    if (be == NULL || seg == NULL || seg->base == NULL || !seg->writable)
+        return SCB_EINVAL;
+    if (be->reserve == NULL)
+        return SCB_OK;
+    return be->reserve(seg);
+}
+
 int scb_be_open(const scb_backend_t *be, scb_seg_t *seg, const char *name,
                 int writable)
 {

@@ -66,6 +66,13 @@ typedef struct scb_backend {
      * permission bits `mode` (no umask), and maps it read-write.  SCB_EEXIST
      * if it exists.  Atomic; nothing left behind on failure. */
     int (*create)(scb_seg_t *seg, const char *name, size_t size, uint32_t mode);
+    /* Optional (NULL when create does it all): the slow part of a create,
+     * which the portable code runs after it marked the new segment as being
+     * created (layout.h), so that openers meanwhile wait for it rather than
+     * take it for a corrupt one: reserves the memory behind the whole
+     * segment, so that no later first touch of a page can fault.  On
+     * failure the caller removes and closes the segment. */
+    int (*reserve)(scb_seg_t *seg);
     /* Opens and maps the whole of `name`, its size taken from the OS;
      * read-only unless `writable`.  A segment of size 0 opens with base NULL.
      * SCB_ENOENT if there is none. */
@@ -107,6 +114,7 @@ const scb_backend_t *scb_backend_find(const char *name);
  * the preconditions and that the backend kept its side of the contract. */
 int scb_be_create(const scb_backend_t *be, scb_seg_t *seg, const char *name,
                   size_t size, uint32_t mode);
+int scb_be_reserve(const scb_backend_t *be, scb_seg_t *seg);
 int scb_be_open(const scb_backend_t *be, scb_seg_t *seg, const char *name,
                 int writable);
 int scb_be_protect(const scb_backend_t *be, scb_seg_t *seg, size_t off,

@@ -127,6 +127,28 @@ START_TEST(test_check_roundtrip)
     /* Not yet published by its creator. */
     scb_store_relaxed(&hdr_of(&m)->magic, 0);
     ck_assert_int_eq(scb_layout_check(m.base, m.g.total_size, &g), SCB_EAGAIN);
+    /* Marked as being created: the name and the creator only. */
+    scb_layout_mark_creating(m.base, &m.g, 77);
+    memset(&g, 0, sizeof g);
+    ck_assert_int_eq(scb_layout_check(m.base, m.g.total_size, &g),
+                     SCB_LAYOUT_CREATING);
+    ck_assert_uint_eq(g.creator, 77);
+    ck_assert_str_eq(g.name, "ring-test");
+    hdr_of(&m)->name_len = 0;
+    ck_assert_int_eq(scb_layout_check(m.base, m.g.total_size, &g),
+                     SCB_EBADFORMAT);
+    hdr_of(&m)->name_len = SCB_NAME_MAX + 1;
+    ck_assert_int_eq(scb_layout_check(m.base, m.g.total_size, &g),
+                     SCB_EBADFORMAT);
+    hdr_of(&m)->name_len = 9;
+    hdr_of(&m)->name[2] = '/';
+    ck_assert_int_eq(scb_layout_check(m.base, m.g.total_size, &g),
+                     SCB_EBADFORMAT);
+    /* Finished: the name stays and the ring is valid. */
+    hdr_of(&m)->name[2] = 'n';
+    scb_layout_init(m.base, &m.g, 42);
+    ck_assert_int_eq(scb_layout_check(m.base, m.g.total_size, &g), SCB_OK);
+    ck_assert_str_eq(g.name, "ring-test");
     mem_ring_free(&m);
 }
 END_TEST

@@ -2,12 +2,16 @@
  * scb_api_objects.c - tcase "objects" of the API suite of tests/check_scb:
  * what the OS holds under a ring's name, seen from the public API.  Things
  * at a ring's name that are no ring (a directory, a symbolic link), a name
- * removed and made again while a handle still maps the old ring.  Unix
+ * removed and made again while a handle still maps the old ring, APR's size
+ * word; and tcase "creating": rings still being created, by a live or a
+ * dead creator.  Unix
  * only: these tests make OS objects by hand and fork.
  */
 #ifdef HAVE_CONFIG_H
 #include <config.h>
 #endif
+
+#include <sys/statvfs.h>
 
 #include "scb_api.h"
 
@@ -245,6 +249,209 @@ START_TEST(test_apr_size_word)
 END_TEST
 
 /* ------------------------------------------------------------------------ */
+/* A ring still being created: openers wait while its creator lives.        */
+
+/* A process identity of a process that is gone: a child's, reaped. */
+static uint64_t dead_process_id(void)
+{
+    uint64_t id = 0;
+    int fds[2];
+    pid_t pid;
+
+    ck_assert_int_eq(pipe(fds), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        id = scb_sys_proc_self();
+        CHILD_EQ(write(fds[1], &id, sizeof id), (long long)sizeof id);
+        _exit(0);
+    }
+    ck_assert_int_eq(read(fds[0], &id, sizeof id), (ssize_t)sizeof id);
+    close(fds[0]);
+    close(fds[1]);
+    expect_child_ok(pid, "short-lived child");
+    ck_assert_uint_ne(id, 0);
+    ck_assert_int_eq(scb_sys_proc_alive(id), 0);
+    return id;
+}
+
+/* The geometry of a small ring `name` for forged segments. */
+static scb_geom_t small_geometry(const char *name)
+{
+    scb_geom_t g;
+
+    memset(&g, 0, sizeof g);
+    g.item_size = 8;
+    g.length = 16;
+    g.mode = 0600;
+    snprintf(g.name, sizeof g.name, "%s", name);
+    ck_assert_int_eq(scb_layout_plan(&g, scb_sys_page_size()), SCB_OK);
+    return g;
+}
+
+/* A creator that marked the ring and finishes it 1.5 s later (a forked
+ * child playing a slow create): an open meanwhile waits and succeeds. */
+START_TEST(test_creating_waited_for)
+{
+    scb_geom_t g = small_geometry(g_name);
+    scb_t *r = NULL;
+    double t0, dt;
+    char byte;
+    int fds[2], rc;
+    pid_t pid;
+
+    ck_assert_int_eq(pipe(fds), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        scb_seg_t seg;
+
+        CHILD_EQ(scb_be_create(g_be, &seg, g_name, (size_t)g.total_size, 0600),
+                 SCB_OK);
+        scb_layout_mark_creating(seg.base, &g, scb_sys_proc_self());
+        CHILD_EQ(write(fds[1], "m", 1), 1);
+        tu_sleep_us(1500 * 1000);
+        scb_layout_init(seg.base, &g, 0);
+        CHILD_EQ(scb_be_close(g_be, &seg), SCB_OK);
+        _exit(0);
+    }
+    ck_assert_int_eq(read(fds[0], &byte, 1), 1);
+    t0 = now_ms();
+    rc = open_rc(g_name, _i == 0 ? 0 : SCB_WRITER, &r);
+    dt = now_ms() - t0;
+    ck_assert_msg(rc == SCB_OK, "open while being created = %d (%s) after %.0f ms",
+                  rc, scb_strerror(rc), dt);
+    ck_assert_msg(dt > 1000, "open took %.0f ms: did not wait", dt);
+    ck_assert_uint_eq(info_of(r).length, 16);
+    ck_assert_int_eq(scb_close(r), SCB_OK);
+    expect_child_ok(pid, "slow creator");
+    close(fds[0]);
+    close(fds[1]);
+}
+END_TEST
+
+/* A creator that died between its marker and the finished header: open
+ * says SCB_EBADFORMAT at once, and scb_unlink removes the ring. */
+START_TEST(test_creating_dead_creator)
+{
+    static const uint32_t flags[] = {0, SCB_LATEST, SCB_WRITER};
+    scb_geom_t g = small_geometry(g_name);
+    scb_config_t cfg = tu_cfg(1, 2);
+    scb_seg_t seg;
+    size_t i;
+
+    ck_assert_int_eq(scb_be_create(g_be, &seg, g_name, (size_t)g.total_size,
+                                   0600), SCB_OK);
+    scb_layout_mark_creating(seg.base, &g, dead_process_id());
+    ck_assert_int_eq(scb_be_close(g_be, &seg), SCB_OK);
+    for (i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+        scb_t *h = NULL;
+        double t0 = now_ms(), dt;
+        int rc = open_rc(g_name, flags[i], &h);
+
+        dt = now_ms() - t0;
+        ck_assert_msg(rc == SCB_EBADFORMAT,
+                      "dead creator: scb_open(flags %#x) = %d (%s)",
+                      (unsigned)flags[i], rc, scb_strerror(rc));
+        ck_assert_ptr_null(h);
+        ck_assert_msg(dt < 250, "dead creator: scb_open took %.0f ms", dt);
+    }
+    ck_assert_int_eq(scb_unlink(g_name, &cfg), SCB_OK);
+    assert_absent(g_name);
+}
+END_TEST
+
+/* posix: a real large ring, whose create spends a second or more
+ * reserving its memory.  _i == 0: a reader started meanwhile must get the
+ * ring, never SCB_EBADFORMAT.  _i == 1: the creator is killed during that
+ * reservation; then open says SCB_EBADFORMAT at once and scb_unlink
+ * removes it. */
+#define BIG_ITEM (UINT32_C(1) << 20)
+#define BIG_LENGTH UINT64_C(4096) /* 4 GiB of items */
+
+START_TEST(test_posix_big_create)
+{
+    uint64_t need = (uint64_t)BIG_ITEM * BIG_LENGTH + (UINT64_C(2) << 30);
+    long pages = sysconf(_SC_AVPHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+    char path[300];
+    struct statvfs vfs;
+    struct stat st;
+    scb_t *r = NULL;
+    double t0, start, waited = 0;
+    int rc = SCB_ENOENT, status;
+    pid_t pid;
+
+    if (statvfs("/dev/shm", &vfs) != 0 ||
+        (uint64_t)vfs.f_bavail * vfs.f_frsize < need || pages < 0 ||
+        (uint64_t)pages * (uint64_t)psize < need) {
+        fprintf(stderr, "test_posix_big_create: not %ju bytes free in /dev/shm "
+                        "and memory: skipped\n", (uintmax_t)need);
+        return;
+    }
+    posix_file(path, sizeof path, g_name);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        scb_config_t cfg = cfg_of(BIG_ITEM, BIG_LENGTH, 0);
+        scb_t *w = NULL;
+
+        CHILD_EQ(scb_create(&w, g_name, &cfg), SCB_OK);
+        CHILD_EQ(scb_close(w), SCB_OK);
+        _exit(0);
+    }
+    start = now_ms();
+    if (_i == 1) {
+        /* Kill the creator once its marker is there, that is during the
+         * reservation (a second or more for 4 GiB). */
+        scb_seg_t seg;
+        int marked = 0;
+
+        while (!marked && now_ms() - start < 20000) {
+            if (scb_be_open(g_be, &seg, g_name, 0) == SCB_OK) {
+                marked = seg.size >= sizeof(struct scb_hdr) &&
+                         scb_load_acquire(&((struct scb_hdr *)seg.base)->magic) ==
+                             SCB_MAGIC_CREATING;
+                ck_assert_int_eq(scb_be_close(g_be, &seg), SCB_OK);
+            }
+            if (!marked)
+                tu_sleep_us(200);
+        }
+        ck_assert_msg(marked, "never saw the ring marked as being created");
+        ck_assert_int_eq(kill(pid, SIGKILL), 0);
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+        t0 = now_ms();
+        rc = open_rc(g_name, 0, &r);
+        ck_assert_msg(rc == SCB_EBADFORMAT, "killed creator: open = %d (%s)", rc,
+                      scb_strerror(rc));
+        ck_assert_msg(now_ms() - t0 < 250, "killed creator: open took %.0f ms",
+                      now_ms() - t0);
+        ck_assert_int_eq(scb_unlink(g_name, NULL), SCB_OK);
+        ck_assert_int_eq(stat(path, &st), -1);
+        return;
+    }
+    /* A reader that starts with the creator: the name does not exist yet
+     * (SCB_ENOENT, try again), then exists and is being created: the open
+     * must wait and succeed. */
+    while (rc == SCB_ENOENT && now_ms() - start < 20000) {
+        t0 = now_ms();
+        rc = open_rc(g_name, 0, &r);
+        waited = now_ms() - t0;
+        if (rc == SCB_ENOENT)
+            tu_sleep_us(100);
+    }
+    ck_assert_msg(rc == SCB_OK, "open during a 4 GiB create = %d (%s) after %.0f ms",
+                  rc, scb_strerror(rc), waited);
+    ck_assert_uint_eq(info_of(r).length, BIG_LENGTH);
+    ck_assert_int_eq(scb_close(r), SCB_OK);
+    expect_child_ok(pid, "creator of a 4 GiB ring");
+    /* The open overlapped the creation (else this test proved nothing). */
+    ck_assert_msg(waited > 100, "the open waited only %.0f ms", waited);
+    ck_assert_int_eq(scb_unlink(g_name, NULL), SCB_OK);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
 /* The tcases of this file.                                                 */
 
 void tu_api_add_objects(Suite *s)
@@ -253,12 +460,20 @@ void tu_api_add_objects(Suite *s)
     struct stat st;
 
     tc = new_tcase(s, "objects", 30);
+    if (strcmp(tu_backend, "posix") == 0 && stat("/dev/shm", &st) == 0 &&
+        S_ISDIR(st.st_mode))
+        tcase_add_loop_test(tc, test_posix_not_an_object, 0, N_NOTOBJ);
     tcase_add_loop_test(tc, test_unlink_on_close_spares_newer_ring, 0, 2);
 #ifdef __linux__
     if (strcmp(tu_backend, "apr") == 0)
         tcase_add_loop_test(tc, test_apr_size_word, 0, N_APRW);
 #endif
-    if (strcmp(tu_backend, "posix") == 0 && stat("/dev/shm", &st) == 0 &&
-        S_ISDIR(st.st_mode))
-        tcase_add_loop_test(tc, test_posix_not_an_object, 0, N_NOTOBJ);
+
+    tc = new_tcase(s, "creating", 60);
+    tcase_add_loop_test(tc, test_creating_waited_for, 0, 2);
+    tcase_add_test(tc, test_creating_dead_creator);
+#ifdef __linux__
+    if (strcmp(tu_backend, "posix") == 0)
+        tcase_add_loop_test(tc, test_posix_big_create, 0, 2);
+#endif
 }

@@ -8,9 +8,9 @@
  * rings can be listed and told apart from other programs' objects.
  *
  * It knows nothing of the ring format and never reads or writes the mapped
- * bytes.  It keeps no file descriptor open after a call returns: the mapping,
- * and the identity (device and inode) of the object mapped, are all a handle
- * holds.  It never removes a name except in remove() and to undo its own
+ * bytes.  It keeps no file descriptor open after a call returns, except
+ * from create to reserve: the mapping, and the identity (device and inode)
+ * of the object mapped, are all a handle holds.  It never removes a name except in remove() and to undo its own
  * failed create.
  */
 
@@ -74,10 +74,12 @@ _Static_assert(sizeof POSIX_PREFIX - 1 == POSIX_PREFIX_LEN,
 typedef struct posix_obj {
     dev_t dev;
     ino_t ino;
+    int fd; /* from create to reserve (or close), else -1 */
 } posix_obj_t;
 
-/* Keeps the identity of the object `st` describes in seg->priv. */
-static int keep_identity(scb_seg_t *seg, const struct stat *st)
+/* Keeps the identity of the object `st` describes in seg->priv, and `fd`
+ * (or -1). */
+static int keep_identity(scb_seg_t *seg, const struct stat *st, int fd)
 {
     posix_obj_t *obj = malloc(sizeof *obj);
 
@@ -87,6 +89,7 @@ static int keep_identity(scb_seg_t *seg, const struct stat *st)
     }
     obj->dev = st->st_dev;
     obj->ino = st->st_ino;
+    obj->fd = fd;
     seg->priv = obj;
     return SCB_OK;
 }
@@ -169,18 +172,10 @@ static int posix_create(scb_seg_t *seg, const char *name, size_t size,
      * if the umask took bits away: the check after fstat decides. */
     chmod_errno = fchmod(fd, (mode_t)mode) == 0 ? 0 : errno;
 
+    /* The memory is reserved by reserve(), after the caller marked the
+     * segment as being created: that takes long for a large segment. */
     if (ftruncate(fd, (off_t)size) != 0)
         goto fail;
-#if defined(__linux__)
-    /* tmpfs allocates a page when it is first touched, and a touch it cannot
-     * back (a full /dev/shm, a container's small one) kills the process with
-     * SIGBUS in the middle of a push.  Allocating now turns that into
-     * SCB_ENOMEM here.  A file system that cannot preallocate says so with
-     * EOPNOTSUPP, and then the old behaviour is all there is. */
-    if (fallocate(fd, 0, 0, (off_t)size) != 0 && errno != EOPNOTSUPP &&
-        errno != ENOSYS)
-        goto fail;
-#endif
     if (fstat(fd, &st) != 0)
         goto fail;
     if (((uint32_t)st.st_mode & UINT32_C(07777)) != mode) {
@@ -192,15 +187,15 @@ static int posix_create(scb_seg_t *seg, const char *name, size_t size,
     base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (base == MAP_FAILED)
         goto fail;
-    rc = keep_identity(seg, &st);
+    /* reserve() needs the descriptor; after it the mapping keeps the
+     * object alive. */
+    rc = keep_identity(seg, &st, fd);
     if (rc != SCB_OK) {
         saved = errno;
         (void)munmap(base, size);
         errno = saved;
         goto undo;
     }
-    /* The mapping keeps the object alive; the descriptor is not needed. */
-    (void)close(fd);
 
     seg->base = base;
     seg->size = size;
@@ -271,7 +266,7 @@ static int posix_open(scb_seg_t *seg, const char *name, int writable)
             goto fail;
         }
     }
-    rc = keep_identity(seg, &st);
+    rc = keep_identity(seg, &st, -1);
     if (rc != SCB_OK) {
         saved = errno;
         if (base != NULL)
@@ -294,12 +289,46 @@ fail:
     return rc;
 }
 
+/*
+ * Reserves the memory of a segment just created, then lets its descriptor
+ * go.  tmpfs allocates a page when it is first touched, and a touch it
+ * cannot back (a full /dev/shm, a container's small one) kills the process
+ * with SIGBUS in the middle of a push.  Allocating now turns that into
+ * SCB_ENOMEM here; for gigabytes it takes a second or more, which is why it
+ * comes after the caller marked the segment.  A file system that cannot
+ * preallocate says so with EOPNOTSUPP, and then the old behaviour is all
+ * there is.
+ */
+static int posix_reserve(scb_seg_t *seg)
+{
+    posix_obj_t *obj;
+    int rc = SCB_OK, saved;
+
+    if (seg == NULL || seg->priv == NULL)
+        return SCB_EINVAL;
+    obj = seg->priv;
+    if (obj->fd < 0)
+        return SCB_OK;
+#if defined(__linux__)
+    if (fallocate(obj->fd, 0, 0, (off_t)seg->size) != 0 &&
+        errno != EOPNOTSUPP && errno != ENOSYS)
+        rc = scb_sys_errno_to_scb(errno);
+#endif
+    saved = errno;
+    (void)close(obj->fd);
+    obj->fd = -1;
+    errno = saved;
+    return rc;
+}
+
 static int posix_close(scb_seg_t *seg)
 {
     int rc = SCB_OK;
 
     if (seg == NULL)
         return SCB_EINVAL;
+    if (seg->priv != NULL && ((posix_obj_t *)seg->priv)->fd >= 0)
+        (void)close(((posix_obj_t *)seg->priv)->fd);
     if (seg->base != NULL && seg->size > 0 &&
         munmap(seg->base, seg->size) != 0)
         rc = scb_sys_errno_to_scb(errno);
@@ -442,6 +471,7 @@ const scb_backend_t scb_backend_posix = {
     .name_max = POSIX_NAME_MAX,
     .names_exact = 1,
     .create = posix_create,
+    .reserve = posix_reserve,
     .open = posix_open,
     .protect = scb_seg_protect,
     .close = posix_close,
