@@ -118,6 +118,22 @@ static int name_ok(const scb_geom_t *g, uint32_t name_len)
     return 1;
 }
 
+int scb_layout_is_ring_of(const void *base, size_t size, const char *name)
+{
+    const struct scb_hdr *h = base;
+    char copy[sizeof h->name];
+    uint64_t magic;
+
+    if (base == NULL || size < sizeof(struct scb_hdr) || name == NULL)
+        return 0;
+    magic = scb_load_acquire(&h->magic);
+    if (magic != SCB_MAGIC && magic != SCB_MAGIC_CREATING)
+        return 0;
+    /* Compare a copy: the field may change under us. */
+    memcpy(copy, h->name, sizeof copy);
+    return memchr(copy, '\0', sizeof copy) != NULL && strcmp(copy, name) == 0;
+}
+
 int scb_layout_check(const void *base, size_t size, scb_geom_t *g)
 {
     const struct scb_hdr *h = base;

@@ -164,4 +164,10 @@ void scb_layout_init(void *base, const scb_geom_t *g, uint64_t writer_id);
  * nothing else in *g is meaningful. */
 int scb_layout_check(const void *base, size_t size, scb_geom_t *g);
 
+/* 1 if the segment [base, base + size) is a ring of the name `name`,
+ * corrupt or not: its magic is SCB_MAGIC or SCB_MAGIC_CREATING and its name
+ * field holds exactly `name`, whatever the other fields say.  What decides
+ * whether unlink may remove a segment found under a hashed OS name. */
+int scb_layout_is_ring_of(const void *base, size_t size, const char *name);
+
 #endif /* SCB_LAYOUT_H */

@@ -542,7 +542,6 @@ int scb_unlink(const char *name, const scb_config_t *cfg)
 {
     const scb_backend_t *be;
     scb_seg_t seg;
-    scb_geom_t g;
     int rc;
 
     if ((rc = check_name(name, NULL)) != SCB_OK)
@@ -560,15 +559,12 @@ int scb_unlink(const char *name, const scb_config_t *cfg)
     if ((rc = scb_be_open(be, &seg, name, 0)) != SCB_OK)
         return rc;
     /* A hashed OS name may lead to another ring, or to a segment that is no
-     * ring at all: remove only this ring, or a segment whose creator never
-     * finished writing its header (scb_layout_check says SCB_EAGAIN). */
-    rc = scb_layout_check(seg.base, seg.size, &g);
-    if (rc == SCB_OK && strcmp(g.name, name) != 0)
-        rc = SCB_ENOENT;
-    else if (rc == SCB_EBADFORMAT)
-        rc = SCB_ENOENT;
-    else
-        rc = SCB_OK;
+     * ring at all (another program's): remove only a ring of this name, as
+     * its magic (finished or being created) and its name say, whatever else
+     * in its header is corrupt.  A segment with neither is left alone, also
+     * one whose creator died before it even marked it (zeros): that cannot
+     * be told from another program's. */
+    rc = scb_layout_is_ring_of(seg.base, seg.size, name) ? SCB_OK : SCB_ENOENT;
     if (rc == SCB_OK)
         rc = scb_be_remove(be, &seg, name);
     if (rc != SCB_OK)

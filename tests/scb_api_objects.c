@@ -3,7 +3,7 @@
  * what the OS holds under a ring's name, seen from the public API.  Things
  * at a ring's name that are no ring (a directory, a symbolic link), a name
  * removed and made again while a handle still maps the old ring, APR's size
- * word; and tcase "creating": rings still being created, by a live or a
+ * word, what sysv's scb_unlink may remove; and tcase "creating": rings still being created, by a live or a
  * dead creator.  Unix
  * only: these tests make OS objects by hand and fork.
  */
@@ -452,6 +452,72 @@ START_TEST(test_posix_big_create)
 END_TEST
 
 /* ------------------------------------------------------------------------ */
+/* sysv: scb_unlink removes what is a ring of that name, corrupt or not,   */
+/* and nothing else that sits at the name's key.                            */
+
+enum { SYSV_VERSION, SYSV_GEOMETRY, SYSV_FOREIGN_ZEROS, SYSV_FOREIGN_BYTES,
+       SYSV_OTHER_NAME, N_SYSV };
+
+static const char *const sysv_what[] = {
+    "a ring whose version is corrupt", "a ring whose geometry is garbage",
+    "a foreign segment of zeros", "a foreign segment of bytes, no magic",
+    "a ring of another name at the key",
+};
+
+START_TEST(test_sysv_unlink_what_is_ours)
+{
+    scb_config_t cfg = tu_cfg(8, 4);
+    scb_seg_t seg;
+    struct scb_hdr *h;
+    int ours = _i == SYSV_VERSION || _i == SYSV_GEOMETRY, rc;
+    size_t i;
+
+    if (ours || _i == SYSV_OTHER_NAME) {
+        ck_assert_int_eq(scb_close(mk_writer(g_name, 8, 4, 0)), SCB_OK);
+        ck_assert_int_eq(scb_be_open(g_be, &seg, g_name, 1), SCB_OK);
+    } else {
+        /* Not made by libscb: a segment at the key, 16 KiB. */
+        ck_assert_int_eq(scb_be_create(g_be, &seg, g_name, 16384, 0600), SCB_OK);
+    }
+    h = seg.base;
+    switch (_i) {
+    case SYSV_VERSION: h->version = 0x7777; break;
+    case SYSV_GEOMETRY:
+        h->hdr_size = 3;
+        h->total_size = UINT64_MAX;
+        h->items_off = 1;
+        h->name_len = 999;
+        break;
+    case SYSV_FOREIGN_ZEROS: break;
+    case SYSV_FOREIGN_BYTES:
+        for (i = 8; i < seg.size; i++)
+            ((unsigned char *)seg.base)[i] = (unsigned char)(i * 7 + 1);
+        break;
+    default:
+        /* The name of another ring, as a hash collision would put there. */
+        h->name[0] = h->name[0] == 'x' ? 'y' : 'x';
+        break;
+    }
+    ck_assert_int_eq(scb_be_close(g_be, &seg), SCB_OK);
+
+    rc = scb_unlink(g_name, &cfg);
+    if (ours) {
+        ck_assert_msg(rc == SCB_OK, "%s: scb_unlink = %d (%s)", sysv_what[_i],
+                      rc, scb_strerror(rc));
+        ck_assert_int_eq(scb_be_open(g_be, &seg, g_name, 0), SCB_ENOENT);
+        /* The name is free again. */
+        ck_assert_int_eq(scb_close(mk_writer(g_name, 8, 4, 0)), SCB_OK);
+    } else {
+        ck_assert_msg(rc == SCB_ENOENT, "%s: scb_unlink = %d (%s)", sysv_what[_i],
+                      rc, scb_strerror(rc));
+        ck_assert_int_eq(scb_be_open(g_be, &seg, g_name, 0), SCB_OK);
+        ck_assert_int_eq(scb_be_remove(g_be, &seg, g_name), SCB_OK);
+        ck_assert_int_eq(scb_be_close(g_be, &seg), SCB_OK);
+    }
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
 /* The tcases of this file.                                                 */
 
 void tu_api_add_objects(Suite *s)
@@ -468,6 +534,9 @@ void tu_api_add_objects(Suite *s)
     if (strcmp(tu_backend, "apr") == 0)
         tcase_add_loop_test(tc, test_apr_size_word, 0, N_APRW);
 #endif
+
+    if (strcmp(tu_backend, "sysv") == 0)
+        tcase_add_loop_test(tc, test_sysv_unlink_what_is_ours, 0, N_SYSV);
 
     tc = new_tcase(s, "creating", 60);
     tcase_add_loop_test(tc, test_creating_waited_for, 0, 2);
