@@ -136,7 +136,7 @@ typedef struct scb_geom {
     uint64_t total_size;
     uint32_t barrier;
     char name[SCB_NAME_MAX + 1];
-    uint64_t creator; /* scb_layout_check, SCB_LAYOUT_CREATING: who creates it */
+    uint64_t creator; /* SCB_LAYOUT_CREATING: the creator's identity */
 } scb_geom_t;
 
 /* Creator side: fills in the offsets and total_size of *g for the given

@@ -73,6 +73,12 @@ static struct scb_hdr *hdr_of(struct mem_ring *m)
     return m->base;
 }
 
+/* scb_layout_is_ring_of over the whole of m. */
+static int is_ring_of(const struct mem_ring *m, const char *name)
+{
+    return scb_layout_is_ring_of(m->base, m->g.total_size, name);
+}
+
 /* ---- layout ----------------------------------------------------------- */
 
 START_TEST(test_plan_bounds)
@@ -146,22 +152,22 @@ START_TEST(test_check_roundtrip)
                      SCB_EBADFORMAT);
     /* Finished: the name stays and the ring is valid. */
     hdr_of(&m)->name[2] = 'n';
-    ck_assert_int_eq(scb_layout_is_ring_of(m.base, m.g.total_size, "ring-test"), 1);
+    ck_assert_int_eq(is_ring_of(&m, "ring-test"), 1);
     scb_layout_init(m.base, &m.g, 42);
     ck_assert_int_eq(scb_layout_check(m.base, m.g.total_size, &g), SCB_OK);
     ck_assert_str_eq(g.name, "ring-test");
     /* A ring of that name, whatever else its header says; nothing else. */
-    ck_assert_int_eq(scb_layout_is_ring_of(m.base, m.g.total_size, "ring-test"), 1);
-    ck_assert_int_eq(scb_layout_is_ring_of(m.base, m.g.total_size, "ring-tes"), 0);
+    ck_assert_int_eq(is_ring_of(&m, "ring-test"), 1);
+    ck_assert_int_eq(is_ring_of(&m, "ring-tes"), 0);
     ck_assert_int_eq(scb_layout_is_ring_of(m.base, 639, "ring-test"), 0);
     hdr_of(&m)->version = 99;
     hdr_of(&m)->name_len = 0;
-    ck_assert_int_eq(scb_layout_is_ring_of(m.base, m.g.total_size, "ring-test"), 1);
+    ck_assert_int_eq(is_ring_of(&m, "ring-test"), 1);
     memset(hdr_of(&m)->name, 'a', sizeof hdr_of(&m)->name);
-    ck_assert_int_eq(scb_layout_is_ring_of(m.base, m.g.total_size, "ring-test"), 0);
+    ck_assert_int_eq(is_ring_of(&m, "ring-test"), 0);
     memcpy(hdr_of(&m)->name, "ring-test", 10);
     scb_store_relaxed(&hdr_of(&m)->magic, 0);
-    ck_assert_int_eq(scb_layout_is_ring_of(m.base, m.g.total_size, "ring-test"), 0);
+    ck_assert_int_eq(is_ring_of(&m, "ring-test"), 0);
     mem_ring_free(&m);
 }
 END_TEST

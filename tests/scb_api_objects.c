@@ -1,11 +1,11 @@
 /*
- * scb_api_objects.c - tcase "objects" of the API suite of tests/check_scb:
- * what the OS holds under a ring's name, seen from the public API.  Things
+ * scb_api_objects.c - tcases "objects" and "creating" of the API suite of
+ * tests/check_scb: what the OS holds under a ring's name.  "objects": things
  * at a ring's name that are no ring (a directory, a symbolic link), a name
  * removed and made again while a handle still maps the old ring, APR's size
- * word, what sysv's scb_unlink may remove; and tcase "creating": rings still being created, by a live or a
- * dead creator.  Unix
- * only: these tests make OS objects by hand and fork.
+ * word, what sysv's scb_unlink may remove.  "creating": rings still being
+ * created, by a live or a dead creator.  Unix only: these tests make OS
+ * objects by hand, forge headers through layout.h and fork.
  */
 #ifdef HAVE_CONFIG_H
 #include <config.h>
@@ -27,7 +27,8 @@ static void posix_file(char *buf, size_t size, const char *name)
 enum { NOTOBJ_DIR, NOTOBJ_LINK_TO_RING, NOTOBJ_LINK_DANGLING, N_NOTOBJ };
 
 static const char *const notobj_what[] = {
-    "a directory", "a symbolic link to another ring", "a dangling symbolic link",
+    "a directory", "a symbolic link to another ring",
+    "a dangling symbolic link",
 };
 
 START_TEST(test_posix_not_an_object)
@@ -60,8 +61,9 @@ START_TEST(test_posix_not_an_object)
         h = NULL;
         rc = open_rc(g_name, flags[i], &h);
         ck_assert_msg(rc == SCB_EBADFORMAT,
-                      "%s: scb_open(flags %#x) = %d (%s), expected SCB_EBADFORMAT",
-                      notobj_what[_i], (unsigned)flags[i], rc, scb_strerror(rc));
+                      "%s: scb_open(flags %#x) = %d (%s), not SCB_EBADFORMAT",
+                      notobj_what[_i], (unsigned)flags[i], rc,
+                      scb_strerror(rc));
         ck_assert_ptr_null(h);
     }
     h = NULL;
@@ -228,10 +230,9 @@ START_TEST(test_apr_size_word)
 
             if (rc == SCB_OK) {
                 /* Touch every item the ring claims before failing. */
-                for (k = 0; k < 2 * (L + extra / S) && flags[i] == SCB_WRITER; k++)
-                    (void)scb_push(x, item);
-                for (k = 0; k < 2 * (L + extra / S) && flags[i] != SCB_WRITER; k++)
-                    (void)scb_pop(x, item);
+                for (k = 0; k < 2 * (L + extra / S); k++)
+                    (void)(flags[i] == SCB_WRITER ? scb_push(x, item)
+                                                  : scb_pop(x, item));
                 scb_close(x);
             }
             if (rc != SCB_EBADFORMAT)
@@ -319,8 +320,9 @@ START_TEST(test_creating_waited_for)
     t0 = now_ms();
     rc = open_rc(g_name, _i == 0 ? 0 : SCB_WRITER, &r);
     dt = now_ms() - t0;
-    ck_assert_msg(rc == SCB_OK, "open while being created = %d (%s) after %.0f ms",
-                  rc, scb_strerror(rc), dt);
+    ck_assert_msg(rc == SCB_OK,
+                  "open while being created = %d (%s) after %.0f ms", rc,
+                  scb_strerror(rc), dt);
     ck_assert_msg(dt > 1000, "open took %.0f ms: did not wait", dt);
     ck_assert_uint_eq(info_of(r).length, 16);
     ck_assert_int_eq(scb_close(r), SCB_OK);
@@ -408,9 +410,10 @@ START_TEST(test_posix_big_create)
 
         while (!marked && now_ms() - start < 20000) {
             if (scb_be_open(g_be, &seg, g_name, 0) == SCB_OK) {
-                marked = seg.size >= sizeof(struct scb_hdr) &&
-                         scb_load_acquire(&((struct scb_hdr *)seg.base)->magic) ==
-                             SCB_MAGIC_CREATING;
+                const struct scb_hdr *h = seg.base;
+
+                marked = seg.size >= sizeof *h &&
+                         scb_load_acquire(&h->magic) == SCB_MAGIC_CREATING;
                 ck_assert_int_eq(scb_be_close(g_be, &seg), SCB_OK);
             }
             if (!marked)
@@ -422,8 +425,8 @@ START_TEST(test_posix_big_create)
         ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
         t0 = now_ms();
         rc = open_rc(g_name, 0, &r);
-        ck_assert_msg(rc == SCB_EBADFORMAT, "killed creator: open = %d (%s)", rc,
-                      scb_strerror(rc));
+        ck_assert_msg(rc == SCB_EBADFORMAT, "killed creator: open = %d (%s)",
+                      rc, scb_strerror(rc));
         ck_assert_msg(now_ms() - t0 < 250, "killed creator: open took %.0f ms",
                       now_ms() - t0);
         ck_assert_int_eq(scb_unlink(g_name, NULL), SCB_OK);
@@ -440,8 +443,9 @@ START_TEST(test_posix_big_create)
         if (rc == SCB_ENOENT)
             tu_sleep_us(100);
     }
-    ck_assert_msg(rc == SCB_OK, "open during a 4 GiB create = %d (%s) after %.0f ms",
-                  rc, scb_strerror(rc), waited);
+    ck_assert_msg(rc == SCB_OK,
+                  "open during a 4 GiB create = %d (%s) after %.0f ms", rc,
+                  scb_strerror(rc), waited);
     ck_assert_uint_eq(info_of(r).length, BIG_LENGTH);
     ck_assert_int_eq(scb_close(r), SCB_OK);
     expect_child_ok(pid, "creator of a 4 GiB ring");
@@ -477,7 +481,8 @@ START_TEST(test_sysv_unlink_what_is_ours)
         ck_assert_int_eq(scb_be_open(g_be, &seg, g_name, 1), SCB_OK);
     } else {
         /* Not made by libscb: a segment at the key, 16 KiB. */
-        ck_assert_int_eq(scb_be_create(g_be, &seg, g_name, 16384, 0600), SCB_OK);
+        ck_assert_int_eq(scb_be_create(g_be, &seg, g_name, 16384, 0600),
+                         SCB_OK);
     }
     h = seg.base;
     switch (_i) {
@@ -502,14 +507,14 @@ START_TEST(test_sysv_unlink_what_is_ours)
 
     rc = scb_unlink(g_name, &cfg);
     if (ours) {
-        ck_assert_msg(rc == SCB_OK, "%s: scb_unlink = %d (%s)", sysv_what[_i],
-                      rc, scb_strerror(rc));
+        ck_assert_msg(rc == SCB_OK, "%s: scb_unlink = %d (%s)",
+                      sysv_what[_i], rc, scb_strerror(rc));
         ck_assert_int_eq(scb_be_open(g_be, &seg, g_name, 0), SCB_ENOENT);
         /* The name is free again. */
         ck_assert_int_eq(scb_close(mk_writer(g_name, 8, 4, 0)), SCB_OK);
     } else {
-        ck_assert_msg(rc == SCB_ENOENT, "%s: scb_unlink = %d (%s)", sysv_what[_i],
-                      rc, scb_strerror(rc));
+        ck_assert_msg(rc == SCB_ENOENT, "%s: scb_unlink = %d (%s)",
+                      sysv_what[_i], rc, scb_strerror(rc));
         ck_assert_int_eq(scb_be_open(g_be, &seg, g_name, 0), SCB_OK);
         ck_assert_int_eq(scb_be_remove(g_be, &seg, g_name), SCB_OK);
         ck_assert_int_eq(scb_be_close(g_be, &seg), SCB_OK);

@@ -10,8 +10,8 @@
  * It knows nothing of the ring format and never reads or writes the mapped
  * bytes.  It keeps no file descriptor open after a call returns, except
  * from create to reserve: the mapping, and the identity (device and inode)
- * of the object mapped, are all a handle holds.  It never removes a name except in remove() and to undo its own
- * failed create.
+ * of the object mapped, are all a handle holds.  It never removes a name
+ * except in remove() and to undo its own failed create.
  */
 
 #include <dirent.h>
