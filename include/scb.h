@@ -259,10 +259,11 @@ typedef int (*scb_list_cb)(const char *name, void *arg);
 /*
  * Lists the rings of `backend` (NULL: the default backend) that this process
  * can see: calls cb(name, arg) once per ring, in no particular order, until
- * cb returns non-zero.  "posix" lists the objects /dev/shm/scb.NAME (Linux);
- * "sysv" lists the segments this process may attach read-only whose header
- * is a valid ring and whose name's key leads to them (Linux); "apr" lists the
- * ring files in C:\ProgramData\libscb (Windows).  A ring created
+ * cb returns non-zero.  "posix" lists the objects /dev/shm/scb.NAME
+ * (Linux; not directories or symbolic links there); "sysv" lists the
+ * segments this process may attach read-only whose header is a valid ring
+ * and whose name's key leads to them (Linux); "apr" lists the ring files in
+ * C:\ProgramData\libscb (Windows).  A ring created
  * or removed during the call may or may not be reported.  Returns SCB_OK
  * (also when cb stopped the listing), or: SCB_EINVAL (NULL cb), SCB_ENOTSUP
  * (backend not built in, or it cannot list on this system), SCB_EACCES,

@@ -26,6 +26,14 @@ static void posix_file(char *buf, size_t size, const char *name)
 
 enum { NOTOBJ_DIR, NOTOBJ_LINK_TO_RING, NOTOBJ_LINK_DANGLING, N_NOTOBJ };
 
+/* scb_list callback: counts the reports of g_name. */
+static int find_name(const char *name, void *arg)
+{
+    if (strcmp(name, g_name) == 0)
+        ++*(int *)arg;
+    return 0;
+}
+
 static const char *const notobj_what[] = {
     "a directory", "a symbolic link to another ring",
     "a dangling symbolic link",
@@ -39,7 +47,7 @@ START_TEST(test_posix_not_an_object)
     struct stat st;
     scb_t *h;
     size_t i;
-    int rc;
+    int rc, found;
 
     posix_file(path, sizeof path, g_name);
     switch (_i) {
@@ -71,6 +79,10 @@ START_TEST(test_posix_not_an_object)
     ck_assert_msg(rc == SCB_EEXIST, "%s: scb_create = %d (%s)", notobj_what[_i],
                   rc, scb_strerror(rc));
     ck_assert_ptr_null(h);
+    found = 0;
+    ck_assert_int_eq(scb_list(tu_backend, find_name, &found), SCB_OK);
+    ck_assert_msg(found == 0, "%s: scb_list reports it as a ring",
+                  notobj_what[_i]);
 
     rc = scb_unlink(g_name, &cfg);
     if (_i == NOTOBJ_DIR) {

@@ -429,8 +429,9 @@ static int posix_get_mode(scb_seg_t *seg, uint32_t *mode)
 
 #if defined(__linux__)
 /*
- * Lists the objects "scb.NAME" of /dev/shm and reports NAME (the portable
- * code checks that it is a valid ring name).  Other systems have no portable
+ * Lists the objects "scb.NAME" of /dev/shm, directories and symbolic links
+ * left out, and reports NAME (the portable code checks that it is a valid
+ * ring name).  Other systems have no portable
  * way to enumerate shm_open objects, so there list is NULL.
  */
 static int posix_list(const scb_be_lister_t *l)
@@ -454,6 +455,10 @@ static int posix_list(const scb_be_lister_t *l)
         if (strncmp(de->d_name, prefix, plen) != 0 ||
             de->d_name[plen] == '\0' ||
             strlen(de->d_name + plen) > POSIX_NAME_MAX)
+            continue;
+        /* A directory or a symbolic link at a ring's name is no ring (open
+         * refuses it); a file system that gives no type keeps them in. */
+        if (de->d_type == DT_DIR || de->d_type == DT_LNK)
             continue;
         if (l->report(de->d_name + plen, l->arg) != 0) {
             errno = 0;
