@@ -502,7 +502,11 @@ static int apr_object_open(const char *path)
 
     snprintf(obj, sizeof obj, "/ShM.%xH%x", h1 & 0xffffffffu,
              rs_hash(path) & 0xffffffffu);
-    return shm_open(obj, O_RDONLY | O_NOFOLLOW, 0);
+#if defined(__linux__)
+    return shm_open(obj, O_RDONLY | O_NOFOLLOW, 0); /* a file there: no link */
+#else
+    return shm_open(obj, O_RDONLY, 0); /* FreeBSD, macOS: no paths, no flag */
+#endif
 }
 
 /* fstat of the OS object of APR name `path`: SCB_OK, SCB_ENOENT if there

@@ -66,6 +66,12 @@ _Static_assert(sizeof POSIX_PREFIX - 1 == POSIX_PREFIX_LEN,
 #if defined(__linux__)
 /* Where Linux shows the POSIX shared memory objects. */
 #define POSIX_SHM_DIR "/dev/shm"
+/* Linux keeps the objects as files there, where a symbolic link could sit
+ * at a ring's name: shm_open must not follow it (glibc and musl add the
+ * flag themselves).  FreeBSD and macOS keep no paths and refuse the flag. */
+#define POSIX_NOFOLLOW O_NOFOLLOW
+#else
+#define POSIX_NOFOLLOW 0
 #endif
 
 /* What a handle keeps besides its mapping (seg->priv): the object it
@@ -129,7 +135,7 @@ static int not_an_object(const char *path, int e)
         return 1;
     if (e != EINVAL)
         return 0;
-    fd = shm_open(path, O_RDONLY | O_NOFOLLOW, 0);
+    fd = shm_open(path, O_RDONLY | POSIX_NOFOLLOW, 0);
     if (fd < 0) {
         errno = e;
         return 0;
@@ -230,9 +236,8 @@ static int posix_open(scb_seg_t *seg, const char *name, int writable)
     if (rc != SCB_OK)
         return rc;
 
-    /* O_NOFOLLOW: a symbolic link at the name is no shared memory object
-     * (glibc and musl add it themselves). */
-    fd = shm_open(path, (writable ? O_RDWR : O_RDONLY) | O_NOFOLLOW, 0);
+    /* A symbolic link at the name is no shared memory object. */
+    fd = shm_open(path, (writable ? O_RDWR : O_RDONLY) | POSIX_NOFOLLOW, 0);
     if (fd < 0)
         return not_an_object(path, errno) ? SCB_EBADFORMAT
                                     : scb_sys_errno_to_scb(errno);
@@ -357,7 +362,7 @@ static int still_at_name(const char *path, const char *name,
     struct stat st;
     int fd, rc, saved;
 
-    fd = shm_open(path, O_RDONLY | O_NOFOLLOW, 0);
+    fd = shm_open(path, O_RDONLY | POSIX_NOFOLLOW, 0);
     if (fd >= 0) {
         rc = fstat(fd, &st) == 0 ? SCB_OK : scb_sys_errno_to_scb(errno);
         saved = errno;
