@@ -671,9 +671,10 @@ static int apr_create(scb_seg_t *seg, const char *name, size_t size,
  * let the ring touch pages beyond its end (SIGBUS), and a word smaller than
  * APR's metadata wraps its size around.  Either is SCB_EBADFORMAT.  The name
  * still leading to `obj` after the attach means that APR opened `obj` too:
- * an object once removed from its name never comes back to it.  SCB_EAGAIN
- * if it leads elsewhere by now (try again), SCB_ENOENT if nowhere.  Fills
- * *ost with obj's fstat.
+ * an object once removed from its name does not come back to it (short of
+ * its owner renaming it back, who could as well truncate it under every
+ * mapping).  SCB_EAGAIN if it leads elsewhere by now (try again),
+ * SCB_ENOENT if nowhere.  Fills *ost with obj's fstat.
  */
 static int check_object(const char *path, int obj, size_t realsize,
                         struct stat *ost)

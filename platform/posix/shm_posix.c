@@ -240,7 +240,7 @@ static int posix_open(scb_seg_t *seg, const char *name, int writable)
     fd = shm_open(path, (writable ? O_RDWR : O_RDONLY) | POSIX_NOFOLLOW, 0);
     if (fd < 0)
         return not_an_object(path, errno) ? SCB_EBADFORMAT
-                                    : scb_sys_errno_to_scb(errno);
+                                          : scb_sys_errno_to_scb(errno);
 
     /* The size is the object's, as the OS reports it: whatever the ring
      * header claims is checked against this, never the other way. */
@@ -420,7 +420,7 @@ static int posix_remove(scb_seg_t *seg, const char *name)
     }
     if (shm_unlink(path) != 0)
         return not_an_object(path, errno) ? SCB_EBADFORMAT
-                                    : scb_sys_errno_to_scb(errno);
+                                          : scb_sys_errno_to_scb(errno);
     return SCB_OK;
 }
 
@@ -436,8 +436,8 @@ static int posix_get_mode(scb_seg_t *seg, uint32_t *mode)
 /*
  * Lists the objects "scb.NAME" of /dev/shm, directories and symbolic links
  * left out, and reports NAME (the portable code checks that it is a valid
- * ring name).  Other systems have no portable
- * way to enumerate shm_open objects, so there list is NULL.
+ * ring name).  Other systems have no portable way to enumerate shm_open
+ * objects, so there list is NULL.
  */
 static int posix_list(const scb_be_lister_t *l)
 {
