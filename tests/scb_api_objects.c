@@ -502,6 +502,34 @@ START_TEST(test_posix_big_create)
 }
 END_TEST
 
+/* posix: a ring larger than /dev/shm fails in its reservation, after the
+ * marker: SCB_ENOMEM, and nothing is left under the name. */
+START_TEST(test_posix_reserve_fails)
+{
+    struct statvfs vfs;
+    struct stat st;
+    scb_config_t cfg;
+    scb_t *w = NULL;
+    char path[300];
+    uint64_t total;
+    int rc;
+
+    ck_assert_int_eq(statvfs("/dev/shm", &vfs), 0);
+    /* Larger than the whole file system: tmpfs refuses to allocate it
+     * before it allocates anything. */
+    total = (uint64_t)vfs.f_blocks * vfs.f_frsize;
+    cfg = cfg_of(BIG_ITEM, total / BIG_ITEM + 1024, 0);
+    rc = scb_create(&w, g_name, &cfg);
+    ck_assert_msg(rc == SCB_ENOMEM, "create of %ju bytes in a /dev/shm of %ju = "
+                  "%d (%s)", (uintmax_t)(cfg.length * BIG_ITEM),
+                  (uintmax_t)total, rc, scb_strerror(rc));
+    ck_assert_ptr_null(w);
+    posix_file(path, sizeof path, g_name);
+    ck_assert_int_eq(stat(path, &st), -1);
+    assert_absent(g_name);
+}
+END_TEST
+
 /* ------------------------------------------------------------------------ */
 /* sysv: scb_unlink removes what is a ring of that name, corrupt or not,   */
 /* and nothing else that sits at the name's key.                            */
@@ -594,7 +622,9 @@ void tu_api_add_objects(Suite *s)
     tcase_add_loop_test(tc, test_creating_waited_for, 0, 2);
     tcase_add_test(tc, test_creating_dead_creator);
 #ifdef __linux__
-    if (strcmp(tu_backend, "posix") == 0)
+    if (strcmp(tu_backend, "posix") == 0) {
         tcase_add_loop_test(tc, test_posix_big_create, 0, 2);
+        tcase_add_test(tc, test_posix_reserve_fails);
+    }
 #endif
 }
