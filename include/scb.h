@@ -209,16 +209,23 @@ SCB_API int scb_create(scb_t **out, const char *name, const scb_config_t *cfg);
  * SCB_LATEST applies to it as to any reader.
  * The segment is validated against the size the OS reports before any byte
  * of it is trusted: SCB_EBADFORMAT if it is not a ring this version reads.
+ * A ring still being created (scb_create reserving a large segment) is
+ * waited for while its creator lives, up to a minute; one whose creator
+ * died before finishing it is SCB_EBADFORMAT at once (scb_unlink removes
+ * it).
  * Other errors: SCB_EINVAL, SCB_ENOENT, SCB_EACCES, SCB_ENOMEM, SCB_ENOTSUP,
  * SCB_ENAMETOOLONG, SCB_ESYS.
  */
 SCB_API int scb_open(scb_t **out, const char *name, const scb_config_t *cfg);
 
 /* Closes the handle.  A writer gives up the writer role; with
- * SCB_UNLINK_ON_CLOSE the writer also removes the name.  Readers are not
- * told: they read what was pushed and then find nothing more, as when a
- * writer dies; scb_info's writer_alive says whether a live writer holds
- * the ring.  NULL is a no-op.
+ * SCB_UNLINK_ON_CLOSE the writer also removes the name, unless the name
+ * leads to another ring by then (this one was removed and a new one made
+ * under its name; posix and apr check that just before the removal, so a
+ * ring made again in between is still removed).  Readers are not told:
+ * they read what was pushed and then find nothing more, as when a writer
+ * dies; scb_info's writer_alive says whether a live writer holds the ring.
+ * NULL is a no-op.
  * Returns SCB_OK, or SCB_ESYS if the OS failed to release the mapping or to
  * remove the name (the handle is freed all the same). */
 SCB_API int scb_close(scb_t *h);
@@ -226,7 +233,9 @@ SCB_API int scb_close(scb_t *h);
 /* Removes the name `name` from cfg->backend (NULL cfg: default backend).
  * Handles already open keep working; a later scb_open gets SCB_ENOENT.
  * Errors: SCB_EINVAL, SCB_ENOENT, SCB_EACCES, SCB_ENOTSUP,
- * SCB_ENAMETOOLONG, SCB_ESYS. */
+ * SCB_ENAMETOOLONG, SCB_ESYS, and SCB_EBADFORMAT when what sits at the name
+ * is no ring and is left as it is (posix: a directory; a symbolic link there
+ * is removed, never what it points to). */
 SCB_API int scb_unlink(const char *name, const scb_config_t *cfg);
 
 /*
@@ -328,10 +337,11 @@ typedef int (*scb_list_cb)(const char *name, void *arg);
 /*
  * Lists the rings of `backend` (NULL: the default backend) that this process
  * can see: calls cb(name, arg) once per ring, in no particular order, until
- * cb returns non-zero.  "posix" lists the objects /dev/shm/scb.NAME (Linux);
- * "sysv" lists the segments this process may attach read-only whose header
- * is a valid ring and whose name's key leads to them (Linux); "apr" lists the
- * ring files in C:\ProgramData\libscb (Windows).  A ring created
+ * cb returns non-zero.  "posix" lists the objects /dev/shm/scb.NAME
+ * (Linux; not directories or symbolic links there); "sysv" lists the
+ * segments this process may attach read-only whose header is a valid ring
+ * and whose name's key leads to them (Linux); "apr" lists the ring files in
+ * C:\ProgramData\libscb (Windows).  A ring created
  * or removed during the call may or may not be reported.  Returns SCB_OK
  * (also when cb stopped the listing), or: SCB_EINVAL (NULL cb), SCB_ENOTSUP
  * (backend not built in, or it cannot list on this system), SCB_EACCES,

@@ -54,11 +54,20 @@ int scb_be_create(const scb_backend_t *be, scb_seg_t *seg, const char *name,
     if (rc == SCB_OK && (seg->base == NULL || seg->size < size)) {
         /* A backend that maps less than asked breaks its contract; refuse
          * to build a ring on it. */
-        be->close(seg);
         be->remove(seg, name);
+        be->close(seg);
         return SCB_ENOMEM;
     }
     return rc;
+}
+
+int scb_be_reserve(const scb_backend_t *be, scb_seg_t *seg)
+{
+    if (be == NULL || seg == NULL || seg->base == NULL || !seg->writable)
+        return SCB_EINVAL;
+    if (be->reserve == NULL)
+        return SCB_OK;
+    return be->reserve(seg);
 }
 
 int scb_be_open(const scb_backend_t *be, scb_seg_t *seg, const char *name,

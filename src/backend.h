@@ -66,6 +66,13 @@ typedef struct scb_backend {
      * permission bits `mode` (no umask), and maps it read-write.  SCB_EEXIST
      * if it exists.  Atomic; nothing left behind on failure. */
     int (*create)(scb_seg_t *seg, const char *name, size_t size, uint32_t mode);
+    /* Optional (NULL when create does it all): the slow part of a create,
+     * which the portable code runs after it marked the new segment as being
+     * created (layout.h), so that openers meanwhile wait for it rather than
+     * take it for a corrupt one: reserves the memory behind the whole
+     * segment, so that no later first touch of a page can fault.  On
+     * failure the caller removes and closes the segment. */
+    int (*reserve)(scb_seg_t *seg);
     /* Opens and maps the whole of `name`, its size taken from the OS;
      * read-only unless `writable`.  A segment of size 0 opens with base NULL.
      * SCB_ENOENT if there is none. */
@@ -77,10 +84,12 @@ typedef struct scb_backend {
     /* Unmaps and releases the handle's resources; never removes the name. */
     int (*close)(scb_seg_t *seg);
     /* Removes `name`, so a later open gets SCB_ENOENT; existing mappings
-     * keep working.  With names_exact the name alone decides and `seg` may
-     * be a zeroed, never-opened segment; otherwise `seg` is the segment
-     * opened under `name` (it may already be closed: remove may follow
-     * close) and exactly that segment is removed. */
+     * keep working.  `seg` is the segment created or opened under `name`,
+     * not yet closed, and only that segment is removed: if the name leads
+     * to another one by now (the ring was removed and a new one made under
+     * its name), it is left alone and the answer is SCB_ENOENT.  With
+     * names_exact `seg` may also be a zeroed, never-opened segment, and
+     * then whatever the name leads to is removed. */
     int (*remove)(scb_seg_t *seg, const char *name);
     /* The permission bits of the open segment, into *mode. */
     int (*get_mode)(scb_seg_t *seg, uint32_t *mode);
@@ -105,6 +114,7 @@ const scb_backend_t *scb_backend_find(const char *name);
  * the preconditions and that the backend kept its side of the contract. */
 int scb_be_create(const scb_backend_t *be, scb_seg_t *seg, const char *name,
                   size_t size, uint32_t mode);
+int scb_be_reserve(const scb_backend_t *be, scb_seg_t *seg);
 int scb_be_open(const scb_backend_t *be, scb_seg_t *seg, const char *name,
                 int writable);
 int scb_be_protect(const scb_backend_t *be, scb_seg_t *seg, size_t off,

@@ -53,6 +53,20 @@ int scb_layout_plan(scb_geom_t *g, size_t page)
     return SCB_OK;
 }
 
+void scb_layout_mark_creating(void *base, const scb_geom_t *g,
+                              uint64_t creator)
+{
+    struct scb_hdr *h = base;
+    size_t n = strlen(g->name);
+
+    h->name_len = (uint32_t)n;
+    memcpy(h->name, g->name, n + 1);
+    scb_store_relaxed(&h->writer_id, creator);
+    /* Publishes the name and the creator; pairs with the acquire load of
+     * magic in scb_layout_check. */
+    scb_store_release(&h->magic, SCB_MAGIC_CREATING);
+}
+
 void scb_layout_init(void *base, const scb_geom_t *g, uint64_t writer_id)
 {
     struct scb_hdr *h = base;
@@ -70,10 +84,14 @@ void scb_layout_init(void *base, const scb_geom_t *g, uint64_t writer_id)
     h->items_off = g->items_off;
     h->shared_off = g->shared_off;
     h->shared_size = g->shared_size;
-    h->name_len = (uint32_t)n;
     h->barrier = g->barrier;
     h->birth = g->birth;
-    memcpy(h->name, g->name, n + 1);
+    /* A header marked as being created has its name already, which
+     * openers may be reading. */
+    if (scb_load_relaxed(&h->magic) != SCB_MAGIC_CREATING) {
+        h->name_len = (uint32_t)n;
+        memcpy(h->name, g->name, n + 1);
+    }
     scb_store_relaxed(&h->head, g->origin);
     scb_store_relaxed(&h->claim, g->origin);
     scb_store_relaxed(&h->writer_id, writer_id);
@@ -88,11 +106,40 @@ static int name_char_ok(unsigned char c)
            (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
 }
 
+/* 1 if the copied name g->name of length name_len is a valid ring name. */
+static int name_ok(const scb_geom_t *g, uint32_t name_len)
+{
+    uint32_t i;
+
+    if (name_len < 1 || name_len > SCB_NAME_MAX || g->name[name_len] != '\0')
+        return 0;
+    for (i = 0; i < name_len; i++)
+        if (!name_char_ok((unsigned char)g->name[i]))
+            return 0;
+    return 1;
+}
+
+int scb_layout_is_ring_of(const void *base, size_t size, const char *name)
+{
+    const struct scb_hdr *h = base;
+    char copy[sizeof h->name];
+    uint64_t magic;
+
+    if (base == NULL || size < sizeof(struct scb_hdr) || name == NULL)
+        return 0;
+    magic = scb_load_acquire(&h->magic);
+    if (magic != SCB_MAGIC && magic != SCB_MAGIC_CREATING)
+        return 0;
+    /* Compare a copy: the field may change under us. */
+    memcpy(copy, h->name, sizeof copy);
+    return memchr(copy, '\0', sizeof copy) != NULL && strcmp(copy, name) == 0;
+}
+
 int scb_layout_check(const void *base, size_t size, scb_geom_t *g)
 {
     const struct scb_hdr *h = base;
     uint64_t magic, min_shared;
-    uint32_t version, hdr_size, name_len, i;
+    uint32_t version, hdr_size, name_len;
 
     if (base == NULL || size < sizeof(struct scb_hdr))
         return size == 0 ? SCB_EAGAIN : SCB_EBADFORMAT;
@@ -101,6 +148,13 @@ int scb_layout_check(const void *base, size_t size, scb_geom_t *g)
     magic = scb_load_acquire(&h->magic);
     if (magic == 0)
         return SCB_EAGAIN;
+    if (magic == SCB_MAGIC_CREATING) {
+        /* Only the name and the creator are there yet. */
+        name_len = h->name_len;
+        memcpy(g->name, h->name, sizeof g->name);
+        g->creator = scb_load_relaxed(&h->writer_id);
+        return name_ok(g, name_len) ? SCB_LAYOUT_CREATING : SCB_EBADFORMAT;
+    }
     if (magic != SCB_MAGIC)
         return SCB_EBADFORMAT;
 
@@ -152,10 +206,7 @@ int scb_layout_check(const void *base, size_t size, scb_geom_t *g)
         g->items_off % SCB_LINE || g->items_off > g->total_size ||
         g->length > (g->total_size - g->items_off) / g->item_size)
         return SCB_EBADFORMAT;
-    if (name_len < 1 || name_len > SCB_NAME_MAX || g->name[name_len] != '\0')
+    if (!name_ok(g, name_len))
         return SCB_EBADFORMAT;
-    for (i = 0; i < name_len; i++)
-        if (!name_char_ok((unsigned char)g->name[i]))
-            return SCB_EBADFORMAT;
     return SCB_OK;
 }

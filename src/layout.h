@@ -27,6 +27,19 @@
 #define SCB_MAGIC UINT64_C(0x01474e4952424353)
 #define SCB_FORMAT_VERSION 2u
 
+/* "SCBMAKE" and 0x01: the magic of a header still being created.  Before
+ * the slow part of a create (the backend reserving the memory of a large
+ * segment) the creator writes the ring's name, its own process identity in
+ * writer_id, then this magic; scb_layout_init later writes the rest and
+ * SCB_MAGIC.  Openers wait while that process lives; a dead creator's half
+ * made ring is SCB_EBADFORMAT, and scb_unlink removes it.  A finished ring
+ * is unchanged, so the format version stays. */
+#define SCB_MAGIC_CREATING UINT64_C(0x01454b414d424353)
+
+/* What scb_layout_check returns for a header marked as being created: not
+ * an SCB_E* code (those are 0 or negative), only the portable code sees it. */
+#define SCB_LAYOUT_CREATING 1
+
 /* Spacing between fields written by different parties.  Two cache lines, so
  * that adjacent-line prefetch does not couple them either. */
 #define SCB_LINE 128u
@@ -131,6 +144,7 @@ typedef struct scb_geom {
     uint32_t barrier;
     uint64_t birth;
     char name[SCB_NAME_MAX + 1];
+    uint64_t creator; /* SCB_LAYOUT_CREATING: the creator's identity */
 } scb_geom_t;
 
 /* Creator side: fills in the offsets and total_size of *g for the given
@@ -138,14 +152,30 @@ typedef struct scb_geom {
  * SCB_EINVAL if the sizes are out of bounds or overflow. */
 int scb_layout_plan(scb_geom_t *g, size_t page);
 
-/* Creator side: writes the header of a zero-filled segment of g->total_size
- * bytes at base, magic last.  The writer's identity goes in with it. */
+/* Creator side, first: marks the zero-filled segment at base as being
+ * created by the process `creator` (scb_sys_proc_self), with the ring's name
+ * g->name; SCB_MAGIC_CREATING is stored last, with release order. */
+void scb_layout_mark_creating(void *base, const scb_geom_t *g,
+                              uint64_t creator);
+
+/* Creator side, last: writes the header of a zero-filled segment of
+ * g->total_size bytes at base, magic last.  The writer's identity goes in
+ * with it. */
 void scb_layout_init(void *base, const scb_geom_t *g, uint64_t writer_id);
 
 /* Opener side: copies the header of the segment [base, base + size) into *g
  * and validates every field against size.  Returns SCB_OK,
- * SCB_EBADFORMAT, or SCB_EAGAIN when the segment is still being created
- * (too small for a header, or magic still 0). */
+ * SCB_EBADFORMAT, SCB_EAGAIN when the creator has not even marked the
+ * segment yet (too small for a header, or magic still 0), or
+ * SCB_LAYOUT_CREATING when it is marked as being created: then g->name
+ * holds the ring's (valid) name and g->creator the creator's identity, and
+ * nothing else in *g is meaningful. */
 int scb_layout_check(const void *base, size_t size, scb_geom_t *g);
+
+/* 1 if the segment [base, base + size) is a ring of the name `name`,
+ * corrupt or not: its magic is SCB_MAGIC or SCB_MAGIC_CREATING and its name
+ * field holds exactly `name`, whatever the other fields say.  What decides
+ * whether unlink may remove a segment found under a hashed OS name. */
+int scb_layout_is_ring_of(const void *base, size_t size, const char *name);
 
 #endif /* SCB_LAYOUT_H */

@@ -26,9 +26,15 @@
 #define OPEN_FLAGS (SCB_WRITER | SCB_LATEST | SCB_OBSERVE)
 #define KNOWN_FLAGS (CREATE_FLAGS | OPEN_FLAGS)
 
-/* How long open waits for a segment that is still being created (its
- * creator has not written the magic yet) before it calls it bad. */
+/* How long open waits for a segment whose creator has not even marked it
+ * as being created (the microseconds between the OS call that made it and
+ * the marker; a creator killed there leaves it so) before it calls it bad. */
 #define OPEN_NOT_READY_NS (500u * 1000u * 1000u)
+
+/* How long open waits for a ring marked as being created by a live process
+ * (the slow part of a large create: the backend reserving its memory)
+ * before it calls it bad all the same: a creator stopped, or a forger. */
+#define OPEN_CREATING_NS (60ull * 1000u * 1000u * 1000u)
 
 /* How often a blocked lossless writer checks whether the readers holding
  * it back are still alive (dead ones are detected within this, well inside
@@ -122,12 +128,14 @@ static void close_quietly(const scb_backend_t *be, scb_seg_t *seg)
     errno = saved;
 }
 
-/* Opens the segment of `name` and validates it, waiting a little for one
- * that is still being created. */
+/* Opens the segment of `name` and validates it, waiting for one that is
+ * still being created: as long as its creator lives (up to
+ * OPEN_CREATING_NS) once the creator marked it, and OPEN_NOT_READY_NS for
+ * one not marked yet. */
 static int open_segment(const scb_backend_t *be, const char *name,
                         int writable, scb_seg_t *seg, scb_geom_t *g)
 {
-    uint64_t start = scb_sys_now_ns();
+    uint64_t start = scb_sys_now_ns(), not_ready = start, now;
     uint32_t nap = 100;
     int rc;
 
@@ -136,16 +144,30 @@ static int open_segment(const scb_backend_t *be, const char *name,
         if (rc != SCB_OK)
             return rc;
         rc = scb_layout_check(seg->base, seg->size, g);
-        if (rc != SCB_EAGAIN)
+        now = scb_sys_now_ns();
+        if (rc == SCB_LAYOUT_CREATING) {
+            if (strcmp(g->name, name) != 0)
+                break; /* another ring's, or a lie: decided below */
+            /* A dead creator's ring will never be finished. */
+            if (!scb_sys_proc_alive(g->creator) ||
+                now - start > OPEN_CREATING_NS) {
+                rc = SCB_EBADFORMAT;
+                break;
+            }
+            not_ready = now;
+        } else if (rc != SCB_EAGAIN) {
             break;
-        close_quietly(be, seg);
-        if (scb_sys_now_ns() - start > OPEN_NOT_READY_NS)
+        } else if (now - not_ready > OPEN_NOT_READY_NS) {
+            close_quietly(be, seg);
             return SCB_EBADFORMAT;
+        }
+        close_quietly(be, seg);
         scb_sys_sleep_us(nap);
         if (nap < 10000)
             nap *= 2;
     }
-    if (rc == SCB_OK && strcmp(g->name, name) != 0) {
+    if ((rc == SCB_OK || rc == SCB_LAYOUT_CREATING) &&
+        strcmp(g->name, name) != 0) {
         /* With hashed OS names (System V keys) another ring's segment can
          * sit where this name leads: that is no ring of this name.  With
          * exact names the header lies. */
@@ -314,6 +336,19 @@ int scb_create(scb_t **out, const char *name, const scb_config_t *cfg)
     g.birth = (scb_sys_now_ns() * UINT64_C(0x9e3779b97f4a7c15)) ^ h->self_id;
     if (g.birth == 0)
         g.birth = 1;
+    /* Openers from here on wait while this process lives, however long
+     * the backend takes to reserve a large segment. */
+    scb_layout_mark_creating(h->seg.base, &g, h->self_id);
+    rc = scb_be_reserve(be, &h->seg);
+    if (rc != SCB_OK) {
+        int saved = errno;
+
+        (void)scb_be_remove(be, &h->seg, name);
+        scb_be_close(be, &h->seg);
+        free(h);
+        errno = saved;
+        return rc;
+    }
     scb_layout_init(h->seg.base, &g, h->self_id);
     attach(h, &g);
     h->is_writer = 1;
@@ -598,7 +633,6 @@ int scb_unlink(const char *name, const scb_config_t *cfg)
     const scb_backend_t *be;
     scb_config_t c;
     scb_seg_t seg;
-    scb_geom_t g;
     int rc;
 
     config_of(cfg, &c);
@@ -618,15 +652,12 @@ int scb_unlink(const char *name, const scb_config_t *cfg)
     if ((rc = scb_be_open(be, &seg, name, 0)) != SCB_OK)
         return rc;
     /* A hashed OS name may lead to another ring, or to a segment that is no
-     * ring at all: remove only this ring, or a segment whose creator never
-     * finished writing its header (scb_layout_check says SCB_EAGAIN). */
-    rc = scb_layout_check(seg.base, seg.size, &g);
-    if (rc == SCB_OK && strcmp(g.name, name) != 0)
-        rc = SCB_ENOENT;
-    else if (rc == SCB_EBADFORMAT)
-        rc = SCB_ENOENT;
-    else
-        rc = SCB_OK;
+     * ring at all (another program's): remove only a ring of this name, as
+     * its magic (finished or being created) and its name say, whatever else
+     * in its header is corrupt.  A segment with neither is left alone, also
+     * one whose creator died before it even marked it (zeros): that cannot
+     * be told from another program's. */
+    rc = scb_layout_is_ring_of(seg.base, seg.size, name) ? SCB_OK : SCB_ENOENT;
     if (rc == SCB_OK)
         rc = scb_be_remove(be, &seg, name);
     if (rc != SCB_OK)

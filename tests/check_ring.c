@@ -74,6 +74,12 @@ static struct scb_hdr *hdr_of(struct mem_ring *m)
     return m->base;
 }
 
+/* scb_layout_is_ring_of over the whole of m. */
+static int is_ring_of(const struct mem_ring *m, const char *name)
+{
+    return scb_layout_is_ring_of(m->base, m->g.total_size, name);
+}
+
 /* ---- layout ----------------------------------------------------------- */
 
 START_TEST(test_plan_bounds)
@@ -128,6 +134,41 @@ START_TEST(test_check_roundtrip)
     /* Not yet published by its creator. */
     scb_store_relaxed(&hdr_of(&m)->magic, 0);
     ck_assert_int_eq(scb_layout_check(m.base, m.g.total_size, &g), SCB_EAGAIN);
+    /* Marked as being created: the name and the creator only. */
+    scb_layout_mark_creating(m.base, &m.g, 77);
+    memset(&g, 0, sizeof g);
+    ck_assert_int_eq(scb_layout_check(m.base, m.g.total_size, &g),
+                     SCB_LAYOUT_CREATING);
+    ck_assert_uint_eq(g.creator, 77);
+    ck_assert_str_eq(g.name, "ring-test");
+    hdr_of(&m)->name_len = 0;
+    ck_assert_int_eq(scb_layout_check(m.base, m.g.total_size, &g),
+                     SCB_EBADFORMAT);
+    hdr_of(&m)->name_len = SCB_NAME_MAX + 1;
+    ck_assert_int_eq(scb_layout_check(m.base, m.g.total_size, &g),
+                     SCB_EBADFORMAT);
+    hdr_of(&m)->name_len = 9;
+    hdr_of(&m)->name[2] = '/';
+    ck_assert_int_eq(scb_layout_check(m.base, m.g.total_size, &g),
+                     SCB_EBADFORMAT);
+    /* Finished: the name stays and the ring is valid. */
+    hdr_of(&m)->name[2] = 'n';
+    ck_assert_int_eq(is_ring_of(&m, "ring-test"), 1);
+    scb_layout_init(m.base, &m.g, 42);
+    ck_assert_int_eq(scb_layout_check(m.base, m.g.total_size, &g), SCB_OK);
+    ck_assert_str_eq(g.name, "ring-test");
+    /* A ring of that name, whatever else its header says; nothing else. */
+    ck_assert_int_eq(is_ring_of(&m, "ring-test"), 1);
+    ck_assert_int_eq(is_ring_of(&m, "ring-tes"), 0);
+    ck_assert_int_eq(scb_layout_is_ring_of(m.base, 639, "ring-test"), 0);
+    hdr_of(&m)->version = 99;
+    hdr_of(&m)->name_len = 0;
+    ck_assert_int_eq(is_ring_of(&m, "ring-test"), 1);
+    memset(hdr_of(&m)->name, 'a', sizeof hdr_of(&m)->name);
+    ck_assert_int_eq(is_ring_of(&m, "ring-test"), 0);
+    memcpy(hdr_of(&m)->name, "ring-test", 10);
+    scb_store_relaxed(&hdr_of(&m)->magic, 0);
+    ck_assert_int_eq(is_ring_of(&m, "ring-test"), 0);
     mem_ring_free(&m);
 }
 END_TEST

@@ -26,10 +26,10 @@
  * ring except through the public API.
  *
  * This file assembles the API suite (tu_api_suite) from the tcases of
- * scb_api_args.c, scb_api_rings.c, scb_api_hostile.c, scb_api_list.c and
- * scb_api_perms.c, whose shared helpers and fixture are scb_api_util.c
- * (scb_api.h), and holds main().  The multi-process and wait suites share
- * the harness of mputil.c.
+ * scb_api_args.c, scb_api_rings.c, scb_api_hostile.c, scb_api_list.c,
+ * scb_api_perms.c and scb_api_objects.c, whose shared helpers and fixture
+ * are scb_api_util.c (scb_api.h), and holds main().  The multi-process and
+ * wait suites share the harness of mputil.c.
  */
 #ifdef HAVE_CONFIG_H
 #include <config.h>
@@ -57,6 +57,7 @@ Suite *tu_api_suite(void)
 #ifndef _WIN32
     tu_api_add_list(s);
     tu_api_add_perms(s);
+    tu_api_add_objects(s);
 #endif
     return s;
 }

@@ -1,14 +1,15 @@
 /*
  * scb_api.h - what the files of the API suite of tests/check_scb share
  * (check_scb.c, scb_api_args.c, scb_api_rings.c, scb_api_hostile.c,
- * scb_api_perms.c, scb_api_list.c): the table of ring names main() cleans
- * up from, the checked fixture (its ring g_name on backend g_be), the
- * helpers of the tests (scb_api_util.c) and the tcases of each file.
+ * scb_api_perms.c, scb_api_list.c, scb_api_objects.c): the table of ring
+ * names main() cleans up from, the checked fixture (its ring g_name on
+ * backend g_be), the helpers of the tests (scb_api_util.c) and the tcases of
+ * each file.
  *
  * It includes the system headers the suite uses, so a file of the suite
  * starts with config.h and this header.  On Windows (_WIN32) the suite runs
  * without fork (CK_NOFORK): the Unix-only headers, scb_api_list.c,
- * scb_api_perms.c and the tests that fork are left out.
+ * scb_api_perms.c, scb_api_objects.c and the tests that fork are left out.
  */
 #ifndef SCB_API_H
 #define SCB_API_H
@@ -59,6 +60,8 @@ void tu_api_add_hostile(Suite *s);
 /* Not built on Windows: listing and permissions are Unix matters. */
 void tu_api_add_list(Suite *s);
 void tu_api_add_perms(Suite *s);
+/* OS objects at ring names (scb_api_objects.c). */
+void tu_api_add_objects(Suite *s);
 #endif
 
 /* For forked children: report and exit instead of ck_assert. */

@@ -56,8 +56,11 @@
 #else
 #include <pthread.h>
 #if defined(__unix__) || defined(__APPLE__)
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 #define APR_HAVE_MPROTECT 1
 #define APR_CAN_PROTECT 1
 #endif
@@ -65,6 +68,7 @@
 
 #include <apr_errno.h>
 #include <apr_general.h>
+#include <apr_hash.h>
 #include <apr_pools.h>
 #include <apr_shm.h>
 
@@ -384,6 +388,9 @@ int scb_apr_finish_create(scb_seg_t *seg, apr_pool_t *pool, apr_shm_t *shm,
     as->pool = pool;
     as->shm = shm;
     as->owner = 1;
+#if !defined(_WIN32)
+    as->has_ident = 0;
+#endif
     seg->writable = 1;
     seg->id = (intptr_t)APR_SHM_MODE;
     seg->priv = as;
@@ -435,6 +442,9 @@ int scb_apr_finish_open(scb_seg_t *seg, apr_pool_t *pool, apr_shm_t *shm,
     as->pool = pool;
     as->shm = shm;
     as->owner = owner;
+#if !defined(_WIN32)
+    as->has_ident = 0;
+#endif
     seg->priv = as;
     return SCB_OK;
 }
@@ -455,6 +465,79 @@ static int apr_path(char *path, const char *name)
     memcpy(path + sizeof APR_PREFIX - 1, name, n + 1);
     return SCB_OK;
 }
+#endif
+
+#if !defined(_WIN32) && APR_USE_SHMEM_MMAP_SHM
+#define APR_KNOWS_OBJECT 1
+/*
+ * The OS object behind an APR name, which APR does not tell.  APR 1.7 on
+ * Unix (APR_USE_SHMEM_MMAP_SHM) keeps the segment of the APR name `path` in
+ * the POSIX shared memory object "/ShM.<h1>H<h2>", h1 and h2 two 32-bit
+ * hashes of the path in hex: h1 apr_hashfunc_default's, h2 the RS hash of
+ * Sedgewick's "Algorithms in C".  The backend opens that object itself to
+ * learn its identity and its real size.  create checks that the object is
+ * there under that name and refuses an APR that names it otherwise
+ * (SCB_ENOTSUP).  Paths here are ASCII (apr_path), so how APR's hash reads a
+ * char (signed or not) makes no difference.
+ */
+static unsigned int rs_hash(const char *s)
+{
+    const unsigned int b = 378551u;
+    unsigned int a = 63689u, h = 0;
+
+    for (; *s != '\0'; s++) {
+        h = h * a + (unsigned int)(unsigned char)*s;
+        a *= b;
+    }
+    return h;
+}
+
+/* Opens the OS object of APR name `path` read-only: a descriptor, or -1
+ * with errno set. */
+static int apr_object_open(const char *path)
+{
+    char obj[32];
+    apr_ssize_t len = (apr_ssize_t)strlen(path);
+    unsigned int h1 = apr_hashfunc_default(path, &len);
+
+    snprintf(obj, sizeof obj, "/ShM.%xH%x", h1 & 0xffffffffu,
+             rs_hash(path) & 0xffffffffu);
+#if defined(__linux__)
+    return shm_open(obj, O_RDONLY | O_NOFOLLOW, 0); /* a file there: no link */
+#else
+    return shm_open(obj, O_RDONLY, 0); /* FreeBSD, macOS: no paths, no flag */
+#endif
+}
+
+/* fstat of the OS object of APR name `path`: SCB_OK, SCB_ENOENT if there
+ * is none, or another SCB_E* code. */
+static int apr_object_stat(const char *path, struct stat *st)
+{
+    int fd = apr_object_open(path), rc = SCB_OK, saved;
+
+    if (fd < 0)
+        return scb_sys_errno_to_scb(errno);
+    if (fstat(fd, st) != 0)
+        rc = scb_sys_errno_to_scb(errno);
+    saved = errno;
+    (void)close(fd);
+    errno = saved;
+    return rc;
+}
+
+/* Records in seg->priv which object the handle maps. */
+static void keep_identity(scb_seg_t *seg, const struct stat *st)
+{
+    scb_apr_seg_t *as = seg->priv;
+
+    if (as != NULL) {
+        as->has_ident = 1;
+        as->dev = (uint64_t)st->st_dev;
+        as->ino = (uint64_t)st->st_ino;
+    }
+}
+#else
+#define APR_KNOWS_OBJECT 0
 #endif
 
 #if defined(__linux__)
@@ -553,32 +636,84 @@ static int apr_create(scb_seg_t *seg, const char *name, size_t size,
         scb_apr_pool_free(pool);
         return rc;
     }
+#if APR_KNOWS_OBJECT
+    {
+        struct stat ost;
+
+        rc = apr_object_stat(path, &ost);
+        if (rc != SCB_OK) {
+            /* No object under the name APR 1.7 gives it: an APR that names
+             * its objects otherwise, which this backend cannot check. */
+            (void)apr_shm_destroy(shm); /* unmaps and removes the name */
+            scb_apr_pool_free(pool);
+            errno = ENOSYS;
+            return SCB_ENOTSUP;
+        }
+        rc = scb_apr_finish_create(seg, pool, shm, path, size);
+        if (rc == SCB_OK)
+            keep_identity(seg, &ost);
+        return rc;
+    }
+#else
     return scb_apr_finish_create(seg, pool, shm, path, size);
+#endif
 #endif
 }
 
-static int apr_open(scb_seg_t *seg, const char *name, int writable)
-{
 #if !defined(_WIN32)
-    char path[APR_PATH_SIZE];
+#if APR_KNOWS_OBJECT
+/*
+ * Checks, after apr_shm_attach, the object APR mapped against `obj`, a
+ * descriptor of the OS object under the name opened before the attach.
+ * APR maps as many bytes as the size word at the start of the object says
+ * (`realsize`, its own metadata included) without looking at the object's
+ * real size: a word larger than the object, or a truncated object, would
+ * let the ring touch pages beyond its end (SIGBUS), and a word smaller than
+ * APR's metadata wraps its size around.  Either is SCB_EBADFORMAT.  The name
+ * still leading to `obj` after the attach means that APR opened `obj` too:
+ * an object once removed from its name does not come back to it (short of
+ * its owner renaming it back, who could as well truncate it under every
+ * mapping).  SCB_EAGAIN if it leads elsewhere by now (try again),
+ * SCB_ENOENT if nowhere.  Fills *ost with obj's fstat.
+ */
+static int check_object(const char *path, int obj, size_t realsize,
+                        struct stat *ost)
+{
+    struct stat named;
+    int rc;
+
+    if (fstat(obj, ost) != 0)
+        return scb_sys_errno_to_scb(errno);
+    rc = apr_object_stat(path, &named);
+    if (rc != SCB_OK)
+        return rc;
+    if (named.st_dev != ost->st_dev || named.st_ino != ost->st_ino)
+        return SCB_EAGAIN;
+    if (realsize < APR_META || ost->st_size < 0 ||
+        (uintmax_t)realsize > (uintmax_t)ost->st_size) {
+        errno = EINVAL;
+        return SCB_EBADFORMAT;
+    }
+    return SCB_OK;
+}
+#endif
+
+/*
+ * Attaches the APR segment `path` and fills seg.  `obj` is a descriptor of
+ * its OS object opened before, or -1 where the backend does not know the
+ * object (then APR's size word is all there is to go by).
+ */
+static int apr_attach(scb_seg_t *seg, const char *path, int writable, int obj)
+{
     apr_pool_t *pool;
     apr_shm_t *shm = NULL;
     apr_status_t st;
-    int rc, saved;
+    size_t realsize;
+    int rc, saved, mapped;
+#if APR_KNOWS_OBJECT
+    struct stat ost;
 #endif
 
-    if (seg == NULL)
-        return SCB_EINVAL;
-    scb_seg_clear(seg);
-#if defined(_WIN32)
-    seg->id = (intptr_t)APR_SHM_MODE;
-    if (name == NULL || name[0] == '\0')
-        return SCB_EINVAL;
-    return scb_apr_win_open(seg, name, writable);
-#else
-    rc = apr_path(path, name);
-    if (rc != SCB_OK)
-        return rc;
     pool = scb_apr_pool_new(&rc);
     if (pool == NULL)
         return rc;
@@ -595,25 +730,93 @@ static int apr_open(scb_seg_t *seg, const char *name, int writable)
         scb_apr_pool_free(pool);
         return rc;
     }
+    saved = errno;
+    /* APR mapped the size word's value; it reports that less the word. */
+    realsize = (size_t)apr_shm_size_get(shm) + sizeof(apr_size_t);
 #if APR_HAVE_MPROTECT
     /* APR does not check its mmap: a failed one (or a size word of 0, the
      * creator not done yet) leaves MAP_FAILED + APR_META as the address. */
-    if ((char *)apr_shm_baseaddr_get(shm) == (char *)MAP_FAILED + APR_META) {
-        saved = errno;
+    mapped = (char *)apr_shm_baseaddr_get(shm) != (char *)MAP_FAILED + APR_META;
+#else
+    mapped = 1;
+#endif
+    if (!mapped && realsize == 0) {
         /* The size word was still 0: a creator not done yet. */
-        if ((size_t)apr_shm_size_get(shm) == (size_t)0 - sizeof(apr_size_t)) {
-            scb_apr_pool_free(pool); /* its cleanup's munmap fails harmlessly */
-            seg->id = (intptr_t)APR_SHM_MODE;
-            return SCB_OK;
+        scb_apr_pool_free(pool); /* its cleanup's munmap fails harmlessly */
+        seg->id = (intptr_t)APR_SHM_MODE;
+        return SCB_OK;
+    }
+#if APR_KNOWS_OBJECT
+    if (obj >= 0) {
+        rc = check_object(path, obj, realsize, &ost);
+        if (rc != SCB_OK) {
+            saved = errno;
+            if (mapped)
+                (void)scb_apr_release(shm, pool, 0);
+            else
+                scb_apr_pool_free(pool);
+            errno = saved;
+            return rc;
         }
+    }
+#else
+    (void)obj;
+#endif
+    if (!mapped) {
         scb_apr_pool_free(pool);
         errno = saved;
         return scb_sys_errno_to_scb(saved);
     }
-#else
-    (void)saved;
+    rc = scb_apr_finish_open(seg, pool, shm, 0, writable);
+#if APR_KNOWS_OBJECT
+    if (rc == SCB_OK && obj >= 0)
+        keep_identity(seg, &ost);
 #endif
-    return scb_apr_finish_open(seg, pool, shm, 0, writable);
+    return rc;
+}
+#endif
+
+static int apr_open(scb_seg_t *seg, const char *name, int writable)
+{
+#if !defined(_WIN32)
+    char path[APR_PATH_SIZE];
+    int rc;
+#if APR_KNOWS_OBJECT
+    int obj, saved, attempt;
+#endif
+#endif
+
+    if (seg == NULL)
+        return SCB_EINVAL;
+    scb_seg_clear(seg);
+#if defined(_WIN32)
+    seg->id = (intptr_t)APR_SHM_MODE;
+    if (name == NULL || name[0] == '\0')
+        return SCB_EINVAL;
+    return scb_apr_win_open(seg, name, writable);
+#else
+    rc = apr_path(path, name);
+    if (rc != SCB_OK)
+        return rc;
+#if APR_KNOWS_OBJECT
+    /* The object first, then APR: check_object ties the two together.  A
+     * name that leads to a new object each time looked is given up on. */
+    for (attempt = 0; attempt < 4; attempt++) {
+        obj = apr_object_open(path);
+        if (obj < 0)
+            return scb_sys_errno_to_scb(errno);
+        rc = apr_attach(seg, path, writable, obj);
+        saved = errno;
+        (void)close(obj);
+        errno = saved;
+        if (rc != SCB_EAGAIN)
+            return rc;
+    }
+    errno = EAGAIN;
+    return SCB_ESYS;
+#else
+    return apr_attach(seg, path, writable, -1);
+#endif
 #endif
 }
 
@@ -639,8 +842,11 @@ static int apr_close(scb_seg_t *seg)
     return rc;
 }
 
-/* Names are exact: the name alone says what to remove; seg is unused and
- * may be NULL. */
+/* Names are exact: the name says what to remove.  On Unix a segment this
+ * backend created or opened removes only the object it maps (SCB_ENOENT if
+ * the name leads to another one by now); as with posix, a ring removed and
+ * made again between that check and apr_shm_remove is still removed.  A
+ * zeroed, never-opened seg (scb_unlink) removes whatever the name leads to. */
 static int apr_remove(scb_seg_t *seg, const char *name)
 {
 #if defined(_WIN32)
@@ -654,10 +860,26 @@ static int apr_remove(scb_seg_t *seg, const char *name)
     apr_status_t st;
     int rc;
 
-    (void)seg;
     rc = apr_path(path, name);
     if (rc != SCB_OK)
         return rc;
+#if APR_KNOWS_OBJECT
+    if (seg != NULL && seg->priv != NULL &&
+        ((scb_apr_seg_t *)seg->priv)->has_ident) {
+        const scb_apr_seg_t *as = seg->priv;
+        struct stat ost;
+
+        rc = apr_object_stat(path, &ost);
+        if (rc == SCB_ENOENT)
+            return SCB_ENOENT;
+        if (rc == SCB_OK && ((uint64_t)ost.st_dev != as->dev ||
+                             (uint64_t)ost.st_ino != as->ino))
+            return SCB_ENOENT; /* a newer ring under the name */
+        /* Not to be looked at (EACCES): the name decides, as before. */
+    }
+#else
+    (void)seg;
+#endif
     pool = scb_apr_pool_new(&rc);
     if (pool == NULL)
         return rc;

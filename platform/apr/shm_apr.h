@@ -30,6 +30,13 @@ typedef struct scb_apr_seg {
     apr_pool_t *pool;
     apr_shm_t *shm;
     int owner; /* 1: made by apr_shm_create in this handle */
+#if !defined(_WIN32)
+    /* Unix: the OS object APR mapped (device and inode), so that remove()
+     * through this handle removes that object and never a newer one made
+     * under the same name since. */
+    int has_ident;
+    uint64_t dev, ino;
+#endif
 } scb_apr_seg_t;
 
 /* A fresh unmanaged pool with APR referenced (apr_initialize counted), or

@@ -8,9 +8,10 @@
  * rings can be listed and told apart from other programs' objects.
  *
  * It knows nothing of the ring format and never reads or writes the mapped
- * bytes.  It keeps no file descriptor open after a call returns: the mapping
- * is all a handle holds.  It never removes a name except in remove() and to
- * undo its own failed create.
+ * bytes.  It keeps no file descriptor open after a call returns, except
+ * from create to reserve: the mapping, and the identity (device and inode)
+ * of the object mapped, are all a handle holds.  It never removes a name
+ * except in remove() and to undo its own failed create.
  */
 
 #include <dirent.h>
@@ -18,6 +19,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -60,6 +63,43 @@ _Static_assert(sizeof POSIX_PREFIX - 1 == POSIX_PREFIX_LEN,
 #define POSIX_OFF_MAX \
     ((uintmax_t)((UINTMAX_C(1) << (sizeof(off_t) * CHAR_BIT - 1)) - 1))
 
+#if defined(__linux__)
+/* Where Linux shows the POSIX shared memory objects. */
+#define POSIX_SHM_DIR "/dev/shm"
+/* Linux keeps the objects as files there, where a symbolic link could sit
+ * at a ring's name: shm_open must not follow it (glibc and musl add the
+ * flag themselves).  FreeBSD and macOS keep no paths and refuse the flag. */
+#define POSIX_NOFOLLOW O_NOFOLLOW
+#else
+#define POSIX_NOFOLLOW 0
+#endif
+
+/* What a handle keeps besides its mapping (seg->priv): the object it
+ * mapped, so that remove() through the handle removes that object and
+ * never a newer one made under the same name since. */
+typedef struct posix_obj {
+    dev_t dev;
+    ino_t ino;
+    int fd; /* from create to reserve (or close), else -1 */
+} posix_obj_t;
+
+/* Keeps the identity of the object `st` describes in seg->priv, and `fd`
+ * (or -1). */
+static int keep_identity(scb_seg_t *seg, const struct stat *st, int fd)
+{
+    posix_obj_t *obj = malloc(sizeof *obj);
+
+    if (obj == NULL) {
+        errno = ENOMEM;
+        return SCB_ENOMEM;
+    }
+    obj->dev = st->st_dev;
+    obj->ino = st->st_ino;
+    obj->fd = fd;
+    seg->priv = obj;
+    return SCB_OK;
+}
+
 /* Builds the OS name of ring `name` into path[POSIX_PATH_SIZE]. */
 static int posix_path(char *path, const char *name)
 {
@@ -77,6 +117,33 @@ static int posix_path(char *path, const char *name)
     memcpy(path, POSIX_PREFIX, sizeof POSIX_PREFIX - 1);
     memcpy(path + sizeof POSIX_PREFIX - 1, name, n + 1);
     return SCB_OK;
+}
+
+/*
+ * 1 if shm_open(path) or shm_unlink(path) failing with errno `e` means that
+ * what sits at the name is no shared memory object: a symbolic link (ELOOP
+ * under O_NOFOLLOW) or a directory (EISDIR, which glibc reports as EINVAL
+ * for a read-write open; a read-only open of it succeeds, and fstat tells).
+ * Keeps errno.
+ */
+static int not_an_object(const char *path, int e)
+{
+    struct stat st;
+    int fd, yes;
+
+    if (e == ELOOP || e == EISDIR)
+        return 1;
+    if (e != EINVAL)
+        return 0;
+    fd = shm_open(path, O_RDONLY | POSIX_NOFOLLOW, 0);
+    if (fd < 0) {
+        errno = e;
+        return 0;
+    }
+    yes = fstat(fd, &st) == 0 && !S_ISREG(st.st_mode);
+    (void)close(fd);
+    errno = e;
+    return yes;
 }
 
 static int posix_create(scb_seg_t *seg, const char *name, size_t size,
@@ -111,18 +178,10 @@ static int posix_create(scb_seg_t *seg, const char *name, size_t size,
      * if the umask took bits away: the check after fstat decides. */
     chmod_errno = fchmod(fd, (mode_t)mode) == 0 ? 0 : errno;
 
+    /* The memory is reserved by reserve(), after the caller marked the
+     * segment as being created: that takes long for a large segment. */
     if (ftruncate(fd, (off_t)size) != 0)
         goto fail;
-#if defined(__linux__)
-    /* tmpfs allocates a page when it is first touched, and a touch it cannot
-     * back (a full /dev/shm, a container's small one) kills the process with
-     * SIGBUS in the middle of a push.  Allocating now turns that into
-     * SCB_ENOMEM here.  A file system that cannot preallocate says so with
-     * EOPNOTSUPP, and then the old behaviour is all there is. */
-    if (fallocate(fd, 0, 0, (off_t)size) != 0 && errno != EOPNOTSUPP &&
-        errno != ENOSYS)
-        goto fail;
-#endif
     if (fstat(fd, &st) != 0)
         goto fail;
     if (((uint32_t)st.st_mode & UINT32_C(07777)) != mode) {
@@ -134,8 +193,15 @@ static int posix_create(scb_seg_t *seg, const char *name, size_t size,
     base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (base == MAP_FAILED)
         goto fail;
-    /* The mapping keeps the object alive; the descriptor is not needed. */
-    (void)close(fd);
+    /* reserve() needs the descriptor; after it the mapping keeps the
+     * object alive. */
+    rc = keep_identity(seg, &st, fd);
+    if (rc != SCB_OK) {
+        saved = errno;
+        (void)munmap(base, size);
+        errno = saved;
+        goto undo;
+    }
 
     seg->base = base;
     seg->size = size;
@@ -170,14 +236,23 @@ static int posix_open(scb_seg_t *seg, const char *name, int writable)
     if (rc != SCB_OK)
         return rc;
 
-    fd = shm_open(path, writable ? O_RDWR : O_RDONLY, 0);
+    /* A symbolic link at the name is no shared memory object. */
+    fd = shm_open(path, (writable ? O_RDWR : O_RDONLY) | POSIX_NOFOLLOW, 0);
     if (fd < 0)
-        return scb_sys_errno_to_scb(errno);
+        return not_an_object(path, errno) ? SCB_EBADFORMAT
+                                          : scb_sys_errno_to_scb(errno);
 
     /* The size is the object's, as the OS reports it: whatever the ring
      * header claims is checked against this, never the other way. */
     if (fstat(fd, &st) != 0) {
         rc = scb_sys_errno_to_scb(errno);
+        goto fail;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        /* A directory (opened read-only), or anything else that is no
+         * shared memory object: no ring. */
+        errno = EINVAL;
+        rc = SCB_EBADFORMAT;
         goto fail;
     }
     if (st.st_size < 0 || (uintmax_t)st.st_size > (uintmax_t)SIZE_MAX) {
@@ -196,6 +271,14 @@ static int posix_open(scb_seg_t *seg, const char *name, int writable)
             goto fail;
         }
     }
+    rc = keep_identity(seg, &st, -1);
+    if (rc != SCB_OK) {
+        saved = errno;
+        if (base != NULL)
+            (void)munmap(base, size);
+        errno = saved;
+        goto fail;
+    }
     (void)close(fd);
 
     seg->base = base;
@@ -211,18 +294,54 @@ fail:
     return rc;
 }
 
+/*
+ * Reserves the memory of a segment just created, then lets its descriptor
+ * go.  tmpfs allocates a page when it is first touched, and a touch it
+ * cannot back (a full /dev/shm, a container's small one) kills the process
+ * with SIGBUS in the middle of a push.  Allocating now turns that into
+ * SCB_ENOMEM here; for gigabytes it takes a second or more, which is why it
+ * comes after the caller marked the segment.  A file system that cannot
+ * preallocate says so with EOPNOTSUPP, and then the old behaviour is all
+ * there is.
+ */
+static int posix_reserve(scb_seg_t *seg)
+{
+    posix_obj_t *obj;
+    int rc = SCB_OK, saved;
+
+    if (seg == NULL || seg->priv == NULL)
+        return SCB_EINVAL;
+    obj = seg->priv;
+    if (obj->fd < 0)
+        return SCB_OK;
+#if defined(__linux__)
+    if (fallocate(obj->fd, 0, 0, (off_t)seg->size) != 0 &&
+        errno != EOPNOTSUPP && errno != ENOSYS)
+        rc = scb_sys_errno_to_scb(errno);
+#endif
+    saved = errno;
+    (void)close(obj->fd);
+    obj->fd = -1;
+    errno = saved;
+    return rc;
+}
+
 static int posix_close(scb_seg_t *seg)
 {
     int rc = SCB_OK;
 
     if (seg == NULL)
         return SCB_EINVAL;
+    if (seg->priv != NULL && ((posix_obj_t *)seg->priv)->fd >= 0)
+        (void)close(((posix_obj_t *)seg->priv)->fd);
     if (seg->base != NULL && seg->size > 0 &&
         munmap(seg->base, seg->size) != 0)
         rc = scb_sys_errno_to_scb(errno);
     /* The handle is released even if munmap failed: the caller frees it
      * either way, and a second munmap of the same address must not happen.
-     * id and priv stay: they hold no resource, and get_mode still answers. */
+     * id stays: it holds no resource, and get_mode still answers. */
+    free(seg->priv);
+    seg->priv = NULL;
     seg->base = NULL;
     seg->size = 0;
     seg->writable = 0;
@@ -230,21 +349,78 @@ static int posix_close(scb_seg_t *seg)
 }
 
 /*
- * Names are exact here, so the name alone says what to remove and seg is not
- * used; it may be NULL, which lets the portable code remove a ring it cannot
- * open (a mode that shuts its owner out, say).
+ * SCB_OK if the name `path` (ring `name`) still leads to the object `obj`
+ * identifies; SCB_ENOENT if it leads nowhere or to another object (the
+ * ring was removed and another made under its name).  Where the object
+ * cannot be opened to be looked at (its mode shuts this process out), Linux
+ * looks at the file it shows instead, and other systems let the name alone
+ * decide, as without an identity.
+ */
+static int still_at_name(const char *path, const char *name,
+                         const posix_obj_t *obj)
+{
+    struct stat st;
+    int fd, rc, saved;
+
+    fd = shm_open(path, O_RDONLY | POSIX_NOFOLLOW, 0);
+    if (fd >= 0) {
+        rc = fstat(fd, &st) == 0 ? SCB_OK : scb_sys_errno_to_scb(errno);
+        saved = errno;
+        (void)close(fd);
+        errno = saved;
+        if (rc != SCB_OK)
+            return rc;
+    } else if (errno == ENOENT) {
+        return SCB_ENOENT;
+    } else if (errno == EACCES) {
+#if defined(__linux__)
+        char file[sizeof POSIX_SHM_DIR + POSIX_PATH_SIZE];
+
+        snprintf(file, sizeof file, "%s/%s%s", POSIX_SHM_DIR,
+                 POSIX_PREFIX + 1, name);
+        if (lstat(file, &st) != 0)
+            return SCB_OK; /* not where Linux shows it: the name decides */
+#else
+        (void)name;
+        return SCB_OK;
+#endif
+    } else {
+        /* Something that is no object of ours sits at the name now. */
+        return not_an_object(path, errno) ? SCB_ENOENT
+                                          : scb_sys_errno_to_scb(errno);
+    }
+    return st.st_dev == obj->dev && st.st_ino == obj->ino ? SCB_OK
+                                                          : SCB_ENOENT;
+}
+
+/*
+ * Names are exact here, so the name alone says what to remove.  seg may be
+ * a zeroed, never-opened segment (scb_unlink), which lets the portable code
+ * remove a ring it cannot open (a mode that shuts its owner out, say).  A
+ * segment this backend created or opened removes only the object it mapped:
+ * if the name now leads to another object (the ring was removed and a new
+ * one made under its name), that one is left alone and the answer is
+ * SCB_ENOENT.  The check and the removal are two calls: a ring removed and
+ * made again between them is still removed (POSIX has no "unlink if this
+ * inode").  A symbolic link at the name is removed (shm_unlink never follows
+ * one), never its target; a directory is left as it is: SCB_EBADFORMAT.
  */
 static int posix_remove(scb_seg_t *seg, const char *name)
 {
     char path[POSIX_PATH_SIZE];
     int rc;
 
-    (void)seg;
     rc = posix_path(path, name);
     if (rc != SCB_OK)
         return rc;
+    if (seg != NULL && seg->priv != NULL) {
+        rc = still_at_name(path, name, seg->priv);
+        if (rc != SCB_OK)
+            return rc;
+    }
     if (shm_unlink(path) != 0)
-        return scb_sys_errno_to_scb(errno);
+        return not_an_object(path, errno) ? SCB_EBADFORMAT
+                                          : scb_sys_errno_to_scb(errno);
     return SCB_OK;
 }
 
@@ -257,13 +433,11 @@ static int posix_get_mode(scb_seg_t *seg, uint32_t *mode)
 }
 
 #if defined(__linux__)
-/* Where Linux shows the POSIX shared memory objects. */
-#define POSIX_SHM_DIR "/dev/shm"
-
 /*
- * Lists the objects "scb.NAME" of /dev/shm and reports NAME (the portable
- * code checks that it is a valid ring name).  Other systems have no portable
- * way to enumerate shm_open objects, so there list is NULL.
+ * Lists the objects "scb.NAME" of /dev/shm, directories and symbolic links
+ * left out, and reports NAME (the portable code checks that it is a valid
+ * ring name).  Other systems have no portable way to enumerate shm_open
+ * objects, so there list is NULL.
  */
 static int posix_list(const scb_be_lister_t *l)
 {
@@ -287,6 +461,10 @@ static int posix_list(const scb_be_lister_t *l)
             de->d_name[plen] == '\0' ||
             strlen(de->d_name + plen) > POSIX_NAME_MAX)
             continue;
+        /* A directory or a symbolic link at a ring's name is no ring (open
+         * refuses it); a file system that gives no type keeps them in. */
+        if (de->d_type == DT_DIR || de->d_type == DT_LNK)
+            continue;
         if (l->report(de->d_name + plen, l->arg) != 0) {
             errno = 0;
             break;
@@ -303,6 +481,7 @@ const scb_backend_t scb_backend_posix = {
     .name_max = POSIX_NAME_MAX,
     .names_exact = 1,
     .create = posix_create,
+    .reserve = posix_reserve,
     .open = posix_open,
     .protect = scb_seg_protect,
     .close = posix_close,
