@@ -315,9 +315,8 @@ SCB_API int scb_info(const scb_t *h, scb_info_t *out);
  * another ring (removed and created again since); other errors as
  * scb_open (SCB_EACCES, SCB_EBADFORMAT, ...).  It opens the name read-only
  * for the check, taking no slot and changing nothing; call it now and then
- * (it costs an open and a close), not per item.  Rings made by libscb
- * versions before this function carry no birth mark: two of those with the
- * same geometry look the same.  Errors: SCB_EINVAL (NULL).
+ * (it costs an open and a close), not per item.  Errors: SCB_EINVAL (NULL,
+ * or a handle used in a forked child).
  */
 SCB_API int scb_check_name(const scb_t *h);
 

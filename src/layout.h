@@ -70,9 +70,9 @@ struct scb_hdr {
     uint64_t shared_size;      /* its size */
     uint32_t name_len;         /* strlen(name) */
     uint32_t barrier;          /* 1: asymmetric barriers (see ring.h) */
-    uint64_t birth;            /* set at create, unique per ring made (0 in
-                                * rings of libscb before it): tells a ring
-                                * from one made later under the same name */
+    uint64_t birth;            /* set at create, unique per ring made: tells
+                                * a ring from one made later under the same
+                                * name (scb_check_name) */
     uint64_t reserved[4];
     char name[256];            /* the ring's name, NUL terminated */
 
