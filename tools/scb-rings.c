@@ -42,8 +42,12 @@ static void print_flags_json(FILE *f, uint32_t flags)
         fprintf(f, "%s\"lossless\"", sep);
         sep = ", ";
     }
-    if (flags & SCB_UNLINK_ON_CLOSE)
+    if (flags & SCB_UNLINK_ON_CLOSE) {
         fprintf(f, "%s\"unlink_on_close\"", sep);
+        sep = ", ";
+    }
+    if (flags & SCB_ASYM_BARRIERS)
+        fprintf(f, "%s\"asym_barriers\"", sep);
     fputc(']', f);
 }
 
@@ -93,7 +97,8 @@ int cmd_stat(int argc, char **argv)
 "writer back.\n"
 "\n"
 "  --json       one JSON object: name, backend, item_size, length, flags\n"
-"               (list of \"lossless\", \"unlink_on_close\"), pushed, usage,\n"
+"               (list of \"lossless\", \"unlink_on_close\",\n"
+"               \"asym_barriers\"), pushed, usage,\n"
 "               lost, max_readers, readers, writer_alive (boolean),\n"
 "               writer_pid (0 when none), mode (octal string)\n"
 "  --backend=B  the ring's backend (default: the first that has NAME)\n"
@@ -120,8 +125,8 @@ int cmd_stat(int argc, char **argv)
         printf("length:      %llu\n", (unsigned long long)in.length);
         printf("flags:       %s%s%s\n",
                (in.flags & SCB_LOSSLESS) ? "lossless" : "overwrite",
-               (in.flags & SCB_UNLINK_ON_CLOSE) ? " " : "",
-               (in.flags & SCB_UNLINK_ON_CLOSE) ? "unlink_on_close" : "");
+               (in.flags & SCB_UNLINK_ON_CLOSE) ? " unlink_on_close" : "",
+               (in.flags & SCB_ASYM_BARRIERS) ? " asym_barriers" : "");
         printf("mode:        %04lo\n", (unsigned long)in.mode);
         printf("pushed:      %llu\n", (unsigned long long)in.pushed);
         printf("usage:       %llu\n", (unsigned long long)in.usage);

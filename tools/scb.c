@@ -181,6 +181,7 @@ static int cmd_create(int argc, char **argv)
         {"length", required_argument, NULL, 'l'},
         {"lossless", no_argument, NULL, 'L'},
         {"unlink-on-close", no_argument, NULL, 'U'},
+        {"asym-barriers", no_argument, NULL, 'A'},
         {"max-readers", required_argument, NULL, 'r'},
         {"mode", required_argument, NULL, 'm'},
         {"backend", required_argument, NULL, OPT_BACKEND},
@@ -206,6 +207,9 @@ static int cmd_create(int argc, char **argv)
             break;
         case 'U':
             cfg.flags |= SCB_UNLINK_ON_CLOSE;
+            break;
+        case 'A':
+            cfg.flags |= SCB_ASYM_BARRIERS;
             break;
         case 'r':
             cfg.max_readers = (uint32_t)num_opt("--max-readers", optarg, 1,
@@ -233,6 +237,8 @@ static int cmd_create(int argc, char **argv)
 "      --lossless       the writer never overwrites an item a live reader has\n"
 "                       not read (SCB_LOSSLESS)\n"
 "      --max-readers=N  reader slots of a lossless ring, 1 to 4096 (default 64)\n"
+"      --asym-barriers  push and pop without fences, membarrier on the rare\n"
+"                       side (SCB_ASYM_BARRIERS; Linux, else no effect)\n"
 "      --mode=MODE      permission bits, octal, at most 0777 (default 0600)\n"
 "      --backend=B      backend (default: the configured default)\n"
 "  -h, --help           this help\n");

@@ -16,6 +16,7 @@ UNLINK_ON_CLOSE = 0x0002
 ASYM_BARRIERS = 0x0008
 WRITER = 0x0100
 LATEST = 0x0200
+OBSERVE = 0x0400
 
 # Error codes (scb.h, SCB_ERRNO_MAP); the values are ABI.
 OK = 0
