@@ -60,7 +60,10 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # --- this run's shared memory ---------------------------------------------
-tag=rs$$
+# The pid alone is not unique across PID namespaces that share /dev/shm:
+# add random bytes.
+rnd=$(od -An -N3 -tx1 /dev/urandom 2>/dev/null | tr -d ' \n')
+tag=rs$$${rnd}
 SCB_TEST_TAG=$tag
 export SCB_TEST_TAG
 prefix=t$tag.
@@ -76,13 +79,16 @@ header_name() {
 snapshot() {
     if [ -d /dev/shm ]; then
         for f in /dev/shm/scb."$prefix"*; do
-            [ -e "$f" ] && echo "$f"
+            { [ -e "$f" ] || [ -L "$f" ]; } && echo "$f"
         done
         for f in /dev/shm/ShM.*; do
             [ -f "$f" ] && [ -r "$f" ] || continue
             n=$(header_name "$f" "$page")
             case $n in "$prefix"*) echo "$f (apr ring $n)" ;; esac
         done
+    fi
+    if command -v ipcs >/dev/null 2>&1 && ! command -v perl >/dev/null 2>&1; then
+        echo "run-suite.sh: NOTE: no perl: System V segments are not checked for leaks" >&2
     fi
     if command -v ipcs >/dev/null 2>&1 && command -v perl >/dev/null 2>&1; then
         ipcs -m 2>/dev/null | awk '

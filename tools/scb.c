@@ -478,7 +478,9 @@ static int follow_name(scb_t **r, const char *name, uint32_t flags,
     unsigned char *buf;
     int rc;
 
-    if (scb_check_name(*r) == SCB_OK)
+    /* Only a name that no longer leads to this ring means another ring;
+     * a passing error (memory, permissions) is not a reason to switch. */
+    if (scb_check_name(*r) != SCB_ENOENT)
         return 0;
     rc = open_ring(&n, name, info->backend, flags & ~(uint32_t)SCB_LATEST);
     if (rc == SCB_ENOENT || rc == SCB_EBADFORMAT)
