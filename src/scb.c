@@ -124,7 +124,7 @@ static void close_quietly(const scb_backend_t *be, scb_seg_t *seg)
 {
     int saved = errno;
 
-    scb_be_close(be, seg);
+    scb_backend_close(be, seg);
     errno = saved;
 }
 
@@ -140,7 +140,7 @@ static int open_segment(const scb_backend_t *be, const char *name,
     int rc;
 
     for (;;) {
-        rc = scb_be_open(be, seg, name, writable);
+        rc = scb_backend_open(be, seg, name, writable);
         if (rc != SCB_OK)
             return rc;
         rc = scb_layout_check(seg->base, seg->size, g);
@@ -328,7 +328,7 @@ int scb_create(scb_t **out, const char *name, const scb_config_t *cfg)
 
     if ((h = new_handle(be, name)) == NULL)
         return SCB_ENOMEM;
-    rc = scb_be_create(be, &h->seg, name, (size_t)g.total_size, g.mode);
+    rc = scb_backend_create(be, &h->seg, name, (size_t)g.total_size, g.mode);
     if (rc != SCB_OK) {
         free(h);
         return rc;
@@ -341,12 +341,12 @@ int scb_create(scb_t **out, const char *name, const scb_config_t *cfg)
     /* Openers from here on wait while this process lives, however long
      * the backend takes to reserve a large segment. */
     scb_layout_mark_creating(h->seg.base, &g, h->self_id);
-    rc = scb_be_reserve(be, &h->seg);
+    rc = scb_backend_reserve(be, &h->seg);
     if (rc != SCB_OK) {
         int saved = errno;
 
-        (void)scb_be_remove(be, &h->seg, name);
-        scb_be_close(be, &h->seg);
+        (void)scb_backend_remove(be, &h->seg, name);
+        scb_backend_close(be, &h->seg);
         free(h);
         errno = saved;
         return rc;
@@ -514,11 +514,11 @@ static void protect_reader(scb_t *h, const scb_geom_t *g)
     uint64_t items_start = (g->items_off + page - 1) & ~(page - 1);
 
     if (hdr_end > 0)
-        scb_be_protect(h->be, &h->seg, 0, (size_t)hdr_end);
+        scb_backend_protect(h->be, &h->seg, 0, (size_t)hdr_end);
     if (items_start < h->seg.size)
-        scb_be_protect(h->be, &h->seg, (size_t)items_start,
-                       (size_t)((h->seg.size - items_start + page - 1) &
-                                ~(page - 1)));
+        scb_backend_protect(
+            h->be, &h->seg, (size_t)items_start,
+            (size_t)((h->seg.size - items_start + page - 1) & ~(page - 1)));
 }
 
 int scb_open(scb_t **out, const char *name, const scb_config_t *cfg)
@@ -603,7 +603,7 @@ int scb_close(scb_t *h)
         return SCB_OK;
     if (foreign(h)) {
         /* A forked child's copy: unmap it, release nothing shared. */
-        rc = scb_be_close(h->be, &h->seg);
+        rc = scb_backend_close(h->be, &h->seg);
         free_handle(h);
         return rc;
     }
@@ -611,7 +611,7 @@ int scb_close(scb_t *h)
         uint64_t me = h->self_id;
 
         if (h->flags & SCB_UNLINK_ON_CLOSE) {
-            rc = scb_be_remove(h->be, &h->seg, h->name);
+            rc = scb_backend_remove(h->be, &h->seg, h->name);
             if (rc == SCB_ENOENT)
                 rc = SCB_OK; /* already removed by someone else */
         }
@@ -624,7 +624,7 @@ int scb_close(scb_t *h)
         if (scb_ring_writer_waiting(&h->ring))
             scb_sys_wake(h->wchan, &h->ring.wait->wseq);
     }
-    rc2 = scb_be_close(h->be, &h->seg);
+    rc2 = scb_backend_close(h->be, &h->seg);
     if (rc == SCB_OK)
         rc = rc2;
     free_handle(h);
@@ -650,9 +650,9 @@ int scb_unlink(const char *name, const scb_config_t *cfg)
         /* The name is the OS object: remove it without opening it, so an
          * owner can remove a ring whose mode shuts even the owner out. */
         memset(&seg, 0, sizeof seg);
-        return scb_be_remove(be, &seg, name);
+        return scb_backend_remove(be, &seg, name);
     }
-    if ((rc = scb_be_open(be, &seg, name, 0)) != SCB_OK)
+    if ((rc = scb_backend_open(be, &seg, name, 0)) != SCB_OK)
         return rc;
     /* A hashed OS name may lead to another ring, or to a segment that is no
      * ring at all (another program's): remove only a ring of this name, as
@@ -662,11 +662,11 @@ int scb_unlink(const char *name, const scb_config_t *cfg)
      * be told from another program's. */
     rc = scb_layout_is_ring_of(seg.base, seg.size, name) ? SCB_OK : SCB_ENOENT;
     if (rc == SCB_OK)
-        rc = scb_be_remove(be, &seg, name);
+        rc = scb_backend_remove(be, &seg, name);
     if (rc != SCB_OK)
         close_quietly(be, &seg);
     else
-        rc = scb_be_close(be, &seg);
+        rc = scb_backend_close(be, &seg);
     return rc;
 }
 
@@ -705,7 +705,7 @@ static int list_report(const char *name, void *arg)
 int scb_list(const char *backend, scb_list_cb cb, void *arg)
 {
     struct list_ctx ctx;
-    scb_be_lister_t l;
+    scb_backend_lister_t l;
 
     if (cb == NULL)
         return SCB_EINVAL;
@@ -717,7 +717,7 @@ int scb_list(const char *backend, scb_list_cb cb, void *arg)
     l.name_of = list_name_of;
     l.report = list_report;
     l.arg = &ctx;
-    return scb_be_list(ctx.be, &l);
+    return scb_backend_list_rings(ctx.be, &l);
 }
 
 /* Converts a timeout in milliseconds to a deadline on the monotonic clock;

@@ -65,9 +65,9 @@ int remove_ring(const char *name)
     scb_seg_t seg;
     int rc = scb_unlink(name, &cfg);
 
-    if (be != NULL && scb_be_open(be, &seg, name, 0) == SCB_OK) {
-        (void)scb_be_remove(be, &seg, name);
-        (void)scb_be_close(be, &seg);
+    if (be != NULL && scb_backend_open(be, &seg, name, 0) == SCB_OK) {
+        (void)scb_backend_remove(be, &seg, name);
+        (void)scb_backend_close(be, &seg);
     }
     return rc;
 }

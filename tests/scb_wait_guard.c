@@ -43,14 +43,14 @@ static struct scb_hdr *raw_map(int k, scb_seg_t *seg)
     int rc;
 
     W_ASSERT(be != NULL, "backend %s not built in", tu_backend);
-    rc = scb_be_open(be, seg, rings[k], 1);
+    rc = scb_backend_open(be, seg, rings[k], 1);
     W_ASSERT(rc == SCB_OK, "raw open of %s: %s", rings[k], scb_strerror(rc));
     return seg->base;
 }
 
 static void raw_unmap(scb_seg_t *seg)
 {
-    scb_be_close(scb_backend_find(tu_backend), seg);
+    scb_backend_close(scb_backend_find(tu_backend), seg);
 }
 
 static struct scb_slot *slot_of(struct scb_hdr *h, uint32_t i)

@@ -381,7 +381,7 @@ int scb_apr_finish_create(scb_seg_t *seg, apr_pool_t *pool, apr_shm_t *shm,
     if (rc != SCB_OK) {
         (void)apr_shm_destroy(shm); /* unmaps and removes the name */
         scb_apr_pool_free(pool);
-        scb_seg_clear(seg);
+        scb_backend_seg_clear(seg);
         errno = e;
         return rc;
     }
@@ -403,7 +403,7 @@ int scb_apr_finish_open(scb_seg_t *seg, apr_pool_t *pool, apr_shm_t *shm,
     scb_apr_seg_t *as = apr_palloc(pool, sizeof *as);
     int rc;
 
-    scb_seg_clear(seg);
+    scb_backend_seg_clear(seg);
     seg->id = (intptr_t)APR_SHM_MODE;
     if (as == NULL) {
         (void)scb_apr_release(shm, pool, owner);
@@ -413,7 +413,7 @@ int scb_apr_finish_open(scb_seg_t *seg, apr_pool_t *pool, apr_shm_t *shm,
     if (!aligned_view(shm, &seg->base, &seg->size) || seg->size == 0) {
         /* Too small to be ours: nothing usable, like an empty object. */
         (void)scb_apr_release(shm, pool, owner);
-        scb_seg_clear(seg);
+        scb_backend_seg_clear(seg);
         seg->id = (intptr_t)APR_SHM_MODE;
         return SCB_OK;
     }
@@ -428,7 +428,7 @@ int scb_apr_finish_open(scb_seg_t *seg, apr_pool_t *pool, apr_shm_t *shm,
             int saved = errno;
 
             (void)scb_apr_release(shm, pool, owner);
-            scb_seg_clear(seg);
+            scb_backend_seg_clear(seg);
             errno = saved;
             return rc;
         }
@@ -577,7 +577,7 @@ static int apr_create(scb_seg_t *seg, const char *name, size_t size,
 
     if (seg == NULL)
         return SCB_EINVAL;
-    scb_seg_clear(seg);
+    scb_backend_seg_clear(seg);
 #if defined(_WIN32)
     if (name == NULL || name[0] == '\0')
         return SCB_EINVAL;
@@ -788,7 +788,7 @@ static int apr_open(scb_seg_t *seg, const char *name, int writable)
 
     if (seg == NULL)
         return SCB_EINVAL;
-    scb_seg_clear(seg);
+    scb_backend_seg_clear(seg);
 #if defined(_WIN32)
     seg->id = (intptr_t)APR_SHM_MODE;
     if (name == NULL || name[0] == '\0')
@@ -907,7 +907,7 @@ const scb_backend_t scb_backend_apr = {
 #if APR_CAN_PROTECT
     /* seg->base is page aligned (one page into APR's segment), and the
      * mapping covers the last, partly used page. */
-    .protect = scb_seg_protect,
+    .protect = scb_backend_seg_protect,
 #else
     .protect = NULL,
 #endif

@@ -93,7 +93,7 @@ int scb_apr_win_create(scb_seg_t *seg, const char *name, size_t size);
 int scb_apr_win_open(scb_seg_t *seg, const char *name, int writable);
 int scb_apr_win_remove(const char *name);
 /* Reports the rings whose name files are in the ring directory. */
-int scb_apr_win_list(const scb_be_lister_t *l);
+int scb_apr_win_list(const scb_backend_lister_t *l);
 /* Deletes the files of unlinked rings that nobody maps any more. */
 void scb_apr_win_sweep(void);
 #endif

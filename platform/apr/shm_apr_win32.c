@@ -750,7 +750,7 @@ static int leaf_name(const char *leaf, char *name, size_t size)
     return k > 0 && k <= SCB_APR_WIN_NAME_MAX;
 }
 
-int scb_apr_win_list(const scb_be_lister_t *l)
+int scb_apr_win_list(const scb_backend_lister_t *l)
 {
     char dir[PATH_SIZE], pat[PATH_SIZE + 16], name[SCB_NAME_MAX + 1];
     WIN32_FIND_DATAA fd;

@@ -156,7 +156,7 @@ static int posix_create(scb_seg_t *seg, const char *name, size_t size,
 
     if (seg == NULL)
         return SCB_EINVAL;
-    scb_seg_clear(seg);
+    scb_backend_seg_clear(seg);
     rc = posix_path(path, name);
     if (rc != SCB_OK)
         return rc;
@@ -231,7 +231,7 @@ static int posix_open(scb_seg_t *seg, const char *name, int writable)
 
     if (seg == NULL)
         return SCB_EINVAL;
-    scb_seg_clear(seg);
+    scb_backend_seg_clear(seg);
     rc = posix_path(path, name);
     if (rc != SCB_OK)
         return rc;
@@ -439,7 +439,7 @@ static int posix_get_mode(scb_seg_t *seg, uint32_t *mode)
  * ring name).  Other systems have no portable way to enumerate shm_open
  * objects, so there list is NULL.
  */
-static int posix_list(const scb_be_lister_t *l)
+static int posix_list(const scb_backend_lister_t *l)
 {
     const char *prefix = POSIX_PREFIX + 1; /* "scb.", without the slash */
     size_t plen = sizeof POSIX_PREFIX - 2;
@@ -483,7 +483,7 @@ const scb_backend_t scb_backend_posix = {
     .create = posix_create,
     .reserve = posix_reserve,
     .open = posix_open,
-    .protect = scb_seg_protect,
+    .protect = scb_backend_seg_protect,
     .close = posix_close,
     .remove = posix_remove,
     .get_mode = posix_get_mode,

@@ -106,7 +106,7 @@ static int sysv_create(scb_seg_t *seg, const char *name, size_t size,
 
     if (seg == NULL)
         return SCB_EINVAL;
-    scb_seg_clear(seg);
+    scb_backend_seg_clear(seg);
     rc = sysv_check_name(name);
     if (rc != SCB_OK)
         return rc;
@@ -183,7 +183,7 @@ static int sysv_open(scb_seg_t *seg, const char *name, int writable)
 
     if (seg == NULL)
         return SCB_EINVAL;
-    scb_seg_clear(seg);
+    scb_backend_seg_clear(seg);
     rc = sysv_check_name(name);
     if (rc != SCB_OK)
         return rc;
@@ -276,7 +276,7 @@ static int sysv_get_mode(scb_seg_t *seg, uint32_t *mode)
  * Segments that cannot be read or attached are skipped.  Other systems have
  * no such enumeration, so there list is NULL.
  */
-static int sysv_list(const scb_be_lister_t *l)
+static int sysv_list(const scb_backend_lister_t *l)
 {
     char name[SCB_NAME_MAX + 1];
     struct shm_info info;
@@ -297,7 +297,7 @@ static int sysv_list(const scb_be_lister_t *l)
         base = shmat(id, NULL, SHM_RDONLY);
         if (base == (void *)-1)
             continue;
-        scb_seg_clear(&seg);
+        scb_backend_seg_clear(&seg);
         seg.base = base;
         seg.size = (size_t)ds.shm_segsz;
         seg.id = id;
@@ -322,7 +322,7 @@ const scb_backend_t scb_backend_sysv = {
     .names_exact = 0,
     .create = sysv_create,
     .open = sysv_open,
-    .protect = scb_seg_protect,
+    .protect = scb_backend_seg_protect,
     .close = sysv_close,
     .remove = sysv_remove,
     .get_mode = sysv_get_mode,
