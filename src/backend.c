@@ -86,13 +86,6 @@ int scb_backend_open(const scb_backend_t *be, scb_seg_t *seg, const char *name,
     return rc;
 }
 
-int scb_backend_seg_protect(scb_seg_t *seg, size_t off, size_t len)
-{
-    if (seg == NULL || seg->base == NULL || !seg->writable)
-        return SCB_EINVAL;
-    return scb_sys_protect_readonly((char *)seg->base + off, len);
-}
-
 int scb_backend_protect(const scb_backend_t *be, scb_seg_t *seg, size_t off,
                         size_t len)
 {
@@ -107,11 +100,13 @@ int scb_backend_protect(const scb_backend_t *be, scb_seg_t *seg, size_t off,
     if (off % page != 0 || len % page != 0 || off > mapped ||
         len > mapped - off)
         return SCB_EINVAL;
-    if (be->protect == NULL)
+    if (!be->can_protect)
         return SCB_ENOTSUP;
     if (len == 0)
         return SCB_OK;
-    return be->protect(seg, off, len);
+    if (seg->base == NULL || !seg->writable)
+        return SCB_EINVAL;
+    return scb_sys_protect_readonly((char *)seg->base + off, len);
 }
 
 int scb_backend_close(const scb_backend_t *be, scb_seg_t *seg)
@@ -127,14 +122,6 @@ int scb_backend_remove(const scb_backend_t *be, scb_seg_t *seg,
     if (be == NULL || seg == NULL || name == NULL)
         return SCB_EINVAL;
     return be->remove(seg, name);
-}
-
-int scb_backend_get_mode(const scb_backend_t *be, scb_seg_t *seg,
-                         uint32_t *mode)
-{
-    if (be == NULL || seg == NULL || mode == NULL)
-        return SCB_EINVAL;
-    return be->get_mode(seg, mode);
 }
 
 int scb_backend_list_rings(const scb_backend_t *be,

@@ -49,11 +49,6 @@ static inline void scb_backend_seg_clear(scb_seg_t *seg)
     seg->priv = NULL;
 }
 
-/* The protect method of a backend whose read-write mapping the OS layer
- * can narrow in place (scb_sys_protect_readonly): seg->base must be page
- * aligned.  scb_backend_protect has checked the range. */
-int scb_backend_seg_protect(scb_seg_t *seg, size_t off, size_t len);
-
 typedef struct scb_backend {
     const char *name; /* "posix", "sysv", "apr" */
     /* Longest ring name it accepts (<= SCB_NAME_MAX). */
@@ -62,6 +57,11 @@ typedef struct scb_backend {
      * it whatever it holds; 0 if names are hashed (System V keys) and unlink
      * must first check that the segment is the named ring. */
     int names_exact;
+    /* 1 if the OS layer can make part of a read-write mapping read-only in
+     * place (scb_sys_protect_readonly, through scb_backend_protect): its
+     * seg->base is page aligned and the mapping covers the last, partly
+     * used page.  0 when the OS cannot. */
+    int can_protect;
     /* Creates `name` with exactly `size` zero-filled bytes and exactly the
      * permission bits `mode` (no umask), and maps it read-write.  SCB_EEXIST
      * if it exists.  Atomic; nothing left behind on failure. */
@@ -77,10 +77,6 @@ typedef struct scb_backend {
      * read-only unless `writable`.  A segment of size 0 opens with base NULL.
      * SCB_ENOENT if there is none. */
     int (*open)(scb_seg_t *seg, const char *name, int writable);
-    /* Optional (NULL when the OS cannot): makes [off, off + len) of a
-     * read-write mapping read-only.  off and len are page aligned; the range
-     * may end in the last, partly used page of the mapping. */
-    int (*protect)(scb_seg_t *seg, size_t off, size_t len);
     /* Unmaps and releases the handle's resources; never removes the name. */
     int (*close)(scb_seg_t *seg);
     /* Removes `name`, so a later open gets SCB_ENOENT; existing mappings
@@ -91,8 +87,6 @@ typedef struct scb_backend {
      * names_exact `seg` may also be a zeroed, never-opened segment, and
      * then whatever the name leads to is removed. */
     int (*remove)(scb_seg_t *seg, const char *name);
-    /* The permission bits of the open segment, into *mode. */
-    int (*get_mode)(scb_seg_t *seg, uint32_t *mode);
     /* Optional (NULL when the backend cannot enumerate its rings): calls
      * l->report once per ring name found, stopping when it returns
      * non-zero.  A backend with exact names reports the names its OS
@@ -119,13 +113,15 @@ int scb_backend_create(const scb_backend_t *be, scb_seg_t *seg,
 int scb_backend_reserve(const scb_backend_t *be, scb_seg_t *seg);
 int scb_backend_open(const scb_backend_t *be, scb_seg_t *seg, const char *name,
                      int writable);
+/* Makes [off, off + len) of a read-write mapping read-only, with the OS
+ * layer's scb_sys_protect_readonly; off and len are page aligned, and the
+ * range may end in the last, partly used page of the mapping.  SCB_ENOTSUP
+ * unless the backend can_protect. */
 int scb_backend_protect(const scb_backend_t *be, scb_seg_t *seg, size_t off,
                         size_t len);
 int scb_backend_close(const scb_backend_t *be, scb_seg_t *seg);
 int scb_backend_remove(const scb_backend_t *be, scb_seg_t *seg,
                        const char *name);
-int scb_backend_get_mode(const scb_backend_t *be, scb_seg_t *seg,
-                         uint32_t *mode);
 int scb_backend_list_rings(const scb_backend_t *be,
                            const scb_backend_lister_t *l);
 

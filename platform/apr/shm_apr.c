@@ -392,7 +392,6 @@ int scb_apr_finish_create(scb_seg_t *seg, apr_pool_t *pool, apr_shm_t *shm,
     as->has_ident = 0;
 #endif
     seg->writable = 1;
-    seg->id = (intptr_t)APR_SHM_MODE;
     seg->priv = as;
     return SCB_OK;
 }
@@ -404,7 +403,6 @@ int scb_apr_finish_open(scb_seg_t *seg, apr_pool_t *pool, apr_shm_t *shm,
     int rc;
 
     scb_backend_seg_clear(seg);
-    seg->id = (intptr_t)APR_SHM_MODE;
     if (as == NULL) {
         (void)scb_apr_release(shm, pool, owner);
         errno = ENOMEM;
@@ -414,7 +412,6 @@ int scb_apr_finish_open(scb_seg_t *seg, apr_pool_t *pool, apr_shm_t *shm,
         /* Too small to be ours: nothing usable, like an empty object. */
         (void)scb_apr_release(shm, pool, owner);
         scb_backend_seg_clear(seg);
-        seg->id = (intptr_t)APR_SHM_MODE;
         return SCB_OK;
     }
 #if APR_CAN_PROTECT
@@ -722,7 +719,6 @@ static int apr_attach(scb_seg_t *seg, const char *path, int writable, int obj)
         /* An object without APR's size word yet: a creator between
          * shm_open and ftruncate.  It opens as a segment of size 0. */
         scb_apr_pool_free(pool);
-        seg->id = (intptr_t)APR_SHM_MODE;
         return SCB_OK;
     }
     if (st != APR_SUCCESS) {
@@ -743,7 +739,6 @@ static int apr_attach(scb_seg_t *seg, const char *path, int writable, int obj)
     if (!mapped && realsize == 0) {
         /* The size word was still 0: a creator not done yet. */
         scb_apr_pool_free(pool); /* its cleanup's munmap fails harmlessly */
-        seg->id = (intptr_t)APR_SHM_MODE;
         return SCB_OK;
     }
 #if APR_KNOWS_OBJECT
@@ -790,7 +785,6 @@ static int apr_open(scb_seg_t *seg, const char *name, int writable)
         return SCB_EINVAL;
     scb_backend_seg_clear(seg);
 #if defined(_WIN32)
-    seg->id = (intptr_t)APR_SHM_MODE;
     if (name == NULL || name[0] == '\0')
         return SCB_EINVAL;
     return scb_apr_win_open(seg, name, writable);
@@ -890,30 +884,21 @@ static int apr_remove(scb_seg_t *seg, const char *name)
 #endif
 }
 
-static int apr_get_mode(scb_seg_t *seg, uint32_t *mode)
-{
-    if (seg == NULL || mode == NULL)
-        return SCB_EINVAL;
-    *mode = (uint32_t)seg->id;
-    return SCB_OK;
-}
-
 const scb_backend_t scb_backend_apr = {
     .name = "apr",
     .name_max = APR_NAME_MAX,
     .names_exact = 1,
-    .create = apr_create,
-    .open = apr_open,
 #if APR_CAN_PROTECT
     /* seg->base is page aligned (one page into APR's segment), and the
      * mapping covers the last, partly used page. */
-    .protect = scb_backend_seg_protect,
+    .can_protect = 1,
 #else
-    .protect = NULL,
+    .can_protect = 0,
 #endif
+    .create = apr_create,
+    .open = apr_open,
     .close = apr_close,
     .remove = apr_remove,
-    .get_mode = apr_get_mode,
 #if defined(_WIN32)
     /* Windows: the name files are there to list.  Unix: APR hashes the
      * names, so there is nothing to list them from. */
