@@ -20,10 +20,11 @@
  * Variants (spin -D...):
  *   (none)            the protocol as in src/ring.c, with the bounded wait
  *                     of the open (a reader may give up waiting for an odd
- *                     wop, free its slot and fail the open)
+ *                     push_seq, free its slot and fail the open)
  *   -DTSO             x86 store buffers (memory.pml)
- *   -DNO_WRITER_BARRIER  no barrier in scb_ring_op_begin between the wop
- *                     store and the reg_gen load (implies -DTSO); fails
+ *   -DNO_WRITER_BARRIER  no barrier in scb_ring_op_begin between the
+ *                     push_seq store and the reg_gen load (implies -DTSO);
+ *                     fails
  *   -DNO_READER_FENCE no fence after reg_gen++ (implies -DTSO); passes,
  *                     because on x86 the locked add is itself a full
  *                     barrier (the fence matters on weaker hardware, which
@@ -31,28 +32,34 @@
  *   -DASYM            asymmetric barriers (implies -DTSO): a compiler
  *                     barrier in op_begin, the heavy barrier after the
  *                     announcement
- *   -DNO_WOP_WAIT     the reader does not wait for a push under way; fails
+ *   -DNO_WOP_WAIT     the reader does not wait for a push under way (an
+ *                     odd push_seq); fails
  *   -DNO_FIXUP        no fix-up from claim in register_end; fails
  *   -DLENGTH=n -DNPUSH=n -DNREADERS=n -DNSLOTS=n  the size
  *
- * Step by step, against src/ring.c and src/scb.c:
+ * Step by step, against src/ring.c and src/scb.c (the model's wop is the
+ * header's push_seq and the cursor's copy of it, its gen the cursor's
+ * reg_gen_seen, its any the cursor's have_readers):
  *
  *   writer, per push (scb_push):
  *     wop++; STORE wop      scb_ring_op_begin:
- *                             scb_store_relaxed(&r->hdr->wop, ++w->wop);
+ *                             scb_store_relaxed(&r->hdr->push_seq,
+ *                             ++w->push_seq);
  *     WBARRIER              fast_side_barrier(r);
- *     LOAD reg_gen          gen = scb_load32_relaxed(&r->wait->reg_gen);
- *     rescan if changed     if (gen != w->gen) { w->gen = gen;
- *                             w->any = scb_ring_readers_min(r, w->pos,
- *                             &w->min); ... }
+ *     LOAD reg_gen          reg_gen = scb_load32_acquire(&r->wait->reg_gen);
+ *     rescan if changed     if (reg_gen != w->reg_gen_seen) {
+ *                             w->reg_gen_seen = reg_gen;
+ *                             w->have_readers = scb_ring_readers_min(r,
+ *                             w->pos, &w->min); ... }
  *     rescan()              scb_ring_readers_min: per slot
  *                             scb_load_acquire(&r->slots[i].owner) and
  *                             p = scb_load_acquire(&r->slots[i].pos);
  *                             skip p ahead of pos, clamp to pos - length,
  *                             keep the lowest
- *     room                  scb_ring_room: no limit if !w->any; the cached
- *                             used = w->pos - w->min if it leaves room;
- *                             else rescan and r->length - (w->pos - w->min)
+ *     room                  scb_ring_room: no limit if !w->have_readers;
+ *                             the cached used = w->pos - w->min if it
+ *                             leaves room; else rescan and
+ *                             r->length - (w->pos - w->min)
  *     no room               scb_push: scb_ring_op_end, SCB_EAGAIN; then
  *                             scb_push_wait sleeps until a reader wakes it
  *                             (here: until a reader has published progress
@@ -63,7 +70,8 @@
  *     STORE item            copy_in(r, w->idx, item, 1);
  *     STORE head            scb_store_release(&r->hdr->head, next);
  *     wop++; STORE wop      scb_ring_op_end:
- *                             scb_store_release(&r->hdr->wop, ++w->wop);
+ *                             scb_store_release(&r->hdr->push_seq,
+ *                             ++w->push_seq);
  *
  *   reader (scb_open without SCB_WRITER on a lossless ring):
  *     CAS owner 0 -> me     register_reader -> scb_ring_slot_take:
@@ -80,10 +88,11 @@
  *     HEAVY (-DASYM)        register_reader: scb_sys_barrier_heavy() (if
  *                             it fails, the registration fails with
  *                             SCB_ENOTSUP, as a give-up does)
- *     LOAD wop              wop = scb_ring_writer_wop(&h->ring);
- *     odd: wait             wait_push_done(h, wop): until
- *                             scb_load_acquire(&h->ring.hdr->wop) != wop,
- *                             or give up after REGISTER_WAIT_NS (SCB_EBUSY):
+ *     LOAD wop              push_seq = scb_ring_writer_push_seq(&h->ring);
+ *     odd: wait             wait_push_done(h, push_seq): until
+ *                             scb_load_acquire(&h->ring.hdr->push_seq) !=
+ *                             push_seq, or give up after REGISTER_WAIT_NS
+ *                             (SCB_EBUSY):
  *                             scb_ring_reader_unregister frees the slot
  *     LOAD claim, fix-up    scb_ring_reader_register_end:
  *                             claim = scb_load_acquire(&r->hdr->claim);
@@ -116,7 +125,7 @@
 #define NPROC (NREADERS + 1)  /* process 0 is the writer */
 #define HEAD 0                /* hdr->head */
 #define CLAIM 1               /* hdr->claim */
-#define WOP 2                 /* hdr->wop */
+#define WOP 2                 /* hdr->push_seq */
 #define REGGEN 3              /* wait->reg_gen */
 #define OWNER 4               /* slots[i].owner: OWNER + i */
 #define SPOS (OWNER + NSLOTS) /* slots[i].pos: SPOS + i */

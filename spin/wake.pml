@@ -32,7 +32,8 @@
  *                             scb_store_release(&r->hdr->head, next);
  *     WFENCE                scb_ring_readers_waiting: fast_side_barrier(r);
  *                             (scb_fence_full, or scb_fence_compiler when
- *                             r->light on an asym ring)
+ *                             r->fast_unfenced, on a ring with
+ *                             r->asym_barriers)
  *     LOAD flag             if (scb_load32_relaxed(&r->wait->rwait) == 0)
  *                               return 0;
  *     STORE flag 0          scb_store32_relaxed(&r->wait->rwait, 0);
@@ -168,8 +169,8 @@ proctype writer()
     od
 }
 
-/* The heavy barrier on an asym ring: every process's buffer drains at
- * some moment during the call. */
+/* The heavy barrier of a ring with asymmetric barriers: every process's
+ * buffer drains at some moment during the call. */
 inline heavy()
 {
     i = 0;

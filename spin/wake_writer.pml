@@ -23,7 +23,7 @@
  *                   one of the two fences removed (implies -DTSO); fails
  *   -DASYM          an asymmetric-barrier ring (implies -DTSO): the
  *                   readers have a compiler barrier only (registered, so
- *                   light), the writer issues the heavy barrier
+ *                   r->fast_unfenced), the writer issues the heavy barrier
  *   -DNREADERS=n -DNPUSH=n -DLENGTH=n  the size (default 2, 3, 1)
  *
  * Step by step, against src/ring.c and src/scb.c:

@@ -42,8 +42,8 @@ const scb_backend_t *scb_backend_find(const char *name)
     return NULL;
 }
 
-int scb_be_create(const scb_backend_t *be, scb_seg_t *seg, const char *name,
-                  size_t size, uint32_t mode)
+int scb_backend_create(const scb_backend_t *be, scb_seg_t *seg,
+                       const char *name, size_t size, uint32_t mode)
 {
     int rc;
 
@@ -61,7 +61,7 @@ int scb_be_create(const scb_backend_t *be, scb_seg_t *seg, const char *name,
     return rc;
 }
 
-int scb_be_reserve(const scb_backend_t *be, scb_seg_t *seg)
+int scb_backend_reserve(const scb_backend_t *be, scb_seg_t *seg)
 {
     if (be == NULL || seg == NULL || seg->base == NULL || !seg->writable)
         return SCB_EINVAL;
@@ -70,8 +70,8 @@ int scb_be_reserve(const scb_backend_t *be, scb_seg_t *seg)
     return be->reserve(seg);
 }
 
-int scb_be_open(const scb_backend_t *be, scb_seg_t *seg, const char *name,
-                int writable)
+int scb_backend_open(const scb_backend_t *be, scb_seg_t *seg, const char *name,
+                     int writable)
 {
     int rc;
 
@@ -86,15 +86,8 @@ int scb_be_open(const scb_backend_t *be, scb_seg_t *seg, const char *name,
     return rc;
 }
 
-int scb_seg_protect(scb_seg_t *seg, size_t off, size_t len)
-{
-    if (seg == NULL || seg->base == NULL || !seg->writable)
-        return SCB_EINVAL;
-    return scb_sys_protect_readonly((char *)seg->base + off, len);
-}
-
-int scb_be_protect(const scb_backend_t *be, scb_seg_t *seg, size_t off,
-                   size_t len)
+int scb_backend_protect(const scb_backend_t *be, scb_seg_t *seg, size_t off,
+                        size_t len)
 {
     size_t page = scb_sys_page_size();
     size_t mapped;
@@ -107,35 +100,32 @@ int scb_be_protect(const scb_backend_t *be, scb_seg_t *seg, size_t off,
     if (off % page != 0 || len % page != 0 || off > mapped ||
         len > mapped - off)
         return SCB_EINVAL;
-    if (be->protect == NULL)
+    if (!be->can_protect)
         return SCB_ENOTSUP;
     if (len == 0)
         return SCB_OK;
-    return be->protect(seg, off, len);
+    if (seg->base == NULL || !seg->writable)
+        return SCB_EINVAL;
+    return scb_sys_protect_readonly((char *)seg->base + off, len);
 }
 
-int scb_be_close(const scb_backend_t *be, scb_seg_t *seg)
+int scb_backend_close(const scb_backend_t *be, scb_seg_t *seg)
 {
     if (be == NULL || seg == NULL)
         return SCB_EINVAL;
     return be->close(seg);
 }
 
-int scb_be_remove(const scb_backend_t *be, scb_seg_t *seg, const char *name)
+int scb_backend_remove(const scb_backend_t *be, scb_seg_t *seg,
+                       const char *name)
 {
     if (be == NULL || seg == NULL || name == NULL)
         return SCB_EINVAL;
     return be->remove(seg, name);
 }
 
-int scb_be_get_mode(const scb_backend_t *be, scb_seg_t *seg, uint32_t *mode)
-{
-    if (be == NULL || seg == NULL || mode == NULL)
-        return SCB_EINVAL;
-    return be->get_mode(seg, mode);
-}
-
-int scb_be_list(const scb_backend_t *be, const scb_be_lister_t *l)
+int scb_backend_list_rings(const scb_backend_t *be,
+                           const scb_backend_lister_t *l)
 {
     if (be == NULL || l == NULL || l->report == NULL || l->name_of == NULL)
         return SCB_EINVAL;

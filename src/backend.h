@@ -28,7 +28,7 @@ typedef struct scb_seg {
 /* What a backend's list method is handed (see scb_backend_t.list): the
  * ring format stays in src/, so the backend asks name_of what a candidate
  * segment holds and reports names through report. */
-typedef struct scb_be_lister {
+typedef struct scb_backend_lister {
     /* Reads the ring name kept in the segment `seg` (mapped read-only) into
      * name[SCB_NAME_MAX + 1]; returns 1 if the segment is a valid ring, 0
      * if it is not (then name is unspecified). */
@@ -36,11 +36,11 @@ typedef struct scb_be_lister {
     /* Reports one ring by name; non-zero stops the listing. */
     int (*report)(const char *name, void *arg);
     void *arg;
-} scb_be_lister_t;
+} scb_backend_lister_t;
 
 /* Resets seg to "nothing mapped", so that a failed call leaves it
  * harmless; backends call it at the start and on their failure paths. */
-static inline void scb_seg_clear(scb_seg_t *seg)
+static inline void scb_backend_seg_clear(scb_seg_t *seg)
 {
     seg->base = NULL;
     seg->size = 0;
@@ -48,11 +48,6 @@ static inline void scb_seg_clear(scb_seg_t *seg)
     seg->id = 0;
     seg->priv = NULL;
 }
-
-/* The protect method of a backend whose read-write mapping the OS layer
- * can narrow in place (scb_sys_protect_readonly): seg->base must be page
- * aligned.  scb_be_protect has checked the range. */
-int scb_seg_protect(scb_seg_t *seg, size_t off, size_t len);
 
 typedef struct scb_backend {
     const char *name; /* "posix", "sysv", "apr" */
@@ -62,6 +57,11 @@ typedef struct scb_backend {
      * it whatever it holds; 0 if names are hashed (System V keys) and unlink
      * must first check that the segment is the named ring. */
     int names_exact;
+    /* 1 if the OS layer can make part of a read-write mapping read-only in
+     * place (scb_sys_protect_readonly, through scb_backend_protect): its
+     * seg->base is page aligned and the mapping covers the last, partly
+     * used page.  0 when the OS cannot. */
+    int can_protect;
     /* Creates `name` with exactly `size` zero-filled bytes and exactly the
      * permission bits `mode` (no umask), and maps it read-write.  SCB_EEXIST
      * if it exists.  Atomic; nothing left behind on failure. */
@@ -77,10 +77,6 @@ typedef struct scb_backend {
      * read-only unless `writable`.  A segment of size 0 opens with base NULL.
      * SCB_ENOENT if there is none. */
     int (*open)(scb_seg_t *seg, const char *name, int writable);
-    /* Optional (NULL when the OS cannot): makes [off, off + len) of a
-     * read-write mapping read-only.  off and len are page aligned; the range
-     * may end in the last, partly used page of the mapping. */
-    int (*protect)(scb_seg_t *seg, size_t off, size_t len);
     /* Unmaps and releases the handle's resources; never removes the name. */
     int (*close)(scb_seg_t *seg);
     /* Removes `name`, so a later open gets SCB_ENOENT; existing mappings
@@ -91,8 +87,6 @@ typedef struct scb_backend {
      * names_exact `seg` may also be a zeroed, never-opened segment, and
      * then whatever the name leads to is removed. */
     int (*remove)(scb_seg_t *seg, const char *name);
-    /* The permission bits of the open segment, into *mode. */
-    int (*get_mode)(scb_seg_t *seg, uint32_t *mode);
     /* Optional (NULL when the backend cannot enumerate its rings): calls
      * l->report once per ring name found, stopping when it returns
      * non-zero.  A backend with exact names reports the names its OS
@@ -100,7 +94,7 @@ typedef struct scb_backend {
      * read-only, asks l->name_of for the name inside and reports it only if
      * that name leads to this very segment.  Segments it cannot attach are
      * skipped.  SCB_OK, or an error if the enumeration itself failed. */
-    int (*list)(const scb_be_lister_t *l);
+    int (*list)(const scb_backend_lister_t *l);
 } scb_backend_t;
 
 /* The registry: the backends built in, default first, NULL-terminated. */
@@ -111,18 +105,25 @@ extern const char *const scb_backend_names[];
 const scb_backend_t *scb_backend_find(const char *name);
 
 /* Wrappers: the only code that calls through a backend table.  They check
- * the preconditions and that the backend kept its side of the contract. */
-int scb_be_create(const scb_backend_t *be, scb_seg_t *seg, const char *name,
-                  size_t size, uint32_t mode);
-int scb_be_reserve(const scb_backend_t *be, scb_seg_t *seg);
-int scb_be_open(const scb_backend_t *be, scb_seg_t *seg, const char *name,
-                int writable);
-int scb_be_protect(const scb_backend_t *be, scb_seg_t *seg, size_t off,
-                   size_t len);
-int scb_be_close(const scb_backend_t *be, scb_seg_t *seg);
-int scb_be_remove(const scb_backend_t *be, scb_seg_t *seg, const char *name);
-int scb_be_get_mode(const scb_backend_t *be, scb_seg_t *seg, uint32_t *mode);
-int scb_be_list(const scb_backend_t *be, const scb_be_lister_t *l);
+ * the preconditions and that the backend kept its side of the contract.
+ * scb_backend_list_rings wraps the list method (scb_backend_list above is
+ * the registry). */
+int scb_backend_create(const scb_backend_t *be, scb_seg_t *seg,
+                       const char *name, size_t size, uint32_t mode);
+int scb_backend_reserve(const scb_backend_t *be, scb_seg_t *seg);
+int scb_backend_open(const scb_backend_t *be, scb_seg_t *seg, const char *name,
+                     int writable);
+/* Makes [off, off + len) of a read-write mapping read-only, with the OS
+ * layer's scb_sys_protect_readonly; off and len are page aligned, and the
+ * range may end in the last, partly used page of the mapping.  SCB_ENOTSUP
+ * unless the backend can_protect. */
+int scb_backend_protect(const scb_backend_t *be, scb_seg_t *seg, size_t off,
+                        size_t len);
+int scb_backend_close(const scb_backend_t *be, scb_seg_t *seg);
+int scb_backend_remove(const scb_backend_t *be, scb_seg_t *seg,
+                       const char *name);
+int scb_backend_list_rings(const scb_backend_t *be,
+                           const scb_backend_lister_t *l);
 
 /* The backends, each defined under platform/ when configure builds it. */
 extern const scb_backend_t scb_backend_posix;

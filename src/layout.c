@@ -84,7 +84,7 @@ void scb_layout_init(void *base, const scb_geom_t *g, uint64_t writer_id)
     h->items_off = g->items_off;
     h->shared_off = g->shared_off;
     h->shared_size = g->shared_size;
-    h->barrier = g->barrier;
+    h->barrier_mode = g->barrier_mode;
     h->birth = g->birth;
     /* A header marked as being created has its name already, which
      * openers may be reading. */
@@ -172,13 +172,14 @@ int scb_layout_check(const void *base, size_t size, scb_geom_t *g)
     g->shared_off = h->shared_off;
     g->shared_size = h->shared_size;
     name_len = h->name_len;
-    g->barrier = h->barrier;
+    g->barrier_mode = h->barrier_mode;
     g->birth = h->birth;
     memcpy(g->name, h->name, sizeof g->name);
 
     if (version != SCB_FORMAT_VERSION || hdr_size != sizeof(struct scb_hdr))
         return SCB_EBADFORMAT;
-    if ((g->flags & ~SCB_RING_FLAGS) != 0 || g->mode > 0777 || g->barrier > 1)
+    if ((g->flags & ~SCB_RING_FLAGS) != 0 || g->mode > 0777 ||
+        g->barrier_mode > 1)
         return SCB_EBADFORMAT;
     if (g->item_size < 1 || g->item_size > SCB_ITEM_SIZE_MAX)
         return SCB_EBADFORMAT;

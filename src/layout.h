@@ -69,7 +69,7 @@ struct scb_hdr {
     uint64_t shared_off;       /* offset of the region readers write */
     uint64_t shared_size;      /* its size */
     uint32_t name_len;         /* strlen(name) */
-    uint32_t barrier;          /* 1: asymmetric barriers (see ring.h) */
+    uint32_t barrier_mode;     /* 1: asymmetric barriers (see ring.h) */
     uint64_t birth;            /* set at create, unique per ring made: tells
                                 * a ring from one made later under the same
                                 * name (scb_check_name) */
@@ -79,7 +79,8 @@ struct scb_hdr {
     /* Written by the writer only. */
     scb_atomic_u64 head;       /* position after the last published item */
     scb_atomic_u64 claim;      /* position after the last item the writer began */
-    scb_atomic_u64 wop;        /* SCB_LOSSLESS: odd while a push is under way */
+    scb_atomic_u64 push_seq;   /* SCB_LOSSLESS: odd while a push is under
+                                * way (the writer's push counter) */
     uint8_t pad_w[SCB_LINE - 24];
 
     /* Written when the writer role changes hands. */
@@ -94,7 +95,7 @@ _Static_assert(offsetof(struct scb_hdr, name_len) == 80, "format");
 _Static_assert(offsetof(struct scb_hdr, name) == 128, "format");
 _Static_assert(offsetof(struct scb_hdr, head) == 384, "format");
 _Static_assert(offsetof(struct scb_hdr, claim) == 392, "format");
-_Static_assert(offsetof(struct scb_hdr, wop) == 400, "format");
+_Static_assert(offsetof(struct scb_hdr, push_seq) == 400, "format");
 _Static_assert(offsetof(struct scb_hdr, writer_id) == 512, "format");
 _Static_assert(sizeof(struct scb_hdr) == 640, "format");
 _Static_assert(sizeof(((struct scb_hdr *)0)->name) == SCB_NAME_MAX + 1, "format");
@@ -141,7 +142,7 @@ typedef struct scb_geom {
     uint64_t shared_off;
     uint64_t shared_size;
     uint64_t total_size;
-    uint32_t barrier;
+    uint32_t barrier_mode;
     uint64_t birth;
     char name[SCB_NAME_MAX + 1];
     uint64_t creator; /* SCB_LAYOUT_CREATING: the creator's identity */

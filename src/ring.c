@@ -36,8 +36,10 @@ void scb_ring_attach(scb_ring_t *r, void *base, const scb_geom_t *g)
     r->wait = (struct scb_wait *)((uint8_t *)base + g->shared_off);
     r->slots = (struct scb_slot *)(r->wait + 1);
     r->nslots = g->max_readers;
-    r->asym = g->barrier != 0;
-    r->light = 0; /* the caller decides, once its process is registered */
+    r->asym_barriers = g->barrier_mode != 0;
+    /* The caller decides, once its process is registered for the heavy
+     * barrier. */
+    r->fast_unfenced = 0;
     r->step_hook = NULL;
     r->step_arg = NULL;
 }
@@ -67,15 +69,15 @@ void scb_ring_writer_start(const scb_ring_t *r, scb_wcursor_t *w)
     w->pos = head;
     w->idx = slot_of(r, head);
     if (r->nslots > 0) {
-        /* A writer that died mid-push left wop odd: make it even, so that
-         * odd means "under way" again (this is the only writer now). */
-        w->wop = scb_load_relaxed(&r->hdr->wop);
-        if (w->wop & 1)
-            scb_store_release(&r->hdr->wop, ++w->wop);
-        w->gen = scb_load32_seq_cst(&r->wait->reg_gen);
+        /* A writer that died mid-push left push_seq odd: make it even, so
+         * that odd means "under way" again (this is the only writer now). */
+        w->push_seq = scb_load_relaxed(&r->hdr->push_seq);
+        if (w->push_seq & 1)
+            scb_store_release(&r->hdr->push_seq, ++w->push_seq);
+        w->reg_gen_seen = scb_load32_seq_cst(&r->wait->reg_gen);
     }
-    w->any = scb_ring_readers_min(r, head, &w->min);
-    if (!w->any)
+    w->have_readers = scb_ring_readers_min(r, head, &w->min);
+    if (!w->have_readers)
         w->min = head;
 }
 
@@ -160,18 +162,18 @@ void scb_ring_reader_register_begin(const scb_ring_t *r, scb_rcursor_t *c,
      * announcement. */
     scb_store_release(&slot->pos, c->pos);
     c->published = c->pos;
-    /* Announce, then (scb_ring_writer_wop) look at the writer.  The full
-     * fence here pairs with the barrier in scb_ring_op_begin between the
-     * writer's wop store and its reg_gen load: either the writer's next
-     * scan sees this slot, or wop reads odd and the reader waits for the
-     * push that may have missed it. */
+    /* Announce, then (scb_ring_writer_push_seq) look at the writer.  The
+     * full fence here pairs with the barrier in scb_ring_op_begin between
+     * the writer's push_seq store and its reg_gen load: either the writer's
+     * next scan sees this slot, or push_seq reads odd and the reader waits
+     * for the push that may have missed it. */
     scb_add32_seq_cst(&r->wait->reg_gen, 1);
     scb_fence_full();
 }
 
-uint64_t scb_ring_writer_wop(const scb_ring_t *r)
+uint64_t scb_ring_writer_push_seq(const scb_ring_t *r)
 {
-    return scb_load_acquire(&r->hdr->wop);
+    return scb_load_acquire(&r->hdr->push_seq);
 }
 
 /* Moves the cursor forward to `target`, counting what it skips as lost. */
@@ -216,11 +218,11 @@ int scb_ring_reader_register_end(const scb_ring_t *r, scb_rcursor_t *c,
 {
     /* A push decided before the registration may have overwritten the
      * oldest items: start after what it claimed.  Acquire pairs with the
-     * release increment of wop in scb_ring_op_end.  A new reader owed
+     * release increment of push_seq in scb_ring_op_end.  A new reader owed
      * nothing before its start; one registering again lost them. */
     uint64_t claim, lost = c->lost;
 
-    (void)scb_load_acquire(&r->hdr->wop);
+    (void)scb_load_acquire(&r->hdr->push_seq);
     claim = scb_load_acquire(&r->hdr->claim);
     if (ahead(claim, c->pos) && claim - c->pos > r->length) {
         skip_to(r, c, claim - r->length);
@@ -251,7 +253,7 @@ void scb_ring_reader_unregister(const scb_ring_t *r, scb_rcursor_t *c)
 /* The fast side of a handshake: orders its store before its load. */
 static inline void fast_side_barrier(const scb_ring_t *r)
 {
-    if (r->light)
+    if (r->fast_unfenced)
         scb_fence_compiler();
     else
         scb_fence_full();
@@ -259,24 +261,24 @@ static inline void fast_side_barrier(const scb_ring_t *r)
 
 void scb_ring_op_begin(const scb_ring_t *r, scb_wcursor_t *w)
 {
-    uint32_t gen;
+    uint32_t reg_gen;
 
     if (r->nslots == 0)
         return;
-    /* wop odd: a push is under way.  The barrier pairs with the fence (and
-     * on asym rings the heavy barrier) after a registration's announcement
-     * in scb_ring_reader_register_begin. */
-    scb_store_relaxed(&r->hdr->wop, ++w->wop);
+    /* push_seq odd: a push is under way.  The barrier pairs with the fence
+     * (and with asymmetric barriers the heavy barrier) after a
+     * registration's announcement in scb_ring_reader_register_begin. */
+    scb_store_relaxed(&r->hdr->push_seq, ++w->push_seq);
     fast_side_barrier(r);
     /* Acquire: a registration seen here has its slot (owner, slots_hi,
      * pos, all stored before its seq_cst increment) visible to the rescan
      * below. */
-    gen = scb_load32_acquire(&r->wait->reg_gen);
-    if (gen != w->gen) {
+    reg_gen = scb_load32_acquire(&r->wait->reg_gen);
+    if (reg_gen != w->reg_gen_seen) {
         /* A reader registered: rescan before trusting the cached room. */
-        w->gen = gen;
-        w->any = scb_ring_readers_min(r, w->pos, &w->min);
-        if (!w->any)
+        w->reg_gen_seen = reg_gen;
+        w->have_readers = scb_ring_readers_min(r, w->pos, &w->min);
+        if (!w->have_readers)
             w->min = w->pos;
     }
 }
@@ -285,16 +287,16 @@ void scb_ring_op_end(const scb_ring_t *r, scb_wcursor_t *w)
 {
     if (r->nslots == 0)
         return;
-    /* wop even again; release: what the push wrote (claim, head, items) is
-     * visible to a registering reader that sees the new value. */
-    scb_store_release(&r->hdr->wop, ++w->wop);
+    /* push_seq even again; release: what the push wrote (claim, head,
+     * items) is visible to a registering reader that sees the new value. */
+    scb_store_release(&r->hdr->push_seq, ++w->push_seq);
 }
 
 int scb_ring_readers_min(const scb_ring_t *r, uint64_t pos, uint64_t *min)
 {
     uint32_t i, hi = scb_load32_acquire(&r->wait->slots_hi);
     uint64_t m = pos, p;
-    int any = 0;
+    int have_readers = 0;
 
     if (hi > r->nslots)
         hi = r->nslots;
@@ -304,7 +306,7 @@ int scb_ring_readers_min(const scb_ring_t *r, uint64_t pos, uint64_t *min)
         /* Pairs with the release store of pos after a reader's copy: the
          * reader is done with everything before p. */
         p = scb_load_acquire(&r->slots[i].pos);
-        any = 1;
+        have_readers = 1;
         if (ahead(p, pos))
             continue; /* wants only items not pushed yet */
         if (pos - p > r->length)
@@ -313,7 +315,7 @@ int scb_ring_readers_min(const scb_ring_t *r, uint64_t pos, uint64_t *min)
             m = p;
     }
     *min = m;
-    return any;
+    return have_readers;
 }
 
 uint64_t scb_ring_room(const scb_ring_t *r, scb_wcursor_t *w, uint64_t want)
@@ -322,14 +324,14 @@ uint64_t scb_ring_room(const scb_ring_t *r, scb_wcursor_t *w, uint64_t want)
 
     /* With nobody registered at the last scan there is no limit: a reader
      * that registers since bumps reg_gen, and scb_ring_op_begin rescans. */
-    if (r->nslots == 0 || !w->any)
+    if (r->nslots == 0 || !w->have_readers)
         return UINT64_MAX;
     used = w->pos - w->min;
     if (used <= r->length && r->length - used >= want)
         return r->length - used;
     /* Out of cached room: look again. */
-    w->any = scb_ring_readers_min(r, w->pos, &w->min);
-    if (!w->any) {
+    w->have_readers = scb_ring_readers_min(r, w->pos, &w->min);
+    if (!w->have_readers) {
         w->min = w->pos;
         return UINT64_MAX;
     }
@@ -359,9 +361,10 @@ static uint32_t sleep_prepare(const scb_ring_t *r, scb_atomic_u32 *seq,
 }
 
 /* The waker's side, after publishing progress: the barrier orders what was
- * just published before the flag load (full fence, or on an asym ring a
- * compiler barrier paired with the sleeper's heavy barrier).  The flag is
- * only a hint that saves the wake system call: the word is the truth. */
+ * just published before the flag load (full fence, or with asymmetric
+ * barriers a compiler barrier paired with the sleeper's heavy barrier).
+ * The flag is only a hint that saves the wake system call: the word is the
+ * truth. */
 static int waiting(const scb_ring_t *r, scb_atomic_u32 *seq,
                    scb_atomic_u32 *flag)
 {

@@ -20,11 +20,12 @@
  * sure no live registered reader still needs the item there
  * (scb_ring_room).  It rescans the slots only when its cached minimum says
  * the ring is full, or when a reader registered since (reg_gen).  A push is
- * bracketed by scb_ring_op_begin/end, which keep `wop` odd while it is under
- * way; a registering reader that finds a push under way waits for its end
- * (it may have been decided before the registration), then starts at the
- * oldest item that push left intact.  From then on every push sees the
- * reader's slot, so a registered reader never loses an item.
+ * bracketed by scb_ring_op_begin/end, which keep the header's `push_seq`
+ * odd while it is under way; a registering reader that finds a push under
+ * way waits for its end (it may have been decided before the
+ * registration), then starts at the oldest item that push left intact.
+ * From then on every push sees the reader's slot, so a registered reader
+ * never loses an item.
  *
  * Cursors are private to a handle.  Indices are kept wrapped beside the
  * positions so the fast path needs no division, and every index comes from
@@ -51,11 +52,12 @@ typedef struct scb_ring {
     struct scb_wait *wait;   /* the wait line (base + shared_off) */
     struct scb_slot *slots;  /* reader slots (SCB_LOSSLESS), after it */
     uint32_t nslots;         /* max_readers: 0 unless SCB_LOSSLESS */
-    int asym;                /* the ring uses asymmetric barriers: the rare
+    int asym_barriers;       /* the ring uses asymmetric barriers: the rare
                               * side of each handshake must issue the heavy
                               * barrier (scb_sys_barrier_heavy) */
-    int light;               /* this handle's fast path may use compiler
-                              * barriers only (asym, and registered) */
+    int fast_unfenced;       /* this handle's fast path uses compiler
+                              * barriers only (asym_barriers, and this
+                              * process is registered for the heavy one) */
     /* A seam for tests that replay an interleaving step by step: when
      * set, called between the two steps of a sleeper's handshake (after it
      * reads the word, before it raises its flag).  NULL outside tests. */
@@ -69,9 +71,9 @@ typedef struct scb_wcursor {
     uint64_t claim;          /* last value stored into hdr->claim */
     uint64_t min;            /* SCB_LOSSLESS: the lowest position a
                               * registered reader needed at the last scan */
-    uint32_t gen;            /* SCB_LOSSLESS: reg_gen at the last scan */
-    uint64_t wop;            /* SCB_LOSSLESS: the value of hdr->wop */
-    int any;                 /* SCB_LOSSLESS: a reader was registered then */
+    uint32_t reg_gen_seen;   /* SCB_LOSSLESS: reg_gen at the last scan */
+    uint64_t push_seq;       /* SCB_LOSSLESS: the value of hdr->push_seq */
+    int have_readers;        /* SCB_LOSSLESS: a reader was registered then */
 } scb_wcursor_t;
 
 typedef struct scb_rcursor {
@@ -147,15 +149,16 @@ int scb_ring_slot_take(const scb_ring_t *r, uint64_t self,
 
 /* SCB_LOSSLESS: registers the reader `c` in `slot` (taken for `self`),
  * starting where `start` says.  begin announces the registration (with a
- * full fence after it); on an asym ring the caller then issues the heavy
- * barrier.  scb_ring_writer_wop then reads the writer's push counter: if it
- * is odd, the caller waits until it differs (or the writer is dead), then
- * calls end; if it cannot (the writer stays in one push, or the heavy
- * barrier failed), it calls scb_ring_reader_unregister instead. */
+ * full fence after it); on a ring with asymmetric barriers the caller then
+ * issues the heavy barrier.  scb_ring_writer_push_seq then reads the
+ * writer's push counter: if it is odd, the caller waits until it differs
+ * (or the writer is dead), then calls end; if it cannot (the writer stays
+ * in one push, or the heavy barrier failed), it calls
+ * scb_ring_reader_unregister instead. */
 void scb_ring_reader_register_begin(const scb_ring_t *r, scb_rcursor_t *c,
                                     struct scb_slot *slot, uint64_t self,
                                     enum scb_start start);
-uint64_t scb_ring_writer_wop(const scb_ring_t *r);
+uint64_t scb_ring_writer_push_seq(const scb_ring_t *r);
 /* Returns 0, or -1 if the slot was taken from the reader meanwhile (it was
  * judged dead): then the cursor is unregistered and evicted. */
 int scb_ring_reader_register_end(const scb_ring_t *r, scb_rcursor_t *c,
@@ -168,17 +171,18 @@ int scb_ring_reader_register_end(const scb_ring_t *r, scb_rcursor_t *c,
 void scb_ring_reader_unregister(const scb_ring_t *r, scb_rcursor_t *c);
 
 /* Wake-up handshakes, in event-count order.  The sleeper reads the futex
- * word, then raises its flag (prepare; on an asym ring the caller then
- * issues the heavy barrier), re-checks its condition, then sleeps on the
- * word it read.  The other side, after publishing progress, calls the
- * *_waiting function: when it returns 1 the caller must wake the word (the
- * flag was set, it has been cleared and the word bumped).  A barrier on
- * each side makes sure that either the sleeper sees the progress or the
- * other side sees the flag: full fences on both sides, or on an asym ring a
- * compiler barrier on the fast side (light) and the heavy barrier on the
- * sleeper's.  Reading the word before raising the flag makes sure that a
- * waker which clears the flag after it was raised has bumped the word the
- * sleeper sleeps on: the sleep then ends at once. */
+ * word, then raises its flag (prepare; on a ring with asymmetric barriers
+ * the caller then issues the heavy barrier), re-checks its condition, then
+ * sleeps on the word it read.  The other side, after publishing progress,
+ * calls the *_waiting function: when it returns 1 the caller must wake the
+ * word (the flag was set, it has been cleared and the word bumped).  A
+ * barrier on each side makes sure that either the sleeper sees the progress
+ * or the other side sees the flag: full fences on both sides, or with
+ * asymmetric barriers a compiler barrier on the fast side (fast_unfenced)
+ * and the heavy barrier on the sleeper's.  Reading the word before raising
+ * the flag makes sure that a waker which clears the flag after it was
+ * raised has bumped the word the sleeper sleeps on: the sleep then ends at
+ * once. */
 uint32_t scb_ring_reader_sleep_prepare(const scb_ring_t *r);
 int scb_ring_readers_waiting(const scb_ring_t *r);
 uint32_t scb_ring_writer_sleep_prepare(const scb_ring_t *r);

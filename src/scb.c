@@ -69,8 +69,8 @@ struct scb {
     uint32_t forks;          /* scb_sys_forks when opened: a handle used in a
                               * forked child is not that child's */
     uint64_t rejoin_at;      /* evicted reader: no new try before this */
-    int no_heavy;            /* asym ring: this process's heavy barrier
-                              * failed, so its _wait calls poll */
+    int no_heavy;            /* asymmetric barriers: this process's heavy
+                              * barrier failed, so its _wait calls poll */
     uint64_t last_reap;      /* when the writer last looked for dead readers */
     int shared_rw;           /* 1 if this handle may write the wait line */
     uint64_t spin_ns;        /* how long _wait calls poll before sleeping */
@@ -124,7 +124,7 @@ static void close_quietly(const scb_backend_t *be, scb_seg_t *seg)
 {
     int saved = errno;
 
-    scb_be_close(be, seg);
+    scb_backend_close(be, seg);
     errno = saved;
 }
 
@@ -140,7 +140,7 @@ static int open_segment(const scb_backend_t *be, const char *name,
     int rc;
 
     for (;;) {
-        rc = scb_be_open(be, seg, name, writable);
+        rc = scb_backend_open(be, seg, name, writable);
         if (rc != SCB_OK)
             return rc;
         rc = scb_layout_check(seg->base, seg->size, g);
@@ -234,8 +234,9 @@ static void attach(scb_t *h, const scb_geom_t *g)
     /* On a ring made for asymmetric barriers, this process's fast path may
      * drop its fences only once it is registered for the others' heavy
      * barrier; otherwise it keeps them (always correct). */
-    h->ring.light = h->ring.asym && scb_sys_barrier_register();
-    h->flags = g->flags & SCB_RING_FLAGS; /* SCB_ASYM_BARRIERS: ring.asym says */
+    h->ring.fast_unfenced = h->ring.asym_barriers && scb_sys_barrier_register();
+    /* SCB_ASYM_BARRIERS is not kept here: ring.asym_barriers says. */
+    h->flags = g->flags & SCB_RING_FLAGS;
     h->mode = g->mode;
     h->max_readers = g->max_readers;
 }
@@ -318,15 +319,16 @@ int scb_create(scb_t **out, const char *name, const scb_config_t *cfg)
     g.origin = 0;
     /* Asymmetric barriers when asked for and this OS has them (Linux
      * membarrier); the creating process registers for them only then. */
-    g.barrier = (cfg->flags & SCB_ASYM_BARRIERS) != 0 &&
-                scb_sys_barrier_register() && scb_sys_barrier_heavy() == 0;
+    g.barrier_mode = (cfg->flags & SCB_ASYM_BARRIERS) != 0 &&
+                     scb_sys_barrier_register() &&
+                     scb_sys_barrier_heavy() == 0;
     strcpy(g.name, name);
     if ((rc = scb_layout_plan(&g, scb_sys_page_size())) != SCB_OK)
         return rc;
 
     if ((h = new_handle(be, name)) == NULL)
         return SCB_ENOMEM;
-    rc = scb_be_create(be, &h->seg, name, (size_t)g.total_size, g.mode);
+    rc = scb_backend_create(be, &h->seg, name, (size_t)g.total_size, g.mode);
     if (rc != SCB_OK) {
         free(h);
         return rc;
@@ -339,12 +341,12 @@ int scb_create(scb_t **out, const char *name, const scb_config_t *cfg)
     /* Openers from here on wait while this process lives, however long
      * the backend takes to reserve a large segment. */
     scb_layout_mark_creating(h->seg.base, &g, h->self_id);
-    rc = scb_be_reserve(be, &h->seg);
+    rc = scb_backend_reserve(be, &h->seg);
     if (rc != SCB_OK) {
         int saved = errno;
 
-        (void)scb_be_remove(be, &h->seg, name);
-        scb_be_close(be, &h->seg);
+        (void)scb_backend_remove(be, &h->seg, name);
+        scb_backend_close(be, &h->seg);
         free(h);
         errno = saved;
         return rc;
@@ -392,12 +394,13 @@ static void writer_reap(scb_t *w)
  * or for its writer to be found dead.  Returns 0 if the writer is alive but
  * still in the same push after REGISTER_WAIT_NS (stopped by a signal or a
  * debugger, or the counter was made odd by another process). */
-static int wait_push_done(scb_t *h, uint64_t wop)
+static int wait_push_done(scb_t *h, uint64_t push_seq)
 {
     unsigned attempt;
     uint64_t start = scb_sys_now_ns(), last_check = start, now;
 
-    for (attempt = 0; scb_load_acquire(&h->ring.hdr->wop) == wop; attempt++) {
+    for (attempt = 0; scb_load_acquire(&h->ring.hdr->push_seq) == push_seq;
+         attempt++) {
         scb_sys_sleep_us(attempt < 10 ? 1u << attempt : 1000u);
         now = scb_sys_now_ns();
         if (now - last_check > 10u * 1000u * 1000u) {
@@ -426,7 +429,7 @@ static void wake_writer_always(scb_t *r)
 static int register_once(scb_t *h, enum scb_start start, int may_wait)
 {
     struct scb_slot *slot;
-    uint64_t wop;
+    uint64_t push_seq;
     int rc;
 
     rc = scb_ring_slot_take(&h->ring, h->self_id,
@@ -434,11 +437,11 @@ static int register_once(scb_t *h, enum scb_start start, int may_wait)
     if (rc != SCB_OK)
         return rc;
     scb_ring_reader_register_begin(&h->ring, &h->r, slot, h->self_id, start);
-    if (h->ring.asym && scb_sys_barrier_heavy() != 0) {
+    if (h->ring.asym_barriers && scb_sys_barrier_heavy() != 0) {
         rc = SCB_ENOTSUP;
     } else {
-        wop = scb_ring_writer_wop(&h->ring);
-        if ((wop & 1) && (!may_wait || !wait_push_done(h, wop)))
+        push_seq = scb_ring_writer_push_seq(&h->ring);
+        if ((push_seq & 1) && (!may_wait || !wait_push_done(h, push_seq)))
             rc = SCB_EBUSY;
     }
     if (rc != SCB_OK) {
@@ -511,11 +514,11 @@ static void protect_reader(scb_t *h, const scb_geom_t *g)
     uint64_t items_start = (g->items_off + page - 1) & ~(page - 1);
 
     if (hdr_end > 0)
-        scb_be_protect(h->be, &h->seg, 0, (size_t)hdr_end);
+        scb_backend_protect(h->be, &h->seg, 0, (size_t)hdr_end);
     if (items_start < h->seg.size)
-        scb_be_protect(h->be, &h->seg, (size_t)items_start,
-                       (size_t)((h->seg.size - items_start + page - 1) &
-                                ~(page - 1)));
+        scb_backend_protect(
+            h->be, &h->seg, (size_t)items_start,
+            (size_t)((h->seg.size - items_start + page - 1) & ~(page - 1)));
 }
 
 int scb_open(scb_t **out, const char *name, const scb_config_t *cfg)
@@ -600,7 +603,7 @@ int scb_close(scb_t *h)
         return SCB_OK;
     if (foreign(h)) {
         /* A forked child's copy: unmap it, release nothing shared. */
-        rc = scb_be_close(h->be, &h->seg);
+        rc = scb_backend_close(h->be, &h->seg);
         free_handle(h);
         return rc;
     }
@@ -608,7 +611,7 @@ int scb_close(scb_t *h)
         uint64_t me = h->self_id;
 
         if (h->flags & SCB_UNLINK_ON_CLOSE) {
-            rc = scb_be_remove(h->be, &h->seg, h->name);
+            rc = scb_backend_remove(h->be, &h->seg, h->name);
             if (rc == SCB_ENOENT)
                 rc = SCB_OK; /* already removed by someone else */
         }
@@ -621,7 +624,7 @@ int scb_close(scb_t *h)
         if (scb_ring_writer_waiting(&h->ring))
             scb_sys_wake(h->wchan, &h->ring.wait->wseq);
     }
-    rc2 = scb_be_close(h->be, &h->seg);
+    rc2 = scb_backend_close(h->be, &h->seg);
     if (rc == SCB_OK)
         rc = rc2;
     free_handle(h);
@@ -647,9 +650,9 @@ int scb_unlink(const char *name, const scb_config_t *cfg)
         /* The name is the OS object: remove it without opening it, so an
          * owner can remove a ring whose mode shuts even the owner out. */
         memset(&seg, 0, sizeof seg);
-        return scb_be_remove(be, &seg, name);
+        return scb_backend_remove(be, &seg, name);
     }
-    if ((rc = scb_be_open(be, &seg, name, 0)) != SCB_OK)
+    if ((rc = scb_backend_open(be, &seg, name, 0)) != SCB_OK)
         return rc;
     /* A hashed OS name may lead to another ring, or to a segment that is no
      * ring at all (another program's): remove only a ring of this name, as
@@ -659,11 +662,11 @@ int scb_unlink(const char *name, const scb_config_t *cfg)
      * be told from another program's. */
     rc = scb_layout_is_ring_of(seg.base, seg.size, name) ? SCB_OK : SCB_ENOENT;
     if (rc == SCB_OK)
-        rc = scb_be_remove(be, &seg, name);
+        rc = scb_backend_remove(be, &seg, name);
     if (rc != SCB_OK)
         close_quietly(be, &seg);
     else
-        rc = scb_be_close(be, &seg);
+        rc = scb_backend_close(be, &seg);
     return rc;
 }
 
@@ -702,7 +705,7 @@ static int list_report(const char *name, void *arg)
 int scb_list(const char *backend, scb_list_cb cb, void *arg)
 {
     struct list_ctx ctx;
-    scb_be_lister_t l;
+    scb_backend_lister_t l;
 
     if (cb == NULL)
         return SCB_EINVAL;
@@ -714,7 +717,7 @@ int scb_list(const char *backend, scb_list_cb cb, void *arg)
     l.name_of = list_name_of;
     l.report = list_report;
     l.arg = &ctx;
-    return scb_be_list(ctx.be, &l);
+    return scb_backend_list_rings(ctx.be, &l);
 }
 
 /* Converts a timeout in milliseconds to a deadline on the monotonic clock;
@@ -854,19 +857,20 @@ static int spin(scb_t *h, void *item, uint64_t deadline,
     }
 }
 
-/* 1 if this handle may raise a sleeper's flag: not on an asym ring where
- * this process's heavy barrier failed before (it polls instead). */
+/* 1 if this handle may raise a sleeper's flag: not on a ring with
+ * asymmetric barriers where this process's heavy barrier failed before (it
+ * polls instead). */
 static inline int sleep_prepare_ok(const scb_t *h)
 {
     return !h->no_heavy;
 }
 
-/* After the sleeper's prepare: the heavy barrier an asym ring needs.
- * Returns 1 if the handle may sleep on the word; 0 (and never again for
- * this handle) if the barrier failed. */
+/* After the sleeper's prepare: the heavy barrier of a ring with asymmetric
+ * barriers.  Returns 1 if the handle may sleep on the word; 0 (and never
+ * again for this handle) if the barrier failed. */
 static int barrier_for_sleep(scb_t *h)
 {
-    if (!h->ring.asym || scb_sys_barrier_heavy() == 0)
+    if (!h->ring.asym_barriers || scb_sys_barrier_heavy() == 0)
         return 1;
     h->no_heavy = 1;
     return 0;
@@ -888,8 +892,9 @@ int scb_push_wait(scb_t *w, const void *item, int64_t timeout_ms)
     if (rc != SCB_EAGAIN)
         return rc;
     for (attempt = 0;; attempt++) {
-        /* A writer whose heavy barrier failed on an asym ring polls, and
-         * raises no flag that would make readers issue needless wakes. */
+        /* A writer whose heavy barrier failed on a ring with asymmetric
+         * barriers polls, and raises no flag that would make readers issue
+         * needless wakes. */
         heavy_ok = sleep_prepare_ok(w);
         seq = heavy_ok ? scb_ring_writer_sleep_prepare(&w->ring) : 0;
         if (heavy_ok && !barrier_for_sleep(w))
@@ -963,8 +968,8 @@ int scb_pop_wait(scb_t *r, void *item, int64_t timeout_ms)
     for (attempt = 0;; attempt++) {
         /* A reader that may write the wait line raises its flag and sleeps
          * until the writer bumps the word; one mapped read-only cannot (nor
-         * one that cannot issue the heavy barrier an asym ring needs), and
-         * polls with short sleeps that back off (attempt). */
+         * one that cannot issue the heavy barrier of a ring with asymmetric
+         * barriers), and polls with short sleeps that back off (attempt). */
         sleep_ok = 0;
         if (r->shared_rw && sleep_prepare_ok(r)) {
             seq = scb_ring_reader_sleep_prepare(&r->ring);
@@ -1038,7 +1043,7 @@ int scb_info_size(const scb_t *h, scb_info_t *dst, size_t size)
     out->backend = h->be->name;
     out->item_size = h->ring.item_size;
     out->length = h->ring.length;
-    out->flags = h->flags | (h->ring.asym ? SCB_ASYM_BARRIERS : 0);
+    out->flags = h->flags | (h->ring.asym_barriers ? SCB_ASYM_BARRIERS : 0);
     out->pushed = scb_ring_pushed(&h->ring);
     out->usage = scb_usage(h);
     out->lost = scb_lost(h);

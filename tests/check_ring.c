@@ -591,10 +591,10 @@ static void mem_register(struct mem_ring *m, scb_rcursor_t *c, uint32_t i,
     scb_store_relaxed(&m->ring.slots[i].owner, 1000 + i);
     if (scb_load32_relaxed(&m->ring.wait->slots_hi) < i + 1)
         scb_store32_relaxed(&m->ring.wait->slots_hi, i + 1);
-    /* No push is under way here: wop stays even. */
+    /* No push is under way here: push_seq stays even. */
     scb_ring_reader_register_begin(&m->ring, c, &m->ring.slots[i], 1000 + i,
                                    latest ? SCB_START_LATEST : SCB_START_OLDEST);
-    ck_assert_uint_eq(scb_ring_writer_wop(&m->ring) & 1, 0);
+    ck_assert_uint_eq(scb_ring_writer_push_seq(&m->ring) & 1, 0);
     scb_ring_reader_register_end(&m->ring, c,
                                  latest ? SCB_START_LATEST : SCB_START_OLDEST);
 }
@@ -616,7 +616,7 @@ START_TEST(test_lossless_room)
         scb_ring_push(&m.ring, &w, &i);
         scb_ring_op_end(&m.ring, &w);
     }
-    ck_assert_uint_eq(scb_load_relaxed(&hdr_of(&m)->wop), 24);
+    ck_assert_uint_eq(scb_load_relaxed(&hdr_of(&m)->push_seq), 24);
     ck_assert_int_eq(scb_ring_readers_min(&m.ring, w.pos, &min), 0);
     /* Two readers at the next item pushed. */
     mem_register(&m, &a, 0, 1);
@@ -657,7 +657,7 @@ START_TEST(test_register_during_push)
     struct mem_ring m;
     scb_wcursor_t w;
     scb_rcursor_t c;
-    uint64_t i, v, wop;
+    uint64_t i, v, push_seq;
 
     mem_ring_make_flags(&m, 8, 4, 0, SCB_LOSSLESS, 2);
     scb_ring_writer_start(&m.ring, &w);
@@ -674,8 +674,8 @@ START_TEST(test_register_during_push)
     scb_store32_relaxed(&m.ring.wait->slots_hi, 1);
     scb_ring_reader_register_begin(&m.ring, &c, &m.ring.slots[0], 5,
                                    SCB_START_OLDEST);
-    wop = scb_ring_writer_wop(&m.ring);
-    ck_assert_uint_eq(wop & 1, 1);
+    push_seq = scb_ring_writer_push_seq(&m.ring);
+    ck_assert_uint_eq(push_seq & 1, 1);
     ck_assert_uint_eq(c.pos, 0);
     /* ...the batch overwrites items 0-2 and ends... */
     {
@@ -683,7 +683,7 @@ START_TEST(test_register_during_push)
         scb_ring_push_many(&m.ring, &w, in, 3);
     }
     scb_ring_op_end(&m.ring, &w);
-    ck_assert_uint_ne(scb_load_relaxed(&hdr_of(&m)->wop), wop);
+    ck_assert_uint_ne(scb_load_relaxed(&hdr_of(&m)->push_seq), push_seq);
     /* ...so the reader starts at item 2, the oldest left intact. */
     scb_ring_reader_register_end(&m.ring, &c, SCB_START_OLDEST);
     ck_assert_uint_eq(c.pos, 2);
@@ -846,7 +846,7 @@ START_TEST(test_register_end_after_eviction)
     }
     scb_ring_op_begin(&m.ring, &w); /* a batch under way, decided alone */
     mem_take(&m, &c, 0, 77, SCB_START_OLDEST);
-    ck_assert_uint_eq(scb_ring_writer_wop(&m.ring) & 1, 1);
+    ck_assert_uint_eq(scb_ring_writer_push_seq(&m.ring) & 1, 1);
     scb_ring_push_many(&m.ring, &w, in, 3);
     scb_ring_op_end(&m.ring, &w);
     /* The reader is judged dead meanwhile; another takes the slot. */

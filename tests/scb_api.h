@@ -33,7 +33,9 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/ipc.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
 #include <sys/wait.h>
 #endif
 
@@ -124,6 +126,11 @@ void pop_expect(scb_t *r, void *buf, uint32_t size, uint64_t seq);
 void pop_empty(scb_t *r, void *buf);
 
 scb_info_t info_of(const scb_t *h);
+
+/* The permission bits of the OS object of ring `name`, open in `seg` on the
+ * suite's backend, as the OS reports them (the backends keep none): into
+ * *mode, returning 0, or -1 if the OS would not say. */
+int seg_mode(const scb_seg_t *seg, const char *name, uint32_t *mode);
 
 /* Writes `len` characters of [A-Za-z0-9._-] into buf: a unique prefix from
  * tu_name, then every kind of allowed character.  Recorded for clean-up. */

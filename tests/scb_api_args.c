@@ -734,9 +734,9 @@ START_TEST(test_config_zero_fields)
     ck_assert_uint_eq(info.flags, 0);
     ck_assert_uint_eq(info.mode, 0600);
     ck_assert_str_eq(info.backend, tu_backend);
-    ck_assert_int_eq(scb_be_open(g_be, &seg, g_name, 0), SCB_OK);
-    ck_assert_int_eq(scb_be_get_mode(g_be, &seg, &mode), SCB_OK);
-    scb_be_close(g_be, &seg);
+    ck_assert_int_eq(scb_backend_open(g_be, &seg, g_name, 0), SCB_OK);
+    ck_assert_int_eq(seg_mode(&seg, g_name, &mode), 0);
+    scb_backend_close(g_be, &seg);
     ck_assert_uint_eq(mode, 0600);
     r = mk_open(g_name, 0);
     push_seq(w, item, 1, 10);

@@ -17,7 +17,7 @@
 
 static struct scb_hdr *raw_map(scb_seg_t *seg, const char *name)
 {
-    int rc = scb_be_open(g_be, seg, name, 1);
+    int rc = scb_backend_open(g_be, seg, name, 1);
 
     ck_assert_msg(rc == SCB_OK, "raw open of %s = %d (%s)", name, rc,
                   scb_strerror(rc));
@@ -179,7 +179,7 @@ START_TEST(test_hostile_header)
     make_plain_ring(g_name);
     h = raw_map(&seg, g_name);
     exp = corrupt_header(h, seg.size, _i);
-    ck_assert_int_eq(scb_be_close(g_be, &seg), SCB_OK);
+    ck_assert_int_eq(scb_backend_close(g_be, &seg), SCB_OK);
     if (_i < N_CORRUPTIONS)
         snprintf(what, sizeof what, "%s", corruptions[_i]);
     else
@@ -196,12 +196,13 @@ START_TEST(test_hostile_header)
 
         if (g_be->names_exact) {
             ck_assert_int_eq(rc, SCB_OK);
-            ck_assert_int_eq(scb_be_open(g_be, &seg, g_name, 0), SCB_ENOENT);
+            ck_assert_int_eq(scb_backend_open(g_be, &seg, g_name, 0),
+                             SCB_ENOENT);
         } else {
             ck_assert_int_eq(rc, SCB_ENOENT);
-            ck_assert_int_eq(scb_be_open(g_be, &seg, g_name, 0), SCB_OK);
-            ck_assert_int_eq(scb_be_remove(g_be, &seg, g_name), SCB_OK);
-            ck_assert_int_eq(scb_be_close(g_be, &seg), SCB_OK);
+            ck_assert_int_eq(scb_backend_open(g_be, &seg, g_name, 0), SCB_OK);
+            ck_assert_int_eq(scb_backend_remove(g_be, &seg, g_name), SCB_OK);
+            ck_assert_int_eq(scb_backend_close(g_be, &seg), SCB_OK);
         }
     }
 }
@@ -248,7 +249,7 @@ START_TEST(test_hostile_geometry_fuzz)
         h->shared_off = pick(h->shared_off, size);
         h->shared_size = pick(h->shared_size, size);
         h->total_size = pick(h->total_size, size);
-        ck_assert_int_eq(scb_be_close(g_be, &seg), SCB_OK);
+        ck_assert_int_eq(scb_backend_close(g_be, &seg), SCB_OK);
 
         rc = open_rc(g_name, 0, &r);
         rcw = open_rc(g_name, SCB_WRITER, &w);
@@ -329,23 +330,25 @@ START_TEST(test_hostile_raw)
 
         ck_assert_int_eq(scb_close(mk_writer(g_name, 4096, 64, 0)), SCB_OK);
         memcpy(&copy, raw_map(&real, g_name), sizeof copy);
-        ck_assert_int_eq(scb_be_remove(g_be, &real, g_name), SCB_OK);
-        ck_assert_int_eq(scb_be_close(g_be, &real), SCB_OK);
-        ck_assert_int_eq(scb_be_create(g_be, &seg, g_name, size, 0600), SCB_OK);
+        ck_assert_int_eq(scb_backend_remove(g_be, &real, g_name), SCB_OK);
+        ck_assert_int_eq(scb_backend_close(g_be, &real), SCB_OK);
+        ck_assert_int_eq(scb_backend_create(g_be, &seg, g_name, size, 0600),
+                         SCB_OK);
         ck_assert_msg(seg.size < copy.total_size,
                       "a segment of %zu bytes holds the ring of %ju bytes",
                       seg.size, (uintmax_t)copy.total_size);
         memcpy(seg.base, &copy, sizeof copy);
     } else {
-        ck_assert_int_eq(scb_be_create(g_be, &seg, g_name, size, 0600), SCB_OK);
+        ck_assert_int_eq(scb_backend_create(g_be, &seg, g_name, size, 0600),
+                         SCB_OK);
         if (_i != RAW_ZEROS) {
             uint64_t magic = SCB_MAGIC;
             memcpy(seg.base, &magic, sizeof magic);
         }
     }
     expect_open_fails(g_name, SCB_EBADFORMAT, what, max_ms);
-    ck_assert_int_eq(scb_be_remove(g_be, &seg, g_name), SCB_OK);
-    ck_assert_int_eq(scb_be_close(g_be, &seg), SCB_OK);
+    ck_assert_int_eq(scb_backend_remove(g_be, &seg, g_name), SCB_OK);
+    ck_assert_int_eq(scb_backend_close(g_be, &seg), SCB_OK);
     assert_absent(g_name);
 }
 END_TEST
@@ -428,7 +431,7 @@ START_TEST(test_hostile_counters)
         hammer(r, w, g_name, HOST_SIZE, HOST_LEN, NULL, -1, 300);
     scb_close(r);
     scb_close(w);
-    ck_assert_int_eq(scb_be_close(g_be, &seg), SCB_OK);
+    ck_assert_int_eq(scb_backend_close(g_be, &seg), SCB_OK);
 }
 END_TEST
 
@@ -595,7 +598,7 @@ START_TEST(test_hostile_live)
     ck_assert_int_eq(scb_close(rl), SCB_OK);
     rc = scb_close(w);
     ck_assert_msg(rc == SCB_OK, "%s: writer close = %d", live_cases[_i], rc);
-    ck_assert_int_eq(scb_be_close(g_be, &seg), SCB_OK);
+    ck_assert_int_eq(scb_backend_close(g_be, &seg), SCB_OK);
 }
 END_TEST
 

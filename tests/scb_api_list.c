@@ -156,12 +156,13 @@ START_TEST(test_list_skips_garbage)
 
     memset(&seen, 0, sizeof seen);
     seen.names[0] = g_name;
-    ck_assert_int_eq(scb_be_create(g_be, &seg, g_name, 4096, 0600), SCB_OK);
+    ck_assert_int_eq(scb_backend_create(g_be, &seg, g_name, 4096, 0600),
+                     SCB_OK);
     memset(seg.base, 0x5a, 4096);
     if (list_now(&seen) && !g_be->names_exact)
         ck_assert_uint_eq(seen.count[0], 0);
-    ck_assert_int_eq(scb_be_remove(g_be, &seg, g_name), SCB_OK);
-    scb_be_close(g_be, &seg);
+    ck_assert_int_eq(scb_backend_remove(g_be, &seg, g_name), SCB_OK);
+    scb_backend_close(g_be, &seg);
 }
 END_TEST
 

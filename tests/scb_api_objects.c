@@ -203,7 +203,7 @@ START_TEST(test_apr_size_word)
     pid_t pid;
 
     ck_assert_int_eq(scb_close(mk_writer(g_name, S, L, 0)), SCB_OK);
-    ck_assert_int_eq(scb_be_open(g_be, &seg, g_name, 1), SCB_OK);
+    ck_assert_int_eq(scb_backend_open(g_be, &seg, g_name, 1), SCB_OK);
     h = seg.base;
     /* The ring starts one page into APR's object, its size word first. */
     word = (uint64_t *)(void *)((char *)seg.base - page);
@@ -224,7 +224,7 @@ START_TEST(test_apr_size_word)
         ck_assert_int_eq(truncate(file, (off_t)(page + h->shared_off)), 0);
         break;
     }
-    ck_assert_int_eq(scb_be_close(g_be, &seg), SCB_OK);
+    ck_assert_int_eq(scb_backend_close(g_be, &seg), SCB_OK);
 
     /* A child opens and uses it, so that a fault shows as its signal. */
     pid = fork();
@@ -319,13 +319,14 @@ START_TEST(test_creating_waited_for)
     if (pid == 0) {
         scb_seg_t seg;
 
-        CHILD_EQ(scb_be_create(g_be, &seg, g_name, (size_t)g.total_size, 0600),
-                 SCB_OK);
+        CHILD_EQ(
+            scb_backend_create(g_be, &seg, g_name, (size_t)g.total_size, 0600),
+            SCB_OK);
         scb_layout_mark_creating(seg.base, &g, scb_sys_proc_self());
         CHILD_EQ(write(fds[1], "m", 1), 1);
         tu_sleep_us(1500 * 1000);
         scb_layout_init(seg.base, &g, 0);
-        CHILD_EQ(scb_be_close(g_be, &seg), SCB_OK);
+        CHILD_EQ(scb_backend_close(g_be, &seg), SCB_OK);
         _exit(0);
     }
     ck_assert_int_eq(read(fds[0], &byte, 1), 1);
@@ -354,10 +355,11 @@ START_TEST(test_creating_dead_creator)
     scb_seg_t seg;
     size_t i;
 
-    ck_assert_int_eq(scb_be_create(g_be, &seg, g_name, (size_t)g.total_size,
-                                   0600), SCB_OK);
+    ck_assert_int_eq(
+        scb_backend_create(g_be, &seg, g_name, (size_t)g.total_size, 0600),
+        SCB_OK);
     scb_layout_mark_creating(seg.base, &g, dead_process_id());
-    ck_assert_int_eq(scb_be_close(g_be, &seg), SCB_OK);
+    ck_assert_int_eq(scb_backend_close(g_be, &seg), SCB_OK);
     for (i = 0; i < sizeof flags / sizeof flags[0]; i++) {
         scb_t *h = NULL;
         double t0 = now_ms(), dt;
@@ -422,7 +424,7 @@ static int big_create_round(int kill_creator)
         while (!marked && !done && now_ms() - start < 20000) {
             scb_seg_t seg;
 
-            if (scb_be_open(g_be, &seg, g_name, 0) == SCB_OK) {
+            if (scb_backend_open(g_be, &seg, g_name, 0) == SCB_OK) {
                 const struct scb_hdr *h = seg.base;
                 uint64_t magic = seg.size >= sizeof *h
                                      ? scb_load_acquire(&h->magic)
@@ -430,7 +432,7 @@ static int big_create_round(int kill_creator)
 
                 marked = magic == SCB_MAGIC_CREATING;
                 done = magic == SCB_MAGIC;
-                ck_assert_int_eq(scb_be_close(g_be, &seg), SCB_OK);
+                ck_assert_int_eq(scb_backend_close(g_be, &seg), SCB_OK);
             }
             if (!marked && !done)
                 tu_sleep_us(200);
@@ -557,10 +559,10 @@ START_TEST(test_sysv_unlink_what_is_ours)
 
     if (ours || _i == SYSV_OTHER_NAME) {
         ck_assert_int_eq(scb_close(mk_writer(g_name, 8, 4, 0)), SCB_OK);
-        ck_assert_int_eq(scb_be_open(g_be, &seg, g_name, 1), SCB_OK);
+        ck_assert_int_eq(scb_backend_open(g_be, &seg, g_name, 1), SCB_OK);
     } else {
         /* Not made by libscb: a segment at the key, 16 KiB. */
-        ck_assert_int_eq(scb_be_create(g_be, &seg, g_name, 16384, 0600),
+        ck_assert_int_eq(scb_backend_create(g_be, &seg, g_name, 16384, 0600),
                          SCB_OK);
     }
     h = seg.base;
@@ -582,21 +584,21 @@ START_TEST(test_sysv_unlink_what_is_ours)
         h->name[0] = h->name[0] == 'x' ? 'y' : 'x';
         break;
     }
-    ck_assert_int_eq(scb_be_close(g_be, &seg), SCB_OK);
+    ck_assert_int_eq(scb_backend_close(g_be, &seg), SCB_OK);
 
     rc = scb_unlink(g_name, &cfg);
     if (ours) {
         ck_assert_msg(rc == SCB_OK, "%s: scb_unlink = %d (%s)",
                       sysv_what[_i], rc, scb_strerror(rc));
-        ck_assert_int_eq(scb_be_open(g_be, &seg, g_name, 0), SCB_ENOENT);
+        ck_assert_int_eq(scb_backend_open(g_be, &seg, g_name, 0), SCB_ENOENT);
         /* The name is free again. */
         ck_assert_int_eq(scb_close(mk_writer(g_name, 8, 4, 0)), SCB_OK);
     } else {
         ck_assert_msg(rc == SCB_ENOENT, "%s: scb_unlink = %d (%s)",
                       sysv_what[_i], rc, scb_strerror(rc));
-        ck_assert_int_eq(scb_be_open(g_be, &seg, g_name, 0), SCB_OK);
-        ck_assert_int_eq(scb_be_remove(g_be, &seg, g_name), SCB_OK);
-        ck_assert_int_eq(scb_be_close(g_be, &seg), SCB_OK);
+        ck_assert_int_eq(scb_backend_open(g_be, &seg, g_name, 0), SCB_OK);
+        ck_assert_int_eq(scb_backend_remove(g_be, &seg, g_name), SCB_OK);
+        ck_assert_int_eq(scb_backend_close(g_be, &seg), SCB_OK);
     }
 }
 END_TEST

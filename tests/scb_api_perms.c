@@ -41,9 +41,9 @@ START_TEST(test_mode_exact)
         ck_assert_int_eq(scb_create(&w, g_name, &cfg), SCB_OK);
         ck_assert_uint_eq(info_of(w).mode, mode);
         got = 0;
-        ck_assert_int_eq(scb_be_open(g_be, &seg, g_name, 0), SCB_OK);
-        ck_assert_int_eq(scb_be_get_mode(g_be, &seg, &got), SCB_OK);
-        ck_assert_int_eq(scb_be_close(g_be, &seg), SCB_OK);
+        ck_assert_int_eq(scb_backend_open(g_be, &seg, g_name, 0), SCB_OK);
+        ck_assert_int_eq(seg_mode(&seg, g_name, &got), 0);
+        ck_assert_int_eq(scb_backend_close(g_be, &seg), SCB_OK);
         ck_assert_msg(got == mode, "umask %#o, mode %#o: segment has %#o",
                       (unsigned)masks[m], (unsigned)mode, (unsigned)got);
 #ifdef __linux__
@@ -89,7 +89,7 @@ static int child_write_byte(const char *name, int writable, size_t off)
         sa.sa_handler = SIG_DFL;
         sigaction(SIGSEGV, &sa, NULL);
         sigaction(SIGBUS, &sa, NULL);
-        CHILD_EQ(scb_be_open(g_be, &seg, name, writable), SCB_OK);
+        CHILD_EQ(scb_backend_open(g_be, &seg, name, writable), SCB_OK);
         CHILD_REQUIRE(off < seg.size);
         p = (volatile uint8_t *)seg.base + off;
         *p = *p;
@@ -106,11 +106,11 @@ START_TEST(test_reader_mapping_faults)
     scb_t *w = mk_writer(g_name, 8, 16, 0);
     int st;
 
-    ck_assert_int_eq(scb_be_open(g_be, &seg, g_name, 0), SCB_OK);
+    ck_assert_int_eq(scb_backend_open(g_be, &seg, g_name, 0), SCB_OK);
     offs[0] = 0;
     offs[1] = offsetof(struct scb_hdr, head);
     offs[2] = seg.size - 1; /* the last item */
-    ck_assert_int_eq(scb_be_close(g_be, &seg), SCB_OK);
+    ck_assert_int_eq(scb_backend_close(g_be, &seg), SCB_OK);
     for (i = 0; i < 3; i++) {
         st = child_write_byte(g_name, 0, offs[i]);
         ck_assert_msg(WIFSIGNALED(st) &&

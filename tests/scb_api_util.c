@@ -65,9 +65,9 @@ int remove_ring(const char *name)
     scb_seg_t seg;
     int rc = scb_unlink(name, &cfg);
 
-    if (be != NULL && scb_be_open(be, &seg, name, 0) == SCB_OK) {
-        (void)scb_be_remove(be, &seg, name);
-        (void)scb_be_close(be, &seg);
+    if (be != NULL && scb_backend_open(be, &seg, name, 0) == SCB_OK) {
+        (void)scb_backend_remove(be, &seg, name);
+        (void)scb_backend_close(be, &seg);
     }
     return rc;
 }
@@ -225,6 +225,85 @@ scb_info_t info_of(const scb_t *h)
 
     ck_assert_int_eq(scb_info(h, &info), SCB_OK);
     return info;
+}
+
+#ifdef __linux__
+/* The permission bits of the file mapped at addr, found in /proc/self/maps;
+ * -1 if the mapping is anonymous or the file cannot be looked at. */
+static int mapped_file_mode(const void *addr, uint32_t *mode)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    char line[PATH_MAX + 256], *path;
+    unsigned long lo, hi;
+    struct stat st;
+    int n, rc = -1;
+
+    if (f == NULL)
+        return -1;
+    while (fgets(line, sizeof line, f) != NULL) {
+        n = -1;
+        if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &lo, &hi, &n) != 2 ||
+            n < 0 || (uintptr_t)addr < lo || (uintptr_t)addr >= hi)
+            continue;
+        path = line + n;
+        path[strcspn(path, "\n")] = '\0';
+        if (path[0] == '/' && stat(path, &st) == 0) {
+            *mode = (uint32_t)st.st_mode & UINT32_C(07777);
+            rc = 0;
+        }
+        break;
+    }
+    fclose(f);
+    return rc;
+}
+#endif
+
+/* posix: the fstat of the shared memory object "/scb.NAME"; sysv: the
+ * IPC_STAT of the segment (its id in seg->id); apr on Linux: the stat of the
+ * object APR mapped (it hashes the name into /dev/shm/ShM.*), found from
+ * the mapping.  apr elsewhere has nothing to look at (the object is APR's
+ * secret, and Windows files carry no such bits): the one mode APR creates,
+ * 0600, which its create checks. */
+int seg_mode(const scb_seg_t *seg, const char *name, uint32_t *mode)
+{
+    (void)name; /* Windows */
+#ifndef _WIN32
+    if (strcmp(g_be->name, "posix") == 0) {
+        char path[SCB_NAME_MAX + 8];
+        struct stat st;
+        int fd, rc;
+
+        snprintf(path, sizeof path, "/scb.%s", name);
+        fd = shm_open(path, O_RDONLY, 0);
+        if (fd < 0)
+            return -1;
+        rc = fstat(fd, &st);
+        close(fd);
+        if (rc != 0)
+            return -1;
+        *mode = (uint32_t)st.st_mode & UINT32_C(07777);
+        return 0;
+    }
+    if (strcmp(g_be->name, "sysv") == 0) {
+        struct shmid_ds ds;
+
+        if (seg->id < 0 || seg->id > INT_MAX ||
+            shmctl((int)seg->id, IPC_STAT, &ds) != 0)
+            return -1;
+        *mode = (uint32_t)ds.shm_perm.mode & UINT32_C(0777);
+        return 0;
+    }
+#endif
+    if (strcmp(g_be->name, "apr") == 0) {
+#ifdef __linux__
+        return seg->base != NULL ? mapped_file_mode(seg->base, mode) : -1;
+#else
+        (void)seg;
+        *mode = 0600;
+        return 0;
+#endif
+    }
+    return -1;
 }
 
 /* Writes `len` characters of [A-Za-z0-9._-] into buf: a unique prefix from

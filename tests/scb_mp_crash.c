@@ -187,13 +187,13 @@ START_TEST(test_crash_inside_big_batch)
     /* The writer "dies" having claimed 3 rings' worth past head. */
     be = scb_backend_find(tu_backend);
     MP_ASSERT(be != NULL, "backend %s", tu_backend);
-    rc = scb_be_open(be, &seg, ring, 1);
-    MP_ASSERT(rc == SCB_OK, "scb_be_open: %s", scb_strerror(rc));
+    rc = scb_backend_open(be, &seg, ring, 1);
+    MP_ASSERT(rc == SCB_OK, "scb_backend_open: %s", scb_strerror(rc));
     hdr = seg.base;
     head = atomic_load(&hdr->head);
     atomic_store(&hdr->claim, head + 3 * length);
     atomic_store(&hdr->writer_id, 0);
-    scb_be_close(be, &seg);
+    scb_backend_close(be, &seg);
     scb_close(hs[0]);
     hs[0] = NULL;
     /* The reader, 4 items behind, sees them overwritten. */

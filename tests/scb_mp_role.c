@@ -247,12 +247,12 @@ static void set_writer_id(uint64_t id)
     int rc;
 
     MP_ASSERT(be != NULL, "backend %s", tu_backend);
-    rc = scb_be_open(be, &seg, ring, 1);
-    MP_ASSERT(rc == SCB_OK, "scb_be_open: %s", scb_strerror(rc));
+    rc = scb_backend_open(be, &seg, ring, 1);
+    MP_ASSERT(rc == SCB_OK, "scb_backend_open: %s", scb_strerror(rc));
     MP_ASSERT(seg.size >= sizeof *hdr, "segment of %zu bytes", seg.size);
     hdr = seg.base;
     atomic_store(&hdr->writer_id, id);
-    scb_be_close(be, &seg);
+    scb_backend_close(be, &seg);
 }
 
 /* A child that sends its process identity and sleeps until end of file. */

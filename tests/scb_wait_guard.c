@@ -43,14 +43,14 @@ static struct scb_hdr *raw_map(int k, scb_seg_t *seg)
     int rc;
 
     W_ASSERT(be != NULL, "backend %s not built in", tu_backend);
-    rc = scb_be_open(be, seg, rings[k], 1);
+    rc = scb_backend_open(be, seg, rings[k], 1);
     W_ASSERT(rc == SCB_OK, "raw open of %s: %s", rings[k], scb_strerror(rc));
     return seg->base;
 }
 
 static void raw_unmap(scb_seg_t *seg)
 {
-    scb_be_close(scb_backend_find(tu_backend), seg);
+    scb_backend_close(scb_backend_find(tu_backend), seg);
 }
 
 static struct scb_slot *slot_of(struct scb_hdr *h, uint32_t i)
@@ -151,22 +151,23 @@ static int child_open_reader_rc(void *arg)
 }
 
 /* The writer (this process, alive) seems to be in the middle of a push for
- * ever: wop odd, as a writer stopped by SIGSTOP or a debugger leaves it. */
+ * ever: push_seq odd, as a writer stopped by SIGSTOP or a debugger leaves
+ * it. */
 START_TEST(test_register_stuck_push)
 {
     scb_seg_t seg;
     struct scb_hdr *h;
-    uint64_t wop;
+    uint64_t push_seq;
     pid_t pid;
     int st;
 
     mk_ring(0, 16, 8, SCB_LOSSLESS, 0, 0, 0);
     h = raw_map(0, &seg);
-    wop = scb_load_relaxed(&h->wop);
-    scb_store_relaxed(&h->wop, wop | 1);
+    push_seq = scb_load_relaxed(&h->push_seq);
+    scb_store_relaxed(&h->push_seq, push_seq | 1);
     pid = spawn(child_open_reader_rc, NULL);
     st = reap(pid, 10000);
-    scb_store_relaxed(&h->wop, wop);
+    scb_store_relaxed(&h->push_seq, push_seq);
     raw_unmap(&seg);
     W_ASSERT(exited0(st), "a reader's open while the live writer's push never "
              "ends: %s (exit 0 = SCB_EBUSY within 5 s, 100 = too slow)", st_str(st));
@@ -230,7 +231,7 @@ START_TEST(test_rejoin_does_not_wait)
 {
     scb_seg_t seg;
     struct scb_hdr *h;
-    uint64_t wop, t0;
+    uint64_t push_seq, t0;
     double dt;
     int rc;
 
@@ -240,14 +241,14 @@ START_TEST(test_rejoin_does_not_wait)
     W_ASSERT(push1(0) == SCB_OK && push1(0) == SCB_OK, "two pushes");
     h = raw_map(0, &seg);
     scb_store_relaxed(&slot_of(h, 0)->owner, 0); /* judged dead */
-    wop = scb_load_relaxed(&h->wop);
-    scb_store_relaxed(&h->wop, wop | 1);
+    push_seq = scb_load_relaxed(&h->push_seq);
+    scb_store_relaxed(&h->push_seq, push_seq | 1);
     t0 = now_ns();
     pop_expect_n(1, 1);
     dt = ms_since(t0);
     W_ASSERT(dt < 200, "a pop that found its reader evicted took %.1f ms", dt);
     W_ASSERT(w_info_of(0).readers == 0, "registered while the push was under way");
-    scb_store_relaxed(&h->wop, wop);
+    scb_store_relaxed(&h->push_seq, push_seq);
     raw_unmap(&seg);
     /* The next try comes at a pop at least 100 ms later. */
     tu_sleep_us(150000);

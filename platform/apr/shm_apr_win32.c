@@ -3,9 +3,11 @@
 #endif
 
 /*
- * shm_apr_win32.c - the apr backend on Windows: where rings live, and what
- * the backend adds to APR's Windows shared memory, a CreateFileMapping on a
- * real file whose mapping is named after the file's path.
+ * shm_apr_win32.c - the apr backend on Windows (see shm_apr.c for the
+ * backend as a whole): where rings live, and what the backend adds to APR's
+ * Windows shared memory, a CreateFileMapping on a real file whose mapping
+ * is named after the file's path.  APR keeps 16 bytes of metadata there
+ * (memblock_t), and readers' pages are made read-only with VirtualProtect.
  *
  * Files.  Every ring file is in one directory, <CSIDL_COMMON_APPDATA>\libscb
  * (normally C:\ProgramData\libscb), the same for every user and every
@@ -49,8 +51,6 @@
  * as long as the directory's path is ASCII, as C:\ProgramData is.
  */
 
-#ifdef _WIN32
-
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -62,12 +62,19 @@
 #include <shlobj.h>
 
 #include <apr_errno.h>
+#include <apr_pools.h>
 #include <apr_shm.h>
 
 #include "scb.h"
 #include "backend.h"
 #include "sys.h"
 #include "shm_apr.h"
+
+/* APR's metadata before the address apr_shm_baseaddr_get returns: its
+ * memblock_t (two apr_size_t). */
+#define APR_META (2 * sizeof(apr_size_t))
+/* The longest ring name (see PATH_MAX_LEN). */
+#define APR_NAME_MAX 100
 
 #define LEAF_PREFIX "scb-apr."
 #define TOMB_PREFIX "scb-dead."
@@ -86,8 +93,38 @@
 
 /* --- errors, paths ------------------------------------------------------- */
 
-/* A Windows error code as an SCB_E* code (shm_apr.c). */
-#define win_to_scb(e) scb_apr_win_error(e)
+/* A Windows error code (a DWORD) as an SCB_E* code; the code is left for
+ * GetLastError() (SCB_ESYS). */
+static int win_to_scb(DWORD e)
+{
+    SetLastError(e);
+    switch (e) {
+    case ERROR_FILE_NOT_FOUND:
+    case ERROR_PATH_NOT_FOUND:
+        return SCB_ENOENT;
+    case ERROR_FILE_EXISTS:
+    case ERROR_ALREADY_EXISTS:
+        return SCB_EEXIST;
+    case ERROR_ACCESS_DENIED:
+    case ERROR_SHARING_VIOLATION:
+    case ERROR_LOCK_VIOLATION:
+    case ERROR_PRIVILEGE_NOT_HELD:
+        return SCB_EACCES;
+    case ERROR_FILENAME_EXCED_RANGE:
+        return SCB_ENAMETOOLONG;
+    case ERROR_NOT_ENOUGH_MEMORY:
+    case ERROR_OUTOFMEMORY:
+    case ERROR_COMMITMENT_LIMIT:
+    case ERROR_DISK_FULL:
+    case ERROR_HANDLE_DISK_FULL:
+        return SCB_ENOMEM;
+    case ERROR_INVALID_NAME:
+    case ERROR_BAD_PATHNAME:
+        return SCB_EINVAL;
+    default:
+        return SCB_ESYS;
+    }
+}
 
 /* The directory of the ring files, found once per process (every
  * operation needs it, and the sweep runs at every close). */
@@ -143,7 +180,7 @@ static int ring_paths(ring_paths_t *p, const char *name)
     if (name == NULL || name[0] == '\0')
         return SCB_EINVAL;
     n = strlen(name);
-    if (n > SCB_APR_WIN_NAME_MAX)
+    if (n > APR_NAME_MAX)
         return SCB_ENAMETOOLONG;
     rc = ring_dir(dir, sizeof dir);
     if (rc != SCB_OK)
@@ -394,7 +431,7 @@ static int orphan_data(const char *dir, const char *file)
     return n == SCB_OK && gen != mine;
 }
 
-void scb_apr_win_sweep(void)
+static void sweep(void)
 {
     char dir[PATH_SIZE], pat[PATH_SIZE + 16], file[PATH_SIZE + MAX_PATH];
     WIN32_FIND_DATAA fd;
@@ -427,6 +464,108 @@ out:
     SetLastError(err);
 }
 
+/* --- what shm_apr.c asks of the OS ---------------------------------------- */
+
+static SRWLOCK apr_ref_lock = SRWLOCK_INIT;
+
+void scb_apr_os_lock(void)
+{
+    AcquireSRWLockExclusive(&apr_ref_lock);
+}
+
+void scb_apr_os_unlock(void)
+{
+    ReleaseSRWLockExclusive(&apr_ref_lock);
+}
+
+unsigned long scb_apr_os_last_error(void)
+{
+    return (unsigned long)GetLastError();
+}
+
+void scb_apr_os_set_last_error(unsigned long code)
+{
+    SetLastError((DWORD)code);
+}
+
+/* Windows errors, kept for GetLastError(); APR_STATUS_IS_EEXIST would take
+ * ERROR_ACCESS_DENIED for "exists". */
+int scb_apr_os_status(apr_status_t st)
+{
+    if (st >= APR_OS_START_SYSERR)
+        return win_to_scb((DWORD)APR_TO_OS_ERROR(st));
+    return SCB_OK;
+}
+
+/*
+ * The creator's handle.  apr_shm_create registers a pool cleanup that
+ * unmaps *and deletes the file*, and apr_shm_detach does not cancel it:
+ * destroying the creator's pool would remove the ring, which close must
+ * never do.  APR offers no way to keep the file, so the backend disarms
+ * that cleanup: APR's apr_shm_t (shmem/win32/shm.c, the same in APR 1.4 to
+ * 1.7) begins with the fields below, and a NULL filename makes the cleanup
+ * treat the segment as anonymous (unmap only).  create checks the layout
+ * against what the public accessors say and refuses (SCB_ENOTSUP) an APR
+ * where it does not match.
+ */
+struct apr_shm_head {
+    apr_pool_t *pool;
+    void *memblk;
+    void *usrmem;
+    apr_size_t size;
+    apr_size_t length;
+    HANDLE hMap;
+    const char *filename;
+};
+
+int scb_apr_owner_layout_ok(apr_shm_t *shm, apr_pool_t *pool, const char *path)
+{
+    const struct apr_shm_head *h = (const void *)shm;
+
+    return h->pool == pool && h->usrmem == apr_shm_baseaddr_get(shm) &&
+           h->length == apr_shm_size_get(shm) &&
+           (char *)h->memblk + APR_META == (char *)h->usrmem &&
+           h->size == h->length + APR_META && h->hMap != NULL &&
+           h->filename != NULL && strcmp(h->filename, path) == 0;
+}
+
+void scb_apr_owner_disarm(apr_shm_t *shm)
+{
+    ((struct apr_shm_head *)(void *)shm)->filename = NULL;
+}
+
+/* The size word comes from the segment, which another process may have
+ * written anything into: believe it only within the view. */
+int scb_apr_os_view(const void *usable, size_t *have)
+{
+    MEMORY_BASIC_INFORMATION mbi;
+    uintptr_t u = (uintptr_t)usable, end;
+
+    if (VirtualQuery(usable, &mbi, sizeof mbi) == 0 || mbi.State != MEM_COMMIT)
+        return 0;
+    end = (uintptr_t)mbi.BaseAddress + mbi.RegionSize;
+    if (end <= u)
+        return 0;
+    if (*have > (size_t)(end - u))
+        *have = (size_t)(end - u);
+    return 1;
+}
+
+int scb_apr_os_check_name(const char *name)
+{
+    if (name == NULL || name[0] == '\0')
+        return SCB_EINVAL;
+    if (strlen(name) > APR_NAME_MAX)
+        return SCB_ENAMETOOLONG;
+    return SCB_OK;
+}
+
+/* A close may have let go of the last map of an unlinked ring. */
+void scb_apr_os_closed(void)
+{
+    sweep();
+}
+
 /* --- create ---------------------------------------------------------------- */
 
 /* The allocation granularity: APR sizes file mappings in these units. */
@@ -441,7 +580,7 @@ static size_t granularity(void)
     return (size_t)si.dwAllocationGranularity;
 }
 
-int scb_apr_win_create(scb_seg_t *seg, const char *name, size_t size)
+int scb_apr_os_create(scb_seg_t *seg, const char *name, size_t size)
 {
     ring_paths_t p;
     OVERLAPPED ov;
@@ -459,18 +598,18 @@ int scb_apr_win_create(scb_seg_t *seg, const char *name, size_t size)
     if (rc != SCB_OK)
         return rc;
     data_path(&p, gen);
-    /* APR puts SCB_APR_META bytes before our address and rounds
-     * req + SCB_APR_META up to the granularity: ask for exactly that, with
+    /* APR puts APR_META bytes before our address and rounds
+     * req + APR_META up to the granularity: ask for exactly that, with
      * a page of slack to start the ring on a page boundary, so that a
      * process mapping the file again computes the same size from it. */
     if (size > SIZE_MAX / 2 - page - gran) {
         SetLastError(ERROR_NOT_ENOUGH_MEMORY);
         return SCB_ENOMEM;
     }
-    req = size + page - SCB_APR_META;
-    req = (req + SCB_APR_META + gran - 1) / gran * gran - SCB_APR_META;
+    req = size + page - APR_META;
+    req = (req + APR_META + gran - 1) / gran * gran - APR_META;
 
-    scb_apr_win_sweep();
+    sweep();
     rc = make_dir();
     if (rc != SCB_OK)
         return rc;
@@ -589,8 +728,8 @@ static int revive(const ring_paths_t *p, uint64_t gen, apr_pool_t *pool,
         rc = NOT_READY; /* not a file this backend made */
         goto out;
     }
-    st = apr_shm_create(shm, (apr_size_t)fsize.QuadPart - SCB_APR_META,
-                        p->data, pool);
+    st = apr_shm_create(shm, (apr_size_t)fsize.QuadPart - APR_META, p->data,
+                        pool);
     if (st == APR_EEXIST)
         rc = TRY_AGAIN;
     else if (st != APR_SUCCESS)
@@ -605,7 +744,7 @@ out:
     return rc;
 }
 
-int scb_apr_win_open(scb_seg_t *seg, const char *name, int writable)
+int scb_apr_os_open(scb_seg_t *seg, const char *name, int writable)
 {
     ring_paths_t p;
     apr_pool_t *pool;
@@ -687,7 +826,7 @@ static int to_tomb(const char *path, char *tomb, size_t size)
     }
 }
 
-int scb_apr_win_remove(const char *name)
+int scb_apr_os_remove(scb_seg_t *seg, const char *name)
 {
     ring_paths_t p;
     char tomb_name[PATH_SIZE + 64], tomb_data[PATH_SIZE + 64];
@@ -695,10 +834,11 @@ int scb_apr_win_remove(const char *name)
     HANDLE h;
     int rc, have_gen;
 
+    (void)seg;
     rc = ring_paths(&p, name);
     if (rc != SCB_OK)
         return rc;
-    scb_apr_win_sweep();
+    sweep();
     /* The name first: it is free for a new ring from here on. */
     rc = to_tomb(p.name, tomb_name, sizeof tomb_name);
     if (rc != SCB_OK)
@@ -747,10 +887,10 @@ static int leaf_name(const char *leaf, char *name, size_t size)
         name[k++] = c;
     }
     name[k] = '\0';
-    return k > 0 && k <= SCB_APR_WIN_NAME_MAX;
+    return k > 0 && k <= APR_NAME_MAX;
 }
 
-int scb_apr_win_list(const scb_be_lister_t *l)
+static int list_rings(const scb_backend_lister_t *l)
 {
     char dir[PATH_SIZE], pat[PATH_SIZE + 16], name[SCB_NAME_MAX + 1];
     WIN32_FIND_DATAA fd;
@@ -808,4 +948,17 @@ int scb_apr_file_path(const char *name, char *buf, size_t size)
     return SCB_OK;
 }
 
-#endif /* _WIN32 */
+const scb_backend_t scb_backend_apr = {
+    .name = "apr",
+    .name_max = APR_NAME_MAX,
+    .names_exact = 1,
+    /* seg->base is page aligned (a page into APR's segment), and the
+     * mapping covers the last, partly used page. */
+    .can_protect = 1,
+    .create = scb_apr_create,
+    .open = scb_apr_open,
+    .close = scb_apr_close,
+    .remove = scb_apr_os_remove,
+    /* The name files are there to list. */
+    .list = list_rings,
+};

@@ -156,7 +156,7 @@ static int posix_create(scb_seg_t *seg, const char *name, size_t size,
 
     if (seg == NULL)
         return SCB_EINVAL;
-    scb_seg_clear(seg);
+    scb_backend_seg_clear(seg);
     rc = posix_path(path, name);
     if (rc != SCB_OK)
         return rc;
@@ -206,8 +206,6 @@ static int posix_create(scb_seg_t *seg, const char *name, size_t size,
     seg->base = base;
     seg->size = size;
     seg->writable = 1;
-    /* get_mode needs no descriptor: the mode is kept here. */
-    seg->id = (intptr_t)(st.st_mode & 07777);
     return SCB_OK;
 
 fail:
@@ -231,7 +229,7 @@ static int posix_open(scb_seg_t *seg, const char *name, int writable)
 
     if (seg == NULL)
         return SCB_EINVAL;
-    scb_seg_clear(seg);
+    scb_backend_seg_clear(seg);
     rc = posix_path(path, name);
     if (rc != SCB_OK)
         return rc;
@@ -284,7 +282,6 @@ static int posix_open(scb_seg_t *seg, const char *name, int writable)
     seg->base = base;
     seg->size = size;
     seg->writable = writable ? 1 : 0;
-    seg->id = (intptr_t)(st.st_mode & 07777);
     return SCB_OK;
 
 fail:
@@ -338,8 +335,7 @@ static int posix_close(scb_seg_t *seg)
         munmap(seg->base, seg->size) != 0)
         rc = scb_sys_errno_to_scb(errno);
     /* The handle is released even if munmap failed: the caller frees it
-     * either way, and a second munmap of the same address must not happen.
-     * id stays: it holds no resource, and get_mode still answers. */
+     * either way, and a second munmap of the same address must not happen. */
     free(seg->priv);
     seg->priv = NULL;
     seg->base = NULL;
@@ -424,14 +420,6 @@ static int posix_remove(scb_seg_t *seg, const char *name)
     return SCB_OK;
 }
 
-static int posix_get_mode(scb_seg_t *seg, uint32_t *mode)
-{
-    if (seg == NULL || mode == NULL)
-        return SCB_EINVAL;
-    *mode = (uint32_t)seg->id;
-    return SCB_OK;
-}
-
 #if defined(__linux__)
 /*
  * Lists the objects "scb.NAME" of /dev/shm, directories and symbolic links
@@ -439,7 +427,7 @@ static int posix_get_mode(scb_seg_t *seg, uint32_t *mode)
  * ring name).  Other systems have no portable way to enumerate shm_open
  * objects, so there list is NULL.
  */
-static int posix_list(const scb_be_lister_t *l)
+static int posix_list(const scb_backend_lister_t *l)
 {
     const char *prefix = POSIX_PREFIX + 1; /* "scb.", without the slash */
     size_t plen = sizeof POSIX_PREFIX - 2;
@@ -480,13 +468,12 @@ const scb_backend_t scb_backend_posix = {
     .name = "posix",
     .name_max = POSIX_NAME_MAX,
     .names_exact = 1,
+    .can_protect = 1,
     .create = posix_create,
     .reserve = posix_reserve,
     .open = posix_open,
-    .protect = scb_seg_protect,
     .close = posix_close,
     .remove = posix_remove,
-    .get_mode = posix_get_mode,
 #if defined(__linux__)
     .list = posix_list,
 #else

@@ -77,13 +77,6 @@ static int sysv_check_name(const char *name)
     return SCB_OK;
 }
 
-/* get_mode needs no system call: the permission bits seen at open or create
- * ride in priv, as an integer. */
-static void seg_set_mode(scb_seg_t *seg, uint32_t mode)
-{
-    seg->priv = (void *)(uintptr_t)mode;
-}
-
 /* Translates an errno from a call on a segment already found by its id: the
  * id going stale (EINVAL, EIDRM) means the segment was removed meanwhile. */
 static int sysv_errno_by_id(int e)
@@ -106,7 +99,7 @@ static int sysv_create(scb_seg_t *seg, const char *name, size_t size,
 
     if (seg == NULL)
         return SCB_EINVAL;
-    scb_seg_clear(seg);
+    scb_backend_seg_clear(seg);
     rc = sysv_check_name(name);
     if (rc != SCB_OK)
         return rc;
@@ -154,7 +147,6 @@ static int sysv_create(scb_seg_t *seg, const char *name, size_t size,
     seg->size = size;
     seg->writable = 1;
     seg->id = id;
-    seg_set_mode(seg, (uint32_t)ds.shm_perm.mode & UINT32_C(0777));
     return SCB_OK;
 
 fail_detach:
@@ -183,7 +175,7 @@ static int sysv_open(scb_seg_t *seg, const char *name, int writable)
 
     if (seg == NULL)
         return SCB_EINVAL;
-    scb_seg_clear(seg);
+    scb_backend_seg_clear(seg);
     rc = sysv_check_name(name);
     if (rc != SCB_OK)
         return rc;
@@ -209,7 +201,6 @@ static int sysv_open(scb_seg_t *seg, const char *name, int writable)
     seg->size = size;
     seg->writable = writable ? 1 : 0;
     seg->id = id;
-    seg_set_mode(seg, (uint32_t)ds.shm_perm.mode & UINT32_C(0777));
     return SCB_OK;
 }
 
@@ -223,8 +214,8 @@ static int sysv_close(scb_seg_t *seg)
         rc = scb_sys_errno_to_scb(errno);
     /* The handle is released even if shmdt failed: the caller frees it
      * either way, and a second shmdt of the same address must not happen.
-     * id and priv stay: they hold no resource, and remove() may still be
-     * given the id after close. */
+     * id stays: it holds no resource, and remove() may still be given it
+     * after close. */
     seg->base = NULL;
     seg->size = 0;
     seg->writable = 0;
@@ -254,14 +245,6 @@ static int sysv_remove(scb_seg_t *seg, const char *name)
     return SCB_OK;
 }
 
-static int sysv_get_mode(scb_seg_t *seg, uint32_t *mode)
-{
-    if (seg == NULL || mode == NULL)
-        return SCB_EINVAL;
-    *mode = (uint32_t)(uintptr_t)seg->priv;
-    return SCB_OK;
-}
-
 #if defined(__linux__) && defined(SHM_INFO) && defined(SHM_STAT)
 #define SYSV_CAN_LIST 1
 
@@ -276,7 +259,7 @@ static int sysv_get_mode(scb_seg_t *seg, uint32_t *mode)
  * Segments that cannot be read or attached are skipped.  Other systems have
  * no such enumeration, so there list is NULL.
  */
-static int sysv_list(const scb_be_lister_t *l)
+static int sysv_list(const scb_backend_lister_t *l)
 {
     char name[SCB_NAME_MAX + 1];
     struct shm_info info;
@@ -297,11 +280,10 @@ static int sysv_list(const scb_be_lister_t *l)
         base = shmat(id, NULL, SHM_RDONLY);
         if (base == (void *)-1)
             continue;
-        scb_seg_clear(&seg);
+        scb_backend_seg_clear(&seg);
         seg.base = base;
         seg.size = (size_t)ds.shm_segsz;
         seg.id = id;
-        seg_set_mode(&seg, (uint32_t)ds.shm_perm.mode & UINT32_C(0777));
         ok = l->name_of(&seg, name, l->arg);
         (void)shmdt(base);
         if (!ok || sysv_check_name(name) != SCB_OK ||
@@ -320,12 +302,11 @@ const scb_backend_t scb_backend_sysv = {
     .name = "sysv",
     .name_max = SYSV_NAME_MAX,
     .names_exact = 0,
+    .can_protect = 1,
     .create = sysv_create,
     .open = sysv_open,
-    .protect = scb_seg_protect,
     .close = sysv_close,
     .remove = sysv_remove,
-    .get_mode = sysv_get_mode,
 #if SYSV_CAN_LIST
     .list = sysv_list,
 #else
