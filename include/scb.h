@@ -234,8 +234,8 @@ SCB_API int scb_close(scb_t *h);
  * Handles already open keep working; a later scb_open gets SCB_ENOENT.
  * Errors: SCB_EINVAL, SCB_ENOENT, SCB_EACCES, SCB_ENOTSUP,
  * SCB_ENAMETOOLONG, SCB_ESYS, and SCB_EBADFORMAT when what sits at the name
- * is no ring and is left as it is (posix: a directory; a symbolic link there
- * is removed, never what it points to). */
+ * is no ring and is left as it is (posix: a directory; a symbolic link or a
+ * FIFO there is removed, never what a link points to). */
 SCB_API int scb_unlink(const char *name, const scb_config_t *cfg);
 
 /*
@@ -337,7 +337,8 @@ typedef int (*scb_list_cb)(const char *name, void *arg);
  * Lists the rings of `backend` (NULL: the default backend) that this process
  * can see: calls cb(name, arg) once per ring, in no particular order, until
  * cb returns non-zero.  "posix" lists the objects /dev/shm/scb.NAME
- * (Linux; not directories or symbolic links there); "sysv" lists the
+ * (Linux; regular files only, not directories, symbolic links or FIFOs
+ * there); "sysv" lists the
  * segments this process may attach read-only whose header is a valid ring
  * and whose name's key leads to them (Linux); "apr" lists the ring files in
  * C:\ProgramData\libscb (Windows).  A ring created

@@ -116,6 +116,21 @@ void scb_ring_reap(const scb_ring_t *r, scb_ring_alive_fn alive)
     }
 }
 
+uint32_t scb_ring_readers_live(const scb_ring_t *r, scb_ring_alive_fn alive)
+{
+    uint32_t i, n = 0, hi = scb_load32_acquire(&r->wait->slots_hi);
+    uint64_t owner;
+
+    if (hi > r->nslots)
+        hi = r->nslots;
+    for (i = 0; i < hi; i++) {
+        owner = scb_load_acquire(&r->slots[i].owner);
+        if (owner != 0 && alive(owner))
+            n++;
+    }
+    return n;
+}
+
 int scb_ring_slot_take(const scb_ring_t *r, uint64_t self,
                        scb_ring_alive_fn alive, struct scb_slot **slot)
 {

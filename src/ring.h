@@ -141,6 +141,11 @@ int scb_ring_readers_min(const scb_ring_t *r, uint64_t pos, uint64_t *min);
  * changed meanwhile is left alone. */
 void scb_ring_reap(const scb_ring_t *r, scb_ring_alive_fn alive);
 
+/* SCB_LOSSLESS: registered readers that `alive` says are alive (a dead
+ * reader's slot stays owned until a writer that needs room frees it; it is
+ * no reader any more).  Scans up to the highest slot ever taken. */
+uint32_t scb_ring_readers_live(const scb_ring_t *r, scb_ring_alive_fn alive);
+
 /* SCB_LOSSLESS: takes a free reader slot for the owner id `self` (after
  * reaping dead owners once if none is free, unless `alive` is NULL) and
  * lets the writer's scans reach it.  SCB_OK and *slot, or SCB_ELIMIT. */

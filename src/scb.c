@@ -148,9 +148,13 @@ static int open_segment(const scb_backend_t *be, const char *name,
         if (rc == SCB_LAYOUT_CREATING) {
             if (strcmp(g->name, name) != 0)
                 break; /* another ring's, or a lie: decided below */
-            /* A dead creator's ring will never be finished. */
+            /* A dead creator's ring will never be finished.  Only a
+             * backend with a slow reservation step makes a live one worth
+             * a long wait: elsewhere a marker that stays is a stopped
+             * creator or a forger, given the short wait. */
             if (!scb_sys_proc_alive(g->creator) ||
-                now - start > OPEN_CREATING_NS) {
+                now - start > (be->reserve != NULL ? OPEN_CREATING_NS
+                                                   : OPEN_NOT_READY_NS)) {
                 rc = SCB_EBADFORMAT;
                 break;
             }
@@ -1012,22 +1016,6 @@ uint64_t scb_lost(const scb_t *r)
     return scb_ring_reader_lost(&r->ring, &r->r);
 }
 
-/* Registered readers of a lossless ring: slots whose owner is alive.  A
- * dead reader's slot stays owned until a writer that needs room frees it;
- * it is no reader any more and does not count. */
-static uint32_t count_readers(const scb_t *h)
-{
-    uint32_t i, n = 0;
-    uint64_t owner;
-
-    for (i = 0; i < h->ring.nslots; i++) {
-        owner = scb_load_acquire(&h->ring.slots[i].owner);
-        if (owner != 0 && scb_sys_proc_alive(owner))
-            n++;
-    }
-    return n;
-}
-
 /* The size of version 0.1's scb_info_t, the smallest a caller has. */
 #define INFO_BASE_SIZE (offsetof(scb_info_t, mode) + sizeof(uint32_t))
 
@@ -1048,7 +1036,7 @@ int scb_info_size(const scb_t *h, scb_info_t *dst, size_t size)
     out->usage = scb_usage(h);
     out->lost = scb_lost(h);
     out->max_readers = h->max_readers;
-    out->readers = count_readers(h);
+    out->readers = scb_ring_readers_live(&h->ring, scb_sys_proc_alive);
     owner = scb_load_acquire(&h->ring.hdr->writer_id);
     if (owner != 0 && scb_sys_proc_alive(owner)) {
         out->writer_alive = 1;

@@ -12,6 +12,10 @@
 #endif
 
 #include <sys/statvfs.h>
+#ifdef __linux__
+#include <sched.h>
+#include <sys/mount.h>
+#endif
 
 #include "scb_api.h"
 
@@ -24,7 +28,8 @@ static void posix_file(char *buf, size_t size, const char *name)
 /* ------------------------------------------------------------------------ */
 /* posix: a directory or a symbolic link at a ring's name.                  */
 
-enum { NOTOBJ_DIR, NOTOBJ_LINK_TO_RING, NOTOBJ_LINK_DANGLING, N_NOTOBJ };
+enum { NOTOBJ_DIR, NOTOBJ_LINK_TO_RING, NOTOBJ_LINK_DANGLING, NOTOBJ_FIFO,
+       N_NOTOBJ };
 
 /* scb_list callback: counts the reports of g_name. */
 static int find_name(const char *name, void *arg)
@@ -36,12 +41,12 @@ static int find_name(const char *name, void *arg)
 
 static const char *const notobj_what[] = {
     "a directory", "a symbolic link to another ring",
-    "a dangling symbolic link",
+    "a dangling symbolic link", "a FIFO",
 };
 
 START_TEST(test_posix_not_an_object)
 {
-    static const uint32_t flags[] = {0, SCB_LATEST, SCB_WRITER};
+    static const uint32_t flags[] = {0, SCB_LATEST, SCB_WRITER, SCB_OBSERVE};
     char path[300], target[SCB_NAME_MAX + 1], tpath[300];
     scb_config_t cfg = tu_cfg(8, 4);
     struct stat st;
@@ -60,9 +65,12 @@ START_TEST(test_posix_not_an_object)
         posix_file(tpath, sizeof tpath, target);
         ck_assert_int_eq(symlink(tpath, path), 0);
         break;
-    default:
+    case NOTOBJ_LINK_DANGLING:
         posix_file(tpath, sizeof tpath, "no-ring-of-this-name");
         ck_assert_int_eq(symlink(tpath, path), 0);
+        break;
+    default: /* opening it must not block (the tcase's timeout) */
+        ck_assert_int_eq(mkfifo(path, 0600), 0);
         break;
     }
     for (i = 0; i < sizeof flags / sizeof flags[0]; i++) {
@@ -93,7 +101,7 @@ START_TEST(test_posix_not_an_object)
         ck_assert(S_ISDIR(st.st_mode));
         ck_assert_int_eq(rmdir(path), 0);
     } else {
-        /* The link goes, never what it points to. */
+        /* The link (or the FIFO) goes, never what a link points to. */
         ck_assert_msg(rc == SCB_OK, "%s: scb_unlink = %d (%s)", notobj_what[_i],
                       rc, scb_strerror(rc));
         ck_assert_int_eq(lstat(path, &st), -1);
@@ -303,7 +311,11 @@ static scb_geom_t small_geometry(const char *name)
 }
 
 /* A creator that marked the ring and finishes it 1.5 s later (a forked
- * child playing a slow create): an open meanwhile waits and succeeds. */
+ * child playing a slow create): on a backend whose create reserves memory
+ * after the marker (posix), an open meanwhile waits and succeeds; on the
+ * others, where a create is never that slow, a marker that stays is a
+ * stopped creator or a forger, and the open gives up after the short
+ * wait (0.5 s) with SCB_EBADFORMAT. */
 START_TEST(test_creating_waited_for)
 {
     scb_geom_t g = small_geometry(g_name);
@@ -333,6 +345,15 @@ START_TEST(test_creating_waited_for)
     t0 = now_ms();
     rc = open_rc(g_name, _i == 0 ? 0 : SCB_WRITER, &r);
     dt = now_ms() - t0;
+    if (g_be->reserve == NULL) {
+        ck_assert_msg(rc == SCB_EBADFORMAT && dt >= 400 && dt < 1400,
+                      "open while being created, %s: %d (%s) after %.0f ms",
+                      tu_backend, rc, scb_strerror(rc), dt);
+        expect_child_ok(pid, "slow creator");
+        close(fds[0]);
+        close(fds[1]);
+        return;
+    }
     ck_assert_msg(rc == SCB_OK,
                   "open while being created = %d (%s) after %.0f ms", rc,
                   scb_strerror(rc), dt);
@@ -349,7 +370,7 @@ END_TEST
  * says SCB_EBADFORMAT at once, and scb_unlink removes the ring. */
 START_TEST(test_creating_dead_creator)
 {
-    static const uint32_t flags[] = {0, SCB_LATEST, SCB_WRITER};
+    static const uint32_t flags[] = {0, SCB_LATEST, SCB_WRITER, SCB_OBSERVE};
     scb_geom_t g = small_geometry(g_name);
     scb_config_t cfg = tu_cfg(1, 2);
     scb_seg_t seg;
@@ -536,6 +557,55 @@ START_TEST(test_posix_reserve_fails)
 }
 END_TEST
 
+#ifdef __linux__
+/* The child of test_posix_full_shm: in a mount namespace of its own, a
+ * /dev/shm of 256 KiB filled up, then a create of a small ring. */
+static int full_shm_child(void)
+{
+    scb_config_t cfg = cfg_of(8, 4, 0);
+    char path[300], block[4096];
+    struct stat st;
+    scb_t *w = NULL;
+    int fd, rc;
+
+    if (unshare(CLONE_NEWNS) != 0 ||
+        mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+        mount("tmpfs", "/dev/shm", "tmpfs", 0, "size=256k,mode=1777") != 0)
+        return 20;
+    fd = open("/dev/shm/filler", O_CREAT | O_WRONLY, 0600);
+    if (fd < 0)
+        return 21;
+    memset(block, 1, sizeof block);
+    while (write(fd, block, sizeof block) > 0)
+        ;
+    close(fd);
+    rc = scb_create(&w, g_name, &cfg);
+    if (rc != SCB_ENOMEM)
+        return 10 - rc;
+    posix_file(path, sizeof path, g_name);
+    return stat(path, &st) == 0 ? 30 : 0;
+}
+
+/* posix: a create on a full /dev/shm fails with SCB_ENOMEM and leaves
+ * nothing behind; it must not die of SIGBUS writing the header. */
+START_TEST(test_posix_full_shm)
+{
+    pid_t pid = fork();
+    int st;
+
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0)
+        _exit(full_shm_child());
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+                  "create on a full /dev/shm: %s %d (exit 0: SCB_ENOMEM and "
+                  "nothing left; 10 - rc: another code; 30: the object left)",
+                  WIFSIGNALED(st) ? "killed by signal" : "exit status",
+                  WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+}
+END_TEST
+#endif
+
 /* ------------------------------------------------------------------------ */
 /* sysv: scb_unlink removes what is a ring of that name, corrupt or not,   */
 /* and nothing else that sits at the name's key.                            */
@@ -636,6 +706,12 @@ void tu_api_add_objects(Suite *s)
                     "and memory, so test_posix_big_create (a 4 GiB create "
                     "watched by a reader) is NOT run\n", (uintmax_t)BIG_NEED);
         tcase_add_test(tc, test_posix_reserve_fails);
+        if (geteuid() == 0)
+            tcase_add_test(tc, test_posix_full_shm);
+        else
+            fprintf(stderr, "check_scb: NOTE: not root, so test_posix_full_shm "
+                    "(a create on a full /dev/shm, in a mount namespace) is "
+                    "NOT run\n");
     }
 #endif
 }

@@ -216,7 +216,8 @@ static int apr_object_open(const char *path)
     snprintf(obj, sizeof obj, "/ShM.%xH%x", h1 & 0xffffffffu,
              rs_hash(path) & 0xffffffffu);
 #if defined(__linux__)
-    return shm_open(obj, O_RDONLY | O_NOFOLLOW, 0); /* a file there: no link */
+    /* A file there: no link, and no wait on a FIFO. */
+    return shm_open(obj, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0);
 #else
     return shm_open(obj, O_RDONLY, 0); /* FreeBSD, macOS: no paths, no flag */
 #endif
@@ -468,6 +469,7 @@ int scb_apr_os_open(scb_seg_t *seg, const char *name, int writable)
     int rc;
 #if APR_KNOWS_OBJECT
     int obj, saved, attempt;
+    struct stat st;
 #endif
 
     rc = apr_path(path, name);
@@ -480,7 +482,13 @@ int scb_apr_os_open(scb_seg_t *seg, const char *name, int writable)
         obj = apr_object_open(path);
         if (obj < 0)
             return scb_sys_errno_to_scb(errno);
-        rc = apr_attach(seg, path, writable, obj);
+        /* APR would read its size word from whatever is there, and block
+         * on a FIFO: only a regular file is a segment. */
+        rc = fstat(obj, &st) != 0  ? scb_sys_errno_to_scb(errno)
+             : !S_ISREG(st.st_mode) ? SCB_EBADFORMAT
+                                    : SCB_OK;
+        if (rc == SCB_OK)
+            rc = apr_attach(seg, path, writable, obj);
         saved = errno;
         (void)close(obj);
         errno = saved;

@@ -68,8 +68,10 @@ _Static_assert(sizeof POSIX_PREFIX - 1 == POSIX_PREFIX_LEN,
 #define POSIX_SHM_DIR "/dev/shm"
 /* Linux keeps the objects as files there, where a symbolic link could sit
  * at a ring's name: shm_open must not follow it (glibc and musl add the
- * flag themselves).  FreeBSD and macOS keep no paths and refuse the flag. */
-#define POSIX_NOFOLLOW O_NOFOLLOW
+ * flag themselves), nor block on a FIFO made there (O_NONBLOCK; fstat then
+ * tells it is no regular file).  FreeBSD and macOS keep no paths and
+ * refuse the flags. */
+#define POSIX_NOFOLLOW (O_NOFOLLOW | O_NONBLOCK)
 #else
 #define POSIX_NOFOLLOW 0
 #endif
@@ -182,6 +184,20 @@ static int posix_create(scb_seg_t *seg, const char *name, size_t size,
      * segment as being created: that takes long for a large segment. */
     if (ftruncate(fd, (off_t)size) != 0)
         goto fail;
+#if defined(__linux__)
+    /* The page the caller marks before reserve() must be memory already:
+     * on a full /dev/shm the marker's store would otherwise fault
+     * (SIGBUS) instead of failing here with SCB_ENOMEM. */
+    {
+        size_t first = scb_sys_page_size();
+
+        if (first > size)
+            first = size;
+        if (fallocate(fd, 0, 0, (off_t)first) != 0 && errno != EOPNOTSUPP &&
+            errno != ENOSYS)
+            goto fail;
+    }
+#endif
     if (fstat(fd, &st) != 0)
         goto fail;
     if (((uint32_t)st.st_mode & UINT32_C(07777)) != mode) {
@@ -422,8 +438,8 @@ static int posix_remove(scb_seg_t *seg, const char *name)
 
 #if defined(__linux__)
 /*
- * Lists the objects "scb.NAME" of /dev/shm, directories and symbolic links
- * left out, and reports NAME (the portable code checks that it is a valid
+ * Lists the objects "scb.NAME" of /dev/shm, anything but regular files
+ * (directories, symbolic links, FIFOs) left out, and reports NAME (the portable code checks that it is a valid
  * ring name).  Other systems have no portable way to enumerate shm_open
  * objects, so there list is NULL.
  */
@@ -451,7 +467,7 @@ static int posix_list(const scb_backend_lister_t *l)
             continue;
         /* A directory or a symbolic link at a ring's name is no ring (open
          * refuses it); a file system that gives no type keeps them in. */
-        if (de->d_type == DT_DIR || de->d_type == DT_LNK)
+        if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN)
             continue;
         if (l->report(de->d_name + plen, l->arg) != 0) {
             errno = 0;
