@@ -558,48 +558,66 @@ START_TEST(test_posix_reserve_fails)
 END_TEST
 
 #ifdef __linux__
-/* The child of test_posix_full_shm: in a mount namespace of its own, a
- * /dev/shm of 256 KiB filled up, then a create of a small ring. */
-static int full_shm_child(void)
+/* The child of test_full_shm, in a mount namespace of its own with a
+ * /dev/shm of 512 KiB.  _i 0: /dev/shm filled up, then a create of a small
+ * ring.  _i 1: two rings of 300 KiB, each of which fits on its own: the
+ * second must fail at create, not fault when its items are written. */
+static int full_shm_child(int which)
 {
     scb_config_t cfg = cfg_of(8, 4, 0);
-    char path[300], block[4096];
+    char path[300], block[4096], name2[SCB_NAME_MAX + 1];
     struct stat st;
-    scb_t *w = NULL;
+    scb_t *w = NULL, *w2 = NULL;
+    uint64_t i;
     int fd, rc;
 
     if (unshare(CLONE_NEWNS) != 0 ||
         mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
-        mount("tmpfs", "/dev/shm", "tmpfs", 0, "size=256k,mode=1777") != 0)
+        mount("tmpfs", "/dev/shm", "tmpfs", 0, "size=512k,mode=1777") != 0)
         return 20;
-    fd = open("/dev/shm/filler", O_CREAT | O_WRONLY, 0600);
-    if (fd < 0)
-        return 21;
-    memset(block, 1, sizeof block);
-    while (write(fd, block, sizeof block) > 0)
-        ;
-    close(fd);
-    rc = scb_create(&w, g_name, &cfg);
-    if (rc != SCB_ENOMEM)
-        return 10 - rc;
-    posix_file(path, sizeof path, g_name);
-    return stat(path, &st) == 0 ? 30 : 0;
+    if (which == 0) {
+        fd = open("/dev/shm/filler", O_CREAT | O_WRONLY, 0600);
+        if (fd < 0)
+            return 21;
+        memset(block, 1, sizeof block);
+        while (write(fd, block, sizeof block) > 0)
+            ;
+        close(fd);
+        rc = scb_create(&w, g_name, &cfg);
+        if (rc != SCB_ENOMEM)
+            return 10 - rc;
+        posix_file(path, sizeof path, g_name);
+        return strcmp(tu_backend, "posix") == 0 && stat(path, &st) == 0 ? 30 : 0;
+    }
+    cfg = cfg_of(1024, 300, 0);
+    if ((rc = scb_create(&w, g_name, &cfg)) != SCB_OK)
+        return 40 - rc;
+    new_name(name2, sizeof name2);
+    rc = scb_create(&w2, name2, &cfg);
+    memset(block, 2, sizeof block);
+    for (i = 0; i < 300; i++)
+        if (scb_push(w, block) != SCB_OK || (w2 != NULL && scb_push(w2, block) != SCB_OK))
+            return 50;
+    return rc == SCB_ENOMEM ? 0 : 60 - rc;
 }
 
-/* posix: a create on a full /dev/shm fails with SCB_ENOMEM and leaves
- * nothing behind; it must not die of SIGBUS writing the header. */
-START_TEST(test_posix_full_shm)
+/* posix, apr: a create on a full /dev/shm fails with SCB_ENOMEM and leaves
+ * nothing behind, and a ring that was created never faults for want of
+ * memory: it must not die of SIGBUS writing the header or the items. */
+START_TEST(test_full_shm)
 {
     pid_t pid = fork();
     int st;
 
     ck_assert_int_ge(pid, 0);
     if (pid == 0)
-        _exit(full_shm_child());
+        _exit(full_shm_child(_i));
     ck_assert_int_eq(waitpid(pid, &st, 0), pid);
     ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-                  "create on a full /dev/shm: %s %d (exit 0: SCB_ENOMEM and "
-                  "nothing left; 10 - rc: another code; 30: the object left)",
+                  "%s on a full /dev/shm: %s %d (exit 0: SCB_ENOMEM and "
+                  "nothing left; 10 - rc, 40 - rc, 60 - rc: another code; "
+                  "30: the object left)",
+                  _i == 0 ? "a create" : "two rings that fit one at a time",
                   WIFSIGNALED(st) ? "killed by signal" : "exit status",
                   WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
 }
@@ -706,11 +724,13 @@ void tu_api_add_objects(Suite *s)
                     "and memory, so test_posix_big_create (a 4 GiB create "
                     "watched by a reader) is NOT run\n", (uintmax_t)BIG_NEED);
         tcase_add_test(tc, test_posix_reserve_fails);
+    }
+    if (strcmp(tu_backend, "posix") == 0 || strcmp(tu_backend, "apr") == 0) {
         if (geteuid() == 0)
-            tcase_add_test(tc, test_posix_full_shm);
+            tcase_add_loop_test(tc, test_full_shm, 0, 2);
         else
-            fprintf(stderr, "check_scb: NOTE: not root, so test_posix_full_shm "
-                    "(a create on a full /dev/shm, in a mount namespace) is "
+            fprintf(stderr, "check_scb: NOTE: not root, so test_full_shm "
+                    "(creates on a full /dev/shm, in a mount namespace) is "
                     "NOT run\n");
     }
 #endif

@@ -227,6 +227,7 @@ int scb_apr_finish_create(scb_seg_t *seg, apr_pool_t *pool, apr_shm_t *shm,
     as->shm = shm;
     as->owner = 1;
     as->has_ident = 0;
+    as->path[0] = '\0';
     seg->writable = 1;
     seg->priv = as;
     return SCB_OK;
@@ -275,6 +276,7 @@ int scb_apr_finish_open(scb_seg_t *seg, apr_pool_t *pool, apr_shm_t *shm,
     as->shm = shm;
     as->owner = owner;
     as->has_ident = 0;
+    as->path[0] = '\0';
     seg->priv = as;
     return SCB_OK;
 }

@@ -30,6 +30,8 @@ typedef struct scb_apr_seg {
      * and never a newer one made under the same name since. */
     int has_ident;
     uint64_t dev, ino;
+    /* Unix, a segment this handle created: its APR name, for reserve(). */
+    char path[300];
 } scb_apr_seg_t;
 
 /* --- shm_apr.c ------------------------------------------------------------ */

@@ -205,16 +205,23 @@ static unsigned int rs_hash(const char *s)
     return h;
 }
 
+/* The name of the OS object APR 1.7 makes for APR name `path`. */
+static void apr_object_name(const char *path, char obj[32])
+{
+    apr_ssize_t len = (apr_ssize_t)strlen(path);
+    unsigned int h1 = apr_hashfunc_default(path, &len);
+
+    snprintf(obj, 32, "/ShM.%xH%x", h1 & 0xffffffffu,
+             rs_hash(path) & 0xffffffffu);
+}
+
 /* Opens the OS object of APR name `path` read-only: a descriptor, or -1
  * with errno set. */
 static int apr_object_open(const char *path)
 {
     char obj[32];
-    apr_ssize_t len = (apr_ssize_t)strlen(path);
-    unsigned int h1 = apr_hashfunc_default(path, &len);
 
-    snprintf(obj, sizeof obj, "/ShM.%xH%x", h1 & 0xffffffffu,
-             rs_hash(path) & 0xffffffffu);
+    apr_object_name(path, obj);
 #if defined(__linux__)
     /* A file there: no link, and no wait on a FIFO. */
     return shm_open(obj, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0);
@@ -222,6 +229,42 @@ static int apr_object_open(const char *path)
     return shm_open(obj, O_RDONLY, 0); /* FreeBSD, macOS: no paths, no flag */
 #endif
 }
+
+#if defined(__linux__)
+/* Reserves the memory behind the first `len` bytes of the OS object of APR
+ * name `path` (0: all of it), which must still be the object (dev, ino):
+ * APR neither preallocates nor checks, and a write to a page tmpfs cannot
+ * supply faults (SIGBUS) instead of failing.  SCB_ENOMEM when /dev/shm is
+ * full, SCB_ESYS (ENOENT) when the name leads elsewhere by now. */
+static int apr_object_reserve(const char *path, uint64_t dev, uint64_t ino,
+                              off_t len)
+{
+    char obj[32];
+    struct stat st;
+    int fd, rc = SCB_OK, saved;
+
+    apr_object_name(path, obj);
+    fd = shm_open(obj, O_RDWR | O_NOFOLLOW | O_NONBLOCK, 0);
+    if (fd < 0)
+        return scb_sys_errno_to_scb(errno);
+    if (fstat(fd, &st) != 0) {
+        rc = scb_sys_errno_to_scb(errno);
+    } else if ((uint64_t)st.st_dev != dev || (uint64_t)st.st_ino != ino) {
+        errno = ENOENT;
+        rc = SCB_ESYS;
+    } else {
+        if (len == 0 || len > st.st_size)
+            len = st.st_size;
+        if (fallocate(fd, 0, 0, len) != 0 && errno != EOPNOTSUPP &&
+            errno != ENOSYS)
+            rc = scb_sys_errno_to_scb(errno);
+    }
+    saved = errno;
+    (void)close(fd);
+    errno = saved;
+    return rc;
+}
+#endif
 
 /* fstat of the OS object of APR name `path`: SCB_OK, SCB_ENOENT if there
  * is none, or another SCB_E* code. */
@@ -341,9 +384,26 @@ int scb_apr_os_create(scb_seg_t *seg, const char *name, size_t size)
             errno = ENOSYS;
             return SCB_ENOTSUP;
         }
+#if defined(__linux__)
+        /* APR's own page and the ring's header page are memory before
+         * the caller writes its marker there; reserve() does the rest. */
+        rc = apr_object_reserve(path, (uint64_t)ost.st_dev,
+                                (uint64_t)ost.st_ino, (off_t)(2 * page));
+        if (rc != SCB_OK) {
+            int saved = errno;
+
+            (void)apr_shm_destroy(shm); /* unmaps and removes the name */
+            scb_apr_pool_free(pool);
+            errno = saved;
+            return rc;
+        }
+#endif
         rc = scb_apr_finish_create(seg, pool, shm, path, size);
-        if (rc == SCB_OK)
+        if (rc == SCB_OK) {
             keep_identity(seg, &ost);
+            snprintf(((scb_apr_seg_t *)seg->priv)->path,
+                     sizeof ((scb_apr_seg_t *)seg->priv)->path, "%s", path);
+        }
         return rc;
     }
 #else
@@ -543,6 +603,25 @@ int scb_apr_os_remove(scb_seg_t *seg, const char *name)
     return rc;
 }
 
+#if APR_KNOWS_OBJECT && defined(__linux__)
+/* The rest of the object's memory, after the caller marked the ring as
+ * being created (a large segment takes long). */
+static int apr_reserve(scb_seg_t *seg)
+{
+    scb_apr_seg_t *as;
+
+    if (seg == NULL || seg->priv == NULL)
+        return SCB_EINVAL;
+    as = seg->priv;
+    if (!as->has_ident || as->path[0] == '\0')
+        return SCB_OK;
+    return apr_object_reserve(as->path, as->dev, as->ino, 0);
+}
+#define APR_RESERVE apr_reserve
+#else
+#define APR_RESERVE NULL
+#endif
+
 const scb_backend_t scb_backend_apr = {
     .name = "apr",
     .name_max = APR_NAME_MAX,
@@ -551,6 +630,7 @@ const scb_backend_t scb_backend_apr = {
      * mapping covers the last, partly used page. */
     .can_protect = APR_CAN_PROTECT,
     .create = scb_apr_create,
+    .reserve = APR_RESERVE,
     .open = scb_apr_open,
     .close = scb_apr_close,
     .remove = scb_apr_os_remove,
