@@ -20,7 +20,10 @@
  * handles of its own.
  * Every function validates its arguments and returns one of the SCB_E* codes
  * below; nothing that another process writes into the shared segment can make
- * a call on a handle read or write outside that handle's mapping.
+ * a call on a handle read or write outside that handle's mapping.  (A process
+ * with write permission to a posix or apr object can shrink the object
+ * itself under live mappings, and their next access then faults: System V
+ * segments cannot shrink.)
  *
  * This header is self-contained C99 and C++.
  */
@@ -248,8 +251,8 @@ SCB_API int scb_push(scb_t *w, const void *item);
 /* Writer: pushes n items stored back to back.  Overwrite mode pushes all n;
  * SCB_LOSSLESS pushes as many as fit now and returns SCB_EAGAIN only if none
  * fit.  *count is always set (count must not be NULL).  n == 0 is SCB_OK
- * with *count == 0.  Errors: SCB_EINVAL (NULL count, NULL items with n > 0),
- * SCB_ENOTWRITER, SCB_EAGAIN. */
+ * with *count == 0.  Errors: SCB_EINVAL (NULL count, NULL items with n > 0,
+ * n * item_size beyond SIZE_MAX), SCB_ENOTWRITER, SCB_EAGAIN. */
 SCB_API int scb_push_many(scb_t *w, const void *items, size_t n, size_t *count);
 
 /* Writer: pushes one item, waiting up to timeout_ms for room in a

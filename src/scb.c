@@ -69,6 +69,7 @@ struct scb {
     uint32_t forks;          /* scb_sys_forks when opened: a handle used in a
                               * forked child is not that child's */
     uint64_t rejoin_at;      /* evicted reader: no new try before this */
+    uint64_t birth;          /* the ring's birth mark, as validated at open */
     int no_heavy;            /* asymmetric barriers: this process's heavy
                               * barrier failed, so its _wait calls poll */
     uint64_t last_reap;      /* when the writer last looked for dead readers */
@@ -241,6 +242,7 @@ static void attach(scb_t *h, const scb_geom_t *g)
     h->ring.fast_unfenced = h->ring.asym_barriers && scb_sys_barrier_register();
     /* SCB_ASYM_BARRIERS is not kept here: ring.asym_barriers says. */
     h->flags = g->flags & SCB_RING_FLAGS;
+    h->birth = g->birth;
     h->mode = g->mode;
     h->max_readers = g->max_readers;
 }
@@ -332,16 +334,19 @@ int scb_create(scb_t **out, const char *name, const scb_config_t *cfg)
 
     if ((h = new_handle(be, name)) == NULL)
         return SCB_ENOMEM;
-    rc = scb_backend_create(be, &h->seg, name, (size_t)g.total_size, g.mode);
-    if (rc != SCB_OK) {
-        free(h);
-        return rc;
-    }
+    /* Before the segment exists: a creator killed between the OS call
+     * and its marker leaves a segment nobody can tell from a foreign one,
+     * so that window is kept short (no /proc read in it). */
     h->self_id = scb_sys_proc_self();
     /* Unique per ring made: this process and the moment (scb_check_name). */
     g.birth = (scb_sys_now_ns() * UINT64_C(0x9e3779b97f4a7c15)) ^ h->self_id;
     if (g.birth == 0)
         g.birth = 1;
+    rc = scb_backend_create(be, &h->seg, name, (size_t)g.total_size, g.mode);
+    if (rc != SCB_OK) {
+        free(h);
+        return rc;
+    }
     /* Openers from here on wait while this process lives, however long
      * the backend takes to reserve a large segment. */
     scb_layout_mark_creating(h->seg.base, &g, h->self_id);
@@ -809,6 +814,8 @@ int scb_push_many(scb_t *w, const void *items, size_t n, size_t *count)
         *count = 0;
     if (w == NULL || count == NULL || (items == NULL && n > 0) || foreign(w))
         return SCB_EINVAL;
+    if (n > SIZE_MAX / w->ring.item_size)
+        return SCB_EINVAL; /* n items would not fit in the address space */
     if (!w->is_writer)
         return SCB_ENOTWRITER;
     if (n == 0)
@@ -1067,7 +1074,7 @@ int scb_check_name(const scb_t *h)
         return rc;
     /* birth is written before the header is published and never changes;
      * the rest is what this handle copied at open. */
-    if (g.birth != h->ring.hdr->birth || g.item_size != h->ring.item_size ||
+    if (g.birth != h->birth || g.item_size != h->ring.item_size ||
         g.length != h->ring.length || g.flags != h->flags ||
         g.max_readers != h->max_readers || g.mode != h->mode)
         rc = SCB_ENOENT;

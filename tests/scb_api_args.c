@@ -517,6 +517,13 @@ START_TEST(test_many_edges)
     ck_assert_int_eq(scb_push_many(w, NULL, 0, &count), SCB_OK);
     ck_assert_uint_eq(count, 0);
     ck_assert_uint_eq(info_of(w).pushed, 0);
+    /* n items that would not fit in the address space: refused, and the
+     * buffer is not read (its n * item_size wraps). */
+    count = 9;
+    ck_assert_int_eq(scb_push_many(w, items, SIZE_MAX / 8 + 2, &count),
+                     SCB_EINVAL);
+    ck_assert_uint_eq(count, 0);
+    ck_assert_uint_eq(info_of(w).pushed, 0);
 
     count = 9;
     ck_assert_int_eq(scb_pop_many(r, items, 8, &count), SCB_EAGAIN);
