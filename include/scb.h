@@ -252,7 +252,7 @@ SCB_API int scb_push(scb_t *w, const void *item);
  * SCB_LOSSLESS pushes as many as fit now and returns SCB_EAGAIN only if none
  * fit.  *count is always set (count must not be NULL).  n == 0 is SCB_OK
  * with *count == 0.  Errors: SCB_EINVAL (NULL count, NULL items with n > 0,
- * n * item_size beyond SIZE_MAX), SCB_ENOTWRITER, SCB_EAGAIN. */
+ * n * item_size beyond PTRDIFF_MAX), SCB_ENOTWRITER, SCB_EAGAIN. */
 SCB_API int scb_push_many(scb_t *w, const void *items, size_t n, size_t *count);
 
 /* Writer: pushes one item, waiting up to timeout_ms for room in a

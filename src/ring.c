@@ -201,31 +201,43 @@ static void skip_to(const scb_ring_t *r, scb_rcursor_t *c, uint64_t target)
     c->idx = slot_of(r, target);
 }
 
+/* How often slot_publish retries a compare-and-swap that found a value
+ * it did not store while the slot still looks its own. */
+#define PUBLISH_TRIES 4
+
 /* Stores the reader's position in its slot, if the slot is still this
  * registration's.  The owner and tag loads (from the line the store goes
- * to anyway) catch a slot reaped and taken since; the compare-and-swap
- * from the value this registration last stored catches one taken between
- * those loads and the store, so an evicted reader never moves another
- * reader's position, except forward in the one case where that reader
- * started exactly where this one last was: then the other reader's copies,
- * checked like every reader's, count what the writer overwrote as lost.
- * Release (the CAS is acq_rel): the copies are complete before the writer
- * may reuse their slots; pairs with the acquire load in
- * scb_ring_readers_min.  Returns 0 and evicts the cursor if the slot is
- * gone. */
+ * to anyway) catch a slot reaped and taken since; the compare-and-swap from
+ * the value this registration last stored catches one taken between those
+ * loads and the store, so an evicted reader never moves another reader's
+ * position except forward, and only in the one case where that reader
+ * started exactly where this one last was.  The reader that owns the slot
+ * then finds a value it did not store: its acquire on the failed CAS makes
+ * a newer registration's tag visible if there is one, so with owner and
+ * tag still its own the value can only be such a stale store, and it
+ * stores its position over it.  Release (the CAS is acq_rel): the copies
+ * are complete before the writer may reuse their slots; pairs with the
+ * acquire load in scb_ring_readers_min.  Returns 0 and evicts the cursor
+ * if the slot is gone (giving it back if it somehow still is its own). */
 static int slot_publish(scb_rcursor_t *c)
 {
-    uint64_t expected = c->published;
+    uint64_t expected = c->published, me = c->self;
+    int tries;
 
-    if (scb_load_relaxed(&c->slot->owner) != c->self ||
-        scb_load_relaxed(&c->slot->tag) != c->tag ||
-        !scb_cas(&c->slot->pos, &expected, c->pos)) {
-        c->slot = NULL;
-        c->evicted = 1;
-        return 0;
+    for (tries = 0; tries < PUBLISH_TRIES; tries++) {
+        if (scb_load_relaxed(&c->slot->owner) != c->self ||
+            scb_load_relaxed(&c->slot->tag) != c->tag)
+            break;
+        if (scb_cas(&c->slot->pos, &expected, c->pos)) {
+            c->published = c->pos;
+            return 1;
+        }
     }
-    c->published = c->pos;
-    return 1;
+    if (tries == PUBLISH_TRIES && scb_load_relaxed(&c->slot->tag) == c->tag)
+        scb_cas(&c->slot->owner, &me, 0); /* never left held by nobody */
+    c->slot = NULL;
+    c->evicted = 1;
+    return 0;
 }
 
 int scb_ring_reader_register_end(const scb_ring_t *r, scb_rcursor_t *c,

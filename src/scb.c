@@ -136,7 +136,7 @@ static void close_quietly(const scb_backend_t *be, scb_seg_t *seg)
 static int open_segment(const scb_backend_t *be, const char *name,
                         int writable, scb_seg_t *seg, scb_geom_t *g)
 {
-    uint64_t start = scb_sys_now_ns(), not_ready = start, now;
+    uint64_t start = scb_sys_now_ns(), not_ready = start, creating = 0, now;
     uint32_t nap = 100;
     int rc;
 
@@ -153,9 +153,11 @@ static int open_segment(const scb_backend_t *be, const char *name,
              * backend with a slow reservation step makes a live one worth
              * a long wait: elsewhere a marker that stays is a stopped
              * creator or a forger, given the short wait. */
+            if (creating == 0)
+                creating = now; /* the marker's time starts when seen */
             if (!scb_sys_proc_alive(g->creator) ||
-                now - start > (be->reserve != NULL ? OPEN_CREATING_NS
-                                                   : OPEN_NOT_READY_NS)) {
+                now - creating > (be->reserve != NULL ? OPEN_CREATING_NS
+                                                      : OPEN_NOT_READY_NS)) {
                 rc = SCB_EBADFORMAT;
                 break;
             }
@@ -489,26 +491,33 @@ static int register_reader(scb_t *h, enum scb_start start, int may_wait)
     return rc;
 }
 
-/* How often an evicted reader tries to register again when it could not. */
+/* How often an evicted reader tries to register again when it could not:
+ * soon after a push under way stopped it, else every 100 ms. */
+#define REJOIN_SOON_NS (1000u * 1000u)
 #define REJOIN_INTERVAL_NS (100u * 1000u * 1000u)
 
 /* A registered reader found its slot taken from it (it was judged dead):
  * it registers again where it is, what it missed counted as lost, without
  * waiting (this runs inside a pop).  If that fails it reads on
- * unregistered, its copies checked as always, and tries again at a pop at
- * least REJOIN_INTERVAL_NS later. */
+ * unregistered, its copies checked as always, and tries again at a pop
+ * REJOIN_SOON_NS (a push was under way) or REJOIN_INTERVAL_NS later. */
 static void rejoin(scb_t *r)
 {
     uint64_t now = scb_sys_now_ns();
+    int rc;
 
     if (r->rejoin_at != 0 && now < r->rejoin_at)
         return;
     r->r.evicted = 0;
-    if (register_reader(r, SCB_START_RESUME, 0) == SCB_OK) {
+    rc = register_reader(r, SCB_START_RESUME, 0);
+    if (rc == SCB_OK) {
         r->rejoin_at = 0;
     } else {
+        /* A push under way (SCB_EBUSY) ends within microseconds: try again
+         * soon; no free slot or no heavy barrier: much later. */
         r->r.evicted = 1;
-        r->rejoin_at = now + REJOIN_INTERVAL_NS;
+        r->rejoin_at = now + (rc == SCB_EBUSY ? REJOIN_SOON_NS
+                                              : REJOIN_INTERVAL_NS);
     }
 }
 
@@ -814,8 +823,8 @@ int scb_push_many(scb_t *w, const void *items, size_t n, size_t *count)
         *count = 0;
     if (w == NULL || count == NULL || (items == NULL && n > 0) || foreign(w))
         return SCB_EINVAL;
-    if (n > SIZE_MAX / w->ring.item_size)
-        return SCB_EINVAL; /* n items would not fit in the address space */
+    if (n > PTRDIFF_MAX / w->ring.item_size)
+        return SCB_EINVAL; /* no buffer of n items can exist */
     if (!w->is_writer)
         return SCB_ENOTWRITER;
     if (n == 0)

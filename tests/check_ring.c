@@ -865,6 +865,48 @@ START_TEST(test_register_end_after_eviction)
 }
 END_TEST
 
+/* An evicted reader's late compare-and-swap lands in the slot of a new
+ * reader that started exactly where the evicted one last was: the new
+ * reader must keep its slot (its next publish stores over the stale
+ * value), not take itself for evicted and leave the slot held by nobody. */
+START_TEST(test_stale_publish_shared_start)
+{
+    struct mem_ring m;
+    scb_wcursor_t w;
+    scb_rcursor_t e, n;
+    uint64_t i, v, stale;
+
+    mem_ring_make_flags(&m, 8, 4, 0, SCB_LOSSLESS, 1);
+    scb_ring_writer_start(&m.ring, &w);
+    mem_take(&m, &e, 0, 100, SCB_START_OLDEST);
+    ck_assert_int_eq(scb_ring_reader_register_end(&m.ring, &e,
+                                                  SCB_START_OLDEST), 0);
+    for (i = 0; i < 4; i++) {
+        scb_ring_op_begin(&m.ring, &w);
+        scb_ring_push(&m.ring, &w, &i);
+        scb_ring_op_end(&m.ring, &w);
+    }
+    /* E is judged dead; N takes the slot at the oldest item, 0: E's last
+     * stored position too. */
+    scb_ring_reap(&m.ring, alive_never);
+    mem_take(&m, &n, 0, 200, SCB_START_OLDEST);
+    ck_assert_int_eq(scb_ring_reader_register_end(&m.ring, &n,
+                                                  SCB_START_OLDEST), 0);
+    ck_assert_uint_eq(n.pos, 0);
+    /* E's compare-and-swap from 0 to 1, decided before the reap. */
+    stale = 0;
+    ck_assert(scb_cas(&m.ring.slots[0].pos, &stale, 1));
+    /* N reads on and keeps its slot. */
+    ck_assert_int_eq(scb_ring_pop(&m.ring, &n, &v), SCB_OK);
+    ck_assert_int_eq(scb_ring_pop(&m.ring, &n, &v), SCB_OK);
+    ck_assert_int_eq(n.evicted, 0);
+    ck_assert_ptr_nonnull(n.slot);
+    ck_assert_uint_eq(scb_load_relaxed(&m.ring.slots[0].owner), 200);
+    ck_assert_uint_eq(scb_load_relaxed(&m.ring.slots[0].pos), 2);
+    mem_ring_free(&m);
+}
+END_TEST
+
 /* Two handles of one process (one owner id): the first, judged dead and
  * reaped, must not free the slot the second took since when it closes. */
 START_TEST(test_unregister_spares_sibling)
@@ -1143,6 +1185,7 @@ static Suite *ring_suite(void)
     tcase_add_test(tc, test_evicted_reader_keeps_out);
     tcase_add_test(tc, test_register_end_after_eviction);
     tcase_add_test(tc, test_unregister_spares_sibling);
+    tcase_add_test(tc, test_stale_publish_shared_start);
     tcase_add_test(tc, test_wake_handshake);
     tcase_add_test(tc, test_wake_replay_readers);
     tcase_add_test(tc, test_wake_replay_writer);

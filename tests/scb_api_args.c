@@ -523,6 +523,11 @@ START_TEST(test_many_edges)
     ck_assert_int_eq(scb_push_many(w, items, SIZE_MAX / 8 + 2, &count),
                      SCB_EINVAL);
     ck_assert_uint_eq(count, 0);
+    ck_assert_int_eq(scb_push_many(w, items, SIZE_MAX / 8, &count),
+                     SCB_EINVAL);
+    ck_assert_int_eq(scb_push_many(w, items, (size_t)PTRDIFF_MAX / 8 + 1,
+                                   &count),
+                     SCB_EINVAL);
     ck_assert_uint_eq(info_of(w).pushed, 0);
 
     count = 9;

@@ -235,7 +235,10 @@ static int apr_object_open(const char *path)
  * name `path` (0: all of it), which must still be the object (dev, ino):
  * APR neither preallocates nor checks, and a write to a page tmpfs cannot
  * supply faults (SIGBUS) instead of failing.  SCB_ENOMEM when /dev/shm is
- * full, SCB_ESYS (ENOENT) when the name leads elsewhere by now. */
+ * full, SCB_ESYS (ENOENT) when the name leads elsewhere by now.  (APR's
+ * own store of its size word, inside apr_shm_create, comes before any
+ * reservation: a /dev/shm filled between the free-space check of create
+ * and that store still faults there.) */
 static int apr_object_reserve(const char *path, uint64_t dev, uint64_t ino,
                               off_t len)
 {
@@ -392,8 +395,14 @@ int scb_apr_os_create(scb_seg_t *seg, const char *name, size_t size)
         if (rc != SCB_OK) {
             int saved = errno;
 
-            (void)apr_shm_destroy(shm); /* unmaps and removes the name */
-            scb_apr_pool_free(pool);
+            if (rc == SCB_ESYS && saved == ENOENT) {
+                /* The name leads to another object by now: unmap this
+                 * one, remove nothing. */
+                (void)scb_apr_release(shm, pool, 1);
+            } else {
+                (void)apr_shm_destroy(shm); /* unmaps, removes the name */
+                scb_apr_pool_free(pool);
+            }
             errno = saved;
             return rc;
         }

@@ -148,6 +148,23 @@ static int not_an_object(const char *path, int e)
     return yes;
 }
 
+/* 1 if the object at `path` is the one open as `fd`, or if that cannot be
+ * told; 0 if the name leads to another object, or to none. */
+static int name_leads_to(const char *path, int fd)
+{
+    struct stat a, b;
+    int other, ok;
+
+    if (fstat(fd, &a) != 0)
+        return 1;
+    other = shm_open(path, O_RDONLY | POSIX_NOFOLLOW, 0);
+    if (other < 0)
+        return errno != ENOENT;
+    ok = fstat(other, &b) != 0 || (a.st_dev == b.st_dev && a.st_ino == b.st_ino);
+    (void)close(other);
+    return ok;
+}
+
 static int posix_create(scb_seg_t *seg, const char *name, size_t size,
                         uint32_t mode)
 {
@@ -227,9 +244,12 @@ static int posix_create(scb_seg_t *seg, const char *name, size_t size,
 fail:
     rc = scb_sys_errno_to_scb(errno);
 undo:
-    /* Cleanup must not replace the errno that explains the failure. */
+    /* Cleanup must not replace the errno that explains the failure.  The
+     * name is removed only while it still leads to the object made here
+     * (or when that cannot be told): never a ring made under it since. */
     saved = errno;
-    (void)shm_unlink(path);
+    if (name_leads_to(path, fd))
+        (void)shm_unlink(path);
     (void)close(fd);
     errno = saved;
     return rc;
