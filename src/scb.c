@@ -155,8 +155,15 @@ static int open_segment(const scb_backend_t *be, const char *name,
              * creator or a forger, given the short wait. */
             if (creating == 0)
                 creating = now; /* the marker's time starts when seen */
-            if (!scb_sys_proc_alive(g->creator) ||
-                now - creating > (be->reserve != NULL ? OPEN_CREATING_NS
+            if (!scb_sys_proc_alive(g->creator)) {
+                /* It may have finished the ring and exited since the
+                 * marker was read: the header decides, once more. */
+                rc = scb_layout_check(seg->base, seg->size, g);
+                if (rc != SCB_OK)
+                    rc = SCB_EBADFORMAT;
+                break;
+            }
+            if (now - creating > (be->reserve != NULL ? OPEN_CREATING_NS
                                                       : OPEN_NOT_READY_NS)) {
                 rc = SCB_EBADFORMAT;
                 break;
