@@ -332,7 +332,8 @@ struct bench_stat bench_nb_series(const struct bench_nb_result *r, int rounds);
 double bench_nb_vs_quiet(const struct bench_nb_result *res, int n,
                          const struct bench_nb_result *r);
 
-/* The speed targets of the benchmark issue, judged on one backend. */
+/* The speed targets (the README's "Speed targets" table), judged on one
+ * backend. */
 struct bench_target {
     char what[128];
     char measured[256];

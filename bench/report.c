@@ -1,7 +1,7 @@
 /*
  * report.c - the figures of a run and the table for people: statistics over
  * the repetitions (each figure is their median, with the lowest and highest
- * beside it), ratios to the pipe, the speed targets of the benchmark issue
+ * beside it), ratios to the pipe, the speed targets (the README's table)
  * marked met or not, and the formatting of sizes, rates and times.
  */
 #ifdef HAVE_CONFIG_H
@@ -586,8 +586,8 @@ void bench_report_table(FILE *out, const struct bench_info *info,
 
     for (k = 0; k < info->nbackends; k++) {
         nt = bench_targets(info, res, n, info->backends[k], t);
-        fprintf(out, "\nTargets of issue 4, backend %s (this run):\n",
-                info->backends[k]);
+        fprintf(out, "\nSpeed targets (the README's \"Speed targets\" table), "
+                "backend %s (this run):\n", info->backends[k]);
         for (i = 0; i < nt; i++)
             fprintf(out, "  %-60s %-44s %s\n", t[i].what, t[i].measured,
                     t[i].met < 0 ? "-" : t[i].met ? "met" : "NOT MET");

@@ -1,6 +1,6 @@
 /*
- * check_scb_wait.c - blocking waits, SCB_LOSSLESS and processes that die
- * (issue 3): the part of the per-backend suite (tests/check_scb BACKEND)
+ * check_scb_wait.c - blocking waits, SCB_LOSSLESS and processes that die:
+ * the part of the per-backend suite (tests/check_scb BACKEND)
  * that covers scb_pop_wait and scb_push_wait, reader slots and SCB_ELIMIT,
  * readers and waiters killed with SIGKILL, and reader permissions in
  * lossless mode.
@@ -23,7 +23,7 @@
  * process, whose unchecked teardown unlinks whatever is left.  On Linux the
  * children also die with the test process (PR_SET_PDEATHSIG).
  *
- * Time limits are the contract's and the issue's: a timeout holds to within
+ * Time limits are the contract's and scb.h's: a timeout holds to within
  * a few ms (100 ms waits return after 100 to 115 ms), a dead reader stops
  * holding the writer back within 1 s of its death, and a wake-up is never
  * lost (a round that needs a wake-up and gets none runs into a 2 s
