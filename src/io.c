@@ -173,6 +173,20 @@ static int spin(scb_t *h, void *item, uint64_t deadline,
     }
 }
 
+/* The start of a _wait call: one try of op, then, if it found nothing and
+ * the caller may wait, the spin.  Returns 1 when the call is over (*rc is
+ * its result), 0 when it must go on to sleep until *deadline. */
+static int wait_start(scb_t *h, void *item, int64_t timeout_ms,
+                      int (*op)(scb_t *, void *), int *rc, uint64_t *deadline)
+{
+    *rc = op(h, item);
+    if (*rc != SCB_EAGAIN || timeout_ms == 0)
+        return 1;
+    *deadline = deadline_of(timeout_ms);
+    *rc = spin(h, item, *deadline, op);
+    return *rc != SCB_EAGAIN;
+}
+
 /* 1 if this handle may raise a sleeper's flag: not on a ring with
  * asymmetric barriers where this process's heavy barrier failed before (it
  * polls instead). */
@@ -200,12 +214,7 @@ int scb_push_wait(scb_t *w, const void *item, int64_t timeout_ms)
     unsigned attempt;
     int rc, heavy_ok;
 
-    rc = scb_push(w, item);
-    if (rc != SCB_EAGAIN || timeout_ms == 0)
-        return rc;
-    deadline = deadline_of(timeout_ms);
-    rc = spin(w, (void *)item, deadline, push_op);
-    if (rc != SCB_EAGAIN)
+    if (wait_start(w, (void *)item, timeout_ms, push_op, &rc, &deadline))
         return rc;
     for (attempt = 0;; attempt++) {
         /* A writer whose heavy barrier failed on a ring with asymmetric
@@ -274,12 +283,7 @@ int scb_pop_wait(scb_t *r, void *item, int64_t timeout_ms)
     unsigned attempt;
     int rc, sleep_ok;
 
-    rc = scb_pop(r, item);
-    if (rc != SCB_EAGAIN || timeout_ms == 0)
-        return rc;
-    deadline = deadline_of(timeout_ms);
-    rc = spin(r, item, deadline, scb_pop);
-    if (rc != SCB_EAGAIN)
+    if (wait_start(r, item, timeout_ms, scb_pop, &rc, &deadline))
         return rc;
     for (attempt = 0;; attempt++) {
         /* A reader that may write the wait line raises its flag and sleeps
