@@ -80,19 +80,22 @@ extern "C" {
     XX(ENOMEM, -12, "out of memory or shared memory")                         \
     XX(ENOTSUP, -13, "not supported by this build or backend")                \
     XX(ENAMETOOLONG, -14, "name too long for the backend")                    \
-    XX(ESYS, -15, "operating system error")
+    XX(ESYS, -15, "operating system error")                                   \
+    XX(EMSGSIZE, -16, "record too large for the buffer or the ring")           \
+    XX(EOVERRUN, -17, "the writer overwrote the record while it was peeked")
 
 enum {
     SCB_OK = 0,
 #define SCB_ERR_ENUM_(name, value, msg) SCB_##name = (value),
     SCB_ERRNO_MAP(SCB_ERR_ENUM_)
 #undef SCB_ERR_ENUM_
-    SCB_ERR_LAST_ = -16
+    SCB_ERR_LAST_ = -18
 };
 
 /* Flags for scb_create (kept in the ring; scb_open ignores them). */
 #define SCB_LOSSLESS        0x0001u /* writer never overwrites an item a live reader has not read */
 #define SCB_UNLINK_ON_CLOSE 0x0002u /* the writer's scb_close also removes the name */
+#define SCB_RECORDS         0x0004u /* the ring holds records of 0..item_size bytes */
 #define SCB_ASYM_BARRIERS   0x0008u /* push and pop without fences, paid for by membarrier on the rare side (Linux; see scb_create) */
 /* Flags for scb_open (scb_create ignores them). */
 #define SCB_WRITER          0x0100u /* open to take over the writer role */
@@ -322,6 +325,91 @@ SCB_API int scb_info(const scb_t *h, scb_info_t *out);
  * or a handle used in a forked child).
  */
 SCB_API int scb_check_name(const scb_t *h);
+
+/*
+ * Records (SCB_RECORDS).  A ring created with SCB_RECORDS holds records:
+ * byte strings of 0 to item_size bytes, packed back to back.  Its length is
+ * the bytes of record space, a multiple of 8 and at least
+ * 2 * (item_size + 16); each record takes 16 bytes of header plus its
+ * length rounded up to a multiple of 8.  scb_usage and scb_info's usage
+ * count bytes there; scb_lost and pushed count records.  The fixed-size
+ * calls (scb_push, scb_push_many, scb_push_wait, scb_pop, scb_pop_many,
+ * scb_pop_wait) on a record ring are SCB_EINVAL.  The record calls and the
+ * zero-copy calls below work on fixed-size rings too, where a record is
+ * exactly item_size bytes.
+ */
+
+/* Writer: copies a record of len bytes in (data may be NULL only when len
+ * is 0).  An overwrite ring always has room (the oldest whole records are
+ * overwritten); a lossless one returns SCB_EAGAIN when the record does not
+ * fit now.  Errors: SCB_EINVAL (NULL, a reservation open), SCB_ENOTWRITER,
+ * SCB_EMSGSIZE (len > item_size; on a fixed-size ring len != item_size),
+ * SCB_EAGAIN. */
+SCB_API int scb_push_record(scb_t *w, const void *data, size_t len);
+
+/* Reader: copies the next record into buf (cap bytes) and sets *len to its
+ * length.  A record longer than cap is SCB_EMSGSIZE with *len set to its
+ * length, and nothing is consumed: scb_pop_record(r, NULL, 0, &len) asks
+ * for the next length; a buffer of item_size bytes is always enough.
+ * SCB_EAGAIN when there is nothing (*len 0).  Records the writer
+ * overwrote before this reader got to them are skipped and counted by
+ * scb_lost; the reader resumes at the oldest record kept.  Errors:
+ * SCB_EINVAL (NULL r or len, NULL buf with cap > 0, a record peeked),
+ * SCB_ENOTREADER, SCB_EBADFORMAT (a record header in the segment that
+ * cannot be: a length beyond item_size or the ring, a header that does not
+ * belong where it is, a sequence number going backwards). */
+SCB_API int scb_pop_record(scb_t *r, void *buf, size_t cap, size_t *len);
+
+/*
+ * Writer, zero-copy: hands out len writable bytes inside the ring (8-byte
+ * aligned) in *ptr for the next record (on a fixed-size ring len must be
+ * item_size).  One reservation at a time: while it is open, scb_reserve and
+ * every push call are SCB_EINVAL.  A lossless ring returns SCB_EAGAIN when
+ * there is no room now; an overwrite ring makes room.  Nothing of the
+ * reservation is published before scb_commit; a writer that dies with one
+ * open publishes nothing of it.  Errors: SCB_EINVAL (NULL, a reservation
+ * open), SCB_ENOTWRITER, SCB_EMSGSIZE (len > item_size), SCB_EAGAIN; *ptr
+ * is NULL on error.
+ */
+SCB_API int scb_reserve(scb_t *w, size_t len, void **ptr);
+
+/* Writer: publishes the reserved record with its final length (at most the
+ * reserved length; on a fixed-size ring item_size).  Errors: SCB_EINVAL (no
+ * reservation open), SCB_EMSGSIZE (len too long: the reservation stays
+ * open). */
+SCB_API int scb_commit(scb_t *w, size_t len);
+
+/* Writer: drops the open reservation; nothing is published.  Errors:
+ * SCB_EINVAL (no reservation open). */
+SCB_API int scb_discard(scb_t *w);
+
+/*
+ * Reader, zero-copy: gives the next record (or item) in place, read-only,
+ * in *ptr and *len, without consuming it; peeking again before scb_release
+ * gives the same record.  SCB_EAGAIN when there is none.  While a record is
+ * peeked the pop calls are SCB_EINVAL.  Errors: SCB_EINVAL (NULL),
+ * SCB_ENOTREADER, SCB_EBADFORMAT (as scb_pop_record), SCB_EAGAIN.
+ */
+SCB_API int scb_peek(scb_t *r, const void **ptr, size_t *len);
+
+/* Reader: consumes the peeked record.  SCB_OK when it stayed intact for the
+ * whole time it was peeked.  In an overwrite ring the writer may have
+ * overwritten it meanwhile: then SCB_EOVERRUN, whatever was read through
+ * the pointer must be thrown away, and the record counts in scb_lost.  In a
+ * lossless ring a registered reader's peeked record is never overwritten
+ * before its release.  Errors: SCB_EINVAL (nothing peeked), SCB_EOVERRUN. */
+SCB_API int scb_release(scb_t *r);
+
+/*
+ * Waits until the handle can go on: a reader until a pop would return
+ * something (at once while a record is peeked); a writer until a push of
+ * item_size bytes would not return SCB_EAGAIN (at once in an overwrite
+ * ring, or while a reservation is open).  timeout_ms: 0 = only check,
+ * negative = forever.  Returns SCB_OK or SCB_ETIMEDOUT; SCB_EINVAL (NULL).
+ * It sleeps on the same futex words as the _wait calls (which are built on
+ * it), so it costs a pusher nothing while nobody waits.
+ */
+SCB_API int scb_wait(scb_t *h, int64_t timeout_ms);
 
 /* A static message for an SCB_* code; "unknown error" for anything else. */
 SCB_API const char *scb_strerror(int err);

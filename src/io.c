@@ -311,3 +311,52 @@ int scb_pop_wait(scb_t *r, void *item, int64_t timeout_ms)
     }
 }
 
+
+/* The 0.2 calls, declared ahead of their implementation. */
+int scb_push_record(scb_t *w, const void *data, size_t len)
+{
+    (void)w; (void)data; (void)len;
+    return SCB_ENOTSUP;
+}
+
+int scb_pop_record(scb_t *r, void *buf, size_t cap, size_t *len)
+{
+    (void)r; (void)buf; (void)cap; (void)len;
+    return SCB_ENOTSUP;
+}
+
+int scb_reserve(scb_t *w, size_t len, void **ptr)
+{
+    (void)w; (void)len; (void)ptr;
+    return SCB_ENOTSUP;
+}
+
+int scb_commit(scb_t *w, size_t len)
+{
+    (void)w; (void)len;
+    return SCB_ENOTSUP;
+}
+
+int scb_discard(scb_t *w)
+{
+    (void)w;
+    return SCB_ENOTSUP;
+}
+
+int scb_peek(scb_t *r, const void **ptr, size_t *len)
+{
+    (void)r; (void)ptr; (void)len;
+    return SCB_ENOTSUP;
+}
+
+int scb_release(scb_t *r)
+{
+    (void)r;
+    return SCB_ENOTSUP;
+}
+
+int scb_wait(scb_t *h, int64_t timeout_ms)
+{
+    (void)h; (void)timeout_ms;
+    return SCB_ENOTSUP;
+}
