@@ -72,6 +72,13 @@ void report(const char *what, const char *name, int rc);
 int open_ring(scb_t **h, const char *name, const char *backend,
               uint32_t flags);
 
+/* The number arg of option opt, at least min and at most max, or a usage
+ * error. */
+uint64_t num_opt(const char *opt, const char *arg, uint64_t min, uint64_t max);
+
+/* pop (tail 0) and tail (tail 1), in scb-read.c. */
+int cmd_read(int argc, char **argv, int tail);
+
 /* The subcommands of scb-rings.c. */
 int cmd_stat(int argc, char **argv);
 int cmd_ls(int argc, char **argv);

@@ -12,6 +12,8 @@
  *     scb rm NAME... | scb rm --stale [--prefix P]
  *     scb bench [scb-bench options]
  *
+ * pop and tail are in scb-read.c, stat, ls and rm in scb-rings.c.
+ *
  * Exit statuses: 0 success, 1 a libscb or system error, 2 bad usage (an
  * unknown option or subcommand, a bad number or value), 3 nothing to read
  * (pop) or no room (push on a lossless ring).  Errors go to stderr as
@@ -24,15 +26,10 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#if defined(_WIN32)
-#define WIN32_LEAN_AND_MEAN
-#include <windows.h>
-#else
+#if !defined(_WIN32)
 #include <unistd.h>
 #endif
 
@@ -93,7 +90,7 @@ static int status_of(int rc)
     return EXIT_SCB;
 }
 
-static uint64_t num_opt(const char *opt, const char *arg, uint64_t min,
+uint64_t num_opt(const char *opt, const char *arg, uint64_t min,
                         uint64_t max)
 {
     uint64_t v;
@@ -136,19 +133,6 @@ int open_ring(scb_t **h, const char *name, const char *backend,
             return rc;
     }
     return rc;
-}
-
-/* The format to print items of `size` bytes in: FMT_INT needs size <= 8. */
-static item_fmt_t resolve_format(item_fmt_t fmt, size_t size)
-{
-    if (fmt == FMT_DEFAULT)
-        return size <= 8 ? FMT_INT : FMT_HEX;
-    if (fmt == FMT_INT && size > 8) {
-        fprintf(stderr, "scb: %s: --format int needs items of at most 8 "
-                "bytes (these have %zu): use hex or raw\n", sub, size);
-        exit(EXIT_USAGE);
-    }
-    return fmt;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -425,281 +409,6 @@ static int cmd_push(int argc, char **argv)
 }
 
 /* ------------------------------------------------------------------------ */
-/* pop and tail                                                             */
-
-static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig)
-{
-    stop_signal = sig;
-}
-
-static int64_t now_ms(void)
-{
-#if defined(_WIN32)
-    return (int64_t)GetTickCount64();
-#else
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-#endif
-}
-
-/* Reports items the reader lost since the last call. */
-static void report_lost(scb_t *r, uint64_t *seen)
-{
-    uint64_t lost = scb_lost(r);
-
-    if (lost > *seen) {
-        fflush(stdout);
-        fprintf(stderr, "scb: lost %llu items\n",
-                (unsigned long long)(lost - *seen));
-        *seen = lost;
-    }
-}
-
-/* How often tail -f, while idle, checks that the name still leads to the
- * ring it reads. */
-#define FOLLOW_CHECK_MS 500
-
-/* tail -f: when the name of the ring *r reads no longer leads to it (the
- * ring was removed, and maybe created again), opens the ring that now has
- * the name, on the same backend, from its oldest item, and reads that one
- * instead.  Returns 1 when it switched, 0 when it did not (the same ring,
- * or no ring of that name yet: the old one is still read, its writer may
- * still push), -1 on an error it reported. */
-static int follow_name(scb_t **r, const char *name, uint32_t flags,
-                       scb_info_t *info, unsigned char **item,
-                       item_fmt_t fmt_asked, item_fmt_t *fmt)
-{
-    scb_t *n = NULL;
-    scb_info_t ni;
-    unsigned char *buf;
-    int rc;
-
-    /* Only a name that no longer leads to this ring means another ring;
-     * a passing error (memory, permissions) is not a reason to switch. */
-    if (scb_check_name(*r) != SCB_ENOENT)
-        return 0;
-    rc = open_ring(&n, name, info->backend, flags & ~(uint32_t)SCB_LATEST);
-    if (rc == SCB_ENOENT || rc == SCB_EBADFORMAT)
-        return 0; /* not there (yet), or still being created */
-    if (rc != SCB_OK) {
-        report("tail", name, rc);
-        return -1;
-    }
-    scb_info(n, &ni);
-    if (fmt_asked == FMT_INT && ni.item_size > 8) {
-        fprintf(stderr, "scb: tail: %s: the new ring has items of %lu bytes: "
-                "--format int needs at most 8\n", name,
-                (unsigned long)ni.item_size);
-        scb_close(n);
-        return -1;
-    }
-    if ((buf = realloc(*item, ni.item_size)) == NULL) {
-        report("tail", name, SCB_ENOMEM);
-        scb_close(n);
-        return -1;
-    }
-    *item = buf;
-    fflush(stdout);
-    fprintf(stderr, "scb: tail: %s: the ring was removed and created again; "
-            "following the new one\n", name);
-    scb_close(*r);
-    *r = n;
-    *info = ni;
-    *fmt = fmt_asked == FMT_DEFAULT ? (ni.item_size <= 8 ? FMT_INT : FMT_HEX)
-                                    : fmt_asked;
-    return 1;
-}
-
-/* pop (follow < 0) or tail (follow 0: what is there; 1: forever). */
-static int read_items(int argc, char **argv, int tail)
-{
-    static const struct option opts[] = {
-        {"count", required_argument, NULL, 'n'},
-        {"wait", required_argument, NULL, 'w'},
-        {"format", required_argument, NULL, 'F'},
-        {"follow", no_argument, NULL, 'f'},
-        {"latest", no_argument, NULL, 'N'},
-        {"backend", required_argument, NULL, OPT_BACKEND},
-        {"help", no_argument, NULL, OPT_HELP},
-        {NULL, 0, NULL, 0}};
-    const char *backend = NULL, *name;
-    uint64_t count = 1, done = 0, lost_seen = 0;
-    int64_t wait_ms = 0, deadline = 0;
-    item_fmt_t fmt = FMT_DEFAULT, fmt_asked;
-    int64_t next_check = 0;
-    int follow = 0, c, rc, status = EXIT_OK;
-    uint32_t flags = 0;
-    unsigned char *item;
-    scb_info_t info;
-    scb_t *r = NULL;
-
-    while ((c = getopt_long(argc, argv, tail ? "hf" : "hn:", opts, NULL)) != -1) {
-        switch (c) {
-        case 'n':
-            if (tail)
-                goto bad;
-            count = num_opt("-n", optarg, 1, UINT64_MAX);
-            break;
-        case 'w':
-            if (tail)
-                goto bad;
-            wait_ms = (int64_t)num_opt("--wait", optarg, 0, INT64_MAX / 2);
-            break;
-        case 'f':
-            if (!tail)
-                goto bad;
-            follow = 1;
-            break;
-        case 'F':
-            if (cmd_parse_format(optarg, &fmt) != 0)
-                die_usage("bad --format '%s' (int, hex or raw)", optarg);
-            break;
-        case 'N':
-            flags |= SCB_LATEST;
-            break;
-        case OPT_BACKEND:
-            backend = optarg;
-            break;
-        case OPT_HELP:
-            if (tail)
-                printf(
-"Usage: scb tail NAME [-f] [--format int|hex|raw]\n"
-"Opens a reader on ring NAME and prints the items in it, oldest first; with\n"
-"-f it then keeps printing items as they arrive, until interrupted.  Items\n"
-"the writer overwrote before they were read are reported on stderr as\n"
-"\"scb: lost N items\".  With -f, when the ring is removed and a ring of\n"
-"that name is created again, it follows the new ring from its oldest item\n"
-"(it looks twice a second while idle; stderr says so).\n"
-"\n"
-"  -f, --follow      wait for new items forever\n"
-"      --latest      start at the next item pushed, not the oldest kept\n"
-"      --format=FMT  int (default for items of at most 8 bytes: the unsigned\n"
-"                    big-endian integer), hex (default for larger items) or\n"
-"                    raw (the bytes, no separator)\n"
-"      --backend=B   the ring's backend (default: the first that has NAME)\n"
-"  -h, --help        this help\n");
-            else
-                printf(
-"Usage: scb pop NAME [-n N] [--wait MS] [--format int|hex|raw]\n"
-"Opens a new reader on ring NAME, which starts at the oldest item kept, and\n"
-"prints up to N items (default 1), one per line.\n"
-"\n"
-"  -n, --count=N     items to print at most (default 1)\n"
-"      --wait=MS     wait up to MS ms in all for the items (default 0: take\n"
-"                    what is there)\n"
-"      --latest      start at the next item pushed, not the oldest kept\n"
-"      --format=FMT  int (default for items of at most 8 bytes: the unsigned\n"
-"                    big-endian integer), hex (default for larger items) or\n"
-"                    raw (the bytes, no separator)\n"
-"      --backend=B   the ring's backend (default: the first that has NAME)\n"
-"  -h, --help        this help\n"
-"\n"
-"Exit status 3 when there was nothing to read.\n");
-            return EXIT_OK;
-        default:
-        bad:
-            say_usage_hint();
-            return EXIT_USAGE;
-        }
-    }
-    name = one_name(argc, argv);
-    rc = open_ring(&r, name, backend, flags);
-    if (rc != SCB_OK) {
-        report(sub, name, rc);
-        return EXIT_SCB;
-    }
-    scb_info(r, &info);
-    fmt_asked = fmt;
-    fmt = resolve_format(fmt, info.item_size);
-    if ((item = malloc(info.item_size)) == NULL) {
-        report(sub, name, SCB_ENOMEM);
-        scb_close(r);
-        return EXIT_SCB;
-    }
-
-    if (!tail) {
-        deadline = now_ms() + wait_ms;
-        while (done < count) {
-            int64_t left = deadline - now_ms();
-            rc = scb_pop_wait(r, item, left > 0 ? left : 0);
-            if (rc != SCB_OK)
-                break;
-            cmd_print_item(stdout, item, info.item_size, fmt);
-            done++;
-        }
-        report_lost(r, &lost_seen);
-        if (rc != SCB_OK && rc != SCB_EAGAIN && rc != SCB_ETIMEDOUT) {
-            report("pop", name, rc);
-            status = EXIT_SCB;
-        } else if (done == 0) {
-            status = EXIT_EMPTY;
-        }
-    } else {
-#if defined(_WIN32)
-        signal(SIGINT, on_signal); /* Ctrl-C */
-        signal(SIGTERM, on_signal);
-#else
-        struct sigaction sa;
-
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = on_signal;
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGTERM, &sa, NULL);
-        sigaction(SIGHUP, &sa, NULL);
-        signal(SIGPIPE, SIG_IGN);
-#endif
-        while (!stop_signal) {
-            /* Wakes up now and then to notice a signal. */
-            rc = scb_pop_wait(r, item, follow ? 200 : 0);
-            report_lost(r, &lost_seen);
-            if (rc == SCB_OK) {
-                cmd_print_item(stdout, item, info.item_size, fmt);
-                if (follow && fflush(stdout) != 0)
-                    break; /* the reader of our output went away */
-                continue;
-            }
-            if ((rc == SCB_EAGAIN || rc == SCB_ETIMEDOUT) && follow) {
-                /* Nothing to read: now and then, see whether the name
-                 * still leads to this ring. */
-                if (now_ms() >= next_check) {
-                    next_check = now_ms() + FOLLOW_CHECK_MS;
-                    rc = follow_name(&r, name, flags, &info, &item,
-                                     fmt_asked, &fmt);
-                    if (rc < 0) {
-                        status = EXIT_SCB;
-                        break;
-                    }
-                    if (rc == 1)
-                        lost_seen = 0;
-                }
-                continue;
-            }
-            if (rc != SCB_EAGAIN) {
-                report("tail", name, rc);
-                status = EXIT_SCB;
-            }
-            break;
-        }
-    }
-    free(item);
-    if (fflush(stdout) != 0 && status == EXIT_OK) {
-        fprintf(stderr, "scb: %s: standard output: %s\n", sub, strerror(errno));
-        status = EXIT_SCB;
-    }
-    scb_close(r);
-    if (stop_signal) {
-        signal(stop_signal, SIG_DFL);
-        raise(stop_signal);
-    }
-    return status;
-}
-
-/* ------------------------------------------------------------------------ */
 /* bench                                                                    */
 
 /* Runs scb-bench: next to this program (installed, or in the build tree's
@@ -830,9 +539,9 @@ int main(int argc, char **argv)
         argv[1] = prefix;
     }
     if (strcmp(sub, "pop") == 0)
-        return read_items(argc - 1, argv + 1, 0);
+        return cmd_read(argc - 1, argv + 1, 0);
     if (strcmp(sub, "tail") == 0)
-        return read_items(argc - 1, argv + 1, 1);
+        return cmd_read(argc - 1, argv + 1, 1);
     for (i = 0; cmds[i].name != NULL; i++)
         if (strcmp(sub, cmds[i].name) == 0)
             return cmds[i].run(argc - 1, argv + 1);
