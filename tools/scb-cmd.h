@@ -23,6 +23,10 @@ typedef enum { FMT_DEFAULT, FMT_INT, FMT_HEX, FMT_RAW } item_fmt_t;
  * "0x"): 0 and *out set, or -1 if it is not one or exceeds max. */
 int cmd_parse_u64(const char *s, uint64_t max, uint64_t *out);
 
+/* As cmd_parse_u64, with an optional binary unit after the number: K, M,
+ * G or T (or KiB, MiB, GiB, TiB), 2^10, 2^20, 2^30 or 2^40 times it. */
+int cmd_parse_size(const char *s, uint64_t max, uint64_t *out);
+
 /* Parses all of `s` as an octal number of at most max: 0 or -1. */
 int cmd_parse_octal(const char *s, uint64_t max, uint64_t *out);
 

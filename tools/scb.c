@@ -103,6 +103,20 @@ uint64_t num_opt(const char *opt, const char *arg, uint64_t min,
     return v;
 }
 
+/* A size: a number with an optional unit (K, M, G, T). */
+static uint64_t size_opt(const char *opt, const char *arg, uint64_t min,
+                         uint64_t max)
+{
+    uint64_t v;
+
+    if (cmd_parse_size(arg, max, &v) != 0 || v < min) {
+        fprintf(stderr, "scb: %s: bad number for %s: '%s'\n", sub, opt, arg);
+        say_usage_hint();
+        exit(EXIT_USAGE);
+    }
+    return v;
+}
+
 static void print_version(void)
 {
     printf("scb (libscb) %s\n", scb_version());
@@ -180,11 +194,11 @@ static int cmd_create(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 's':
-            cfg.item_size = (uint32_t)num_opt("--item-size", optarg, 1,
-                                              ITEM_SIZE_MAX);
+            cfg.item_size = (uint32_t)size_opt("--item-size", optarg, 1,
+                                               ITEM_SIZE_MAX);
             break;
         case 'l':
-            cfg.length = num_opt("--length", optarg, 1, UINT64_MAX);
+            cfg.length = size_opt("--length", optarg, 1, UINT64_MAX);
             break;
         case 'L':
             cfg.flags |= SCB_LOSSLESS;
@@ -214,9 +228,10 @@ static int cmd_create(int argc, char **argv)
             printf(
 "Usage: scb create NAME [OPTION]...\n"
 "Creates the ring NAME and leaves it for others to use (no live writer until\n"
-"one opens it, e.g. scb push).\n"
+"one opens it, e.g. scb push).  Sizes take a unit: K, M, G or T (KiB, MiB...;\n"
+"powers of 1024), e.g. 1M.\n"
 "\n"
-"      --item-size=N    bytes per item, 1 to 1073741824 (default 1)\n"
+"      --item-size=N    bytes per item, 1 to 1073741824 (1G; default 1)\n"
 "      --length=N       capacity in items (default 2)\n"
 "      --lossless       the writer never overwrites an item a live reader has\n"
 "                       not read (SCB_LOSSLESS)\n"
