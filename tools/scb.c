@@ -4,6 +4,7 @@
  *
  *     scb create NAME [--item-size N] [--length N] [--lossless]
  *                     [--max-readers N] [--mode 0644] [--backend B]
+ *     scb create NAME --records [--max-record N] [--length BYTES] [...]
  *     scb push NAME VALUE... | --hex HEX... | --stdin
  *     scb pop NAME [-n N] [--wait MS] [--format int|hex|raw]
  *     scb tail NAME [-f] [--format int|hex|raw]
@@ -157,6 +158,54 @@ int open_ring(scb_t **h, const char *name, const char *backend,
 #define ITEM_SIZE_MAX (UINT64_C(1) << 30)
 #define MAX_READERS_MAX 4096u
 
+/* Record rings (the contract in scb.h): each record takes a 16-byte header
+ * plus its length rounded up to 8, and the record space (length, in bytes)
+ * is a multiple of 8 that holds at least two of the largest records.  The
+ * defaults: records of up to 4 KiB in 1 MiB, or room for four of the
+ * largest records when that is more. */
+#define RECORD_HEADER 16u
+#define RECORD_MAX_DEFAULT 4096u
+#define RECORD_SPACE_DEFAULT (UINT64_C(1) << 20)
+
+static uint64_t round8(uint64_t v)
+{
+    return (v + 7) & ~UINT64_C(7);
+}
+
+/* Fills in the defaults of a record ring's geometry and checks what was
+ * given against the contract: a usage error (exit 2) says what is wrong. */
+static void record_geometry(scb_config_t *cfg, int max_given, int length_given)
+{
+    /* scb_config_init's item_size (1) is the default of items, not ours. */
+    uint64_t max = max_given ? cfg->item_size : RECORD_MAX_DEFAULT;
+    uint64_t least = 2 * (max + RECORD_HEADER);
+
+    cfg->item_size = (uint32_t)max;
+    if (!length_given) {
+        cfg->length = RECORD_SPACE_DEFAULT;
+        if (cfg->length < round8(4 * (max + RECORD_HEADER)))
+            cfg->length = round8(4 * (max + RECORD_HEADER));
+        return;
+    }
+    if (cfg->length % 8 != 0) {
+        fprintf(stderr, "scb: create: --length %llu is not a multiple of 8: a "
+                "record ring's length is its bytes of record space\n",
+                (unsigned long long)cfg->length);
+        say_usage_hint();
+        exit(EXIT_USAGE);
+    }
+    if (cfg->length < least) {
+        fprintf(stderr, "scb: create: --length %llu is too small for records "
+                "of up to %llu bytes: a record ring holds at least two of its "
+                "largest, 2 * (%llu + %u) = %llu bytes\n",
+                (unsigned long long)cfg->length, (unsigned long long)max,
+                (unsigned long long)max, RECORD_HEADER,
+                (unsigned long long)least);
+        say_usage_hint();
+        exit(EXIT_USAGE);
+    }
+}
+
 /* A name scb_create accepts on any backend as far as the characters and the
  * length go (semantics 8; a backend may still find it too long). */
 static int name_ok(const char *name)
@@ -177,6 +226,8 @@ static int cmd_create(int argc, char **argv)
     static const struct option opts[] = {
         {"item-size", required_argument, NULL, 's'},
         {"length", required_argument, NULL, 'l'},
+        {"records", no_argument, NULL, 'R'},
+        {"max-record", required_argument, NULL, 'M'},
         {"lossless", no_argument, NULL, 'L'},
         {"unlink-on-close", no_argument, NULL, 'U'},
         {"asym-barriers", no_argument, NULL, 'A'},
@@ -186,9 +237,10 @@ static int cmd_create(int argc, char **argv)
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0}};
     scb_config_t cfg;
+    scb_info_t info;
     scb_t *w = NULL;
     uint64_t v;
-    int c, rc;
+    int c, rc, item_size_given = 0, max_record_given = 0, length_given = 0;
 
     scb_config_init(&cfg);
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -196,9 +248,19 @@ static int cmd_create(int argc, char **argv)
         case 's':
             cfg.item_size = (uint32_t)size_opt("--item-size", optarg, 1,
                                                ITEM_SIZE_MAX);
+            item_size_given = 1;
+            break;
+        case 'M':
+            cfg.item_size = (uint32_t)size_opt("--max-record", optarg, 1,
+                                               ITEM_SIZE_MAX);
+            max_record_given = 1;
             break;
         case 'l':
             cfg.length = size_opt("--length", optarg, 1, UINT64_MAX);
+            length_given = 1;
+            break;
+        case 'R':
+            cfg.flags |= SCB_RECORDS;
             break;
         case 'L':
             cfg.flags |= SCB_LOSSLESS;
@@ -227,12 +289,21 @@ static int cmd_create(int argc, char **argv)
         case OPT_HELP:
             printf(
 "Usage: scb create NAME [OPTION]...\n"
+"  or:  scb create NAME --records [--max-record N] [--length BYTES] [OPTION]...\n"
 "Creates the ring NAME and leaves it for others to use (no live writer until\n"
 "one opens it, e.g. scb push).  Sizes take a unit: K, M, G or T (KiB, MiB...;\n"
 "powers of 1024), e.g. 1M.\n"
 "\n"
 "      --item-size=N    bytes per item, 1 to 1073741824 (1G; default 1)\n"
-"      --length=N       capacity in items (default 2)\n"
+"      --length=N       capacity in items (default 2); with --records, bytes of\n"
+"                       record space: a multiple of 8, at least\n"
+"                       2 * (max record + 16) (default 1M, or\n"
+"                       4 * (max record + 16) when that is more)\n"
+"      --records        a record ring (SCB_RECORDS): records of 0 to max record\n"
+"                       bytes each, stored back to back (16 bytes of header\n"
+"                       plus the length rounded up to 8 each)\n"
+"      --max-record=N   with --records: the largest record, 1 to 1073741824\n"
+"                       bytes (default 4096)\n"
 "      --lossless       the writer never overwrites an item a live reader has\n"
 "                       not read (SCB_LOSSLESS)\n"
 "      --max-readers=N  reader slots of a lossless ring, 1 to 4096 (default 64)\n"
@@ -247,17 +318,40 @@ static int cmd_create(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    rc = scb_create(&w, one_name(argc, argv), &cfg);
+    one_name(argc, argv);
+    if (cfg.flags & SCB_RECORDS) {
+        if (item_size_given)
+            die_usage("%s", "--item-size is for items: a record ring takes "
+                      "--max-record");
+        record_geometry(&cfg, max_record_given, length_given);
+    } else if (max_record_given) {
+        die_usage("%s", "--max-record goes with --records");
+    }
+    rc = scb_create(&w, argv[optind], &cfg);
     if (rc == SCB_EINVAL && name_ok(argv[optind])) {
         /* A good name: what scb_create refused is the geometry the options
          * asked for (item size times length too large to address). */
-        fprintf(stderr, "scb: create: %s: %s: --item-size times --length "
-                "is too large\n", argv[optind], scb_strerror(rc));
+        if (cfg.flags & SCB_RECORDS)
+            fprintf(stderr, "scb: create: %s: %s: --length is too large\n",
+                    argv[optind], scb_strerror(rc));
+        else
+            fprintf(stderr, "scb: create: %s: %s: --item-size times --length "
+                    "is too large\n", argv[optind], scb_strerror(rc));
         say_usage_hint();
         return EXIT_USAGE;
     }
     if (rc != SCB_OK) {
         report("create", argv[optind], rc);
+        return EXIT_SCB;
+    }
+    /* A library that does not know SCB_RECORDS would have made a ring of
+     * fixed-size items out of the geometry asked for: take it back. */
+    if ((cfg.flags & SCB_RECORDS) &&
+        (scb_info(w, &info) != SCB_OK || !(info.flags & SCB_RECORDS))) {
+        scb_close(w);
+        scb_unlink(argv[optind], &cfg);
+        fprintf(stderr, "scb: create: %s: record rings: %s\n", argv[optind],
+                scb_strerror(SCB_ENOTSUP));
         return EXIT_SCB;
     }
     /* Without SCB_UNLINK_ON_CLOSE the ring outlives this writer. */
@@ -486,6 +580,7 @@ static void usage(FILE *f)
 "\n"
 "  scb create NAME [--item-size N] [--length N] [--lossless]\n"
 "                  [--max-readers N] [--mode 0644] [--backend B]\n"
+"  scb create NAME --records [--max-record N] [--length BYTES] [...]\n"
 "  scb push NAME VALUE...   integers, or --hex HEX..., or --stdin (raw items)\n"
 "  scb pop NAME [-n N] [--wait MS] [--format int|hex|raw]\n"
 "  scb tail NAME [-f]       print the items, then (-f) those that arrive\n"
@@ -505,6 +600,8 @@ static void usage(FILE *f)
     fprintf(f, ".\n"
 "Integers are items read as unsigned big-endian numbers (as the Python\n"
 "package shared_cbuff reads them); items over 8 bytes print as hex.\n"
+"A record ring (--records) holds records of 0 to max record bytes.  Sizes\n"
+"take a unit: 1K, 4M, 1G (1024s).\n"
 "\n"
 "Exit status:\n"
 "  0  success\n"
