@@ -152,6 +152,10 @@ int cmd_parse_format(const char *s, item_fmt_t *fmt)
         *fmt = FMT_HEX;
     else if (strcmp(s, "raw") == 0)
         *fmt = FMT_RAW;
+    else if (strcmp(s, "text") == 0)
+        *fmt = FMT_TEXT;
+    else if (strcmp(s, "json") == 0)
+        *fmt = FMT_JSON;
     else
         return -1;
     return 0;

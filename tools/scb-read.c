@@ -23,17 +23,56 @@
 
 #include "scb-cmd.h"
 
-/* The format to print items of `size` bytes in: FMT_INT needs size <= 8. */
-static item_fmt_t resolve_format(item_fmt_t fmt, size_t size)
+/* The format to print the ring's items or records in, or -1 (with a
+ * message) when fmt does not suit them: FMT_INT needs items of at most 8
+ * bytes.  Records print as text by default; items of up to 8 bytes as
+ * integers, larger ones as hex. */
+static int resolve_format(item_fmt_t fmt, const scb_info_t *info,
+                          item_fmt_t *out)
 {
+    size_t size = info->item_size;
+
+    if (info->flags & SCB_RECORDS) {
+        if (fmt == FMT_INT) {
+            fprintf(stderr, "scb: %s: %s: --format int is for rings of "
+                    "fixed-size items: use text, hex, json or raw\n", sub,
+                    info->name);
+            return -1;
+        }
+        *out = fmt == FMT_DEFAULT ? FMT_TEXT : fmt;
+        return 0;
+    }
     if (fmt == FMT_DEFAULT)
-        return size <= 8 ? FMT_INT : FMT_HEX;
+        fmt = size <= 8 ? FMT_INT : FMT_HEX;
     if (fmt == FMT_INT && size > 8) {
         fprintf(stderr, "scb: %s: --format int needs items of at most 8 "
                 "bytes (these have %zu): use hex or raw\n", sub, size);
-        exit(EXIT_USAGE);
+        return -1;
     }
-    return fmt;
+    *out = fmt;
+    return 0;
+}
+
+/* Prints an item, or a record of len bytes.  Items print as before records
+ * came, but in the formats only records had (text and json). */
+static void print_one(const scb_info_t *info, const unsigned char *buf,
+                      size_t len, item_fmt_t fmt)
+{
+    if ((info->flags & SCB_RECORDS) || fmt == FMT_TEXT || fmt == FMT_JSON)
+        cmd_print_record(stdout, buf, len, fmt);
+    else
+        cmd_print_item(stdout, buf, len, fmt);
+}
+
+/* Reads the next item or record into buf (item_size bytes), waiting up to
+ * timeout_ms (0: not at all, negative: forever). */
+static int read_one(scb_t *r, const scb_info_t *info, unsigned char *buf,
+                    size_t *len, int64_t timeout_ms)
+{
+    if (info->flags & SCB_RECORDS)
+        return cmd_pop_record_wait(r, buf, info->item_size, len, timeout_ms);
+    *len = info->item_size;
+    return scb_pop_wait(r, buf, timeout_ms);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -46,7 +85,7 @@ static void on_signal(int sig)
     stop_signal = sig;
 }
 
-static int64_t now_ms(void)
+int64_t now_ms(void)
 {
 #if defined(_WIN32)
     return (int64_t)GetTickCount64();
@@ -58,15 +97,16 @@ static int64_t now_ms(void)
 #endif
 }
 
-/* Reports items the reader lost since the last call. */
-static void report_lost(scb_t *r, uint64_t *seen)
+/* Reports items (or records) the reader lost since the last call. */
+static void report_lost(scb_t *r, const scb_info_t *info, uint64_t *seen)
 {
     uint64_t lost = scb_lost(r);
 
     if (lost > *seen) {
         fflush(stdout);
-        fprintf(stderr, "scb: lost %llu items\n",
-                (unsigned long long)(lost - *seen));
+        fprintf(stderr, "scb: lost %llu %s\n",
+                (unsigned long long)(lost - *seen),
+                (info->flags & SCB_RECORDS) ? "records" : "items");
         *seen = lost;
     }
 }
@@ -87,6 +127,7 @@ static int follow_name(scb_t **r, const char *name, uint32_t flags,
 {
     scb_t *n = NULL;
     scb_info_t ni;
+    item_fmt_t new_fmt;
     unsigned char *buf;
     int rc;
 
@@ -102,10 +143,9 @@ static int follow_name(scb_t **r, const char *name, uint32_t flags,
         return -1;
     }
     scb_info(n, &ni);
-    if (fmt_asked == FMT_INT && ni.item_size > 8) {
-        fprintf(stderr, "scb: tail: %s: the new ring has items of %lu bytes: "
-                "--format int needs at most 8\n", name,
-                (unsigned long)ni.item_size);
+    if (resolve_format(fmt_asked, &ni, &new_fmt) != 0) {
+        fprintf(stderr, "scb: tail: %s: the ring of that name created again "
+                "cannot be shown as asked\n", name);
         scb_close(n);
         return -1;
     }
@@ -121,10 +161,25 @@ static int follow_name(scb_t **r, const char *name, uint32_t flags,
     scb_close(*r);
     *r = n;
     *info = ni;
-    *fmt = fmt_asked == FMT_DEFAULT ? (ni.item_size <= 8 ? FMT_INT : FMT_HEX)
-                                    : fmt_asked;
+    *fmt = new_fmt;
     return 1;
 }
+
+/* The formats, for pop --help and tail --help. */
+static const char formats_help[] =
+"\n"
+"Formats:\n"
+"  int   the unsigned big-endian integer in the item, one a line (the default\n"
+"        for items of at most 8 bytes)\n"
+"  hex   the bytes in hex, one item or record a line (the default for larger\n"
+"        items; an empty record is an empty line)\n"
+"  text  the bytes as they are when they are printable UTF-8 (no control\n"
+"        characters) not starting with 0x, else 0x and the bytes in hex; one\n"
+"        a line (the default for records)\n"
+"  json  one JSON object a line: {\"len\": N, \"text\": \"...\"} when the bytes\n"
+"        are valid UTF-8, else {\"len\": N, \"hex\": \"...\"}\n"
+"  raw   items: their bytes, back to back; records: each a 4-byte big-endian\n"
+"        length, then its bytes\n";
 
 /* pop (follow < 0) or tail (follow 0: what is there; 1: forever). */
 int cmd_read(int argc, char **argv, int tail)
@@ -133,6 +188,7 @@ int cmd_read(int argc, char **argv, int tail)
         {"count", required_argument, NULL, 'n'},
         {"wait", required_argument, NULL, 'w'},
         {"format", required_argument, NULL, 'F'},
+        {"json", no_argument, NULL, 'J'},
         {"follow", no_argument, NULL, 'f'},
         {"latest", no_argument, NULL, 'N'},
         {"backend", required_argument, NULL, OPT_BACKEND},
@@ -146,6 +202,7 @@ int cmd_read(int argc, char **argv, int tail)
     int follow = 0, c, rc, status = EXIT_OK;
     uint32_t flags = 0;
     unsigned char *item;
+    size_t len;
     scb_info_t info;
     scb_t *r = NULL;
 
@@ -168,7 +225,11 @@ int cmd_read(int argc, char **argv, int tail)
             break;
         case 'F':
             if (cmd_parse_format(optarg, &fmt) != 0)
-                die_usage("bad --format '%s' (int, hex or raw)", optarg);
+                die_usage("bad --format '%s' (int, hex, text, json or raw)",
+                          optarg);
+            break;
+        case 'J':
+            fmt = FMT_JSON;
             break;
         case 'N':
             flags |= SCB_LATEST;
@@ -179,38 +240,39 @@ int cmd_read(int argc, char **argv, int tail)
         case OPT_HELP:
             if (tail)
                 printf(
-"Usage: scb tail NAME [-f] [--format int|hex|raw]\n"
-"Opens a reader on ring NAME and prints the items in it, oldest first; with\n"
-"-f it then keeps printing items as they arrive, until interrupted.  Items\n"
-"the writer overwrote before they were read are reported on stderr as\n"
-"\"scb: lost N items\".  With -f, when the ring is removed and a ring of\n"
-"that name is created again, it follows the new ring from its oldest item\n"
-"(it looks twice a second while idle; stderr says so).\n"
+"Usage: scb tail NAME [-f] [--format int|hex|text|json|raw]\n"
+"Opens a reader on ring NAME and prints the items (or records) in it, oldest\n"
+"first; with -f it then keeps printing items as they arrive, until\n"
+"interrupted.  Items the writer overwrote before they were read are reported\n"
+"on stderr as \"scb: lost N items\" (records: \"lost N records\").  With -f,\n"
+"when the ring is removed and a ring of that name is created again, it\n"
+"follows the new ring from its oldest item (it looks twice a second while\n"
+"idle; stderr says so).\n"
 "\n"
 "  -f, --follow      wait for new items forever\n"
 "      --latest      start at the next item pushed, not the oldest kept\n"
-"      --format=FMT  int (default for items of at most 8 bytes: the unsigned\n"
-"                    big-endian integer), hex (default for larger items) or\n"
-"                    raw (the bytes, no separator)\n"
+"      --format=FMT  how to print them (below)\n"
+"      --json        --format json\n"
 "      --backend=B   the ring's backend (default: the first that has NAME)\n"
-"  -h, --help        this help\n");
+"  -h, --help        this help\n"
+"%s", formats_help);
             else
                 printf(
-"Usage: scb pop NAME [-n N] [--wait MS] [--format int|hex|raw]\n"
+"Usage: scb pop NAME [-n N] [--wait MS] [--format int|hex|text|json|raw]\n"
 "Opens a new reader on ring NAME, which starts at the oldest item kept, and\n"
-"prints up to N items (default 1), one per line.\n"
+"prints up to N items (or records; default 1), one per line.\n"
 "\n"
 "  -n, --count=N     items to print at most (default 1)\n"
 "      --wait=MS     wait up to MS ms in all for the items (default 0: take\n"
 "                    what is there)\n"
 "      --latest      start at the next item pushed, not the oldest kept\n"
-"      --format=FMT  int (default for items of at most 8 bytes: the unsigned\n"
-"                    big-endian integer), hex (default for larger items) or\n"
-"                    raw (the bytes, no separator)\n"
+"      --format=FMT  how to print them (below)\n"
+"      --json        --format json\n"
 "      --backend=B   the ring's backend (default: the first that has NAME)\n"
 "  -h, --help        this help\n"
+"%s"
 "\n"
-"Exit status 3 when there was nothing to read.\n");
+"Exit status 3 when there was nothing to read.\n", formats_help);
             return EXIT_OK;
         default:
         bad:
@@ -226,7 +288,12 @@ int cmd_read(int argc, char **argv, int tail)
     }
     scb_info(r, &info);
     fmt_asked = fmt;
-    fmt = resolve_format(fmt, info.item_size);
+    if (resolve_format(fmt_asked, &info, &fmt) != 0) {
+        scb_close(r);
+        say_usage_hint();
+        return EXIT_USAGE;
+    }
+    /* A buffer of item_size bytes holds any record of the ring. */
     if ((item = malloc(info.item_size)) == NULL) {
         report(sub, name, SCB_ENOMEM);
         scb_close(r);
@@ -237,13 +304,13 @@ int cmd_read(int argc, char **argv, int tail)
         deadline = now_ms() + wait_ms;
         while (done < count) {
             int64_t left = deadline - now_ms();
-            rc = scb_pop_wait(r, item, left > 0 ? left : 0);
+            rc = read_one(r, &info, item, &len, left > 0 ? left : 0);
             if (rc != SCB_OK)
                 break;
-            cmd_print_item(stdout, item, info.item_size, fmt);
+            print_one(&info, item, len, fmt);
             done++;
         }
-        report_lost(r, &lost_seen);
+        report_lost(r, &info, &lost_seen);
         if (rc != SCB_OK && rc != SCB_EAGAIN && rc != SCB_ETIMEDOUT) {
             report("pop", name, rc);
             status = EXIT_SCB;
@@ -267,10 +334,10 @@ int cmd_read(int argc, char **argv, int tail)
 #endif
         while (!stop_signal) {
             /* Wakes up now and then to notice a signal. */
-            rc = scb_pop_wait(r, item, follow ? 200 : 0);
-            report_lost(r, &lost_seen);
+            rc = read_one(r, &info, item, &len, follow ? 200 : 0);
+            report_lost(r, &info, &lost_seen);
             if (rc == SCB_OK) {
-                cmd_print_item(stdout, item, info.item_size, fmt);
+                print_one(&info, item, len, fmt);
                 if (follow && fflush(stdout) != 0)
                     break; /* the reader of our output went away */
                 continue;

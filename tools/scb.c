@@ -5,9 +5,9 @@
  *     scb create NAME [--item-size N] [--length N] [--lossless]
  *                     [--max-readers N] [--mode 0644] [--backend B]
  *     scb create NAME --records [--max-record N] [--length BYTES] [...]
- *     scb push NAME VALUE... | --hex HEX... | --stdin
- *     scb pop NAME [-n N] [--wait MS] [--format int|hex|raw]
- *     scb tail NAME [-f] [--format int|hex|raw]
+ *     scb push NAME VALUE... | --hex HEX... | --stdin [--hex]
+ *     scb pop NAME [-n N] [--wait MS] [--format int|hex|text|json|raw]
+ *     scb tail NAME [-f] [--format int|hex|text|json|raw]
  *     scb stat NAME [--json]
  *     scb ls [--json]
  *     scb rm NAME... | scb rm --stale [--prefix P]
@@ -401,14 +401,22 @@ static int cmd_push(int argc, char **argv)
             printf(
 "Usage: scb push NAME VALUE...\n"
 "  or:  scb push NAME --hex HEX...\n"
-"  or:  scb push NAME --stdin\n"
+"  or:  scb push NAME --stdin [--hex]\n"
 "Takes the writer role of ring NAME (fails if a live writer holds it) and\n"
 "pushes items.  A VALUE is an unsigned integer (decimal, or hexadecimal after\n"
 "0x) stored big-endian in item_size bytes; it must fit.\n"
+"On a record ring (scb create --records) each VALUE is one record, its text\n"
+"as given (\"\" is the empty record; put -- before values that start with\n"
+"-); a record longer than the ring's max record is a usage error, and then\n"
+"no VALUE is pushed.\n"
 "\n"
-"  --hex        each argument is exactly item_size bytes as hex digits\n"
+"  --hex        each argument is exactly item_size bytes as hex digits; on a\n"
+"               record ring, a record of any length as hex digits, two a\n"
+"               byte, after an optional 0x\n"
 "  --stdin      push the raw items read from standard input (item_size bytes\n"
-"               each; a partial last item is an error)\n"
+"               each; a partial last item is an error); on a record ring,\n"
+"               each line (without its newline) is a record, and with --hex\n"
+"               each line is one in hex\n"
 "  --wait=MS    lossless ring: wait up to MS ms for room per item (default 0)\n"
 "  --backend=B  the ring's backend (default: the first that has NAME)\n"
 "  -h, --help   this help\n"
@@ -423,8 +431,6 @@ static int cmd_push(int argc, char **argv)
     if (optind >= argc)
         die_usage("%s", "missing NAME");
     name = argv[optind++];
-    if (hex && from_stdin)
-        die_usage("%s", "--hex and --stdin exclude each other");
     if (from_stdin && optind < argc)
         die_usage("%s", "--stdin takes no VALUE");
     if (!from_stdin && optind >= argc)
@@ -438,6 +444,21 @@ static int cmd_push(int argc, char **argv)
     scb_info(w, &info);
     size = info.item_size;
 
+    if (info.flags & SCB_RECORDS) {
+        status = cmd_push_records(w, name, &info, argv + optind, argc - optind,
+                                  hex, from_stdin, wait_ms);
+        rc = scb_close(w);
+        if (rc != SCB_OK && status == EXIT_OK) {
+            report("push", name, rc);
+            status = EXIT_SCB;
+        }
+        return status;
+    }
+    if (hex && from_stdin) {
+        scb_close(w);
+        die_usage("%s", "--hex and --stdin exclude each other on a ring of "
+                  "fixed-size items");
+    }
     if (from_stdin) {
         unsigned char *item = malloc(size);
         size_t got;
@@ -581,8 +602,9 @@ static void usage(FILE *f)
 "  scb create NAME [--item-size N] [--length N] [--lossless]\n"
 "                  [--max-readers N] [--mode 0644] [--backend B]\n"
 "  scb create NAME --records [--max-record N] [--length BYTES] [...]\n"
-"  scb push NAME VALUE...   integers, or --hex HEX..., or --stdin (raw items)\n"
-"  scb pop NAME [-n N] [--wait MS] [--format int|hex|raw]\n"
+"  scb push NAME VALUE...   integers, or --hex HEX..., or --stdin (raw items);\n"
+"                           record ring: texts, hex, or stdin's lines\n"
+"  scb pop NAME [-n N] [--wait MS] [--format int|hex|text|json|raw]\n"
 "  scb tail NAME [-f]       print the items, then (-f) those that arrive\n"
 "  scb stat NAME [--json]   geometry, backend, pushed, usage, writer, readers\n"
 "  scb ls [--json]          the rings of every backend that can list\n"
@@ -600,14 +622,15 @@ static void usage(FILE *f)
     fprintf(f, ".\n"
 "Integers are items read as unsigned big-endian numbers (as the Python\n"
 "package shared_cbuff reads them); items over 8 bytes print as hex.\n"
-"A record ring (--records) holds records of 0 to max record bytes.  Sizes\n"
-"take a unit: 1K, 4M, 1G (1024s).\n"
+"A record ring (--records) holds records of 0 to max record bytes; pop and\n"
+"tail print one a line: its text when it is printable UTF-8 not starting with\n"
+"0x, else 0x and its bytes in hex.  Sizes take a unit: 1K, 4M, 1G (1024s).\n"
 "\n"
 "Exit status:\n"
 "  0  success\n"
 "  1  a libscb or system error (the message is scb_strerror's)\n"
 "  2  usage error: unknown command or option, bad number or value (out of\n"
-"     range included)\n"
+"     range included; a record longer than the ring's max record)\n"
 "  3  pop: nothing to read (SCB_EAGAIN, SCB_ETIMEDOUT); push: no room in a\n"
 "     lossless ring\n");
 }
