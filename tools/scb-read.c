@@ -69,8 +69,16 @@ static void print_one(const scb_info_t *info, const unsigned char *buf,
 static int read_one(scb_t *r, const scb_info_t *info, unsigned char *buf,
                     size_t *len, int64_t timeout_ms)
 {
-    if (info->flags & SCB_RECORDS)
-        return cmd_pop_record_wait(r, buf, info->item_size, len, timeout_ms);
+    int rc;
+
+    if (info->flags & SCB_RECORDS) {
+        rc = cmd_pop_record_wait(r, buf, info->item_size, len, timeout_ms);
+        /* The library never returns more than the buffer holds; should it,
+         * nothing beyond the buffer is printed. */
+        if (rc == SCB_OK && *len > info->item_size)
+            return SCB_EBADFORMAT;
+        return rc;
+    }
     *len = info->item_size;
     return scb_pop_wait(r, buf, timeout_ms);
 }
