@@ -32,11 +32,17 @@ static size_t utf8_char(const unsigned char *s, size_t n, uint32_t *cp)
         return 1;
     }
     if ((c & 0xe0) == 0xc0) {
-        len = 2, c &= 0x1f, min = 0x80;
+        len = 2;
+        c &= 0x1f;
+        min = 0x80;
     } else if ((c & 0xf0) == 0xe0) {
-        len = 3, c &= 0x0f, min = 0x800;
+        len = 3;
+        c &= 0x0f;
+        min = 0x800;
     } else if ((c & 0xf8) == 0xf0) {
-        len = 4, c &= 0x07, min = 0x10000;
+        len = 4;
+        c &= 0x07;
+        min = 0x10000;
     } else {
         return 0;
     }
@@ -173,8 +179,10 @@ int cmd_decode_hex(const char *s, size_t n, unsigned char *out, size_t cap,
 {
     size_t i;
 
-    if (n >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
-        s += 2, n -= 2;
+    if (n >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        s += 2;
+        n -= 2;
+    }
     if (n % 2 != 0)
         return -1;
     for (i = 0; i < n; i++)
@@ -243,13 +251,20 @@ int cmd_pop_record_wait(scb_t *r, void *buf, size_t cap, size_t *len,
 /* ------------------------------------------------------------------------ */
 /* push                                                                     */
 
+/* The exit status of a push that failed with rc. */
+static int push_status(int rc)
+{
+    return rc == SCB_EAGAIN || rc == SCB_ETIMEDOUT ? EXIT_EMPTY : EXIT_SCB;
+}
+
 /* "scb: push: NAME: WHERE: LEN bytes: <SCB_EMSGSIZE's message> (...)". */
 static void too_long(const char *name, const char *where, size_t len,
                      size_t max)
 {
-    fprintf(stderr, "scb: push: %s: %s: %zu bytes: %s (the ring's records "
-            "have at most %zu bytes)\n", name, where, len,
-            scb_strerror(SCB_EMSGSIZE), max);
+    fprintf(stderr,
+            "scb: push: %s: %s: %zu bytes: %s (the ring's records "
+            "have at most %zu bytes)\n",
+            name, where, len, scb_strerror(SCB_EMSGSIZE), max);
 }
 
 /* Reads a line of f into buf (cap bytes), its newline dropped: 1 and its
@@ -299,8 +314,10 @@ static int push_lines(scb_t *w, const char *name, size_t max, int hex,
             if (e == -2) {
                 too_long(name, where, len, max);
             } else {
-                fprintf(stderr, "scb: push: %s: %s: bad hex record: want an "
-                        "even number of hex digits\n", name, where);
+                fprintf(stderr,
+                        "scb: push: %s: %s: bad hex record: want an "
+                        "even number of hex digits\n",
+                        name, where);
             }
             status = EXIT_USAGE;
             break;
@@ -309,8 +326,7 @@ static int push_lines(scb_t *w, const char *name, size_t max, int hex,
         if (rc != SCB_OK) {
             report("push", name, rc);
             fprintf(stderr, "scb: push: %s: stopped at %s\n", name, where);
-            status = rc == SCB_EAGAIN || rc == SCB_ETIMEDOUT ? EXIT_EMPTY
-                                                            : EXIT_SCB;
+            status = push_status(rc);
             break;
         }
     }
@@ -355,8 +371,10 @@ int cmd_push_records(scb_t *w, const char *name, const scb_info_t *info,
             if (e == -2)
                 too_long(name, where, len, max);
             else
-                fprintf(stderr, "scb: push: bad hex record '%s': want an even "
-                        "number of hex digits\n", vals[i]);
+                fprintf(stderr,
+                        "scb: push: bad hex record '%s': want an even "
+                        "number of hex digits\n",
+                        vals[i]);
             status = EXIT_USAGE;
             break;
         }
@@ -374,10 +392,9 @@ int cmd_push_records(scb_t *w, const char *name, const scb_info_t *info,
                                   wait_ms);
         if (rc != SCB_OK) {
             report("push", name, rc);
-            fprintf(stderr, "scb: push: %s: %d of %d records pushed\n", name,
-                    i, n);
-            status = rc == SCB_EAGAIN || rc == SCB_ETIMEDOUT ? EXIT_EMPTY
-                                                            : EXIT_SCB;
+            fprintf(stderr, "scb: push: %s: %d of %d records pushed\n", name, i,
+                    n);
+            status = push_status(rc);
             break;
         }
     }
