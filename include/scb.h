@@ -115,8 +115,11 @@ typedef struct scb scb_t;
  * A config zeroed by hand (struct_size 0) counts as this version's.
  */
 typedef struct scb_config {
-    uint32_t item_size;   /* bytes per item, >= 1; 0 means default 1 */
-    uint64_t length;      /* capacity in items, >= 1; 0 means default 2 */
+    uint32_t item_size;   /* bytes per item, >= 1; 0 means default 1
+                           * (SCB_RECORDS: the largest record) */
+    uint64_t length;      /* capacity in items, >= 1; 0 means default 2
+                           * (SCB_RECORDS: bytes of record space; 0 means
+                           * room for two of the largest records) */
     uint32_t flags;       /* SCB_* flags above */
     uint32_t max_readers; /* SCB_LOSSLESS only: reader slots; 0 means default 64 */
     uint32_t mode;        /* permission bits of the segment; 0 means 0600 */
@@ -130,11 +133,14 @@ typedef struct scb_config {
 typedef struct scb_info {
     char name[SCB_NAME_MAX + 1]; /* the ring's name */
     const char *backend;         /* the backend's name (static string) */
-    uint32_t item_size;          /* bytes per item */
-    uint64_t length;             /* capacity in items */
+    uint32_t item_size;          /* bytes per item (SCB_RECORDS: the largest
+                                  * record) */
+    uint64_t length;             /* capacity in items (SCB_RECORDS: bytes of
+                                  * record space) */
     uint32_t flags;              /* ring flags (SCB_LOSSLESS, SCB_UNLINK_ON_CLOSE,
-                                  * SCB_ASYM_BARRIERS when in force) */
-    uint64_t pushed;             /* items ever pushed into the ring */
+                                  * SCB_RECORDS, SCB_ASYM_BARRIERS when in
+                                  * force) */
+    uint64_t pushed;             /* items (records) ever pushed into the ring */
     uint64_t usage;              /* as scb_usage for this handle */
     uint64_t lost;               /* as scb_lost for this handle (0 for the writer) */
     uint32_t max_readers;        /* reader slots (SCB_LOSSLESS), else 0 */
@@ -162,9 +168,11 @@ SCB_API void scb_config_init(scb_config_t *cfg);
 /*
  * Creates the ring `name` and makes the caller its writer.  cfg NULL means
  * the defaults.  The segment is created with exactly cfg->mode (the umask does
- * not apply).  Flags other than SCB_LOSSLESS, SCB_UNLINK_ON_CLOSE and
- * SCB_ASYM_BARRIERS are ignored if they are SCB_* flags, SCB_EINVAL
- * otherwise.
+ * not apply).  Flags other than SCB_LOSSLESS, SCB_UNLINK_ON_CLOSE,
+ * SCB_RECORDS and SCB_ASYM_BARRIERS are ignored if they are SCB_* flags,
+ * SCB_EINVAL otherwise.  SCB_RECORDS makes a record ring (see "Records"
+ * below): item_size is then the largest record and length the bytes of
+ * record space, a multiple of 8 and at least 2 * (item_size + 16).
  * SCB_ASYM_BARRIERS (Linux 4.16 and later; elsewhere the ring uses full
  * fences and scb_info's flags do not show it): the handshakes between
  * sleepers and wakers, and between registering lossless readers and the
@@ -180,8 +188,9 @@ SCB_API void scb_config_init(scb_config_t *cfg);
  * out of bounds or overflowing, unknown flags or mode bits), SCB_EEXIST,
  * SCB_EACCES, SCB_ENOMEM, SCB_ENOTSUP (backend not built in),
  * SCB_ENAMETOOLONG, SCB_ESYS.  A size field of 0 means its default.
- * Bounds: item_size 1 to 2^30 bytes (1 GiB), length 1 to 2^48 items, their
- * product at most 2^61 bytes and what the address space can map,
+ * Bounds: item_size 1 to 2^30 bytes (1 GiB), length 1 to 2^48 items (or
+ * bytes of record space), their product (the record space) at most 2^61
+ * bytes and what the address space can map,
  * max_readers (SCB_LOSSLESS) 1 to 4096, mode at most 0777.  On failure
  * *out is NULL and nothing is left behind.
  */
@@ -294,11 +303,15 @@ SCB_API int scb_pop_wait(scb_t *r, void *item, int64_t timeout_ms);
 
 /* Reader: items waiting for it (at most length).  Writer: items in the ring
  * (at most length); in a SCB_LOSSLESS ring with live readers, the items the
- * slowest of them has not read.  NULL: 0. */
+ * slowest of them has not read.  Record rings count bytes of record space
+ * instead of items (headers and padding included).  NULL: 0. */
 SCB_API uint64_t scb_usage(const scb_t *h);
 
-/* Reader: items the writer overwrote before this reader read them, since it
- * opened (including those it will skip on its next pop).  Writer or NULL: 0. */
+/* Reader: items (records) the writer overwrote before this reader read
+ * them, since it opened (including those it will skip on its next pop; on
+ * a record ring that part is an estimate until the pop counts it exactly),
+ * and records whose scb_release returned SCB_EOVERRUN.  Writer or NULL:
+ * 0. */
 SCB_API uint64_t scb_lost(const scb_t *r);
 
 /*
