@@ -256,7 +256,8 @@ SCB_API int scb_unlink(const char *name, const scb_config_t *cfg);
 /*
  * Writer: pushes one item of item_size bytes.  In overwrite mode it never
  * waits and always succeeds (the oldest item is overwritten when full).
- * Errors: SCB_EINVAL (NULL), SCB_ENOTWRITER, SCB_EAGAIN (lossless: no room).
+ * Errors: SCB_EINVAL (NULL; a record ring; a reservation open),
+ * SCB_ENOTWRITER, SCB_EAGAIN (lossless: no room).
  */
 SCB_API int scb_push(scb_t *w, const void *item);
 
@@ -264,7 +265,8 @@ SCB_API int scb_push(scb_t *w, const void *item);
  * SCB_LOSSLESS pushes as many as fit now and returns SCB_EAGAIN only if none
  * fit.  *count is always set (count must not be NULL).  n == 0 is SCB_OK
  * with *count == 0.  Errors: SCB_EINVAL (NULL count, NULL items with n > 0,
- * n * item_size beyond PTRDIFF_MAX), SCB_ENOTWRITER, SCB_EAGAIN. */
+ * n * item_size beyond PTRDIFF_MAX, a record ring, a reservation open),
+ * SCB_ENOTWRITER, SCB_EAGAIN. */
 SCB_API int scb_push_many(scb_t *w, const void *items, size_t n, size_t *count);
 
 /* Writer: pushes one item, waiting up to timeout_ms for room in a
@@ -282,13 +284,15 @@ SCB_API int scb_push_wait(scb_t *w, const void *item, int64_t timeout_ms);
  * kept, or, if the writer overran it twice in one call (it overwrote the
  * item the reader was copying, then the next), a sixteenth of the ring
  * further on, out of the writer's way.
- * Errors: SCB_EINVAL, SCB_ENOTREADER.
+ * Errors: SCB_EINVAL (NULL; a record ring; a record peeked),
+ * SCB_ENOTREADER.
  */
 SCB_API int scb_pop(scb_t *r, void *item);
 
 /* Reader: copies up to max items into `items`, back to back.  Returns SCB_OK
  * when it copied at least one, SCB_EAGAIN when none; *count is always set
- * (count must not be NULL).  Errors: SCB_EINVAL, SCB_ENOTREADER. */
+ * (count must not be NULL).  Errors: SCB_EINVAL (as scb_pop),
+ * SCB_ENOTREADER. */
 SCB_API int scb_pop_many(scb_t *r, void *items, size_t max, size_t *count);
 
 /* Reader: as scb_pop, waiting up to timeout_ms for an item (0 = do not
@@ -310,8 +314,8 @@ SCB_API uint64_t scb_usage(const scb_t *h);
 /* Reader: items (records) the writer overwrote before this reader read
  * them, since it opened (including those it will skip on its next pop; on
  * a record ring that part is an estimate until the pop counts it exactly),
- * and records whose scb_release returned SCB_EOVERRUN.  Writer or NULL:
- * 0. */
+ * and the items or records whose scb_release returned SCB_EOVERRUN.
+ * Writer or NULL: 0. */
 SCB_API uint64_t scb_lost(const scb_t *r);
 
 /*
@@ -380,27 +384,32 @@ SCB_API int scb_pop_record(scb_t *r, void *buf, size_t cap, size_t *len);
  * every push call are SCB_EINVAL.  A lossless ring returns SCB_EAGAIN when
  * there is no room now; an overwrite ring makes room.  Nothing of the
  * reservation is published before scb_commit; a writer that dies with one
- * open publishes nothing of it.  Errors: SCB_EINVAL (NULL, a reservation
- * open), SCB_ENOTWRITER, SCB_EMSGSIZE (len > item_size), SCB_EAGAIN; *ptr
- * is NULL on error.
+ * open publishes nothing of it.  In an overwrite ring the room is made at
+ * once, as for a push: the oldest records are given up even if the
+ * reservation is then discarded.  Errors: SCB_EINVAL (NULL, a reservation
+ * open), SCB_ENOTWRITER, SCB_EMSGSIZE (len > item_size; on a fixed-size
+ * ring len != item_size), SCB_EAGAIN; *ptr is NULL on error.
  */
 SCB_API int scb_reserve(scb_t *w, size_t len, void **ptr);
 
 /* Writer: publishes the reserved record with its final length (at most the
- * reserved length; on a fixed-size ring item_size).  Errors: SCB_EINVAL (no
- * reservation open), SCB_EMSGSIZE (len too long: the reservation stays
- * open). */
+ * reserved length; on a fixed-size ring item_size).  Errors: SCB_EINVAL
+ * (NULL, no reservation open), SCB_ENOTWRITER, SCB_EMSGSIZE (len longer
+ * than reserved, or on a fixed-size ring not item_size: the reservation
+ * stays open). */
 SCB_API int scb_commit(scb_t *w, size_t len);
 
 /* Writer: drops the open reservation; nothing is published.  Errors:
- * SCB_EINVAL (no reservation open). */
+ * SCB_EINVAL (NULL, no reservation open), SCB_ENOTWRITER. */
 SCB_API int scb_discard(scb_t *w);
 
 /*
  * Reader, zero-copy: gives the next record (or item) in place, read-only,
  * in *ptr and *len, without consuming it; peeking again before scb_release
- * gives the same record.  SCB_EAGAIN when there is none.  While a record is
- * peeked the pop calls are SCB_EINVAL.  Errors: SCB_EINVAL (NULL),
+ * gives the same record.  SCB_EAGAIN when there is none.  On a record ring
+ * *ptr is 8-byte aligned (on a fixed-size ring, as item_size allows).
+ * While a record is peeked the pop calls are SCB_EINVAL.  Errors:
+ * SCB_EINVAL (NULL),
  * SCB_ENOTREADER, SCB_EBADFORMAT (as scb_pop_record), SCB_EAGAIN.
  */
 SCB_API int scb_peek(scb_t *r, const void **ptr, size_t *len);
@@ -410,7 +419,8 @@ SCB_API int scb_peek(scb_t *r, const void **ptr, size_t *len);
  * overwritten it meanwhile: then SCB_EOVERRUN, whatever was read through
  * the pointer must be thrown away, and the record counts in scb_lost.  In a
  * lossless ring a registered reader's peeked record is never overwritten
- * before its release.  Errors: SCB_EINVAL (nothing peeked), SCB_EOVERRUN. */
+ * before its release.  Errors: SCB_EINVAL (NULL, nothing peeked),
+ * SCB_ENOTREADER, SCB_EOVERRUN. */
 SCB_API int scb_release(scb_t *r);
 
 /*
