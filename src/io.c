@@ -392,19 +392,19 @@ int scb_release(scb_t *r)
 static int ready(scb_t *h)
 {
     uint64_t need;
-    int ok;
 
     if (!h->is_writer)
         return scb_ring_readable(&h->ring, &h->r);
     if (h->ring.nslots == 0 || h->w.res_open)
         return 1;
-    scb_ring_op_begin(&h->ring, &h->w);
+    /* No push bracket: this decides nothing (the push that follows
+     * decides again), and a waiting writer must not keep its counters'
+     * line busy or make registering readers wait. */
+    scb_ring_writer_refresh(&h->ring, &h->w);
     need = h->ring.records
                ? scb_rec_need(&h->ring, &h->w, h->ring.item_size)
                : 1;
-    ok = room_for(h, need) >= need;
-    scb_ring_op_end(&h->ring, &h->w);
-    return ok;
+    return room_for(h, need) >= need;
 }
 
 /* Polls ready() for up to the handle's spin time (and not past `deadline`,
@@ -482,40 +482,49 @@ int scb_wait(scb_t *h, int64_t timeout_ms)
     return wait_ready(h, deadline_of(timeout_ms));
 }
 
-int scb_push_wait(scb_t *w, const void *item, int64_t timeout_ms)
+/* scb_push with the signature wait_op takes. */
+static int push_op(scb_t *w, void *item)
+{
+    return scb_push(w, item);
+}
+
+/* The _wait calls: `op` until it does not return SCB_EAGAIN, waiting for
+ * ready() in between, until the deadline.  ready() may say yes and op still
+ * find nothing (a writer that laps the reader on every try, or counters
+ * another process scribbled over): then it naps before it waits again, so
+ * such a call neither spins nor outlives its timeout. */
+static int wait_op(scb_t *h, void *item, int64_t timeout_ms,
+                   int (*op)(scb_t *, void *))
 {
     uint64_t deadline = 0;
-    int rc, started = 0;
+    unsigned round;
+    int64_t left;
+    int rc;
 
-    for (;;) {
-        rc = scb_push(w, item);
+    for (round = 0;; round++) {
+        rc = op(h, item);
         if (rc != SCB_EAGAIN || timeout_ms == 0)
             return rc;
-        if (!started) {
+        if (round == 0) {
             deadline = deadline_of(timeout_ms);
-            started = 1;
+        } else {
+            left = remaining_ns(deadline);
+            if (left == 0)
+                return SCB_ETIMEDOUT;
+            nap(left, round - 1);
         }
-        rc = wait_ready(w, deadline);
+        rc = wait_ready(h, deadline);
         if (rc != SCB_OK)
             return rc;
     }
 }
 
+int scb_push_wait(scb_t *w, const void *item, int64_t timeout_ms)
+{
+    return wait_op(w, (void *)item, timeout_ms, push_op);
+}
+
 int scb_pop_wait(scb_t *r, void *item, int64_t timeout_ms)
 {
-    uint64_t deadline = 0;
-    int rc, started = 0;
-
-    for (;;) {
-        rc = scb_pop(r, item);
-        if (rc != SCB_EAGAIN || timeout_ms == 0)
-            return rc;
-        if (!started) {
-            deadline = deadline_of(timeout_ms);
-            started = 1;
-        }
-        rc = wait_ready(r, deadline);
-        if (rc != SCB_OK)
-            return rc;
-    }
+    return wait_op(r, item, timeout_ms, scb_pop);
 }

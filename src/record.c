@@ -150,6 +150,56 @@ static int seq_after(const scb_ring_t *r, uint64_t head, uint64_t *seq)
     return 1;
 }
 
+/* The sequence number of the record that will start at `head`, by walking
+ * the headers from `tail` (when the newest record cannot be found: the
+ * writer is between its stores of last and head, or died there, or a
+ * reservation in a small ring has claimed past the newest record).  Every
+ * header from the tail on is intact once the tail is, so one check after
+ * the walk vouches for all of them.  Returns 1, or 0 if it cannot be
+ * known now. */
+static int seq_walk(const scb_ring_t *r, uint64_t tail, uint64_t head,
+                    uint64_t *seq)
+{
+    uint64_t pos = tail, off, steps = 0, s = 0;
+    rec_view_t v;
+    int have = 0;
+
+    if (!ahead(head, tail) || head - tail > r->length ||
+        (tail - r->origin) % 8 != 0)
+        return 0;
+    off = offset_of(r, tail);
+    while (ahead(head, pos)) {
+        if (++steps > r->length / 8 + 2)
+            return 0;
+        if (rest_too_short(r, off)) {
+            pos += r->length - off;
+            off = 0;
+            continue;
+        }
+        read_header(r, off, &v);
+        if (v.check != scb_rec_check(pos))
+            return 0;
+        if (v.len == SCB_REC_PAD) {
+            s = v.seq;
+            pos += r->length - off;
+            off = 0;
+        } else {
+            if (v.len > r->item_size || SCB_REC_SPAN(v.len) > r->length - off)
+                return 0;
+            s = v.seq + 1;
+            pos += SCB_REC_SPAN(v.len);
+            off += SCB_REC_SPAN(v.len);
+            if (off == r->length)
+                off = 0;
+        }
+        have = 1;
+    }
+    if (pos != head || !have || !intact(r, tail))
+        return 0;
+    *seq = s;
+    return 1;
+}
+
 void scb_rec_writer_start(const scb_ring_t *r, scb_wcursor_t *w)
 {
     uint64_t head, tail, seq, mis = (w->pos - r->origin) % 8;
@@ -197,7 +247,7 @@ void scb_rec_reader_start(const scb_ring_t *r, scb_rcursor_t *c, int latest)
         head = scb_load_acquire(&r->hdr->head);
         pos = head;
         if (latest || tail == head) {
-            known = seq_after(r, head, &seq);
+            known = seq_after(r, head, &seq) || seq_walk(r, tail, head, &seq);
         } else if (ahead(head, tail) && head - tail <= r->length &&
                    (tail - r->origin) % 8 == 0) {
             known = seq_at(r, tail, &seq);
@@ -245,6 +295,11 @@ static void tail_past(const scb_ring_t *r, scb_wcursor_t *w, uint64_t limit,
     uint64_t tail = w->tail, off = w->tail_idx, seq = w->tail_seq;
     rec_view_t v;
 
+    /* A limit past the writer's position comes only from a claim another
+     * process wrote: the tail never passes head, which also bounds the
+     * walk by one length. */
+    if (ahead(limit, w->pos))
+        limit = w->pos;
     if (!ahead(limit, tail))
         return;
     while (ahead(limit, tail)) {
@@ -278,7 +333,9 @@ static void tail_past(const scb_ring_t *r, scb_wcursor_t *w, uint64_t limit,
     w->tail_idx = off;
     w->tail_seq = seq;
     scb_store_relaxed(&r->hdr->tail_seq, seq);
-    scb_store_relaxed(&r->hdr->tail, tail);
+    /* Release: a reader that loads this tail (acquire) then head sees a
+     * head at least as far on (the head stored before it). */
+    scb_store_release(&r->hdr->tail, tail);
 }
 
 void *scb_rec_reserve(const scb_ring_t *r, scb_wcursor_t *w, uint32_t len)
@@ -339,6 +396,8 @@ static int resync(const scb_ring_t *r, scb_rcursor_t *c)
 {
     uint64_t tail = scb_load_acquire(&r->hdr->tail);
 
+    /* Acquire on both, and the tail stored with release after the head
+     * before it: a tail ahead of head was written by another process. */
     c->head = scb_load_acquire(&r->hdr->head);
     if (ahead(tail, c->head) || (tail - r->origin) % 8 != 0)
         return SCB_EBADFORMAT;
@@ -368,7 +427,7 @@ static inline void rec_publish(const scb_ring_t *r, scb_rcursor_t *c)
  * checked yet: the caller re-checks intact() after it used it.  Every turn
  * of the loop counts: a writer that laps the reader on every try, or a
  * segment made to look so, costs it REC_TRIES turns and SCB_EAGAIN. */
-static int next_record(const scb_ring_t *r, scb_rcursor_t *c)
+static int find_record(const scb_ring_t *r, scb_rcursor_t *c)
 {
     uint64_t avail, off, span, walked = 0;
     rec_view_t v;
@@ -448,6 +507,24 @@ static int next_record(const scb_ring_t *r, scb_rcursor_t *c)
     return SCB_EAGAIN;
 }
 
+/* find_record, and on SCB_EBADFORMAT the cursor as it was. */
+static int next_record(const scb_ring_t *r, scb_rcursor_t *c)
+{
+    uint64_t pos = c->pos, idx = c->idx, seq = c->seq, lost = c->lost;
+    int known = c->seq_known, rc = find_record(r, c);
+
+    if (rc == SCB_EBADFORMAT) {
+        /* A failing call changes nothing: the reader stays before the
+         * damage, and says so again at its next call. */
+        c->pos = pos;
+        c->idx = idx;
+        c->seq = seq;
+        c->lost = lost;
+        c->seq_known = known;
+    }
+    return rc;
+}
+
 /* Consumes the record at the cursor (found by next_record). */
 static inline void consume(const scb_ring_t *r, scb_rcursor_t *c)
 {
@@ -498,7 +575,8 @@ int scb_rec_pop(const scb_ring_t *r, scb_rcursor_t *c, void *buf, size_t cap,
             rc = SCB_EMSGSIZE;
             break;
         }
-        rec_copy_out(buf, c->peek_ptr, c->peek_len);
+        if (c->peek_len > 0)
+            rec_copy_out(buf, c->peek_ptr, c->peek_len);
         if (intact(r, c->pos)) {
             consume(r, c);
             break;

@@ -333,6 +333,24 @@ void scb_ring_op_begin(const scb_ring_t *r, scb_wcursor_t *w)
     }
 }
 
+void scb_ring_writer_refresh(const scb_ring_t *r, scb_wcursor_t *w)
+{
+    uint32_t reg_gen;
+
+    if (r->nslots == 0)
+        return;
+    /* As in op_begin (acquire: the new slots are visible to the rescan),
+     * without marking a push under way: nothing is decided here that a
+     * registering reader must wait for. */
+    reg_gen = scb_load32_acquire(&r->wait->reg_gen);
+    if (reg_gen != w->reg_gen_seen) {
+        w->reg_gen_seen = reg_gen;
+        w->have_readers = scb_ring_readers_min(r, w->pos, &w->min);
+        if (!w->have_readers)
+            w->min = w->pos;
+    }
+}
+
 void scb_ring_op_end(const scb_ring_t *r, scb_wcursor_t *w)
 {
     if (r->nslots == 0)
@@ -757,7 +775,10 @@ uint64_t scb_ring_reader_usage(const scb_ring_t *r, const scb_rcursor_t *c)
 
 uint64_t scb_ring_reader_lost(const scb_ring_t *r, const scb_rcursor_t *c)
 {
-    uint64_t n = scb_load_acquire(&r->hdr->head) - c->pos;
+    /* What the writer has begun to overwrite counts: claim, not head
+     * (they differ while a push is under way, and after a reservation
+     * was dropped or committed shorter). */
+    uint64_t n = scb_load_acquire(&r->hdr->claim) - c->pos;
 
     if ((int64_t)n < 0 || n <= r->length)
         return c->lost;

@@ -142,6 +142,10 @@ void scb_ring_reader_start(const scb_ring_t *r, scb_rcursor_t *c, int latest);
  * last scan. */
 void scb_ring_op_begin(const scb_ring_t *r, scb_wcursor_t *w);
 void scb_ring_op_end(const scb_ring_t *r, scb_wcursor_t *w);
+/* SCB_LOSSLESS, outside a push: brings the writer's view of the reader
+ * slots up to date (readers registered since the last scan), for a room
+ * check that decides nothing (scb_wait). */
+void scb_ring_writer_refresh(const scb_ring_t *r, scb_wcursor_t *w);
 
 /* SCB_LOSSLESS, between op_begin and op_end: how many items the writer may
  * push now without overwriting one a registered reader has not read (at
