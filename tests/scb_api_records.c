@@ -1453,6 +1453,57 @@ START_TEST(test_rec_latest)
 }
 END_TEST
 
+/* An observer of a lossless record ring takes no slot and holds nothing
+ * back: it reads like a reader of an overwrite ring, its loss counted. */
+START_TEST(test_rec_observe)
+{
+    scb_t *w = mk_ring(1, 100, 1024, SCB_LOSSLESS), *r = mk_open(g_name, 0);
+    scb_t *o = mk_open(g_name, SCB_OBSERVE);
+    uint8_t b[100];
+    uint64_t k = 0, j, first = 99, k1, seen;
+    double t0, dt;
+
+    ck_assert_uint_eq(info_of(w).readers, 1);
+    ck_assert_uint_eq(info_of(o).readers, 1);
+    for (;;) {
+        tu_fill(b, rec_len(k, 8, 100), k);
+        if (scb_push_record(w, b, rec_len(k, 8, 100)) != SCB_OK)
+            break;
+        k++;
+    }
+    ck_assert_uint_gt(k, 0);
+    ck_assert_uint_eq(drain_named(o, 8, 100, &first), k);
+    ck_assert_uint_eq(first, 0);
+    ck_assert_uint_eq(scb_lost(o), 0);
+    seen = k;
+    for (j = 0; j < k; j++)
+        ck_assert_uint_eq(next_named(r, j % 2, 100), j);
+    /* The writer goes on as fast as r reads; the observer reads nothing
+     * and holds nothing back. */
+    for (j = 0; j < 200; j++, k++) {
+        push_k(w, k, rec_len(k, 8, 100));
+        ck_assert_uint_eq(next_named(r, j % 2, 100), k);
+    }
+    k1 = next_named(o, 1, 100); /* peek and release */
+    ck_assert_uint_gt(k1, seen);
+    ck_assert_uint_eq(drain_named(o, 8, 100, &first), k - k1 - 1);
+    ck_assert_uint_eq(first, k1 + 1);
+    ck_assert_uint_eq(scb_lost(o), k1 - seen);
+    t0 = now_ms();
+    ck_assert_int_eq(scb_wait(o, 30), SCB_ETIMEDOUT);
+    dt = now_ms() - t0;
+    ck_assert_msg(dt >= 25 && dt < 2000, "an observer's scb_wait(30) took %.1f ms", dt);
+    push_k(w, k, 50);
+    ck_assert_int_eq(scb_wait(o, 1000), SCB_OK);
+    pop_k(o, 100, k, 50);
+    ck_assert_uint_eq(scb_lost(o), k1 - seen);
+    ck_assert_uint_eq(info_of(w).readers, 1);
+    ck_assert_int_eq(scb_close(o), SCB_OK);
+    ck_assert_int_eq(scb_close(r), SCB_OK);
+    ck_assert_int_eq(scb_close(w), SCB_OK);
+}
+END_TEST
+
 /* ------------------------------------------------------------------------ */
 /* tcase "records_wait": scb_wait, and the _wait calls built on it.         */
 
@@ -1605,7 +1656,7 @@ END_TEST
 #ifndef _WIN32
 /* Another thread of this process, with its own handle, makes progress
  * after a delay.  (Unix only: the suite uses no threads on Windows.) */
-enum { HELP_POP_ALL, HELP_PUSH };
+enum { HELP_POP_ALL, HELP_PEEK_ALL, HELP_PUSH, HELP_COMMIT };
 
 struct helper {
     scb_t *h;
@@ -1627,12 +1678,33 @@ static void *helper_main(void *arg)
         return NULL;
     }
     tu_sleep_us(100000);
-    if (a->what == HELP_PUSH) {
+    switch (a->what) {
+    case HELP_PUSH:
         tu_fill(b, a->size, a->k);
         a->rc = scb_push_record(a->h, b, a->size);
-    } else {
+        break;
+    case HELP_COMMIT: {
+        void *p = NULL;
+
+        a->rc = scb_reserve(a->h, a->size, &p);
+        if (a->rc == SCB_OK) {
+            tu_fill(p, a->size, a->k);
+            a->rc = scb_commit(a->h, a->size);
+        }
+        break;
+    }
+    case HELP_PEEK_ALL: {
+        const void *cp;
+
+        while ((a->rc = scb_peek(a->h, &cp, &len)) == SCB_OK &&
+               (a->rc = scb_release(a->h)) == SCB_OK)
+            a->n++;
+        break;
+    }
+    default:
         while ((a->rc = scb_pop_record(a->h, b, a->size, &len)) == SCB_OK)
             a->n++;
+        break;
     }
     free(b);
     return NULL;
@@ -1640,10 +1712,12 @@ static void *helper_main(void *arg)
 
 /* _i: 0, 1: a lossless writer in scb_wait (fixed-size, records); 2: in
  * scb_push_wait; 3, 4: a reader in scb_wait (fixed-size, records); 5: in
- * scb_pop_wait. */
+ * scb_pop_wait; the other side pops or pushes.  6 to 8: as 0 to 2, the
+ * other side peeks and releases; 9 to 11: as 3 to 5, the other side
+ * reserves and commits. */
 START_TEST(test_wait_thread)
 {
-    const int R = _i == 1 || _i == 4, writer_waits = _i < 3;
+    const int c = _i % 6, R = c == 1 || c == 4, writer_waits = c < 3;
     const uint32_t S = R ? 100 : 16;
     scb_t *w = mk_ring(R, S, R ? 1024 : 4, writer_waits ? SCB_LOSSLESS : 0);
     scb_t *r = mk_open(g_name, 0);
@@ -1664,15 +1738,15 @@ START_TEST(test_wait_thread)
             k++;
         }
         a.h = r;
-        a.what = HELP_POP_ALL;
+        a.what = _i < 6 ? HELP_POP_ALL : HELP_PEEK_ALL;
     } else {
         a.h = w;
-        a.what = HELP_PUSH;
+        a.what = _i < 6 ? HELP_PUSH : HELP_COMMIT;
         a.k = 42;
     }
     ck_assert_int_eq(pthread_create(&t, NULL, helper_main, &a), 0);
     t0 = now_ms();
-    switch (_i) {
+    switch (c) {
     case 0:
     case 1:
         rc = scb_wait(w, 10000);
@@ -1698,7 +1772,7 @@ START_TEST(test_wait_thread)
     ck_assert_msg(dt >= 80 && dt < 5000, "the wait returned after %.1f ms", dt);
     if (writer_waits) {
         ck_assert_int_eq(a.rc, SCB_EAGAIN);
-        if (_i != 2) {
+        if (c != 2) {
             ck_assert_uint_eq(a.n, k);
             push_k(w, k, S); /* the room it waited for */
             pop_k(r, S, k, S);
@@ -1711,7 +1785,7 @@ START_TEST(test_wait_thread)
         }
     } else {
         ck_assert_int_eq(a.rc, SCB_OK);
-        if (_i == 5)
+        if (c == 5)
             ck_assert(rec_is(b, S, 42));
         else
             pop_k(r, S, 42, S);
@@ -2146,12 +2220,13 @@ void tu_api_add_records(Suite *s)
     tcase_add_loop_test(tc, test_rec_capacity, 0, 2 * N_CAP_N * 3);
     tcase_add_loop_test(tc, test_rec_lapped, 0, 2 * N_LAP_GEOMS);
     tcase_add_loop_test(tc, test_rec_latest, 0, 2);
+    tcase_add_test(tc, test_rec_observe);
 
     tc = new_tcase(s, "records_wait", 30);
     tcase_add_loop_test(tc, test_wait_reader, 0, 2);
     tcase_add_loop_test(tc, test_wait_lossless_writer, 0, 2);
 #ifndef _WIN32
-    tcase_add_loop_test(tc, test_wait_thread, 0, 6);
+    tcase_add_loop_test(tc, test_wait_thread, 0, 12);
 #endif
 
     tc = new_tcase(s, "records_hostile", 60);
