@@ -966,6 +966,39 @@ START_TEST(test_zc_discard)
 }
 END_TEST
 
+/* An overwrite writer's reservation on a full ring makes room before
+ * anything is written: what it overwrote counts as lost even if it is
+ * then discarded, and returned + lost == pushed stays exact. */
+START_TEST(test_zc_discard_full)
+{
+    const int R = zc_kinds[_i].records;
+    const uint32_t S = zc_kinds[_i].size;
+    const uint64_t L = zc_kinds[_i].length;
+    scb_t *w = mk_ring(R, S, L, 0), *r = mk_open(g_name, 0);
+    uint64_t k, n = R ? L / SCB_REC_SPAN(S) + 3 : L + 2, first = 0, got;
+    void *p;
+    int i;
+
+    ck_assert_uint_ge(S, 8);
+    for (k = 0; k < n; k++)
+        push_k(w, k, S);
+    for (i = 0; i < 3; i++) {
+        ck_assert_int_eq(scb_reserve(w, S, &p), SCB_OK);
+        memset(p, 0xee, S);
+        ck_assert_int_eq(scb_discard(w), SCB_OK);
+    }
+    ck_assert_uint_eq(pushed_of(w), n);
+    got = drain_named(r, S, S, &first);
+    ck_assert_uint_eq(first + got, n);
+    ck_assert_uint_eq(scb_lost(r), first);
+    push_k(w, n, S);
+    pop_k(r, S, n, S);
+    ck_assert_uint_eq(got + 1 + scb_lost(r), pushed_of(w));
+    ck_assert_int_eq(scb_close(r), SCB_OK);
+    ck_assert_int_eq(scb_close(w), SCB_OK);
+}
+END_TEST
+
 /* One reservation at a time: while it is open scb_reserve and every push
  * call are SCB_EINVAL, and what was written in it survives them. */
 START_TEST(test_zc_one_reservation)
@@ -1538,6 +1571,8 @@ START_TEST(test_wait_reader)
     ck_assert_int_eq(scb_wait(r, 0), SCB_OK);
     ck_assert_int_eq(scb_wait(r, 1000), SCB_OK);
     ck_assert_int_eq(scb_wait(r, -1), SCB_OK);
+    ck_assert_int_eq(scb_wait(r, INT64_MAX), SCB_OK);
+    ck_assert_int_eq(scb_wait(r, INT64_MIN), SCB_OK);
     dt = now_ms() - t0;
     ck_assert_msg(dt < 90, "scb_wait with a record waiting took %.1f ms", dt);
     ck_assert_uint_eq(scb_usage(r), R ? SCB_REC_SPAN(S) : 1);
@@ -2210,6 +2245,7 @@ void tu_api_add_records(Suite *s)
     tcase_add_loop_test(tc, test_zc_reserve_commit, 0, N_ZC_KINDS);
     tcase_add_loop_test(tc, test_zc_commit_longer, 0, N_ZC_KINDS);
     tcase_add_loop_test(tc, test_zc_discard, 0, N_ZC_KINDS);
+    tcase_add_loop_test(tc, test_zc_discard_full, 0, N_ZC_KINDS);
     tcase_add_loop_test(tc, test_zc_one_reservation, 0, N_ZC_KINDS);
     tcase_add_loop_test(tc, test_zc_lossless_full, 0, N_ZC_KINDS);
     tcase_add_loop_test(tc, test_zc_overrun, 0, N_ZC_KINDS);
