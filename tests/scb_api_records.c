@@ -294,6 +294,32 @@ START_TEST(test_rec_msgsize)
 }
 END_TEST
 
+/* scb_pop_record(r, NULL, 0, &len), the way to ask for the next length,
+ * takes an empty record (it fits in no buffer at all), many times over and
+ * between others. */
+START_TEST(test_rec_pop_null_empty)
+{
+    scb_t *w = mk_ring(1, 16, 256, 0), *r = mk_open(g_name, 0);
+    size_t len;
+    uint64_t k;
+
+    for (k = 0; k < 40; k++) {
+        push_k(w, k, 0);
+        push_k(w, k, 9);
+        len = 99;
+        ck_assert_int_eq(scb_pop_record(r, NULL, 0, &len), SCB_OK);
+        ck_assert_uint_eq(len, 0);
+        ck_assert_int_eq(scb_pop_record(r, NULL, 0, &len), SCB_EMSGSIZE);
+        ck_assert_uint_eq(len, 9);
+        pop_k(r, 9, k, 9);
+    }
+    pop_none(r, 16);
+    ck_assert_uint_eq(scb_lost(r), 0);
+    ck_assert_int_eq(scb_close(r), SCB_OK);
+    ck_assert_int_eq(scb_close(w), SCB_OK);
+}
+END_TEST
+
 /* The record calls on a fixed-size ring: a record is exactly item_size. */
 START_TEST(test_rec_on_fixed_ring)
 {
@@ -1239,7 +1265,10 @@ static void get_k(scb_t *r, uint64_t k, uint32_t max)
         break;
     case 1:
         if (len == 0) {
-            ck_assert_int_eq(scb_pop_record(r, NULL, 0, &got), SCB_OK);
+            /* (With a buffer: NULL is test_rec_pop_null_empty's.) */
+            uint8_t none;
+
+            ck_assert_int_eq(scb_pop_record(r, &none, 0, &got), SCB_OK);
             ck_assert_uint_eq(got, 0);
             break;
         }
@@ -2108,6 +2137,64 @@ START_TEST(test_rec_hostile_takeover)
 }
 END_TEST
 
+/* A head that is no record boundary (not a multiple of 8 from origin),
+ * left by the other side: a reader that starts there (_i 0: at the oldest
+ * kept, with the tail at the same place; 1: SCB_LATEST), or a take-over
+ * writer that would go on from there (_i 2), must not read or write record
+ * headers at misaligned places.  (Under UndefinedBehaviorSanitizer a
+ * misaligned header access aborts; on hardware that faults on misaligned
+ * atomics it would crash.)  The reader reports SCB_EBADFORMAT or finds
+ * nothing; the writer carries on at a record boundary. */
+START_TEST(test_rec_hostile_misaligned)
+{
+    struct hostile x;
+    scb_t *h = NULL, *rl;
+    uint8_t *b = xmalloc(HR_MAX);
+    const void *cp;
+    void *p = NULL;
+    uint64_t bad, k, first = 0;
+    size_t len;
+    int rc, i;
+
+    hostile_setup(&x, 0);
+    bad = x.p + 5 * 56 + 4;
+    if (_i < 2) {
+        set_head_claim(&x, bad);
+        scb_store_relaxed(&x.h->tail, bad);
+        h = mk_open(g_name, _i == 1 ? SCB_LATEST : 0);
+        /* The live writer goes on from its own (aligned) position. */
+        for (k = 100; k < 105; k++)
+            push_k(x.w, k, 40);
+        for (i = 0; i < 3; i++) {
+            rc = scb_pop_record(h, b, HR_MAX, &len);
+            ck_assert_msg(rc == SCB_EBADFORMAT || rc == SCB_EAGAIN,
+                          "a reader started at a misaligned head: scb_pop_record = %d (%s)",
+                          rc, scb_strerror(rc));
+            ck_assert_int_ne(scb_peek(h, &cp, &len), SCB_OK);
+        }
+        ck_assert_int_eq(scb_close(h), SCB_OK);
+    } else {
+        ck_assert_int_eq(scb_close(x.w), SCB_OK);
+        set_head_claim(&x, bad);
+        x.w = mk_open(g_name, SCB_WRITER);
+        rl = mk_open(g_name, SCB_LATEST);
+        /* scb_reserve promises an 8-byte aligned pointer. */
+        ck_assert_int_eq(scb_reserve(x.w, 8, &p), SCB_OK);
+        ck_assert_msg((uintptr_t)p % 8 == 0,
+                      "a take-over writer at a misaligned head: scb_reserve gave %p", p);
+        ck_assert_int_eq(scb_discard(x.w), SCB_OK);
+        for (k = 100; k < 140; k++)
+            push_k(x.w, k, rec_len(k, 8, HR_MAX));
+        ck_assert_uint_eq((scb_load_relaxed(&x.h->head) - x.origin) % 8, 0);
+        ck_assert_uint_eq(drain_named(rl, 8, HR_MAX, &first), 40);
+        ck_assert_uint_eq(first, 100);
+        ck_assert_int_eq(scb_close(rl), SCB_OK);
+    }
+    free(b);
+    hostile_done(&x);
+}
+END_TEST
+
 static uint64_t xorshift(uint64_t *s)
 {
     *s ^= *s << 13;
@@ -2150,10 +2237,11 @@ static void hammer_reader(scb_t *r)
     ck_assert_msg(rc == SCB_OK || rc == SCB_EAGAIN || rc == SCB_EBADFORMAT,
                   "scb_pop_record = %d (%s)", rc, scb_strerror(rc));
     ck_assert_uint_le(len, HR_MAX);
-    rc = scb_pop_record(r, NULL, 0, &len);
+    /* A buffer of capacity 0 (not NULL: see test_rec_pop_null_empty). */
+    rc = scb_pop_record(r, b, 0, &len);
     ck_assert_msg(rc == SCB_OK || rc == SCB_EMSGSIZE || rc == SCB_EAGAIN ||
                       rc == SCB_EBADFORMAT,
-                  "scb_pop_record(NULL, 0) = %d (%s)", rc, scb_strerror(rc));
+                  "scb_pop_record(cap 0) = %d (%s)", rc, scb_strerror(rc));
     ck_assert_uint_le(len, HR_MAX);
     if (rc == SCB_OK)
         ck_assert_uint_eq(len, 0);
@@ -2230,6 +2318,7 @@ void tu_api_add_records(Suite *s)
     tc = new_tcase(s, "records_args", 30);
     tcase_add_loop_test(tc, test_rec_null_args, 0, 2);
     tcase_add_test(tc, test_rec_msgsize);
+    tcase_add_test(tc, test_rec_pop_null_empty);
     tcase_add_test(tc, test_rec_on_fixed_ring);
     tcase_add_loop_test(tc, test_rec_fixed_calls_refused, 0, 2);
     tcase_add_loop_test(tc, test_rec_roles, 0, 2);
@@ -2268,5 +2357,6 @@ void tu_api_add_records(Suite *s)
     tc = new_tcase(s, "records_hostile", 60);
     tcase_add_loop_test(tc, test_rec_hostile_header, 0, N_HOSTILE_CASES);
     tcase_add_loop_test(tc, test_rec_hostile_takeover, 0, N_TAKEOVER_CASES);
+    tcase_add_loop_test(tc, test_rec_hostile_misaligned, 0, 3);
     tcase_add_loop_test(tc, test_rec_hostile_garbage, 0, 12);
 }
