@@ -1002,6 +1002,7 @@ START_TEST(test_zc_discard_full)
     const uint64_t L = zc_kinds[_i].length;
     scb_t *w = mk_ring(R, S, L, 0), *r = mk_open(g_name, 0);
     uint64_t k, n = R ? L / SCB_REC_SPAN(S) + 3 : L + 2, first = 0, got;
+    uint64_t lost_before;
     void *p;
     int i;
 
@@ -1014,7 +1015,11 @@ START_TEST(test_zc_discard_full)
         ck_assert_int_eq(scb_discard(w), SCB_OK);
     }
     ck_assert_uint_eq(pushed_of(w), n);
+    lost_before = scb_lost(r);
     got = drain_named(r, S, S, &first);
+    ck_assert_msg(scb_lost(r) == lost_before,
+                  "scb_lost said %ju before the reads, %ju after",
+                  (uintmax_t)lost_before, (uintmax_t)scb_lost(r));
     ck_assert_uint_eq(first + got, n);
     ck_assert_uint_eq(scb_lost(r), first);
     push_k(w, n, S);
@@ -1427,7 +1432,7 @@ START_TEST(test_rec_lapped)
     const int peek = _i % 2;
     scb_t *w = mk_ring(1, max, length, 0), *r = mk_open(g_name, 0);
     uint64_t pushed = 0, next = 0, got = 0, skipped = 0, overruns = 0;
-    uint64_t round, burst, k, bytes;
+    uint64_t round, burst, k, bytes, lost_before;
     const void *cp;
     size_t len;
 
@@ -1452,6 +1457,9 @@ START_TEST(test_rec_lapped)
         burst = round * 37 % 50 + (round % 10 == 0 ? 3 * length / 16 : 0);
         for (; burst > 0; burst--, pushed++)
             push_k(w, pushed, rec_len(pushed, 8, max));
+        /* The writer stands still: scb_lost already counts what the next
+         * read will skip. */
+        lost_before = scb_lost(r);
         while ((k = next_named(r, peek, max)) != UINT64_MAX) {
             ck_assert_msg(k >= next, "record %ju after record %ju",
                           (uintmax_t)k, (uintmax_t)(next - 1));
@@ -1461,6 +1469,10 @@ START_TEST(test_rec_lapped)
         }
         ck_assert_uint_eq(next, pushed);
         ck_assert_uint_eq(scb_lost(r), skipped + overruns);
+        ck_assert_msg(lost_before == scb_lost(r),
+                      "round %ju: scb_lost said %ju before the reads, %ju after",
+                      (uintmax_t)round, (uintmax_t)lost_before,
+                      (uintmax_t)scb_lost(r));
         ck_assert_uint_eq(info_of(r).lost, skipped + overruns);
         ck_assert_uint_eq(got + scb_lost(r), pushed);
         ck_assert_uint_eq(pushed_of(w), pushed);
