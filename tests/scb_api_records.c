@@ -1383,7 +1383,9 @@ END_TEST
 /* A reader lapped by every amount: every record returned is intact and
  * names itself, and returned + scb_lost == pushed, exactly, after every
  * drain.  _i odd: the reader peeks and releases, and now and then the
- * writer laps the very record it peeked (SCB_EOVERRUN, counted). */
+ * writer laps the very record it peeked (SCB_EOVERRUN, counted).  The
+ * second half: the writer reserves every third record at the largest size
+ * and commits it shorter. */
 static const struct {
     uint32_t max;
     uint64_t length;
@@ -1425,11 +1427,28 @@ static uint64_t next_named(scb_t *r, int peek, uint32_t max)
     return k;
 }
 
+/* Pushes record k (rec_len(k, 8, max) bytes); with `zc` every third one
+ * is reserved at the largest size and committed shorter, which leaves the
+ * writer's claim past its head. */
+static void push_lap(scb_t *w, uint64_t k, uint32_t max, int zc)
+{
+    uint32_t len = rec_len(k, 8, max);
+    void *p = NULL;
+
+    if (!zc || k % 3 != 0) {
+        push_k(w, k, len);
+        return;
+    }
+    ck_assert_int_eq(scb_reserve(w, max, &p), SCB_OK);
+    tu_fill(p, len, k);
+    ck_assert_int_eq(scb_commit(w, len), SCB_OK);
+}
+
 START_TEST(test_rec_lapped)
 {
-    const uint32_t max = lap_geoms[_i / 2].max;
-    const uint64_t length = lap_geoms[_i / 2].length;
-    const int peek = _i % 2;
+    const uint32_t max = lap_geoms[(_i / 2) % N_LAP_GEOMS].max;
+    const uint64_t length = lap_geoms[(_i / 2) % N_LAP_GEOMS].length;
+    const int peek = _i % 2, zc = (_i / (2 * N_LAP_GEOMS)) != 0;
     scb_t *w = mk_ring(1, max, length, 0), *r = mk_open(g_name, 0);
     uint64_t pushed = 0, next = 0, got = 0, skipped = 0, overruns = 0;
     uint64_t round, burst, k, bytes, lost_before;
@@ -1438,7 +1457,7 @@ START_TEST(test_rec_lapped)
 
     for (round = 0; round < 300; round++) {
         if (peek && round % 7 == 3) {
-            push_k(w, pushed, rec_len(pushed, 8, max));
+            push_lap(w, pushed, max, zc);
             pushed++;
             ck_assert_int_eq(scb_peek(r, &cp, &len), SCB_OK);
             ck_assert(len >= 8 && tu_check(cp, len, &k));
@@ -1447,7 +1466,7 @@ START_TEST(test_rec_lapped)
             skipped += k - next;
             /* Lap it: more than the ring's bytes after it. */
             for (bytes = 0; bytes <= length + SCB_REC_SPAN(max); pushed++) {
-                push_k(w, pushed, rec_len(pushed, 8, max));
+                push_lap(w, pushed, max, zc);
                 bytes += SCB_REC_SPAN(rec_len(pushed, 8, max));
             }
             ck_assert_int_eq(scb_release(r), SCB_EOVERRUN);
@@ -1456,7 +1475,7 @@ START_TEST(test_rec_lapped)
         }
         burst = round * 37 % 50 + (round % 10 == 0 ? 3 * length / 16 : 0);
         for (; burst > 0; burst--, pushed++)
-            push_k(w, pushed, rec_len(pushed, 8, max));
+            push_lap(w, pushed, max, zc);
         /* The writer stands still: scb_lost already counts what the next
          * read will skip. */
         lost_before = scb_lost(r);
@@ -2355,7 +2374,7 @@ void tu_api_add_records(Suite *s)
     tc = new_tcase(s, "records_mixed", 120);
     tcase_add_loop_test(tc, test_rec_mixed, 0, 2 * N_MIX_GEOMS);
     tcase_add_loop_test(tc, test_rec_capacity, 0, 2 * N_CAP_N * 3);
-    tcase_add_loop_test(tc, test_rec_lapped, 0, 2 * N_LAP_GEOMS);
+    tcase_add_loop_test(tc, test_rec_lapped, 0, 4 * N_LAP_GEOMS);
     tcase_add_loop_test(tc, test_rec_latest, 0, 2);
     tcase_add_test(tc, test_rec_observe);
 
