@@ -26,8 +26,8 @@
  * ring except through the public API.
  *
  * This file assembles the API suite (tu_api_suite) from the tcases of
- * scb_api_args.c, scb_api_rings.c, scb_api_hostile.c, scb_api_list.c,
- * scb_api_perms.c and scb_api_objects.c, whose shared helpers and fixture
+ * scb_api_args.c, scb_api_rings.c, scb_api_hostile.c, scb_api_records.c,
+ * scb_api_list.c, scb_api_perms.c and scb_api_objects.c, whose shared helpers and fixture
  * are scb_api_util.c (scb_api.h), and holds main().  The multi-process and
  * wait suites share the harness of mputil.c.
  */
@@ -54,6 +54,7 @@ Suite *tu_api_suite(void)
     tu_api_add_args(s);
     tu_api_add_rings(s);
     tu_api_add_hostile(s);
+    tu_api_add_records(s);
 #ifndef _WIN32
     tu_api_add_list(s);
     tu_api_add_perms(s);

@@ -1,10 +1,10 @@
 /*
  * scb_api.h - what the files of the API suite of tests/check_scb share
  * (check_scb.c, scb_api_args.c, scb_api_rings.c, scb_api_hostile.c,
- * scb_api_perms.c, scb_api_list.c, scb_api_objects.c): the table of ring
- * names main() cleans up from, the checked fixture (its ring g_name on
- * backend g_be), the helpers of the tests (scb_api_util.c) and the tcases of
- * each file.
+ * scb_api_records.c, scb_api_perms.c, scb_api_list.c, scb_api_objects.c):
+ * the table of ring names main() cleans up from, the checked fixture (its
+ * ring g_name on backend g_be), the helpers of the tests (scb_api_util.c)
+ * and the tcases of each file.
  *
  * It includes the system headers the suite uses, so a file of the suite
  * starts with config.h and this header.  On Windows (_WIN32) the suite runs
@@ -58,6 +58,8 @@ TCase *new_tcase(Suite *s, const char *name, double timeout);
 void tu_api_add_args(Suite *s);
 void tu_api_add_rings(Suite *s);
 void tu_api_add_hostile(Suite *s);
+/* Version 0.2: records, zero-copy, scb_wait (scb_api_records.c). */
+void tu_api_add_records(Suite *s);
 #ifndef _WIN32
 /* Not built on Windows: listing and permissions are Unix matters. */
 void tu_api_add_list(Suite *s);
