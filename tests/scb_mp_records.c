@@ -485,6 +485,7 @@ struct rw_opts {
     int block_fd;     /* WR_HALF: blocks reading this */
     int retry_ms;     /* retries SCB_EBUSY this long */
     int final;        /* the last writer: sets rsh->total and wdone */
+    unsigned nap_us;  /* WR_LOOP: sleeps this long every 64 records */
 };
 
 static int rec_writer_main(void *arg)
@@ -550,8 +551,11 @@ static int rec_writer_main(void *arg)
             return 4;
         }
         i++;
-        if (o->mode == WR_LOOP)
+        if (o->mode == WR_LOOP) {
             atomic_store_explicit(&rsh->wpushed, i, memory_order_relaxed);
+            if (o->nap_us != 0 && (i & 63) == 0)
+                tu_sleep_us(o->nap_us);
+        }
     }
     if (o->mode == WR_HALF) {
         size_t len = info.item_size;
@@ -1099,6 +1103,715 @@ START_TEST(test_records_crash)
 }
 END_TEST
 
+/* ---- 4. scb_wait across processes ---------------------------------------- */
+
+/* The tcases with two rings have a fixture of their own: mp_setup names
+ * one. */
+static void rec2_setup(void)
+{
+    mh_setup(MH_MP, 2);
+    rec_setup();
+}
+
+static void rec2_teardown(void)
+{
+    mh_teardown();
+    rec_teardown();
+}
+
+static void rec_create_k(int k, int h, uint32_t size, uint64_t length,
+                         uint32_t flags)
+{
+    scb_config_t c = tu_cfg(size, length);
+    int rc;
+
+    c.flags = SCB_RECORDS | flags;
+    rc = scb_create(&hs[h], rings[k], &c);
+    MP_ASSERT(rc == SCB_OK, "scb_create(%s, ring %d): %s", tu_backend, k,
+              scb_strerror(rc));
+}
+
+static int open_k(int k, uint32_t flags, scb_t **out)
+{
+    scb_config_t c = tu_cfg(0, 0);
+    uint64_t until = now_ns() + 2000000000u;
+    int rc;
+
+    c.flags = flags;
+    while ((rc = scb_open(out, rings[k], &c)) == SCB_EBUSY &&
+           (flags & SCB_WRITER) && now_ns() < until)
+        tu_sleep_us(200);
+    return rc;
+}
+
+/* Takes the next record from r, by scb_pop_record or scb_peek and
+ * scb_release as `peek` says, and checks that it is record i.  Returns
+ * SCB_OK, or what failed (SCB_EINVAL for a wrong record). */
+static int take_rec(scb_t *r, uint64_t i, uint32_t max, uint8_t *buf,
+                    int peek, char *why, size_t why_size)
+{
+    const void *p;
+    size_t len;
+    int rc, ok;
+
+    if (peek) {
+        rc = scb_peek(r, &p, &len);
+        if (rc != SCB_OK) {
+            snprintf(why, why_size, "scb_peek: %s", scb_strerror(rc));
+            return rc;
+        }
+        ok = rec_is(p, len, i, max);
+        rc = scb_release(r);
+        if (rc != SCB_OK) {
+            snprintf(why, why_size, "scb_release: %s", scb_strerror(rc));
+            return rc;
+        }
+    } else {
+        rc = scb_pop_record(r, buf, max, &len);
+        if (rc != SCB_OK) {
+            snprintf(why, why_size, "scb_pop_record: %s", scb_strerror(rc));
+            return rc;
+        }
+        ok = rec_is(buf, len, i, max);
+    }
+    if (!ok) {
+        snprintf(why, why_size, "a record of %zu bytes that is not record "
+                 "%" PRIu64 " (%zu bytes)", len, i, rec_len(i, max));
+        return SCB_EINVAL;
+    }
+    return SCB_OK;
+}
+
+/* A random short pause, or none. */
+static void short_pause(void)
+{
+    uint64_t r = rnd();
+
+    switch (r & 7) {
+    case 0:
+        tu_sleep_us((unsigned)((r >> 8) % 200));
+        break;
+    case 1:
+        sched_yield();
+        break;
+    case 2:
+        tu_sleep_us(1000 + (unsigned)((r >> 8) % 1000));
+        break;
+    default:
+        break;
+    }
+}
+
+struct echo_opts {
+    int ready_fd;
+    uint64_t n;
+};
+
+/* Ping-pong: waits in scb_wait on rings[0] (for ever, or 2 s), takes
+ * record i and pushes it back on rings[1], n times. */
+static int echo_main(void *arg)
+{
+    const struct echo_opts *o = arg;
+    char why[256];
+    scb_info_t info;
+    uint8_t *buf;
+    uint64_t i;
+    scb_t *r, *w;
+    int rc;
+
+    rc = open_k(0, 0, &r);
+    if (rc == SCB_OK)
+        rc = open_k(1, SCB_WRITER, &w);
+    if (rc != SCB_OK) {
+        say("echo: scb_open: %s", scb_strerror(rc));
+        put_byte(o->ready_fd, 'E');
+        return 10;
+    }
+    scb_info(r, &info);
+    buf = malloc(info.item_size + 1);
+    if (buf == NULL)
+        return 11;
+    put_byte(o->ready_fd, 'R');
+    for (i = 0; i < o->n; i++) {
+        int64_t timeout = (rnd() & 1) ? -1 : 2000;
+
+        short_pause();
+        rc = scb_wait(r, timeout);
+        if (rc != SCB_OK) {
+            say("echo: round %" PRIu64 ": scb_wait(%" PRId64 "): %s", i,
+                timeout, scb_strerror(rc));
+            return 1;
+        }
+        rc = take_rec(r, i, info.item_size, buf, (int)(rnd() & 1), why,
+                      sizeof why);
+        if (rc != SCB_OK) {
+            say("echo: round %" PRIu64 ": %s", i, why);
+            return 2;
+        }
+        short_pause();
+        rc = put_rec(w, i, info.item_size, buf);
+        if (rc != SCB_OK) {
+            say("echo: round %" PRIu64 ": push back: %s", i, scb_strerror(rc));
+            return 3;
+        }
+    }
+    if (scb_lost(r) != 0) {
+        say("echo: lost %" PRIu64, scb_lost(r));
+        return 4;
+    }
+    scb_close(r);
+    return scb_close(w) == SCB_OK ? 0 : 5;
+}
+
+#define PP_RECORDS 1000
+#define PP_SIZE 200
+
+/* _i 0: overwrite rings, 1: lossless rings. */
+START_TEST(test_records_pingpong)
+{
+    uint32_t flags = _i ? SCB_LOSSLESS : 0;
+    static uint8_t buf[PP_SIZE];
+    struct echo_opts eo;
+    uint64_t i, t0 = now_ns(), t;
+    double dt, worst = 0;
+    int rfd[2], rc, st;
+    char why[256], c = 0;
+    pid_t pid;
+
+    rec_create_k(0, 0, PP_SIZE, 2048, flags); /* ping */
+    rec_create_k(1, 1, PP_SIZE, 2048, flags); /* pong */
+    rc = open_k(1, 0, &hs[2]);
+    MP_ASSERT(rc == SCB_OK, "scb_open: %s", scb_strerror(rc));
+    drop_writer(1);
+    mk_pipe(rfd);
+    eo.ready_fd = rfd[1];
+    eo.n = PP_RECORDS;
+    pid = spawn(echo_main, &eo);
+    read_bytes(rfd[0], &c, 1, 10000);
+    MP_ASSERT(c == 'R', "the echo child did not open the rings");
+
+    for (i = 0; i < PP_RECORDS; i++) {
+        if ((rnd() & 7) == 0) {
+            rc = scb_wait(hs[2], 0);
+            MP_ASSERT(rc == SCB_ETIMEDOUT,
+                      "round %" PRIu64 ": scb_wait(0) with nothing to read: "
+                      "%s", i, scb_strerror(rc));
+        }
+        short_pause();
+        rc = put_rec(hs[0], i, PP_SIZE, buf);
+        MP_ASSERT(rc == SCB_OK, "round %" PRIu64 ": push: %s", i,
+                  scb_strerror(rc));
+        t = now_ns();
+        rc = scb_wait(hs[2], 2000);
+        dt = ms_since(t);
+        MP_ASSERT(rc == SCB_OK,
+                  "%s: round %" PRIu64 " of %d: scb_wait(2000): %s after "
+                  "%.1f ms (a lost wake-up on one side or the other)",
+                  _i ? "lossless" : "overwrite", i, PP_RECORDS,
+                  scb_strerror(rc), dt);
+        if (dt > worst)
+            worst = dt;
+        rc = take_rec(hs[2], i, PP_SIZE, buf, (int)(rnd() & 1), why,
+                      sizeof why);
+        MP_ASSERT(rc == SCB_OK, "round %" PRIu64 ": the echo: %s", i, why);
+    }
+    st = reap(pid, REAP_MS);
+    MP_ASSERT(exited0(st), "the echo child: %s", st_str(st));
+    rc = scb_wait(hs[2], 0);
+    MP_ASSERT(rc == SCB_ETIMEDOUT, "scb_wait(0) on a drained ring: %s",
+              scb_strerror(rc));
+    MP_ASSERT(scb_lost(hs[2]) == 0, "lost %" PRIu64, scb_lost(hs[2]));
+    close(rfd[0]);
+    close(rfd[1]);
+    if (getenv("SCB_MP_VERBOSE") != NULL)
+        fprintf(stderr, "record ping-pong %s %s: %d rounds in %.3f s, "
+                "slowest wait %.2f ms\n", tu_backend,
+                _i ? "lossless" : "overwrite", PP_RECORDS,
+                (double)(now_ns() - t0) / 1e9, worst);
+}
+END_TEST
+
+struct room_opts {
+    int ready_fd;
+    int cmd_fd;
+    int cmd_wfd;
+};
+
+/* A registered reader that, for each 'g', pauses a little and takes one
+ * record of DR_SIZE (the next index); 'q' or end of file ends it. */
+static int room_reader_main(void *arg)
+{
+    const struct room_opts *o = arg;
+    uint8_t item[DR_SIZE];
+    uint64_t i = 0, s;
+    const void *p;
+    size_t len;
+    scb_t *r;
+    char cmd;
+    int rc;
+
+    close(o->cmd_wfd);
+    rc = open_k(0, 0, &r);
+    if (rc != SCB_OK) {
+        say("room reader: scb_open: %s", scb_strerror(rc));
+        put_byte(o->ready_fd, 'E');
+        return 10;
+    }
+    put_byte(o->ready_fd, 'R');
+    for (;;) {
+        ssize_t n = read(o->cmd_fd, &cmd, 1);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0 || cmd != 'g')
+            break;
+        short_pause();
+        s = UINT64_MAX;
+        if (i & 1) {
+            rc = scb_peek(r, &p, &len);
+            if (rc == SCB_OK && (len != DR_SIZE || !tu_check(p, len, &s)))
+                s = UINT64_MAX;
+            if (rc == SCB_OK)
+                rc = scb_release(r);
+        } else {
+            rc = scb_pop_record(r, item, sizeof item, &len);
+            if (rc == SCB_OK && (len != DR_SIZE || !tu_check(item, len, &s)))
+                s = UINT64_MAX;
+        }
+        if (rc != SCB_OK || s != i) {
+            say("room reader: record %" PRIu64 ": %s, got %" PRIu64, i,
+                scb_strerror(rc), s);
+            return 1;
+        }
+        i++;
+    }
+    if (scb_lost(r) != 0) {
+        say("room reader: lost %" PRIu64, scb_lost(r));
+        return 2;
+    }
+    return scb_close(r) == SCB_OK ? 0 : 3;
+}
+
+#define ROOM_ROUNDS 300
+
+/* The test process is a lossless writer whose ring is full; a reader
+ * process takes one record at a time, and each time the writer, blocked in
+ * scb_wait, must be woken and then find room. */
+START_TEST(test_records_wait_room)
+{
+    struct room_opts ro;
+    uint64_t next = 0, n, t0 = now_ns(), t;
+    int rfd[2], cfd[2], i, rc, st;
+    double dt, worst = 0;
+    uint8_t item[DR_SIZE];
+    char c = 0;
+    pid_t pid;
+
+    rec_create_k(0, 0, DR_SIZE, DR_LENGTH, SCB_LOSSLESS);
+    mk_pipe(rfd);
+    mk_pipe(cfd);
+    ro.ready_fd = rfd[1];
+    ro.cmd_fd = cfd[0];
+    ro.cmd_wfd = cfd[1];
+    pid = spawn(room_reader_main, &ro);
+    close(cfd[0]);
+    read_bytes(rfd[0], &c, 1, 10000);
+    MP_ASSERT(c == 'R', "the reader did not open the ring");
+    n = fill_up(0, &next);
+    MP_ASSERT(n == DR_LENGTH / SCB_REC_SPAN(DR_SIZE),
+              "%" PRIu64 " records of %u bytes fit in %" PRIu64 " bytes", n,
+              DR_SIZE, (uint64_t)DR_LENGTH);
+    rc = scb_wait(hs[0], 0);
+    MP_ASSERT(rc == SCB_ETIMEDOUT, "scb_wait(0) of a full lossless writer: "
+              "%s", scb_strerror(rc));
+
+    for (i = 0; i < ROOM_ROUNDS; i++) {
+        put_byte(cfd[1], 'g');
+        t = now_ns();
+        rc = scb_wait(hs[0], 2000);
+        dt = ms_since(t);
+        MP_ASSERT(rc == SCB_OK,
+                  "round %d: the writer's scb_wait(2000): %s after %.1f ms "
+                  "(the reader released room: a lost wake-up)", i,
+                  scb_strerror(rc), dt);
+        if (dt > worst)
+            worst = dt;
+        tu_fill(item, sizeof item, next);
+        rc = scb_push_record(hs[0], item, sizeof item);
+        MP_ASSERT(rc == SCB_OK, "round %d: scb_wait said there is room, "
+                  "then scb_push_record: %s", i, scb_strerror(rc));
+        next++;
+        /* One record out, one in: full again. */
+        MP_ASSERT(fill_up(0, &next) == 0,
+                  "round %d: the writer pushed past its reader's unread "
+                  "records", i);
+    }
+    put_byte(cfd[1], 'q');
+    st = reap(pid, REAP_MS);
+    MP_ASSERT(exited0(st), "the reader: %s", st_str(st));
+    close(cfd[1]);
+    close(rfd[0]);
+    close(rfd[1]);
+    if (getenv("SCB_MP_VERBOSE") != NULL)
+        fprintf(stderr, "record wait for room %s: %d rounds in %.3f s, "
+                "slowest wait %.2f ms\n", tu_backend, ROOM_ROUNDS,
+                (double)(now_ns() - t0) / 1e9, worst);
+}
+END_TEST
+
+/* ---- 5. SCB_EOVERRUN across processes ------------------------------------ */
+
+struct cw_opts {
+    int cmd_fd;   /* 8 bytes: how many records to push; 0: close and end */
+    int rep_fd;   /* 8 bytes: how many it pushed */
+};
+
+/* A writer driven by the test process.  On a record ring it pushes records
+ * by put_rec; on a fixed-size ring items of item_size made by tu_fill,
+ * through scb_push_record and scb_reserve/scb_commit in turn.  A lossless
+ * ring's SCB_EAGAIN ends a batch early. */
+static int cmd_writer_main(void *arg)
+{
+    const struct cw_opts *o = arg;
+    scb_config_t c = tu_cfg(0, 0);
+    uint64_t n, k, i;
+    scb_info_t info;
+    uint8_t *buf;
+    void *p;
+    scb_t *w;
+    int rc, fixed;
+
+    c.flags = SCB_WRITER;
+    rc = scb_open(&w, ring, &c);
+    if (rc != SCB_OK) {
+        say("writer: scb_open: %s", scb_strerror(rc));
+        return 10;
+    }
+    scb_info(w, &info);
+    fixed = !(info.flags & SCB_RECORDS);
+    buf = malloc(info.item_size + 1);
+    if (buf == NULL)
+        return 11;
+    i = info.pushed;
+    while (read_bytes(o->cmd_fd, &n, sizeof n, REAP_MS) == sizeof n && n != 0) {
+        for (k = 0; k < n; k++, i++) {
+            if (!fixed) {
+                rc = put_rec(w, i, info.item_size, buf);
+            } else if (i & 1) {
+                rc = scb_reserve(w, info.item_size, &p);
+                if (rc == SCB_OK) {
+                    tu_fill(p, info.item_size, i);
+                    rc = scb_commit(w, info.item_size);
+                }
+            } else {
+                tu_fill(buf, info.item_size, i);
+                rc = scb_push_record(w, buf, info.item_size);
+            }
+            if (rc == SCB_EAGAIN && (info.flags & SCB_LOSSLESS))
+                break;
+            if (rc != SCB_OK) {
+                say("writer: record %" PRIu64 ": %s", i, scb_strerror(rc));
+                return 1;
+            }
+        }
+        if (write(o->rep_fd, &k, sizeof k) != (ssize_t)sizeof k)
+            return 2;
+    }
+    free(buf);
+    return scb_close(w) == SCB_OK ? 0 : 3;
+}
+
+/* Test process: tells the writer to push n records; returns how many it
+ * did. */
+static uint64_t cw_push(const int cmd[2], const int rep[2], uint64_t n)
+{
+    uint64_t k = UINT64_MAX;
+
+    MP_ASSERT(write(cmd[1], &n, sizeof n) == (ssize_t)sizeof n, "write: %s",
+              strerror(errno));
+    MP_ASSERT(read_bytes(rep[0], &k, sizeof k, 10000) == sizeof k,
+              "the writer did not push %" PRIu64 " records", n);
+    return k;
+}
+
+/* A reader in the test process, as the reader children keep one. */
+static void rr_init(struct rr_state *s, scb_t *r, int lossless)
+{
+    scb_info_t info;
+
+    memset(s, 0, sizeof *s);
+    scb_info(r, &info);
+    s->r = r;
+    s->max = info.item_size;
+    s->length = info.length;
+    s->st = &rsh->r[0];
+    s->lossless = lossless;
+}
+
+/* Pops every record left; each must be right.  Returns the count. */
+static uint64_t rr_drain(struct rr_state *s, uint8_t *buf)
+{
+    uint64_t n = 0;
+    int rc;
+
+    while ((rc = rr_pop(s, buf, (int)(rnd() & 1))) == SCB_OK)
+        n++;
+    MP_ASSERT(rc == SCB_EAGAIN, "drain: %s: %s", scb_strerror(rc), s->why);
+    return n;
+}
+
+/* Record rings: a reader peeks record 0 or 1, holds it while the writer
+ * process pushes (_i 0: less than a ring, then more than a ring; _i 1:
+ * the same on a lossless ring, where the writer must stop instead). */
+START_TEST(test_records_overrun)
+{
+    int lossless = _i, cmd[2], rep[2], rc, st;
+    static uint8_t buf[128], copy[128];
+    const void *p;
+    size_t len, len0;
+    struct rr_state s;
+    struct cw_opts co;
+    uint64_t k, lost;
+    scb_info_t info;
+    pid_t wp;
+
+    rec_create(100, 1024, lossless ? SCB_LOSSLESS : 0);
+    cfg.flags = 0;
+    rc = scb_open(&hs[1], ring, &cfg);
+    MP_ASSERT(rc == SCB_OK, "scb_open: %s", scb_strerror(rc));
+    drop_writer(0);
+    mk_pipe(cmd);
+    mk_pipe(rep);
+    co.cmd_fd = cmd[0];
+    co.rep_fd = rep[1];
+    wp = spawn(cmd_writer_main, &co);
+    rr_init(&s, hs[1], lossless);
+
+    MP_ASSERT(cw_push(cmd, rep, 3) == 3, "3 records into an empty ring");
+    rc = scb_peek(hs[1], &p, &len);
+    MP_ASSERT(rc == SCB_OK && rec_is(p, len, 0, 100),
+              "peek of record 0: %s, %zu bytes", scb_strerror(rc), len);
+    /* Records 3 and 4 take at most 232 bytes more: record 0 is intact. */
+    MP_ASSERT(cw_push(cmd, rep, 2) == 2, "2 more records");
+    MP_ASSERT(rec_is(p, len, 0, 100), "record 0 changed while peeked");
+    rc = scb_release(hs[1]);
+    MP_ASSERT(rc == SCB_OK, "release of a record the writer did not reach: "
+              "%s", scb_strerror(rc));
+    s.returned = 1;
+    s.have_prev = 1;
+    s.prev = 0;
+
+    /* Record 1, held while the writer pushes 100 records (1600 bytes at
+     * least, over a ring of 1024). */
+    rc = scb_peek(hs[1], &p, &len);
+    MP_ASSERT(rc == SCB_OK && rec_is(p, len, 1, 100),
+              "peek of record 1: %s, %zu bytes", scb_strerror(rc), len);
+    len0 = len;
+    memcpy(copy, p, len);
+    lost = scb_lost(hs[1]);
+    MP_ASSERT(lost == 0, "lost %" PRIu64 " before the writer lapped", lost);
+    k = cw_push(cmd, rep, 100);
+    rc = scb_release(hs[1]);
+    if (!lossless) {
+        MP_ASSERT(k == 100, "the writer pushed %" PRIu64 " of 100", k);
+        MP_ASSERT(rc == SCB_EOVERRUN, "release of a record the writer "
+                  "process overwrote: %s", scb_strerror(rc));
+        MP_ASSERT(scb_lost(hs[1]) >= 1, "the overrun record is not counted "
+                  "by scb_lost (%" PRIu64 ")", scb_lost(hs[1]));
+    } else {
+        MP_ASSERT(k < 100 && k > 0, "a lossless writer pushed %" PRIu64
+                  " of 100 records past a reader holding a peek", k);
+        MP_ASSERT(rc == SCB_OK, "release of a registered reader's peek in a "
+                  "lossless ring: %s", scb_strerror(rc));
+        MP_ASSERT(rec_is(copy, len0, 1, 100), "record 1 was wrong");
+        s.returned = 2;
+        s.prev = 1;
+        MP_ASSERT(scb_lost(hs[1]) == 0, "lost %" PRIu64, scb_lost(hs[1]));
+    }
+    k = rr_drain(&s, buf);
+    scb_info(hs[1], &info);
+    MP_ASSERT(s.returned + scb_lost(hs[1]) == info.pushed,
+              "returned %" PRIu64 " + lost %" PRIu64 " != pushed %" PRIu64,
+              s.returned, scb_lost(hs[1]), info.pushed);
+    MP_ASSERT(s.have_prev && s.prev == info.pushed - 1,
+              "the last record returned is %" PRIu64 " of %" PRIu64, s.prev,
+              info.pushed);
+    if (lossless)
+        MP_ASSERT(scb_lost(hs[1]) == 0 && s.returned == info.pushed,
+                  "lost %" PRIu64, scb_lost(hs[1]));
+    k = 0;
+    MP_ASSERT(write(cmd[1], &k, sizeof k) == (ssize_t)sizeof k, "write");
+    st = reap(wp, REAP_MS);
+    MP_ASSERT(exited0(st), "the writer: %s", st_str(st));
+    close(cmd[0]);
+    close(cmd[1]);
+    close(rep[0]);
+    close(rep[1]);
+}
+END_TEST
+
+/* The same on a fixed-size ring, where a record is an item. */
+START_TEST(test_items_overrun)
+{
+    int cmd[2], rep[2], rc, st;
+    uint8_t item[32];
+    const void *p;
+    size_t len;
+    struct cw_opts co;
+    uint64_t s = UINT64_MAX, returned = 1, last = 0;
+    scb_info_t info;
+    pid_t wp;
+
+    cfg = tu_cfg(sizeof item, 8);
+    rc = scb_create(&hs[0], ring, &cfg);
+    MP_ASSERT(rc == SCB_OK, "scb_create: %s", scb_strerror(rc));
+    rc = scb_open(&hs[1], ring, &cfg);
+    MP_ASSERT(rc == SCB_OK, "scb_open: %s", scb_strerror(rc));
+    drop_writer(0);
+    mk_pipe(cmd);
+    mk_pipe(rep);
+    co.cmd_fd = cmd[0];
+    co.rep_fd = rep[1];
+    wp = spawn(cmd_writer_main, &co);
+
+    MP_ASSERT(cw_push(cmd, rep, 3) == 3, "3 items");
+    rc = scb_peek(hs[1], &p, &len);
+    MP_ASSERT(rc == SCB_OK && len == sizeof item && tu_check(p, len, &s) &&
+                  s == 0, "peek of item 0: %s, %zu bytes, seq %" PRIu64,
+              scb_strerror(rc), len, s);
+    MP_ASSERT(cw_push(cmd, rep, 5) == 5, "5 more items");
+    rc = scb_release(hs[1]);
+    MP_ASSERT(rc == SCB_OK, "release of an item the writer did not reach: %s",
+              scb_strerror(rc));
+    rc = scb_peek(hs[1], &p, &len);
+    MP_ASSERT(rc == SCB_OK && len == sizeof item && tu_check(p, len, &s) &&
+                  s == 1, "peek of item 1: %s, %zu bytes, seq %" PRIu64,
+              scb_strerror(rc), len, s);
+    MP_ASSERT(cw_push(cmd, rep, 20) == 20, "20 more items");
+    rc = scb_release(hs[1]);
+    MP_ASSERT(rc == SCB_EOVERRUN, "release of an item the writer process "
+              "overwrote: %s", scb_strerror(rc));
+    MP_ASSERT(scb_lost(hs[1]) >= 1, "the overrun item is not counted");
+    for (;;) {
+        rc = scb_pop_record(hs[1], item, sizeof item, &len);
+        if (rc == SCB_EAGAIN)
+            break;
+        MP_ASSERT(rc == SCB_OK && len == sizeof item &&
+                      tu_check(item, len, &s) && s > last,
+                  "pop after the overrun: %s, %zu bytes, seq %" PRIu64
+                  " after %" PRIu64, scb_strerror(rc), len, s, last);
+        last = s;
+        returned++;
+    }
+    scb_info(hs[1], &info);
+    MP_ASSERT(info.pushed == 28 && last == 27, "pushed %" PRIu64
+              ", last item %" PRIu64, info.pushed, last);
+    MP_ASSERT(returned + scb_lost(hs[1]) == info.pushed,
+              "returned %" PRIu64 " + lost %" PRIu64 " != pushed %" PRIu64,
+              returned, scb_lost(hs[1]), info.pushed);
+    s = 0;
+    MP_ASSERT(write(cmd[1], &s, sizeof s) == (ssize_t)sizeof s, "write");
+    st = reap(wp, REAP_MS);
+    MP_ASSERT(exited0(st), "the writer: %s", st_str(st));
+    close(cmd[0]);
+    close(cmd[1]);
+    close(rep[0]);
+    close(rep[1]);
+}
+END_TEST
+
+#define HOLD_ROUNDS 150
+
+/* A writer process pushes on and on; the reader catches up, then peeks
+ * the next record and holds it for no time, a little or long (longer than
+ * the writer takes to go round the ring), reads it again at the end and
+ * releases it: SCB_OK vouches for what it read, SCB_EOVERRUN throws it
+ * away and counts it lost. */
+START_TEST(test_records_hold)
+{
+    static uint8_t buf[128], copy[128];
+    uint64_t oks = 0, overruns = 0, pushed;
+    struct rr_state s;
+    struct rw_opts wo;
+    scb_info_t info;
+    const void *p;
+    size_t len;
+    int i, rc, st, ok, how;
+    uint64_t idx, until;
+    pid_t wp;
+
+    rec_create(100, 16384, 0);
+    cfg.flags = 0;
+    rc = scb_open(&hs[1], ring, &cfg);
+    MP_ASSERT(rc == SCB_OK, "scb_open: %s", scb_strerror(rc));
+    drop_writer(0);
+    memset(&wo, 0, sizeof wo);
+    wo.mode = WR_LOOP;
+    wo.report_fd = -1;
+    wo.nap_us = 100;
+    wp = spawn(rec_writer_main, &wo);
+    rr_init(&s, hs[1], 0);
+
+    for (i = 0; i < HOLD_ROUNDS; i++) {
+        unsigned hold = (unsigned[]){0, 0, 50, 20000}[rnd() % 4];
+
+        rr_drain(&s, buf);
+        until = now_ns() + 5000000000u;
+        while ((rc = scb_peek(hs[1], &p, &len)) == SCB_EAGAIN &&
+               now_ns() < until)
+            tu_sleep_us(20);
+        MP_ASSERT(rc == SCB_OK, "round %d: peek: %s", i, scb_strerror(rc));
+        if (hold != 0)
+            tu_sleep_us(hold);
+        /* What is read at the end of the hold is what the release judges. */
+        memcpy(copy, p, len <= sizeof copy ? len : sizeof copy);
+        ok = len <= s.max && rr_judge(&s, copy, len, &idx, &how);
+        rc = scb_release(hs[1]);
+        if (rc == SCB_EOVERRUN) {
+            overruns++;
+            continue;
+        }
+        MP_ASSERT(rc == SCB_OK, "round %d: release: %s", i, scb_strerror(rc));
+        MP_ASSERT(ok, "round %d: scb_release said SCB_OK after a hold of %u "
+                  "us: %s", i, hold, s.why);
+        rr_accept(&s, idx, how);
+        oks++;
+    }
+    atomic_store(&rsh->stop, 1);
+    st = reap(wp, REAP_MS);
+    MP_ASSERT(exited0(st), "the writer: %s", st_str(st));
+    rr_drain(&s, buf);
+    scb_info(hs[1], &info);
+    pushed = info.pushed;
+    if (getenv("SCB_MP_VERBOSE") != NULL)
+        fprintf(stderr, "record hold %s: %d rounds, %" PRIu64 " released "
+                "intact, %" PRIu64 " overrun; returned %" PRIu64 ", lost %"
+                PRIu64 ", pushed %" PRIu64 "\n", tu_backend, HOLD_ROUNDS, oks,
+                overruns, s.returned, scb_lost(hs[1]), pushed);
+    MP_ASSERT(s.returned + scb_lost(hs[1]) == pushed,
+              "returned %" PRIu64 " + lost %" PRIu64 " != pushed %" PRIu64,
+              s.returned, scb_lost(hs[1]), pushed);
+    MP_ASSERT(s.have_prev && s.prev == pushed - 1,
+              "the last record returned is %" PRIu64 " of %" PRIu64, s.prev,
+              pushed);
+    MP_ASSERT(oks > 0 && overruns > 0,
+              "%" PRIu64 " holds released intact, %" PRIu64 " overrun: the "
+              "test did not see both", oks, overruns);
+    MP_ASSERT(scb_lost(hs[1]) >= overruns, "lost %" PRIu64 " < %" PRIu64
+              " overruns", scb_lost(hs[1]), overruns);
+}
+END_TEST
+
+static TCase *rec2_tcase(const char *name)
+{
+    TCase *tc = tcase_create(name);
+
+    tcase_set_timeout(tc, TIMEOUT_S);
+    tcase_add_unchecked_fixture(tc, reg_setup, reg_teardown);
+    tcase_add_checked_fixture(tc, rec2_setup, rec2_teardown);
+    return tc;
+}
+
 void tu_mp_add_records(Suite *s)
 {
     TCase *tc;
@@ -1116,5 +1829,17 @@ void tu_mp_add_records(Suite *s)
     tc = mp_tcase("mp_records_crash");
     tcase_add_checked_fixture(tc, rec_setup, rec_teardown);
     tcase_add_loop_test(tc, test_records_crash, 0, 2);
+    suite_add_tcase(s, tc);
+
+    tc = rec2_tcase("mp_records_wait");
+    tcase_add_loop_test(tc, test_records_pingpong, 0, 2);
+    tcase_add_test(tc, test_records_wait_room);
+    suite_add_tcase(s, tc);
+
+    tc = mp_tcase("mp_records_overrun");
+    tcase_add_checked_fixture(tc, rec_setup, rec_teardown);
+    tcase_add_loop_test(tc, test_records_overrun, 0, 2);
+    tcase_add_test(tc, test_items_overrun);
+    tcase_add_test(tc, test_records_hold);
     suite_add_tcase(s, tc);
 }
