@@ -59,9 +59,9 @@ struct recstat {
 };
 
 struct recsh {
-    atomic_int wdone;       /* the last writer finished: total is set */
-    _Atomic uint64_t total; /* records pushed in all (scb_info's pushed) */
-    atomic_int stop;        /* continuous writers: stop */
+    atomic_int wdone;         /* the last writer finished: total is set */
+    _Atomic uint64_t total;   /* records pushed in all (scb_info's pushed) */
+    atomic_int stop;          /* continuous writers: stop */
     _Atomic uint64_t wpushed; /* continuous writer: records pushed so far */
     /* A child blocked in scb_wait: when it returned and what it said. */
     atomic_int wait_done;
@@ -186,10 +186,10 @@ static int put_rec(scb_t *w, uint64_t i, uint32_t max, uint8_t *buf)
 enum { RR_POP, RR_PEEK, RR_SLOW, RR_MIX };
 
 struct rr_opts {
-    int slot;      /* index into rsh->r */
-    int mode;      /* RR_* */
-    int ready_fd;  /* 'R' once open, 'E' if that failed */
-    int lossless;  /* a registered reader: scb_lost must stay 0 */
+    int slot;     /* index into rsh->r */
+    int mode;     /* RR_* */
+    int ready_fd; /* 'R' once open, 'E' if that failed */
+    int lossless; /* a registered reader: scb_lost must stay 0 */
 };
 
 /* What a reader knows while it reads. */
@@ -217,8 +217,8 @@ static int rr_judge(struct rr_state *s, const uint8_t *p, size_t len,
 
     if (s->lossless && lost != 0) {
         snprintf(s->why, sizeof s->why,
-                 "record reader %d: a registered reader lost %" PRIu64,
-                 s->slot, lost);
+                 "record reader %d: a registered reader lost %" PRIu64, s->slot,
+                 lost);
         return 0;
     }
     *how = exact ? 0 : 1;
@@ -330,8 +330,8 @@ static int rr_peek(struct rr_state *s)
     /* Peeking again gives the same record. */
     rc = scb_peek(s->r, &p2, &len2);
     if (rc != SCB_OK || p2 != p || len2 != len) {
-        say("record reader %d: a second peek: %s, %p/%zu after %p/%zu",
-            s->slot, scb_strerror(rc), p2, len2, p, len);
+        say("record reader %d: a second peek: %s, %p/%zu after %p/%zu", s->slot,
+            scb_strerror(rc), p2, len2, p, len);
         s->st->bad++;
         return SCB_EINVAL;
     }
@@ -397,8 +397,9 @@ static int rec_reader_main(void *arg)
         if (peek)
             rc = rr_peek(&s);
         else
-            rc = rr_pop(&s, buf, (o->mode == RR_POP || o->mode == RR_MIX) &&
-                                     (rnd() & 3) == 0);
+            rc = rr_pop(&s, buf,
+                        (o->mode == RR_POP || o->mode == RR_MIX) &&
+                            (rnd() & 3) == 0);
         if (rc == SCB_OK) {
             idle = 0;
             if (o->mode == RR_SLOW && ++since_nap >= 64) {
@@ -442,8 +443,8 @@ static int rec_reader_main(void *arg)
     st->have_last = s.have_prev;
     st->finished = !st->timed_out && st->bad == 0;
     if (st->timed_out)
-        say("record reader %d: deadline passed (returned %" PRIu64 ")",
-            o->slot, s.returned);
+        say("record reader %d: deadline passed (returned %" PRIu64 ")", o->slot,
+            s.returned);
     scb_close(s.r);
     free(buf);
     return st->bad != 0 ? 1 : st->timed_out ? 3 : 0;
@@ -473,19 +474,19 @@ static const char *rr_str(int slot)
 
 enum { WR_COUNT, WR_LOOP, WR_HALF };
 
+/* mode: WR_COUNT pushes count records or for budget_ms, then is done;
+ * WR_LOOP pushes until killed (or rsh->stop); WR_HALF pushes a few records,
+ * then opens a reservation, writes half of it, and blocks there. */
 struct rw_opts {
-    int mode;         /* WR_COUNT: count records or budget_ms, then done;
-                       * WR_LOOP: until killed (or rsh->stop);
-                       * WR_HALF: a few records, then a reservation half
-                       * written, and blocks there */
+    int mode;
     uint64_t count;
     unsigned budget_ms;
-    int report_fd;    /* 'O' once the role is taken, 'E' if not, 'H' once
-                       * the half reservation is open; -1: none */
-    int block_fd;     /* WR_HALF: blocks reading this */
-    int retry_ms;     /* retries SCB_EBUSY this long */
-    int final;        /* the last writer: sets rsh->total and wdone */
-    unsigned nap_us;  /* WR_LOOP: sleeps this long every 64 records */
+    int report_fd;   /* 'O' once the role is taken, 'E' if not, 'H' once
+                      * the half reservation is open; -1: none */
+    int block_fd;    /* WR_HALF: blocks reading this */
+    int retry_ms;    /* retries SCB_EBUSY this long */
+    int final;       /* the last writer: sets rsh->total and wdone */
+    unsigned nap_us; /* WR_LOOP: sleeps this long every 64 records */
 };
 
 static int rec_writer_main(void *arg)
@@ -501,8 +502,7 @@ static int rec_writer_main(void *arg)
 
     c.flags = SCB_WRITER;
     retry_until = now_ns() + (uint64_t)o->retry_ms * 1000000u;
-    while ((rc = scb_open(&w, ring, &c)) == SCB_EBUSY &&
-           now_ns() < retry_until)
+    while ((rc = scb_open(&w, ring, &c)) == SCB_EBUSY && now_ns() < retry_until)
         tu_sleep_us(200);
     if (rc != SCB_OK) {
         say("record writer: scb_open(SCB_WRITER): %s", scb_strerror(rc));
@@ -540,7 +540,8 @@ static int rec_writer_main(void *arg)
             rc = scb_wait(w, 5000);
             if (rc != SCB_OK) {
                 say("record writer: scb_wait(5000) for room for record %" PRIu64
-                    ": %s", i, scb_strerror(rc));
+                    ": %s",
+                    i, scb_strerror(rc));
                 return 4;
             }
             continue;
@@ -677,10 +678,11 @@ START_TEST(test_records_mixed)
         MP_ASSERT(exited0(st), "%s: %s", st_str(st), rr_str(i));
     }
     if (getenv("SCB_MP_VERBOSE") != NULL) {
-        fprintf(stderr, "records %s %s %u B in %" PRIu64 " B: %" PRIu64
-                " records in %.3f s\n", tu_backend,
-                lossless ? "lossless" : "overwrite", g->size, g->length, total,
-                (double)(now_ns() - t0) / 1e9);
+        fprintf(stderr,
+                "records %s %s %u B in %" PRIu64 " B: %" PRIu64
+                " records in %.3f s\n",
+                tu_backend, lossless ? "lossless" : "overwrite", g->size,
+                g->length, total, (double)(now_ns() - t0) / 1e9);
         for (i = 0; i < 3; i++)
             fprintf(stderr, "  %s\n", rr_str(i));
     }
@@ -694,10 +696,10 @@ START_TEST(test_records_mixed)
         MP_ASSERT(s->have_last && s->last_idx == total - 1,
                   "the last record never came: %s", rr_str(i));
         if (lossless)
-            MP_ASSERT(s->lost == 0 && s->overruns == 0 &&
-                          s->returned == total,
+            MP_ASSERT(s->lost == 0 && s->overruns == 0 && s->returned == total,
                       "a registered reader of a lossless ring lost records: "
-                      "%s", rr_str(i));
+                      "%s",
+                      rr_str(i));
         else if (modes[i] == RR_SLOW)
             MP_ASSERT(s->lost > 0, "the slow reader was never lapped: %s",
                       rr_str(i));
@@ -707,15 +709,20 @@ END_TEST
 
 /* ---- 2. a dead record reader stops holding a lossless writer back ------- */
 
-/* Records of exactly this size fill the ring of DR_LENGTH bytes exactly:
- * DR_LENGTH / SCB_REC_SPAN(DR_SIZE) of them. */
-#define DR_SIZE 56
-#define DR_LENGTH (10 * SCB_REC_SPAN(DR_SIZE))
+/* Bytes a record of n bytes takes at most (spec: 16 bytes of overhead and
+ * its length rounded up to 8). */
+#define SPAN(n) (16u + (((n) + 7u) & ~7u))
+/* Records of DR_SIZE fill the ring of DR_LENGTH bytes exactly: at most
+ * DR_MAX of them fit, and at least DR_MIN (semantics 13). */
+#define DR_SIZE   56u
+#define DR_LENGTH (10u * SPAN(DR_SIZE))
+#define DR_MAX    (DR_LENGTH / SPAN(DR_SIZE))
+#define DR_MIN    ((DR_LENGTH - 2u * (DR_SIZE + 16u)) / SPAN(DR_SIZE))
 
 struct victim_opts {
-    int ready_fd;  /* 'R' once registered, 'P' once it peeks */
-    int cmd_fd;    /* 'p': peek the next record and hold it */
-    int cmd_wfd;   /* the test process's end, closed here */
+    int ready_fd; /* 'R' once registered, 'P' once it peeks */
+    int cmd_fd;   /* 'p': peek the next record and hold it */
+    int cmd_wfd;  /* the test process's end, closed here */
 };
 
 /* A registered record reader that reads nothing, or holds a peek, until
@@ -798,7 +805,8 @@ static int wait_writer_main(void *arg)
     rc = scb_push_record(w, item, sizeof item);
     if (rc != SCB_OK) {
         say("waiting writer: scb_wait said there is room, then "
-            "scb_push_record: %s", scb_strerror(rc));
+            "scb_push_record: %s",
+            scb_strerror(rc));
         return 2;
     }
     return scb_close(w) == SCB_OK ? 0 : 3;
@@ -838,8 +846,8 @@ static uint64_t drain(int h, uint64_t *next)
         if (rc == SCB_EAGAIN)
             return n;
         s = UINT64_MAX;
-        MP_ASSERT(rc == SCB_OK && len == DR_SIZE &&
-                      tu_check(item, len, &s) && s == *next,
+        MP_ASSERT(rc == SCB_OK && len == DR_SIZE && tu_check(item, len, &s) &&
+                      s == *next,
                   "pop: %s, %zu bytes, record %" PRIu64 ", expected %" PRIu64,
                   scb_strerror(rc), len, s, *next);
         ++*next;
@@ -880,9 +888,9 @@ START_TEST(test_records_dead_reader)
 
     /* Full because of the victim alone. */
     n = fill_up(0, &next);
-    MP_ASSERT(n == DR_LENGTH / SCB_REC_SPAN(DR_SIZE),
-              "%" PRIu64 " records of %u bytes fit in %" PRIu64 " bytes",
-              n, DR_SIZE, (uint64_t)DR_LENGTH);
+    MP_ASSERT(n >= DR_MIN && n <= DR_MAX,
+              "%" PRIu64 " records of %u bytes fit in %u bytes", n, DR_SIZE,
+              DR_LENGTH);
     MP_ASSERT(drain(1, &popped) == n, "the live reader did not get them all");
     if (peeking) {
         c = 0;
@@ -909,7 +917,8 @@ START_TEST(test_records_dead_reader)
         tu_sleep_us(100000);
         MP_ASSERT(!atomic_load(&rsh->wait_done),
                   "scb_wait of a writer whose ring is full for a live reader "
-                  "returned %s", scb_strerror(rsh->wait_rc));
+                  "returned %s",
+                  scb_strerror(rsh->wait_rc));
     }
 
     t_kill = now_ns();
@@ -931,8 +940,7 @@ START_TEST(test_records_dead_reader)
         uint8_t item[DR_SIZE];
 
         tu_fill(item, sizeof item, next);
-        while ((rc = scb_push_record(hs[0], item, sizeof item)) ==
-                   SCB_EAGAIN &&
+        while ((rc = scb_push_record(hs[0], item, sizeof item)) == SCB_EAGAIN &&
                now_ns() - t_kill < 3000000000u)
             tu_sleep_us(1000);
         t_free = now_ns();
@@ -943,7 +951,8 @@ START_TEST(test_records_dead_reader)
     dt = ms_between(t_kill, t_free);
     MP_ASSERT(dt < 1000,
               "a %s record reader %s was killed: the writer was free %.1f ms "
-              "later", zombie ? "zombie" : "reaped",
+              "later",
+              zombie ? "zombie" : "reaped",
               peeking ? "holding a peek" : "reading nothing", dt);
     if (zombie) {
         MP_ASSERT(waitpid(victim, &st, WNOHANG) == victim && killed9(st),
@@ -955,7 +964,8 @@ START_TEST(test_records_dead_reader)
     fill_up(0, &next);
     MP_ASSERT(next - popped == n,
               "the live reader has %" PRIu64 " records unread when the "
-              "writer stops, expected %" PRIu64, next - popped, n);
+              "writer stops, expected %" PRIu64,
+              next - popped, n);
     MP_ASSERT(drain(1, &popped) == n && popped == next,
               "the live reader got up to record %" PRIu64 " of %" PRIu64,
               popped, next);
@@ -965,8 +975,10 @@ START_TEST(test_records_dead_reader)
     close(rfd[1]);
     close(cfd[1]);
     if (getenv("SCB_MP_VERBOSE") != NULL)
-        fprintf(stderr, "dead record reader %s (%s, %s, %s): free after "
-                "%.1f ms\n", tu_backend, zombie ? "zombie" : "reaped",
+        fprintf(stderr,
+                "dead record reader %s (%s, %s, %s): free after "
+                "%.1f ms\n",
+                tu_backend, zombie ? "zombie" : "reaped",
                 peeking ? "peeking" : "idle",
                 child_writer ? "writer in scb_wait" : "writer retrying", dt);
 }
@@ -1013,13 +1025,17 @@ START_TEST(test_records_crash)
             tu_sleep_us((unsigned)(rnd() % 2000));
         } else {
             read_bytes(fds[0], &c, 1, 5000);
-            MP_ASSERT(c == 'O', "round %d: the writer could not take over "
-                      "(%c)", i, c ? c : '-');
+            MP_ASSERT(c == 'O',
+                      "round %d: the writer could not take over "
+                      "(%c)",
+                      i, c ? c : '-');
             if (half) {
                 c = 0;
                 read_bytes(fds[0], &c, 1, 5000);
-                MP_ASSERT(c == 'H', "round %d: the writer did not open its "
-                          "half written reservation (%c)", i, c ? c : '-');
+                MP_ASSERT(c == 'H',
+                          "round %d: the writer did not open its "
+                          "half written reservation (%c)",
+                          i, c ? c : '-');
                 halves++;
             } else {
                 loops++;
@@ -1080,12 +1096,13 @@ START_TEST(test_records_crash)
     close(blk[0]);
     close(blk[1]);
     if (getenv("SCB_MP_VERBOSE") != NULL)
-        fprintf(stderr, "record crash %s %s: %d rounds (%u half reservations, "
+        fprintf(stderr,
+                "record crash %s %s: %d rounds (%u half reservations, "
                 "%u in a push loop, %u blind) in %.3f s, %" PRIu64
-                " pushed\n  %s\n  %s\n", tu_backend,
-                lossless ? "lossless" : "overwrite", CRASH_ROUNDS, halves,
-                loops, blind, (double)(now_ns() - t0) / 1e9, total, rr_str(0),
-                rr_str(1));
+                " pushed\n  %s\n  %s\n",
+                tu_backend, lossless ? "lossless" : "overwrite", CRASH_ROUNDS,
+                halves, loops, blind, (double)(now_ns() - t0) / 1e9, total,
+                rr_str(0), rr_str(1));
     for (i = 0; i < 2; i++) {
         const struct recstat *s = &rsh->r[i];
 
@@ -1097,7 +1114,8 @@ START_TEST(test_records_crash)
         if (lossless)
             MP_ASSERT(s->lost == 0,
                       "a registered reader of a lossless ring lost records "
-                      "to writers killed: %s", rr_str(i));
+                      "to writers killed: %s",
+                      rr_str(i));
     }
     (void)rc;
 }
@@ -1147,8 +1165,8 @@ static int open_k(int k, uint32_t flags, scb_t **out)
 /* Takes the next record from r, by scb_pop_record or scb_peek and
  * scb_release as `peek` says, and checks that it is record i.  Returns
  * SCB_OK, or what failed (SCB_EINVAL for a wrong record). */
-static int take_rec(scb_t *r, uint64_t i, uint32_t max, uint8_t *buf,
-                    int peek, char *why, size_t why_size)
+static int take_rec(scb_t *r, uint64_t i, uint32_t max, uint8_t *buf, int peek,
+                    char *why, size_t why_size)
 {
     const void *p;
     size_t len;
@@ -1175,8 +1193,10 @@ static int take_rec(scb_t *r, uint64_t i, uint32_t max, uint8_t *buf,
         ok = rec_is(buf, len, i, max);
     }
     if (!ok) {
-        snprintf(why, why_size, "a record of %zu bytes that is not record "
-                 "%" PRIu64 " (%zu bytes)", len, i, rec_len(i, max));
+        snprintf(why, why_size,
+                 "a record of %zu bytes that is not record "
+                 "%" PRIu64 " (%zu bytes)",
+                 len, i, rec_len(i, max));
         return SCB_EINVAL;
     }
     return SCB_OK;
@@ -1264,7 +1284,7 @@ static int echo_main(void *arg)
 }
 
 #define PP_RECORDS 1000
-#define PP_SIZE 200
+#define PP_SIZE    200
 
 /* _i 0: overwrite rings, 1: lossless rings. */
 START_TEST(test_records_pingpong)
@@ -1295,7 +1315,8 @@ START_TEST(test_records_pingpong)
             rc = scb_wait(hs[2], 0);
             MP_ASSERT(rc == SCB_ETIMEDOUT,
                       "round %" PRIu64 ": scb_wait(0) with nothing to read: "
-                      "%s", i, scb_strerror(rc));
+                      "%s",
+                      i, scb_strerror(rc));
         }
         short_pause();
         rc = put_rec(hs[0], i, PP_SIZE, buf);
@@ -1311,8 +1332,8 @@ START_TEST(test_records_pingpong)
                   scb_strerror(rc), dt);
         if (dt > worst)
             worst = dt;
-        rc = take_rec(hs[2], i, PP_SIZE, buf, (int)(rnd() & 1), why,
-                      sizeof why);
+        rc =
+            take_rec(hs[2], i, PP_SIZE, buf, (int)(rnd() & 1), why, sizeof why);
         MP_ASSERT(rc == SCB_OK, "round %" PRIu64 ": the echo: %s", i, why);
     }
     st = reap(pid, REAP_MS);
@@ -1324,9 +1345,10 @@ START_TEST(test_records_pingpong)
     close(rfd[0]);
     close(rfd[1]);
     if (getenv("SCB_MP_VERBOSE") != NULL)
-        fprintf(stderr, "record ping-pong %s %s: %d rounds in %.3f s, "
-                "slowest wait %.2f ms\n", tu_backend,
-                _i ? "lossless" : "overwrite", PP_RECORDS,
+        fprintf(stderr,
+                "record ping-pong %s %s: %d rounds in %.3f s, "
+                "slowest wait %.2f ms\n",
+                tu_backend, _i ? "lossless" : "overwrite", PP_RECORDS,
                 (double)(now_ns() - t0) / 1e9, worst);
 }
 END_TEST
@@ -1418,12 +1440,14 @@ START_TEST(test_records_wait_room)
     read_bytes(rfd[0], &c, 1, 10000);
     MP_ASSERT(c == 'R', "the reader did not open the ring");
     n = fill_up(0, &next);
-    MP_ASSERT(n == DR_LENGTH / SCB_REC_SPAN(DR_SIZE),
-              "%" PRIu64 " records of %u bytes fit in %" PRIu64 " bytes", n,
-              DR_SIZE, (uint64_t)DR_LENGTH);
+    MP_ASSERT(n >= DR_MIN && n <= DR_MAX,
+              "%" PRIu64 " records of %u bytes fit in %u bytes", n, DR_SIZE,
+              DR_LENGTH);
     rc = scb_wait(hs[0], 0);
-    MP_ASSERT(rc == SCB_ETIMEDOUT, "scb_wait(0) of a full lossless writer: "
-              "%s", scb_strerror(rc));
+    MP_ASSERT(rc == SCB_ETIMEDOUT,
+              "scb_wait(0) of a full lossless writer: "
+              "%s",
+              scb_strerror(rc));
 
     for (i = 0; i < ROOM_ROUNDS; i++) {
         put_byte(cfd[1], 'g');
@@ -1432,19 +1456,22 @@ START_TEST(test_records_wait_room)
         dt = ms_since(t);
         MP_ASSERT(rc == SCB_OK,
                   "round %d: the writer's scb_wait(2000): %s after %.1f ms "
-                  "(the reader released room: a lost wake-up)", i,
-                  scb_strerror(rc), dt);
+                  "(the reader released room: a lost wake-up)",
+                  i, scb_strerror(rc), dt);
         if (dt > worst)
             worst = dt;
         tu_fill(item, sizeof item, next);
         rc = scb_push_record(hs[0], item, sizeof item);
-        MP_ASSERT(rc == SCB_OK, "round %d: scb_wait said there is room, "
-                  "then scb_push_record: %s", i, scb_strerror(rc));
+        MP_ASSERT(rc == SCB_OK,
+                  "round %d: scb_wait said there is room, "
+                  "then scb_push_record: %s",
+                  i, scb_strerror(rc));
         next++;
         /* One record out, one in: full again. */
         MP_ASSERT(fill_up(0, &next) == 0,
                   "round %d: the writer pushed past its reader's unread "
-                  "records", i);
+                  "records",
+                  i);
     }
     put_byte(cfd[1], 'q');
     st = reap(pid, REAP_MS);
@@ -1453,17 +1480,18 @@ START_TEST(test_records_wait_room)
     close(rfd[0]);
     close(rfd[1]);
     if (getenv("SCB_MP_VERBOSE") != NULL)
-        fprintf(stderr, "record wait for room %s: %d rounds in %.3f s, "
-                "slowest wait %.2f ms\n", tu_backend, ROOM_ROUNDS,
-                (double)(now_ns() - t0) / 1e9, worst);
+        fprintf(stderr,
+                "record wait for room %s: %d rounds in %.3f s, "
+                "slowest wait %.2f ms\n",
+                tu_backend, ROOM_ROUNDS, (double)(now_ns() - t0) / 1e9, worst);
 }
 END_TEST
 
 /* ---- 5. SCB_EOVERRUN across processes ------------------------------------ */
 
 struct cw_opts {
-    int cmd_fd;   /* 8 bytes: how many records to push; 0: close and end */
-    int rep_fd;   /* 8 bytes: how many it pushed */
+    int cmd_fd; /* 8 bytes: how many records to push; 0: close and end */
+    int rep_fd; /* 8 bytes: how many it pushed */
 };
 
 /* A writer driven by the test process.  On a record ring it pushes records
@@ -1595,8 +1623,10 @@ START_TEST(test_records_overrun)
     MP_ASSERT(cw_push(cmd, rep, 2) == 2, "2 more records");
     MP_ASSERT(rec_is(p, len, 0, 100), "record 0 changed while peeked");
     rc = scb_release(hs[1]);
-    MP_ASSERT(rc == SCB_OK, "release of a record the writer did not reach: "
-              "%s", scb_strerror(rc));
+    MP_ASSERT(rc == SCB_OK,
+              "release of a record the writer did not reach: "
+              "%s",
+              scb_strerror(rc));
     s.returned = 1;
     s.have_prev = 1;
     s.prev = 0;
@@ -1614,15 +1644,23 @@ START_TEST(test_records_overrun)
     rc = scb_release(hs[1]);
     if (!lossless) {
         MP_ASSERT(k == 100, "the writer pushed %" PRIu64 " of 100", k);
-        MP_ASSERT(rc == SCB_EOVERRUN, "release of a record the writer "
-                  "process overwrote: %s", scb_strerror(rc));
-        MP_ASSERT(scb_lost(hs[1]) >= 1, "the overrun record is not counted "
-                  "by scb_lost (%" PRIu64 ")", scb_lost(hs[1]));
+        MP_ASSERT(rc == SCB_EOVERRUN,
+                  "release of a record the writer "
+                  "process overwrote: %s",
+                  scb_strerror(rc));
+        MP_ASSERT(scb_lost(hs[1]) >= 1,
+                  "the overrun record is not counted "
+                  "by scb_lost (%" PRIu64 ")",
+                  scb_lost(hs[1]));
     } else {
-        MP_ASSERT(k < 100 && k > 0, "a lossless writer pushed %" PRIu64
-                  " of 100 records past a reader holding a peek", k);
-        MP_ASSERT(rc == SCB_OK, "release of a registered reader's peek in a "
-                  "lossless ring: %s", scb_strerror(rc));
+        MP_ASSERT(k < 100 && k > 0,
+                  "a lossless writer pushed %" PRIu64
+                  " of 100 records past a reader holding a peek",
+                  k);
+        MP_ASSERT(rc == SCB_OK,
+                  "release of a registered reader's peek in a "
+                  "lossless ring: %s",
+                  scb_strerror(rc));
         MP_ASSERT(rec_is(copy, len0, 1, 100), "record 1 was wrong");
         s.returned = 2;
         s.prev = 1;
@@ -1677,20 +1715,24 @@ START_TEST(test_items_overrun)
     MP_ASSERT(cw_push(cmd, rep, 3) == 3, "3 items");
     rc = scb_peek(hs[1], &p, &len);
     MP_ASSERT(rc == SCB_OK && len == sizeof item && tu_check(p, len, &s) &&
-                  s == 0, "peek of item 0: %s, %zu bytes, seq %" PRIu64,
-              scb_strerror(rc), len, s);
+                  s == 0,
+              "peek of item 0: %s, %zu bytes, seq %" PRIu64, scb_strerror(rc),
+              len, s);
     MP_ASSERT(cw_push(cmd, rep, 5) == 5, "5 more items");
     rc = scb_release(hs[1]);
     MP_ASSERT(rc == SCB_OK, "release of an item the writer did not reach: %s",
               scb_strerror(rc));
     rc = scb_peek(hs[1], &p, &len);
     MP_ASSERT(rc == SCB_OK && len == sizeof item && tu_check(p, len, &s) &&
-                  s == 1, "peek of item 1: %s, %zu bytes, seq %" PRIu64,
-              scb_strerror(rc), len, s);
+                  s == 1,
+              "peek of item 1: %s, %zu bytes, seq %" PRIu64, scb_strerror(rc),
+              len, s);
     MP_ASSERT(cw_push(cmd, rep, 20) == 20, "20 more items");
     rc = scb_release(hs[1]);
-    MP_ASSERT(rc == SCB_EOVERRUN, "release of an item the writer process "
-              "overwrote: %s", scb_strerror(rc));
+    MP_ASSERT(rc == SCB_EOVERRUN,
+              "release of an item the writer process "
+              "overwrote: %s",
+              scb_strerror(rc));
     MP_ASSERT(scb_lost(hs[1]) >= 1, "the overrun item is not counted");
     for (;;) {
         rc = scb_pop_record(hs[1], item, sizeof item, &len);
@@ -1699,13 +1741,14 @@ START_TEST(test_items_overrun)
         MP_ASSERT(rc == SCB_OK && len == sizeof item &&
                       tu_check(item, len, &s) && s > last,
                   "pop after the overrun: %s, %zu bytes, seq %" PRIu64
-                  " after %" PRIu64, scb_strerror(rc), len, s, last);
+                  " after %" PRIu64,
+                  scb_strerror(rc), len, s, last);
         last = s;
         returned++;
     }
     scb_info(hs[1], &info);
-    MP_ASSERT(info.pushed == 28 && last == 27, "pushed %" PRIu64
-              ", last item %" PRIu64, info.pushed, last);
+    MP_ASSERT(info.pushed == 28 && last == 27,
+              "pushed %" PRIu64 ", last item %" PRIu64, info.pushed, last);
     MP_ASSERT(returned + scb_lost(hs[1]) == info.pushed,
               "returned %" PRIu64 " + lost %" PRIu64 " != pushed %" PRIu64,
               returned, scb_lost(hs[1]), info.pushed);
@@ -1772,8 +1815,10 @@ START_TEST(test_records_hold)
             continue;
         }
         MP_ASSERT(rc == SCB_OK, "round %d: release: %s", i, scb_strerror(rc));
-        MP_ASSERT(ok, "round %d: scb_release said SCB_OK after a hold of %u "
-                  "us: %s", i, hold, s.why);
+        MP_ASSERT(ok,
+                  "round %d: scb_release said SCB_OK after a hold of %u "
+                  "us: %s",
+                  i, hold, s.why);
         rr_accept(&s, idx, how);
         oks++;
     }
@@ -1784,10 +1829,12 @@ START_TEST(test_records_hold)
     scb_info(hs[1], &info);
     pushed = info.pushed;
     if (getenv("SCB_MP_VERBOSE") != NULL)
-        fprintf(stderr, "record hold %s: %d rounds, %" PRIu64 " released "
-                "intact, %" PRIu64 " overrun; returned %" PRIu64 ", lost %"
-                PRIu64 ", pushed %" PRIu64 "\n", tu_backend, HOLD_ROUNDS, oks,
-                overruns, s.returned, scb_lost(hs[1]), pushed);
+        fprintf(stderr,
+                "record hold %s: %d rounds, %" PRIu64 " released "
+                "intact, %" PRIu64 " overrun; returned %" PRIu64
+                ", lost %" PRIu64 ", pushed %" PRIu64 "\n",
+                tu_backend, HOLD_ROUNDS, oks, overruns, s.returned,
+                scb_lost(hs[1]), pushed);
     MP_ASSERT(s.returned + scb_lost(hs[1]) == pushed,
               "returned %" PRIu64 " + lost %" PRIu64 " != pushed %" PRIu64,
               s.returned, scb_lost(hs[1]), pushed);
@@ -1796,9 +1843,11 @@ START_TEST(test_records_hold)
               pushed);
     MP_ASSERT(oks > 0 && overruns > 0,
               "%" PRIu64 " holds released intact, %" PRIu64 " overrun: the "
-              "test did not see both", oks, overruns);
-    MP_ASSERT(scb_lost(hs[1]) >= overruns, "lost %" PRIu64 " < %" PRIu64
-              " overruns", scb_lost(hs[1]), overruns);
+              "test did not see both",
+              oks, overruns);
+    MP_ASSERT(scb_lost(hs[1]) >= overruns,
+              "lost %" PRIu64 " < %" PRIu64 " overruns", scb_lost(hs[1]),
+              overruns);
 }
 END_TEST
 
