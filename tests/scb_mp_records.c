@@ -452,10 +452,10 @@ static int rec_reader_main(void *arg)
 
 static const char *rr_str(int slot)
 {
-    static char b[2][400];
+    static char b[4][400];
     static int k;
     const struct recstat *s = &rsh->r[slot];
-    char *p = b[k++ & 1];
+    char *p = b[k++ & 3];
 
     snprintf(p, sizeof b[0],
              "record reader %d: returned %" PRIu64 ", lost %" PRIu64
@@ -993,15 +993,18 @@ START_TEST(test_records_crash)
 {
     int lossless = _i, i, st, rc, prev_how = 0, fds[2], blk[2];
     unsigned halves = 0, loops = 0, blind = 0;
-    struct rr_opts ro[2];
+    struct rr_opts ro[3];
     struct rw_opts wo;
-    pid_t rp[2], wp, pending = 0;
+    pid_t rp[3], wp, pending = 0;
     uint64_t total, t0 = now_ns();
     char c;
 
     rec_create(200, 4096, lossless ? SCB_LOSSLESS : 0);
     rp[0] = start_rec_reader(&ro[0], 0, RR_POP, lossless);
     rp[1] = start_rec_reader(&ro[1], 1, RR_MIX, lossless);
+    /* Lapped over and over (overwrite), or holding the writers back so
+     * that some are killed while they wait for room (lossless). */
+    rp[2] = start_rec_reader(&ro[2], 2, RR_SLOW, lossless);
     drop_writer(0);
     mk_pipe(blk); /* never written: a half writer blocks on it */
 
@@ -1069,9 +1072,10 @@ START_TEST(test_records_crash)
             pending = wp;
         }
         prev_how = how;
-        MP_ASSERT(!rsh->r[0].finished && !rsh->r[1].finished,
-                  "round %d: a reader stopped early: %s; %s", i, rr_str(0),
-                  rr_str(1));
+        MP_ASSERT(!rsh->r[0].finished && !rsh->r[1].finished &&
+                      !rsh->r[2].finished,
+                  "round %d: a reader stopped early: %s; %s; %s", i, rr_str(0),
+                  rr_str(1), rr_str(2));
     }
     if (pending != 0) {
         st = reap(pending, REAP_MS);
@@ -1089,7 +1093,7 @@ START_TEST(test_records_crash)
     st = reap(wp, REAP_MS);
     MP_ASSERT(exited0(st), "the clean writer: %s", st_str(st));
     total = atomic_load(&rsh->total);
-    for (i = 0; i < 2; i++) {
+    for (i = 0; i < 3; i++) {
         st = reap(rp[i], REAP_MS);
         MP_ASSERT(exited0(st), "%s: %s", st_str(st), rr_str(i));
     }
@@ -1099,11 +1103,11 @@ START_TEST(test_records_crash)
         fprintf(stderr,
                 "record crash %s %s: %d rounds (%u half reservations, "
                 "%u in a push loop, %u blind) in %.3f s, %" PRIu64
-                " pushed\n  %s\n  %s\n",
+                " pushed\n  %s\n  %s\n  %s\n",
                 tu_backend, lossless ? "lossless" : "overwrite", CRASH_ROUNDS,
                 halves, loops, blind, (double)(now_ns() - t0) / 1e9, total,
-                rr_str(0), rr_str(1));
-    for (i = 0; i < 2; i++) {
+                rr_str(0), rr_str(1), rr_str(2));
+    for (i = 0; i < 3; i++) {
         const struct recstat *s = &rsh->r[i];
 
         MP_ASSERT(s->finished && s->bad == 0, "%s", rr_str(i));
