@@ -37,7 +37,7 @@
 
 /* ---- state shared with the children ------------------------------------ */
 
-#define REC_READERS 4
+#define REC_READERS 8
 
 /* What one record reader reports; progress as it reads, the rest at the
  * end. */
@@ -186,10 +186,14 @@ static int put_rec(scb_t *w, uint64_t i, uint32_t max, uint8_t *buf)
 enum { RR_POP, RR_PEEK, RR_SLOW, RR_MIX };
 
 struct rr_opts {
-    int slot;     /* index into rsh->r */
-    int mode;     /* RR_* */
-    int ready_fd; /* 'R' once open, 'E' if that failed */
-    int lossless; /* a registered reader: scb_lost must stay 0 */
+    int slot;           /* index into rsh->r */
+    int mode;           /* RR_* */
+    int ready_fd;       /* 'R' once open, 'E' if that failed; -1: none */
+    int lossless;       /* a registered reader: scb_lost must stay 0 */
+    int late;           /* opens after the first push: see struct rr_state */
+    uint32_t oflags;    /* scb_open flags (SCB_LATEST) */
+    uint64_t max_items; /* done after this many records (0: when the last
+                         * writer is done) */
 };
 
 /* What a reader knows while it reads. */
@@ -203,6 +207,12 @@ struct rr_state {
     struct recstat *st;
     int slot;
     int lossless;
+    /* The index of the record the reader started at.  A reader that opened
+     * after the first push does not know it (unanchored) until it gets a
+     * record of 8 bytes or more while scb_lost is exact; until then it
+     * checks records by the index they carry, and short ones not at all. */
+    uint64_t base;
+    int unanchored;
     char why[320]; /* why the last record judged was wrong */
 };
 
@@ -211,8 +221,7 @@ struct rr_state {
 static int rr_judge(struct rr_state *s, const uint8_t *p, size_t len,
                     uint64_t *idx, int *how)
 {
-    uint64_t lost = scb_lost(s->r), usage = scb_usage(s->r);
-    uint64_t ub = s->returned + lost, lb = s->have_prev ? s->prev + 1 : 0, c;
+    uint64_t lost = scb_lost(s->r), usage = scb_usage(s->r), ub, lb, c;
     int exact = usage < s->length;
 
     if (s->lossless && lost != 0) {
@@ -221,6 +230,33 @@ static int rr_judge(struct rr_state *s, const uint8_t *p, size_t len,
                  lost);
         return 0;
     }
+    if (s->unanchored) {
+        uint64_t v = 0;
+
+        *how = 4;
+        if (len < 8)
+            return 1; /* nothing to check it by yet */
+        *how = 3;
+        tu_check(p, 8, &v);
+        *idx = v;
+        if (!rec_is(p, len, v, s->max) || (s->have_prev && v <= s->prev) ||
+            (exact && v < s->returned + lost)) {
+            snprintf(s->why, sizeof s->why,
+                     "record reader %d: a record of %zu bytes that says it is "
+                     "record %" PRIu64 " (after %" PRIu64 ", returned %" PRIu64
+                     ", lost %" PRIu64 ")",
+                     s->slot, len, v, s->have_prev ? s->prev : 0, s->returned,
+                     lost);
+            return 0;
+        }
+        if (exact) {
+            s->base = v - s->returned - lost;
+            s->unanchored = 0;
+        }
+        return 1;
+    }
+    ub = s->base + s->returned + lost;
+    lb = s->have_prev ? s->prev + 1 : s->base;
     *how = exact ? 0 : 1;
     if (exact) {
         *idx = ub;
@@ -258,8 +294,10 @@ static int rr_judge(struct rr_state *s, const uint8_t *p, size_t len,
 
 static void rr_accept(struct rr_state *s, uint64_t idx, int how)
 {
-    s->prev = idx;
-    s->have_prev = 1;
+    if (how != 4) {
+        s->prev = idx;
+        s->have_prev = 1;
+    }
     s->returned++;
     if (how == 0)
         s->st->exact++;
@@ -373,10 +411,12 @@ static int rec_reader_main(void *arg)
     int rc;
 
     memset(&s, 0, sizeof s);
+    c.flags = o->oflags;
     rc = scb_open(&s.r, ring, &c);
     if (rc != SCB_OK) {
         say("record reader %d: scb_open: %s", o->slot, scb_strerror(rc));
-        put_byte(o->ready_fd, 'E');
+        if (o->ready_fd >= 0)
+            put_byte(o->ready_fd, 'E');
         return 10;
     }
     scb_info(s.r, &info);
@@ -385,10 +425,12 @@ static int rec_reader_main(void *arg)
     s.st = st;
     s.slot = o->slot;
     s.lossless = o->lossless;
+    s.unanchored = o->late;
     buf = malloc(s.max + 1);
     if (buf == NULL)
         return 11;
-    put_byte(o->ready_fd, 'R');
+    if (o->ready_fd >= 0)
+        put_byte(o->ready_fd, 'R');
 
     for (;;) {
         int done = atomic_load(&rsh->wdone), peek;
@@ -417,6 +459,8 @@ static int rec_reader_main(void *arg)
                 st->timed_out = 1;
                 break;
             }
+            if (o->max_items != 0 && s.returned >= o->max_items)
+                break;
             continue;
         }
         if (rc != SCB_EAGAIN) {
@@ -436,6 +480,12 @@ static int rec_reader_main(void *arg)
             sched_yield();
         else
             tu_sleep_us(20);
+    }
+    if (s.unanchored && !st->timed_out && st->bad == 0) {
+        say("record reader %d: %" PRIu64 " records and not one of 8 bytes "
+            "or more while scb_lost was exact",
+            o->slot, s.returned);
+        st->bad++;
     }
     st->returned = s.returned;
     st->lost = scb_lost(s.r);
@@ -1855,6 +1905,84 @@ START_TEST(test_records_hold)
 }
 END_TEST
 
+/* ---- 6. readers that open and close while records flow ----------------- */
+
+#define LATE_READERS  6
+#define LATE_SESSIONS 3
+#define LATE_RECORDS  2000
+
+/* Opens the ring (now and then with SCB_LATEST), reads LATE_RECORDS
+ * records in one of the ways, closes it; three times over. */
+static int late_reader_main(void *arg)
+{
+    static const int modes[] = {RR_POP, RR_PEEK, RR_MIX};
+    struct rr_opts o = *(const struct rr_opts *)arg;
+    int k, rc;
+
+    for (k = 0; k < LATE_SESSIONS; k++) {
+        memset(&rsh->r[o.slot], 0, sizeof rsh->r[o.slot]);
+        o.oflags = (rnd() & 1) ? SCB_LATEST : 0;
+        o.mode = modes[rnd() % 3];
+        rc = rec_reader_main(&o);
+        if (rc != 0)
+            return rc;
+        tu_sleep_us((unsigned)(rnd() % 2000));
+    }
+    return 0;
+}
+
+/* A writer pushes records of mixed lengths on and on, through scb_reserve
+ * and scb_commit too; readers open in the midst of it (a registration may
+ * meet a reservation open), read, close and open again.  Each reader
+ * checks every record from the first it can place on: on a lossless ring
+ * a reader loses nothing from its scb_open on.  _i 0: overwrite, 1:
+ * lossless. */
+START_TEST(test_records_late_readers)
+{
+    int lossless = _i, fds[2], i, st;
+    struct rr_opts ro[LATE_READERS];
+    pid_t rp[LATE_READERS], wp;
+    struct rw_opts wo;
+    uint64_t pushed;
+    char c = 0;
+
+    rec_create(300, 8192, lossless ? SCB_LOSSLESS : 0);
+    drop_writer(0);
+    mk_pipe(fds);
+    memset(&wo, 0, sizeof wo);
+    wo.mode = WR_LOOP;
+    wo.report_fd = fds[1];
+    wp = spawn(rec_writer_main, &wo);
+    read_bytes(fds[0], &c, 1, 10000);
+    MP_ASSERT(c == 'O', "the writer did not take the role");
+    close(fds[0]);
+    close(fds[1]);
+    tu_sleep_us(2000);
+    for (i = 0; i < LATE_READERS; i++) {
+        memset(&ro[i], 0, sizeof ro[i]);
+        ro[i].slot = i;
+        ro[i].ready_fd = -1;
+        ro[i].lossless = lossless;
+        ro[i].late = 1;
+        ro[i].max_items = LATE_RECORDS;
+        rp[i] = spawn(late_reader_main, &ro[i]);
+    }
+    for (i = 0; i < LATE_READERS; i++) {
+        st = reap(rp[i], REAP_MS);
+        MP_ASSERT(exited0(st), "late reader: %s, %s", st_str(st), rr_str(i));
+    }
+    atomic_store(&rsh->stop, 1);
+    st = reap(wp, REAP_MS);
+    MP_ASSERT(exited0(st), "the writer: %s", st_str(st));
+    pushed = atomic_load(&rsh->wpushed);
+    if (getenv("SCB_MP_VERBOSE") != NULL)
+        fprintf(stderr, "late record readers %s %s: %" PRIu64 " pushed\n  %s\n",
+                tu_backend, lossless ? "lossless" : "overwrite", pushed,
+                rr_str(0));
+    MP_ASSERT(pushed >= LATE_RECORDS, "the writer pushed %" PRIu64, pushed);
+}
+END_TEST
+
 static TCase *rec2_tcase(const char *name)
 {
     TCase *tc = tcase_create(name);
@@ -1894,5 +2022,10 @@ void tu_mp_add_records(Suite *s)
     tcase_add_loop_test(tc, test_records_overrun, 0, 2);
     tcase_add_test(tc, test_items_overrun);
     tcase_add_test(tc, test_records_hold);
+    suite_add_tcase(s, tc);
+
+    tc = mp_tcase("mp_records_late_readers");
+    tcase_add_checked_fixture(tc, rec_setup, rec_teardown);
+    tcase_add_loop_test(tc, test_records_late_readers, 0, 2);
     suite_add_tcase(s, tc);
 }
