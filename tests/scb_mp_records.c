@@ -757,6 +757,74 @@ START_TEST(test_records_mixed)
 }
 END_TEST
 
+/* Empty records from a writer process, and a reader that asks for the next
+ * length with scb_pop_record(r, NULL, 0, &len): an empty record fits in no
+ * buffer at all, so that call returns it (SCB_OK, length 0); a longer one
+ * is SCB_EMSGSIZE with its length.  (Built with -fsanitize=undefined this
+ * also checks that the library never hands the NULL buffer to memcpy.) */
+START_TEST(test_records_empty_probe)
+{
+    struct rw_opts wo;
+    uint8_t buf[8];
+    uint64_t i;
+    size_t len;
+    pid_t wp;
+    int rc, st;
+
+    rec_create(64, 16384, 0); /* room for all 64 */
+    cfg.flags = 0;
+    rc = scb_open(&hs[1], ring, &cfg);
+    MP_ASSERT(rc == SCB_OK, "scb_open: %s", scb_strerror(rc));
+    drop_writer(0);
+    /* 64 records by rec_len and put_rec: seven of them empty, pushed by
+     * scb_push_record and by scb_reserve and scb_commit(w, 0). */
+    memset(&wo, 0, sizeof wo);
+    wo.mode = WR_COUNT;
+    wo.count = 64;
+    wo.report_fd = -1;
+    wo.final = 1;
+    wp = spawn(rec_writer_main, &wo);
+    st = reap(wp, REAP_MS);
+    MP_ASSERT(exited0(st), "the writer: %s", st_str(st));
+    for (i = 0; i < 64; i++) {
+        size_t want = rec_len(i, 64);
+
+        len = 12345;
+        rc = scb_pop_record(hs[1], NULL, 0, &len);
+        if (want == 0) {
+            MP_ASSERT(rc == SCB_OK && len == 0,
+                      "record %" PRIu64 " (empty): scb_pop_record(r, NULL, 0, "
+                      "&len) = %s, len %zu",
+                      i, scb_strerror(rc), len);
+            continue;
+        }
+        MP_ASSERT(rc == SCB_EMSGSIZE && len == want,
+                  "record %" PRIu64 " (%zu bytes): scb_pop_record(r, NULL, 0, "
+                  "&len) = %s, len %zu",
+                  i, want, scb_strerror(rc), len);
+        if (want <= sizeof buf) {
+            rc = scb_pop_record(hs[1], buf, want, &len);
+            MP_ASSERT(rc == SCB_OK && rec_is(buf, len, i, 64),
+                      "record %" PRIu64 ": %s, %zu bytes", i, scb_strerror(rc),
+                      len);
+        } else {
+            uint8_t big[64];
+
+            rc = scb_pop_record(hs[1], big, sizeof big, &len);
+            MP_ASSERT(rc == SCB_OK && rec_is(big, len, i, 64),
+                      "record %" PRIu64 ": %s, %zu bytes", i, scb_strerror(rc),
+                      len);
+        }
+    }
+    len = 12345;
+    rc = scb_pop_record(hs[1], NULL, 0, &len);
+    MP_ASSERT(rc == SCB_EAGAIN && len == 0,
+              "scb_pop_record(r, NULL, 0, &len) on a drained ring: %s, len %zu",
+              scb_strerror(rc), len);
+    MP_ASSERT(scb_lost(hs[1]) == 0, "lost %" PRIu64, scb_lost(hs[1]));
+}
+END_TEST
+
 /* ---- 2. a dead record reader stops holding a lossless writer back ------- */
 
 /* Bytes a record of n bytes takes at most (spec: 16 bytes of overhead and
@@ -2000,6 +2068,7 @@ void tu_mp_add_records(Suite *s)
     tc = mp_tcase("mp_records");
     tcase_add_checked_fixture(tc, rec_setup, rec_teardown);
     tcase_add_loop_test(tc, test_records_mixed, 0, 4);
+    tcase_add_test(tc, test_records_empty_probe);
     suite_add_tcase(s, tc);
 
     tc = mp_tcase("mp_records_dead_reader");
