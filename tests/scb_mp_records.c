@@ -4,9 +4,10 @@
  * writers pushing records of mixed lengths (scb_push_record, and
  * scb_reserve/scb_commit with a shorter commit), forked readers checking
  * every byte, length and index (scb_pop_record, scb_peek/scb_release),
- * record readers and writers SIGKILLed, scb_wait across processes and
- * SCB_EOVERRUN.  The mp_records, mp_records_dead_reader,
- * mp_records_crash, mp_records_wait and mp_records_overrun tcases.
+ * record readers and writers SIGKILLed, scb_wait across processes,
+ * SCB_EOVERRUN, and readers that open while records flow.  The mp_records,
+ * mp_records_dead_reader, mp_records_crash, mp_records_wait,
+ * mp_records_overrun and mp_records_late_readers tcases.
  *
  * Record i (its index: records pushed into the ring before it) has a
  * length and bytes that are a function of i alone (rec_len, tu_fill): its
