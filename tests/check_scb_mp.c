@@ -25,8 +25,8 @@
  * shared with the wait suite.  This file holds the fixture, the integrity
  * tcase and tu_mp_suite; scb_mp.h is what the suite's files share, the
  * reader and writer children are scb_mp_children.c, the crash tcase
- * scb_mp_crash.c, and the writer role, killed and many readers
- * scb_mp_role.c.
+ * scb_mp_crash.c, the writer role, killed and many readers
+ * scb_mp_role.c, and record rings and zero-copy scb_mp_records.c.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1
@@ -196,6 +196,7 @@ Suite *tu_mp_suite(void)
 
     tu_mp_add_crash(s);
     tu_mp_add_role(s);
+    tu_mp_add_records(s);
 
     return s;
 }

@@ -1,6 +1,7 @@
 /*
  * scb_mp.h - what the files of the multi-process suite of tests/check_scb
- * share (check_scb_mp.c, scb_mp_children.c, scb_mp_crash.c, scb_mp_role.c):
+ * share (check_scb_mp.c, scb_mp_children.c, scb_mp_crash.c, scb_mp_role.c,
+ * scb_mp_records.c):
  * its limits, the state shared with the children, the fixture's ring and
  * config, the tcase maker, and the reader and writer child bodies
  * (scb_mp_children.c).  The harness below them (children, registry,
@@ -85,9 +86,11 @@ extern scb_config_t cfg;
 /* A tcase with the fixture and the suite's timeout (check_scb_mp.c). */
 TCase *mp_tcase(const char *name);
 
-/* The tcases of scb_mp_crash.c and scb_mp_role.c, added to s. */
+/* The tcases of scb_mp_crash.c, scb_mp_role.c and scb_mp_records.c, added
+ * to s. */
 void tu_mp_add_crash(Suite *s);
 void tu_mp_add_role(Suite *s);
+void tu_mp_add_records(Suite *s);
 
 /* ---- the reader child ---------------------------------------------------- */
 
