@@ -223,8 +223,8 @@ START_TEST(test_name_one_char)
 END_TEST
 
 static const uint32_t bad_flags[] = {
-    0x4, 0x10, 0x20, 0x80, 0x800, 0x2000, 0x10000, 0x80000000u, 0xffffffffu,
-    SCB_UNLINK_ON_CLOSE | 0x4, SCB_WRITER | 0x1000,
+    0x10, 0x20, 0x80, 0x800, 0x2000, 0x10000, 0x80000000u, 0xffffffffu,
+    SCB_UNLINK_ON_CLOSE | 0x10, SCB_RECORDS | 0x40, SCB_WRITER | 0x1000,
 };
 #define N_BAD_FLAGS ((int)(sizeof bad_flags / sizeof bad_flags[0]))
 
@@ -592,7 +592,7 @@ START_TEST(test_strerror)
     const char *msgs[32];
     size_t i, j;
 
-    ck_assert_uint_eq(n, 16);
+    ck_assert_uint_eq(n, 18);
     for (i = 0; i < n; i++) {
         msgs[i] = scb_strerror(codes[i]);
         ck_assert_ptr_nonnull(msgs[i]);

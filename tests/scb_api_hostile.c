@@ -47,7 +47,7 @@ static const char *const corruptions[] = {
     "hdr_size 0", "hdr_size 641", "total_size > segment", "total_size max",
     "length 0", "length 2^60", "length * item_size past the segment",
     "item_size 0", "item_size 2^31", "item_size * length past the segment",
-    "flags 0x4", "flags 0x80000000", "flags SCB_WRITER",
+    "flags 0x10", "flags 0x80000000", "flags SCB_WRITER",
     "max_readers 1 without SCB_LOSSLESS", "SCB_LOSSLESS, 64 slots, no room",
     "SCB_LOSSLESS, 0 slots", "mode 07777", "mode 01000",
     "items_off past the end", "items_off misaligned", "items_off 0 (header)",
@@ -83,7 +83,7 @@ static int corrupt_header(struct scb_hdr *h, size_t size, int which)
     case 11: h->item_size = 0; break;
     case 12: h->item_size = UINT32_C(1) << 31; break;
     case 13: h->item_size = HOST_SIZE + 1; break;
-    case 14: h->flags = 0x4; break;
+    case 14: h->flags = 0x10; break;
     case 15: h->flags = 0x80000000u; break;
     case 16: h->flags = SCB_WRITER; break;
     case 17: h->max_readers = 1; break;
