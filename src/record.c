@@ -205,30 +205,38 @@ void scb_rec_writer_start(const scb_ring_t *r, scb_wcursor_t *w)
     uint64_t head, tail, seq, mis = (w->pos - r->origin) % 8;
 
     /* Records start at multiples of 8; a head that says otherwise was
-     * written by another process: go on from the next one. */
+     * written by another process: go on from the next one, and say so to
+     * readers that start now. */
     if (mis != 0) {
         w->pos += 8 - mis;
         w->idx = offset_of(r, w->pos);
+        if (ahead(w->pos, w->claim)) {
+            w->claim = w->pos;
+            scb_store_release(&r->hdr->claim, w->pos);
+        }
+        scb_store_release(&r->hdr->head, w->pos);
     }
     head = w->pos;
-
-    /* The sequence number goes on from the newest record; the counter
-     * (stored after head) only when the newest cannot be found: a writer
-     * that died between its stores of last and head. */
-    if (!seq_after(r, head, &seq))
-        seq = scb_load_relaxed(&r->hdr->records);
-    w->seq = seq;
-    scb_store_relaxed(&r->hdr->records, seq);
     /* The tail a dead writer left, if it is possible; else nothing before
      * head is offered to lapped readers any more. */
     tail = scb_load_relaxed(&r->hdr->tail);
-    w->tail_seq = scb_load_relaxed(&r->hdr->tail_seq);
     if (ahead(tail, head) || head - tail > r->length ||
-        (tail - r->origin) % 8 != 0) {
+        (tail - r->origin) % 8 != 0)
         tail = head;
+    /* The sequence number goes on from the newest record, or failing that
+     * (a writer that died between its stores of last and head, or a
+     * corrupt last) from the headers between the tail and head; the
+     * counter, stored after head, only when neither can be read. */
+    if (!seq_after(r, head, &seq) && !seq_walk(r, tail, head, &seq))
+        seq = scb_load_relaxed(&r->hdr->records);
+    w->seq = seq;
+    scb_store_relaxed(&r->hdr->records, seq);
+    if (tail == head) {
         w->tail_seq = seq;
         scb_store_relaxed(&r->hdr->tail_seq, seq);
         scb_store_release(&r->hdr->tail, tail);
+    } else {
+        w->tail_seq = scb_load_relaxed(&r->hdr->tail_seq);
     }
     w->tail = tail;
     w->tail_idx = offset_of(r, tail);
@@ -256,12 +264,19 @@ void scb_rec_reader_start(const scb_ring_t *r, scb_rcursor_t *c, int latest)
         }
         /* Else the writer moved on between the loads: again. */
     }
-    /* (Without a sequence number, the first record read gives it.)  A
-     * head off the multiples of 8 can only be corrupt: the header found at
-     * the multiple below it will say so. */
+    /* Without a sequence number from a header (headers another process
+     * scribbled over, or a writer lapping the tail through every try), the
+     * writer's counter is the estimate: the first record read corrects it
+     * upwards as a loss, downwards without one.  A head off the multiples
+     * of 8 can only be corrupt: the header found at the multiple below it
+     * will say so. */
+    if (!known) {
+        seq = scb_load_acquire(&r->hdr->records);
+        known = 2;
+    }
     if ((pos - r->origin) % 8 != 0) {
         pos -= (pos - r->origin) % 8;
-        known = 0;
+        known = 2;
     }
     c->pos = pos;
     c->idx = offset_of(r, pos);
@@ -470,7 +485,7 @@ static int find_record(const scb_ring_t *r, scb_rcursor_t *c)
         /* Intact: the writer wrote it so, or another process did. */
         if (v.check != scb_rec_check(c->pos))
             return SCB_EBADFORMAT; /* no record starts here */
-        if (c->seq_known && ahead(c->seq, v.seq))
+        if (c->seq_known == 1 && ahead(c->seq, v.seq))
             return SCB_EBADFORMAT; /* a sequence going backwards */
         if (v.len == SCB_REC_PAD) {
             if (++pads > 1)
@@ -495,7 +510,8 @@ static int find_record(const scb_ring_t *r, scb_rcursor_t *c)
             continue;
         }
         /* Records the writer overwrote before this reader got to them. */
-        if (c->seq_known)
+        if (c->seq_known == 1 ||
+            (c->seq_known == 2 && !ahead(c->seq, v.seq)))
             c->lost += v.seq - c->seq;
         c->seq = v.seq;
         c->seq_known = 1;

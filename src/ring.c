@@ -58,15 +58,18 @@ void scb_ring_writer_start(const scb_ring_t *r, scb_wcursor_t *w)
     }
     w->claim = claim;
     w->res_open = 0;
-    /* (Records never reach a claim this far ahead: one reservation is less
-     * than the space.  Only a corrupt claim does, and head stays where it
-     * is, a record boundary.) */
-    if (claim - head > r->length && !r->records) {
+    if (claim - head > r->length) {
         /* A writer died inside a batch larger than the ring: readers may
          * already have skipped to claim - length.  Continue from there, and
          * publish the positions before it as pushed (claim marks them
-         * overwritten, so readers count them lost). */
+         * overwritten, so readers count them lost).  Records never reach
+         * a claim this far ahead (a reservation is less than the space):
+         * there only a corrupt claim does, and the writer goes on from the
+         * first multiple of 8 it leaves intact, where readers lapped by it
+         * resume (scb_rec_writer_start makes it the tail). */
         head = claim - r->length;
+        if (r->records && (head - r->origin) % 8 != 0)
+            head += 8 - (head - r->origin) % 8;
         scb_store_release(&r->hdr->head, head);
     }
     /* Otherwise continue at head: the slots a dead writer began stay

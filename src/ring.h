@@ -102,8 +102,10 @@ typedef struct scb_rcursor {
                               * publishing there and reads unregistered */
     /* SCB_RECORDS */
     uint64_t seq;            /* sequence number of the next record */
-    int seq_known;           /* 0: adopt the next header's without counting
-                              * a loss (where the start was not exact) */
+    int seq_known;           /* 1: seq is exact; 2: an estimate, which the
+                              * next header corrects (upwards as a loss);
+                              * 0: adopt the next header's without counting
+                              * a loss (a new lossless registration) */
     /* A peeked record or item (scb_ring_peek, scb_rec_peek). */
     int peeked;              /* 1 while one is */
     const uint8_t *peek_ptr; /* where it is */

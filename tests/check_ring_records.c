@@ -550,6 +550,40 @@ START_TEST(test_rec_takeover)
 }
 END_TEST
 
+/* A claim far ahead of head (only another process writes one): a writer
+ * taking over goes on past it, and readers old and new read what it
+ * pushes (it used to leave every record looking overwritten). */
+START_TEST(test_rec_takeover_corrupt_claim)
+{
+    static const uint64_t bumps[] = {UINT64_C(1) << 62, 4104, 2048 + 8, 5};
+    struct mem_ring m;
+    scb_wcursor_t w;
+    scb_rcursor_t c, c2;
+    struct checker ck = {0, 0, 0, 0}, ck2;
+    uint64_t k;
+    struct scb_hdr *h;
+
+    make_records(&m, 100, 2048, 0, 0);
+    writer_start(&m, &w);
+    scb_ring_reader_start(&m.ring, &c, 0);
+    for (k = 0; k < 10; k++)
+        ck_assert_int_eq(mpush_k(&m, &w, k), SCB_OK);
+    (void)drain(&m, &c, &ck);
+    h = hdr_of(&m);
+    scb_store_relaxed(&h->claim, scb_load_relaxed(&h->head) + bumps[_i]);
+    writer_start(&m, &w);
+    scb_ring_reader_start(&m.ring, &c2, 0);
+    ck2 = (struct checker){c2.seq, 0, 0, 0};
+    for (; k < 20; k++)
+        ck_assert_int_eq(mpush_k(&m, &w, k), SCB_OK);
+    ck_assert_uint_eq(drain(&m, &c, &ck) + c.lost, 10);
+    ck_assert_uint_eq(ck.next, 20);
+    /* A small bump leaves the old records kept: a new reader gets them. */
+    ck_assert_uint_eq(drain(&m, &c2, &ck2), _i == 3 ? 20 : 10);
+    mem_ring_free(&m);
+}
+END_TEST
+
 /* ---- hostile headers ---------------------------------------------------- */
 
 /* Each corruption of a published record header, or of the counters: the
@@ -906,6 +940,7 @@ void ring_add_records(Suite *s)
     tcase_add_loop_test(tc, test_rec_largest_fits, 0, N_FITS);
     tcase_add_test(tc, test_rec_lossless_peek_holds);
     tcase_add_test(tc, test_rec_takeover);
+    tcase_add_loop_test(tc, test_rec_takeover_corrupt_claim, 0, 4);
     tcase_add_loop_test(tc, test_rec_hostile, 0, N_HOSTILE);
     tcase_add_loop_test(tc, test_rec_garbage, 0, 32);
     tcase_add_loop_test(tc, test_rec_misaligned_head, 0, 6);
