@@ -378,9 +378,10 @@ SCB_API int scb_push_record(scb_t *w, const void *data, size_t len);
 SCB_API int scb_pop_record(scb_t *r, void *buf, size_t cap, size_t *len);
 
 /*
- * Writer, zero-copy: hands out len writable bytes inside the ring (8-byte
- * aligned) in *ptr for the next record (on a fixed-size ring len must be
- * item_size).  One reservation at a time: while it is open, scb_reserve and
+ * Writer, zero-copy: hands out len writable bytes inside the ring in *ptr
+ * for the next record, 8-byte aligned on a record ring (on a fixed-size
+ * ring len must be item_size, and the items are back to back: *ptr is
+ * 8-byte aligned when item_size is a multiple of 8).  One reservation at a time: while it is open, scb_reserve and
  * every push call are SCB_EINVAL.  A lossless ring returns SCB_EAGAIN when
  * there is no room now; an overwrite ring makes room.  Nothing of the
  * reservation is published before scb_commit; a writer that dies with one
