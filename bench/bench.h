@@ -25,6 +25,8 @@
 #include <string.h>
 #include <sys/types.h>
 
+#include <scb.h>
+
 #define BENCH_BATCH 32          /* items per push_many / pop_many */
 #define BENCH_MAX_READERS 16
 #define BENCH_MAX_PROCS (BENCH_MAX_READERS + 1)
@@ -245,6 +247,27 @@ struct bench_stream_arg {
 };
 int bench_window_done(struct bench_ctl *ctl, uint64_t *t0, uint64_t start,
                       uint64_t now, uint64_t pushed, const struct bench_stream_arg *a);
+
+/* Rings of a run (cases.c), for other files of cases too.  bench_make_ring names a new
+ * ring, tracks it for removal and creates it as create_ring does (the
+ * writer role given up at once), with the run's flags added; returns 0, 1
+ * (SCB_ENOTSUP: skip) or -1 (why).  bench_unlink_names is a before_go: the
+ * processes have opened the rings, their names can go. */
+struct bench_names {
+    const char *name[2];
+    const char *backend;
+};
+int bench_make_ring(char *name, size_t namelen, const char *backend,
+                    uint32_t item_size, uint64_t length, uint32_t flags,
+                    uint32_t max_readers, char *why, size_t whylen);
+void bench_remove_ring(const char *name, const char *backend);
+void bench_unlink_names(void *varg);
+/* In a child: opens the ring (flags SCB_WRITER or 0); CHILD_OK or CHILD_FAIL
+ * after saying why. */
+int bench_open_ring(scb_t **h, const char *name, const char *backend,
+                    uint32_t flags, const char *label, int index);
+/* Writes all n bytes to fd; 0 or -1 (errno). */
+int bench_write_all(int fd, const unsigned char *p, size_t n);
 
 /* --- report.c ------------------------------------------------------------ */
 
