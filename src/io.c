@@ -81,17 +81,24 @@ static inline void wake_writer(scb_t *r)
         scb_sys_wake(r->wchan, &r->ring.wait->wseq);
 }
 
-/* Room for `want` items now, looking for dead readers once if there is
- * none. */
+/* Room for `want` items (bytes in a record ring) now, looking for dead
+ * readers once if there is less. */
 static uint64_t room_for(scb_t *w, uint64_t want)
 {
     uint64_t room = scb_ring_room(&w->ring, &w->w, want);
 
-    if (room == 0) {
+    if (room < want) {
         writer_reap(w);
         room = scb_ring_room(&w->ring, &w->w, want);
     }
     return room;
+}
+
+/* 1 if the fixed-size calls may not be used now: a record ring, or (the
+ * writer) a reservation open, or (a reader) a record peeked. */
+static inline int fixed_refused(const scb_t *h)
+{
+    return h->ring.records | h->w.res_open | h->r.peeked;
 }
 
 int scb_push(scb_t *w, const void *item)
@@ -100,6 +107,8 @@ int scb_push(scb_t *w, const void *item)
         return SCB_EINVAL;
     if (!w->is_writer)
         return SCB_ENOTWRITER;
+    if (fixed_refused(w))
+        return SCB_EINVAL;
     scb_ring_op_begin(&w->ring, &w->w);
     if (room_for(w, 1) == 0) {
         scb_ring_op_end(&w->ring, &w->w);
@@ -123,6 +132,8 @@ int scb_push_many(scb_t *w, const void *items, size_t n, size_t *count)
         return SCB_EINVAL; /* no buffer of n items can exist */
     if (!w->is_writer)
         return SCB_ENOTWRITER;
+    if (fixed_refused(w))
+        return SCB_EINVAL;
     if (n == 0)
         return SCB_OK;
     scb_ring_op_begin(&w->ring, &w->w);
@@ -138,53 +149,6 @@ int scb_push_many(scb_t *w, const void *items, size_t n, size_t *count)
     wake_readers(w);
     *count = n;
     return SCB_OK;
-}
-
-/* scb_push with the signature spin() takes. */
-static int push_op(scb_t *w, void *item)
-{
-    return scb_push(w, item);
-}
-
-/* Retries `op` for up to the handle's spin time (and not past `deadline`,
- * 0: none), pausing the CPU between tries; SCB_EAGAIN if it never
- * succeeded. */
-static int spin(scb_t *h, void *item, uint64_t deadline,
-                int (*op)(scb_t *, void *))
-{
-    uint64_t start, end;
-    unsigned i, n;
-    int rc;
-
-    if (h->spin_ns == 0)
-        return SCB_EAGAIN;
-    start = scb_sys_now_ns();
-    end = start + h->spin_ns;
-    if (deadline != 0 && deadline < end)
-        end = deadline;
-    for (n = 1;; n++) {
-        for (i = 0; i < 8; i++)
-            scb_sys_cpu_relax();
-        rc = op(h, item);
-        if (rc != SCB_EAGAIN)
-            return rc;
-        if ((n & 15) == 0 && scb_sys_now_ns() >= end)
-            return SCB_EAGAIN;
-    }
-}
-
-/* The start of a _wait call: one try of op, then, if it found nothing and
- * the caller may wait, the spin.  Returns 1 when the call is over (*rc is
- * its result), 0 when it must go on to sleep until *deadline. */
-static int wait_start(scb_t *h, void *item, int64_t timeout_ms,
-                      int (*op)(scb_t *, void *), int *rc, uint64_t *deadline)
-{
-    *rc = op(h, item);
-    if (*rc != SCB_EAGAIN || timeout_ms == 0)
-        return 1;
-    *deadline = deadline_of(timeout_ms);
-    *rc = spin(h, item, *deadline, op);
-    return *rc != SCB_EAGAIN;
 }
 
 /* 1 if this handle may raise a sleeper's flag: not on a ring with
@@ -206,41 +170,6 @@ static int barrier_for_sleep(scb_t *h)
     return 0;
 }
 
-int scb_push_wait(scb_t *w, const void *item, int64_t timeout_ms)
-{
-    uint64_t deadline;
-    int64_t left;
-    uint32_t seq;
-    unsigned attempt;
-    int rc, heavy_ok;
-
-    if (wait_start(w, (void *)item, timeout_ms, push_op, &rc, &deadline))
-        return rc;
-    for (attempt = 0;; attempt++) {
-        /* A writer whose heavy barrier failed on a ring with asymmetric
-         * barriers polls, and raises no flag that would make readers issue
-         * needless wakes. */
-        heavy_ok = sleep_prepare_ok(w);
-        seq = heavy_ok ? scb_ring_writer_sleep_prepare(&w->ring) : 0;
-        if (heavy_ok && !barrier_for_sleep(w))
-            heavy_ok = 0;
-        rc = scb_push(w, item);
-        if (rc != SCB_EAGAIN)
-            return rc;
-        left = remaining_ns(deadline);
-        if (left == 0)
-            return SCB_ETIMEDOUT;
-        /* Wake up at least every REAP_INTERVAL_NS: a reader that died
-         * holding the writer back wakes nobody. */
-        if (left < 0 || left > (int64_t)REAP_INTERVAL_NS)
-            left = REAP_INTERVAL_NS;
-        if (heavy_ok)
-            scb_sys_wait(w->wchan, &w->ring.wait->wseq, seq, left, attempt);
-        else
-            nap(left, attempt);
-    }
-}
-
 int scb_pop(scb_t *r, void *item)
 {
     int rc;
@@ -249,6 +178,8 @@ int scb_pop(scb_t *r, void *item)
         return SCB_EINVAL;
     if (r->is_writer)
         return SCB_ENOTREADER;
+    if (fixed_refused(r))
+        return SCB_EINVAL;
     rc = scb_ring_pop(&r->ring, &r->r, item);
     if (rc == SCB_OK)
         wake_writer(r);
@@ -267,6 +198,8 @@ int scb_pop_many(scb_t *r, void *items, size_t max, size_t *count)
         return SCB_EINVAL;
     if (r->is_writer)
         return SCB_ENOTREADER;
+    if (fixed_refused(r))
+        return SCB_EINVAL;
     rc = scb_ring_pop_many(&r->ring, &r->r, items, max, count);
     if (rc == SCB_OK)
         wake_writer(r);
@@ -275,88 +208,307 @@ int scb_pop_many(scb_t *r, void *items, size_t max, size_t *count)
     return rc;
 }
 
-int scb_pop_wait(scb_t *r, void *item, int64_t timeout_ms)
+/* After a reader moved: wake the writer, and register again if its slot
+ * was taken from it. */
+static inline void reader_moved(scb_t *r, int rc)
 {
-    uint64_t deadline;
-    int64_t left;
-    uint32_t seq = 0;
-    unsigned attempt;
-    int rc, sleep_ok;
-
-    if (wait_start(r, item, timeout_ms, scb_pop, &rc, &deadline))
-        return rc;
-    for (attempt = 0;; attempt++) {
-        /* A reader that may write the wait line raises its flag and sleeps
-         * until the writer bumps the word; one mapped read-only cannot (nor
-         * one that cannot issue the heavy barrier of a ring with asymmetric
-         * barriers), and polls with short sleeps that back off (attempt). */
-        sleep_ok = 0;
-        if (r->shared_rw && sleep_prepare_ok(r)) {
-            seq = scb_ring_reader_sleep_prepare(&r->ring);
-            sleep_ok = barrier_for_sleep(r);
-            rc = scb_pop(r, item);
-            if (rc != SCB_EAGAIN)
-                return rc;
-        }
-        left = remaining_ns(deadline);
-        if (left == 0)
-            return SCB_ETIMEDOUT;
-        if (sleep_ok)
-            scb_sys_wait(r->rchan, &r->ring.wait->rseq, seq, left, attempt);
-        else
-            nap(left, attempt);
-        rc = scb_pop(r, item);
-        if (rc != SCB_EAGAIN)
-            return rc;
-    }
+    if (rc == SCB_OK || rc == SCB_EOVERRUN)
+        wake_writer(r);
+    if (r->r.evicted)
+        scb_handle_rejoin(r);
 }
 
-
-/* The 0.2 calls, declared ahead of their implementation. */
 int scb_push_record(scb_t *w, const void *data, size_t len)
 {
-    (void)w; (void)data; (void)len;
-    return SCB_ENOTSUP;
+    uint64_t need;
+
+    if (w == NULL || (data == NULL && len > 0) || foreign(w))
+        return SCB_EINVAL;
+    if (!w->is_writer)
+        return SCB_ENOTWRITER;
+    if (w->w.res_open)
+        return SCB_EINVAL;
+    if (!w->ring.records)
+        return len == w->ring.item_size ? scb_push(w, data) : SCB_EMSGSIZE;
+    if (len > w->ring.item_size)
+        return SCB_EMSGSIZE;
+    scb_ring_op_begin(&w->ring, &w->w);
+    need = scb_rec_need(&w->ring, &w->w, (uint32_t)len);
+    if (room_for(w, need) < need) {
+        scb_ring_op_end(&w->ring, &w->w);
+        return SCB_EAGAIN;
+    }
+    scb_rec_push(&w->ring, &w->w, data, (uint32_t)len);
+    scb_ring_op_end(&w->ring, &w->w);
+    wake_readers(w);
+    return SCB_OK;
 }
 
 int scb_pop_record(scb_t *r, void *buf, size_t cap, size_t *len)
 {
-    (void)r; (void)buf; (void)cap; (void)len;
-    return SCB_ENOTSUP;
+    int rc;
+
+    if (len != NULL)
+        *len = 0;
+    if (r == NULL || len == NULL || (buf == NULL && cap > 0) || foreign(r))
+        return SCB_EINVAL;
+    if (r->is_writer)
+        return SCB_ENOTREADER;
+    if (r->r.peeked)
+        return SCB_EINVAL;
+    if (r->ring.records) {
+        rc = scb_rec_pop(&r->ring, &r->r, buf, cap, len);
+    } else if (cap < r->ring.item_size) {
+        /* Too small for an item: say so if there is one, take nothing. */
+        rc = scb_ring_peek(&r->ring, &r->r);
+        if (rc == SCB_OK) {
+            r->r.peeked = 0;
+            *len = r->ring.item_size;
+            rc = SCB_EMSGSIZE;
+        }
+    } else {
+        rc = scb_ring_pop(&r->ring, &r->r, buf);
+        if (rc == SCB_OK)
+            *len = r->ring.item_size;
+    }
+    reader_moved(r, rc);
+    return rc;
 }
 
 int scb_reserve(scb_t *w, size_t len, void **ptr)
 {
-    (void)w; (void)len; (void)ptr;
-    return SCB_ENOTSUP;
+    uint64_t need;
+
+    if (ptr != NULL)
+        *ptr = NULL;
+    if (w == NULL || ptr == NULL || foreign(w))
+        return SCB_EINVAL;
+    if (!w->is_writer)
+        return SCB_ENOTWRITER;
+    if (w->w.res_open)
+        return SCB_EINVAL;
+    if (w->ring.records ? len > w->ring.item_size : len != w->ring.item_size)
+        return SCB_EMSGSIZE;
+    /* The bracket covers the decision and the claim; what is written
+     * later is published by scb_commit, and a reader that registers
+     * meanwhile starts after the claim. */
+    scb_ring_op_begin(&w->ring, &w->w);
+    need = w->ring.records ? scb_rec_need(&w->ring, &w->w, (uint32_t)len) : 1;
+    if (room_for(w, need) < need) {
+        scb_ring_op_end(&w->ring, &w->w);
+        return SCB_EAGAIN;
+    }
+    *ptr = w->ring.records ? scb_rec_reserve(&w->ring, &w->w, (uint32_t)len)
+                           : scb_ring_reserve(&w->ring, &w->w);
+    scb_ring_op_end(&w->ring, &w->w);
+    return SCB_OK;
 }
 
 int scb_commit(scb_t *w, size_t len)
 {
-    (void)w; (void)len;
-    return SCB_ENOTSUP;
+    if (w == NULL || foreign(w))
+        return SCB_EINVAL;
+    if (!w->is_writer)
+        return SCB_ENOTWRITER;
+    if (!w->w.res_open)
+        return SCB_EINVAL;
+    if (w->ring.records ? len > w->w.res_len : len != w->ring.item_size)
+        return SCB_EMSGSIZE;
+    if (w->ring.records)
+        scb_rec_commit(&w->ring, &w->w, (uint32_t)len);
+    else
+        scb_ring_commit(&w->ring, &w->w);
+    wake_readers(w);
+    return SCB_OK;
 }
 
 int scb_discard(scb_t *w)
 {
-    (void)w;
-    return SCB_ENOTSUP;
+    if (w == NULL || foreign(w))
+        return SCB_EINVAL;
+    if (!w->is_writer)
+        return SCB_ENOTWRITER;
+    if (!w->w.res_open)
+        return SCB_EINVAL;
+    if (w->ring.records)
+        scb_rec_discard(&w->ring, &w->w);
+    else
+        w->w.res_open = 0; /* the slot stays claimed: see ring.h */
+    return SCB_OK;
 }
 
 int scb_peek(scb_t *r, const void **ptr, size_t *len)
 {
-    (void)r; (void)ptr; (void)len;
-    return SCB_ENOTSUP;
+    int rc;
+
+    if (ptr != NULL)
+        *ptr = NULL;
+    if (len != NULL)
+        *len = 0;
+    if (r == NULL || ptr == NULL || len == NULL || foreign(r))
+        return SCB_EINVAL;
+    if (r->is_writer)
+        return SCB_ENOTREADER;
+    if (!r->r.peeked) {
+        rc = r->ring.records ? scb_rec_peek(&r->ring, &r->r)
+                             : scb_ring_peek(&r->ring, &r->r);
+        if (rc != SCB_OK) {
+            reader_moved(r, rc);
+            return rc;
+        }
+    }
+    *ptr = r->r.peek_ptr;
+    *len = r->r.peek_len;
+    return SCB_OK;
 }
 
 int scb_release(scb_t *r)
 {
-    (void)r;
-    return SCB_ENOTSUP;
+    int rc;
+
+    if (r == NULL || foreign(r))
+        return SCB_EINVAL;
+    if (r->is_writer)
+        return SCB_ENOTREADER;
+    if (!r->r.peeked)
+        return SCB_EINVAL;
+    rc = r->ring.records ? scb_rec_release(&r->ring, &r->r)
+                         : scb_ring_release(&r->ring, &r->r);
+    reader_moved(r, rc);
+    return rc;
+}
+
+/* 1 if the handle can go on: a reader has something to read (or a record
+ * peeked); a writer has room for a push of item_size bytes (always in an
+ * overwrite ring, and while a reservation is open).  A lossless writer
+ * looks for dead readers here as a push does. */
+static int ready(scb_t *h)
+{
+    uint64_t need;
+    int ok;
+
+    if (!h->is_writer)
+        return scb_ring_readable(&h->ring, &h->r);
+    if (h->ring.nslots == 0 || h->w.res_open)
+        return 1;
+    scb_ring_op_begin(&h->ring, &h->w);
+    need = h->ring.records
+               ? scb_rec_need(&h->ring, &h->w, h->ring.item_size)
+               : 1;
+    ok = room_for(h, need) >= need;
+    scb_ring_op_end(&h->ring, &h->w);
+    return ok;
+}
+
+/* Polls ready() for up to the handle's spin time (and not past `deadline`,
+ * 0: none), pausing the CPU between tries. */
+static int spin_ready(scb_t *h, uint64_t deadline)
+{
+    uint64_t end;
+    unsigned i, n;
+
+    if (h->spin_ns == 0)
+        return 0;
+    end = scb_sys_now_ns() + h->spin_ns;
+    if (deadline != 0 && deadline < end)
+        end = deadline;
+    for (n = 1;; n++) {
+        for (i = 0; i < 8; i++)
+            scb_sys_cpu_relax();
+        if (ready(h))
+            return 1;
+        if ((n & 15) == 0 && scb_sys_now_ns() >= end)
+            return 0;
+    }
+}
+
+/* Waits until ready(h), or `deadline` (0: none) passes: SCB_OK or
+ * SCB_ETIMEDOUT.  It polls for the spin time, then sleeps on the futex
+ * word of its side: the sleeper reads the word and raises its flag
+ * (sleep_prepare), checks ready() again, and sleeps on the value read; the
+ * other side bumps the word and wakes it when the flag is set (see
+ * ring.h).  A handle that may not raise the flag (a reader mapped
+ * read-only, an observer, a process whose heavy barrier failed) polls with
+ * short sleeps that back off.  A writer wakes at least every
+ * REAP_INTERVAL_NS: a reader that died holding it back wakes nobody. */
+static int wait_ready(scb_t *h, uint64_t deadline)
+{
+    scb_sys_chan_t *chan = h->is_writer ? h->wchan : h->rchan;
+    scb_atomic_u32 *word =
+        h->is_writer ? &h->ring.wait->wseq : &h->ring.wait->rseq;
+    int64_t left;
+    uint32_t seq = 0;
+    unsigned attempt;
+    int sleep_ok;
+
+    if (spin_ready(h, deadline))
+        return SCB_OK;
+    for (attempt = 0;; attempt++) {
+        sleep_ok = 0;
+        if ((h->is_writer || h->shared_rw) && sleep_prepare_ok(h)) {
+            seq = h->is_writer ? scb_ring_writer_sleep_prepare(&h->ring)
+                               : scb_ring_reader_sleep_prepare(&h->ring);
+            sleep_ok = barrier_for_sleep(h);
+        }
+        if (ready(h))
+            return SCB_OK;
+        left = remaining_ns(deadline);
+        if (left == 0)
+            return SCB_ETIMEDOUT;
+        if (h->is_writer && (left < 0 || left > (int64_t)REAP_INTERVAL_NS))
+            left = REAP_INTERVAL_NS;
+        if (sleep_ok)
+            scb_sys_wait(chan, word, seq, left, attempt);
+        else
+            nap(left, attempt);
+    }
 }
 
 int scb_wait(scb_t *h, int64_t timeout_ms)
 {
-    (void)h; (void)timeout_ms;
-    return SCB_ENOTSUP;
+    if (h == NULL || foreign(h))
+        return SCB_EINVAL;
+    if (ready(h))
+        return SCB_OK;
+    if (timeout_ms == 0)
+        return SCB_ETIMEDOUT;
+    return wait_ready(h, deadline_of(timeout_ms));
+}
+
+int scb_push_wait(scb_t *w, const void *item, int64_t timeout_ms)
+{
+    uint64_t deadline = 0;
+    int rc, started = 0;
+
+    for (;;) {
+        rc = scb_push(w, item);
+        if (rc != SCB_EAGAIN || timeout_ms == 0)
+            return rc;
+        if (!started) {
+            deadline = deadline_of(timeout_ms);
+            started = 1;
+        }
+        rc = wait_ready(w, deadline);
+        if (rc != SCB_OK)
+            return rc;
+    }
+}
+
+int scb_pop_wait(scb_t *r, void *item, int64_t timeout_ms)
+{
+    uint64_t deadline = 0;
+    int rc, started = 0;
+
+    for (;;) {
+        rc = scb_pop(r, item);
+        if (rc != SCB_EAGAIN || timeout_ms == 0)
+            return rc;
+        if (!started) {
+            deadline = deadline_of(timeout_ms);
+            started = 1;
+        }
+        rc = wait_ready(r, deadline);
+        if (rc != SCB_OK)
+            return rc;
+    }
 }

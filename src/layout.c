@@ -29,9 +29,18 @@ int scb_layout_plan(scb_geom_t *g, size_t page)
         return SCB_EINVAL;
     if (g->length < 1 || g->length > SCB_LENGTH_MAX)
         return SCB_EINVAL;
-    if (g->length > UINT64_MAX / g->item_size)
-        return SCB_EINVAL;
-    items_bytes = g->length * g->item_size;
+    if (g->flags & SCB_RECORDS) {
+        /* length is bytes of record space; room for two of the largest
+         * records, so one always fits after a padding record. */
+        if (g->length % 8 != 0 || g->length < 2 * SCB_REC_SPAN(g->item_size) ||
+            g->origin % 8 != 0)
+            return SCB_EINVAL;
+        items_bytes = g->length;
+    } else {
+        if (g->length > UINT64_MAX / g->item_size)
+            return SCB_EINVAL;
+        items_bytes = g->length * g->item_size;
+    }
     /* Keep the whole segment well inside 2^62 so no sum below can wrap. */
     if (items_bytes > (UINT64_C(1) << 61))
         return SCB_EINVAL;
@@ -94,6 +103,10 @@ void scb_layout_init(void *base, const scb_geom_t *g, uint64_t writer_id)
     }
     scb_store_relaxed(&h->head, g->origin);
     scb_store_relaxed(&h->claim, g->origin);
+    scb_store_relaxed(&h->records, g->origin);
+    scb_store_relaxed(&h->tail, g->origin);
+    scb_store_relaxed(&h->tail_seq, g->origin);
+    scb_store_relaxed(&h->last, g->origin);
     scb_store_relaxed(&h->writer_id, writer_id);
     /* Publishes the complete header; pairs with the acquire load of magic
      * in scb_layout_check. */
@@ -204,9 +217,16 @@ int scb_layout_check(const void *base, size_t size, scb_geom_t *g)
         g->shared_size > g->total_size - g->shared_off)
         return SCB_EBADFORMAT;
     if (g->items_off < g->shared_off + g->shared_size ||
-        g->items_off % SCB_LINE || g->items_off > g->total_size ||
-        g->length > (g->total_size - g->items_off) / g->item_size)
+        g->items_off % SCB_LINE || g->items_off > g->total_size)
         return SCB_EBADFORMAT;
+    if (g->flags & SCB_RECORDS) {
+        /* length is bytes of record space. */
+        if (g->length % 8 != 0 || g->length < 2 * SCB_REC_SPAN(g->item_size) ||
+            g->origin % 8 != 0 || g->length > g->total_size - g->items_off)
+            return SCB_EBADFORMAT;
+    } else if (g->length > (g->total_size - g->items_off) / g->item_size) {
+        return SCB_EBADFORMAT;
+    }
     if (!name_ok(g, name_len))
         return SCB_EBADFORMAT;
     return SCB_OK;

@@ -9,6 +9,8 @@
  *   [shared_off, +size) page aligned, written by readers too: the wait line
  *                       and (SCB_LOSSLESS) one line per reader slot
  *   [items_off, +length*item_size)  page aligned: the items, back to back
+ *                       (SCB_RECORDS: [items_off, +length), the record
+ *                       space, see struct scb_rec below)
  *
  * Readers map the header and the items read-only where the backend allows.
  * Nothing in this file may call the OS.
@@ -25,7 +27,7 @@
 /* "SCBRING" and the byte 0x01, read as a little-endian word; on a big-endian
  * host the bytes differ and open refuses the segment, as it should. */
 #define SCB_MAGIC UINT64_C(0x01474e4952424353)
-#define SCB_FORMAT_VERSION 2u
+#define SCB_FORMAT_VERSION 3u
 
 /* "SCBMAKE" and 0x01: the magic of a header still being created.  Before
  * the slow part of a create (the backend reserving the memory of a large
@@ -45,7 +47,7 @@
 #define SCB_LINE 128u
 
 /* Ring flags kept in the header. */
-#define SCB_RING_FLAGS (SCB_LOSSLESS | SCB_UNLINK_ON_CLOSE)
+#define SCB_RING_FLAGS (SCB_LOSSLESS | SCB_UNLINK_ON_CLOSE | SCB_RECORDS)
 
 /* Bounds that keep every size computation far from overflow. */
 #define SCB_ITEM_SIZE_MAX (UINT32_C(1) << 30)
@@ -81,7 +83,15 @@ struct scb_hdr {
     scb_atomic_u64 claim;      /* position after the last item the writer began */
     scb_atomic_u64 push_seq;   /* SCB_LOSSLESS: odd while a push is under
                                 * way (the writer's push counter) */
-    uint8_t pad_w[SCB_LINE - 24];
+    /* SCB_RECORDS only (positions count bytes there, see struct scb_rec). */
+    scb_atomic_u64 records;    /* sequence number of the next record, stored
+                                * after head: origin + records pushed */
+    scb_atomic_u64 tail;       /* position of the oldest record the writer
+                                * has not begun to overwrite */
+    scb_atomic_u64 tail_seq;   /* its sequence number (for reports only) */
+    scb_atomic_u64 last;       /* position of the newest record, stored
+                                * before head */
+    uint8_t pad_w[SCB_LINE - 56];
 
     /* Written when the writer role changes hands. */
     scb_atomic_u64 writer_id;  /* process identity of the writer, 0 = none */
@@ -96,6 +106,9 @@ _Static_assert(offsetof(struct scb_hdr, name) == 128, "format");
 _Static_assert(offsetof(struct scb_hdr, head) == 384, "format");
 _Static_assert(offsetof(struct scb_hdr, claim) == 392, "format");
 _Static_assert(offsetof(struct scb_hdr, push_seq) == 400, "format");
+_Static_assert(offsetof(struct scb_hdr, records) == 408, "format");
+_Static_assert(offsetof(struct scb_hdr, tail) == 416, "format");
+_Static_assert(offsetof(struct scb_hdr, last) == 432, "format");
 _Static_assert(offsetof(struct scb_hdr, writer_id) == 512, "format");
 _Static_assert(sizeof(struct scb_hdr) == 640, "format");
 _Static_assert(sizeof(((struct scb_hdr *)0)->name) == SCB_NAME_MAX + 1, "format");
@@ -128,6 +141,49 @@ struct scb_slot {
 
 _Static_assert(sizeof(struct scb_wait) == SCB_LINE, "format");
 _Static_assert(sizeof(struct scb_slot) == SCB_LINE, "format");
+
+/*
+ * Record rings (SCB_RECORDS).  length is the bytes of record space (a
+ * multiple of 8, at least 2 * SCB_REC_SPAN(item_size)), positions count
+ * bytes, and position p lives at offset (p - origin) % length; origin is a
+ * multiple of 8.  A record is a header and its payload rounded up to 8
+ * bytes, contiguous: one that does not fit before the end of the space is
+ * preceded by a padding record (len SCB_REC_PAD) that fills the rest, or,
+ * when fewer than 16 bytes remain, by nothing (readers skip such a rest
+ * without reading it).  Each record has a sequence number, one more than
+ * the record before it (a writer that died between its stores of head and
+ * records can leave a gap of one, which readers count as lost).
+ *
+ * claim and head work as for items, over bytes: the writer raises claim
+ * past a record before it writes any of it, and head past it once it is
+ * complete, so a reader knows the header and payload it copied intact when
+ * claim has not passed its first byte plus length.  tail is where a reader
+ * the writer lapped resumes (its header's sequence number says how many it
+ * missed); the writer moves it past each record before it claims any byte
+ * of it.
+ */
+struct scb_rec {
+    scb_atomic_u64 seq;        /* sequence number; a padding record holds the
+                                * next record's */
+    scb_atomic_u64 word;       /* payload length (or SCB_REC_PAD) in the low
+                                * 32 bits, scb_rec_check(position) in the
+                                * high 32 */
+};
+
+#define SCB_REC_HDR 16u
+#define SCB_REC_PAD UINT32_C(0xffffffff)
+/* Bytes a record of n payload bytes takes in the ring. */
+#define SCB_REC_SPAN(n) (SCB_REC_HDR + (((uint64_t)(n) + 7u) & ~UINT64_C(7)))
+
+_Static_assert(sizeof(struct scb_rec) == SCB_REC_HDR, "format");
+
+/* What ties a record header to its position: a header read at a position
+ * where no record starts does not match (but for a one in 2^32 chance that
+ * payload bytes there happen to). */
+static inline uint32_t scb_rec_check(uint64_t pos)
+{
+    return (uint32_t)(pos >> 3) ^ UINT32_C(0x5cb0c0de);
+}
 
 /* The geometry a handle uses: copied out of the header once and validated,
  * never re-read from shared memory. */

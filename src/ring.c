@@ -37,6 +37,7 @@ void scb_ring_attach(scb_ring_t *r, void *base, const scb_geom_t *g)
     r->slots = (struct scb_slot *)(r->wait + 1);
     r->nslots = g->max_readers;
     r->asym_barriers = g->barrier_mode != 0;
+    r->records = (g->flags & SCB_RECORDS) != 0;
     /* The caller decides, once its process is registered for the heavy
      * barrier. */
     r->fast_unfenced = 0;
@@ -56,7 +57,11 @@ void scb_ring_writer_start(const scb_ring_t *r, scb_wcursor_t *w)
         scb_store_relaxed(&r->hdr->claim, claim);
     }
     w->claim = claim;
-    if (claim - head > r->length) {
+    w->res_open = 0;
+    /* (Records never reach a claim this far ahead: one reservation is less
+     * than the space.  Only a corrupt claim does, and head stays where it
+     * is, a record boundary.) */
+    if (claim - head > r->length && !r->records) {
         /* A writer died inside a batch larger than the ring: readers may
          * already have skipped to claim - length.  Continue from there, and
          * publish the positions before it as pushed (claim marks them
@@ -79,13 +84,20 @@ void scb_ring_writer_start(const scb_ring_t *r, scb_wcursor_t *w)
     w->have_readers = scb_ring_readers_min(r, head, &w->min);
     if (!w->have_readers)
         w->min = head;
+    if (r->records)
+        scb_rec_writer_start(r, w);
 }
 
 void scb_ring_reader_start(const scb_ring_t *r, scb_rcursor_t *c, int latest)
 {
-    uint64_t head = scb_load_acquire(&r->hdr->head);
-    uint64_t kept = head - r->origin;
+    uint64_t head, kept;
 
+    if (r->records) {
+        scb_rec_reader_start(r, c, latest);
+        return;
+    }
+    head = scb_load_acquire(&r->hdr->head);
+    kept = head - r->origin;
     if (latest || (int64_t)kept < 0)
         kept = 0;
     else if (kept > r->length)
@@ -99,6 +111,9 @@ void scb_ring_reader_start(const scb_ring_t *r, scb_rcursor_t *c, int latest)
     c->tag = 0;
     c->published = 0;
     c->evicted = 0;
+    c->seq = 0;
+    c->seq_known = 0;
+    c->peeked = 0;
 }
 
 void scb_ring_reap(const scb_ring_t *r, scb_ring_alive_fn alive)
@@ -251,7 +266,15 @@ int scb_ring_reader_register_end(const scb_ring_t *r, scb_rcursor_t *c,
 
     (void)scb_load_acquire(&r->hdr->push_seq);
     claim = scb_load_acquire(&r->hdr->claim);
-    if (ahead(claim, c->pos) && claim - c->pos > r->length) {
+    if (ahead(claim, c->pos) && claim - c->pos > r->length && r->records) {
+        /* Records: to the oldest one kept, a record boundary.  A new
+         * reader takes its sequence number from there. */
+        if (start != SCB_START_RESUME)
+            c->seq_known = 0;
+        scb_rec_reader_resync(r, c);
+        if (!slot_publish(c))
+            return -1;
+    } else if (ahead(claim, c->pos) && claim - c->pos > r->length) {
         skip_to(r, c, claim - r->length);
         if (start != SCB_START_RESUME)
             c->lost = lost;
@@ -577,6 +600,11 @@ static inline void publish(scb_rcursor_t *c)
         (void)slot_publish(c);
 }
 
+void scb_ring_publish(scb_rcursor_t *c)
+{
+    (void)slot_publish(c);
+}
+
 int scb_ring_pop(const scb_ring_t *r, scb_rcursor_t *c, void *item)
 {
     uint64_t claim = 0;
@@ -634,14 +662,84 @@ int scb_ring_pop_many(const scb_ring_t *r, scb_rcursor_t *c, void *items,
     return rc;
 }
 
+void *scb_ring_reserve(const scb_ring_t *r, scb_wcursor_t *w)
+{
+    claim_to(r, w, w->pos + 1);
+    w->res_open = 1;
+    return r->items + w->idx * r->item_size;
+}
+
+void scb_ring_commit(const scb_ring_t *r, scb_wcursor_t *w)
+{
+    uint64_t next = w->pos + 1;
+
+    w->res_open = 0;
+    w->pos = next;
+    if (++w->idx == r->length)
+        w->idx = 0;
+    /* Publishes the item; pairs with the acquire load of head in pop. */
+    scb_store_release(&r->hdr->head, next);
+}
+
+int scb_ring_peek(const scb_ring_t *r, scb_rcursor_t *c)
+{
+    uint64_t claim;
+    int tries;
+
+    for (tries = 0; tries < SCB_POP_TRIES; tries++) {
+        if (available(r, c, 1) == 0)
+            break;
+        /* Not already being overwritten (release checks the rest). */
+        claim = scb_load_acquire(&r->hdr->claim);
+        if (claim - c->pos <= r->length) {
+            c->peeked = 1;
+            c->peek_ptr = r->items + c->idx * r->item_size;
+            c->peek_len = r->item_size;
+            c->peek_span = 1;
+            return SCB_OK;
+        }
+        skip_to(r, c, overrun_target(r, claim, tries > 0));
+    }
+    publish(c);
+    return SCB_EAGAIN;
+}
+
+int scb_ring_release(const scb_ring_t *r, scb_rcursor_t *c)
+{
+    uint64_t claim;
+    int rc = SCB_OK;
+
+    c->peeked = 0;
+    if (torn(r, c, 1, &claim) != 0) {
+        c->lost++;
+        rc = SCB_EOVERRUN;
+    }
+    advance(r, c, 1);
+    publish(c);
+    return rc;
+}
+
+int scb_ring_readable(const scb_ring_t *r, scb_rcursor_t *c)
+{
+    if (c->peeked)
+        return 1;
+    c->head = scb_load_acquire(&r->hdr->head);
+    return ahead(c->head, c->pos);
+}
+
 uint64_t scb_ring_pushed(const scb_ring_t *r)
 {
+    if (r->records)
+        return scb_load_acquire(&r->hdr->records) - r->origin;
     return scb_load_acquire(&r->hdr->head) - r->origin;
 }
 
 uint64_t scb_ring_writer_usage(const scb_ring_t *r)
 {
-    uint64_t n = scb_ring_pushed(r);
+    uint64_t n = scb_load_acquire(&r->hdr->head);
+
+    /* Records: the bytes from the oldest record kept. */
+    n -= r->records ? scb_load_relaxed(&r->hdr->tail) : r->origin;
 
     if ((int64_t)n < 0)
         return 0;
@@ -663,5 +761,11 @@ uint64_t scb_ring_reader_lost(const scb_ring_t *r, const scb_rcursor_t *c)
 
     if ((int64_t)n < 0 || n <= r->length)
         return c->lost;
+    if (r->records) {
+        /* Lapped: what it will skip is counted when it resumes; until then
+         * the writer's tail says (a report, not exact while it moves). */
+        n = scb_load_relaxed(&r->hdr->tail_seq) - c->seq;
+        return c->lost + (c->seq_known && (int64_t)n > 0 ? n : 0);
+    }
     return c->lost + (n - r->length);
 }

@@ -55,6 +55,7 @@ typedef struct scb_ring {
     int asym_barriers;       /* the ring uses asymmetric barriers: the rare
                               * side of each handshake must issue the heavy
                               * barrier (scb_sys_barrier_heavy) */
+    int records;             /* SCB_RECORDS: length is bytes (record.c) */
     int fast_unfenced;       /* this handle's fast path uses compiler
                               * barriers only (asym_barriers, and this
                               * process is registered for the heavy one) */
@@ -74,6 +75,16 @@ typedef struct scb_wcursor {
     uint32_t reg_gen_seen;   /* SCB_LOSSLESS: reg_gen at the last scan */
     uint64_t push_seq;       /* SCB_LOSSLESS: the value of hdr->push_seq */
     int have_readers;        /* SCB_LOSSLESS: a reader was registered then */
+    /* SCB_RECORDS */
+    uint64_t seq;            /* sequence number of the next record */
+    uint64_t tail;           /* the value of hdr->tail */
+    uint64_t tail_idx;       /* its offset */
+    uint64_t tail_seq;       /* the value of hdr->tail_seq */
+    /* A reservation (scb_ring_reserve, scb_rec_reserve). */
+    int res_open;            /* 1 while one is open */
+    uint64_t res_start;      /* SCB_RECORDS: position of its record (after
+                              * the padding before it, if any) */
+    uint32_t res_len;        /* SCB_RECORDS: the length reserved */
 } scb_wcursor_t;
 
 typedef struct scb_rcursor {
@@ -89,6 +100,15 @@ typedef struct scb_rcursor {
     int evicted;             /* SCB_LOSSLESS: 1 once the reader found its slot
                               * taken from it (judged dead): it stopped
                               * publishing there and reads unregistered */
+    /* SCB_RECORDS */
+    uint64_t seq;            /* sequence number of the next record */
+    int seq_known;           /* 0: adopt the next header's without counting
+                              * a loss (where the start was not exact) */
+    /* A peeked record or item (scb_ring_peek, scb_rec_peek). */
+    int peeked;              /* 1 while one is */
+    const uint8_t *peek_ptr; /* where it is */
+    uint32_t peek_len;       /* its length */
+    uint64_t peek_span;      /* bytes (records) or items (1) it takes */
 } scb_rcursor_t;
 
 /* Where a reader starts (scb_ring_reader_register_begin). */
@@ -210,6 +230,61 @@ int scb_ring_pop(const scb_ring_t *r, scb_rcursor_t *c, void *item);
 /* Returns SCB_OK with 1 <= *count <= max, or SCB_EAGAIN with *count 0. */
 int scb_ring_pop_many(const scb_ring_t *r, scb_rcursor_t *c, void *items,
                       size_t max, size_t *count);
+
+/* Zero-copy on fixed-size rings.  reserve claims the slot at the writer's
+ * position and returns it (room checked by the caller, as for a push);
+ * commit publishes it; discard drops it (the slot stays claimed: readers
+ * treat what it held as overwritten). */
+void *scb_ring_reserve(const scb_ring_t *r, scb_wcursor_t *w);
+void scb_ring_commit(const scb_ring_t *r, scb_wcursor_t *w);
+/* peek: SCB_OK with c->peek_* set, or SCB_EAGAIN.  release: SCB_OK, or
+ * SCB_EOVERRUN when the writer began to overwrite the item meanwhile (it
+ * counts as lost); either way the item is consumed. */
+int scb_ring_peek(const scb_ring_t *r, scb_rcursor_t *c);
+int scb_ring_release(const scb_ring_t *r, scb_rcursor_t *c);
+/* 1 if the reader has something to read: what scb_wait waits for. */
+int scb_ring_readable(const scb_ring_t *r, scb_rcursor_t *c);
+
+/*
+ * Record rings (record.c; the format is in layout.h).  The writer's and
+ * readers' cursors are those of the fixed-size ring, over bytes, and the
+ * lossless machinery (op_begin/end, room, reader slots) is shared.
+ */
+
+/* After scb_ring_writer_start: the writer's sequence number and tail. */
+void scb_rec_writer_start(const scb_ring_t *r, scb_wcursor_t *w);
+/* Reader: starts at the oldest record kept, or with `latest` at the next
+ * record pushed (replaces scb_ring_reader_start on record rings). */
+void scb_rec_reader_start(const scb_ring_t *r, scb_rcursor_t *c, int latest);
+/* Bytes of room a record of len bytes needs at the writer's position (its
+ * span, and the padding before it if it does not fit before the end). */
+uint64_t scb_rec_need(const scb_ring_t *r, const scb_wcursor_t *w,
+                      uint32_t len);
+/* Writer, once the room is there: reserves a record of len bytes (moving
+ * tail past what it will overwrite, raising claim) and returns where its
+ * payload goes; commit publishes it with its final length (at most len);
+ * discard drops it. */
+void *scb_rec_reserve(const scb_ring_t *r, scb_wcursor_t *w, uint32_t len);
+void scb_rec_commit(const scb_ring_t *r, scb_wcursor_t *w, uint32_t len);
+void scb_rec_discard(const scb_ring_t *r, scb_wcursor_t *w);
+/* Reader.  peek finds the next record: SCB_OK with c->peek_* set,
+ * SCB_EAGAIN, or SCB_EBADFORMAT (an impossible header).  release consumes
+ * it: SCB_OK, or SCB_EOVERRUN (overwritten meanwhile: counted as lost).
+ * pop copies it into buf: SCB_OK, SCB_EAGAIN, SCB_EBADFORMAT, or
+ * SCB_EMSGSIZE when it is longer than cap (nothing consumed); *len is the
+ * record's length. */
+int scb_rec_peek(const scb_ring_t *r, scb_rcursor_t *c);
+int scb_rec_release(const scb_ring_t *r, scb_rcursor_t *c);
+int scb_rec_pop(const scb_ring_t *r, scb_rcursor_t *c, void *buf, size_t cap,
+                size_t *len);
+void scb_rec_push(const scb_ring_t *r, scb_wcursor_t *w, const void *data,
+                  uint32_t len);
+/* A registered reader stores its position in its slot (see ring.c). */
+void scb_ring_publish(scb_rcursor_t *c);
+/* SCB_LOSSLESS registration: a registering reader whose position the push
+ * before its registration overwrote (scb_ring_reader_register_end) moves to
+ * the oldest record kept. */
+void scb_rec_reader_resync(const scb_ring_t *r, scb_rcursor_t *c);
 
 /* Items ever pushed. */
 uint64_t scb_ring_pushed(const scb_ring_t *r);

@@ -25,7 +25,8 @@
 #include "sys.h"
 #include "handle.h"
 
-#define CREATE_FLAGS (SCB_LOSSLESS | SCB_UNLINK_ON_CLOSE | SCB_ASYM_BARRIERS)
+#define CREATE_FLAGS \
+    (SCB_LOSSLESS | SCB_UNLINK_ON_CLOSE | SCB_RECORDS | SCB_ASYM_BARRIERS)
 #define OPEN_FLAGS (SCB_WRITER | SCB_LATEST | SCB_OBSERVE)
 #define KNOWN_FLAGS (CREATE_FLAGS | OPEN_FLAGS)
 
@@ -288,8 +289,11 @@ int scb_create(scb_t **out, const char *name, const scb_config_t *cfg)
 
     memset(&g, 0, sizeof g);
     g.item_size = cfg->item_size != 0 ? cfg->item_size : 1;
-    g.length = cfg->length != 0 ? cfg->length : 2;
     g.flags = cfg->flags & CREATE_FLAGS;
+    /* Two items, or room for two of the largest records. */
+    g.length = cfg->length != 0                ? cfg->length
+               : (g.flags & SCB_RECORDS) != 0 ? 2 * SCB_REC_SPAN(g.item_size)
+                                              : 2;
     g.max_readers =
         cfg->max_readers != 0 ? cfg->max_readers : SCB_DEFAULT_MAX_READERS;
     g.mode = cfg->mode != 0 ? cfg->mode : 0600;

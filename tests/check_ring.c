@@ -685,6 +685,7 @@ static Suite *ring_suite(void)
     suite_add_tcase(s, tc);
 
     ring_add_lossless(s);
+    ring_add_records(s);
 
     tc = tcase_create("threads");
     tcase_set_timeout(tc, 60);

@@ -33,5 +33,7 @@ struct scb_hdr *hdr_of(struct mem_ring *m);
 
 /* The "lossless" tcase (check_ring_lossless.c), added to s. */
 void ring_add_lossless(Suite *s);
+/* The records tcases (check_ring_records.c). */
+void ring_add_records(Suite *s);
 
 #endif /* SCB_CHECK_RING_H */

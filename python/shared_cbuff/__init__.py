@@ -27,7 +27,7 @@ from ._lib import backends as _backends, version as _version, path as library_pa
 from .buffer import SharedCircularBuffer
 
 __all__ = ["SharedCircularBuffer", "errors", "library_version", "backends", "library_path"]
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 def library_version():

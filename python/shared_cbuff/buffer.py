@@ -121,6 +121,16 @@ class SharedCircularBuffer:
         self._pid = os.getpid()
 
         info = self._info_struct()
+        if info.flags & _lib.RECORDS:
+            _lib.scb_close(self._handle)
+            self._handle = None
+            raise errors.exception_for(
+                _lib.ENOTSUP,
+                _lib.strerror(_lib.ENOTSUP),
+                "ring %r holds records; this package reads rings of "
+                "fixed-size items" % (name,),
+                errors.NotSupported,
+            )
         self.item_size = int(info.item_size)
         """Bytes per item."""
         self.length = int(info.length)

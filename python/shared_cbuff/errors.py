@@ -28,6 +28,8 @@ __all__ = [
     "NotSupported",
     "NameTooLong",
     "SystemFailure",
+    "RecordTooLarge",
+    "Overrun",
     "GeometryMismatch",
     "BufferClosed",
     "exception_for",
@@ -111,6 +113,16 @@ class SystemFailure(CBuffException, OSError):
     os_errno = None
 
 
+class RecordTooLarge(CBuffException, ValueError):
+    """A record larger than the buffer given for it, or than the ring
+    allows (SCB_EMSGSIZE)."""
+
+
+class Overrun(CBuffException):
+    """The writer overwrote a record while it was being read in place
+    (SCB_EOVERRUN): what was read must be thrown away."""
+
+
 class GeometryMismatch(CBuffException, ValueError):
     """A reader was given an item_size, length or lossless that the ring
     does not have (found by the Python layer; code is SCB_EINVAL)."""
@@ -136,6 +148,8 @@ _BY_CODE = {
     -13: NotSupported,
     -14: NameTooLong,
     -15: SystemFailure,
+    -16: RecordTooLarge,
+    -17: Overrun,
 }
 
 
