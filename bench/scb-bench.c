@@ -95,7 +95,7 @@ static void usage(FILE *out)
 "\n"
 "Sizes take the suffixes K (KiB), M (MiB) and G (GiB).  The table shows each figure as\n"
 "median [min-max] of the runs, and the ratio to the pipe measured in the same\n"
-"run; `make bench` runs the default set, then --neighbour (about two to three\n"
+"run; `make bench` runs the default set, then --neighbour (about four\n"
 "minutes on 2 CPUs).\n",
         DEFAULT_ROUNDS, NB_ROWS * DEFAULT_REPS * (1.2 * DEFAULT_DURATION + 0.02),
         scb_backends()[0], 2 * BENCH_BATCH);
