@@ -208,11 +208,12 @@ int scb_pop_many(scb_t *r, void *items, size_t max, size_t *count)
     return rc;
 }
 
-/* After a reader moved: wake the writer, and register again if its slot
- * was taken from it. */
-static inline void reader_moved(scb_t *r, int rc)
+/* After a reader's call: if it moved from `from` (a record consumed, or
+ * padding and lost records stepped over), wake a lossless writer that may
+ * wait for that room; register again if its slot was taken from it. */
+static inline void reader_moved(scb_t *r, uint64_t from)
 {
-    if (rc == SCB_OK || rc == SCB_EOVERRUN)
+    if (r->r.pos != from)
         wake_writer(r);
     if (r->r.evicted)
         scb_handle_rejoin(r);
@@ -246,6 +247,7 @@ int scb_push_record(scb_t *w, const void *data, size_t len)
 
 int scb_pop_record(scb_t *r, void *buf, size_t cap, size_t *len)
 {
+    uint64_t from;
     int rc;
 
     if (len != NULL)
@@ -256,6 +258,7 @@ int scb_pop_record(scb_t *r, void *buf, size_t cap, size_t *len)
         return SCB_ENOTREADER;
     if (r->r.peeked)
         return SCB_EINVAL;
+    from = r->r.pos;
     if (r->ring.records) {
         rc = scb_rec_pop(&r->ring, &r->r, buf, cap, len);
     } else if (cap < r->ring.item_size) {
@@ -271,7 +274,7 @@ int scb_pop_record(scb_t *r, void *buf, size_t cap, size_t *len)
         if (rc == SCB_OK)
             *len = r->ring.item_size;
     }
-    reader_moved(r, rc);
+    reader_moved(r, from);
     return rc;
 }
 
@@ -350,10 +353,12 @@ int scb_peek(scb_t *r, const void **ptr, size_t *len)
     if (r->is_writer)
         return SCB_ENOTREADER;
     if (!r->r.peeked) {
+        uint64_t from = r->r.pos;
+
         rc = r->ring.records ? scb_rec_peek(&r->ring, &r->r)
                              : scb_ring_peek(&r->ring, &r->r);
         if (rc != SCB_OK) {
-            reader_moved(r, rc);
+            reader_moved(r, from);
             return rc;
         }
     }
@@ -364,6 +369,7 @@ int scb_peek(scb_t *r, const void **ptr, size_t *len)
 
 int scb_release(scb_t *r)
 {
+    uint64_t from;
     int rc;
 
     if (r == NULL || foreign(r))
@@ -372,9 +378,10 @@ int scb_release(scb_t *r)
         return SCB_ENOTREADER;
     if (!r->r.peeked)
         return SCB_EINVAL;
+    from = r->r.pos;
     rc = r->ring.records ? scb_rec_release(&r->ring, &r->r)
                          : scb_ring_release(&r->ring, &r->r);
-    reader_moved(r, rc);
+    reader_moved(r, from);
     return rc;
 }
 

@@ -152,7 +152,15 @@ static int seq_after(const scb_ring_t *r, uint64_t head, uint64_t *seq)
 
 void scb_rec_writer_start(const scb_ring_t *r, scb_wcursor_t *w)
 {
-    uint64_t head = w->pos, tail, seq;
+    uint64_t head, tail, seq, mis = (w->pos - r->origin) % 8;
+
+    /* Records start at multiples of 8; a head that says otherwise was
+     * written by another process: go on from the next one. */
+    if (mis != 0) {
+        w->pos += 8 - mis;
+        w->idx = offset_of(r, w->pos);
+    }
+    head = w->pos;
 
     /* The sequence number goes on from the newest record; the counter
      * (stored after head) only when the newest cannot be found: a writer
@@ -198,7 +206,13 @@ void scb_rec_reader_start(const scb_ring_t *r, scb_rcursor_t *c, int latest)
         }
         /* Else the writer moved on between the loads: again. */
     }
-    /* (Without a sequence number, the first record read gives it.) */
+    /* (Without a sequence number, the first record read gives it.)  A
+     * head off the multiples of 8 can only be corrupt: the header found at
+     * the multiple below it will say so. */
+    if ((pos - r->origin) % 8 != 0) {
+        pos -= (pos - r->origin) % 8;
+        known = 0;
+    }
     c->pos = pos;
     c->idx = offset_of(r, pos);
     c->head = head;

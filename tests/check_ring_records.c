@@ -608,6 +608,39 @@ START_TEST(test_rec_hostile)
 }
 END_TEST
 
+/* A head off the multiples of 8 (only another process writes one): new
+ * readers and a new writer never access a header there (UndefinedBehavior-
+ * Sanitizer checks the alignment of every access in CI). */
+START_TEST(test_rec_misaligned_head)
+{
+    struct mem_ring m;
+    scb_wcursor_t w;
+    scb_rcursor_t c;
+    struct scb_hdr *h;
+    uint8_t buf[100];
+    size_t len;
+    uint64_t k;
+    int rc;
+
+    make_records(&m, 100, 1024, 0, 0);
+    writer_start(&m, &w);
+    for (k = 0; k < 30; k++)
+        ck_assert_int_eq(mpush_k(&m, &w, k), SCB_OK);
+    h = hdr_of(&m);
+    scb_store_relaxed(&h->head, scb_load_relaxed(&h->head) + 3 + 8 * (_i % 3));
+    scb_store_relaxed(&h->tail, scb_load_relaxed(&h->tail) + (_i % 2) * 5);
+    scb_ring_reader_start(&m.ring, &c, _i % 2);
+    ck_assert_uint_eq((c.pos - m.g.origin) % 8, 0);
+    rc = scb_rec_pop(&m.ring, &c, buf, sizeof buf, &len);
+    ck_assert(rc == SCB_EBADFORMAT || rc == SCB_EAGAIN || rc == SCB_OK);
+    writer_start(&m, &w);
+    ck_assert_uint_eq((w.pos - m.g.origin) % 8, 0);
+    for (k = 0; k < 100; k++)
+        ck_assert_int_eq(mpush_k(&m, &w, k), SCB_OK);
+    mem_ring_free(&m);
+}
+END_TEST
+
 /* Random bytes over the record space and the writer's counters: calls end
  * with some code, never fault, never loop. */
 START_TEST(test_rec_garbage)
@@ -847,6 +880,7 @@ void ring_add_records(Suite *s)
     tcase_add_test(tc, test_rec_takeover);
     tcase_add_loop_test(tc, test_rec_hostile, 0, N_HOSTILE);
     tcase_add_loop_test(tc, test_rec_garbage, 0, 32);
+    tcase_add_loop_test(tc, test_rec_misaligned_head, 0, 6);
     tcase_add_test(tc, test_fixed_zero_copy);
     suite_add_tcase(s, tc);
 
