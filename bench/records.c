@@ -631,11 +631,11 @@ int bench_rec_tput(const struct bench_tput *tc, const struct bench_opts *o,
     memset(&a, 0, sizeof a);
     a.rec = tc->rec;
     a.wfd = a.rfd = -1;
-    snprintf(label, sizeof label, "%s%s records of %s B", pipe_case ? "pipe" : "",
-             pipe_case ? "" : tc->backend,
-             tc->rec == REC_MIXED ? "8-1000"
-             : tc->rec == REC_SMALL ? "64"
-             : tc->rec == REC_COPY ? "65536 (copy)" : "65536 (zero-copy)");
+    snprintf(label, sizeof label, "%s records, %s", pipe_case ? "pipe" : tc->backend,
+             tc->rec == REC_MIXED   ? "8-1000 B"
+             : tc->rec == REC_SMALL ? "64 B"
+             : tc->rec == REC_COPY  ? "64 KiB, copied"
+                                    : "64 KiB, zero-copy");
     a.s.label = label;
     a.s.size = tc->size;
     a.s.warm_ns = (uint64_t)(o->warmup * 1e9);
