@@ -115,8 +115,11 @@ typedef struct scb scb_t;
  * A config zeroed by hand (struct_size 0) counts as this version's.
  */
 typedef struct scb_config {
-    uint32_t item_size;   /* bytes per item, >= 1; 0 means default 1 */
-    uint64_t length;      /* capacity in items, >= 1; 0 means default 2 */
+    uint32_t item_size;   /* bytes per item, >= 1; 0 means default 1
+                           * (SCB_RECORDS: the largest record) */
+    uint64_t length;      /* capacity in items, >= 1; 0 means default 2
+                           * (SCB_RECORDS: bytes of record space; 0 means
+                           * room for two of the largest records) */
     uint32_t flags;       /* SCB_* flags above */
     uint32_t max_readers; /* SCB_LOSSLESS only: reader slots; 0 means default 64 */
     uint32_t mode;        /* permission bits of the segment; 0 means 0600 */
@@ -130,11 +133,14 @@ typedef struct scb_config {
 typedef struct scb_info {
     char name[SCB_NAME_MAX + 1]; /* the ring's name */
     const char *backend;         /* the backend's name (static string) */
-    uint32_t item_size;          /* bytes per item */
-    uint64_t length;             /* capacity in items */
+    uint32_t item_size;          /* bytes per item (SCB_RECORDS: the largest
+                                  * record) */
+    uint64_t length;             /* capacity in items (SCB_RECORDS: bytes of
+                                  * record space) */
     uint32_t flags;              /* ring flags (SCB_LOSSLESS, SCB_UNLINK_ON_CLOSE,
-                                  * SCB_ASYM_BARRIERS when in force) */
-    uint64_t pushed;             /* items ever pushed into the ring */
+                                  * SCB_RECORDS, SCB_ASYM_BARRIERS when in
+                                  * force) */
+    uint64_t pushed;             /* items (records) ever pushed into the ring */
     uint64_t usage;              /* as scb_usage for this handle */
     uint64_t lost;               /* as scb_lost for this handle (0 for the writer) */
     uint32_t max_readers;        /* reader slots (SCB_LOSSLESS), else 0 */
@@ -162,9 +168,11 @@ SCB_API void scb_config_init(scb_config_t *cfg);
 /*
  * Creates the ring `name` and makes the caller its writer.  cfg NULL means
  * the defaults.  The segment is created with exactly cfg->mode (the umask does
- * not apply).  Flags other than SCB_LOSSLESS, SCB_UNLINK_ON_CLOSE and
- * SCB_ASYM_BARRIERS are ignored if they are SCB_* flags, SCB_EINVAL
- * otherwise.
+ * not apply).  Flags other than SCB_LOSSLESS, SCB_UNLINK_ON_CLOSE,
+ * SCB_RECORDS and SCB_ASYM_BARRIERS are ignored if they are SCB_* flags,
+ * SCB_EINVAL otherwise.  SCB_RECORDS makes a record ring (see "Records"
+ * below): item_size is then the largest record and length the bytes of
+ * record space, a multiple of 8 and at least 2 * (item_size + 16).
  * SCB_ASYM_BARRIERS (Linux 4.16 and later; elsewhere the ring uses full
  * fences and scb_info's flags do not show it): the handshakes between
  * sleepers and wakers, and between registering lossless readers and the
@@ -180,8 +188,9 @@ SCB_API void scb_config_init(scb_config_t *cfg);
  * out of bounds or overflowing, unknown flags or mode bits), SCB_EEXIST,
  * SCB_EACCES, SCB_ENOMEM, SCB_ENOTSUP (backend not built in),
  * SCB_ENAMETOOLONG, SCB_ESYS.  A size field of 0 means its default.
- * Bounds: item_size 1 to 2^30 bytes (1 GiB), length 1 to 2^48 items, their
- * product at most 2^61 bytes and what the address space can map,
+ * Bounds: item_size 1 to 2^30 bytes (1 GiB), length 1 to 2^48 items (or
+ * bytes of record space), their product (the record space) at most 2^61
+ * bytes and what the address space can map,
  * max_readers (SCB_LOSSLESS) 1 to 4096, mode at most 0777.  On failure
  * *out is NULL and nothing is left behind.
  */
@@ -247,7 +256,8 @@ SCB_API int scb_unlink(const char *name, const scb_config_t *cfg);
 /*
  * Writer: pushes one item of item_size bytes.  In overwrite mode it never
  * waits and always succeeds (the oldest item is overwritten when full).
- * Errors: SCB_EINVAL (NULL), SCB_ENOTWRITER, SCB_EAGAIN (lossless: no room).
+ * Errors: SCB_EINVAL (NULL; a record ring; a reservation open),
+ * SCB_ENOTWRITER, SCB_EAGAIN (lossless: no room).
  */
 SCB_API int scb_push(scb_t *w, const void *item);
 
@@ -255,7 +265,8 @@ SCB_API int scb_push(scb_t *w, const void *item);
  * SCB_LOSSLESS pushes as many as fit now and returns SCB_EAGAIN only if none
  * fit.  *count is always set (count must not be NULL).  n == 0 is SCB_OK
  * with *count == 0.  Errors: SCB_EINVAL (NULL count, NULL items with n > 0,
- * n * item_size beyond PTRDIFF_MAX), SCB_ENOTWRITER, SCB_EAGAIN. */
+ * n * item_size beyond PTRDIFF_MAX, a record ring, a reservation open),
+ * SCB_ENOTWRITER, SCB_EAGAIN. */
 SCB_API int scb_push_many(scb_t *w, const void *items, size_t n, size_t *count);
 
 /* Writer: pushes one item, waiting up to timeout_ms for room in a
@@ -273,13 +284,15 @@ SCB_API int scb_push_wait(scb_t *w, const void *item, int64_t timeout_ms);
  * kept, or, if the writer overran it twice in one call (it overwrote the
  * item the reader was copying, then the next), a sixteenth of the ring
  * further on, out of the writer's way.
- * Errors: SCB_EINVAL, SCB_ENOTREADER.
+ * Errors: SCB_EINVAL (NULL; a record ring; a record peeked),
+ * SCB_ENOTREADER.
  */
 SCB_API int scb_pop(scb_t *r, void *item);
 
 /* Reader: copies up to max items into `items`, back to back.  Returns SCB_OK
  * when it copied at least one, SCB_EAGAIN when none; *count is always set
- * (count must not be NULL).  Errors: SCB_EINVAL, SCB_ENOTREADER. */
+ * (count must not be NULL).  Errors: SCB_EINVAL (as scb_pop),
+ * SCB_ENOTREADER. */
 SCB_API int scb_pop_many(scb_t *r, void *items, size_t max, size_t *count);
 
 /* Reader: as scb_pop, waiting up to timeout_ms for an item (0 = do not
@@ -294,11 +307,15 @@ SCB_API int scb_pop_wait(scb_t *r, void *item, int64_t timeout_ms);
 
 /* Reader: items waiting for it (at most length).  Writer: items in the ring
  * (at most length); in a SCB_LOSSLESS ring with live readers, the items the
- * slowest of them has not read.  NULL: 0. */
+ * slowest of them has not read.  Record rings count bytes of record space
+ * instead of items (headers and padding included).  NULL: 0. */
 SCB_API uint64_t scb_usage(const scb_t *h);
 
-/* Reader: items the writer overwrote before this reader read them, since it
- * opened (including those it will skip on its next pop).  Writer or NULL: 0. */
+/* Reader: items (records) the writer overwrote before this reader read
+ * them, since it opened (including those it will skip on its next pop; on
+ * a record ring that part is an estimate until the pop counts it exactly),
+ * and the items or records whose scb_release returned SCB_EOVERRUN.
+ * Writer or NULL: 0. */
 SCB_API uint64_t scb_lost(const scb_t *r);
 
 /*
@@ -367,27 +384,32 @@ SCB_API int scb_pop_record(scb_t *r, void *buf, size_t cap, size_t *len);
  * every push call are SCB_EINVAL.  A lossless ring returns SCB_EAGAIN when
  * there is no room now; an overwrite ring makes room.  Nothing of the
  * reservation is published before scb_commit; a writer that dies with one
- * open publishes nothing of it.  Errors: SCB_EINVAL (NULL, a reservation
- * open), SCB_ENOTWRITER, SCB_EMSGSIZE (len > item_size), SCB_EAGAIN; *ptr
- * is NULL on error.
+ * open publishes nothing of it.  In an overwrite ring the room is made at
+ * once, as for a push: the oldest records are given up even if the
+ * reservation is then discarded.  Errors: SCB_EINVAL (NULL, a reservation
+ * open), SCB_ENOTWRITER, SCB_EMSGSIZE (len > item_size; on a fixed-size
+ * ring len != item_size), SCB_EAGAIN; *ptr is NULL on error.
  */
 SCB_API int scb_reserve(scb_t *w, size_t len, void **ptr);
 
 /* Writer: publishes the reserved record with its final length (at most the
- * reserved length; on a fixed-size ring item_size).  Errors: SCB_EINVAL (no
- * reservation open), SCB_EMSGSIZE (len too long: the reservation stays
- * open). */
+ * reserved length; on a fixed-size ring item_size).  Errors: SCB_EINVAL
+ * (NULL, no reservation open), SCB_ENOTWRITER, SCB_EMSGSIZE (len longer
+ * than reserved, or on a fixed-size ring not item_size: the reservation
+ * stays open). */
 SCB_API int scb_commit(scb_t *w, size_t len);
 
 /* Writer: drops the open reservation; nothing is published.  Errors:
- * SCB_EINVAL (no reservation open). */
+ * SCB_EINVAL (NULL, no reservation open), SCB_ENOTWRITER. */
 SCB_API int scb_discard(scb_t *w);
 
 /*
  * Reader, zero-copy: gives the next record (or item) in place, read-only,
  * in *ptr and *len, without consuming it; peeking again before scb_release
- * gives the same record.  SCB_EAGAIN when there is none.  While a record is
- * peeked the pop calls are SCB_EINVAL.  Errors: SCB_EINVAL (NULL),
+ * gives the same record.  SCB_EAGAIN when there is none.  On a record ring
+ * *ptr is 8-byte aligned (on a fixed-size ring, as item_size allows).
+ * While a record is peeked the pop calls are SCB_EINVAL.  Errors:
+ * SCB_EINVAL (NULL),
  * SCB_ENOTREADER, SCB_EBADFORMAT (as scb_pop_record), SCB_EAGAIN.
  */
 SCB_API int scb_peek(scb_t *r, const void **ptr, size_t *len);
@@ -397,7 +419,8 @@ SCB_API int scb_peek(scb_t *r, const void **ptr, size_t *len);
  * overwritten it meanwhile: then SCB_EOVERRUN, whatever was read through
  * the pointer must be thrown away, and the record counts in scb_lost.  In a
  * lossless ring a registered reader's peeked record is never overwritten
- * before its release.  Errors: SCB_EINVAL (nothing peeked), SCB_EOVERRUN. */
+ * before its release.  Errors: SCB_EINVAL (NULL, nothing peeked),
+ * SCB_ENOTREADER, SCB_EOVERRUN. */
 SCB_API int scb_release(scb_t *r);
 
 /*

@@ -31,8 +31,8 @@ int scb_layout_plan(scb_geom_t *g, size_t page)
         return SCB_EINVAL;
     if (g->flags & SCB_RECORDS) {
         /* length is bytes of record space; room for two of the largest
-         * records, so one always fits after a padding record. */
-        if (g->length % 8 != 0 || g->length < 2 * SCB_REC_SPAN(g->item_size) ||
+         * records (see SCB_REC_MIN_LENGTH). */
+        if (g->length % 8 != 0 || g->length < SCB_REC_MIN_LENGTH(g->item_size) ||
             g->origin % 8 != 0)
             return SCB_EINVAL;
         items_bytes = g->length;
@@ -221,7 +221,7 @@ int scb_layout_check(const void *base, size_t size, scb_geom_t *g)
         return SCB_EBADFORMAT;
     if (g->flags & SCB_RECORDS) {
         /* length is bytes of record space. */
-        if (g->length % 8 != 0 || g->length < 2 * SCB_REC_SPAN(g->item_size) ||
+        if (g->length % 8 != 0 || g->length < SCB_REC_MIN_LENGTH(g->item_size) ||
             g->origin % 8 != 0 || g->length > g->total_size - g->items_off)
             return SCB_EBADFORMAT;
     } else if (g->length > (g->total_size - g->items_off) / g->item_size) {

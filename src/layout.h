@@ -144,7 +144,7 @@ _Static_assert(sizeof(struct scb_slot) == SCB_LINE, "format");
 
 /*
  * Record rings (SCB_RECORDS).  length is the bytes of record space (a
- * multiple of 8, at least 2 * SCB_REC_SPAN(item_size)), positions count
+ * multiple of 8, at least SCB_REC_MIN_LENGTH(item_size)), positions count
  * bytes, and position p lives at offset (p - origin) % length; origin is a
  * multiple of 8.  A record is a header and its payload rounded up to 8
  * bytes, contiguous: one that does not fit before the end of the space is
@@ -174,6 +174,14 @@ struct scb_rec {
 #define SCB_REC_PAD UINT32_C(0xffffffff)
 /* Bytes a record of n payload bytes takes in the ring. */
 #define SCB_REC_SPAN(n) (SCB_REC_HDR + (((uint64_t)(n) + 7u) & ~UINT64_C(7)))
+
+/* The least record space for records of up to n bytes: 2 * (n + 16), as
+ * the contract says.  With a length that is a multiple of 8 it is enough
+ * for the worst a record of n bytes needs, padding included: the padding
+ * is less than the record's span, both are multiples of 8, so at most
+ * 2 * SCB_REC_SPAN(n) - 8 bytes, and the smallest multiple of 8 from
+ * 2 * (n + 16) is at least that for every n. */
+#define SCB_REC_MIN_LENGTH(n) (2 * ((uint64_t)(n) + SCB_REC_HDR))
 
 _Static_assert(sizeof(struct scb_rec) == SCB_REC_HDR, "format");
 

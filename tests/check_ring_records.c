@@ -150,11 +150,17 @@ START_TEST(test_rec_plan)
     memset(&g, 0, sizeof g);
     g.flags = SCB_RECORDS;
     g.item_size = 100;
-    g.length = 2 * SCB_REC_SPAN(100);
+    g.length = 2 * (100 + 16);
     ck_assert_int_eq(scb_layout_plan(&g, PAGE), SCB_OK);
     ck_assert_uint_eq(g.total_size - g.items_off, g.length); /* bytes */
     g.length -= 8;
     ck_assert_int_eq(scb_layout_plan(&g, PAGE), SCB_EINVAL); /* too short */
+    g.item_size = 97; /* 2 * (97 + 16) = 226: 232 is the least */
+    g.length = 224;
+    ck_assert_int_eq(scb_layout_plan(&g, PAGE), SCB_EINVAL);
+    g.length = 232;
+    ck_assert_int_eq(scb_layout_plan(&g, PAGE), SCB_OK);
+    g.item_size = 100;
     g.length = 2 * SCB_REC_SPAN(100) + 4;
     ck_assert_int_eq(scb_layout_plan(&g, PAGE), SCB_EINVAL); /* not by 8 */
     g.length = 1 << 20;
@@ -212,6 +218,9 @@ static const struct {
     {1000, 4096, UINT64_MAX - 4095}, /* positions wrap past 2^64 */
     {4096, 1 << 16, UINT64_MAX - 7},
     {13, 4000, 8},
+    {97, 232, 0},   /* the least space: a largest record after the most */
+    {101, 240, 0},  /* padding fills it exactly */
+    {3, 40, 16},
 };
 #define N_GEOMS (int)(sizeof geoms / sizeof geoms[0])
 
@@ -425,7 +434,17 @@ START_TEST(test_rec_capacity)
 }
 END_TEST
 
-/* The largest record fits after every drain, wherever the writer stands. */
+/* The largest record fits after every drain, wherever the writer stands,
+ * down to the least space the contract allows. */
+static const struct {
+    uint32_t max;
+    uint64_t length;
+} fits[] = {
+    {600, 2 * (600 + 16) + 64}, {600, 2 * (600 + 16)}, {97, 232},
+    {101, 240}, {3, 40}, {1, 40}, {9, 56},
+};
+#define N_FITS (int)(sizeof fits / sizeof fits[0])
+
 START_TEST(test_rec_largest_fits)
 {
     struct mem_ring m;
@@ -433,9 +452,10 @@ START_TEST(test_rec_largest_fits)
     scb_rcursor_t c;
     struct checker ck = {0, 0, 0, 0};
     uint64_t k = 0, i;
-    uint8_t big[600];
+    uint8_t big[600], spare[600];
+    uint32_t max = fits[_i].max;
 
-    make_records(&m, 600, 2 * SCB_REC_SPAN(600) + 64, 0, SCB_LOSSLESS);
+    make_records(&m, max, fits[_i].length, 0, SCB_LOSSLESS);
     writer_start(&m, &w);
     register_reader(&m, &c, 0);
     memset(big, 1, sizeof big);
@@ -443,11 +463,19 @@ START_TEST(test_rec_largest_fits)
         while (mpush_k(&m, &w, k) == SCB_OK)
             k++;
         (void)drain(&m, &c, &ck);
-        ck_assert_int_eq(mpush(&m, &w, big, 600), SCB_OK);
+        ck_assert_int_eq(mpush(&m, &w, big, max), SCB_OK);
         ck_assert_int_eq(scb_rec_peek(&m.ring, &c), SCB_OK);
-        ck_assert_uint_eq(c.peek_len, 600);
+        ck_assert_uint_eq(c.peek_len, max);
         /* (Consumed outside the checker: the big one is no record k.) */
         ck_assert_int_eq(scb_rec_release(&m.ring, &c), SCB_OK);
+        /* A few small ones move the writer around the space. */
+        if (i % 3 == 0)
+            ck_assert_int_eq(mpush(&m, &w, big, (uint32_t)(i % (max + 1))),
+                             SCB_OK);
+        if (i % 3 == 0)
+            ck_assert_int_eq(scb_rec_pop(&m.ring, &c, spare, sizeof spare,
+                                         &(size_t){0}),
+                             SCB_OK);
     }
     ck_assert_uint_eq(c.lost, 0);
     mem_ring_free(&m);
@@ -875,7 +903,7 @@ void ring_add_records(Suite *s)
     tcase_add_test(tc, test_rec_peek_overrun);
     tcase_add_test(tc, test_rec_start);
     tcase_add_loop_test(tc, test_rec_capacity, 0, 2 * N_CAP);
-    tcase_add_test(tc, test_rec_largest_fits);
+    tcase_add_loop_test(tc, test_rec_largest_fits, 0, N_FITS);
     tcase_add_test(tc, test_rec_lossless_peek_holds);
     tcase_add_test(tc, test_rec_takeover);
     tcase_add_loop_test(tc, test_rec_hostile, 0, N_HOSTILE);

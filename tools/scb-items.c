@@ -42,6 +42,35 @@ int cmd_parse_u64(const char *s, uint64_t max, uint64_t *out)
     return parse_base(s, 10, max, out);
 }
 
+int cmd_parse_size(const char *s, uint64_t max, uint64_t *out)
+{
+    static const char units[] = "KMGT";
+    const char *u;
+    char digits[32];
+    size_t n;
+    uint64_t v;
+    int shift;
+
+    if (s == NULL)
+        return -1;
+    n = strlen(s);
+    /* An optional "iB" after the unit: 1MiB is 1M. */
+    if (n >= 3 && strcmp(s + n - 2, "iB") == 0 &&
+        strchr(units, s[n - 3]) != NULL)
+        n -= 2;
+    if (n < 2 || (u = strchr(units, s[n - 1])) == NULL || *u == '\0')
+        return cmd_parse_u64(s, max, out);
+    if (n - 1 >= sizeof digits)
+        return -1;
+    memcpy(digits, s, n - 1);
+    digits[n - 1] = '\0';
+    shift = 10 * (int)(u - units + 1);
+    if (cmd_parse_u64(digits, max >> shift, &v) != 0)
+        return -1;
+    *out = v << shift;
+    return 0;
+}
+
 int cmd_parse_octal(const char *s, uint64_t max, uint64_t *out)
 {
     if (s == NULL || *s < '0' || *s > '7')
@@ -123,6 +152,10 @@ int cmd_parse_format(const char *s, item_fmt_t *fmt)
         *fmt = FMT_HEX;
     else if (strcmp(s, "raw") == 0)
         *fmt = FMT_RAW;
+    else if (strcmp(s, "text") == 0)
+        *fmt = FMT_TEXT;
+    else if (strcmp(s, "json") == 0)
+        *fmt = FMT_JSON;
     else
         return -1;
     return 0;

@@ -46,6 +46,10 @@ static void print_flags_json(FILE *f, uint32_t flags)
         fprintf(f, "%s\"unlink_on_close\"", sep);
         sep = ", ";
     }
+    if (flags & SCB_RECORDS) {
+        fprintf(f, "%s\"records\"", sep);
+        sep = ", ";
+    }
     if (flags & SCB_ASYM_BARRIERS)
         fprintf(f, "%s\"asym_barriers\"", sep);
     fputc(']', f);
@@ -94,13 +98,17 @@ int cmd_stat(int argc, char **argv)
 "Shows ring NAME: geometry, backend, items pushed and kept, the writer's\n"
 "process id and whether it is alive, the live registered readers.  It looks\n"
 "through an observer (SCB_OBSERVE): it takes no reader slot and holds no\n"
-"writer back.\n"
+"writer back.  A record ring shows \"kind: records\", its largest record\n"
+"(max_record), its bytes of record space (length), the records pushed and\n"
+"the bytes of record space in use (usage).\n"
 "\n"
 "  --json       one JSON object: name, backend, item_size, length, flags\n"
-"               (list of \"lossless\", \"unlink_on_close\",\n"
+"               (list of \"lossless\", \"unlink_on_close\", \"records\",\n"
 "               \"asym_barriers\"), pushed, usage,\n"
 "               lost, max_readers, readers, writer_alive (boolean),\n"
-"               writer_pid (0 when none), mode (octal string)\n"
+"               writer_pid (0 when none), mode (octal string); for a record\n"
+"               ring item_size is the largest record, length and usage are\n"
+"               bytes, pushed and lost count records\n"
 "  --backend=B  the ring's backend (default: the first that has NAME)\n"
 "  -h, --help   this help\n");
             return EXIT_OK;
@@ -119,17 +127,30 @@ int cmd_stat(int argc, char **argv)
         print_info_json(stdout, &in);
         putchar('\n');
     } else {
+        /* A record ring's sizes are bytes, its counts records: each line
+         * says which. */
+        int rec = (in.flags & SCB_RECORDS) != 0;
+
         printf("name:        %s\n", in.name);
         printf("backend:     %s\n", in.backend);
-        printf("item_size:   %lu\n", (unsigned long)in.item_size);
-        printf("length:      %llu\n", (unsigned long long)in.length);
+        if (rec) {
+            printf("kind:        records\n");
+            printf("max_record:  %lu bytes\n", (unsigned long)in.item_size);
+            printf("length:      %llu bytes of record space\n",
+                   (unsigned long long)in.length);
+        } else {
+            printf("item_size:   %lu\n", (unsigned long)in.item_size);
+            printf("length:      %llu\n", (unsigned long long)in.length);
+        }
         printf("flags:       %s%s%s\n",
                (in.flags & SCB_LOSSLESS) ? "lossless" : "overwrite",
                (in.flags & SCB_UNLINK_ON_CLOSE) ? " unlink_on_close" : "",
                (in.flags & SCB_ASYM_BARRIERS) ? " asym_barriers" : "");
         printf("mode:        %04lo\n", (unsigned long)in.mode);
-        printf("pushed:      %llu\n", (unsigned long long)in.pushed);
-        printf("usage:       %llu\n", (unsigned long long)in.usage);
+        printf("pushed:      %llu%s\n", (unsigned long long)in.pushed,
+               rec ? " records" : "");
+        printf("usage:       %llu%s\n", (unsigned long long)in.usage,
+               rec ? " bytes" : "");
         if (in.flags & SCB_LOSSLESS)
             printf("readers:     %lu of %lu\n", (unsigned long)in.readers,
                    (unsigned long)in.max_readers);
@@ -230,7 +251,9 @@ int cmd_ls(int argc, char **argv)
             printf(
 "Usage: scb ls [--json]\n"
 "Lists the rings of every backend that can list them, one line each:\n"
-"BACKEND NAME ITEM_SIZE LENGTH PUSHED WRITER (\"alive\" or \"none\").  A ring\n"
+"BACKEND NAME ITEM_SIZE LENGTH PUSHED WRITER (\"alive\" or \"none\").  A record\n"
+"ring's line ends with a seventh field, \"records\": its ITEM_SIZE is the\n"
+"largest record, its LENGTH bytes of record space, its PUSHED records.  A ring\n"
 "that cannot be opened shows \"-\" fields, and why on stderr.\n"
 "\n"
 "  --json       a JSON array of the objects `scb stat --json` prints (a ring\n"
@@ -276,11 +299,12 @@ int cmd_ls(int argc, char **argv)
                     printf("}");
                 }
             } else if (rc == SCB_OK) {
-                printf("%-6s %-24s %6lu %10llu %12llu %s\n", *b, l.names[i],
+                printf("%-6s %-24s %6lu %10llu %12llu %s%s\n", *b, l.names[i],
                        (unsigned long)in.item_size,
                        (unsigned long long)in.length,
                        (unsigned long long)in.pushed,
-                       in.writer_alive ? "alive" : "none");
+                       in.writer_alive ? "alive" : "none",
+                       (in.flags & SCB_RECORDS) ? " records" : "");
             } else {
                 printf("%-6s %-24s %6s %10s %12s %s\n", *b, l.names[i], "-",
                        "-", "-", "-");

@@ -4,13 +4,16 @@
  *
  *     scb create NAME [--item-size N] [--length N] [--lossless]
  *                     [--max-readers N] [--mode 0644] [--backend B]
- *     scb push NAME VALUE... | --hex HEX... | --stdin
- *     scb pop NAME [-n N] [--wait MS] [--format int|hex|raw]
- *     scb tail NAME [-f] [--format int|hex|raw]
+ *     scb create NAME --records [--max-record N] [--length BYTES] [...]
+ *     scb push NAME VALUE... | --hex HEX... | --stdin [--hex]
+ *     scb pop NAME [-n N] [--wait MS] [--format int|hex|text|json|raw]
+ *     scb tail NAME [-f] [--format int|hex|text|json|raw]
  *     scb stat NAME [--json]
  *     scb ls [--json]
  *     scb rm NAME... | scb rm --stale [--prefix P]
  *     scb bench [scb-bench options]
+ *
+ * pop and tail are in scb-read.c, stat, ls and rm in scb-rings.c.
  *
  * Exit statuses: 0 success, 1 a libscb or system error, 2 bad usage (an
  * unknown option or subcommand, a bad number or value), 3 nothing to read
@@ -24,15 +27,10 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#if defined(_WIN32)
-#define WIN32_LEAN_AND_MEAN
-#include <windows.h>
-#else
+#if !defined(_WIN32)
 #include <unistd.h>
 #endif
 
@@ -93,12 +91,26 @@ static int status_of(int rc)
     return EXIT_SCB;
 }
 
-static uint64_t num_opt(const char *opt, const char *arg, uint64_t min,
+uint64_t num_opt(const char *opt, const char *arg, uint64_t min,
                         uint64_t max)
 {
     uint64_t v;
 
     if (cmd_parse_u64(arg, max, &v) != 0 || v < min) {
+        fprintf(stderr, "scb: %s: bad number for %s: '%s'\n", sub, opt, arg);
+        say_usage_hint();
+        exit(EXIT_USAGE);
+    }
+    return v;
+}
+
+/* A size: a number with an optional unit (K, M, G, T). */
+static uint64_t size_opt(const char *opt, const char *arg, uint64_t min,
+                         uint64_t max)
+{
+    uint64_t v;
+
+    if (cmd_parse_size(arg, max, &v) != 0 || v < min) {
         fprintf(stderr, "scb: %s: bad number for %s: '%s'\n", sub, opt, arg);
         say_usage_hint();
         exit(EXIT_USAGE);
@@ -138,19 +150,6 @@ int open_ring(scb_t **h, const char *name, const char *backend,
     return rc;
 }
 
-/* The format to print items of `size` bytes in: FMT_INT needs size <= 8. */
-static item_fmt_t resolve_format(item_fmt_t fmt, size_t size)
-{
-    if (fmt == FMT_DEFAULT)
-        return size <= 8 ? FMT_INT : FMT_HEX;
-    if (fmt == FMT_INT && size > 8) {
-        fprintf(stderr, "scb: %s: --format int needs items of at most 8 "
-                "bytes (these have %zu): use hex or raw\n", sub, size);
-        exit(EXIT_USAGE);
-    }
-    return fmt;
-}
-
 /* ------------------------------------------------------------------------ */
 /* create                                                                   */
 
@@ -158,6 +157,54 @@ static item_fmt_t resolve_format(item_fmt_t fmt, size_t size)
  * here, before the library is asked. */
 #define ITEM_SIZE_MAX (UINT64_C(1) << 30)
 #define MAX_READERS_MAX 4096u
+
+/* Record rings (the contract in scb.h): each record takes a 16-byte header
+ * plus its length rounded up to 8, and the record space (length, in bytes)
+ * is a multiple of 8 that holds at least two of the largest records.  The
+ * defaults: records of up to 4 KiB in 1 MiB, or room for four of the
+ * largest records when that is more. */
+#define RECORD_HEADER 16u
+#define RECORD_MAX_DEFAULT 4096u
+#define RECORD_SPACE_DEFAULT (UINT64_C(1) << 20)
+
+static uint64_t round8(uint64_t v)
+{
+    return (v + 7) & ~UINT64_C(7);
+}
+
+/* Fills in the defaults of a record ring's geometry and checks what was
+ * given against the contract: a usage error (exit 2) says what is wrong. */
+static void record_geometry(scb_config_t *cfg, int max_given, int length_given)
+{
+    /* scb_config_init's item_size (1) is the default of items, not ours. */
+    uint64_t max = max_given ? cfg->item_size : RECORD_MAX_DEFAULT;
+    uint64_t least = 2 * (max + RECORD_HEADER);
+
+    cfg->item_size = (uint32_t)max;
+    if (!length_given) {
+        cfg->length = RECORD_SPACE_DEFAULT;
+        if (cfg->length < round8(4 * (max + RECORD_HEADER)))
+            cfg->length = round8(4 * (max + RECORD_HEADER));
+        return;
+    }
+    if (cfg->length % 8 != 0) {
+        fprintf(stderr, "scb: create: --length %llu is not a multiple of 8: a "
+                "record ring's length is its bytes of record space\n",
+                (unsigned long long)cfg->length);
+        say_usage_hint();
+        exit(EXIT_USAGE);
+    }
+    if (cfg->length < least) {
+        fprintf(stderr, "scb: create: --length %llu is too small for records "
+                "of up to %llu bytes: a record ring holds at least two of its "
+                "largest, 2 * (%llu + %u) = %llu bytes\n",
+                (unsigned long long)cfg->length, (unsigned long long)max,
+                (unsigned long long)max, RECORD_HEADER,
+                (unsigned long long)least);
+        say_usage_hint();
+        exit(EXIT_USAGE);
+    }
+}
 
 /* A name scb_create accepts on any backend as far as the characters and the
  * length go (semantics 8; a backend may still find it too long). */
@@ -179,6 +226,8 @@ static int cmd_create(int argc, char **argv)
     static const struct option opts[] = {
         {"item-size", required_argument, NULL, 's'},
         {"length", required_argument, NULL, 'l'},
+        {"records", no_argument, NULL, 'R'},
+        {"max-record", required_argument, NULL, 'M'},
         {"lossless", no_argument, NULL, 'L'},
         {"unlink-on-close", no_argument, NULL, 'U'},
         {"asym-barriers", no_argument, NULL, 'A'},
@@ -188,19 +237,30 @@ static int cmd_create(int argc, char **argv)
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0}};
     scb_config_t cfg;
+    scb_info_t info;
     scb_t *w = NULL;
     uint64_t v;
-    int c, rc;
+    int c, rc, item_size_given = 0, max_record_given = 0, length_given = 0;
 
     scb_config_init(&cfg);
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 's':
-            cfg.item_size = (uint32_t)num_opt("--item-size", optarg, 1,
-                                              ITEM_SIZE_MAX);
+            cfg.item_size = (uint32_t)size_opt("--item-size", optarg, 1,
+                                               ITEM_SIZE_MAX);
+            item_size_given = 1;
+            break;
+        case 'M':
+            cfg.item_size = (uint32_t)size_opt("--max-record", optarg, 1,
+                                               ITEM_SIZE_MAX);
+            max_record_given = 1;
             break;
         case 'l':
-            cfg.length = num_opt("--length", optarg, 1, UINT64_MAX);
+            cfg.length = size_opt("--length", optarg, 1, UINT64_MAX);
+            length_given = 1;
+            break;
+        case 'R':
+            cfg.flags |= SCB_RECORDS;
             break;
         case 'L':
             cfg.flags |= SCB_LOSSLESS;
@@ -229,11 +289,21 @@ static int cmd_create(int argc, char **argv)
         case OPT_HELP:
             printf(
 "Usage: scb create NAME [OPTION]...\n"
+"  or:  scb create NAME --records [--max-record N] [--length BYTES] [OPTION]...\n"
 "Creates the ring NAME and leaves it for others to use (no live writer until\n"
-"one opens it, e.g. scb push).\n"
+"one opens it, e.g. scb push).  Sizes take a unit: K, M, G or T (KiB, MiB...;\n"
+"powers of 1024), e.g. 1M.\n"
 "\n"
-"      --item-size=N    bytes per item, 1 to 1073741824 (default 1)\n"
-"      --length=N       capacity in items (default 2)\n"
+"      --item-size=N    bytes per item, 1 to 1073741824 (1G; default 1)\n"
+"      --length=N       capacity in items (default 2); with --records, bytes of\n"
+"                       record space: a multiple of 8, at least\n"
+"                       2 * (max record + 16) (default 1M, or\n"
+"                       4 * (max record + 16) when that is more)\n"
+"      --records        a record ring (SCB_RECORDS): records of 0 to max record\n"
+"                       bytes each, stored back to back (16 bytes of header\n"
+"                       plus the length rounded up to 8 each)\n"
+"      --max-record=N   with --records: the largest record, 1 to 1073741824\n"
+"                       bytes (default 4096)\n"
 "      --lossless       the writer never overwrites an item a live reader has\n"
 "                       not read (SCB_LOSSLESS)\n"
 "      --max-readers=N  reader slots of a lossless ring, 1 to 4096 (default 64)\n"
@@ -248,17 +318,40 @@ static int cmd_create(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    rc = scb_create(&w, one_name(argc, argv), &cfg);
+    one_name(argc, argv);
+    if (cfg.flags & SCB_RECORDS) {
+        if (item_size_given)
+            die_usage("%s", "--item-size is for items: a record ring takes "
+                      "--max-record");
+        record_geometry(&cfg, max_record_given, length_given);
+    } else if (max_record_given) {
+        die_usage("%s", "--max-record goes with --records");
+    }
+    rc = scb_create(&w, argv[optind], &cfg);
     if (rc == SCB_EINVAL && name_ok(argv[optind])) {
         /* A good name: what scb_create refused is the geometry the options
          * asked for (item size times length too large to address). */
-        fprintf(stderr, "scb: create: %s: %s: --item-size times --length "
-                "is too large\n", argv[optind], scb_strerror(rc));
+        if (cfg.flags & SCB_RECORDS)
+            fprintf(stderr, "scb: create: %s: %s: --length is too large\n",
+                    argv[optind], scb_strerror(rc));
+        else
+            fprintf(stderr, "scb: create: %s: %s: --item-size times --length "
+                    "is too large\n", argv[optind], scb_strerror(rc));
         say_usage_hint();
         return EXIT_USAGE;
     }
     if (rc != SCB_OK) {
         report("create", argv[optind], rc);
+        return EXIT_SCB;
+    }
+    /* A library that does not know SCB_RECORDS would have made a ring of
+     * fixed-size items out of the geometry asked for: take it back. */
+    if ((cfg.flags & SCB_RECORDS) &&
+        (scb_info(w, &info) != SCB_OK || !(info.flags & SCB_RECORDS))) {
+        scb_close(w);
+        scb_unlink(argv[optind], &cfg);
+        fprintf(stderr, "scb: create: %s: record rings: %s\n", argv[optind],
+                scb_strerror(SCB_ENOTSUP));
         return EXIT_SCB;
     }
     /* Without SCB_UNLINK_ON_CLOSE the ring outlives this writer. */
@@ -308,14 +401,22 @@ static int cmd_push(int argc, char **argv)
             printf(
 "Usage: scb push NAME VALUE...\n"
 "  or:  scb push NAME --hex HEX...\n"
-"  or:  scb push NAME --stdin\n"
+"  or:  scb push NAME --stdin [--hex]\n"
 "Takes the writer role of ring NAME (fails if a live writer holds it) and\n"
 "pushes items.  A VALUE is an unsigned integer (decimal, or hexadecimal after\n"
 "0x) stored big-endian in item_size bytes; it must fit.\n"
+"On a record ring (scb create --records) each VALUE is one record, its text\n"
+"as given (\"\" is the empty record; put -- before values that start with\n"
+"-); a record longer than the ring's max record is a usage error, and then\n"
+"no VALUE is pushed.\n"
 "\n"
-"  --hex        each argument is exactly item_size bytes as hex digits\n"
+"  --hex        each argument is exactly item_size bytes as hex digits; on a\n"
+"               record ring, a record of any length as hex digits, two a\n"
+"               byte, after an optional 0x\n"
 "  --stdin      push the raw items read from standard input (item_size bytes\n"
-"               each; a partial last item is an error)\n"
+"               each; a partial last item is an error); on a record ring,\n"
+"               each line (without its newline) is a record, and with --hex\n"
+"               each line is one in hex\n"
 "  --wait=MS    lossless ring: wait up to MS ms for room per item (default 0)\n"
 "  --backend=B  the ring's backend (default: the first that has NAME)\n"
 "  -h, --help   this help\n"
@@ -330,8 +431,6 @@ static int cmd_push(int argc, char **argv)
     if (optind >= argc)
         die_usage("%s", "missing NAME");
     name = argv[optind++];
-    if (hex && from_stdin)
-        die_usage("%s", "--hex and --stdin exclude each other");
     if (from_stdin && optind < argc)
         die_usage("%s", "--stdin takes no VALUE");
     if (!from_stdin && optind >= argc)
@@ -345,6 +444,21 @@ static int cmd_push(int argc, char **argv)
     scb_info(w, &info);
     size = info.item_size;
 
+    if (info.flags & SCB_RECORDS) {
+        status = cmd_push_records(w, name, &info, argv + optind, argc - optind,
+                                  hex, from_stdin, wait_ms);
+        rc = scb_close(w);
+        if (rc != SCB_OK && status == EXIT_OK) {
+            report("push", name, rc);
+            status = EXIT_SCB;
+        }
+        return status;
+    }
+    if (hex && from_stdin) {
+        scb_close(w);
+        die_usage("%s", "--hex and --stdin exclude each other on a ring of "
+                  "fixed-size items");
+    }
     if (from_stdin) {
         unsigned char *item = malloc(size);
         size_t got;
@@ -425,281 +539,6 @@ static int cmd_push(int argc, char **argv)
 }
 
 /* ------------------------------------------------------------------------ */
-/* pop and tail                                                             */
-
-static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig)
-{
-    stop_signal = sig;
-}
-
-static int64_t now_ms(void)
-{
-#if defined(_WIN32)
-    return (int64_t)GetTickCount64();
-#else
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-#endif
-}
-
-/* Reports items the reader lost since the last call. */
-static void report_lost(scb_t *r, uint64_t *seen)
-{
-    uint64_t lost = scb_lost(r);
-
-    if (lost > *seen) {
-        fflush(stdout);
-        fprintf(stderr, "scb: lost %llu items\n",
-                (unsigned long long)(lost - *seen));
-        *seen = lost;
-    }
-}
-
-/* How often tail -f, while idle, checks that the name still leads to the
- * ring it reads. */
-#define FOLLOW_CHECK_MS 500
-
-/* tail -f: when the name of the ring *r reads no longer leads to it (the
- * ring was removed, and maybe created again), opens the ring that now has
- * the name, on the same backend, from its oldest item, and reads that one
- * instead.  Returns 1 when it switched, 0 when it did not (the same ring,
- * or no ring of that name yet: the old one is still read, its writer may
- * still push), -1 on an error it reported. */
-static int follow_name(scb_t **r, const char *name, uint32_t flags,
-                       scb_info_t *info, unsigned char **item,
-                       item_fmt_t fmt_asked, item_fmt_t *fmt)
-{
-    scb_t *n = NULL;
-    scb_info_t ni;
-    unsigned char *buf;
-    int rc;
-
-    /* Only a name that no longer leads to this ring means another ring;
-     * a passing error (memory, permissions) is not a reason to switch. */
-    if (scb_check_name(*r) != SCB_ENOENT)
-        return 0;
-    rc = open_ring(&n, name, info->backend, flags & ~(uint32_t)SCB_LATEST);
-    if (rc == SCB_ENOENT || rc == SCB_EBADFORMAT)
-        return 0; /* not there (yet), or still being created */
-    if (rc != SCB_OK) {
-        report("tail", name, rc);
-        return -1;
-    }
-    scb_info(n, &ni);
-    if (fmt_asked == FMT_INT && ni.item_size > 8) {
-        fprintf(stderr, "scb: tail: %s: the new ring has items of %lu bytes: "
-                "--format int needs at most 8\n", name,
-                (unsigned long)ni.item_size);
-        scb_close(n);
-        return -1;
-    }
-    if ((buf = realloc(*item, ni.item_size)) == NULL) {
-        report("tail", name, SCB_ENOMEM);
-        scb_close(n);
-        return -1;
-    }
-    *item = buf;
-    fflush(stdout);
-    fprintf(stderr, "scb: tail: %s: the ring was removed and created again; "
-            "following the new one\n", name);
-    scb_close(*r);
-    *r = n;
-    *info = ni;
-    *fmt = fmt_asked == FMT_DEFAULT ? (ni.item_size <= 8 ? FMT_INT : FMT_HEX)
-                                    : fmt_asked;
-    return 1;
-}
-
-/* pop (follow < 0) or tail (follow 0: what is there; 1: forever). */
-static int read_items(int argc, char **argv, int tail)
-{
-    static const struct option opts[] = {
-        {"count", required_argument, NULL, 'n'},
-        {"wait", required_argument, NULL, 'w'},
-        {"format", required_argument, NULL, 'F'},
-        {"follow", no_argument, NULL, 'f'},
-        {"latest", no_argument, NULL, 'N'},
-        {"backend", required_argument, NULL, OPT_BACKEND},
-        {"help", no_argument, NULL, OPT_HELP},
-        {NULL, 0, NULL, 0}};
-    const char *backend = NULL, *name;
-    uint64_t count = 1, done = 0, lost_seen = 0;
-    int64_t wait_ms = 0, deadline = 0;
-    item_fmt_t fmt = FMT_DEFAULT, fmt_asked;
-    int64_t next_check = 0;
-    int follow = 0, c, rc, status = EXIT_OK;
-    uint32_t flags = 0;
-    unsigned char *item;
-    scb_info_t info;
-    scb_t *r = NULL;
-
-    while ((c = getopt_long(argc, argv, tail ? "hf" : "hn:", opts, NULL)) != -1) {
-        switch (c) {
-        case 'n':
-            if (tail)
-                goto bad;
-            count = num_opt("-n", optarg, 1, UINT64_MAX);
-            break;
-        case 'w':
-            if (tail)
-                goto bad;
-            wait_ms = (int64_t)num_opt("--wait", optarg, 0, INT64_MAX / 2);
-            break;
-        case 'f':
-            if (!tail)
-                goto bad;
-            follow = 1;
-            break;
-        case 'F':
-            if (cmd_parse_format(optarg, &fmt) != 0)
-                die_usage("bad --format '%s' (int, hex or raw)", optarg);
-            break;
-        case 'N':
-            flags |= SCB_LATEST;
-            break;
-        case OPT_BACKEND:
-            backend = optarg;
-            break;
-        case OPT_HELP:
-            if (tail)
-                printf(
-"Usage: scb tail NAME [-f] [--format int|hex|raw]\n"
-"Opens a reader on ring NAME and prints the items in it, oldest first; with\n"
-"-f it then keeps printing items as they arrive, until interrupted.  Items\n"
-"the writer overwrote before they were read are reported on stderr as\n"
-"\"scb: lost N items\".  With -f, when the ring is removed and a ring of\n"
-"that name is created again, it follows the new ring from its oldest item\n"
-"(it looks twice a second while idle; stderr says so).\n"
-"\n"
-"  -f, --follow      wait for new items forever\n"
-"      --latest      start at the next item pushed, not the oldest kept\n"
-"      --format=FMT  int (default for items of at most 8 bytes: the unsigned\n"
-"                    big-endian integer), hex (default for larger items) or\n"
-"                    raw (the bytes, no separator)\n"
-"      --backend=B   the ring's backend (default: the first that has NAME)\n"
-"  -h, --help        this help\n");
-            else
-                printf(
-"Usage: scb pop NAME [-n N] [--wait MS] [--format int|hex|raw]\n"
-"Opens a new reader on ring NAME, which starts at the oldest item kept, and\n"
-"prints up to N items (default 1), one per line.\n"
-"\n"
-"  -n, --count=N     items to print at most (default 1)\n"
-"      --wait=MS     wait up to MS ms in all for the items (default 0: take\n"
-"                    what is there)\n"
-"      --latest      start at the next item pushed, not the oldest kept\n"
-"      --format=FMT  int (default for items of at most 8 bytes: the unsigned\n"
-"                    big-endian integer), hex (default for larger items) or\n"
-"                    raw (the bytes, no separator)\n"
-"      --backend=B   the ring's backend (default: the first that has NAME)\n"
-"  -h, --help        this help\n"
-"\n"
-"Exit status 3 when there was nothing to read.\n");
-            return EXIT_OK;
-        default:
-        bad:
-            say_usage_hint();
-            return EXIT_USAGE;
-        }
-    }
-    name = one_name(argc, argv);
-    rc = open_ring(&r, name, backend, flags);
-    if (rc != SCB_OK) {
-        report(sub, name, rc);
-        return EXIT_SCB;
-    }
-    scb_info(r, &info);
-    fmt_asked = fmt;
-    fmt = resolve_format(fmt, info.item_size);
-    if ((item = malloc(info.item_size)) == NULL) {
-        report(sub, name, SCB_ENOMEM);
-        scb_close(r);
-        return EXIT_SCB;
-    }
-
-    if (!tail) {
-        deadline = now_ms() + wait_ms;
-        while (done < count) {
-            int64_t left = deadline - now_ms();
-            rc = scb_pop_wait(r, item, left > 0 ? left : 0);
-            if (rc != SCB_OK)
-                break;
-            cmd_print_item(stdout, item, info.item_size, fmt);
-            done++;
-        }
-        report_lost(r, &lost_seen);
-        if (rc != SCB_OK && rc != SCB_EAGAIN && rc != SCB_ETIMEDOUT) {
-            report("pop", name, rc);
-            status = EXIT_SCB;
-        } else if (done == 0) {
-            status = EXIT_EMPTY;
-        }
-    } else {
-#if defined(_WIN32)
-        signal(SIGINT, on_signal); /* Ctrl-C */
-        signal(SIGTERM, on_signal);
-#else
-        struct sigaction sa;
-
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = on_signal;
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGTERM, &sa, NULL);
-        sigaction(SIGHUP, &sa, NULL);
-        signal(SIGPIPE, SIG_IGN);
-#endif
-        while (!stop_signal) {
-            /* Wakes up now and then to notice a signal. */
-            rc = scb_pop_wait(r, item, follow ? 200 : 0);
-            report_lost(r, &lost_seen);
-            if (rc == SCB_OK) {
-                cmd_print_item(stdout, item, info.item_size, fmt);
-                if (follow && fflush(stdout) != 0)
-                    break; /* the reader of our output went away */
-                continue;
-            }
-            if ((rc == SCB_EAGAIN || rc == SCB_ETIMEDOUT) && follow) {
-                /* Nothing to read: now and then, see whether the name
-                 * still leads to this ring. */
-                if (now_ms() >= next_check) {
-                    next_check = now_ms() + FOLLOW_CHECK_MS;
-                    rc = follow_name(&r, name, flags, &info, &item,
-                                     fmt_asked, &fmt);
-                    if (rc < 0) {
-                        status = EXIT_SCB;
-                        break;
-                    }
-                    if (rc == 1)
-                        lost_seen = 0;
-                }
-                continue;
-            }
-            if (rc != SCB_EAGAIN) {
-                report("tail", name, rc);
-                status = EXIT_SCB;
-            }
-            break;
-        }
-    }
-    free(item);
-    if (fflush(stdout) != 0 && status == EXIT_OK) {
-        fprintf(stderr, "scb: %s: standard output: %s\n", sub, strerror(errno));
-        status = EXIT_SCB;
-    }
-    scb_close(r);
-    if (stop_signal) {
-        signal(stop_signal, SIG_DFL);
-        raise(stop_signal);
-    }
-    return status;
-}
-
-/* ------------------------------------------------------------------------ */
 /* bench                                                                    */
 
 /* Runs scb-bench: next to this program (installed, or in the build tree's
@@ -762,8 +601,10 @@ static void usage(FILE *f)
 "\n"
 "  scb create NAME [--item-size N] [--length N] [--lossless]\n"
 "                  [--max-readers N] [--mode 0644] [--backend B]\n"
-"  scb push NAME VALUE...   integers, or --hex HEX..., or --stdin (raw items)\n"
-"  scb pop NAME [-n N] [--wait MS] [--format int|hex|raw]\n"
+"  scb create NAME --records [--max-record N] [--length BYTES] [...]\n"
+"  scb push NAME VALUE...   integers, or --hex HEX..., or --stdin (raw items);\n"
+"                           record ring: texts, hex, or stdin's lines\n"
+"  scb pop NAME [-n N] [--wait MS] [--format int|hex|text|json|raw]\n"
 "  scb tail NAME [-f]       print the items, then (-f) those that arrive\n"
 "  scb stat NAME [--json]   geometry, backend, pushed, usage, writer, readers\n"
 "  scb ls [--json]          the rings of every backend that can list\n"
@@ -781,12 +622,15 @@ static void usage(FILE *f)
     fprintf(f, ".\n"
 "Integers are items read as unsigned big-endian numbers (as the Python\n"
 "package shared_cbuff reads them); items over 8 bytes print as hex.\n"
+"A record ring (--records) holds records of 0 to max record bytes; pop and\n"
+"tail print one a line: its text when it is printable UTF-8 not starting with\n"
+"0x, else 0x and its bytes in hex.  Sizes take a unit: 1K, 4M, 1G (1024s).\n"
 "\n"
 "Exit status:\n"
 "  0  success\n"
 "  1  a libscb or system error (the message is scb_strerror's)\n"
 "  2  usage error: unknown command or option, bad number or value (out of\n"
-"     range included)\n"
+"     range included; a record longer than the ring's max record)\n"
 "  3  pop: nothing to read (SCB_EAGAIN, SCB_ETIMEDOUT); push: no room in a\n"
 "     lossless ring\n");
 }
@@ -830,9 +674,9 @@ int main(int argc, char **argv)
         argv[1] = prefix;
     }
     if (strcmp(sub, "pop") == 0)
-        return read_items(argc - 1, argv + 1, 0);
+        return cmd_read(argc - 1, argv + 1, 0);
     if (strcmp(sub, "tail") == 0)
-        return read_items(argc - 1, argv + 1, 1);
+        return cmd_read(argc - 1, argv + 1, 1);
     for (i = 0; cmds[i].name != NULL; i++)
         if (strcmp(sub, cmds[i].name) == 0)
             return cmds[i].run(argc - 1, argv + 1);
