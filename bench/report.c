@@ -558,14 +558,25 @@ int bench_targets(const struct bench_info *info,
     r = bench_find_lat(res, n, LAT_REC_BUSY, be);
     p = bench_find_lat(res, n, LAT_LINE, NULL);
     if (r != NULL && p != NULL) {
-        double a50 = bench_series(r, SER_P50, 0).med, b50 = bench_series(p, SER_P50, 0).med;
+        /* Judged on the ratio within each run, whose two round trips are
+         * measured a second or so apart, then the median of those: on a
+         * virtual machine the floor moves between runs with where the host
+         * put the virtual CPUs, and a ratio of medians would mix
+         * placements. */
+        double ratio[256], a50 = bench_series(r, SER_P50, 0).med;
+        double b50 = bench_series(p, SER_P50, 0).med;
+        int m = r->nreps < p->nreps ? r->nreps : p->nreps, j, nr = 0;
         char a[32], b[32], c[32];
+        for (j = 0; j < m && j < 256; j++)
+            if (p->p50[j] > 0)
+                ratio[nr++] = r->p50[j] / p->p50[j];
+        struct bench_stat x = stat_of(ratio, nr);
         fmt_time(a, sizeof a, a50);
         fmt_time(b, sizeof b, b50);
-        bench_fmt_ratio(c, sizeof c, b50 > 0 ? a50 / b50 : NAN);
-        snprintf(t[k].measured, sizeof t[k].measured, "p50 %s, cache line %s: %s",
-                 a, b, c);
-        t[k].met = a50 <= 1.2 * b50;
+        bench_fmt_ratio(c, sizeof c, x.med);
+        snprintf(t[k].measured, sizeof t[k].measured,
+                 "p50 %s, line %s, %s per run", a, b, c);
+        t[k].met = x.n > 0 ? x.med <= 1.2 : -1;
     } else {
         snprintf(t[k].measured, sizeof t[k].measured, "not measured");
         t[k].met = -1;
