@@ -38,8 +38,7 @@ struct base_arg {
 #endif
 };
 
-/* Writes all n bytes; 0 or -1 (errno). */
-static int write_all(int fd, const unsigned char *p, size_t n)
+int bench_write_all(int fd, const unsigned char *p, size_t n)
 {
     ssize_t k;
 
@@ -148,7 +147,7 @@ static int send_item(const struct base_arg *a, const unsigned char *buf,
     switch (a->tr) {
     case TR_PIPE:
     case TR_SOCKET:
-        return write_all(a->wfd, buf, a->s.size);
+        return bench_write_all(a->wfd, buf, a->s.size);
     case TR_MQ:
 #ifdef SCB_BENCH_HAVE_MQ
         while (mq_timedsend(a->mq, (const char *)buf, a->s.size, 0, abs) != 0) {
@@ -518,7 +517,7 @@ static int pp_ping(struct bench_ctl *ctl, int index, void *varg)
         errno = 0;
         t = bench_now();
         bench_put_seq(item, i);
-        if (write_all(a->ping[1], item, sizeof item) != 0 ||
+        if (bench_write_all(a->ping[1], item, sizeof item) != 0 ||
             read_all(a->pong[0], item, sizeof item) != (ssize_t)sizeof item) {
             bench_child_error(pp_label, index, "%s", errno ? strerror(errno)
                                                            : "end of file");
@@ -554,7 +553,7 @@ static int pp_pong(struct bench_ctl *ctl, int index, void *varg)
     for (i = 0; code == CHILD_OK && i < a->warm + a->rounds; i++) {
         errno = 0;
         if (read_all(a->ping[0], item, sizeof item) != (ssize_t)sizeof item ||
-            write_all(a->pong[1], item, sizeof item) != 0) {
+            bench_write_all(a->pong[1], item, sizeof item) != 0) {
             bench_child_error(pp_label, index, "%s", errno ? strerror(errno)
                                                            : "end of file");
             code = CHILD_FAIL;

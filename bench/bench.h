@@ -6,13 +6,16 @@
  *                 reaping, and removing what a run created on every exit path
  *   cases.c       the libscb cases (throughput, round trip, and the neighbour
  *                 experiment of --neighbour), public API only
+ *   records.c     the record cases (SCB_RECORDS rings, zero-copy), and the
+ *                 pipe carrying the same records they are compared with
  *   baselines.c   the same measurements through a pipe, a Unix domain socket
  *                 and a POSIX message queue
  *   report.c      statistics, the speed targets and the table
  *   export.c      --json, --csv and --plot
  *
  * Every process that moves items checks a sequence number in the first 8
- * bytes of every item it receives, so no rate is faked.  Nothing here may
+ * bytes of every item it receives (records: the length, and the number in
+ * the first and the last 8 bytes), so no rate is faked.  Nothing here may
  * wait without a deadline.
  */
 #ifndef SCB_BENCH_H
@@ -24,6 +27,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/types.h>
+
+#include <scb.h>
 
 #define BENCH_BATCH 32          /* items per push_many / pop_many */
 #define BENCH_MAX_READERS 16
@@ -48,6 +53,7 @@ struct bench_proc {
     uint64_t window;     /* reader: items received with seq >= p0;
                           * writer: items pushed from p0 on */
     uint64_t received;   /* reader: every item it received */
+    uint64_t bytes;      /* reader of records: payload bytes of the window */
     uint64_t lost;       /* reader: scb_lost at the end */
     uint32_t ring_flags; /* a ring's creator: scb_info's flags of what it made */
 };
@@ -167,13 +173,27 @@ void bench_fill(unsigned char *buf, size_t size, size_t n);
 enum bench_transport { TR_PIPE, TR_SOCKET, TR_MQ, TR_SCB };
 enum bench_mode { MODE_LOSSLESS, MODE_OVERWRITE };
 enum bench_api { API_MANY, API_ONE };
-enum bench_lat { LAT_BUSY, LAT_WAIT, LAT_PIPE, LAT_LINE, LAT_SLEEP };
+enum bench_lat { LAT_BUSY, LAT_WAIT, LAT_PIPE, LAT_LINE, LAT_SLEEP,
+                 LAT_REC_BUSY /* busy-poll, 8-byte records (records.c) */ };
+
+/* The record cases (records.c): one writer, one reader, lossless. */
+enum bench_rec {
+    REC_NONE,      /* not a record case */
+    REC_SMALL,     /* 64-byte records, scb_push_record / scb_pop_record */
+    REC_MIXED,     /* 8 to 1000 bytes, a fixed pseudo-random sequence of
+                    * lengths; TR_PIPE: the same records length-prefixed */
+    REC_COPY,      /* 64 KiB records, filled before scb_push_record and
+                    * checksummed after scb_pop_record */
+    REC_ZEROCOPY   /* the same work in place: scb_reserve / scb_commit,
+                    * scb_peek / scb_release */
+};
 
 /* One repetition of a throughput case, as measured. */
 struct bench_sample {
     double writer;                        /* items/s pushed */
     double reader[BENCH_MAX_READERS];     /* items/s each reader received */
     double loss[BENCH_MAX_READERS];       /* fraction of the window each lost */
+    double bytes;                         /* record cases: payload B/s received */
 };
 
 struct bench_tput {
@@ -183,7 +203,8 @@ struct bench_tput {
     const char *backend; /* TR_SCB */
     size_t size;
     int readers;         /* 0: the writer alone */
-    uint64_t length;     /* TR_SCB: ring capacity in items */
+    uint64_t length;     /* TR_SCB: ring capacity in items (records: bytes) */
+    enum bench_rec rec;  /* REC_NONE, or a record case of records.c */
 };
 
 /* Returns 0 and fills *s; 1 if the case cannot run here (why says why: it
@@ -201,6 +222,19 @@ int bench_pipe_latency(const struct bench_opts *o, uint64_t *samples,
 /* The hardware's floor: one shared word bounced between two processes. */
 int bench_line_latency(const struct bench_opts *o, uint64_t *samples,
                        char *why, size_t whylen);
+
+/* Record cases: tc->rec says which (TR_SCB, or TR_PIPE for REC_MIXED's
+ * baseline); returns as bench_scb_tput, and 1 (skipped) where the library
+ * has no record rings.  s->bytes is the payload rate. */
+int bench_rec_tput(const struct bench_tput *tc, const struct bench_opts *o,
+                   struct bench_sample *s, char *why, size_t whylen);
+/* Busy-poll round trips of 8-byte records through two record rings. */
+int bench_rec_latency(const char *backend, const struct bench_opts *o,
+                      uint64_t *samples, char *why, size_t whylen);
+#define BENCH_REC_SMALL 64          /* bytes of a REC_SMALL record */
+#define BENCH_REC_MIN 8             /* REC_MIXED: shortest and longest */
+#define BENCH_REC_MAX 1000
+#define BENCH_REC_BIG 65536         /* REC_COPY and REC_ZEROCOPY */
 
 /* After a round-trip run: copies the pinger's samples out, sorted. */
 int bench_take_samples(const struct bench_opts *o, uint64_t *samples,
@@ -245,6 +279,27 @@ struct bench_stream_arg {
 };
 int bench_window_done(struct bench_ctl *ctl, uint64_t *t0, uint64_t start,
                       uint64_t now, uint64_t pushed, const struct bench_stream_arg *a);
+
+/* Rings of a run (cases.c), for records.c too.  bench_make_ring names a new
+ * ring, tracks it for removal and creates it as create_ring does (the
+ * writer role given up at once), with the run's flags added; returns 0, 1
+ * (SCB_ENOTSUP: skip) or -1 (why).  bench_unlink_names is a before_go: the
+ * processes have opened the rings, their names can go. */
+struct bench_names {
+    const char *name[2];
+    const char *backend;
+};
+int bench_make_ring(char *name, size_t namelen, const char *backend,
+                    uint32_t item_size, uint64_t length, uint32_t flags,
+                    uint32_t max_readers, char *why, size_t whylen);
+void bench_remove_ring(const char *name, const char *backend);
+void bench_unlink_names(void *varg);
+/* In a child: opens the ring (flags SCB_WRITER or 0); CHILD_OK or CHILD_FAIL
+ * after saying why. */
+int bench_open_ring(scb_t **h, const char *name, const char *backend,
+                    uint32_t flags, const char *label, int index);
+/* Writes all n bytes to fd; 0 or -1 (errno). */
+int bench_write_all(int fd, const unsigned char *p, size_t n);
 
 /* --- report.c ------------------------------------------------------------ */
 
@@ -295,7 +350,8 @@ enum bench_series_kind {
     SER_READER,     /* one reader's items/s */
     SER_LOSS,       /* one reader's lost fraction */
     SER_LOSS_MEAN,  /* the readers' mean lost fraction */
-    SER_P50, SER_P99 /* round trip, ns */
+    SER_P50, SER_P99, /* round trip, ns */
+    SER_BYTES       /* payload bytes/s (records: as counted; else items x size) */
 };
 
 struct bench_stat bench_series(const struct bench_result *r,
@@ -310,6 +366,20 @@ const struct bench_result *bench_find_tput(const struct bench_result *res, int n
                                            int readers);
 const struct bench_result *bench_find_lat(const struct bench_result *res, int n,
                                           enum bench_lat lat, const char *backend);
+/* A record case (bench_find_tput finds none of them); backend NULL for the
+ * pipe. */
+const struct bench_result *bench_find_rec(const struct bench_result *res, int n,
+                                          enum bench_rec rec,
+                                          enum bench_transport tr,
+                                          const char *backend);
+/* What a record case is compared with in the same run (the fixed-size
+ * ring's scb_push/scb_pop at 64 B, the pipe carrying the same records, the
+ * copying 64 KiB case), or NULL; and the ratio of the median rates, NAN when
+ * either is missing. */
+const struct bench_result *bench_rec_baseline(const struct bench_result *res, int n,
+                                              const struct bench_result *r);
+double bench_vs_baseline(const struct bench_result *res, int n,
+                         const struct bench_result *r);
 /* Throughput: items/s over the pipe's at the same size; round trip: the
  * pipe's p50 over this p50.  NAN when either is missing. */
 double bench_vs_pipe(const struct bench_result *res, int n,
@@ -339,7 +409,7 @@ struct bench_target {
     char measured[256];
     int met;                     /* 1 met, 0 not met, -1 not measured */
 };
-#define BENCH_MAX_TARGETS 12
+#define BENCH_MAX_TARGETS 16
 int bench_targets(const struct bench_info *info, const struct bench_result *res,
                   int n, const char *backend, struct bench_target *t);
 

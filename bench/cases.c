@@ -45,8 +45,8 @@ struct scb_arg {
     int one;               /* scb_push / scb_pop instead of the _many calls */
 };
 
-static int open_ring(scb_t **h, const char *name, const char *backend,
-                     uint32_t flags, const char *label, int index)
+int bench_open_ring(scb_t **h, const char *name, const char *backend,
+                    uint32_t flags, const char *label, int index)
 {
     scb_config_t cfg;
     int rc;
@@ -95,7 +95,7 @@ static int scb_writer(struct bench_ctl *ctl, int index, void *varg)
         return CHILD_FAIL;
     }
     bench_fill(buf, size, batch);
-    code = open_ring(&w, a->name, a->backend, SCB_WRITER, a->s.label, index);
+    code = bench_open_ring(&w, a->name, a->backend, SCB_WRITER, a->s.label, index);
     if (code == CHILD_OK)
         code = bench_child_ready(ctl, index);
     if (code != CHILD_OK)
@@ -173,7 +173,7 @@ static int scb_reader(struct bench_ctl *ctl, int index, void *varg)
         bench_child_error(a->s.label, index, "out of memory");
         return CHILD_FAIL;
     }
-    code = open_ring(&r, a->name, a->backend, 0, a->s.label, index);
+    code = bench_open_ring(&r, a->name, a->backend, 0, a->s.label, index);
     if (code == CHILD_OK)
         code = bench_child_ready(ctl, index);
     if (code != CHILD_OK)
@@ -261,17 +261,11 @@ out:
     return code;
 }
 
-/* before_go: the processes have opened the ring; its name can go. */
-struct name_ref {
-    const char *name[2];
-    const char *backend;
-};
-
 uint32_t bench_create_flags;
 
-static void unlink_names(void *varg)
+void bench_unlink_names(void *varg)
 {
-    struct name_ref *n = varg;
+    struct bench_names *n = varg;
     scb_config_t cfg;
     int i, rc;
 
@@ -336,7 +330,7 @@ static int create_ring(const char *name, const char *backend, uint32_t item_size
     return rc == SCB_OK ? 0 : -1;
 }
 
-static void remove_ring(const char *name, const char *backend)
+void bench_remove_ring(const char *name, const char *backend)
 {
     scb_config_t cfg;
 
@@ -346,12 +340,11 @@ static void remove_ring(const char *name, const char *backend)
     bench_untrack_ring(name);
 }
 
-/* A ring under a new name, as create_ring makes it, with the flags of the
- * run added; tracked for removal (from before it exists, so that nothing is
- * left behind whichever step fails). */
-static int make_ring(char *name, size_t namelen, const char *backend,
-                     uint32_t item_size, uint64_t length, uint32_t flags,
-                     uint32_t max_readers, char *why, size_t whylen)
+/* As create_ring, under a new name, with the flags of the run added;
+ * tracked for removal before it exists (bench.h). */
+int bench_make_ring(char *name, size_t namelen, const char *backend,
+                    uint32_t item_size, uint64_t length, uint32_t flags,
+                    uint32_t max_readers, char *why, size_t whylen)
 {
     int rc;
 
@@ -360,7 +353,7 @@ static int make_ring(char *name, size_t namelen, const char *backend,
     rc = create_ring(name, backend, item_size, length, flags | bench_create_flags,
                      max_readers, NULL, why, whylen);
     if (rc != 0)
-        remove_ring(name, backend);
+        bench_remove_ring(name, backend);
     return rc;
 }
 
@@ -370,7 +363,7 @@ int bench_scb_tput(const struct bench_tput *tc, const struct bench_opts *o,
     struct bench_child kids[BENCH_MAX_PROCS];
     struct bench_ctl *ctl = bench_ctl();
     char name[SCB_NAME_MAX + 1], label[96];
-    struct name_ref names = {{NULL, NULL}, tc->backend};
+    struct bench_names names = {{NULL, NULL}, tc->backend};
     struct scb_arg a;
     int i, rc, ncpus = bench_cpus(NULL, 0, NULL);
     double secs;
@@ -379,7 +372,7 @@ int bench_scb_tput(const struct bench_tput *tc, const struct bench_opts *o,
              tc->mode == MODE_LOSSLESS ? "lossless" : "overwrite",
              tc->api == API_ONE ? "push/pop" : "many", tc->size, tc->readers,
              tc->readers == 1 ? "" : "s");
-    rc = make_ring(name, sizeof name, tc->backend, (uint32_t)tc->size,
+    rc = bench_make_ring(name, sizeof name, tc->backend, (uint32_t)tc->size,
                    tc->length, tc->mode == MODE_LOSSLESS ? SCB_LOSSLESS : 0, 0,
                    why, whylen);
     if (rc != 0)
@@ -408,8 +401,8 @@ int bench_scb_tput(const struct bench_tput *tc, const struct bench_opts *o,
         kids[i].cpu = bench_cpu_for(i);
     }
     rc = bench_run(kids, tc->readers + 1, a.s.limit_ns + 5000000000ull,
-                   unlink_names, &names, why, whylen);
-    remove_ring(name, tc->backend); /* if the run failed before unlinking */
+                   bench_unlink_names, &names, why, whylen);
+    bench_remove_ring(name, tc->backend); /* if the run failed before unlinking */
     if (rc != 0)
         return rc;
 
@@ -490,9 +483,9 @@ static int lat_ping(struct bench_ctl *ctl, int index, void *varg)
     uint64_t i, t, got, limit;
     int code;
 
-    code = open_ring(&r, a->name[1], a->backend, 0, a->label, index);
+    code = bench_open_ring(&r, a->name[1], a->backend, 0, a->label, index);
     if (code == CHILD_OK)
-        code = open_ring(&w, a->name[0], a->backend, SCB_WRITER, a->label, index);
+        code = bench_open_ring(&w, a->name[0], a->backend, SCB_WRITER, a->label, index);
     if (code == CHILD_OK)
         code = bench_child_ready(ctl, index);
     limit = bench_now() + a->limit_ns;
@@ -527,9 +520,9 @@ static int lat_pong(struct bench_ctl *ctl, int index, void *varg)
     uint64_t i, got, limit;
     int code;
 
-    code = open_ring(&r, a->name[0], a->backend, 0, a->label, index);
+    code = bench_open_ring(&r, a->name[0], a->backend, 0, a->label, index);
     if (code == CHILD_OK)
-        code = open_ring(&w, a->name[1], a->backend, SCB_WRITER, a->label, index);
+        code = bench_open_ring(&w, a->name[1], a->backend, SCB_WRITER, a->label, index);
     if (code == CHILD_OK)
         code = bench_child_ready(ctl, index);
     limit = bench_now() + a->limit_ns;
@@ -577,7 +570,7 @@ int bench_scb_latency(enum bench_lat kind, const char *backend,
                       char *why, size_t whylen)
 {
     char n0[SCB_NAME_MAX + 1], n1[SCB_NAME_MAX + 1], label[64];
-    struct name_ref names = {{n0, n1}, backend};
+    struct bench_names names = {{n0, n1}, backend};
     struct bench_child kids[2];
     struct lat_arg a;
     int rc;
@@ -586,12 +579,12 @@ int bench_scb_latency(enum bench_lat kind, const char *backend,
              kind == LAT_WAIT    ? "scb_pop_wait"
              : kind == LAT_SLEEP ? "scb_pop_wait, no spin"
                                  : "busy-poll scb_pop");
-    rc = make_ring(n0, sizeof n0, backend, 8, 64, 0, 0, why, whylen);
+    rc = bench_make_ring(n0, sizeof n0, backend, 8, 64, 0, 0, why, whylen);
     if (rc != 0)
         return rc;
-    rc = make_ring(n1, sizeof n1, backend, 8, 64, 0, 0, why, whylen);
+    rc = bench_make_ring(n1, sizeof n1, backend, 8, 64, 0, 0, why, whylen);
     if (rc != 0) {
-        remove_ring(n0, backend);
+        bench_remove_ring(n0, backend);
         return rc;
     }
     memset(&a, 0, sizeof a);
@@ -614,12 +607,12 @@ int bench_scb_latency(enum bench_lat kind, const char *backend,
     kids[1].fn = lat_pong;
     kids[1].arg = &a;
     kids[1].cpu = bench_cpu_for(1);
-    rc = bench_run(kids, 2, a.limit_ns + 5000000000ull, unlink_names, &names,
+    rc = bench_run(kids, 2, a.limit_ns + 5000000000ull, bench_unlink_names, &names,
                    why, whylen);
     if (kind == LAT_SLEEP)
         unsetenv("SCB_SPIN_US");
-    remove_ring(n0, backend);
-    remove_ring(n1, backend);
+    bench_remove_ring(n0, backend);
+    bench_remove_ring(n1, backend);
     if (rc != 0)
         return rc;
     return take_samples(o, samples, why, whylen);
@@ -762,9 +755,10 @@ static int nb_ping(struct bench_ctl *ctl, int index, void *varg)
     unsigned char stop[8];
     int code, counting = 0, done;
 
-    code = open_ring(&r, la->name[1], la->backend, 0, la->label, index);
+    code = bench_open_ring(&r, la->name[1], la->backend, 0, la->label, index);
     if (code == CHILD_OK)
-        code = open_ring(&w, la->name[0], la->backend, SCB_WRITER, la->label, index);
+        code = bench_open_ring(&w, la->name[0], la->backend, SCB_WRITER, la->label,
+                               index);
     if (code == CHILD_OK)
         code = bench_child_ready(ctl, index);
     limit = bench_now() + la->limit_ns;
@@ -812,9 +806,10 @@ static int nb_pong(struct bench_ctl *ctl, int index, void *varg)
     uint64_t i, got, limit;
     int code;
 
-    code = open_ring(&r, la->name[0], la->backend, 0, la->label, index);
+    code = bench_open_ring(&r, la->name[0], la->backend, 0, la->label, index);
     if (code == CHILD_OK)
-        code = open_ring(&w, la->name[1], la->backend, SCB_WRITER, la->label, index);
+        code = bench_open_ring(&w, la->name[1], la->backend, SCB_WRITER, la->label,
+                               index);
     if (code == CHILD_OK)
         code = bench_child_ready(ctl, index);
     limit = bench_now() + la->limit_ns;
@@ -880,9 +875,9 @@ static int nb_make_rings(struct nb_arg *a, char *n0, char *n1, size_t len,
     rc = bench_run(&kid, 1, 10000000000ull, NULL, NULL, why, whylen);
     *in_force = bench_ctl()->proc[0].ring_flags;
     if (rc != 0) {
-        remove_ring(n0, a->lat.backend);
+        bench_remove_ring(n0, a->lat.backend);
         if (n1 != NULL)
-            remove_ring(n1, a->lat.backend);
+            bench_remove_ring(n1, a->lat.backend);
     }
     return rc;
 }
@@ -901,7 +896,7 @@ int bench_neighbour_probe(const char *backend, int *asym, char *why, size_t whyl
     rc = nb_make_rings(&a, n0, NULL, sizeof n0, &in_force, why, whylen);
     if (rc != 0)
         return rc;
-    remove_ring(n0, backend);
+    bench_remove_ring(n0, backend);
     *asym = (in_force & SCB_ASYM_BARRIERS) != 0;
     return 0;
 }
@@ -918,7 +913,7 @@ int bench_neighbour(enum bench_traffic traffic, int registered, const char *back
                     char *why, size_t whylen)
 {
     char n0[SCB_NAME_MAX + 1], n1[SCB_NAME_MAX + 1], label[96];
-    struct name_ref names = {{n0, n1}, backend};
+    struct bench_names names = {{n0, n1}, backend};
     struct bench_ctl *ctl = bench_ctl();
     struct bench_child kids[3];
     struct nb_arg a;
@@ -949,8 +944,8 @@ int bench_neighbour(enum bench_traffic traffic, int registered, const char *back
         if ((in_force & SCB_ASYM_BARRIERS) != (a.flags & SCB_ASYM_BARRIERS)) {
             snprintf(why, whylen, "the ring has %sSCB_ASYM_BARRIERS in force",
                      a.flags ? "no " : "");
-            remove_ring(n0, backend);
-            remove_ring(n1, backend);
+            bench_remove_ring(n0, backend);
+            bench_remove_ring(n1, backend);
             return -1;
         }
         /* Both share the other CPU: while one runs, the other sleeps. */
@@ -968,11 +963,11 @@ int bench_neighbour(enum bench_traffic traffic, int registered, const char *back
         setenv("SCB_SPIN_US", "0", 1);
     }
     rc = bench_run(kids, n, a.lat.limit_ns + 5000000000ull,
-                   n > 1 ? unlink_names : NULL, &names, why, whylen);
+                   n > 1 ? bench_unlink_names : NULL, &names, why, whylen);
     if (n > 1) {
         unsetenv("SCB_SPIN_US");
-        remove_ring(n0, backend);
-        remove_ring(n1, backend);
+        bench_remove_ring(n0, backend);
+        bench_remove_ring(n1, backend);
     }
     if (rc != 0)
         return rc;

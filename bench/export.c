@@ -74,7 +74,16 @@ static const char *case_id(const struct bench_result *r)
         return r->lat == LAT_PIPE ? "pipe-pingpong"
                : r->lat == LAT_LINE ? "cacheline-pingpong"
                : r->lat == LAT_BUSY ? "busy-poll"
+               : r->lat == LAT_REC_BUSY ? "busy-poll-records"
                : r->lat == LAT_SLEEP ? "pop_wait-nospin" : "pop_wait";
+    switch (r->tc.rec) {
+    case REC_NONE: break;
+    case REC_SMALL: return "records-64";
+    case REC_MIXED: return r->tc.transport == TR_PIPE ? "pipe-records-mixed"
+                                                      : "records-mixed";
+    case REC_COPY: return "records-64k-copy";
+    case REC_ZEROCOPY: return "records-64k-zerocopy";
+    }
     if (r->tc.transport != TR_SCB)
         return transport_name(r->tc.transport);
     if (r->tc.mode == MODE_LOSSLESS)
@@ -133,6 +142,8 @@ void bench_report_json(FILE *out, const struct bench_info *info,
                 r->tc.transport != TR_SCB ? "null"
                 : r->tc.mode == MODE_LOSSLESS ? "\"lossless\"" : "\"overwrite\"",
                 r->tc.transport != TR_SCB ? "null"
+                : r->tc.rec == REC_ZEROCOPY ? "\"reserve/peek\""
+                : r->tc.rec != REC_NONE ? "\"push/pop_record\""
                 : r->tc.api == API_ONE ? "\"push/pop\"" : "\"many\"",
                 r->tc.size, r->tc.readers,
                 (unsigned long long)(r->tc.transport == TR_SCB ? r->tc.length : 0),
@@ -147,11 +158,16 @@ void bench_report_json(FILE *out, const struct bench_info *info,
             fputs(", ", out);
             json_stat(out, "items_per_s", h, 1);
             fputs(", ", out);
-            json_stat(out, "bytes_per_s", h, (double)r->tc.size);
+            json_stat(out, "bytes_per_s", bench_series(r, SER_BYTES, 0), 1);
             fputs(", ", out);
             json_stat(out, "writer_items_per_s", bench_series(r, SER_WRITER, 0), 1);
             fputs(", \"vs_pipe\": ", out);
             json_num(out, bench_vs_pipe(res, n, r));
+            if (bench_rec_baseline(res, n, r) != NULL) {
+                fprintf(out, ", \"baseline\": \"%s\", \"vs_baseline\": ",
+                        case_id(bench_rec_baseline(res, n, r)));
+                json_num(out, bench_vs_baseline(res, n, r));
+            }
             if (r->tc.readers > 0) {
                 fputs(", ", out);
                 json_stat(out, "loss_pct", bench_series(r, SER_LOSS_MEAN, 0), 100);
@@ -283,8 +299,14 @@ void bench_report_csv(FILE *out, const struct bench_info *info,
         }
         csv_row(out, r, name, 0, "items_per_s", "items/s",
                 bench_series(r, SER_HEAD, 0), 1, bench_vs_pipe(res, n, r));
-        csv_row(out, r, name, 0, "bytes_per_s", "B/s", bench_series(r, SER_HEAD, 0),
-                (double)r->tc.size, NAN);
+        csv_row(out, r, name, 0, "bytes_per_s", "B/s", bench_series(r, SER_BYTES, 0),
+                1, NAN);
+        if (bench_rec_baseline(res, n, r) != NULL) {
+            struct bench_stat x = {NAN, NAN, NAN, 1};
+            x.med = x.min = x.max = bench_vs_baseline(res, n, r);
+            csv_row(out, r, name, 0, "vs_baseline", case_id(bench_rec_baseline(res, n, r)),
+                    x, 1, NAN);
+        }
         csv_row(out, r, name, 0, "writer_items_per_s", "items/s",
                 bench_series(r, SER_WRITER, 0), 1, NAN);
         for (j = 0; j < r->tc.readers && r->tc.transport == TR_SCB; j++) {

@@ -55,7 +55,9 @@ static void usage(FILE *out)
 "Measures libscb against a pipe, a Unix domain socket and a POSIX message\n"
 "queue on this machine: throughput from one writer process to 1 and to N\n"
 "reader processes (lossless and overwrite modes), the overwrite writer's\n"
-"rate with and without a reader, and the round trip of an 8-byte item.\n"
+"rate with and without a reader, records (64 B, 8-1000 B mixed against a\n"
+"pipe, 64 KiB zero-copy against copying), and the round trip of an 8-byte\n"
+"item and of an 8-byte record.\n"
 "Every receiver checks every item's sequence number.\n"
 "\n"
 "  -q, --quick            a short smoke run (a few seconds): 1 run per case\n"
@@ -93,7 +95,7 @@ static void usage(FILE *out)
 "\n"
 "Sizes take the suffixes K (KiB), M (MiB) and G (GiB).  The table shows each figure as\n"
 "median [min-max] of the runs, and the ratio to the pipe measured in the same\n"
-"run; `make bench` runs the default set, then --neighbour (about two to three\n"
+"run; `make bench` runs the default set, then --neighbour (about four\n"
 "minutes on 2 CPUs).\n",
         DEFAULT_ROUNDS, NB_ROWS * DEFAULT_REPS * (1.2 * DEFAULT_DURATION + 0.02),
         scb_backends()[0], 2 * BENCH_BATCH);
@@ -249,6 +251,28 @@ static void add_tput(enum bench_transport tr, enum bench_mode mode,
     r->tc.length = len < 2 * BENCH_BATCH ? 2 * BENCH_BATCH : len;
 }
 
+/* A record case (records.c): one reader, lossless; the ring's length is in
+ * bytes, a multiple of 8 and at least what the largest record needs. */
+static void add_rec(enum bench_transport tr, enum bench_rec rec, const char *backend,
+                    uint64_t ring_bytes)
+{
+    struct bench_result *r = add_case();
+    size_t size = rec == REC_SMALL   ? BENCH_REC_SMALL
+                  : rec == REC_MIXED ? BENCH_REC_MAX
+                                     : BENCH_REC_BIG;
+    uint64_t len = ring_bytes & ~(uint64_t)7, least = 2 * ((size + 7) / 8 * 8 + 16);
+
+    r->tc.transport = tr;
+    r->tc.mode = MODE_LOSSLESS;
+    r->tc.api = API_ONE;
+    r->tc.backend = backend;
+    r->backend = backend;
+    r->tc.size = size;
+    r->tc.readers = 1;
+    r->tc.length = len < least ? least : len;
+    r->tc.rec = rec;
+}
+
 static void add_lat(enum bench_lat lat, const char *backend)
 {
     struct bench_result *r = add_case();
@@ -291,10 +315,27 @@ static void build_cases(const struct bench_info *info, uint64_t ring_bytes)
             }
         }
     }
+    /* The record cases, each after what it is compared with: the pipe
+     * carrying the same mixed records, the fixed-size ring's scb_push /
+     * scb_pop at 64 B (added when --sizes left 64 B out), the copying 64 KiB
+     * case. */
+    add_rec(TR_PIPE, REC_MIXED, NULL, 0);
+    for (b = 0; b < info->nbackends; b++) {
+        const char *be = info->backends[b];
+        for (s = 0; s < info->nsizes && info->sizes[s] != BENCH_REC_SMALL; s++)
+            ;
+        if (s == info->nsizes)
+            add_tput(TR_SCB, MODE_LOSSLESS, API_ONE, be, BENCH_REC_SMALL, 1, ring_bytes);
+        add_rec(TR_SCB, REC_SMALL, be, ring_bytes);
+        add_rec(TR_SCB, REC_MIXED, be, ring_bytes);
+        add_rec(TR_SCB, REC_COPY, be, ring_bytes);
+        add_rec(TR_SCB, REC_ZEROCOPY, be, ring_bytes);
+    }
     add_lat(LAT_LINE, NULL);
     add_lat(LAT_PIPE, NULL);
     for (b = 0; b < info->nbackends; b++) {
         add_lat(LAT_BUSY, info->backends[b]);
+        add_lat(LAT_REC_BUSY, info->backends[b]);
         add_lat(LAT_WAIT, info->backends[b]);
         add_lat(LAT_SLEEP, info->backends[b]);
     }
@@ -324,12 +365,16 @@ static int run_case(struct bench_result *r, int rep, const struct bench_opts *o,
             rc = bench_pipe_latency(o, samples, why, sizeof why);
         else if (r->lat == LAT_LINE)
             rc = bench_line_latency(o, samples, why, sizeof why);
+        else if (r->lat == LAT_REC_BUSY)
+            rc = bench_rec_latency(r->backend, o, samples, why, sizeof why);
         else
             rc = bench_scb_latency(r->lat, r->backend, o, samples, why, sizeof why);
         if (rc == 0) {
             r->p50[r->nreps] = percentile(samples, o->rounds, 50);
             r->p99[r->nreps] = percentile(samples, o->rounds, 99);
         }
+    } else if (r->tc.rec != REC_NONE) {
+        rc = bench_rec_tput(&r->tc, o, &r->rep[r->nreps], why, sizeof why);
     } else if (r->tc.transport == TR_SCB) {
         rc = bench_scb_tput(&r->tc, o, &r->rep[r->nreps], why, sizeof why);
     } else {
@@ -360,8 +405,12 @@ static void describe_last(char *buf, size_t len, const struct bench_result *r)
                  r->p50[r->nreps - 1], r->p99[r->nreps - 1]);
         return;
     }
-    bench_fmt_size(sz, sizeof sz, r->tc.size);
     bench_fmt_rate(rate, sizeof rate, bench_headline(r, r->nreps - 1));
+    if (r->tc.rec != REC_NONE) {
+        snprintf(buf, len, "%s: %srecords/s", name, rate);
+        return;
+    }
+    bench_fmt_size(sz, sizeof sz, r->tc.size);
     snprintf(buf, len, "%s, %s, %d reader%s: %sitems/s%s", name, sz,
              r->tc.readers, r->tc.readers == 1 ? "" : "s", rate,
              r->tc.readers == 0 ? " pushed" : "");
@@ -698,7 +747,8 @@ int main(int argc, char **argv)
     estimate = 0;
     for (i = 0; i < g_nres; i++) {
         if (g_res[i].is_latency)
-            estimate += (g_res[i].lat == LAT_BUSY || g_res[i].lat == LAT_LINE
+            estimate += (g_res[i].lat == LAT_BUSY || g_res[i].lat == LAT_LINE ||
+                         g_res[i].lat == LAT_REC_BUSY
                          ? 2e-6 : 70e-6) *
                         (double)o.rounds * 1.1 + 0.015;
         else
@@ -730,6 +780,8 @@ int main(int argc, char **argv)
                 char sz[32];
                 bench_case_name(line, sizeof line, r);
                 bench_fmt_size(sz, sizeof sz, r->is_latency ? 8 : r->tc.size);
+                if (r->tc.rec == REC_MIXED)
+                    snprintf(sz, sizeof sz, "8-1000 B");
                 if (progress_tty)
                     fputs("\r\033[K", stderr);
                 fprintf(stderr, "scb-bench: %s, %s: %s: %s\n", line, sz,
