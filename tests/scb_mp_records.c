@@ -15,9 +15,11 @@
  * before the first push knows the index of every record it gets without
  * trusting the bytes: it is the records it returned before plus scb_lost
  * (semantics 12: returned + lost is exact).  scb_lost also counts, as an
- * estimate, what a lapped reader will skip on its next call (scb.h); it
- * is exact when scb_usage, read after it, is below the ring's length, and
- * an upper bound otherwise.  So every record is checked against the index
+ * estimate, what a lapped reader will skip on its next call (scb.h),
+ * judged from the writer's claim; it is exact when scb_usage, read after
+ * it, leaves more than what claim can run ahead of head (a reservation and
+ * its padding, two spans of the largest record), and an upper bound
+ * otherwise.  So every record is checked against the index
  * so derived when it is exact, against the index it carries when it is 8
  * bytes or longer, and otherwise against the lowest index in the bounds
  * that fits its length and bytes.
@@ -223,7 +225,10 @@ static int rr_judge(struct rr_state *s, const uint8_t *p, size_t len,
                     uint64_t *idx, int *how)
 {
     uint64_t lost = scb_lost(s->r), usage = scb_usage(s->r), ub, lb, c;
-    int exact = usage < s->length;
+    /* No forecast in lost while the writer's claim has not lapped the
+     * reader: claim runs at most one reservation and its padding (two
+     * spans of the largest record) ahead of head. */
+    int exact = usage + 2 * ((uint64_t)s->max + 24) < s->length;
 
     if (s->lossless && lost != 0) {
         snprintf(s->why, sizeof s->why,
