@@ -152,8 +152,8 @@ static int seq_after(const scb_ring_t *r, uint64_t head, uint64_t *seq)
 
 /* The sequence number of the record that will start at `head`, by walking
  * the headers from `tail` (when the newest record cannot be found: the
- * writer is between its stores of last and head, or died there, or a
- * reservation in a small ring has claimed past the newest record).  Every
+ * writer is between its stores of last and head, or died there, or last
+ * is corrupt).  Every
  * header from the tail on is intact once the tail is, so one check after
  * the walk vouches for all of them.  Returns 1, or 0 if it cannot be
  * known now. */
@@ -221,8 +221,8 @@ void scb_rec_writer_start(const scb_ring_t *r, scb_wcursor_t *w)
      * head is offered to lapped readers any more. */
     tail = scb_load_relaxed(&r->hdr->tail);
     if (ahead(tail, head) || head - tail > r->length ||
-        (tail - r->origin) % 8 != 0)
-        tail = head;
+        (tail - r->origin) % 8 != 0 || w->claim - tail > r->length)
+        tail = head; /* (the last only after a corrupt claim) */
     /* The sequence number goes on from the newest record, or failing that
      * (a writer that died between its stores of last and head, or a
      * corrupt last) from the headers between the tail and head; the
@@ -231,13 +231,12 @@ void scb_rec_writer_start(const scb_ring_t *r, scb_wcursor_t *w)
         seq = scb_load_relaxed(&r->hdr->records);
     w->seq = seq;
     scb_store_relaxed(&r->hdr->records, seq);
-    if (tail == head) {
+    /* The tail's number from its header (a writer killed between its
+     * stores of tail_seq and tail left them apart). */
+    if (tail == head || !seq_at(r, tail, &w->tail_seq))
         w->tail_seq = seq;
-        scb_store_relaxed(&r->hdr->tail_seq, seq);
-        scb_store_release(&r->hdr->tail, tail);
-    } else {
-        w->tail_seq = scb_load_relaxed(&r->hdr->tail_seq);
-    }
+    scb_store_relaxed(&r->hdr->tail_seq, w->tail_seq);
+    scb_store_release(&r->hdr->tail, tail);
     w->tail = tail;
     w->tail_idx = offset_of(r, tail);
 }
@@ -303,9 +302,8 @@ uint64_t scb_rec_need(const scb_ring_t *r, const scb_wcursor_t *w,
 /* Moves the tail past every record that starts before `limit`: the writer
  * is about to claim the bytes before limit + length.  It reads its own
  * headers (a dead writer's, after a take-over); one that is not possible
- * makes it give up what is before its record (tail = start). */
-static void tail_past(const scb_ring_t *r, scb_wcursor_t *w, uint64_t limit,
-                      uint64_t start)
+ * makes it give up what is before its own position. */
+static void tail_past(const scb_ring_t *r, scb_wcursor_t *w, uint64_t limit)
 {
     uint64_t tail = w->tail, off = w->tail_idx, seq = w->tail_seq;
     rec_view_t v;
@@ -327,8 +325,10 @@ static void tail_past(const scb_ring_t *r, scb_wcursor_t *w, uint64_t limit,
         if (v.check != scb_rec_check(tail) ||
             (v.len != SCB_REC_PAD && v.len > r->item_size) ||
             (v.len != SCB_REC_PAD && SCB_REC_SPAN(v.len) > r->length - off)) {
-            tail = start;
-            off = offset_of(r, start);
+            /* Not a header: give up what is before the writer's position
+             * (where the padding before the new record, if any, will be). */
+            tail = w->pos;
+            off = w->idx;
             seq = w->seq;
             break;
         }
@@ -361,7 +361,7 @@ void *scb_rec_reserve(const scb_ring_t *r, scb_wcursor_t *w, uint32_t len)
 
     /* Every record that the claim up to `top` will reach is passed first,
      * so a lapped reader never resumes inside what is being written. */
-    tail_past(r, w, top - r->length, start);
+    tail_past(r, w, top - r->length);
     if (ahead(end, w->claim)) {
         w->claim = end;
         /* Release: the tail is stored before the claim that makes it
@@ -511,8 +511,8 @@ static int find_record(const scb_ring_t *r, scb_rcursor_t *c)
         }
         /* Records the writer overwrote before this reader got to them. */
         if (c->seq_known == 1 ||
-            (c->seq_known == 2 && !ahead(c->seq, v.seq)))
-            c->lost += v.seq - c->seq;
+            (c->seq_known == 2 && laps > 0 && !ahead(c->seq, v.seq)))
+            c->lost += v.seq - c->seq; /* (an estimate counts only a lap) */
         c->seq = v.seq;
         c->seq_known = 1;
         c->peek_ptr = r->items + off + SCB_REC_HDR;
