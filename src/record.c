@@ -277,18 +277,9 @@ void scb_rec_reader_start(const scb_ring_t *r, scb_rcursor_t *c, int latest)
         pos -= (pos - r->origin) % 8;
         known = 2;
     }
-    c->pos = pos;
-    c->idx = offset_of(r, pos);
-    c->head = head;
-    c->lost = 0;
-    c->slot = NULL;
-    c->self = 0;
-    c->tag = 0;
-    c->published = 0;
-    c->evicted = 0;
+    scb_ring_cursor_reset(r, c, pos, head);
     c->seq = seq;
     c->seq_known = known;
-    c->peeked = 0;
 }
 
 uint64_t scb_rec_need(const scb_ring_t *r, const scb_wcursor_t *w,

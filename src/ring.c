@@ -105,8 +105,14 @@ void scb_ring_reader_start(const scb_ring_t *r, scb_rcursor_t *c, int latest)
         kept = 0;
     else if (kept > r->length)
         kept = r->length;
-    c->pos = head - kept;
-    c->idx = slot_of(r, c->pos);
+    scb_ring_cursor_reset(r, c, head - kept, head);
+}
+
+void scb_ring_cursor_reset(const scb_ring_t *r, scb_rcursor_t *c,
+                           uint64_t pos, uint64_t head)
+{
+    c->pos = pos;
+    c->idx = slot_of(r, pos);
     c->head = head;
     c->lost = 0;
     c->slot = NULL;
@@ -312,23 +318,18 @@ static inline void fast_side_barrier(const scb_ring_t *r)
         scb_fence_full();
 }
 
-void scb_ring_op_begin(const scb_ring_t *r, scb_wcursor_t *w)
+void scb_ring_writer_refresh(const scb_ring_t *r, scb_wcursor_t *w)
 {
     uint32_t reg_gen;
 
     if (r->nslots == 0)
         return;
-    /* push_seq odd: a push is under way.  The barrier pairs with the fence
-     * (and with asymmetric barriers the heavy barrier) after a
-     * registration's announcement in scb_ring_reader_register_begin. */
-    scb_store_relaxed(&r->hdr->push_seq, ++w->push_seq);
-    fast_side_barrier(r);
     /* Acquire: a registration seen here has its slot (owner, slots_hi,
      * pos, all stored before its seq_cst increment) visible to the rescan
-     * below. */
+     * below.  A reader registered: rescan before trusting the cached
+     * room. */
     reg_gen = scb_load32_acquire(&r->wait->reg_gen);
     if (reg_gen != w->reg_gen_seen) {
-        /* A reader registered: rescan before trusting the cached room. */
         w->reg_gen_seen = reg_gen;
         w->have_readers = scb_ring_readers_min(r, w->pos, &w->min);
         if (!w->have_readers)
@@ -336,22 +337,16 @@ void scb_ring_op_begin(const scb_ring_t *r, scb_wcursor_t *w)
     }
 }
 
-void scb_ring_writer_refresh(const scb_ring_t *r, scb_wcursor_t *w)
+void scb_ring_op_begin(const scb_ring_t *r, scb_wcursor_t *w)
 {
-    uint32_t reg_gen;
-
     if (r->nslots == 0)
         return;
-    /* As in op_begin (acquire: the new slots are visible to the rescan),
-     * without marking a push under way: nothing is decided here that a
-     * registering reader must wait for. */
-    reg_gen = scb_load32_acquire(&r->wait->reg_gen);
-    if (reg_gen != w->reg_gen_seen) {
-        w->reg_gen_seen = reg_gen;
-        w->have_readers = scb_ring_readers_min(r, w->pos, &w->min);
-        if (!w->have_readers)
-            w->min = w->pos;
-    }
+    /* push_seq odd: a push is under way.  The barrier pairs with the fence
+     * (and with asymmetric barriers the heavy barrier) after a
+     * registration's announcement in scb_ring_reader_register_begin. */
+    scb_store_relaxed(&r->hdr->push_seq, ++w->push_seq);
+    fast_side_barrier(r);
+    scb_ring_writer_refresh(r, w);
 }
 
 void scb_ring_op_end(const scb_ring_t *r, scb_wcursor_t *w)

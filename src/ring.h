@@ -139,6 +139,11 @@ void scb_ring_writer_start(const scb_ring_t *r, scb_wcursor_t *w);
  * pushed. */
 void scb_ring_reader_start(const scb_ring_t *r, scb_rcursor_t *c, int latest);
 
+/* A reader cursor at `pos` (head: the head it last saw), unregistered,
+ * nothing lost, nothing peeked. */
+void scb_ring_cursor_reset(const scb_ring_t *r, scb_rcursor_t *c,
+                           uint64_t pos, uint64_t head);
+
 /* SCB_LOSSLESS: brackets one push (or batch) of the writer; no-ops for
  * rings without reader slots.  begin notices readers registered since the
  * last scan. */
