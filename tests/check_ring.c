@@ -686,6 +686,7 @@ static Suite *ring_suite(void)
 
     ring_add_lossless(s);
     ring_add_records(s);
+    ring_add_records_threads(s);
 
     tc = tcase_create("threads");
     tcase_set_timeout(tc, 60);

@@ -33,7 +33,20 @@ struct scb_hdr *hdr_of(struct mem_ring *m);
 
 /* The "lossless" tcase (check_ring_lossless.c), added to s. */
 void ring_add_lossless(Suite *s);
-/* The records tcases (check_ring_records.c). */
+/* The "records" tcase (check_ring_records.c). */
 void ring_add_records(Suite *s);
+/* The "records_threads" tcase (check_ring_records_mt.c). */
+void ring_add_records_threads(Suite *s);
+
+/* Records made and checked (check_ring_records.c): record k has the length
+ * rec_len(k, max) and the bytes rec_fill(k). */
+uint32_t rec_len(uint64_t k, uint32_t max);
+void rec_fill(uint8_t *b, uint64_t k, uint32_t n);
+int rec_ok(const uint8_t *b, uint64_t k, uint32_t n);
+int mpush_k(struct mem_ring *m, scb_wcursor_t *w, uint64_t k);
+void writer_start(struct mem_ring *m, scb_wcursor_t *w);
+void make_records(struct mem_ring *m, uint32_t max, uint64_t length,
+                  uint64_t origin, uint32_t flags);
+void register_reader(struct mem_ring *m, scb_rcursor_t *c, uint32_t i);
 
 #endif /* SCB_CHECK_RING_H */

@@ -1,7 +1,8 @@
 /*
- * check_ring_records.c - the ring suite's tcases for record rings
- * (SCB_RECORDS) and for zero-copy on both kinds of ring: plain memory, one
- * thread or several, no backend.
+ * check_ring_records.c - the ring suite's "records" tcase: record rings
+ * (SCB_RECORDS) and zero-copy on both kinds of ring, on plain memory, one
+ * thread, no backend; and the record helpers that check_ring_records_mt.c
+ * shares (declared in check_ring.h).
  *
  * Record k (counted from 0 by the writer) has the length rec_len(k) and the
  * bytes rec_fill(k): a reader that knows which record it expects checks
@@ -14,7 +15,6 @@
 #include <config.h>
 #endif
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,7 +24,7 @@
 
 /* ---- records made and checked ----------------------------------------- */
 
-static uint32_t rec_len(uint64_t k, uint32_t max)
+uint32_t rec_len(uint64_t k, uint32_t max)
 {
     uint64_t x = (k + 1) * UINT64_C(0x9e3779b97f4a7c15);
 
@@ -37,7 +37,7 @@ static uint32_t rec_len(uint64_t k, uint32_t max)
     return (uint32_t)(x % ((uint64_t)max + 1));
 }
 
-static void rec_fill(uint8_t *b, uint64_t k, uint32_t n)
+void rec_fill(uint8_t *b, uint64_t k, uint32_t n)
 {
     uint32_t i;
 
@@ -45,7 +45,7 @@ static void rec_fill(uint8_t *b, uint64_t k, uint32_t n)
         b[i] = (uint8_t)(k * 131u + i * 7u + (k >> 8));
 }
 
-static int rec_ok(const uint8_t *b, uint64_t k, uint32_t n)
+int rec_ok(const uint8_t *b, uint64_t k, uint32_t n)
 {
     uint32_t i;
 
@@ -73,7 +73,7 @@ static int mpush(struct mem_ring *m, scb_wcursor_t *w, const void *d,
 }
 
 /* Pushes record k. */
-static int mpush_k(struct mem_ring *m, scb_wcursor_t *w, uint64_t k)
+int mpush_k(struct mem_ring *m, scb_wcursor_t *w, uint64_t k)
 {
     uint8_t buf[4096];
     uint32_t n = rec_len(k, m->g.item_size);
@@ -128,13 +128,13 @@ static uint64_t drain(struct mem_ring *m, scb_rcursor_t *c,
     return n;
 }
 
-static void writer_start(struct mem_ring *m, scb_wcursor_t *w)
+void writer_start(struct mem_ring *m, scb_wcursor_t *w)
 {
     memset(w, 0, sizeof *w);
     scb_ring_writer_start(&m->ring, w);
 }
 
-static void make_records(struct mem_ring *m, uint32_t max, uint64_t length,
+void make_records(struct mem_ring *m, uint32_t max, uint64_t length,
                          uint64_t origin, uint32_t flags)
 {
     mem_ring_make_flags(m, max, length, origin, SCB_RECORDS | flags,
@@ -378,7 +378,7 @@ END_TEST
 
 /* ---- lossless: capacity (semantics 13) --------------------------------- */
 
-static void register_reader(struct mem_ring *m, scb_rcursor_t *c, uint32_t i)
+void register_reader(struct mem_ring *m, scb_rcursor_t *c, uint32_t i)
 {
     scb_store_relaxed(&m->ring.slots[i].owner, 1000 + i);
     if (scb_load32_relaxed(&m->ring.wait->slots_hi) < i + 1)
@@ -794,136 +794,6 @@ START_TEST(test_fixed_zero_copy)
 }
 END_TEST
 
-/* ---- threads ------------------------------------------------------------ */
-
-struct rec_thread {
-    struct mem_ring *m;
-    scb_rcursor_t c;    /* the reader's, started before the writer runs */
-    uint64_t total;
-    int peek;           /* the reader peeks and releases */
-    int lossless;
-    uint64_t got, lost, bad, overruns;
-};
-
-static void *rec_writer(void *p)
-{
-    struct rec_thread *a = p;
-    scb_wcursor_t w;
-    uint64_t k = 0;
-    uint8_t *dst;
-    uint32_t n;
-
-    writer_start(a->m, &w);
-    while (k < a->total) {
-        n = rec_len(k, a->m->g.item_size);
-        if (k % 3 == 0) {
-            /* In place, reserving the largest then committing less. */
-            scb_ring_op_begin(&a->m->ring, &w);
-            if (scb_ring_room(&a->m->ring, &w,
-                              scb_rec_need(&a->m->ring, &w,
-                                           a->m->g.item_size)) <
-                scb_rec_need(&a->m->ring, &w, a->m->g.item_size)) {
-                scb_ring_op_end(&a->m->ring, &w);
-                continue;
-            }
-            dst = scb_rec_reserve(&a->m->ring, &w, a->m->g.item_size);
-            scb_ring_op_end(&a->m->ring, &w);
-            rec_fill(dst, k, n);
-            scb_rec_commit(&a->m->ring, &w, n);
-            k++;
-        } else if (mpush_k(a->m, &w, k) == SCB_OK) {
-            k++;
-        }
-    }
-    return NULL;
-}
-
-/* The reader's copy out of a peeked record, which the writer may be
- * overwriting (scb_rec_release tells): named in tests/tsan.supp. */
-static void peek_copy(uint8_t *dst, const uint8_t *src, size_t n)
-{
-    memcpy(dst, src, n);
-}
-
-static void *rec_reader(void *p)
-{
-    struct rec_thread *a = p;
-    scb_rcursor_t c = a->c;
-    uint8_t buf[4096];
-    size_t len;
-    uint64_t next = 0, lost = 0, k;
-    int rc;
-
-    while (next < a->total) {
-        if (a->peek) {
-            rc = scb_rec_peek(&a->m->ring, &c);
-            if (rc == SCB_EAGAIN)
-                continue;
-            if (rc != SCB_OK) {
-                a->bad++;
-                break;
-            }
-            k = next + (c.lost - lost);
-            /* Copy out, then release: the release vouches for the copy. */
-            len = c.peek_len;
-            peek_copy(buf, c.peek_ptr, len);
-            rc = scb_rec_release(&a->m->ring, &c);
-            if (rc == SCB_EOVERRUN) {
-                a->overruns++;
-                next = k + 1;
-                lost = c.lost;
-                continue;
-            }
-        } else {
-            rc = scb_rec_pop(&a->m->ring, &c, buf, sizeof buf, &len);
-            if (rc == SCB_EAGAIN)
-                continue;
-            if (rc != SCB_OK) {
-                a->bad++;
-                break;
-            }
-            k = next + (c.lost - lost);
-        }
-        if (len != rec_len(k, a->m->g.item_size) ||
-            !rec_ok(buf, k, (uint32_t)len))
-            a->bad++;
-        a->got++;
-        next = k + 1;
-        lost = c.lost;
-    }
-    a->lost = c.lost;
-    return NULL;
-}
-
-START_TEST(test_rec_threads)
-{
-    struct mem_ring m;
-    struct rec_thread a;
-    pthread_t tw, tr;
-
-    memset(&a, 0, sizeof a);
-    a.peek = _i & 1;
-    a.lossless = (_i & 2) != 0;
-    make_records(&m, 1000, 8192, 0, a.lossless ? SCB_LOSSLESS : 0);
-    a.m = &m;
-    a.total = 200000;
-    if (a.lossless)
-        register_reader(&m, &a.c, 0);
-    else
-        scb_ring_reader_start(&m.ring, &a.c, 0);
-    ck_assert_int_eq(pthread_create(&tr, NULL, rec_reader, &a), 0);
-    ck_assert_int_eq(pthread_create(&tw, NULL, rec_writer, &a), 0);
-    pthread_join(tw, NULL);
-    pthread_join(tr, NULL);
-    ck_assert_uint_eq(a.bad, 0);
-    ck_assert_uint_gt(a.got, 0);
-    if (a.lossless)
-        ck_assert_uint_eq(a.lost, 0);
-    ck_assert_uint_eq(a.got + a.lost, a.total);
-    mem_ring_free(&m);
-}
-END_TEST
-
 void ring_add_records(Suite *s)
 {
     TCase *tc;
@@ -945,10 +815,5 @@ void ring_add_records(Suite *s)
     tcase_add_loop_test(tc, test_rec_garbage, 0, 32);
     tcase_add_loop_test(tc, test_rec_misaligned_head, 0, 6);
     tcase_add_test(tc, test_fixed_zero_copy);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("records_threads");
-    tcase_set_timeout(tc, 120);
-    tcase_add_loop_test(tc, test_rec_threads, 0, 4);
     suite_add_tcase(s, tc);
 }
