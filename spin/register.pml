@@ -46,7 +46,8 @@
  *                             scb_store_relaxed(&r->hdr->push_seq,
  *                             ++w->push_seq);
  *     WBARRIER              fast_side_barrier(r);
- *     LOAD reg_gen          reg_gen = scb_load32_acquire(&r->wait->reg_gen);
+ *     LOAD reg_gen          scb_ring_writer_refresh:
+ *                             reg_gen = scb_load32_acquire(&r->wait->reg_gen);
  *     rescan if changed     if (reg_gen != w->reg_gen_seen) {
  *                             w->reg_gen_seen = reg_gen;
  *                             w->have_readers = scb_ring_readers_min(r,
@@ -61,7 +62,8 @@
  *                             leaves room; else rescan and
  *                             r->length - (w->pos - w->min)
  *     no room               scb_push: scb_ring_op_end, SCB_EAGAIN; then
- *                             scb_push_wait sleeps until a reader wakes it
+ *                             scb_push_wait (wait_op, wait_ready) sleeps
+ *                             until a reader wakes it
  *                             (here: until a reader has published progress
  *                             since this push began; model 1 checks that
  *                             wake)
@@ -72,6 +74,18 @@
  *     wop++; STORE wop      scb_ring_op_end:
  *                             scb_store_release(&r->hdr->push_seq,
  *                             ++w->push_seq);
+ *
+ *   Not modelled: scb_wait's readiness check for a lossless writer
+ *   (io.c ready()) runs scb_ring_writer_refresh alone, outside a push: the
+ *   same LOAD reg_gen and rescan without the wop steps.  It decides
+ *   nothing (the push after it runs the whole sequence above), and a
+ *   registration it consumes was visible to its rescan (the acquire), so
+ *   the next push's cached view already holds that reader's slot.  Record
+ *   rings (src/record.c) push with the same steps, over bytes; scb_reserve
+ *   ends the bracket once its claim is stored (the payload and head come
+ *   at scb_commit, after), and register_end's fix-up there moves a reader
+ *   the pre-registration push overwrote to the writer's tail instead of
+ *   claim - length.
  *
  *   reader (scb_open without SCB_WRITER on a lossless ring):
  *     CAS owner 0 -> me     register_reader -> scb_ring_slot_take:
