@@ -435,6 +435,37 @@ SCB_API int scb_release(scb_t *r);
  */
 SCB_API int scb_wait(scb_t *h, int64_t timeout_ms);
 
+/*
+ * An OS handle for an event loop: a file descriptor readable for poll,
+ * epoll, select and kqueue on POSIX systems, an event for
+ * WaitForMultipleObjects on Windows.  It is owned by `h`: scb_close closes
+ * it; the caller must not close it, read from it or reset it.  Calling
+ * scb_fd again gives the same handle.
+ *
+ * Once scb_fd was called, every call on `h` that returns SCB_EAGAIN (the
+ * pop calls and scb_peek on a reader; the push calls and scb_reserve on a
+ * lossless writer) leaves the handle armed: it becomes ready as soon as
+ * that call would succeed (at once, if that happened in between), and
+ * stays ready until the next call that returns SCB_EAGAIN.  Spurious
+ * readiness is possible, a lost one is not; a lossless writer's handle
+ * also becomes ready every 100 ms or so while it is armed, to look for
+ * dead readers.  So: pop until SCB_EAGAIN, then wait on the handle.
+ * Handles that never call scb_fd pay nothing for it, and a writer makes a
+ * system call on a push only while an armed handle waits for it.
+ *
+ * Errors: SCB_EINVAL (NULL, or a handle used in a forked child),
+ * SCB_ENOTSUP (no such handles on this system, or a reader that maps the
+ * ring read-only and so cannot tell the writer where it waits),
+ * SCB_ELIMIT (every doorbell of the ring, 128, held by a live handle),
+ * SCB_ENOMEM, SCB_ESYS.
+ */
+#ifdef _WIN32
+typedef void *scb_fd_t; /* a HANDLE */
+#else
+typedef int scb_fd_t; /* a file descriptor */
+#endif
+SCB_API int scb_fd(scb_t *h, scb_fd_t *out);
+
 /* A static message for an SCB_* code; "unknown error" for anything else. */
 SCB_API const char *scb_strerror(int err);
 

@@ -79,6 +79,19 @@ static inline uint32_t scb_load32_seq_cst(const scb_atomic_u32 *p)
     return atomic_load_explicit((scb_atomic_u32 *)p, memory_order_seq_cst);
 }
 
+/* Sets bits with acquire-release ordering (the wait flags: several
+ * raisers must not erase each other's bits). */
+static inline void scb_or32_acq_rel(scb_atomic_u32 *p, uint32_t bits)
+{
+    atomic_fetch_or_explicit(p, bits, memory_order_acq_rel);
+}
+
+/* Swaps in v with acquire-release ordering; returns the old value. */
+static inline uint32_t scb_xchg32_acq_rel(scb_atomic_u32 *p, uint32_t v)
+{
+    return atomic_exchange_explicit(p, v, memory_order_acq_rel);
+}
+
 static inline int scb_cas32(scb_atomic_u32 *p, uint32_t *expected, uint32_t desired)
 {
     return atomic_compare_exchange_strong_explicit(

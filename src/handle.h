@@ -39,6 +39,13 @@ struct scb {
     scb_seg_t seg;
     scb_sys_chan_t *rchan;   /* wake channel of wait->rseq (sys.h) */
     scb_sys_chan_t *wchan;   /* wake channel of wait->wseq */
+    /* scb_fd: this handle's doorbell (NULL until scb_fd), its entry in the
+     * ring's table and its key; and the sending end it rings the other
+     * side's bells with (made on first use). */
+    scb_sys_bell_t *bell;
+    struct scb_bell *bell_slot;
+    uint64_t bell_key;
+    scb_sys_ringer_t *ringer;
     char name[SCB_NAME_MAX + 1];
 };
 
@@ -50,14 +57,40 @@ static inline int foreign(const scb_t *h)
     return h->forks != scb_sys_forks;
 }
 
+/* The slow part of a wake-up, once a *_waiting function returned the
+ * flag bits it cleared: wakes the sleepers on the other side's word
+ * (SCB_WAIT_SLEEP) and rings its armed doorbells (SCB_WAIT_BELL); io.c. */
+void scb_handle_wake(scb_t *h, uint32_t bits);
+
+/* After the writer published items: wake readers asleep in scb_pop_wait
+ * or armed on scb_fd. */
+static inline void wake_readers(scb_t *w)
+{
+    uint32_t bits = scb_ring_readers_waiting(&w->ring);
+
+    if (bits != 0)
+        scb_handle_wake(w, bits);
+}
+
 /* After a reader let go of a position the writer may be waiting on (a
  * slot given back, a position moved forward): wake a writer asleep in
- * scb_push_wait. */
+ * scb_push_wait or armed on scb_fd. */
 static inline void wake_writer_always(scb_t *r)
 {
-    if (scb_ring_writer_waiting(&r->ring))
-        scb_sys_wake(r->wchan, &r->ring.wait->wseq);
+    uint32_t bits = scb_ring_writer_waiting(&r->ring);
+
+    if (bits != 0)
+        scb_handle_wake(r, bits);
 }
+
+/* A writer that took the role over: rings every reader's doorbell once,
+ * armed or not (the writer it replaced may have died between disarming a
+ * bell and ringing it); io.c. */
+void scb_handle_ring_all(scb_t *w);
+
+/* Gives the handle's doorbell back and closes it (scb_close); io.c.
+ * `shared`: 0 in a forked child, which closes its copies only. */
+void scb_handle_fd_close(scb_t *h, int shared);
 
 /* A registered reader found its slot taken from it: registers it again
  * where it is, without waiting (scb.c). */

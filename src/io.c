@@ -66,19 +66,12 @@ static void nap(int64_t left, unsigned attempt)
     scb_sys_sleep_us((uint32_t)(ns / 1000u) + 1);
 }
 
-/* After the writer published items: wake readers asleep in scb_pop_wait. */
-static inline void wake_readers(scb_t *w)
-{
-    if (scb_ring_readers_waiting(&w->ring))
-        scb_sys_wake(w->rchan, &w->ring.wait->rseq);
-}
-
 /* After a lossless reader published its position: wake a writer asleep in
- * scb_push_wait. */
+ * scb_push_wait or armed on scb_fd. */
 static inline void wake_writer(scb_t *r)
 {
-    if (r->r.slot != NULL && scb_ring_writer_waiting(&r->ring))
-        scb_sys_wake(r->wchan, &r->ring.wait->wseq);
+    if (r->r.slot != NULL)
+        wake_writer_always(r);
 }
 
 /* Room for `want` items (bytes in a record ring) now, looking for dead
@@ -92,6 +85,22 @@ static uint64_t room_for(scb_t *w, uint64_t want)
         room = scb_ring_room(&w->ring, &w->w, want);
     }
     return room;
+}
+
+static void arm(scb_t *h);
+
+/* What a call that found nothing to do returns: SCB_EAGAIN, arming the
+ * handle's doorbell first if it has one (scb_fd). */
+static int again(scb_t *h)
+{
+    if (h->bell != NULL)
+        arm(h);
+    return SCB_EAGAIN;
+}
+
+static inline int armed_rc(scb_t *h, int rc)
+{
+    return rc == SCB_EAGAIN ? again(h) : rc;
 }
 
 /* 1 if the fixed-size calls may not be used now: a record ring, or (the
@@ -112,7 +121,7 @@ int scb_push(scb_t *w, const void *item)
     scb_ring_op_begin(&w->ring, &w->w);
     if (room_for(w, 1) == 0) {
         scb_ring_op_end(&w->ring, &w->w);
-        return SCB_EAGAIN;
+        return again(w);
     }
     scb_ring_push(&w->ring, &w->w, item);
     scb_ring_op_end(&w->ring, &w->w);
@@ -140,7 +149,7 @@ int scb_push_many(scb_t *w, const void *items, size_t n, size_t *count)
     room = room_for(w, n);
     if (room == 0) {
         scb_ring_op_end(&w->ring, &w->w);
-        return SCB_EAGAIN;
+        return again(w);
     }
     if (room < n)
         n = (size_t)room;
@@ -185,7 +194,7 @@ int scb_pop(scb_t *r, void *item)
         wake_writer(r);
     if (r->r.evicted)
         scb_handle_rejoin(r);
-    return rc;
+    return armed_rc(r, rc);
 }
 
 int scb_pop_many(scb_t *r, void *items, size_t max, size_t *count)
@@ -205,7 +214,7 @@ int scb_pop_many(scb_t *r, void *items, size_t max, size_t *count)
         wake_writer(r);
     if (r->r.evicted)
         scb_handle_rejoin(r);
-    return rc;
+    return armed_rc(r, rc);
 }
 
 /* After a reader's call: if it moved from `from` (a record consumed, or
@@ -237,7 +246,7 @@ int scb_push_record(scb_t *w, const void *data, size_t len)
     need = scb_rec_need(&w->ring, &w->w, (uint32_t)len);
     if (room_for(w, need) < need) {
         scb_ring_op_end(&w->ring, &w->w);
-        return SCB_EAGAIN;
+        return again(w);
     }
     scb_rec_push(&w->ring, &w->w, data, (uint32_t)len);
     scb_ring_op_end(&w->ring, &w->w);
@@ -275,7 +284,7 @@ int scb_pop_record(scb_t *r, void *buf, size_t cap, size_t *len)
             *len = r->ring.item_size;
     }
     reader_moved(r, from);
-    return rc;
+    return armed_rc(r, rc);
 }
 
 int scb_reserve(scb_t *w, size_t len, void **ptr)
@@ -299,7 +308,7 @@ int scb_reserve(scb_t *w, size_t len, void **ptr)
     need = w->ring.records ? scb_rec_need(&w->ring, &w->w, (uint32_t)len) : 1;
     if (room_for(w, need) < need) {
         scb_ring_op_end(&w->ring, &w->w);
-        return SCB_EAGAIN;
+        return again(w);
     }
     *ptr = w->ring.records ? scb_rec_reserve(&w->ring, &w->w, (uint32_t)len)
                            : scb_ring_reserve(&w->ring, &w->w);
@@ -359,7 +368,7 @@ int scb_peek(scb_t *r, const void **ptr, size_t *len)
                              : scb_ring_peek(&r->ring, &r->r);
         if (rc != SCB_OK) {
             reader_moved(r, from);
-            return rc;
+            return armed_rc(r, rc);
         }
     }
     *ptr = r->r.peek_ptr;
@@ -480,6 +489,126 @@ int scb_wait(scb_t *h, int64_t timeout_ms)
     if (timeout_ms == 0)
         return SCB_ETIMEDOUT;
     return wait_ready(h, deadline_of(timeout_ms));
+}
+
+/*
+ * Doorbells (scb_fd).  A handle that called scb_fd owns a bell (sys.h) and
+ * an entry in the ring's bell table (layout.h) that names it.  A call that
+ * returns SCB_EAGAIN arms it: it empties the bell, sets the entry's armed
+ * word and its side's SCB_WAIT_BELL bit, then checks ready() again,
+ * exactly as a sleeper raises its flag and re-checks before it sleeps.
+ * The other side, after it made progress, finds the bit (the same load
+ * that tells it a sleeper waits), disarms every armed bell of that side
+ * and rings each once.  So either the re-check sees the progress or the
+ * ringer sees the bit: readiness is never lost, and while no handle is
+ * armed the pusher's only cost is the flag load it always makes.
+ */
+
+/* Rings the bell named `key` of another handle, or this one's. */
+static void ring(scb_t *h, uint64_t key)
+{
+    (void)scb_sys_bell_ring(&h->ringer, key);
+}
+
+/* Arms the handle's bell (see above).  If ready() is true already, the
+ * handle rings its own bell, unless the other side disarmed it first (it
+ * rings it then).  A lossless writer's bell also gets a timer: a reader
+ * that died holding it back rings nothing, and the next push frees its
+ * slot.  Where the heavy barrier of a ring with asymmetric barriers fails,
+ * the handle cannot know that the other side will see the bit, so it rings
+ * at once: spurious readiness, never a lost one. */
+static void arm(scb_t *h)
+{
+    scb_sys_bell_clear(h->bell);
+    scb_ring_bell_arm(&h->ring, h->bell_slot);
+    if (barrier_for_sleep(h) && !ready(h)) {
+        if (h->is_writer)
+            scb_sys_bell_timer(h->bell, REAP_INTERVAL_NS);
+        return;
+    }
+    if (scb_ring_bell_disarm(h->bell_slot))
+        ring(h, h->bell_key);
+}
+
+void scb_handle_wake(scb_t *h, uint32_t bits)
+{
+    uint32_t role = h->is_writer ? SCB_BELL_READER : SCB_BELL_WRITER;
+    uint32_t i = 0;
+    uint64_t key;
+
+    if (bits & SCB_WAIT_SLEEP) {
+        if (h->is_writer)
+            scb_sys_wake(h->rchan, &h->ring.wait->rseq);
+        else
+            scb_sys_wake(h->wchan, &h->ring.wait->wseq);
+    }
+    if (bits & SCB_WAIT_BELL)
+        while (scb_ring_bell_next(&h->ring, role, 0, &i, &key))
+            ring(h, key);
+}
+
+void scb_handle_ring_all(scb_t *w)
+{
+    uint32_t i = 0;
+    uint64_t key;
+
+    while (scb_ring_bell_next(&w->ring, SCB_BELL_READER, 1, &i, &key))
+        ring(w, key);
+}
+
+/* A key for a new bell: unlikely to be anyone else's, never 0. */
+static uint64_t bell_key(const scb_t *h, unsigned attempt)
+{
+    uint64_t k = scb_sys_mix64(scb_sys_proc_self() ^
+                               scb_sys_mix64(scb_sys_now_ns()) ^
+                               (uint64_t)(uintptr_t)h ^ attempt);
+
+    return k != 0 ? k : 1;
+}
+
+int scb_fd(scb_t *h, scb_fd_t *out)
+{
+    unsigned attempt;
+    uint64_t key = 0;
+    int rc = SCB_EEXIST;
+
+    if (h == NULL || out == NULL || foreign(h))
+        return SCB_EINVAL;
+    if (h->bell == NULL) {
+        /* The bell's entry is in the region readers write. */
+        if (!h->shared_rw)
+            return SCB_ENOTSUP;
+        for (attempt = 0; rc == SCB_EEXIST && attempt < 8; attempt++) {
+            key = bell_key(h, attempt);
+            rc = scb_sys_bell_open(key, h->is_writer, &h->bell);
+        }
+        if (rc != SCB_OK)
+            return rc;
+        if (h->self_id == 0)
+            h->self_id = scb_sys_proc_self();
+        rc = scb_ring_bell_take(&h->ring, h->self_id, key,
+                                h->is_writer ? SCB_BELL_WRITER
+                                             : SCB_BELL_READER,
+                                scb_sys_proc_alive, &h->bell_slot);
+        if (rc != SCB_OK) {
+            scb_sys_bell_close(h->bell);
+            h->bell = NULL;
+            return rc;
+        }
+        h->bell_key = key;
+    }
+    *out = scb_sys_bell_fd(h->bell);
+    return SCB_OK;
+}
+
+void scb_handle_fd_close(scb_t *h, int shared)
+{
+    if (h->bell != NULL && shared)
+        scb_ring_bell_drop(&h->ring, h->bell_slot, h->self_id, h->bell_key);
+    scb_sys_bell_close(h->bell);
+    scb_sys_ringer_close(h->ringer);
+    h->bell = NULL;
+    h->ringer = NULL;
 }
 
 /* scb_push with the signature wait_op takes. */

@@ -53,8 +53,9 @@ int scb_layout_plan(scb_geom_t *g, size_t page)
     slots = (uint64_t)g->max_readers * SCB_LINE;
 
     g->shared_off = round_up(sizeof(struct scb_hdr), page);
-    /* The wait line, then one line per reader slot. */
-    g->shared_size = round_up(SCB_LINE + slots, page);
+    /* The wait line, one line per reader slot, the doorbells. */
+    g->shared_size =
+        round_up(SCB_LINE + slots + SCB_BELLS * sizeof(struct scb_bell), page);
     g->items_off = g->shared_off + g->shared_size;
     g->total_size = g->items_off + items_bytes;
     if (g->total_size > SIZE_MAX)
@@ -207,7 +208,8 @@ int scb_layout_check(const void *base, size_t size, scb_geom_t *g)
     /* Each factor is bounded, but their product is not (2^48 * 2^30):
      * whether the items fit is decided by division, never by a product
      * that could wrap. */
-    min_shared = SCB_LINE + (uint64_t)g->max_readers * SCB_LINE;
+    min_shared = SCB_LINE + (uint64_t)g->max_readers * SCB_LINE +
+                 SCB_BELLS * sizeof(struct scb_bell);
     if (g->total_size > size)
         return SCB_EBADFORMAT;
     if (g->shared_off < sizeof(struct scb_hdr) || g->shared_off % SCB_LINE ||

@@ -6,8 +6,9 @@
  *   [0, 640)            header: immutable geometry (written once by the
  *                       creator, magic last), the writer's counters on
  *                       their own line, the writer-ownership line
- *   [shared_off, +size) page aligned, written by readers too: the wait line
- *                       and (SCB_LOSSLESS) one line per reader slot
+ *   [shared_off, +size) page aligned, written by readers too: the wait line,
+ *                       (SCB_LOSSLESS) one line per reader slot, then the
+ *                       doorbells (SCB_BELLS of struct scb_bell)
  *   [items_off, +length*item_size)  page aligned: the items, back to back
  *                       (SCB_RECORDS: [items_off, +length), the record
  *                       space, see struct scb_rec below)
@@ -27,7 +28,7 @@
 /* "SCBRING" and the byte 0x01, read as a little-endian word; on a big-endian
  * host the bytes differ and open refuses the segment, as it should. */
 #define SCB_MAGIC UINT64_C(0x01474e4952424353)
-#define SCB_FORMAT_VERSION 3u
+#define SCB_FORMAT_VERSION 4u
 
 /* "SCBMAKE" and 0x01: the magic of a header still being created.  Before
  * the slow part of a create (the backend reserving the memory of a large
@@ -114,19 +115,47 @@ _Static_assert(sizeof(struct scb_hdr) == 640, "format");
 _Static_assert(sizeof(((struct scb_hdr *)0)->name) == SCB_NAME_MAX + 1, "format");
 
 /* The wait line, first in the region readers write (at shared_off).  Each
- * futex word has a flag beside it that says someone may sleep on it, so the
+ * futex word has a flag beside it that says someone may wait on it, so the
  * side that makes progress issues a wake only when the flag is set, and
  * clears it: a sleeper killed in its sleep costs one needless wake, never a
- * lost one and never a wake on every push forever. */
+ * lost one and never a wake on every push forever.  A flag holds bits:
+ * SCB_WAIT_SLEEP for a sleeper on the word, SCB_WAIT_BELL for an armed
+ * doorbell of that side (struct scb_bell); both are raised with an atomic
+ * OR and cleared together by the waker's exchange. */
+#define SCB_WAIT_SLEEP 1u
+#define SCB_WAIT_BELL 2u
+
 struct scb_wait {
     scb_atomic_u32 rseq;   /* bumped by the writer to wake readers */
-    scb_atomic_u32 rwait;  /* 1: a reader may sleep on rseq */
+    scb_atomic_u32 rwait;  /* SCB_WAIT_*: readers wait on rseq or a bell */
     scb_atomic_u32 wseq;   /* bumped by readers to wake the writer */
-    scb_atomic_u32 wwait;  /* 1: the writer may sleep on wseq */
+    scb_atomic_u32 wwait;  /* SCB_WAIT_*: the writer waits on wseq or a bell */
     scb_atomic_u32 slots_hi; /* 1 + the highest reader slot ever taken */
     scb_atomic_u32 reg_gen;  /* bumped by each reader registration */
     scb_atomic_u32 tags;     /* reader registrations ever: slot tags */
-    uint8_t pad[SCB_LINE - 28];
+    scb_atomic_u32 bells_hi; /* 1 + the highest doorbell ever taken */
+    uint8_t pad[SCB_LINE - 32];
+};
+
+/*
+ * A doorbell (scb_fd): the OS object a handle's event loop waits on, named
+ * by `key` for the whole host (the OS layer makes the name, sys.h), and
+ * found by the other side through this table.  A handle that called scb_fd
+ * owns one; a call of it that returns SCB_EAGAIN arms it (armed = 1, then
+ * the side's SCB_WAIT_BELL flag, then a re-check); the other side, seeing
+ * the flag after it made progress, disarms every armed bell of that role
+ * with an exchange and rings each once.  owner 0: free.
+ */
+#define SCB_BELLS 128u
+#define SCB_BELL_READER 1u   /* role: rung by the writer's pushes */
+#define SCB_BELL_WRITER 2u   /* role: rung by lossless readers' progress */
+
+struct scb_bell {
+    scb_atomic_u64 owner;  /* process identity of the owner, 0 = free */
+    scb_atomic_u64 key;    /* names the OS object; stored before armed */
+    scb_atomic_u32 armed;  /* 1: ring it on the next progress */
+    scb_atomic_u32 role;   /* SCB_BELL_READER or SCB_BELL_WRITER */
+    uint64_t pad;
 };
 
 /* One reader slot (SCB_LOSSLESS), one line each after the wait line. */
@@ -141,6 +170,7 @@ struct scb_slot {
 
 _Static_assert(sizeof(struct scb_wait) == SCB_LINE, "format");
 _Static_assert(sizeof(struct scb_slot) == SCB_LINE, "format");
+_Static_assert(sizeof(struct scb_bell) == 32, "format");
 
 /*
  * Record rings (SCB_RECORDS).  length is the bytes of record space (a

@@ -36,6 +36,7 @@ void scb_ring_attach(scb_ring_t *r, void *base, const scb_geom_t *g)
     r->wait = (struct scb_wait *)((uint8_t *)base + g->shared_off);
     r->slots = (struct scb_slot *)(r->wait + 1);
     r->nslots = g->max_readers;
+    r->bells = (struct scb_bell *)(r->slots + r->nslots);
     r->asym_barriers = g->barrier_mode != 0;
     r->records = (g->flags & SCB_RECORDS) != 0;
     /* The caller decides, once its process is registered for the heavy
@@ -421,7 +422,7 @@ static uint32_t sleep_prepare(const scb_ring_t *r, scb_atomic_u32 *seq,
 
     if (r->step_hook != NULL)
         r->step_hook(r->step_arg);
-    scb_store32_relaxed(flag, 1);
+    scb_or32_acq_rel(flag, SCB_WAIT_SLEEP);
     scb_fence_full();
     return s;
 }
@@ -430,17 +431,22 @@ static uint32_t sleep_prepare(const scb_ring_t *r, scb_atomic_u32 *seq,
  * just published before the flag load (full fence, or with asymmetric
  * barriers a compiler barrier paired with the sleeper's heavy barrier).
  * The flag is only a hint that saves the wake system call: the word is the
- * truth. */
-static int waiting(const scb_ring_t *r, scb_atomic_u32 *seq,
-                   scb_atomic_u32 *flag)
+ * truth.  Returns the bits it cleared. */
+static uint32_t waiting(const scb_ring_t *r, scb_atomic_u32 *seq,
+                        scb_atomic_u32 *flag)
 {
+    uint32_t bits;
+
     fast_side_barrier(r);
     if (scb_load32_relaxed(flag) == 0)
         return 0;
-    scb_store32_relaxed(flag, 0);
-    /* Release: the store of 0 comes first (see sleep_prepare). */
+    /* Acquire: an armed bell's key and armed store come before its bit. */
+    bits = scb_xchg32_acq_rel(flag, 0);
+    if (bits == 0)
+        return 0; /* another waker (a reader) took them */
+    /* Release: the flag is clear before the bump (see sleep_prepare). */
     scb_add32_release(seq, 1);
-    return 1;
+    return bits;
 }
 
 uint32_t scb_ring_reader_sleep_prepare(const scb_ring_t *r)
@@ -448,7 +454,7 @@ uint32_t scb_ring_reader_sleep_prepare(const scb_ring_t *r)
     return sleep_prepare(r, &r->wait->rseq, &r->wait->rwait);
 }
 
-int scb_ring_readers_waiting(const scb_ring_t *r)
+uint32_t scb_ring_readers_waiting(const scb_ring_t *r)
 {
     return waiting(r, &r->wait->rseq, &r->wait->rwait);
 }
@@ -458,9 +464,99 @@ uint32_t scb_ring_writer_sleep_prepare(const scb_ring_t *r)
     return sleep_prepare(r, &r->wait->wseq, &r->wait->wwait);
 }
 
-int scb_ring_writer_waiting(const scb_ring_t *r)
+uint32_t scb_ring_writer_waiting(const scb_ring_t *r)
 {
     return waiting(r, &r->wait->wseq, &r->wait->wwait);
+}
+
+/* The bell table's extent: up to the highest bell ever taken, never past
+ * the table whatever the shared word says. */
+static uint32_t bells_hi(const scb_ring_t *r)
+{
+    uint32_t hi = scb_load32_acquire(&r->wait->bells_hi);
+
+    return hi < SCB_BELLS ? hi : SCB_BELLS;
+}
+
+int scb_ring_bell_take(const scb_ring_t *r, uint64_t self, uint64_t key,
+                       uint32_t role, scb_ring_alive_fn alive,
+                       struct scb_bell **bell)
+{
+    uint32_t i, hi, pass;
+
+    for (pass = 0; pass < 2; pass++) {
+        for (i = 0; i < SCB_BELLS; i++) {
+            struct scb_bell *b = &r->bells[i];
+            uint64_t owner = scb_load_relaxed(&b->owner);
+
+            if (owner != 0 && (pass == 0 || alive(owner)))
+                continue;
+            if (!scb_cas(&b->owner, &owner, self))
+                continue;
+            scb_store32_relaxed(&b->armed, 0);
+            scb_store_relaxed(&b->key, key);
+            scb_store32_relaxed(&b->role, role);
+            /* Release (the CAS below): a ringer that reaches this bell
+             * reads its key and role. */
+            hi = scb_load32_acquire(&r->wait->bells_hi);
+            while (hi < i + 1 && !scb_cas32(&r->wait->bells_hi, &hi, i + 1))
+                ;
+            *bell = b;
+            return SCB_OK;
+        }
+    }
+    return SCB_ELIMIT;
+}
+
+void scb_ring_bell_drop(const scb_ring_t *r, struct scb_bell *bell,
+                        uint64_t self, uint64_t key)
+{
+    uint64_t owner = self;
+
+    (void)r;
+    /* Another process took it (it judged this one dead): it is that one's. */
+    if (scb_load_relaxed(&bell->key) != key)
+        return;
+    scb_store32_relaxed(&bell->armed, 0);
+    scb_cas(&bell->owner, &owner, 0);
+}
+
+void scb_ring_bell_arm(const scb_ring_t *r, struct scb_bell *bell)
+{
+    int writer = scb_load32_relaxed(&bell->role) == SCB_BELL_WRITER;
+
+    scb_store32_relaxed(&bell->armed, 1);
+    /* Acquire-release: armed is set before the bit; the full fence then
+     * orders the bit before the caller's re-check, as for a sleeper. */
+    scb_or32_acq_rel(writer ? &r->wait->wwait : &r->wait->rwait,
+                     SCB_WAIT_BELL);
+    scb_fence_full();
+}
+
+int scb_ring_bell_disarm(struct scb_bell *bell)
+{
+    return scb_xchg32_acq_rel(&bell->armed, 0) != 0;
+}
+
+int scb_ring_bell_next(const scb_ring_t *r, uint32_t role, int all,
+                       uint32_t *i, uint64_t *key)
+{
+    uint32_t hi = bells_hi(r);
+
+    while (*i < hi) {
+        struct scb_bell *b = &r->bells[(*i)++];
+        int armed;
+
+        if (scb_load32_relaxed(&b->role) != role ||
+            scb_load_relaxed(&b->owner) == 0)
+            continue;
+        armed = scb_ring_bell_disarm(b);
+        if (armed || all) {
+            *key = scb_load_relaxed(&b->key);
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* Announces that positions before `end` are being written.  The release

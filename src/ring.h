@@ -52,6 +52,7 @@ typedef struct scb_ring {
     struct scb_wait *wait;   /* the wait line (base + shared_off) */
     struct scb_slot *slots;  /* reader slots (SCB_LOSSLESS), after it */
     uint32_t nslots;         /* max_readers: 0 unless SCB_LOSSLESS */
+    struct scb_bell *bells;  /* the doorbells (SCB_BELLS), after the slots */
     int asym_barriers;       /* the ring uses asymmetric barriers: the rare
                               * side of each handshake must issue the heavy
                               * barrier (scb_sys_barrier_heavy) */
@@ -220,9 +221,35 @@ void scb_ring_reader_unregister(const scb_ring_t *r, scb_rcursor_t *c);
  * raised has bumped the word the sleeper sleeps on: the sleep then ends at
  * once. */
 uint32_t scb_ring_reader_sleep_prepare(const scb_ring_t *r);
-int scb_ring_readers_waiting(const scb_ring_t *r);
+uint32_t scb_ring_readers_waiting(const scb_ring_t *r);
 uint32_t scb_ring_writer_sleep_prepare(const scb_ring_t *r);
-int scb_ring_writer_waiting(const scb_ring_t *r);
+uint32_t scb_ring_writer_waiting(const scb_ring_t *r);
+/* The *_waiting functions return the SCB_WAIT_* bits they cleared: with
+ * SCB_WAIT_SLEEP the caller wakes the word, with SCB_WAIT_BELL it rings
+ * the armed bells of that side (scb_ring_bell_next). */
+
+/* Doorbells (struct scb_bell, for scb_fd).  take finds a free bell (on a
+ * second pass also one whose owner `alive` says is dead) and makes it
+ * `self`'s, named `key`, of `role`: SCB_OK and *bell, or SCB_ELIMIT.  drop
+ * gives it back unless another process took it since (key tells). */
+int scb_ring_bell_take(const scb_ring_t *r, uint64_t self, uint64_t key,
+                       uint32_t role, scb_ring_alive_fn alive,
+                       struct scb_bell **bell);
+void scb_ring_bell_drop(const scb_ring_t *r, struct scb_bell *bell,
+                        uint64_t self, uint64_t key);
+/* Arms the bell, then raises its side's SCB_WAIT_BELL bit with a full
+ * fence after it: the caller then re-checks its condition (and on a ring
+ * with asymmetric barriers issues the heavy barrier first), exactly as a
+ * sleeper does after scb_*_sleep_prepare. */
+void scb_ring_bell_arm(const scb_ring_t *r, struct scb_bell *bell);
+/* Disarms the bell; 1 if it was armed (then its owner is owed a ring). */
+int scb_ring_bell_disarm(struct scb_bell *bell);
+/* The ringer's scan, from bell *i on: disarms the next armed bell of
+ * `role` (with `all`: the next owned one, armed or not) and gives its key;
+ * 0 at the end of the table.  The table's extent is bells_hi, capped at
+ * SCB_BELLS. */
+int scb_ring_bell_next(const scb_ring_t *r, uint32_t role, int all,
+                       uint32_t *i, uint64_t *key);
 
 /* Overwrite mode (and SCB_LOSSLESS once scb_ring_room said so): never
  * waits, never fails. */

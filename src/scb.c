@@ -543,6 +543,9 @@ int scb_open(scb_t **out, const char *name, const scb_config_t *cfg)
         }
         h->is_writer = 1;
         scb_ring_writer_start(&h->ring, &h->w);
+        /* The writer it replaced may have died between disarming a
+         * reader's doorbell and ringing it. */
+        scb_handle_ring_all(h);
     } else {
         if (h->ring.nslots > 0 && !observe) {
             h->self_id = scb_sys_proc_self();
@@ -573,6 +576,7 @@ int scb_close(scb_t *h)
         return SCB_OK;
     if (foreign(h)) {
         /* A forked child's copy: unmap it, release nothing shared. */
+        scb_handle_fd_close(h, 0);
         rc = scb_backend_close(h->be, &h->seg);
         free_handle(h);
         return rc;
@@ -591,9 +595,9 @@ int scb_close(scb_t *h)
     } else if (h->r.slot != NULL) {
         /* Frees the slot, and wakes a writer that waits for room. */
         scb_ring_reader_unregister(&h->ring, &h->r);
-        if (scb_ring_writer_waiting(&h->ring))
-            scb_sys_wake(h->wchan, &h->ring.wait->wseq);
+        wake_writer_always(h);
     }
+    scb_handle_fd_close(h, 1);
     rc2 = scb_backend_close(h->be, &h->seg);
     if (rc == SCB_OK)
         rc = rc2;

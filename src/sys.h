@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "scb.h"
+
 /* The page size of this process, a power of two. */
 size_t scb_sys_page_size(void);
 
@@ -82,6 +84,38 @@ int scb_sys_wait(scb_sys_chan_t *chan, const void *addr, uint32_t expected,
 
 /* Wakes every process blocked in scb_sys_wait on `addr` (and `chan`). */
 void scb_sys_wake(scb_sys_chan_t *chan, const void *addr);
+
+/* The system calls scb_sys_wake and scb_sys_bell_ring made in this process
+ * (relaxed atomic): the tests' way to see that a push makes none. */
+extern _Atomic unsigned long scb_sys_wake_calls;
+
+/*
+ * Doorbells, for scb_fd: an OS object that an event loop waits on (a
+ * descriptor readable for poll/epoll/kqueue, a Windows event), named by a
+ * 64-bit key for the whole host, so that any process that knows the key,
+ * and nothing else, can make it ready.  The key travels through the ring
+ * (struct scb_bell); the owner picks it at random.
+ *
+ * open makes the bell `key` (SCB_EEXIST: that key is in use, pick
+ * another; SCB_ENOTSUP: no doorbells on this system), not ready.  With
+ * `timed` it can also become ready by a timer (scb_sys_bell_timer).  fd is
+ * the handle given to the event loop, owned by the bell.  clear makes it
+ * not ready (and stops its timer).  close closes it all.
+ *
+ * ring makes the bell `key`, of this process or another, ready, without
+ * blocking; *ringer is the caller's sending end, made on first use and
+ * freed by scb_sys_ringer_close.  0, or -1 if there is no such bell (its
+ * owner died) or it could not be rung.
+ */
+typedef struct scb_sys_bell scb_sys_bell_t;
+typedef struct scb_sys_ringer scb_sys_ringer_t;
+int scb_sys_bell_open(uint64_t key, int timed, scb_sys_bell_t **out);
+scb_fd_t scb_sys_bell_fd(const scb_sys_bell_t *b);
+void scb_sys_bell_clear(scb_sys_bell_t *b);
+void scb_sys_bell_timer(scb_sys_bell_t *b, uint64_t ns);
+void scb_sys_bell_close(scb_sys_bell_t *b);
+int scb_sys_bell_ring(scb_sys_ringer_t **ringer, uint64_t key);
+void scb_sys_ringer_close(scb_sys_ringer_t *ringer);
 
 
 /*

@@ -402,7 +402,7 @@ struct replay {
     struct mem_ring m;
     scb_wcursor_t w;
     scb_rcursor_t c;
-    int (*waker)(const scb_ring_t *r); /* the preempted waker's rest */
+    uint32_t (*waker)(const scb_ring_t *r); /* the preempted waker's rest */
     int woke;                          /* what it returned */
 };
 

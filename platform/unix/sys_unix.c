@@ -484,11 +484,13 @@ void scb_sys_wake(scb_sys_chan_t *chan, const void *addr)
 #if defined(SCB_WAIT_FUTEX)
     int saved = errno;
 
+    atomic_fetch_add_explicit(&scb_sys_wake_calls, 1, memory_order_relaxed);
     (void)syscall(SCB_SYS_FUTEX_ANY, addr, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
     errno = saved;
 #elif defined(SCB_WAIT_UMTX)
     int saved = errno;
 
+    atomic_fetch_add_explicit(&scb_sys_wake_calls, 1, memory_order_relaxed);
     (void)_umtx_op((void *)(uintptr_t)addr, UMTX_OP_WAKE, (u_long)INT_MAX,
                    NULL, NULL);
     errno = saved;
