@@ -341,5 +341,6 @@ Suite *tu_wait_suite(void)
     tu_wait_add_lossless(s);
     tu_wait_add_dead(s);
     tu_wait_add_guard(s);
+    tu_wait_add_fd(s);
     return s;
 }

@@ -26,7 +26,7 @@
 #include "testutil.h"
 
 #define MH_MAX_KIDS 64
-#define MH_MAX_RINGS 2
+#define MH_MAX_RINGS 4
 #define MH_MAX_HANDLES 16
 
 /* Which suite is running: its messages differ a little (say's prefix, the

@@ -72,11 +72,12 @@ void w_setup(void);
 void w_teardown(void);
 TCase *w_tcase(Suite *s, const char *name, double timeout);
 
-/* The tcases of scb_wait_lossless.c, scb_wait_dead.c and scb_wait_guard.c,
- * added to s. */
+/* The tcases of scb_wait_lossless.c, scb_wait_dead.c, scb_wait_guard.c and
+ * scb_wait_fd.c, added to s. */
 void tu_wait_add_lossless(Suite *s);
 void tu_wait_add_dead(Suite *s);
 void tu_wait_add_guard(Suite *s);
+void tu_wait_add_fd(Suite *s);
 
 /* What a child is told to do. */
 struct kopts {
