@@ -190,6 +190,9 @@ scb_pop_many = _proto(
     "scb_pop_many", ctypes.c_int, _h, ctypes.c_void_p, ctypes.c_size_t, _sizep
 )
 scb_pop_wait = _proto("scb_pop_wait", ctypes.c_int, _h, ctypes.c_void_p, ctypes.c_int64)
+# scb_fd_t: a HANDLE on Windows, a file descriptor elsewhere.
+fd_t = ctypes.c_void_p if sys.platform == "win32" else ctypes.c_int
+scb_fd = _proto("scb_fd", ctypes.c_int, _h, ctypes.POINTER(fd_t))
 scb_usage = _proto("scb_usage", ctypes.c_uint64, _h)
 scb_lost = _proto("scb_lost", ctypes.c_uint64, _h)
 scb_strerror = _proto("scb_strerror", ctypes.c_char_p, ctypes.c_int)

@@ -409,6 +409,31 @@ class SharedCircularBuffer:
             raise self._error(rc, "pop %r" % self.name)
         return buf.raw[: count.value * size]
 
+    def fileno(self):
+        """The OS handle an event loop waits on (scb_fd): a file descriptor
+        (on Windows an event HANDLE, as an int), owned by the buffer and
+        closed by cleanup().  Once it was asked for, a pop that finds
+        nothing (popitem() returning None, an empty popmany()) arms it: it
+        becomes readable as soon as there is something to read, and stays
+        so until the next pop that finds nothing.  So with asyncio::
+
+            def ready():
+                while (item := buf.popitem()) is not None:
+                    use(item)
+
+            loop.add_reader(buf.fileno(), ready)
+            ready()   # the first pass arms it
+
+        On the writer of a lossless ring, a push that finds no room arms it
+        instead.  Raises errors.NotSupported where the system or the
+        buffer's access rights offer no such handle (a read-only reader)."""
+        fd = _lib.fd_t()
+        with self._lock:
+            rc = _lib.scb_fd(self._live(), ctypes.byref(fd))
+        if rc != _lib.OK:
+            raise self._error(rc, "fd of %r" % self.name)
+        return int(fd.value or 0)
+
     @property
     def lost(self):
         """Items the writer overwrote before this reader read them (0 for the
