@@ -90,10 +90,11 @@ int64_t now_ms(void);
  * FMT_TEXT (the default) the bytes when they are printable UTF-8 that does
  * not start with "0x", else "0x" and the hex digits, then a newline;
  * FMT_HEX the hex digits and a newline; FMT_JSON one object per line,
- * {"len": N, "text": "..."} for valid UTF-8, else {"len": N, "hex": "..."};
- * FMT_RAW a 4-byte big-endian length, then the bytes. */
-void cmd_print_record(FILE *f, const unsigned char *rec, size_t len,
-                      item_fmt_t fmt);
+ * {"len": N, "text": "..."} for valid UTF-8, else {"len": N, "hex": "..."},
+ * with a first field "ring": RING when ring is not NULL (the other formats
+ * ignore ring); FMT_RAW a 4-byte big-endian length, then the bytes. */
+void cmd_print_record(FILE *f, const char *ring, const unsigned char *rec,
+                      size_t len, item_fmt_t fmt);
 
 /* Decodes the n characters of hex at s (an optional "0x", then an even
  * number of digits) into out (cap bytes): 0 and *len, -1 if it is no such
@@ -123,7 +124,7 @@ int cmd_push_records(scb_t *w, const char *name, const scb_info_t *info,
  * error. */
 uint64_t num_opt(const char *opt, const char *arg, uint64_t min, uint64_t max);
 
-/* pop (tail 0) and tail (tail 1), in scb-read.c. */
+/* pop (tail 0) and tail (tail 1, one ring or several), in scb-read.c. */
 int cmd_read(int argc, char **argv, int tail);
 
 /* The subcommands of scb-rings.c. */

@@ -122,8 +122,8 @@ static void json_text(FILE *f, const unsigned char *rec, size_t len)
     fputc('"', f);
 }
 
-void cmd_print_record(FILE *f, const unsigned char *rec, size_t len,
-                      item_fmt_t fmt)
+void cmd_print_record(FILE *f, const char *ring, const unsigned char *rec,
+                      size_t len, item_fmt_t fmt)
 {
     switch (fmt) {
     case FMT_RAW:
@@ -140,7 +140,13 @@ void cmd_print_record(FILE *f, const unsigned char *rec, size_t len,
         fputc('\n', f);
         break;
     case FMT_JSON:
-        fprintf(f, "{\"len\": %zu, ", len);
+        fputc('{', f);
+        if (ring != NULL) {
+            fputs("\"ring\": ", f);
+            cmd_json_string(f, ring);
+            fputs(", ", f);
+        }
+        fprintf(f, "\"len\": %zu, ", len);
         if (is_utf8(rec, len, 0)) {
             fputs("\"text\": ", f);
             json_text(f, rec, len);

@@ -7,7 +7,7 @@
  *     scb create NAME --records [--max-record N] [--length BYTES] [...]
  *     scb push NAME VALUE... | --hex HEX... | --stdin [--hex]
  *     scb pop NAME [-n N] [--wait MS] [--format int|hex|text|json|raw]
- *     scb tail NAME [-f] [--format int|hex|text|json|raw]
+ *     scb tail NAME... [-f] [--format int|hex|text|json|raw]
  *     scb stat NAME [--json]
  *     scb ls [--json]
  *     scb rm NAME... | scb rm --stale [--prefix P]
@@ -605,7 +605,8 @@ static void usage(FILE *f)
 "  scb push NAME VALUE...   integers, or --hex HEX..., or --stdin (raw items);\n"
 "                           record ring: texts, hex, or stdin's lines\n"
 "  scb pop NAME [-n N] [--wait MS] [--format int|hex|text|json|raw]\n"
-"  scb tail NAME [-f]       print the items, then (-f) those that arrive\n"
+"  scb tail NAME... [-f]    print the items, then (-f) those that arrive;\n"
+"                           several rings: each line starts with \"NAME: \"\n"
 "  scb stat NAME [--json]   geometry, backend, pushed, usage, writer, readers\n"
 "  scb ls [--json]          the rings of every backend that can list\n"
 "  scb rm NAME... | scb rm --stale   remove rings; --stale: those with no\n"
