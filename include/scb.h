@@ -454,8 +454,9 @@ SCB_API int scb_wait(scb_t *h, int64_t timeout_ms);
  * system call on a push only while an armed handle waits for it.
  *
  * Errors: SCB_EINVAL (NULL, or a handle used in a forked child),
- * SCB_ENOTSUP (no such handles on this system, or a reader that maps the
- * ring read-only and so cannot tell the writer where it waits),
+ * SCB_ENOTSUP (no such handles on this system, a reader that maps the
+ * ring read-only and so cannot tell the writer where it waits, or a ring
+ * with asymmetric barriers in a process whose heavy barrier fails),
  * SCB_ELIMIT (every doorbell of the ring, 128, held by a live handle),
  * SCB_ENOMEM, SCB_ESYS.
  */

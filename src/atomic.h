@@ -62,6 +62,11 @@ static inline void scb_store32_relaxed(scb_atomic_u32 *p, uint32_t v)
     atomic_store_explicit(p, v, memory_order_relaxed);
 }
 
+static inline void scb_store32_release(scb_atomic_u32 *p, uint32_t v)
+{
+    atomic_store_explicit(p, v, memory_order_release);
+}
+
 static inline void scb_add32_release(scb_atomic_u32 *p, uint32_t v)
 {
     atomic_fetch_add_explicit(p, v, memory_order_release);

@@ -504,30 +504,41 @@ int scb_wait(scb_t *h, int64_t timeout_ms)
  * armed the pusher's only cost is the flag load it always makes.
  */
 
-/* Rings the bell named `key` of another handle, or this one's. */
-static void ring(scb_t *h, uint64_t key)
+/* Rings the bell named `key` of another handle, or this one's: 0 rung, 1
+ * gone, -1 not rung now (sys.h). */
+static int ring(scb_t *h, uint64_t key)
 {
-    (void)scb_sys_bell_ring(&h->ringer, key);
+    return scb_sys_bell_ring(&h->ringer, key);
 }
 
 /* Arms the handle's bell (see above).  If ready() is true already, the
  * handle rings its own bell, unless the other side disarmed it first (it
  * rings it then).  A lossless writer's bell also gets a timer: a reader
  * that died holding it back rings nothing, and the next push frees its
- * slot.  Where the heavy barrier of a ring with asymmetric barriers fails,
- * the handle cannot know that the other side will see the bit, so it rings
- * at once: spurious readiness, never a lost one. */
+ * slot.  An entry another process took (it judged this one dead, or wrote
+ * over the table) is taken again where it can be; where it cannot, or
+ * where the heavy barrier of a ring with asymmetric barriers failed after
+ * scb_fd (which refuses such a process), the handle cannot count on the
+ * other side and rings itself: spurious readiness, never a lost one. */
 static void arm(scb_t *h)
 {
+    uint32_t role = h->is_writer ? SCB_BELL_WRITER : SCB_BELL_READER;
+
     scb_sys_bell_clear(h->bell);
-    scb_ring_bell_arm(&h->ring, h->bell_slot);
-    if (barrier_for_sleep(h) && !ready(h)) {
+    if (!scb_ring_bell_mine(h->bell_slot, h->self_id, h->bell_key) &&
+        scb_ring_bell_take(&h->ring, h->self_id, h->bell_key, role,
+                           scb_sys_proc_alive, &h->bell_slot) != SCB_OK) {
+        (void)ring(h, h->bell_key);
+        return;
+    }
+    scb_ring_bell_arm(&h->ring, h->bell_slot, role);
+    if (!h->no_heavy && barrier_for_sleep(h) && !ready(h)) {
         if (h->is_writer)
             scb_sys_bell_timer(h->bell, REAP_INTERVAL_NS);
         return;
     }
-    if (scb_ring_bell_disarm(h->bell_slot))
-        ring(h, h->bell_key);
+    if (scb_ring_bell_disarm(h->bell_slot) && ring(h, h->bell_key) < 0)
+        scb_ring_bell_arm(&h->ring, h->bell_slot, role);
 }
 
 void scb_handle_wake(scb_t *h, uint32_t bits)
@@ -544,7 +555,11 @@ void scb_handle_wake(scb_t *h, uint32_t bits)
     }
     if (bits & SCB_WAIT_BELL)
         while (scb_ring_bell_next(&h->ring, role, 0, &i, &key))
-            ring(h, key);
+            if (ring(h, key) < 0)
+                /* Not rung (out of memory or descriptors): armed again,
+                 * so that the next progress tries again.  Bell i - 1 is
+                 * the one scb_ring_bell_next disarmed. */
+                scb_ring_bell_arm(&h->ring, &h->ring.bells[i - 1], role);
 }
 
 void scb_handle_ring_all(scb_t *w)
@@ -553,7 +568,7 @@ void scb_handle_ring_all(scb_t *w)
     uint64_t key;
 
     while (scb_ring_bell_next(&w->ring, SCB_BELL_READER, 1, &i, &key))
-        ring(w, key);
+        (void)ring(w, key);
 }
 
 /* A key for a new bell: unlikely to be anyone else's, never 0. */
@@ -578,10 +593,19 @@ int scb_fd(scb_t *h, scb_fd_t *out)
         /* The bell's entry is in the region readers write. */
         if (!h->shared_rw)
             return SCB_ENOTSUP;
+        /* Arming is a sleeper's handshake: on a ring with asymmetric
+         * barriers it needs the heavy barrier. */
+        if (h->ring.asym_barriers &&
+            (h->no_heavy || scb_sys_barrier_heavy() != 0)) {
+            h->no_heavy = 1;
+            return SCB_ENOTSUP;
+        }
         for (attempt = 0; rc == SCB_EEXIST && attempt < 8; attempt++) {
             key = bell_key(h, attempt);
             rc = scb_sys_bell_open(key, h->is_writer, &h->bell);
         }
+        if (rc == SCB_EEXIST)
+            rc = SCB_ESYS; /* eight keys in use: errno says EADDRINUSE */
         if (rc != SCB_OK)
             return rc;
         if (h->self_id == 0)

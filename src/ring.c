@@ -521,16 +521,25 @@ void scb_ring_bell_drop(const scb_ring_t *r, struct scb_bell *bell,
     scb_cas(&bell->owner, &owner, 0);
 }
 
-void scb_ring_bell_arm(const scb_ring_t *r, struct scb_bell *bell)
+void scb_ring_bell_arm(const scb_ring_t *r, struct scb_bell *bell,
+                       uint32_t role)
 {
-    int writer = scb_load32_relaxed(&bell->role) == SCB_BELL_WRITER;
-
-    scb_store32_relaxed(&bell->armed, 1);
+    /* Release: a ringer that finds armed set also finds the key stored
+     * before it (it reads the key after its exchange of armed). */
+    scb_store32_release(&bell->armed, 1);
     /* Acquire-release: armed is set before the bit; the full fence then
      * orders the bit before the caller's re-check, as for a sleeper. */
-    scb_or32_acq_rel(writer ? &r->wait->wwait : &r->wait->rwait,
+    scb_or32_acq_rel(role == SCB_BELL_WRITER ? &r->wait->wwait
+                                             : &r->wait->rwait,
                      SCB_WAIT_BELL);
     scb_fence_full();
+}
+
+int scb_ring_bell_mine(const struct scb_bell *bell, uint64_t self,
+                       uint64_t key)
+{
+    return scb_load_relaxed(&bell->owner) == self &&
+           scb_load_relaxed(&bell->key) == key;
 }
 
 int scb_ring_bell_disarm(struct scb_bell *bell)
@@ -550,7 +559,8 @@ int scb_ring_bell_next(const scb_ring_t *r, uint32_t role, int all,
         if (scb_load32_relaxed(&b->role) != role ||
             scb_load_relaxed(&b->owner) == 0)
             continue;
-        armed = scb_ring_bell_disarm(b);
+        /* Only an armed bell is written: the others' lines stay theirs. */
+        armed = scb_load32_relaxed(&b->armed) != 0 && scb_ring_bell_disarm(b);
         if (armed || all) {
             *key = scb_load_relaxed(&b->key);
             return 1;

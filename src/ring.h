@@ -237,11 +237,17 @@ int scb_ring_bell_take(const scb_ring_t *r, uint64_t self, uint64_t key,
                        struct scb_bell **bell);
 void scb_ring_bell_drop(const scb_ring_t *r, struct scb_bell *bell,
                         uint64_t self, uint64_t key);
-/* Arms the bell, then raises its side's SCB_WAIT_BELL bit with a full
- * fence after it: the caller then re-checks its condition (and on a ring
- * with asymmetric barriers issues the heavy barrier first), exactly as a
- * sleeper does after scb_*_sleep_prepare. */
-void scb_ring_bell_arm(const scb_ring_t *r, struct scb_bell *bell);
+/* Arms the bell, then raises the SCB_WAIT_BELL bit of the side that rings
+ * `role` with a full fence after it: the caller then re-checks its
+ * condition (and on a ring with asymmetric barriers issues the heavy
+ * barrier first), exactly as a sleeper does after scb_*_sleep_prepare.
+ * The ringer that could not ring a bell it disarmed arms it again the same
+ * way, so that the next progress tries again. */
+void scb_ring_bell_arm(const scb_ring_t *r, struct scb_bell *bell,
+                       uint32_t role);
+/* 1 if the bell is still `self`'s, named `key` (nobody took it). */
+int scb_ring_bell_mine(const struct scb_bell *bell, uint64_t self,
+                       uint64_t key);
 /* Disarms the bell; 1 if it was armed (then its owner is owed a ring). */
 int scb_ring_bell_disarm(struct scb_bell *bell);
 /* The ringer's scan, from bell *i on: disarms the next armed bell of

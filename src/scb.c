@@ -195,9 +195,11 @@ static scb_sys_chan_t *open_chan(const scb_t *h, char which)
     return scb_sys_chan_open(key);
 }
 
-/* Frees a handle whose segment is closed already. */
+/* Frees a handle whose segment is closed already (with its doorbell and
+ * its sending end, which an open that failed may have made). */
 static void free_handle(scb_t *h)
 {
+    scb_handle_fd_close(h, 0);
     scb_sys_chan_close(h->rchan);
     scb_sys_chan_close(h->wchan);
     free(h);
@@ -576,7 +578,6 @@ int scb_close(scb_t *h)
         return SCB_OK;
     if (foreign(h)) {
         /* A forked child's copy: unmap it, release nothing shared. */
-        scb_handle_fd_close(h, 0);
         rc = scb_backend_close(h->be, &h->seg);
         free_handle(h);
         return rc;

@@ -104,8 +104,9 @@ extern _Atomic unsigned long scb_sys_wake_calls;
  *
  * ring makes the bell `key`, of this process or another, ready, without
  * blocking; *ringer is the caller's sending end, made on first use and
- * freed by scb_sys_ringer_close.  0, or -1 if there is no such bell (its
- * owner died) or it could not be rung.
+ * freed by scb_sys_ringer_close.  0 when rung (or ringing already), 1 when
+ * there is no such bell (its owner is gone), -1 when it could not be rung
+ * now (out of memory or descriptors): the caller must try again later.
  */
 typedef struct scb_sys_bell scb_sys_bell_t;
 typedef struct scb_sys_ringer scb_sys_ringer_t;

@@ -24,6 +24,8 @@
 #include "scb_wait.h"
 #include "sys.h"
 
+#include <sys/resource.h>
+
 #ifdef __linux__
 #include <sys/epoll.h>
 #endif
@@ -264,6 +266,94 @@ START_TEST(test_fd_limits)
     W_ASSERT(rc == SCB_OK, "scb_fd after a handle closed: %s", scb_strerror(rc));
     for (i = 1; i <= (int)SCB_BELLS; i++)
         W_ASSERT(scb_close(extra[i]) == SCB_OK, "scb_close %d", i);
+}
+END_TEST
+
+/* The highest descriptor open in this process, below 4096. */
+static int top_fd(void)
+{
+    int fd, top = -1;
+
+    for (fd = 0; fd < 4096; fd++)
+        if (fcntl(fd, F_GETFD) != -1)
+            top = fd;
+    return top;
+}
+
+/* In a child, out of descriptors: scb_fd fails cleanly and closes none of
+ * the caller's; a writer that cannot ring an armed reader (no descriptor
+ * for its sending end) rings it at its next push once it can. */
+static int child_fd_no_descriptors(void *arg)
+{
+    const struct kopts *o = arg;
+    struct rlimit rl;
+    int open_before[64], i, n, top, rc, spare;
+    scb_t *w, *r, *r2;
+    scb_fd_t fd;
+
+    if (k_open(o, SCB_WRITER, &w) != SCB_OK || k_open(o, 0, &r) != SCB_OK ||
+        k_open(o, 0, &r2) != SCB_OK)
+        return 10;
+    if (scb_fd(r, &fd) != SCB_OK || fd_pop(r, &(uint64_t){0}) != SCB_EAGAIN)
+        return 11;
+    /* Keep one descriptor to give back later, then use up the rest. */
+    if ((spare = dup(0 <= fd ? fd : 0)) < 0)
+        return 12;
+    top = top_fd();
+    rl.rlim_cur = rl.rlim_max = (rlim_t)top + 1;
+    if (top >= 4000 || setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        say("setrlimit(%d): %s", top + 1, strerror(errno));
+        return 13;
+    }
+    while (dup(spare) >= 0)
+        ; /* the numbers below top that were free */
+    for (i = n = 0; i <= top && n < 64; i++)
+        if (fcntl(i, F_GETFD) != -1)
+            open_before[n++] = i;
+    rc = scb_fd(r2, &fd);
+    if (rc == SCB_OK) {
+        say("scb_fd with no descriptor left: SCB_OK");
+        return 1;
+    }
+    for (i = 0; i < n; i++)
+        if (fcntl(open_before[i], F_GETFD) == -1) {
+            say("scb_fd's failure (%s) closed descriptor %d", scb_strerror(rc),
+                open_before[i]);
+            return 2;
+        }
+    /* The push rings the armed reader: no descriptor for the ringer. */
+    if (fd_push(w, 0) != SCB_OK)
+        return 14;
+    if (k_ready(scb_fd(r, &fd) == SCB_OK ? fd : -1, 0) == 1) {
+        say("the reader's fd is ready though its writer had no descriptor to ring");
+        return 3;
+    }
+    close(spare);
+    if (fd_push(w, 1) != SCB_OK)
+        return 15;
+    if (k_ready(fd, 0) != 1) {
+        say("a ring that failed was not tried again at the next push");
+        return 4;
+    }
+    scb_close(r2);
+    scb_close(r);
+    scb_close(w);
+    return 0;
+}
+
+START_TEST(test_fd_no_descriptors)
+{
+    struct kopts o;
+    int st;
+    pid_t pid;
+
+    mk_ring(0, 16, 64, 0, 0, 0, 0);
+    close_h(0);
+    memset(&o, 0, sizeof o);
+    o.ready_fd = o.cmd_fd = o.rep_fd = -1;
+    pid = spawn(child_fd_no_descriptors, &o);
+    st = reap(pid, REAP_MS);
+    W_ASSERT(exited0(st), "out of descriptors: %s", st_str(st));
 }
 END_TEST
 
@@ -709,6 +799,7 @@ void tu_wait_add_fd(Suite *s)
     tcase_add_loop_test(tc, test_fd_reader_rules, 0, 4);
     tcase_add_loop_test(tc, test_fd_writer_rules, 0, 4);
     tcase_add_test(tc, test_fd_limits);
+    tcase_add_test(tc, test_fd_no_descriptors);
 
     tc = w_tcase(s, "fd_pingpong", 120);
     tcase_add_loop_test(tc, test_fd_pingpong, 0, 4);

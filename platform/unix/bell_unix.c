@@ -86,7 +86,7 @@ int scb_sys_bell_open(uint64_t key, int timed, scb_sys_bell_t **out)
     *out = NULL;
     if ((b = malloc(sizeof *b)) == NULL)
         return SCB_ENOMEM;
-    b->timer = -1;
+    b->timer = b->fd = -1;
     b->sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (b->sock < 0)
         goto fail;
@@ -113,7 +113,7 @@ int scb_sys_bell_open(uint64_t key, int timed, scb_sys_bell_t **out)
 
 fail:
     rc = errno == EADDRINUSE ? SCB_EEXIST : scb_sys_errno_to_scb(errno);
-    if (b->fd != b->sock)
+    if (b->fd >= 0 && b->fd != b->sock)
         close_quiet(b->fd);
     close_quiet(b->timer);
     close_quiet(b->sock);
@@ -130,15 +130,18 @@ void scb_sys_bell_clear(scb_sys_bell_t *b)
 {
     static const struct itimerspec off;
     struct mmsghdr msgs[8];
-    int saved = errno, n;
+    int saved = errno, n, rounds = 0;
     uint64_t ticks;
 
-    /* Rings are empty datagrams: take up to 8 a call, until none is left
-     * (one system call when at most 7 were queued). */
+    /* Rings are one-byte datagrams: take up to 8 a call, until none is
+     * left (one system call when at most 7 were queued).  Anyone in the
+     * network namespace can send here, so the rounds are bounded: a flood
+     * leaves the bell ready (spurious readiness), it does not hold the
+     * caller. */
     memset(msgs, 0, sizeof msgs);
     do {
         n = recvmmsg(b->sock, msgs, 8, MSG_DONTWAIT, NULL);
-    } while (n == 8 || (n < 0 && errno == EINTR));
+    } while ((n == 8 && ++rounds < 8) || (n < 0 && errno == EINTR));
     if (b->timer >= 0) {
         (void)timerfd_settime(b->timer, 0, &off, NULL);
         (void)read(b->timer, &ticks, sizeof ticks);
@@ -178,7 +181,7 @@ int scb_sys_bell_ring(scb_sys_ringer_t **ringer, uint64_t key)
     struct sockaddr_un sa;
     socklen_t len = bell_addr(key, &sa);
     scb_sys_ringer_t *g = *ringer;
-    int saved = errno;
+    int saved = errno, rc;
     ssize_t n;
 
     if (g == NULL) {
@@ -197,10 +200,19 @@ int scb_sys_bell_ring(scb_sys_ringer_t **ringer, uint64_t key)
         n = sendto(g->sock, "!", 1, MSG_DONTWAIT | MSG_NOSIGNAL,
                    (struct sockaddr *)&sa, len);
     } while (n < 0 && errno == EINTR);
-    /* EAGAIN: its queue is full, so it is ringing already. */
-    n = (n < 0 && errno != EAGAIN) ? -1 : 0;
+    if (n >= 0)
+        rc = 0;
+    else if (errno == ECONNREFUSED || errno == ENOENT)
+        rc = 1; /* nobody has that name: its owner is gone */
+    else if (errno == EAGAIN)
+        /* Its queue is full, so it is ringing already.  (The other EAGAIN,
+         * this socket's own send buffer full, would take hundreds of rings
+         * nobody drained: one per armed bell is the most the ring makes.) */
+        rc = 0;
+    else
+        rc = -1; /* ENOBUFS, ENOMEM...: the caller tries again later */
     errno = saved;
-    return (int)n;
+    return rc;
 }
 
 void scb_sys_ringer_close(scb_sys_ringer_t *ringer)
