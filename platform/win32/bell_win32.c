@@ -18,13 +18,14 @@
  * kind of object, is SCB_EEXIST (the caller picks another key); a Local
  * bell is made only where no Global object has its name, so a ringer that
  * looks the key up, Global first and then Local, finds this bell.  (A
- * Local bell of another session with the same key as a Global one made
- * later would be missed: a 64-bit random key makes that a non-event.)  clear is ResetEvent; ring is
- * OpenEvent(EVENT_MODIFY_STATE) + SetEvent + CloseHandle, which never
- * blocks and fails (-1) once the owner closed its last handle, since the
- * name goes with the event: a killed owner leaves nothing behind.  The
- * ringer keeps no state (no cache of opened events, which would keep a
- * closed bell's event, and its name, alive in the ringing process).
+ * Global bell made later with the same key as a Local one of another
+ * session would hide it: a 64-bit random key makes that a non-event.)
+ * clear is ResetEvent; ring is OpenEvent(EVENT_MODIFY_STATE) + SetEvent +
+ * CloseHandle, which never blocks and fails (-1) once the owner closed its
+ * last handle, since the name goes with the event: a killed owner leaves
+ * nothing behind.  The ringer keeps no state (no cache of opened events,
+ * which would keep a closed bell's event, and its name, alive in the
+ * ringing process).
  *
  * A timed bell (a lossless writer's, which must also wake up to look for
  * dead readers) has a thread-pool timer besides, made once at open and
@@ -33,23 +34,25 @@
  * a clear leaves the event reset unless a ring comes later; close does the
  * same before it frees what the callback uses.
  *
- * Security: the events get the default security of the creating process
- * (as the wait channels do), so a ringer of another user may be refused
- * EVENT_MODIFY_STATE; ring then returns -1 and that reader or writer is
- * woken by its lossless timer (writers) or not at all.  The rings
- * themselves are shared the same way (platform/apr), so one user per ring
- * is the supported case.
+ * Security: the events get the default security of the creating process,
+ * as the wait channels and the ring's own mapping do (platform/apr: the
+ * creator's user only), so a process that may use the ring may normally
+ * also set its bells.  Where OpenEvent is refused anyway, ring returns -1:
+ * a lossless writer still wakes on its timer, a reader is not woken.
  *
- * What Wine (8.0, scripts/windows.sh) exercises: the Local namespace only
- * (creating a Global object is allowed there, but Wine has one session, so
- * the Global-versus-Local choice and the privilege check are not really
- * tested), named events between processes, the thread-pool timer and
- * WaitForMultipleObjects over bells of two rings, with the event loop in
- * the test process and the other side in a child process.  Not exercised:
- * other users, Terminal Services sessions, a Global name refused for lack
- * of SeCreateGlobalPrivilege.
+ * What Wine (8.0, scripts/windows.sh, tests/scb_win.c) exercises: named
+ * events rung from another process, WaitForMultipleObjects over the bells
+ * of two rings, ResetEvent on the next SCB_EAGAIN, the thread-pool timer
+ * of a lossless writer (it fired after 100 ms), CloseHandle at scb_close.
+ * Wine lets every process create Global objects (Global and Local are
+ * distinct there, as on Windows), so all its bells are Global: the Local
+ * fallback of a process without SeCreateGlobalPrivilege, other users and
+ * other logon sessions are not exercised, and neither is a name taken by
+ * another kind of object (ERROR_INVALID_HANDLE, checked by hand under Wine
+ * only).
  *
- * It never changes errno, and keeps GetLastError() as it found it.
+ * It never changes errno, and keeps GetLastError() as it found it, except
+ * that an SCB_ESYS from open leaves the Windows error there.
  */
 
 #include <stdatomic.h>
@@ -216,7 +219,7 @@ void scb_sys_bell_timer(scb_sys_bell_t *b, uint64_t ns)
     DWORD err = GetLastError();
     ULARGE_INTEGER due;
     FILETIME ft;
-    uint64_t ticks = (ns + 99) / 100; /* 100 ns units */
+    uint64_t ticks = ns / 100 + (ns % 100 != 0); /* 100 ns units */
 
     if (b->timer == NULL)
         return;
