@@ -18,14 +18,17 @@
  * the test's children, closes its handles and removes its rings.
  *
  * Rings are used through the public API only; the OS layer (sys.h) is
- * called only to check process liveness, and the apr backend's file path
- * only to check what a crash leaves on disk.
+ * called only to check process liveness (and its count of wake-up calls
+ * read), and the apr backend's file path only to check what a crash leaves
+ * on disk.
  */
 #ifdef HAVE_CONFIG_H
 #include <config.h>
 #endif
 
 #ifdef _WIN32
+
+#include <stdatomic.h>
 
 #include "scb_win.h"
 
@@ -793,6 +796,7 @@ START_TEST(test_fd_reader)
     scb_fd_t fd = NULL, again = NULL, other = NULL;
     HANDLE hv[2];
     uint64_t seq = 0, t0;
+    unsigned long calls;
     DWORD w, flags;
     int rc;
 
@@ -865,6 +869,26 @@ START_TEST(test_fd_reader)
     ck_assert_msg(!GetHandleInformation(fd, &flags),
                   "the handle is still open after scb_close");
     ck_assert_msg(!signalled(other), "the other ring's handle is signalled");
+
+    /* The other ring, in this process: a push rings its armed reader with
+     * one counted call, the next push makes none (the bell is disarmed). */
+    calls = atomic_load(&scb_sys_wake_calls);
+    tu_fill(item, sizeof item, 0);
+    ck_assert_int_eq(scb_push(hs[2], item), SCB_OK);
+    ck_assert_msg(atomic_load(&scb_sys_wake_calls) == calls + 1,
+                  "a push to an armed reader made %s wake-up calls",
+                  U(atomic_load(&scb_sys_wake_calls) - calls));
+    ck_assert_msg(signalled(other), "the other ring's handle after a push");
+    tu_fill(item, sizeof item, 1);
+    ck_assert_int_eq(scb_push(hs[2], item), SCB_OK);
+    ck_assert_msg(atomic_load(&scb_sys_wake_calls) == calls + 1,
+                  "a push with nobody armed made %s wake-up calls",
+                  U(atomic_load(&scb_sys_wake_calls) - calls - 1));
+    ck_assert_int_eq(scb_pop(hs[3], item), SCB_OK);
+    ck_assert_int_eq(scb_pop(hs[3], item), SCB_OK);
+    ck_assert_int_eq(scb_pop(hs[3], item), SCB_EAGAIN);
+    ck_assert_msg(!signalled(other),
+                  "the other ring's handle after SCB_EAGAIN");
 }
 END_TEST
 
