@@ -55,4 +55,8 @@ void win_event_name(char *buf, size_t size, const char *ring_name);
 /* The ring the "echo" child answers on: ring_name with "-b" appended. */
 void win_back_name(char *buf, size_t size, const char *ring_name);
 
+/* The "go" event of the child working on ring_name (the fd_* roles): the
+ * parent made it and sets it when the child may act. */
+void win_go_name(char *buf, size_t size, const char *ring_name);
+
 #endif /* SCB_WIN_H */

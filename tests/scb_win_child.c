@@ -55,6 +55,11 @@ void win_event_name(char *buf, size_t size, const char *ring_name)
     snprintf(buf, size, "Local\\scb-test-%s", ring_name);
 }
 
+void win_go_name(char *buf, size_t size, const char *ring_name)
+{
+    snprintf(buf, size, "Local\\scb-test-%s-go", ring_name);
+}
+
 /* ------------------------------------------------------------------------ */
 /* The children.                                                            */
 
@@ -315,6 +320,75 @@ static int child_echo(const char *role, const char *ring_name, uint64_t stop)
     return 0;
 }
 
+/* Waits until the parent sets the "go" event of ring_name: 0, or -1 if
+ * the parent died first, the wait failed or CHILD_LIFE_MS went by. */
+static int child_go(const char *ring_name)
+{
+    char ev[SCB_NAME_MAX + 32];
+    HANDLE hv[2];
+    DWORD n = 1, w;
+
+    win_go_name(ev, sizeof ev, ring_name);
+    hv[0] = OpenEventA(SYNCHRONIZE, FALSE, ev);
+    if (hv[0] == NULL)
+        return -1;
+    if (child_parent != NULL)
+        hv[n++] = child_parent;
+    w = WaitForMultipleObjects(n, hv, FALSE, CHILD_LIFE_MS);
+    CloseHandle(hv[0]);
+    return w == WAIT_OBJECT_0 ? 0 : -1;
+}
+
+/* "fd_writer": takes RING over as its writer, gets ready, waits for "go",
+ * pushes one item, seq ARG, and waits to be killed (holding the writer
+ * role, so that what wakes the parent is the push, not a close). */
+static int child_fd_writer(const char *role, const char *ring_name,
+                           uint64_t seq)
+{
+    scb_info_t info;
+    uint8_t item[4096];
+    scb_t *w = NULL;
+    int rc = child_open(role, ring_name, SCB_WRITER, 1, sizeof item, &w, &info);
+
+    if (rc != 0)
+        return rc;
+    if (child_go(ring_name) != 0)
+        CHILD_FAIL(3, "no go from the parent");
+    tu_fill(item, info.item_size, seq);
+    rc = scb_push(w, item);
+    if (rc != SCB_OK)
+        CHILD_FAIL(4, "scb_push: %s", scb_strerror(rc));
+    child_park(CHILD_LIFE_MS);
+    scb_close(w);
+    return 0;
+}
+
+/* "fd_reader": opens RING as a reader (a slot in a lossless ring), gets
+ * ready, waits for "go", pops ARG items (scb_pop_wait), and waits to be
+ * killed (holding its slot, so that what wakes the parent is the pop, not
+ * a close). */
+static int child_fd_reader(const char *role, const char *ring_name, uint64_t n)
+{
+    scb_info_t info;
+    uint8_t item[4096];
+    uint64_t i;
+    scb_t *r = NULL;
+    int rc = child_open(role, ring_name, 0, 1, sizeof item, &r, &info);
+
+    if (rc != 0)
+        return rc;
+    if (child_go(ring_name) != 0)
+        CHILD_FAIL(3, "no go from the parent");
+    for (i = 0; i < n; i++) {
+        rc = scb_pop_wait(r, item, 10000);
+        if (rc != SCB_OK)
+            CHILD_FAIL(4, "item %s: scb_pop_wait: %s", U(i), scb_strerror(rc));
+    }
+    child_park(CHILD_LIFE_MS);
+    scb_close(r);
+    return 0;
+}
+
 int tu_win_child(int argc, char **argv)
 {
     const char *role, *ring_name;
@@ -347,6 +421,10 @@ int tu_win_child(int argc, char **argv)
         return child_ident(role, ring_name);
     if (strcmp(role, "echo") == 0)
         return child_echo(role, ring_name, arg);
+    if (strcmp(role, "fd_writer") == 0)
+        return child_fd_writer(role, ring_name, arg);
+    if (strcmp(role, "fd_reader") == 0)
+        return child_fd_reader(role, ring_name, arg);
     fprintf(stderr, "check_scb --child: unknown role \"%s\"\n", role);
     return 2;
 }

@@ -359,6 +359,7 @@ void scb_sys_wake(scb_sys_chan_t *chan, const void *addr)
     if (chan != NULL) {
         DWORD err = GetLastError();
 
+        atomic_fetch_add_explicit(&scb_sys_wake_calls, 1, memory_order_relaxed);
         SetEvent(chan->event);
         SetLastError(err);
     }
