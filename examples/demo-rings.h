@@ -1,6 +1,6 @@
 /*
- * demo-rings.h - the demo rings of the event-loop examples (scb-epoll),
- * kept apart so that each of those shows only its event loop.
+ * demo-rings.h - the demo rings of the event-loop examples (scb-epoll,
+ * scb-uv), kept apart so that each of those shows only its event loop.
  * Public API only (<scb.h>), POSIX (fork).
  *
  * demo_rings_start makes `count` lossless rings "PROG-<pid>-<i>" of
