@@ -8,8 +8,10 @@
 # APR (for the apr backend: libscb builds without it, but CI tests it).
 # Optional: a C++ compiler (header test), ipcs and procps (test diagnostics),
 # python3 (the shared_cbuff package: installed and tested when present).
-# SPIN (the model checker of tests/spin.test, which skips without it) is
-# needed on Debian, so that CI checks the models, and optional elsewhere.
+# SPIN (the model checker of tests/spin.test, which skips without it) and
+# libuv (examples/scb-uv, built only when configure finds it) are needed on
+# Debian, so that CI checks the models and runs that example, and optional
+# elsewhere.
 
 set -eu
 
@@ -39,6 +41,14 @@ if ! have spin; then
     fi
 fi
 
+if ! have pkg-config || ! pkg-config --exists 'libuv >= 1.0' 2>/dev/null; then
+    if [ -f /etc/debian_version ]; then
+        missing="$missing libuv"
+    else
+        optional="$optional libuv"
+    fi
+fi
+
 have c++ || have g++ || have clang++ || optional="$optional C++-compiler"
 have ipcs || optional="$optional ipcs"
 have python3 || optional="$optional python3"
@@ -61,7 +71,7 @@ if [ -f /etc/debian_version ] && have apt-get; then
             sudo=sudo
         else
             echo "deps.sh: not root and no sudo: as root, run" >&2
-            echo "  apt-get update && apt-get install build-essential autoconf automake libtool pkg-config check libapr1-dev g++ procps util-linux python3 spin" >&2
+            echo "  apt-get update && apt-get install build-essential autoconf automake libtool pkg-config check libapr1-dev libuv1-dev g++ procps util-linux python3 spin" >&2
             exit 1
         fi
     fi
@@ -70,7 +80,7 @@ if [ -f /etc/debian_version ] && have apt-get; then
     $sudo apt-get update
     $sudo apt-get install -y --no-install-recommends \
         build-essential autoconf automake libtool pkg-config check \
-        libapr1-dev g++ procps util-linux python3 spin
+        libapr1-dev libuv1-dev g++ procps util-linux python3 spin
     exit 0
 fi
 
@@ -84,20 +94,20 @@ echo "deps.sh: this is not a Debian system; install the missing tools, then re-r
 case "$os $id" in
     Darwin*)
         echo "  xcode-select --install   # the C compiler and make" >&2
-        echo "  brew install autoconf automake libtool pkg-config check apr" >&2 ;;
+        echo "  brew install autoconf automake libtool pkg-config check apr libuv" >&2 ;;
     FreeBSD*)
-        echo "  pkg install autoconf automake libtool pkgconf check apr gmake" >&2 ;;
+        echo "  pkg install autoconf automake libtool pkgconf check apr libuv gmake" >&2 ;;
     OpenBSD*|NetBSD*)
-        echo "  pkg_add autoconf automake libtool pkgconf check apr gmake" >&2 ;;
+        echo "  pkg_add autoconf automake libtool pkgconf check apr libuv gmake" >&2 ;;
     *fedora*|*rhel*|*centos*)
-        echo "  dnf install gcc gcc-c++ make autoconf automake libtool pkgconf-pkg-config check-devel apr-devel util-linux procps-ng" >&2 ;;
+        echo "  dnf install gcc gcc-c++ make autoconf automake libtool pkgconf-pkg-config check-devel apr-devel libuv-devel util-linux procps-ng" >&2 ;;
     *suse*)
-        echo "  zypper install gcc gcc-c++ make autoconf automake libtool pkg-config check-devel libapr1-devel util-linux procps" >&2 ;;
+        echo "  zypper install gcc gcc-c++ make autoconf automake libtool pkg-config check-devel libapr1-devel libuv-devel util-linux procps" >&2 ;;
     *arch*)
-        echo "  pacman -S --needed base-devel check apr" >&2 ;;
+        echo "  pacman -S --needed base-devel check apr libuv" >&2 ;;
     *alpine*)
-        echo "  apk add build-base autoconf automake libtool pkgconf check-dev apr-dev util-linux procps" >&2 ;;
+        echo "  apk add build-base autoconf automake libtool pkgconf check-dev apr-dev libuv-dev util-linux procps" >&2 ;;
     *)
-        echo "  a C11 compiler, make, autoconf, automake, libtool, pkg-config, Check (libcheck) and APR (apr-1) with their headers" >&2 ;;
+        echo "  a C11 compiler, make, autoconf, automake, libtool, pkg-config, Check (libcheck) and APR (apr-1) with their headers; optional: libuv" >&2 ;;
 esac
 exit 1
