@@ -37,8 +37,9 @@
  * Security: the events get the default security of the creating process,
  * as the wait channels and the ring's own mapping do (platform/apr: the
  * creator's user only), so a process that may use the ring may normally
- * also set its bells.  Where OpenEvent is refused anyway, ring returns -1:
- * a lossless writer still wakes on its timer, a reader is not woken.
+ * also set its bells.  Where OpenEvent is refused anyway, ring returns 1
+ * (no use trying again): a lossless writer still wakes on its timer, a
+ * reader is not woken.
  *
  * What Wine (8.0, scripts/windows.sh, tests/scb_win.c) exercises: named
  * events rung from another process, WaitForMultipleObjects over the bells
@@ -259,7 +260,8 @@ int scb_sys_bell_ring(scb_sys_ringer_t **ringer, uint64_t key)
     DWORD err = GetLastError();
     char name[64];
     HANDLE ev;
-    int rc = -1;
+    DWORD why;
+    int rc;
 
     (void)ringer; /* nothing to keep: stays NULL */
     atomic_fetch_add_explicit(&scb_sys_wake_calls, 1, memory_order_relaxed);
@@ -272,6 +274,13 @@ int scb_sys_bell_ring(scb_sys_ringer_t **ringer, uint64_t key)
     if (ev != NULL) {
         rc = SetEvent(ev) ? 0 : -1;
         CloseHandle(ev);
+    } else {
+        why = GetLastError();
+        /* No such event (its owner is gone), or one this process may never
+         * open (another account's): 1, nothing to try again.  Out of
+         * memory or handles: -1, the caller tries again later. */
+        rc = (why == ERROR_NOT_ENOUGH_MEMORY || why == ERROR_OUTOFMEMORY ||
+              why == ERROR_NO_SYSTEM_RESOURCES) ? -1 : 1;
     }
     SetLastError(err);
     return rc;
