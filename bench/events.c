@@ -13,8 +13,8 @@
  * armed costs the writer.  The writer pushes 8-byte items with scb_push in
  * a tight loop into an overwrite ring; one reader sleeps through the
  * warm-up, then pops a batch every EV_NAP_US, which never empties a ring
- * that the writer laps every millisecond or so: it never gets SCB_EAGAIN,
- * so its handle is never armed.  EV_FD's reader called scb_fd first,
+ * that the writer laps every few milliseconds: it never gets SCB_EAGAIN,
+ * so its handle is never armed (an empty pop is counted and shown).  EV_FD's reader called scb_fd first,
  * EV_PLAIN's did not; the writer's rate of EV_FD over EV_PLAIN's is the
  * cost.  Every item popped is checked as cases.c checks overwrite readers.
  *
