@@ -729,17 +729,18 @@ static double ev_ratio(const struct bench_result *res, int n,
     return k % 2 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
 }
 
-/* "410 ns", "21.3 us" */
+/* "410 ns", "21.3 us", "2.08 ms": three significant digits. */
 static void ev_fmt_time(char *buf, size_t len, double ns)
 {
+    double unit = ns < 1e6 ? 1e3 : 1e6, x = ns / unit;
+
     if (isnan(ns))
         snprintf(buf, len, "-");
     else if (ns < 1000)
         snprintf(buf, len, "%.0f ns", ns);
-    else if (ns < 100000)
-        snprintf(buf, len, "%.*f us", ns < 10000 ? 2 : 1, ns / 1000);
     else
-        snprintf(buf, len, "%.0f us", ns / 1000);
+        snprintf(buf, len, "%.*f %s", x < 10 ? 2 : x < 100 ? 1 : 0, x,
+                 unit == 1e3 ? "us" : "ms");
 }
 
 int bench_ev_targets(const struct bench_result *res, int n, const char *be,
