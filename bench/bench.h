@@ -10,6 +10,8 @@
  *                 pipe carrying the same records they are compared with
  *   baselines.c   the same measurements through a pipe, a Unix domain socket
  *                 and a POSIX message queue
+ *   events.c      the scb_fd cases (an event loop asleep in poll), and the
+ *                 pipe polled the same way they are compared with
  *   report.c      statistics, the speed targets and the table
  *   export.c      --json, --csv and --plot
  *
@@ -56,6 +58,8 @@ struct bench_proc {
     uint64_t bytes;      /* reader of records: payload bytes of the window */
     uint64_t lost;       /* reader: scb_lost at the end */
     uint32_t ring_flags; /* a ring's creator: scb_info's flags of what it made */
+    uint64_t empty;      /* reader of the push-rate cases of events.c: pops of
+                          * the window that found nothing */
 };
 
 /*
@@ -174,7 +178,9 @@ enum bench_transport { TR_PIPE, TR_SOCKET, TR_MQ, TR_SCB };
 enum bench_mode { MODE_LOSSLESS, MODE_OVERWRITE };
 enum bench_api { API_MANY, API_ONE };
 enum bench_lat { LAT_BUSY, LAT_WAIT, LAT_PIPE, LAT_LINE, LAT_SLEEP,
-                 LAT_REC_BUSY /* busy-poll, 8-byte records (records.c) */ };
+                 LAT_REC_BUSY, /* busy-poll, 8-byte records (records.c) */
+                 LAT_FD,       /* asleep in poll on scb_fd (events.c) */
+                 LAT_PIPE_POLL /* two pipes: write, poll, read (events.c) */ };
 
 /* The record cases (records.c): one writer, one reader, lossless. */
 enum bench_rec {
@@ -188,12 +194,22 @@ enum bench_rec {
                     * scb_peek / scb_release */
 };
 
+/* The push-rate cases of events.c: an overwrite writer's scb_push of 8-byte
+ * items, and one reader that pops a batch now and then, never emptying the
+ * ring, so that it never gets SCB_EAGAIN. */
+enum bench_ev {
+    EV_NONE,       /* not one of them */
+    EV_PLAIN,      /* the reader never calls scb_fd */
+    EV_FD          /* the reader called scb_fd: it has a bell, never armed */
+};
+
 /* One repetition of a throughput case, as measured. */
 struct bench_sample {
     double writer;                        /* items/s pushed */
     double reader[BENCH_MAX_READERS];     /* items/s each reader received */
     double loss[BENCH_MAX_READERS];       /* fraction of the window each lost */
     double bytes;                         /* record cases: payload B/s received */
+    double empty;                         /* events.c: the reader's empty pops */
 };
 
 struct bench_tput {
@@ -205,6 +221,7 @@ struct bench_tput {
     int readers;         /* 0: the writer alone */
     uint64_t length;     /* TR_SCB: ring capacity in items (records: bytes) */
     enum bench_rec rec;  /* REC_NONE, or a record case of records.c */
+    enum bench_ev ev;    /* EV_NONE, or a push-rate case of events.c */
 };
 
 /* Returns 0 and fills *s; 1 if the case cannot run here (why says why: it
@@ -235,6 +252,18 @@ int bench_rec_latency(const char *backend, const struct bench_opts *o,
 #define BENCH_REC_MIN 8             /* REC_MIXED: shortest and longest */
 #define BENCH_REC_MAX 1000
 #define BENCH_REC_BIG 65536         /* REC_COPY and REC_ZEROCOPY */
+
+/* The scb_fd cases (events.c).  Round trips of 8-byte items, each side
+ * asleep in poll: LAT_FD through two overwrite rings on the readers'
+ * scb_fd (backend), LAT_PIPE_POLL through two pipes (backend NULL).
+ * bench_ev_tput runs tc->ev; it returns as bench_scb_tput, and 1 (skipped)
+ * where scb_fd is not supported. */
+int bench_ev_latency(enum bench_lat kind, const char *backend,
+                     const struct bench_opts *o, uint64_t *samples,
+                     char *why, size_t whylen);
+int bench_ev_tput(const struct bench_tput *tc, const struct bench_opts *o,
+                  struct bench_sample *s, char *why, size_t whylen);
+#define BENCH_EV_SIZE 8             /* item size of the push-rate cases */
 
 /* After a round-trip run: copies the pinger's samples out, sorted. */
 int bench_take_samples(const struct bench_opts *o, uint64_t *samples,
@@ -374,8 +403,9 @@ const struct bench_result *bench_find_rec(const struct bench_result *res, int n,
                                           const char *backend);
 /* What a record case is compared with in the same run (the fixed-size
  * ring's scb_push/scb_pop at 64 B, the pipe carrying the same records, the
- * copying 64 KiB case), or NULL; and the ratio of the median rates, NAN when
- * either is missing. */
+ * copying 64 KiB case), or a push-rate case of events.c (its case without
+ * scb_fd), or NULL; and the ratio of the median rates, NAN when either is
+ * missing. */
 const struct bench_result *bench_rec_baseline(const struct bench_result *res, int n,
                                               const struct bench_result *r);
 double bench_vs_baseline(const struct bench_result *res, int n,
@@ -409,7 +439,7 @@ struct bench_target {
     char measured[256];
     int met;                     /* 1 met, 0 not met, -1 not measured */
 };
-#define BENCH_MAX_TARGETS 16
+#define BENCH_MAX_TARGETS 20
 int bench_targets(const struct bench_info *info, const struct bench_result *res,
                   int n, const char *backend, struct bench_target *t);
 
@@ -435,6 +465,16 @@ void bench_case_name(char *buf, size_t len, const struct bench_result *r);
 void bench_fmt_size(char *buf, size_t len, size_t size);
 void bench_fmt_rate(char *buf, size_t len, double v); /* "210 M" */
 void bench_fmt_ratio(char *buf, size_t len, double x); /* "78.1x" */
+
+/* events.c's part of the report: the names of its cases (returns 0 for any
+ * other case), the case a push-rate case is compared with, its targets
+ * (returns how many it wrote to t) and its section of the table. */
+int bench_ev_case_name(char *buf, size_t len, const struct bench_result *r);
+const struct bench_result *bench_ev_baseline(const struct bench_result *res, int n,
+                                             const struct bench_result *r);
+int bench_ev_targets(const struct bench_result *res, int n, const char *backend,
+                     struct bench_target *t);
+void bench_report_events(FILE *out, const struct bench_result *res, int n);
 /* The headline rate of one repetition of a throughput case (items/s). */
 double bench_headline(const struct bench_result *r, int rep);
 

@@ -72,6 +72,8 @@ static const char *case_id(const struct bench_result *r)
 {
     if (r->is_latency)
         return r->lat == LAT_PIPE ? "pipe-pingpong"
+               : r->lat == LAT_PIPE_POLL ? "pipe-poll-pingpong"
+               : r->lat == LAT_FD ? "scb_fd-pingpong"
                : r->lat == LAT_LINE ? "cacheline-pingpong"
                : r->lat == LAT_BUSY ? "busy-poll"
                : r->lat == LAT_REC_BUSY ? "busy-poll-records"
@@ -86,6 +88,8 @@ static const char *case_id(const struct bench_result *r)
     }
     if (r->tc.transport != TR_SCB)
         return transport_name(r->tc.transport);
+    if (r->tc.ev != EV_NONE)
+        return r->tc.ev == EV_FD ? "push-reader-scb_fd" : "push-reader-plain";
     if (r->tc.mode == MODE_LOSSLESS)
         return r->tc.api == API_ONE ? "lossless-pushpop" : "lossless";
     return "overwrite";
@@ -248,7 +252,7 @@ static void csv_row(FILE *out, const struct bench_result *r, const char *name,
             case_id(r), name,
             r->is_latency ? (r->backend ? r->backend : "")
             : r->tc.transport == TR_SCB ? r->tc.backend : "",
-            r->is_latency ? (r->lat == LAT_PIPE ? "pipe"
+            r->is_latency ? (r->lat == LAT_PIPE || r->lat == LAT_PIPE_POLL ? "pipe"
                              : r->lat == LAT_LINE ? "shared-memory" : "libscb")
             : transport_name(r->tc.transport),
             r->is_latency ? (size_t)8 : r->tc.size,

@@ -414,6 +414,7 @@ int bench_run(const struct bench_child *kids, int n, uint64_t limit_ns,
         g_ctl->proc[i].received = 0;
         g_ctl->proc[i].bytes = 0;
         g_ctl->proc[i].lost = 0;
+        g_ctl->proc[i].empty = 0;
         g_ctl->proc[i].ring_flags = 0;
     }
 

@@ -47,7 +47,7 @@ double bench_headline(const struct bench_result *r, int rep)
     double v;
     int i;
 
-    if (r->tc.readers == 0)
+    if (r->tc.readers == 0 || r->tc.ev != EV_NONE)
         return s->writer;
     if (r->tc.transport != TR_SCB)
         return s->reader[0];
@@ -105,6 +105,8 @@ void bench_fmt_size(char *buf, size_t len, size_t size)
 
 void bench_case_name(char *buf, size_t len, const struct bench_result *r)
 {
+    if (bench_ev_case_name(buf, len, r))
+        return;
     if (r->is_latency) {
         if (r->lat == LAT_PIPE)
             snprintf(buf, len, "pipe ping-pong");
@@ -267,7 +269,7 @@ const struct bench_result *bench_find_tput(const struct bench_result *res, int n
     for (i = 0; i < n; i++) {
         const struct bench_result *r = &res[i];
         if (r->is_latency || r->status != ST_OK || r->nreps == 0 ||
-            r->tc.rec != REC_NONE)
+            r->tc.rec != REC_NONE || r->tc.ev != EV_NONE)
             continue;
         if (r->tc.transport != tr || r->tc.size != size || r->tc.readers != readers)
             continue;
@@ -330,7 +332,7 @@ const struct bench_result *bench_rec_baseline(const struct bench_result *res, in
     case REC_ZEROCOPY:
         return bench_find_rec(res, n, REC_COPY, TR_SCB, r->tc.backend);
     default:
-        return NULL;
+        return bench_ev_baseline(res, n, r);
     }
 }
 
@@ -366,7 +368,7 @@ double bench_vs_pipe(const struct bench_result *res, int n,
         v = bench_series(r, SER_P50, 0).med;
         return v > 0 ? bench_series(p, SER_P50, 0).med / v : NAN;
     }
-    if (r->tc.rec != REC_NONE)
+    if (r->tc.rec != REC_NONE || r->tc.ev != EV_NONE)
         return NAN; /* compared with their own baselines */
     pr = pipe_rate(res, n, r->tc.size);
     if (r->status != ST_OK || r->nreps == 0 || !(pr > 0))
@@ -582,7 +584,7 @@ int bench_targets(const struct bench_info *info,
         t[k].met = -1;
     }
     k++;
-    return k;
+    return k + bench_ev_targets(res, n, be, &t[k]);
 }
 
 /* --- the table ------------------------------------------------------------ */
@@ -788,11 +790,12 @@ void bench_report_table(FILE *out, const struct bench_info *info,
                 "items/s", "data rate", "vs pipe", "writer/s", "loss");
         for (j = 0; j < n; j++)
             if (!res[j].is_latency && res[j].tc.rec == REC_NONE &&
-                res[j].tc.size == info->sizes[i])
+                res[j].tc.ev == EV_NONE && res[j].tc.size == info->sizes[i])
                 print_tput_row(out, res, n, &res[j]);
     }
 
     print_records(out, res, n);
+    bench_report_events(out, res, n);
 
     for (j = 0; j < n; j++)
         any_lat |= res[j].is_latency;

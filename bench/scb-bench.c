@@ -56,8 +56,9 @@ static void usage(FILE *out)
 "queue on this machine: throughput from one writer process to 1 and to N\n"
 "reader processes (lossless and overwrite modes), the overwrite writer's\n"
 "rate with and without a reader, records (64 B, 8-1000 B mixed against a\n"
-"pipe, 64 KiB zero-copy against copying), and the round trip of an 8-byte\n"
-"item and of an 8-byte record.\n"
+"pipe, 64 KiB zero-copy against copying), the round trip of an 8-byte\n"
+"item and of an 8-byte record, and scb_fd: the round trip asleep in poll\n"
+"against two pipes, and the push rate beside a reader that called it.\n"
 "Every receiver checks every item's sequence number.\n"
 "\n"
 "  -q, --quick            a short smoke run (a few seconds): 1 run per case\n"
@@ -273,6 +274,13 @@ static void add_rec(enum bench_transport tr, enum bench_rec rec, const char *bac
     r->tc.rec = rec;
 }
 
+/* A push-rate case of events.c: 8-byte items, one reader. */
+static void add_ev(enum bench_ev ev, const char *backend, uint64_t ring_bytes)
+{
+    add_tput(TR_SCB, MODE_OVERWRITE, API_ONE, backend, BENCH_EV_SIZE, 1, ring_bytes);
+    g_res[g_nres - 1].tc.ev = ev;
+}
+
 static void add_lat(enum bench_lat lat, const char *backend)
 {
     struct bench_result *r = add_case();
@@ -330,14 +338,18 @@ static void build_cases(const struct bench_info *info, uint64_t ring_bytes)
         add_rec(TR_SCB, REC_MIXED, be, ring_bytes);
         add_rec(TR_SCB, REC_COPY, be, ring_bytes);
         add_rec(TR_SCB, REC_ZEROCOPY, be, ring_bytes);
+        add_ev(EV_PLAIN, be, ring_bytes);
+        add_ev(EV_FD, be, ring_bytes);
     }
     add_lat(LAT_LINE, NULL);
     add_lat(LAT_PIPE, NULL);
+    add_lat(LAT_PIPE_POLL, NULL);
     for (b = 0; b < info->nbackends; b++) {
         add_lat(LAT_BUSY, info->backends[b]);
         add_lat(LAT_REC_BUSY, info->backends[b]);
         add_lat(LAT_WAIT, info->backends[b]);
         add_lat(LAT_SLEEP, info->backends[b]);
+        add_lat(LAT_FD, info->backends[b]);
     }
 }
 
@@ -367,6 +379,8 @@ static int run_case(struct bench_result *r, int rep, const struct bench_opts *o,
             rc = bench_line_latency(o, samples, why, sizeof why);
         else if (r->lat == LAT_REC_BUSY)
             rc = bench_rec_latency(r->backend, o, samples, why, sizeof why);
+        else if (r->lat == LAT_FD || r->lat == LAT_PIPE_POLL)
+            rc = bench_ev_latency(r->lat, r->backend, o, samples, why, sizeof why);
         else
             rc = bench_scb_latency(r->lat, r->backend, o, samples, why, sizeof why);
         if (rc == 0) {
@@ -375,6 +389,8 @@ static int run_case(struct bench_result *r, int rep, const struct bench_opts *o,
         }
     } else if (r->tc.rec != REC_NONE) {
         rc = bench_rec_tput(&r->tc, o, &r->rep[r->nreps], why, sizeof why);
+    } else if (r->tc.ev != EV_NONE) {
+        rc = bench_ev_tput(&r->tc, o, &r->rep[r->nreps], why, sizeof why);
     } else if (r->tc.transport == TR_SCB) {
         rc = bench_scb_tput(&r->tc, o, &r->rep[r->nreps], why, sizeof why);
     } else {
@@ -413,7 +429,7 @@ static void describe_last(char *buf, size_t len, const struct bench_result *r)
     bench_fmt_size(sz, sizeof sz, r->tc.size);
     snprintf(buf, len, "%s, %s, %d reader%s: %sitems/s%s", name, sz,
              r->tc.readers, r->tc.readers == 1 ? "" : "s", rate,
-             r->tc.readers == 0 ? " pushed" : "");
+             r->tc.readers == 0 || r->tc.ev != EV_NONE ? " pushed" : "");
 }
 
 static double clock_cost(void)
