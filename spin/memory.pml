@@ -14,10 +14,11 @@
  * forwarding), else mem[].  FENCE(p) (a full fence, mfence) waits until
  * p's buffer is empty.  A read-modify-write (lock xadd, lock cmpxchg: every
  * atomic_fetch_add and compare-and-swap on x86) first drains the buffer,
- * then acts on mem[] in one step.  HEAVY() is the asymmetric heavy barrier
- * (Linux membarrier): it returns only after every process has been through
- * a full fence, i.e. each buffer has been empty at some moment during the
- * call.  Acquire and release orderings need no code here: TSO gives them.
+ * then acts on mem[] in one step; so does XCHG (lock xchg).  HEAVY() is
+ * the asymmetric heavy barrier (Linux membarrier): it returns only after
+ * every process has been through a full fence, i.e. each buffer has been
+ * empty at some moment during the call.  Acquire and release orderings
+ * need no code here: TSO gives them.
  */
 
 byte mem[NV];
@@ -38,6 +39,8 @@ byte bval[NPROC * NV];  /* the newest of them */
 #define STORE(p, v, x) \
     atomic { sb[p] ! v, x; nbuf[(p)*NV+(v)]++; bval[(p)*NV+(v)] = x }
 #define FENCE(p) empty(sb[p])
+#define XCHG(p, v, x, old) \
+    atomic { empty(sb[p]) -> old = mem[v]; mem[v] = x }
 #define RMW_ADD(p, v, k, old) \
     atomic { empty(sb[p]) -> old = mem[v]; mem[v] = old + (k) }
 #define CAS(p, v, exp, new, ok) \
@@ -63,6 +66,7 @@ end:
 #define LOAD(p, v, dst)  dst = mem[v]
 #define STORE(p, v, x)   mem[v] = x
 #define FENCE(p)         skip
+#define XCHG(p, v, x, old) atomic { old = mem[v]; mem[v] = x }
 #define RMW_ADD(p, v, k, old) atomic { old = mem[v]; mem[v] = old + (k) }
 #define CAS(p, v, exp, new, ok) \
     atomic { if :: mem[v] == exp -> mem[v] = new; ok = 1 \
