@@ -30,27 +30,33 @@
  *   writer, per push (scb_push):
  *     STORE head            scb_ring_push:
  *                             scb_store_release(&r->hdr->head, next);
- *     WFENCE                scb_ring_readers_waiting: fast_side_barrier(r);
+ *     WFENCE                wake_readers -> scb_ring_readers_waiting ->
+ *                             waiting() (flag = &r->wait->rwait, seq =
+ *                             &r->wait->rseq): fast_side_barrier(r);
  *                             (scb_fence_full, or scb_fence_compiler when
  *                             r->fast_unfenced, on a ring with
  *                             r->asym_barriers)
- *     LOAD flag             if (scb_load32_relaxed(&r->wait->rwait) == 0)
+ *     LOAD flag             if (scb_load32_relaxed(flag) == 0)
  *                               return 0;
- *     STORE flag 0          scb_store32_relaxed(&r->wait->rwait, 0);
- *     RMW_ADD seq           scb_add32_release(&r->wait->rseq, 1);
- *     futex_wake            wake_readers: scb_sys_wake(w->rchan,
- *                             &w->ring.wait->rseq)  (FUTEX_WAKE, INT_MAX)
+ *     STORE flag 0          bits = scb_xchg32_acq_rel(flag, 0);
+ *                           if (bits == 0) return 0;
+ *     RMW_ADD seq           scb_add32_release(seq, 1);
+ *     futex_wake            wake_readers -> scb_handle_wake, bits &
+ *                             SCB_WAIT_SLEEP: scb_sys_wake(h->rchan,
+ *                             &h->ring.wait->rseq)  (FUTEX_WAKE, INT_MAX)
  *
  *   reader, per item (scb_pop_wait):
  *     LOAD head, pos++      scb_pop -> scb_ring_pop -> available():
  *                             c->head = scb_load_acquire(&r->hdr->head);
  *     then, nothing there, the sleep preparation:
  *       fixed:  LOAD seq; STORE flag 1; FENCE
- *       -DOLD:  STORE flag 1; FENCE; LOAD seq
- *                           scb_ring_reader_sleep_prepare:
- *                             scb_store32_relaxed(&r->wait->rwait, 1);
+ *                           scb_ring_reader_sleep_prepare -> sleep_prepare:
+ *                             s = scb_load32_acquire(seq);
+ *                             scb_or32_acq_rel(flag, SCB_WAIT_SLEEP);
  *                             scb_fence_full();
- *                             return scb_load32_acquire(&r->wait->rseq);
+ *       -DOLD:  STORE flag 1; FENCE; LOAD seq
+ *                           (before the fix: the flag stored, the fence,
+ *                           then the word loaded)
  *     HEAVY (-DASYM)        scb_pop_wait: scb_sys_barrier_heavy()
  *     LOAD head, pos++      scb_pop_wait: rc = scb_pop(r, item);  (re-check)
  *     futex_wait(s)         scb_sys_wait(r->rchan, &r->ring.wait->rseq,
@@ -58,6 +64,16 @@
  *                           (FUTEX_WAIT: compares the word with s and
  *                           sleeps in one step; a wake clears the sleep)
  *     back to the top       rc = scb_pop(r, item); then the loop again
+ *
+ * The flag holds the sleepers' bit only here, so a plain STORE of 1 and of
+ * 0 stands for the OR and the exchange: OR-ing SCB_WAIT_SLEEP into 0 or 1
+ * gives 1; the writer is the only one to clear the flag, so its exchange
+ * never finds 0 after its load found it raised; under TSO its STORE 0
+ * waits in the buffer, with no load after it, until the RMW_ADD drains
+ * it, which is an exchange at that moment; and the sleeper's buffered
+ * STORE 1 is the OR as C11 orders it, its store passed by the loads that
+ * follow (the fence is there for that; on x86 the locked OR is a full
+ * barrier by itself).
  */
 
 #ifndef NREADERS

@@ -36,11 +36,14 @@
  *                             next);
  *     no room, the sleep preparation:
  *       fixed:  LOAD wseq; STORE wwait 1; FENCE
- *       -DOLD:  STORE wwait 1; FENCE; LOAD wseq
- *                           scb_ring_writer_sleep_prepare:
- *                             scb_store32_relaxed(&r->wait->wwait, 1);
+ *                           scb_ring_writer_sleep_prepare -> sleep_prepare
+ *                             (seq = &r->wait->wseq, flag = &r->wait->wwait):
+ *                             s = scb_load32_acquire(seq);
+ *                             scb_or32_acq_rel(flag, SCB_WAIT_SLEEP);
  *                             scb_fence_full();
- *                             return scb_load32_acquire(&r->wait->wseq);
+ *       -DOLD:  STORE wwait 1; FENCE; LOAD wseq
+ *                           (before the fix: the flag stored, the fence,
+ *                           then the word loaded)
  *     HEAVY (-DASYM)        heavy_ok = ... scb_sys_barrier_heavy() == 0
  *     LOAD pos[r], room?    rc = scb_push(w, item);  (re-check)
  *     futex_wait(s)         scb_sys_wait(w->wchan, &w->ring.wait->wseq,
@@ -50,13 +53,23 @@
  *     (head > pos)          scb_ring_pop: available()
  *     STORE pos[r]          publish: scb_store_release(&c->slot->pos,
  *                             c->pos);
- *     WAKER_FENCE           wake_writer -> scb_ring_writer_waiting:
- *                             fast_side_barrier(r);
- *     LOAD wwait            if (scb_load32_relaxed(&r->wait->wwait) == 0)
+ *     WAKER_FENCE           wake_writer -> scb_ring_writer_waiting ->
+ *                             waiting(): fast_side_barrier(r);
+ *     LOAD wwait            if (scb_load32_relaxed(flag) == 0)
  *                               return 0;
- *     STORE wwait 0         scb_store32_relaxed(&r->wait->wwait, 0);
- *     RMW_ADD wseq          scb_add32_release(&r->wait->wseq, 1);
- *     futex_wake            scb_sys_wake(r->wchan, &r->ring.wait->wseq)
+ *     XCHG wwait 0 -> bits  bits = scb_xchg32_acq_rel(flag, 0);
+ *                           if (bits == 0) return 0;  (another reader
+ *                             took them since the load)
+ *     RMW_ADD wseq          scb_add32_release(seq, 1);
+ *     futex_wake            scb_handle_wake, bits & SCB_WAIT_SLEEP:
+ *                             scb_sys_wake(h->wchan, &h->ring.wait->wseq)
+ *
+ * The flag holds the writer's sleeper bit only here, so the sleeper's plain
+ * STORE of 1 stands for its OR: OR-ing SCB_WAIT_SLEEP into 0 or 1 gives 1,
+ * and the store in the buffer is the OR as C11 orders it, passed by the
+ * loads that follow (the fence is there for that; on x86 the locked OR is
+ * a full barrier by itself).  The wakers are several, so their exchange is
+ * modelled as it is: a reader whose exchange finds 0 bumps nothing.
  */
 
 #ifndef NREADERS
@@ -159,7 +172,7 @@ proctype writer()
 
 proctype reader(byte me)
 {
-    byte pos = 0, f, old;
+    byte pos = 0, f, bits, old;
 
     do
     :: pos < NPUSH ->
@@ -171,11 +184,15 @@ proctype reader(byte me)
         if
         :: f == 0 -> skip
         :: else ->
-            STORE(me, FLAG, 0);
-            RMW_ADD(me, SEQ, 1, old);
-            asleep = 0  /* futex_wake */
+            XCHG(me, FLAG, 0, bits);
+            if
+            :: bits == 0 -> skip  /* another reader took it */
+            :: else ->
+                RMW_ADD(me, SEQ, 1, old);
+                asleep = 0  /* futex_wake */
+            fi
         fi;
-        f = 0; old = 0
+        f = 0; bits = 0; old = 0
     :: else -> break
     od
 }
