@@ -45,6 +45,7 @@ struct scb {
     scb_sys_bell_t *bell;
     struct scb_bell *bell_slot;
     uint64_t bell_key;
+    int bell_lost;           /* its entry was taken and could not be again */
     scb_sys_ringer_t *ringer;
     char name[SCB_NAME_MAX + 1];
 };

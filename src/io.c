@@ -511,39 +511,61 @@ static int ring(scb_t *h, uint64_t key)
     return scb_sys_bell_ring(&h->ringer, key);
 }
 
+/* Takes an entry of the ring's bell table for the handle's bell (again,
+ * after another process took its entry), removing the name a dead owner
+ * of that entry left behind. */
+static int take_entry(scb_t *h)
+{
+    uint64_t stale;
+    int rc = scb_ring_bell_take(&h->ring, h->self_id, h->bell_key,
+                                h->is_writer ? SCB_BELL_WRITER
+                                             : SCB_BELL_READER,
+                                scb_sys_proc_alive, &h->bell_slot, &stale);
+
+    if (stale != 0 && stale != h->bell_key)
+        scb_sys_bell_remove(stale);
+    return rc;
+}
+
 /* Arms the handle's bell (see above).  If ready() is true already, the
- * handle rings its own bell, unless the other side disarmed it first (it
- * rings it then).  A lossless writer's bell also gets a timer: a reader
- * that died holding it back rings nothing, and the next push frees its
- * slot.  An entry another process took (it judged this one dead, or wrote
- * over the table) is taken again where it can be; where it cannot, or
- * where the heavy barrier of a ring with asymmetric barriers failed after
- * scb_fd (which refuses such a process), the handle cannot count on the
- * other side and rings itself: spurious readiness, never a lost one. */
+ * handle makes its own bell ready, unless the other side disarmed it
+ * first (it rings it then).  A lossless writer's bell also gets a timer: a
+ * reader that died holding it back rings nothing, and the next push frees
+ * its slot.  An entry another process took (it judged this one dead, or
+ * wrote over the table) is taken again where it can be; where it cannot,
+ * the bell is made ready once (the loop comes back and finds out), then
+ * stays quiet: with its table overwritten the handle can count on nothing,
+ * and an event loop must not spin on it.  Where the heavy barrier of a ring
+ * with asymmetric barriers fails after scb_fd (which refuses such a
+ * process), the handle cannot count on the other side either and makes its
+ * bell ready: spurious readiness, never a lost one. */
 static void arm(scb_t *h)
 {
     uint32_t role = h->is_writer ? SCB_BELL_WRITER : SCB_BELL_READER;
 
     scb_sys_bell_clear(h->bell);
     if (!scb_ring_bell_mine(h->bell_slot, h->self_id, h->bell_key) &&
-        scb_ring_bell_take(&h->ring, h->self_id, h->bell_key, role,
-                           scb_sys_proc_alive, &h->bell_slot) != SCB_OK) {
-        (void)ring(h, h->bell_key);
+        take_entry(h) != SCB_OK) {
+        if (!h->bell_lost)
+            scb_sys_bell_set(h->bell);
+        h->bell_lost = 1;
         return;
     }
+    h->bell_lost = 0;
     scb_ring_bell_arm(&h->ring, h->bell_slot, role);
     if (!h->no_heavy && barrier_for_sleep(h) && !ready(h)) {
         if (h->is_writer)
             scb_sys_bell_timer(h->bell, REAP_INTERVAL_NS);
         return;
     }
-    if (scb_ring_bell_disarm(h->bell_slot) && ring(h, h->bell_key) < 0)
-        scb_ring_bell_arm(&h->ring, h->bell_slot, role);
+    if (scb_ring_bell_disarm(h->bell_slot))
+        scb_sys_bell_set(h->bell);
 }
 
 void scb_handle_wake(scb_t *h, uint32_t bits)
 {
     uint32_t role = h->is_writer ? SCB_BELL_READER : SCB_BELL_WRITER;
+    struct scb_bell *b;
     uint32_t i = 0;
     uint64_t key;
 
@@ -554,12 +576,16 @@ void scb_handle_wake(scb_t *h, uint32_t bits)
             scb_sys_wake(h->wchan, &h->ring.wait->wseq);
     }
     if (bits & SCB_WAIT_BELL)
-        while (scb_ring_bell_next(&h->ring, role, 0, &i, &key))
-            if (ring(h, key) < 0)
-                /* Not rung (out of memory or descriptors): armed again,
-                 * so that the next progress tries again.  Bell i - 1 is
-                 * the one scb_ring_bell_next disarmed. */
-                scb_ring_bell_arm(&h->ring, &h->ring.bells[i - 1], role);
+        while (scb_ring_bell_next(&h->ring, role, 0, &i, &key)) {
+            if (ring(h, key) >= 0)
+                continue;
+            /* Not rung (out of memory or descriptors): armed again while
+             * its owner lives, so that the next progress tries again.
+             * Bell i - 1 is the one scb_ring_bell_next disarmed. */
+            b = &h->ring.bells[i - 1];
+            if (scb_sys_proc_alive(scb_load_relaxed(&b->owner)))
+                scb_ring_bell_arm(&h->ring, b, role);
+        }
 }
 
 void scb_handle_ring_all(scb_t *w)
@@ -602,7 +628,7 @@ int scb_fd(scb_t *h, scb_fd_t *out)
         }
         for (attempt = 0; rc == SCB_EEXIST && attempt < 8; attempt++) {
             key = bell_key(h, attempt);
-            rc = scb_sys_bell_open(key, h->is_writer, &h->bell);
+            rc = scb_sys_bell_open(key, h->is_writer, h->mode, &h->bell);
         }
         if (rc == SCB_EEXIST)
             rc = SCB_ESYS; /* eight keys in use: errno says EADDRINUSE */
@@ -610,16 +636,12 @@ int scb_fd(scb_t *h, scb_fd_t *out)
             return rc;
         if (h->self_id == 0)
             h->self_id = scb_sys_proc_self();
-        rc = scb_ring_bell_take(&h->ring, h->self_id, key,
-                                h->is_writer ? SCB_BELL_WRITER
-                                             : SCB_BELL_READER,
-                                scb_sys_proc_alive, &h->bell_slot);
-        if (rc != SCB_OK) {
-            scb_sys_bell_close(h->bell);
+        h->bell_key = key;
+        if ((rc = take_entry(h)) != SCB_OK) {
+            scb_sys_bell_close(h->bell, 1);
             h->bell = NULL;
             return rc;
         }
-        h->bell_key = key;
     }
     *out = scb_sys_bell_fd(h->bell);
     return SCB_OK;
@@ -627,9 +649,18 @@ int scb_fd(scb_t *h, scb_fd_t *out)
 
 void scb_handle_fd_close(scb_t *h, int shared)
 {
+    uint32_t i = 0;
+    uint64_t key;
+
+    /* The writer leaving frees the entries of dead owners and removes the
+     * names they left (a reader killed while not armed is rung by nobody,
+     * and nobody else may ever reclaim its entry). */
+    if (shared && h->is_writer)
+        while (scb_ring_bell_reap(&h->ring, scb_sys_proc_alive, &i, &key))
+            scb_sys_bell_remove(key);
     if (h->bell != NULL && shared)
         scb_ring_bell_drop(&h->ring, h->bell_slot, h->self_id, h->bell_key);
-    scb_sys_bell_close(h->bell);
+    scb_sys_bell_close(h->bell, shared);
     scb_sys_ringer_close(h->ringer);
     h->bell = NULL;
     h->ringer = NULL;

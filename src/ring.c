@@ -480,10 +480,11 @@ static uint32_t bells_hi(const scb_ring_t *r)
 
 int scb_ring_bell_take(const scb_ring_t *r, uint64_t self, uint64_t key,
                        uint32_t role, scb_ring_alive_fn alive,
-                       struct scb_bell **bell)
+                       struct scb_bell **bell, uint64_t *stale)
 {
     uint32_t i, hi, pass;
 
+    *stale = 0;
     for (pass = 0; pass < 2; pass++) {
         for (i = 0; i < SCB_BELLS; i++) {
             struct scb_bell *b = &r->bells[i];
@@ -493,6 +494,8 @@ int scb_ring_bell_take(const scb_ring_t *r, uint64_t self, uint64_t key,
                 continue;
             if (!scb_cas(&b->owner, &owner, self))
                 continue;
+            if (owner != 0)
+                *stale = scb_load_relaxed(&b->key);
             scb_store32_relaxed(&b->armed, 0);
             scb_store_relaxed(&b->key, key);
             scb_store32_relaxed(&b->role, role);
@@ -506,6 +509,27 @@ int scb_ring_bell_take(const scb_ring_t *r, uint64_t self, uint64_t key,
         }
     }
     return SCB_ELIMIT;
+}
+
+int scb_ring_bell_reap(const scb_ring_t *r, scb_ring_alive_fn alive,
+                       uint32_t *i, uint64_t *key)
+{
+    uint32_t hi = bells_hi(r);
+
+    while (*i < hi) {
+        struct scb_bell *b = &r->bells[(*i)++];
+        uint64_t owner = scb_load_acquire(&b->owner), k;
+
+        if (owner == 0 || alive(owner))
+            continue;
+        k = scb_load_relaxed(&b->key);
+        scb_store32_relaxed(&b->armed, 0);
+        if (scb_cas(&b->owner, &owner, 0)) {
+            *key = k;
+            return 1;
+        }
+    }
+    return 0;
 }
 
 void scb_ring_bell_drop(const scb_ring_t *r, struct scb_bell *bell,

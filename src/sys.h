@@ -97,24 +97,33 @@ extern _Atomic unsigned long scb_sys_wake_calls;
  * (struct scb_bell); the owner picks it at random.
  *
  * open makes the bell `key` (SCB_EEXIST: that key is in use, pick
- * another; SCB_ENOTSUP: no doorbells on this system), not ready.  With
- * `timed` it can also become ready by a timer (scb_sys_bell_timer).  fd is
- * the handle given to the event loop, owned by the bell.  clear makes it
- * not ready (and stops its timer).  close closes it all.
+ * another; SCB_ENOTSUP: no doorbells on this system), not ready, that the
+ * users `mode` (the ring's permission bits) lets write the ring may ring.
+ * With `timed` it can also become ready by a timer (scb_sys_bell_timer).
+ * fd is the handle given to the event loop, owned by the bell.  clear
+ * makes it not ready (and stops its timer); set makes it ready, needing no
+ * new descriptor.  close closes it all and, with `remove`, removes its
+ * name (not in a forked child: the name is the parent's); remove removes
+ * the name of a bell whose owner died without closing it, where names
+ * outlive their owners.
  *
  * ring makes the bell `key`, of this process or another, ready, without
  * blocking; *ringer is the caller's sending end, made on first use and
  * freed by scb_sys_ringer_close.  0 when rung (or ringing already), 1 when
- * there is no such bell (its owner is gone), -1 when it could not be rung
- * now (out of memory or descriptors): the caller must try again later.
+ * it cannot be rung and never will (its owner is gone, or it is not this
+ * process's to ring), -1 when it could not be rung now (out of memory or
+ * descriptors): the caller may try again later.
  */
 typedef struct scb_sys_bell scb_sys_bell_t;
 typedef struct scb_sys_ringer scb_sys_ringer_t;
-int scb_sys_bell_open(uint64_t key, int timed, scb_sys_bell_t **out);
+int scb_sys_bell_open(uint64_t key, int timed, uint32_t mode,
+                      scb_sys_bell_t **out);
 scb_fd_t scb_sys_bell_fd(const scb_sys_bell_t *b);
 void scb_sys_bell_clear(scb_sys_bell_t *b);
+void scb_sys_bell_set(scb_sys_bell_t *b);
 void scb_sys_bell_timer(scb_sys_bell_t *b, uint64_t ns);
-void scb_sys_bell_close(scb_sys_bell_t *b);
+void scb_sys_bell_close(scb_sys_bell_t *b, int remove);
+void scb_sys_bell_remove(uint64_t key);
 int scb_sys_bell_ring(scb_sys_ringer_t **ringer, uint64_t key);
 void scb_sys_ringer_close(scb_sys_ringer_t *ringer);
 
