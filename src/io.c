@@ -593,6 +593,11 @@ void scb_handle_ring_all(scb_t *w)
     uint32_t i = 0;
     uint64_t key;
 
+    /* First the entries of dead owners (the writer replaced among them). */
+    while (scb_ring_bell_reap(&w->ring, scb_sys_proc_alive, &i, &key))
+        scb_sys_bell_remove(key);
+    i = 0;
+
     while (scb_ring_bell_next(&w->ring, SCB_BELL_READER, 1, &i, &key))
         (void)ring(w, key);
 }
@@ -652,10 +657,10 @@ void scb_handle_fd_close(scb_t *h, int shared)
     uint32_t i = 0;
     uint64_t key;
 
-    /* The writer leaving frees the entries of dead owners and removes the
-     * names they left (a reader killed while not armed is rung by nobody,
-     * and nobody else may ever reclaim its entry). */
-    if (shared && h->is_writer)
+    /* A handle leaving frees the entries of dead owners and removes the
+     * names they left: a killed owner's name is removed by nobody else
+     * unless another handle needs its entry. */
+    if (shared && h->shared_rw)
         while (scb_ring_bell_reap(&h->ring, scb_sys_proc_alive, &i, &key))
             scb_sys_bell_remove(key);
     if (h->bell != NULL && shared)

@@ -1,42 +1,44 @@
-#ifdef HAVE_CONFIG_H
-#include <config.h>
-#endif
-
 /*
  * bell_unix.c - the doorbells of src/sys.h (scb_fd) for Unix.
  *
- * Linux: a bell is a Unix datagram socket bound to the path
- * /dev/shm/scb-bell.<key in hex>, whose file carries the ring's permission
- * bits, so a process that may write the ring, and only such a process, can
- * ring it with one sendto() knowing the key alone.  /dev/shm is what
- * processes sharing POSIX shared memory share, also across containers that
- * share it without sharing a network namespace (the abstract socket
- * namespace would not reach across those).  Ringing a bell whose owner
- * died fails at once (ECONNREFUSED: the file stays, nobody is bound to
- * it), and a full queue (EAGAIN) means it is ringing already.  The owner
- * removes the file when it closes the bell; a killed owner's file is
- * removed by the first ringer that finds nobody bound to it, by the next
- * handle that reclaims its entry in the ring's table, or by the ring's
- * writer when it closes (scb_sys_bell_remove).  A timed bell (a lossless
- * writer's, which must also wake up to look for dead readers) is an epoll
- * descriptor over the socket and a timerfd.
+ * Linux: a bell is a FIFO (named pipe) at /dev/shm/scb-bell.<key in hex>,
+ * which its owner opens read-write, non-blocking, and hands to the event
+ * loop: readable while it holds a byte.  A ringer opens the FIFO by name
+ * once, read-write too (so no write can ever raise SIGPIPE, whoever died),
+ * keeps the descriptor in a small cache and writes one byte per ring; a
+ * full FIFO (EAGAIN) is one that is ringing already.  So a ring costs what
+ * a pipe's write costs, and a clear what its read costs.  The file
+ * carries the ring's permission bits (read and write wherever the ring is
+ * writable), so a process that may write the ring, and only such a
+ * process, can ring; /dev/shm is what processes sharing POSIX shared
+ * memory share, also across containers without a common network
+ * namespace.  The ringer opens it with O_NOFOLLOW and writes only to a
+ * FIFO: a name another user made cannot lead its byte elsewhere.  The
+ * owner removes the file when it closes the bell; a killed owner's file is
+ * removed by the next handle that reclaims its entry in the ring's table,
+ * or by the ring's writer when it closes (scb_sys_bell_remove).  A timed
+ * bell (a lossless writer's, which must also wake up to look for dead
+ * readers) is an epoll descriptor over the FIFO and a timerfd.
  *
- * FreeBSD and macOS (not built yet, SCB_ENOTSUP): the same sockets under
- * /tmp, with a kqueue holding the socket's EVFILT_READ and an
- * EVFILT_TIMER for a timed bell.  Other systems: SCB_ENOTSUP.
+ * Weighed and left: Unix datagram sockets (bound in the abstract
+ * namespace or to a path) cost three times a pipe's write and read per
+ * ring, and the abstract namespace stops at network namespaces and has no
+ * permissions.
+ *
+ * FreeBSD and macOS (not built yet, SCB_ENOTSUP): the same FIFOs under
+ * /tmp, with a kqueue holding the FIFO's EVFILT_READ and an EVFILT_TIMER
+ * for a timed bell.  Other systems: SCB_ENOTSUP.
  */
 
 #if defined(__linux__)
 #include <errno.h>
-#include <stddef.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
-#include <sys/un.h>
 #include <unistd.h>
 #endif
 
@@ -49,30 +51,29 @@ _Atomic unsigned long scb_sys_wake_calls;
 
 #if defined(__linux__)
 
+#define BELL_DIR "/dev/shm"
+#define BELL_PATH_MAX 64
+
+/* Descriptors a ringer keeps open, one per bell it rang lately. */
+#define RINGER_CACHE 64
+
 struct scb_sys_bell {
-    int sock;  /* the bound datagram socket */
+    int fifo;  /* the FIFO, open read-write */
     int timer; /* timed bells: the timerfd, else -1 */
-    int fd;    /* what the event loop waits on: sock, or an epoll fd */
-    struct sockaddr_un addr; /* its name */
-    socklen_t addr_len;
+    int fd;    /* what the event loop waits on: fifo, or an epoll fd */
+    char path[BELL_PATH_MAX];
 };
 
 struct scb_sys_ringer {
-    int sock; /* an unbound datagram socket to send from */
+    uint64_t key[RINGER_CACHE];
+    int fd[RINGER_CACHE]; /* -1: none */
+    unsigned next;        /* the entry to reuse when all are taken */
 };
 
-#define BELL_DIR "/dev/shm"
-
-/* The address of the bell `key`; returns its length. */
-static socklen_t bell_addr(uint64_t key, struct sockaddr_un *sa)
+static void bell_path(uint64_t key, char path[BELL_PATH_MAX])
 {
-    int n;
-
-    memset(sa, 0, sizeof *sa);
-    sa->sun_family = AF_UNIX;
-    n = snprintf(sa->sun_path, sizeof sa->sun_path, BELL_DIR "/scb-bell.%016llx",
-                 (unsigned long long)key);
-    return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + (size_t)n + 1);
+    snprintf(path, BELL_PATH_MAX, BELL_DIR "/scb-bell.%016llx",
+             (unsigned long long)key);
 }
 
 static void close_quiet(int fd)
@@ -89,24 +90,26 @@ int scb_sys_bell_open(uint64_t key, int timed, uint32_t mode,
 {
     struct epoll_event ev;
     scb_sys_bell_t *b;
-    int rc, bound = 0;
+    mode_t m = (mode_t)(mode & 0666);
+    int rc, made = 0;
 
     *out = NULL;
     if ((b = malloc(sizeof *b)) == NULL)
         return SCB_ENOMEM;
-    b->timer = b->fd = -1;
-    b->addr_len = bell_addr(key, &b->addr);
-    b->sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (b->sock < 0)
+    b->timer = b->fd = b->fifo = -1;
+    bell_path(key, b->path);
+    /* Whoever may write the ring may ring: read and write wherever the
+     * ring is writable (a FIFO is opened read-write), and the owner. */
+    m |= (mode_t)((m & 0222) << 1) | 0600;
+    if (mkfifo(b->path, m) != 0)
         goto fail;
-    if (bind(b->sock, (struct sockaddr *)&b->addr, b->addr_len) != 0)
+    made = 1;
+    if (chmod(b->path, m) != 0) /* exactly, whatever the umask */
         goto fail;
-    bound = 1;
-    /* Whoever may write the ring may ring: its write bits, with read bits
-     * beside them (and the owner's own), never more. */
-    if (chmod(b->addr.sun_path, (mode_t)((mode & 0666) | 0600)) != 0)
+    b->fifo = open(b->path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+    if (b->fifo < 0)
         goto fail;
-    b->fd = b->sock;
+    b->fd = b->fifo;
     if (timed) {
         b->timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
         if (b->timer < 0)
@@ -115,7 +118,7 @@ int scb_sys_bell_open(uint64_t key, int timed, uint32_t mode,
             goto fail;
         memset(&ev, 0, sizeof ev);
         ev.events = EPOLLIN;
-        if (epoll_ctl(b->fd, EPOLL_CTL_ADD, b->sock, &ev) != 0 ||
+        if (epoll_ctl(b->fd, EPOLL_CTL_ADD, b->fifo, &ev) != 0 ||
             epoll_ctl(b->fd, EPOLL_CTL_ADD, b->timer, &ev) != 0)
             goto fail;
     }
@@ -123,17 +126,17 @@ int scb_sys_bell_open(uint64_t key, int timed, uint32_t mode,
     return SCB_OK;
 
 fail:
-    rc = errno == EADDRINUSE ? SCB_EEXIST : scb_sys_errno_to_scb(errno);
-    if (b->fd >= 0 && b->fd != b->sock)
+    rc = errno == EEXIST ? SCB_EEXIST : scb_sys_errno_to_scb(errno);
+    if (b->fd >= 0 && b->fd != b->fifo)
         close_quiet(b->fd);
     close_quiet(b->timer);
-    if (bound) {
+    close_quiet(b->fifo);
+    if (made) {
         int saved = errno;
 
-        (void)unlink(b->addr.sun_path);
+        (void)unlink(b->path);
         errno = saved;
     }
-    close_quiet(b->sock);
     free(b);
     return rc;
 }
@@ -146,23 +149,31 @@ scb_fd_t scb_sys_bell_fd(const scb_sys_bell_t *b)
 void scb_sys_bell_clear(scb_sys_bell_t *b)
 {
     static const struct itimerspec off;
-    struct mmsghdr msgs[8];
-    int saved = errno, n, rounds = 0;
+    char buf[64];
+    int saved = errno, rounds = 0;
+    ssize_t n;
     uint64_t ticks;
 
-    /* Rings are one-byte datagrams: take up to 8 a call, until none is
-     * left (one system call when at most 7 were queued).  Anyone in the
-     * network namespace can send here, so the rounds are bounded: a flood
+    /* One read takes every byte of an ordinary ring.  Whoever may write
+     * the ring may also write here, so the rounds are bounded: a flood
      * leaves the bell ready (spurious readiness), it does not hold the
      * caller. */
-    memset(msgs, 0, sizeof msgs);
     do {
-        n = recvmmsg(b->sock, msgs, 8, MSG_DONTWAIT, NULL);
-    } while ((n == 8 && ++rounds < 8) || (n < 0 && errno == EINTR));
+        n = read(b->fifo, buf, sizeof buf);
+    } while ((n == (ssize_t)sizeof buf && ++rounds < 8) ||
+             (n < 0 && errno == EINTR));
     if (b->timer >= 0) {
         (void)timerfd_settime(b->timer, 0, &off, NULL);
         (void)read(b->timer, &ticks, sizeof ticks);
     }
+    errno = saved;
+}
+
+void scb_sys_bell_set(scb_sys_bell_t *b)
+{
+    int saved = errno;
+
+    (void)write(b->fifo, "!", 1); /* EAGAIN: full, so set already */
     errno = saved;
 }
 
@@ -182,16 +193,6 @@ void scb_sys_bell_timer(scb_sys_bell_t *b, uint64_t ns)
     errno = saved;
 }
 
-void scb_sys_bell_set(scb_sys_bell_t *b)
-{
-    int saved = errno;
-
-    /* From its own socket: no descriptor to find, none to run out of. */
-    (void)sendto(b->sock, "!", 1, MSG_DONTWAIT | MSG_NOSIGNAL,
-                 (struct sockaddr *)&b->addr, b->addr_len);
-    errno = saved;
-}
-
 void scb_sys_bell_close(scb_sys_bell_t *b, int remove)
 {
     int saved = errno;
@@ -199,75 +200,100 @@ void scb_sys_bell_close(scb_sys_bell_t *b, int remove)
     if (b == NULL)
         return;
     if (remove)
-        (void)unlink(b->addr.sun_path);
+        (void)unlink(b->path);
     errno = saved;
-    if (b->fd != b->sock)
+    if (b->fd != b->fifo)
         close_quiet(b->fd);
     close_quiet(b->timer);
-    close_quiet(b->sock);
+    close_quiet(b->fifo);
     free(b);
 }
 
 void scb_sys_bell_remove(uint64_t key)
 {
-    struct sockaddr_un sa;
+    char path[BELL_PATH_MAX];
     int saved = errno;
 
-    (void)bell_addr(key, &sa);
-    (void)unlink(sa.sun_path);
+    bell_path(key, path);
+    (void)unlink(path);
     errno = saved;
+}
+
+/* The ringer's descriptor of the bell `key`, opened (and cached) if need
+ * be: >= 0, or -1 with *gone set when there is no such bell, or it is not
+ * a FIFO, or not this process's to open; -1 with *gone clear when it could
+ * not be opened now (no descriptor, no memory). */
+static int ringer_fd(scb_sys_ringer_t *g, uint64_t key, int *gone)
+{
+    char path[BELL_PATH_MAX];
+    struct stat st;
+    unsigned i;
+    int fd;
+
+    *gone = 0;
+    for (i = 0; i < RINGER_CACHE; i++)
+        if (g->fd[i] >= 0 && g->key[i] == key)
+            return g->fd[i];
+    bell_path(key, path);
+    fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        *gone = !(errno == EMFILE || errno == ENFILE || errno == ENOMEM);
+        return -1;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode)) {
+        close_quiet(fd);
+        *gone = 1;
+        return -1;
+    }
+    for (i = 0; i < RINGER_CACHE && g->fd[i] >= 0; i++)
+        ;
+    if (i == RINGER_CACHE) {
+        i = g->next++ % RINGER_CACHE;
+        close_quiet(g->fd[i]);
+    }
+    g->key[i] = key;
+    g->fd[i] = fd;
+    return fd;
 }
 
 int scb_sys_bell_ring(scb_sys_ringer_t **ringer, uint64_t key)
 {
-    struct sockaddr_un sa;
-    socklen_t len = bell_addr(key, &sa);
     scb_sys_ringer_t *g = *ringer;
-    int saved = errno, rc;
+    int saved = errno, fd, gone;
+    unsigned i;
     ssize_t n;
 
     if (g == NULL) {
         if ((g = malloc(sizeof *g)) == NULL)
             return -1;
-        g->sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (g->sock < 0) {
-            free(g);
-            errno = saved;
-            return -1;
-        }
+        for (i = 0; i < RINGER_CACHE; i++)
+            g->fd[i] = -1;
+        g->next = 0;
         *ringer = g;
     }
     atomic_fetch_add_explicit(&scb_sys_wake_calls, 1, memory_order_relaxed);
-    do {
-        n = sendto(g->sock, "!", 1, MSG_DONTWAIT | MSG_NOSIGNAL,
-                   (struct sockaddr *)&sa, len);
-    } while (n < 0 && errno == EINTR);
-    if (n >= 0 || errno == EAGAIN)
-        /* EAGAIN: its queue is full, so it is ringing already.  (The other
-         * EAGAIN, this socket's own send buffer full, would take hundreds
-         * of rings nobody drained: one per armed bell is the most the ring
-         * makes.) */
-        rc = 0;
-    else if (errno == ENOBUFS || errno == ENOMEM)
-        rc = -1; /* the caller tries again later */
-    else {
-        /* ECONNREFUSED or ENOENT: its owner is gone; EACCES, EPERM,
-         * EPROTOTYPE...: not ours to ring.  Never worth a second try.  A
-         * name nobody is bound to any more is its killed owner's: remove
-         * it (where the directory lets this process). */
-        if (errno == ECONNREFUSED)
-            (void)unlink(sa.sun_path);
-        rc = 1;
+    if ((fd = ringer_fd(g, key, &gone)) < 0) {
+        errno = saved;
+        return gone ? 1 : -1;
     }
+    do {
+        n = write(fd, "!", 1);
+    } while (n < 0 && errno == EINTR);
     errno = saved;
-    return rc;
+    /* EAGAIN: full, so it is ringing already.  A killed owner's FIFO takes
+     * the byte too (the ringer holds it open): one needless write, and
+     * nothing rings it again, since only its owner arms it. */
+    return 0;
 }
 
 void scb_sys_ringer_close(scb_sys_ringer_t *ringer)
 {
+    unsigned i;
+
     if (ringer == NULL)
         return;
-    close_quiet(ringer->sock);
+    for (i = 0; i < RINGER_CACHE; i++)
+        close_quiet(ringer->fd[i]);
     free(ringer);
 }
 
