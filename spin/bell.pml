@@ -97,9 +97,8 @@
  * fixed here), a reader that pops again without polling first (its next
  * SCB_EAGAIN arms again, which the model's loop covers), a bell whose
  * heavy barrier fails (it rings itself at once: spurious readiness), the
- * lossless writer's bell and its timer (the same handshake the other way
- * round, as wake_writer.pml is to wake.pml), and scb_handle_ring_all of a
- * take-over writer.
+ * lossless writer's bell (the same handshake the other way round:
+ * bell_writer.pml), and scb_handle_ring_all of a take-over writer.
  */
 
 #ifndef NREADERS
