@@ -25,6 +25,7 @@
 #include "sys.h"
 
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #ifdef __linux__
 #include <sys/epoll.h>
@@ -177,8 +178,29 @@ START_TEST(test_fd_reader_rules)
     W_ASSERT(scb_peek(hs[1], &p, &len) == SCB_OK && len == 16, "%s: peek", fd_kind(flags));
     W_ASSERT(scb_release(hs[1]) == SCB_OK, "%s: release", fd_kind(flags));
 
-    /* scb_close closes it. */
+#ifdef __linux__
+    /* A FIFO with the ring's permission bits (0600), whose name goes with
+     * the handle. */
+    {
+        char link[64], path[256];
+        struct stat st;
+        ssize_t n;
+
+        snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+        n = readlink(link, path, sizeof path - 1);
+        W_ASSERT(n > 0, "readlink %s: %s", link, strerror(errno));
+        path[n] = '\0';
+        W_ASSERT(lstat(path, &st) == 0 && S_ISFIFO(st.st_mode) &&
+                 (st.st_mode & 07777) == 0600, "%s: %s is not a FIFO of mode 0600",
+                 fd_kind(flags), path);
+        close_h(1);
+        W_ASSERT(lstat(path, &st) != 0 && errno == ENOENT,
+                 "%s: %s left after scb_close", fd_kind(flags), path);
+    }
+#else
     close_h(1);
+#endif
+    /* scb_close closes it. */
     errno = 0;
     W_ASSERT(fcntl(fd, F_GETFD) == -1 && errno == EBADF,
              "%s: fd %d still open after scb_close", fd_kind(flags), fd);

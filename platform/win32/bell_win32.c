@@ -147,13 +147,15 @@ static int event_create(const char *name, HANDLE *out)
     return SCB_OK;
 }
 
-int scb_sys_bell_open(uint64_t key, int timed, scb_sys_bell_t **out)
+int scb_sys_bell_open(uint64_t key, int timed, uint32_t mode,
+                      scb_sys_bell_t **out)
 {
     DWORD err = GetLastError();
     char global[64], local[64];
     scb_sys_bell_t *b;
     int rc;
 
+    (void)mode; /* the events get the creator's default security */
     *out = NULL;
     if ((b = malloc(sizeof *b)) == NULL)
         return SCB_ENOMEM;
@@ -215,6 +217,14 @@ void scb_sys_bell_clear(scb_sys_bell_t *b)
     SetLastError(err);
 }
 
+void scb_sys_bell_set(scb_sys_bell_t *b)
+{
+    DWORD err = GetLastError();
+
+    SetEvent(b->event);
+    SetLastError(err);
+}
+
 void scb_sys_bell_timer(scb_sys_bell_t *b, uint64_t ns)
 {
     DWORD err = GetLastError();
@@ -237,10 +247,11 @@ void scb_sys_bell_timer(scb_sys_bell_t *b, uint64_t ns)
     SetLastError(err);
 }
 
-void scb_sys_bell_close(scb_sys_bell_t *b)
+void scb_sys_bell_close(scb_sys_bell_t *b, int remove)
 {
     DWORD err;
 
+    (void)remove; /* a named event's name goes with its last handle */
     if (b == NULL)
         return;
     err = GetLastError();
@@ -253,6 +264,11 @@ void scb_sys_bell_close(scb_sys_bell_t *b)
     CloseHandle(b->event);
     free(b);
     SetLastError(err);
+}
+
+void scb_sys_bell_remove(uint64_t key)
+{
+    (void)key; /* nothing outlives its owner */
 }
 
 int scb_sys_bell_ring(scb_sys_ringer_t **ringer, uint64_t key)
