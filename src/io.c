@@ -512,19 +512,13 @@ static int ring(scb_t *h, uint64_t key)
 }
 
 /* Takes an entry of the ring's bell table for the handle's bell (again,
- * after another process took its entry), removing the name a dead owner
- * of that entry left behind. */
+ * after another process took its entry); a full table is reaped first. */
 static int take_entry(scb_t *h)
 {
-    uint64_t stale;
-    int rc = scb_ring_bell_take(&h->ring, h->self_id, h->bell_key,
-                                h->is_writer ? SCB_BELL_WRITER
-                                             : SCB_BELL_READER,
-                                scb_sys_proc_alive, &h->bell_slot, &stale);
-
-    if (stale != 0 && stale != h->bell_key)
-        scb_sys_bell_remove(stale);
-    return rc;
+    return scb_ring_bell_take(&h->ring, h->self_id, h->bell_key,
+                              h->is_writer ? SCB_BELL_WRITER : SCB_BELL_READER,
+                              scb_sys_proc_alive, scb_sys_bell_remove,
+                              &h->bell_slot);
 }
 
 /* Arms the handle's bell (see above).  If ready() is true already, the
@@ -594,9 +588,7 @@ void scb_handle_ring_all(scb_t *w)
     uint64_t key;
 
     /* First the entries of dead owners (the writer replaced among them). */
-    while (scb_ring_bell_reap(&w->ring, scb_sys_proc_alive, &i, &key))
-        scb_sys_bell_remove(key);
-    i = 0;
+    scb_ring_bell_reap(&w->ring, scb_sys_proc_alive, scb_sys_bell_remove);
 
     while (scb_ring_bell_next(&w->ring, SCB_BELL_READER, 1, &i, &key))
         (void)ring(w, key);
@@ -654,15 +646,14 @@ int scb_fd(scb_t *h, scb_fd_t *out)
 
 void scb_handle_fd_close(scb_t *h, int shared)
 {
-    uint32_t i = 0;
-    uint64_t key;
-
     /* A handle leaving frees the entries of dead owners and removes the
      * names they left: a killed owner's name is removed by nobody else
-     * unless another handle needs its entry. */
+     * unless another handle needs its entry.  Its own cached descriptors
+     * first: a name is removed only once nobody holds it open. */
+    scb_sys_ringer_close(h->ringer);
+    h->ringer = NULL;
     if (shared && h->shared_rw)
-        while (scb_ring_bell_reap(&h->ring, scb_sys_proc_alive, &i, &key))
-            scb_sys_bell_remove(key);
+        scb_ring_bell_reap(&h->ring, scb_sys_proc_alive, scb_sys_bell_remove);
     if (h->bell != NULL && shared)
         scb_ring_bell_drop(&h->ring, h->bell_slot, h->self_id, h->bell_key);
     scb_sys_bell_close(h->bell, shared);

@@ -480,22 +480,19 @@ static uint32_t bells_hi(const scb_ring_t *r)
 
 int scb_ring_bell_take(const scb_ring_t *r, uint64_t self, uint64_t key,
                        uint32_t role, scb_ring_alive_fn alive,
-                       struct scb_bell **bell, uint64_t *stale)
+                       scb_ring_gone_fn gone, struct scb_bell **bell)
 {
     uint32_t i, hi, pass;
 
-    *stale = 0;
     for (pass = 0; pass < 2; pass++) {
+        if (pass == 1)
+            scb_ring_bell_reap(r, alive, gone);
         for (i = 0; i < SCB_BELLS; i++) {
             struct scb_bell *b = &r->bells[i];
-            uint64_t owner = scb_load_relaxed(&b->owner);
+            uint64_t owner = 0;
 
-            if (owner != 0 && (pass == 0 || alive(owner)))
-                continue;
             if (!scb_cas(&b->owner, &owner, self))
                 continue;
-            if (owner != 0)
-                *stale = scb_load_relaxed(&b->key);
             scb_store32_relaxed(&b->armed, 0);
             scb_store_relaxed(&b->key, key);
             scb_store32_relaxed(&b->role, role);
@@ -511,25 +508,20 @@ int scb_ring_bell_take(const scb_ring_t *r, uint64_t self, uint64_t key,
     return SCB_ELIMIT;
 }
 
-int scb_ring_bell_reap(const scb_ring_t *r, scb_ring_alive_fn alive,
-                       uint32_t *i, uint64_t *key)
+void scb_ring_bell_reap(const scb_ring_t *r, scb_ring_alive_fn alive,
+                        scb_ring_gone_fn gone)
 {
-    uint32_t hi = bells_hi(r);
+    uint32_t i, hi = bells_hi(r);
 
-    while (*i < hi) {
-        struct scb_bell *b = &r->bells[(*i)++];
-        uint64_t owner = scb_load_acquire(&b->owner), k;
+    for (i = 0; i < hi; i++) {
+        struct scb_bell *b = &r->bells[i];
+        uint64_t owner = scb_load_acquire(&b->owner);
 
-        if (owner == 0 || alive(owner))
+        if (owner == 0 || alive(owner) || !gone(scb_load_relaxed(&b->key)))
             continue;
-        k = scb_load_relaxed(&b->key);
         scb_store32_relaxed(&b->armed, 0);
-        if (scb_cas(&b->owner, &owner, 0)) {
-            *key = k;
-            return 1;
-        }
+        scb_cas(&b->owner, &owner, 0);
     }
-    return 0;
 }
 
 void scb_ring_bell_drop(const scb_ring_t *r, struct scb_bell *bell,

@@ -228,19 +228,21 @@ uint32_t scb_ring_writer_waiting(const scb_ring_t *r);
  * SCB_WAIT_SLEEP the caller wakes the word, with SCB_WAIT_BELL it rings
  * the armed bells of that side (scb_ring_bell_next). */
 
-/* Doorbells (struct scb_bell, for scb_fd).  take finds a free bell (on a
- * second pass also one whose owner `alive` says is dead) and makes it
- * `self`'s, named `key`, of `role`: SCB_OK and *bell, or SCB_ELIMIT; when
- * it took a dead owner's, *stale is that owner's key (else 0), whose name
- * the caller removes.  drop gives it back unless another process took it
- * since (key tells). */
+/* Whether a dead owner's bell named `key` has left nothing behind: the
+ * caller's OS layer removes its name if nobody holds it open any more and
+ * says 1, or says 0 (then the entry stays taken until a later try). */
+typedef int (*scb_ring_gone_fn)(uint64_t key);
+
+/* Doorbells (struct scb_bell, for scb_fd).  take finds a free bell (after
+ * a reap, if none was) and makes it `self`'s, named `key`, of `role`:
+ * SCB_OK and *bell, or SCB_ELIMIT.  reap frees the bells whose owner
+ * `alive` says is dead and whose name `gone` could remove.  drop gives a
+ * bell back unless another process took it since (key tells). */
 int scb_ring_bell_take(const scb_ring_t *r, uint64_t self, uint64_t key,
                        uint32_t role, scb_ring_alive_fn alive,
-                       struct scb_bell **bell, uint64_t *stale);
-/* Frees, from bell *i on, the next bell whose owner `alive` says is dead,
- * giving its key (whose name the caller removes); 0 at the end. */
-int scb_ring_bell_reap(const scb_ring_t *r, scb_ring_alive_fn alive,
-                       uint32_t *i, uint64_t *key);
+                       scb_ring_gone_fn gone, struct scb_bell **bell);
+void scb_ring_bell_reap(const scb_ring_t *r, scb_ring_alive_fn alive,
+                        scb_ring_gone_fn gone);
 void scb_ring_bell_drop(const scb_ring_t *r, struct scb_bell *bell,
                         uint64_t self, uint64_t key);
 /* Arms the bell, then raises the SCB_WAIT_BELL bit of the side that rings

@@ -103,9 +103,11 @@ extern _Atomic unsigned long scb_sys_wake_calls;
  * fd is the handle given to the event loop, owned by the bell.  clear
  * makes it not ready (and stops its timer); set makes it ready, needing no
  * new descriptor.  close closes it all and, with `remove`, removes its
- * name (not in a forked child: the name is the parent's); remove removes
+ * name (not in a forked child: the name is the parent's).  remove removes
  * the name of a bell whose owner died without closing it, where names
- * outlive their owners.
+ * outlive their owners, if nobody holds it open any more: 1 when no such
+ * name is left, 0 when it stays (held open: a live bell, or one a ringer
+ * still keeps).
  *
  * ring makes the bell `key`, of this process or another, ready, without
  * blocking; *ringer is the caller's sending end, made on first use and
@@ -123,7 +125,7 @@ void scb_sys_bell_clear(scb_sys_bell_t *b);
 void scb_sys_bell_set(scb_sys_bell_t *b);
 void scb_sys_bell_timer(scb_sys_bell_t *b, uint64_t ns);
 void scb_sys_bell_close(scb_sys_bell_t *b, int remove);
-void scb_sys_bell_remove(uint64_t key);
+int scb_sys_bell_remove(uint64_t key);
 int scb_sys_bell_ring(scb_sys_ringer_t **ringer, uint64_t key);
 void scb_sys_ringer_close(scb_sys_ringer_t *ringer);
 

@@ -15,8 +15,8 @@
  * namespace.  The ringer opens it with O_NOFOLLOW and writes only to a
  * FIFO: a name another user made cannot lead its byte elsewhere.  The
  * owner removes the file when it closes the bell; a killed owner's file is
- * removed by the next handle that reclaims its entry in the ring's table,
- * or by the ring's writer when it closes (scb_sys_bell_remove).  A timed
+ * removed, once no ringer holds it open any more, by the next handle of
+ * the ring that closes or reclaims its entry (scb_sys_bell_remove).  A timed
  * bell (a lossless writer's, which must also wake up to look for dead
  * readers) is an epoll descriptor over the FIFO and a timerfd.
  *
@@ -209,14 +209,26 @@ void scb_sys_bell_close(scb_sys_bell_t *b, int remove)
     free(b);
 }
 
-void scb_sys_bell_remove(uint64_t key)
+int scb_sys_bell_remove(uint64_t key)
 {
     char path[BELL_PATH_MAX];
-    int saved = errno;
+    int saved = errno, fd, rc = 1;
 
+    /* The key comes from the ring's table, which others write: remove
+     * only a FIFO nobody holds open (opening it write-only then fails with
+     * ENXIO), never a live bell of another ring or another user's file. */
     bell_path(key, path);
-    (void)unlink(path);
+    fd = open(path, O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+    if (fd >= 0) {
+        close_quiet(fd);
+        rc = 0;
+    } else if (errno == ENXIO) {
+        rc = unlink(path) == 0 || errno == ENOENT;
+    } else if (errno != ENOENT) {
+        rc = 0;
+    }
     errno = saved;
+    return rc;
 }
 
 /* The ringer's descriptor of the bell `key`, opened (and cached) if need
@@ -337,9 +349,10 @@ void scb_sys_bell_close(scb_sys_bell_t *b, int remove)
     (void)remove;
 }
 
-void scb_sys_bell_remove(uint64_t key)
+int scb_sys_bell_remove(uint64_t key)
 {
     (void)key;
+    return 1;
 }
 
 int scb_sys_bell_ring(scb_sys_ringer_t **ringer, uint64_t key)

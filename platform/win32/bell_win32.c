@@ -266,9 +266,10 @@ void scb_sys_bell_close(scb_sys_bell_t *b, int remove)
     SetLastError(err);
 }
 
-void scb_sys_bell_remove(uint64_t key)
+int scb_sys_bell_remove(uint64_t key)
 {
     (void)key; /* nothing outlives its owner */
+    return 1;
 }
 
 int scb_sys_bell_ring(scb_sys_ringer_t **ringer, uint64_t key)
