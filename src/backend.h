@@ -23,6 +23,11 @@ typedef struct scb_seg {
     int writable;    /* 1 if mapped read-write */
     intptr_t id;     /* backend private: file descriptor, shm id... */
     void *priv;      /* backend private */
+    /* The OS object's owner and permission bits as the OS reported them at
+     * create or open (scb_fd gives its doorbell the same group and the
+     * matching bits); has_perm 0 where the backend does not know them. */
+    int has_perm;
+    uint32_t uid, gid, mode;
 } scb_seg_t;
 
 /* What a backend's list method is handed (see scb_backend_t.list): the
@@ -47,6 +52,18 @@ static inline void scb_backend_seg_clear(scb_seg_t *seg)
     seg->writable = 0;
     seg->id = 0;
     seg->priv = NULL;
+    seg->has_perm = 0;
+    seg->uid = seg->gid = seg->mode = 0;
+}
+
+/* Records what the OS says of the object's owner and permission bits. */
+static inline void scb_backend_seg_perm(scb_seg_t *seg, uint32_t uid,
+                                        uint32_t gid, uint32_t mode)
+{
+    seg->has_perm = 1;
+    seg->uid = uid;
+    seg->gid = gid;
+    seg->mode = mode & 0777u;
 }
 
 typedef struct scb_backend {

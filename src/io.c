@@ -625,7 +625,10 @@ int scb_fd(scb_t *h, scb_fd_t *out)
         }
         for (attempt = 0; rc == SCB_EEXIST && attempt < 8; attempt++) {
             key = bell_key(h, attempt);
-            rc = scb_sys_bell_open(key, h->is_writer, h->mode, &h->bell);
+            rc = scb_sys_bell_open(key, h->is_writer,
+                                   h->seg.has_perm ? h->seg.mode : h->mode,
+                                   h->seg.has_perm ? h->seg.gid : UINT32_MAX,
+                                   &h->bell);
         }
         if (rc == SCB_EEXIST)
             rc = SCB_ESYS; /* eight keys in use: errno says EADDRINUSE */
@@ -657,9 +660,7 @@ void scb_handle_fd_close(scb_t *h, int shared)
     if (h->bell != NULL && shared)
         scb_ring_bell_drop(&h->ring, h->bell_slot, h->self_id, h->bell_key);
     scb_sys_bell_close(h->bell, shared);
-    scb_sys_ringer_close(h->ringer);
     h->bell = NULL;
-    h->ringer = NULL;
 }
 
 /* scb_push with the signature wait_op takes. */

@@ -98,16 +98,17 @@ extern _Atomic unsigned long scb_sys_wake_calls;
  *
  * open makes the bell `key` (SCB_EEXIST: that key is in use, pick
  * another; SCB_ENOTSUP: no doorbells on this system), not ready, that the
- * users `mode` (the ring's permission bits) lets write the ring may ring.
+ * users `mode` (the ring's permission bits) lets write the ring may ring;
+ * `gid` is the ring's group (UINT32_MAX: unknown), which the bell takes
+ * where group members may write the ring (SCB_EACCES if it cannot).
  * With `timed` it can also become ready by a timer (scb_sys_bell_timer).
  * fd is the handle given to the event loop, owned by the bell.  clear
  * makes it not ready (and stops its timer); set makes it ready, needing no
  * new descriptor.  close closes it all and, with `remove`, removes its
  * name (not in a forked child: the name is the parent's).  remove removes
  * the name of a bell whose owner died without closing it, where names
- * outlive their owners, if nobody holds it open any more: 1 when no such
- * name is left, 0 when it stays (held open: a live bell, or one a ringer
- * still keeps).
+ * outlive their owners, if its owner is indeed gone: 1 when no such name
+ * is left, 0 when it stays (a live bell, or not this process's to judge).
  *
  * ring makes the bell `key`, of this process or another, ready, without
  * blocking; *ringer is the caller's sending end, made on first use and
@@ -118,7 +119,7 @@ extern _Atomic unsigned long scb_sys_wake_calls;
  */
 typedef struct scb_sys_bell scb_sys_bell_t;
 typedef struct scb_sys_ringer scb_sys_ringer_t;
-int scb_sys_bell_open(uint64_t key, int timed, uint32_t mode,
+int scb_sys_bell_open(uint64_t key, int timed, uint32_t mode, uint32_t gid,
                       scb_sys_bell_t **out);
 scb_fd_t scb_sys_bell_fd(const scb_sys_bell_t *b);
 void scb_sys_bell_clear(scb_sys_bell_t *b);

@@ -558,6 +558,9 @@ int scb_apr_os_open(scb_seg_t *seg, const char *name, int writable)
                                     : SCB_OK;
         if (rc == SCB_OK)
             rc = apr_attach(seg, path, writable, obj);
+        if (rc == SCB_OK)
+            scb_backend_seg_perm(seg, (uint32_t)st.st_uid,
+                                 (uint32_t)st.st_gid, (uint32_t)st.st_mode);
         saved = errno;
         (void)close(obj);
         errno = saved;

@@ -99,6 +99,8 @@ static int keep_identity(scb_seg_t *seg, const struct stat *st, int fd)
     obj->ino = st->st_ino;
     obj->fd = fd;
     seg->priv = obj;
+    scb_backend_seg_perm(seg, (uint32_t)st->st_uid, (uint32_t)st->st_gid,
+                         (uint32_t)st->st_mode);
     return SCB_OK;
 }
 

@@ -147,6 +147,8 @@ static int sysv_create(scb_seg_t *seg, const char *name, size_t size,
     seg->size = size;
     seg->writable = 1;
     seg->id = id;
+    scb_backend_seg_perm(seg, (uint32_t)ds.shm_perm.uid,
+                         (uint32_t)ds.shm_perm.gid, (uint32_t)ds.shm_perm.mode);
     return SCB_OK;
 
 fail_detach:
@@ -201,6 +203,8 @@ static int sysv_open(scb_seg_t *seg, const char *name, int writable)
     seg->size = size;
     seg->writable = writable ? 1 : 0;
     seg->id = id;
+    scb_backend_seg_perm(seg, (uint32_t)ds.shm_perm.uid,
+                         (uint32_t)ds.shm_perm.gid, (uint32_t)ds.shm_perm.mode);
     return SCB_OK;
 }
 

@@ -8,15 +8,18 @@
  * keeps the descriptor in a small cache and writes one byte per ring; a
  * full FIFO (EAGAIN) is one that is ringing already.  So a ring costs what
  * a pipe's write costs, and a clear what its read costs.  The file
- * carries the ring's permission bits (read and write wherever the ring is
- * writable), so a process that may write the ring, and only such a
- * process, can ring; /dev/shm is what processes sharing POSIX shared
+ * carries the ring's group and, for each class that may write the ring,
+ * read and write (nothing for the others), so a process that may write the
+ * ring, and only such a process, can ring; /dev/shm is what processes
+ * sharing POSIX shared
  * memory share, also across containers without a common network
  * namespace.  The ringer opens it with O_NOFOLLOW and writes only to a
  * FIFO: a name another user made cannot lead its byte elsewhere.  The
- * owner removes the file when it closes the bell; a killed owner's file is
- * removed, once no ringer holds it open any more, by the next handle of
- * the ring that closes or reclaims its entry (scb_sys_bell_remove).  A timed
+ * owner holds a lock on its FIFO (flock) and removes the file when it
+ * closes the bell; a killed owner's lock is gone with it, and the next
+ * handle of the ring that closes or reclaims its entry removes the file
+ * (scb_sys_bell_remove).  The bell is made under a temporary name and
+ * linked to its own only once open, locked and given its bits.  A timed
  * bell (a lossless writer's, which must also wake up to look for dead
  * readers) is an epoll descriptor over the FIFO and a timerfd.
  *
@@ -37,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -85,12 +89,14 @@ static void close_quiet(int fd)
     errno = saved;
 }
 
-int scb_sys_bell_open(uint64_t key, int timed, uint32_t mode,
+int scb_sys_bell_open(uint64_t key, int timed, uint32_t mode, uint32_t gid,
                       scb_sys_bell_t **out)
 {
+    char tmp[BELL_PATH_MAX];
     struct epoll_event ev;
     scb_sys_bell_t *b;
-    mode_t m = (mode_t)(mode & 0666);
+    struct stat st;
+    mode_t m = 0600;
     int rc, made = 0;
 
     *out = NULL;
@@ -98,33 +104,65 @@ int scb_sys_bell_open(uint64_t key, int timed, uint32_t mode,
         return SCB_ENOMEM;
     b->timer = b->fd = b->fifo = -1;
     bell_path(key, b->path);
-    /* Whoever may write the ring may ring: read and write wherever the
-     * ring is writable (a FIFO is opened read-write), and the owner. */
-    m |= (mode_t)((m & 0222) << 1) | 0600;
-    if (mkfifo(b->path, m) != 0)
+    /* Read and write for the owner, and for each class that may write the
+     * ring (a ringer opens the FIFO read-write); nothing for the others,
+     * which could otherwise read the rings away. */
+    if (mode & 020)
+        m |= 060;
+    if (mode & 002)
+        m |= 006;
+    /* Made under a name of its own, opened, given its bits, group and the
+     * lock that says its owner lives, and only then linked where ringers
+     * and reapers look: the bell's name never leads to a FIFO nobody
+     * holds. */
+    snprintf(tmp, sizeof tmp, BELL_DIR "/scb-bell.%016llx.new",
+             (unsigned long long)key);
+    if (mkfifo(tmp, 0600) != 0)
         goto fail;
     made = 1;
-    if (chmod(b->path, m) != 0) /* exactly, whatever the umask */
+    b->fifo = open(tmp, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+    if (b->fifo < 0 || fstat(b->fifo, &st) != 0)
         goto fail;
-    b->fifo = open(b->path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
-    if (b->fifo < 0)
+    if (!S_ISFIFO(st.st_mode)) {
+        errno = EEXIST;
         goto fail;
+    }
+    /* The ring's group, where group members may write the ring; a process
+     * that cannot give it cannot be rung by them: refused. */
+    if ((m & 060) && gid != UINT32_MAX && st.st_gid != (gid_t)gid &&
+        fchown(b->fifo, (uid_t)-1, (gid_t)gid) != 0) {
+        errno = EACCES;
+        goto fail;
+    }
+    if (fchmod(b->fifo, m) != 0 || flock(b->fifo, LOCK_EX | LOCK_NB) != 0)
+        goto fail;
+    if (link(tmp, b->path) != 0)
+        goto fail;
+    (void)unlink(tmp);
+    made = 0;
     b->fd = b->fifo;
     if (timed) {
         b->timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
         if (b->timer < 0)
-            goto fail;
+            goto fail_linked;
         if ((b->fd = epoll_create1(EPOLL_CLOEXEC)) < 0)
-            goto fail;
+            goto fail_linked;
         memset(&ev, 0, sizeof ev);
         ev.events = EPOLLIN;
         if (epoll_ctl(b->fd, EPOLL_CTL_ADD, b->fifo, &ev) != 0 ||
             epoll_ctl(b->fd, EPOLL_CTL_ADD, b->timer, &ev) != 0)
-            goto fail;
+            goto fail_linked;
     }
     *out = b;
     return SCB_OK;
 
+fail_linked:
+    {
+        int saved = errno;
+
+        (void)unlink(b->path);
+        errno = saved;
+    }
 fail:
     rc = errno == EEXIST ? SCB_EEXIST : scb_sys_errno_to_scb(errno);
     if (b->fd >= 0 && b->fd != b->fifo)
@@ -134,7 +172,7 @@ fail:
     if (made) {
         int saved = errno;
 
-        (void)unlink(b->path);
+        (void)unlink(tmp);
         errno = saved;
     }
     free(b);
@@ -212,20 +250,21 @@ void scb_sys_bell_close(scb_sys_bell_t *b, int remove)
 int scb_sys_bell_remove(uint64_t key)
 {
     char path[BELL_PATH_MAX];
-    int saved = errno, fd, rc = 1;
+    struct stat st;
+    int saved = errno, fd, rc;
 
     /* The key comes from the ring's table, which others write: remove
-     * only a FIFO nobody holds open (opening it write-only then fails with
-     * ENXIO), never a live bell of another ring or another user's file. */
+     * only a FIFO whose owner's lock is gone (it died), never a live bell
+     * of another ring, nor anything that is not a bell. */
     bell_path(key, path);
-    fd = open(path, O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
-    if (fd >= 0) {
+    fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        rc = errno == ENOENT; /* else not ours to judge: it stays */
+    } else {
+        rc = fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) &&
+             flock(fd, LOCK_SH | LOCK_NB) == 0 &&
+             (unlink(path) == 0 || errno == ENOENT);
         close_quiet(fd);
-        rc = 0;
-    } else if (errno == ENXIO) {
-        rc = unlink(path) == 0 || errno == ENOENT;
-    } else if (errno != ENOENT) {
-        rc = 0;
     }
     errno = saved;
     return rc;
@@ -311,12 +350,13 @@ void scb_sys_ringer_close(scb_sys_ringer_t *ringer)
 
 #else /* no doorbells on this system yet */
 
-int scb_sys_bell_open(uint64_t key, int timed, uint32_t mode,
+int scb_sys_bell_open(uint64_t key, int timed, uint32_t mode, uint32_t gid,
                       scb_sys_bell_t **out)
 {
     (void)key;
     (void)timed;
     (void)mode;
+    (void)gid;
     *out = NULL;
     return SCB_ENOTSUP;
 }

@@ -147,7 +147,7 @@ static int event_create(const char *name, HANDLE *out)
     return SCB_OK;
 }
 
-int scb_sys_bell_open(uint64_t key, int timed, uint32_t mode,
+int scb_sys_bell_open(uint64_t key, int timed, uint32_t mode, uint32_t gid,
                       scb_sys_bell_t **out)
 {
     DWORD err = GetLastError();
@@ -156,6 +156,7 @@ int scb_sys_bell_open(uint64_t key, int timed, uint32_t mode,
     int rc;
 
     (void)mode; /* the events get the creator's default security */
+    (void)gid;
     *out = NULL;
     if ((b = malloc(sizeof *b)) == NULL)
         return SCB_ENOMEM;
