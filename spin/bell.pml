@@ -47,14 +47,14 @@
  *     bits & BELL, per bell of role SCB_BELL_READER:
  *       XCHG armed 0 -> a   scb_ring_bell_next -> scb_ring_bell_disarm:
  *                             scb_xchg32_acq_rel(&bell->armed, 0) != 0
- *       a: rung[r] = 1      ring(h, key) -> scb_sys_bell_ring (a datagram
- *                             sent to the bell: its fd polls readable)
+ *       a: rung[r] = 1      ring(h, key) -> scb_sys_bell_ring (a byte
+ *                             written to its FIFO: its fd polls readable)
  *
  *   bell reader (the event loop: pop until SCB_EAGAIN, then poll):
  *     LOAD head, pos++      scb_pop -> scb_ring_pop -> available():
  *                             c->head = scb_load_acquire(&r->hdr->head);
  *     nothing there: scb_pop -> armed_rc -> again() -> arm():
- *       rung = 0            scb_sys_bell_clear(h->bell)  (drains datagrams)
+ *       rung = 0            scb_sys_bell_clear(h->bell)  (reads its FIFO empty)
  *       STORE armed 1       scb_ring_bell_arm:
  *                             scb_store32_relaxed(&bell->armed, 1);
  *       OR flag BELL          scb_or32_acq_rel(&r->wait->rwait,
@@ -130,7 +130,7 @@
 #include "memory.pml"
 
 bit asleep;                   /* the sleeper, blocked in FUTEX_WAIT on rseq */
-bit rung[NREADERS + 1];       /* bell r has a datagram: its fd is readable */
+bit rung[NREADERS + 1];       /* bell r holds a byte: its fd is readable */
 
 #if defined(NO_WRITER_FENCE) || defined(ASYM)
 #define WFENCE skip

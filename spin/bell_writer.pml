@@ -63,7 +63,7 @@
  *       futex_wait(s)       scb_sys_wait(chan, &h->ring.wait->wseq, seq,
  *                             left, attempt)
  *     or scb_push returns SCB_EAGAIN -> again() -> arm():
- *       rung = 0            scb_sys_bell_clear(h->bell)  (drains datagrams)
+ *       rung = 0            scb_sys_bell_clear(h->bell)  (reads its FIFO empty)
  *       STORE armed 1       scb_ring_bell_arm:
  *                             scb_store32_release(&bell->armed, 1);
  *       OR wwait BELL         scb_or32_acq_rel(&r->wait->wwait,
@@ -149,7 +149,7 @@
 #include "memory.pml"
 
 bit asleep;                   /* the writer, blocked in FUTEX_WAIT on wseq */
-bit rung;                     /* its bell has a datagram: its fd is readable */
+bit rung;                     /* its bell holds a byte: its fd is readable */
 
 #if defined(NO_READER_FENCE) || defined(ASYM)
 #define READER_FENCE(p) skip
