@@ -127,9 +127,10 @@ int scb_sys_bell_open(uint64_t key, int timed, uint32_t mode, uint32_t gid,
         errno = EEXIST;
         goto fail;
     }
-    /* The ring's group, where group members may write the ring; a process
-     * that cannot give it cannot be rung by them: refused. */
-    if ((m & 060) && gid != UINT32_MAX && st.st_gid != (gid_t)gid &&
+    /* The ring's group, where only its members (not every user) may write
+     * the ring; a process that cannot give it cannot be rung by them:
+     * refused. */
+    if ((m & 060) && !(m & 006) && gid != UINT32_MAX && st.st_gid != (gid_t)gid &&
         fchown(b->fifo, (uid_t)-1, (gid_t)gid) != 0) {
         errno = EACCES;
         goto fail;
