@@ -28,56 +28,54 @@
 
 #ifdef _WIN32
 
-#include <stdatomic.h>
-
 #include "scb_win.h"
 
 /* ------------------------------------------------------------------------ */
 /* The fixture: what a test made, for the teardown to undo.                 */
 
-static char ring[64];
-static HANDLE ready_ev;
-static HANDLE go_ev; /* the fd_* children's "go" event, NULL if none */
-static HANDLE kid; /* the test's child process, NULL if none */
-static scb_t *hs[4];
+char win_ring[64];
+HANDLE win_ready_ev;
+HANDLE win_go_ev; /* the fd_* children's "go" event, NULL if none */
+HANDLE win_kid; /* the test's child process, NULL if none */
+scb_t *win_hs[4];
 
-static void win_setup(void)
+void win_setup(void)
 {
-    tu_name(ring, sizeof ring);
-    ready_ev = NULL;
-    go_ev = NULL;
-    kid = NULL;
-    memset(hs, 0, sizeof hs);
+    tu_name(win_ring, sizeof win_ring);
+    win_ready_ev = NULL;
+    win_go_ev = NULL;
+    win_kid = NULL;
+    memset(win_hs, 0, sizeof win_hs);
 }
 
-static void win_teardown(void)
+void win_teardown(void)
 {
     scb_config_t cfg = tu_cfg(0, 0);
     size_t i;
 
-    if (kid != NULL) {
-        if (WaitForSingleObject(kid, 0) != WAIT_OBJECT_0) {
-            TerminateProcess(kid, 99);
-            WaitForSingleObject(kid, 10000);
+    if (win_kid != NULL) {
+        if (WaitForSingleObject(win_kid, 0) != WAIT_OBJECT_0) {
+            TerminateProcess(win_kid, 99);
+            WaitForSingleObject(win_kid, 10000);
         }
-        CloseHandle(kid);
-        kid = NULL;
+        CloseHandle(win_kid);
+        win_kid = NULL;
     }
-    for (i = 0; i < sizeof hs / sizeof hs[0]; i++) {
-        scb_close(hs[i]);
-        hs[i] = NULL;
+    for (i = 0; i < sizeof win_hs / sizeof win_hs[0]; i++) {
+        scb_close(win_hs[i]);
+        win_hs[i] = NULL;
     }
-    if (ready_ev != NULL)
-        CloseHandle(ready_ev);
-    ready_ev = NULL;
-    if (go_ev != NULL)
-        CloseHandle(go_ev);
-    go_ev = NULL;
-    scb_unlink(ring, &cfg);
+    if (win_ready_ev != NULL)
+        CloseHandle(win_ready_ev);
+    win_ready_ev = NULL;
+    if (win_go_ev != NULL)
+        CloseHandle(win_go_ev);
+    win_go_ev = NULL;
+    scb_unlink(win_ring, &cfg);
     {
-        char back[sizeof ring + 2];
+        char back[sizeof win_ring + 2];
 
-        win_back_name(back, sizeof back, ring);
+        win_back_name(back, sizeof back, win_ring);
         scb_unlink(back, &cfg); /* test_ping_pong's; SCB_ENOENT elsewhere */
     }
     _putenv("SCB_SPIN_US="); /* test_ping_pong sets it */
@@ -85,7 +83,7 @@ static void win_teardown(void)
 
 /* Starts "check_scb.exe --child ROLE BACKEND ring ARG PPID" as kid,
  * having made the readiness event. */
-static void spawn(const char *role, uint64_t arg)
+void win_spawn(const char *role, uint64_t arg)
 {
     char exe[MAX_PATH], cmd[2 * MAX_PATH], ev[SCB_NAME_MAX + 32];
     STARTUPINFOA si;
@@ -94,14 +92,14 @@ static void spawn(const char *role, uint64_t arg)
     DWORD n;
     BOOL ok;
 
-    ck_assert(kid == NULL && ready_ev == NULL);
-    win_event_name(ev, sizeof ev, ring);
-    ready_ev = CreateEventA(NULL, TRUE, FALSE, ev);
-    ck_assert_msg(ready_ev != NULL, "CreateEvent %s: error %lu", ev, GetLastError());
+    ck_assert(win_kid == NULL && win_ready_ev == NULL);
+    win_event_name(ev, sizeof ev, win_ring);
+    win_ready_ev = CreateEventA(NULL, TRUE, FALSE, ev);
+    ck_assert_msg(win_ready_ev != NULL, "CreateEvent %s: error %lu", ev, GetLastError());
     n = GetModuleFileNameA(NULL, exe, sizeof exe);
     ck_assert_msg(n > 0 && n < sizeof exe, "GetModuleFileName: error %lu", GetLastError());
     snprintf(cmd, sizeof cmd, "\"%s\" --child %s %s %s %s %lu", exe, role,
-             tu_backend, ring, U(arg), (unsigned long)GetCurrentProcessId());
+             tu_backend, win_ring, U(arg), (unsigned long)GetCurrentProcessId());
 
     memset(&si, 0, sizeof si);
     si.cb = sizeof si;
@@ -120,45 +118,45 @@ static void spawn(const char *role, uint64_t arg)
         CloseHandle(dup);
     ck_assert_msg(ok, "CreateProcess %s: error %lu", cmd, GetLastError());
     CloseHandle(pi.hThread);
-    kid = pi.hProcess;
+    win_kid = pi.hProcess;
 }
 
 /* The exit code of kid once it ended within ms, else a failure. */
-static DWORD reap(DWORD ms)
+DWORD win_reap(DWORD ms)
 {
     DWORD code = 0;
 
-    ck_assert_msg(WaitForSingleObject(kid, ms) == WAIT_OBJECT_0,
+    ck_assert_msg(WaitForSingleObject(win_kid, ms) == WAIT_OBJECT_0,
                   "the child still runs after %lu ms", (unsigned long)ms);
-    ck_assert(GetExitCodeProcess(kid, &code));
+    ck_assert(GetExitCodeProcess(win_kid, &code));
     return code;
 }
 
 /* Kills kid and waits until it is gone (its handle stays open). */
-static void kill_child(void)
+void win_kill_child(void)
 {
     DWORD code = 0;
 
-    if (WaitForSingleObject(kid, 0) == WAIT_OBJECT_0) {
-        GetExitCodeProcess(kid, &code);
+    if (WaitForSingleObject(win_kid, 0) == WAIT_OBJECT_0) {
+        GetExitCodeProcess(win_kid, &code);
         ck_abort_msg("the child ended by itself (exit code %lu) before it was killed",
                      (unsigned long)code);
     }
-    ck_assert_msg(TerminateProcess(kid, 9), "TerminateProcess: error %lu", GetLastError());
-    ck_assert_msg(reap(REAP_MS) == 9, "the killed child's exit code");
+    ck_assert_msg(TerminateProcess(win_kid, 9), "TerminateProcess: error %lu", GetLastError());
+    ck_assert_msg(win_reap(REAP_MS) == 9, "the killed child's exit code");
 }
 
 /* Waits until kid sets the readiness event; fails if it ends first. */
-static void wait_ready(void)
+void win_wait_ready(void)
 {
     HANDLE hv[2];
     DWORD w, code = 0;
 
-    hv[0] = ready_ev;
-    hv[1] = kid;
+    hv[0] = win_ready_ev;
+    hv[1] = win_kid;
     w = WaitForMultipleObjects(2, hv, FALSE, READY_MS);
     if (w == WAIT_OBJECT_0 + 1)
-        GetExitCodeProcess(kid, &code);
+        GetExitCodeProcess(win_kid, &code);
     ck_assert_msg(w != WAIT_OBJECT_0 + 1,
                   "the child ended (exit code %lu) before it got ready", (unsigned long)code);
     ck_assert_msg(w == WAIT_OBJECT_0, "the child not ready after %d ms (wait %lu)", READY_MS,
@@ -168,15 +166,15 @@ static void wait_ready(void)
 /* Creates the test's ring with cfg, opens a reader on it as hs[1], and
  * closes the writer handle, so that a child can take the writer role
  * over. */
-static void reader_of_new_ring(const scb_config_t *cfg)
+void win_reader_of_new_ring(const scb_config_t *cfg)
 {
-    int rc = scb_create(&hs[0], ring, cfg);
+    int rc = scb_create(&win_hs[0], win_ring, cfg);
 
     ck_assert_msg(rc == SCB_OK, "scb_create: %s", scb_strerror(rc));
-    rc = scb_open(&hs[1], ring, cfg);
+    rc = scb_open(&win_hs[1], win_ring, cfg);
     ck_assert_msg(rc == SCB_OK, "scb_open: %s", scb_strerror(rc));
-    rc = scb_close(hs[0]);
-    hs[0] = NULL;
+    rc = scb_close(win_hs[0]);
+    win_hs[0] = NULL;
     ck_assert_msg(rc == SCB_OK, "scb_close: %s", scb_strerror(rc));
 }
 
@@ -230,22 +228,22 @@ START_TEST(test_two_process)
     int rc;
 
     cfg.flags = SCB_LOSSLESS;
-    rc = scb_create(&hs[0], ring, &cfg);
+    rc = scb_create(&win_hs[0], win_ring, &cfg);
     ck_assert_msg(rc == SCB_OK, "scb_create: %s", scb_strerror(rc));
-    spawn("reader", TWO_N);
-    wait_ready();
-    scb_info(hs[0], &info);
+    win_spawn("reader", TWO_N);
+    win_wait_ready();
+    scb_info(win_hs[0], &info);
     ck_assert_msg(info.readers == 1, "readers %u once the child opened",
                   (unsigned)info.readers);
     for (i = 0; i < TWO_N; i++) {
         tu_fill(item, sizeof item, i);
-        rc = scb_push_wait(hs[0], item, 10000);
+        rc = scb_push_wait(win_hs[0], item, 10000);
         ck_assert_msg(rc == SCB_OK, "item %s: scb_push_wait: %s", U(i),
                       scb_strerror(rc));
     }
-    code = reap(REAP_MS);
+    code = win_reap(REAP_MS);
     ck_assert_msg(code == 0, "the reader child exited with %lu", (unsigned long)code);
-    scb_info(hs[0], &info);
+    scb_info(win_hs[0], &info);
     ck_assert_msg(info.pushed == TWO_N, "pushed %s", U(info.pushed));
 }
 END_TEST
@@ -264,27 +262,27 @@ START_TEST(test_child_writer)
     DWORD code;
 
     memset(&s, 0, sizeof s);
-    reader_of_new_ring(&cfg);
-    spawn("writer", TWO_N);
+    win_reader_of_new_ring(&cfg);
+    win_spawn("writer", TWO_N);
     t0 = win_now_ms();
     while (!done) {
         /* Exited before this last drain: everything is in the ring. */
-        done = WaitForSingleObject(kid, 0) == WAIT_OBJECT_0;
-        drain(hs[1], &s, sizeof item);
+        done = WaitForSingleObject(win_kid, 0) == WAIT_OBJECT_0;
+        drain(win_hs[1], &s, sizeof item);
         if (done)
             break;
         ck_assert_msg(win_now_ms() - t0 < REAP_MS, "the writer child still runs after %d ms",
                       REAP_MS);
-        rc = scb_pop_wait(hs[1], item, 20);
+        rc = scb_pop_wait(win_hs[1], item, 20);
         ck_assert_msg(rc == SCB_OK || rc == SCB_ETIMEDOUT, "scb_pop_wait: %s",
                       scb_strerror(rc));
         if (rc == SCB_OK)
             see(&s, item, sizeof item);
     }
-    code = reap(0);
+    code = win_reap(0);
     ck_assert_msg(code == 0, "the writer child exited with %lu", (unsigned long)code);
-    lost = scb_lost(hs[1]);
-    scb_info(hs[1], &info);
+    lost = scb_lost(win_hs[1]);
+    scb_info(win_hs[1], &info);
     ck_assert_msg(info.pushed == TWO_N, "pushed %s", U(info.pushed));
     ck_assert_msg(s.bad == 0 && s.disorder == 0, "%s items torn, %s out of order",
                   U(s.bad), U(s.disorder));
@@ -310,13 +308,13 @@ START_TEST(test_crash_takeover)
     int rc;
 
     memset(&s, 0, sizeof s);
-    reader_of_new_ring(&cfg);
-    spawn("writer", 0);
-    wait_ready();
+    win_reader_of_new_ring(&cfg);
+    win_spawn("writer", 0);
+    win_wait_ready();
     t0 = win_now_ms();
     for (;;) {
-        drain(hs[1], &s, sizeof item);
-        scb_info(hs[1], &info);
+        drain(win_hs[1], &s, sizeof item);
+        scb_info(win_hs[1], &info);
         if (info.pushed > 1000)
             break;
         ck_assert_msg(win_now_ms() - t0 < READY_MS, "pushed only %s after %d ms",
@@ -324,32 +322,32 @@ START_TEST(test_crash_takeover)
         Sleep(1);
     }
     ck_assert_msg(info.writer_alive == 1 &&
-                      info.writer_pid == (int64_t)GetProcessId(kid),
+                      info.writer_pid == (int64_t)GetProcessId(win_kid),
                   "writer_alive %d, writer_pid %s, the child is %lu", info.writer_alive,
-                  S(info.writer_pid), (unsigned long)GetProcessId(kid));
+                  S(info.writer_pid), (unsigned long)GetProcessId(win_kid));
     wcfg = cfg;
     wcfg.flags = SCB_WRITER;
-    rc = scb_open(&hs[3], ring, &wcfg); /* the teardown closes it if it opens */
+    rc = scb_open(&win_hs[3], win_ring, &wcfg); /* the teardown closes it if it opens */
     ck_assert_msg(rc == SCB_EBUSY, "scb_open(SCB_WRITER) with a live writer: %s",
                   scb_strerror(rc));
 
-    kill_child();
-    drain(hs[1], &s, sizeof item);
-    rc = scb_open(&hs[2], ring, &wcfg);
+    win_kill_child();
+    drain(win_hs[1], &s, sizeof item);
+    rc = scb_open(&win_hs[2], win_ring, &wcfg);
     ck_assert_msg(rc == SCB_OK, "scb_open(SCB_WRITER) after the writer was killed: %s",
                   scb_strerror(rc));
-    scb_info(hs[2], &info);
+    scb_info(win_hs[2], &info);
     ck_assert_msg(info.is_writer == 1 && info.writer_alive == 1, "is_writer %d, writer_alive %d",
                   info.is_writer, info.writer_alive);
     p = info.pushed;
     ck_assert_msg(p > 1000, "pushed %s", U(p));
     for (i = p; i < p + 100; i++) {
         tu_fill(item, sizeof item, i);
-        rc = scb_push(hs[2], item);
+        rc = scb_push(win_hs[2], item);
         ck_assert_msg(rc == SCB_OK, "scb_push: %s", scb_strerror(rc));
     }
-    drain(hs[1], &s, sizeof item);
-    lost = scb_lost(hs[1]);
+    drain(win_hs[1], &s, sizeof item);
+    lost = scb_lost(win_hs[1]);
     ck_assert_msg(s.bad == 0 && s.disorder == 0, "%s items torn, %s out of order",
                   U(s.bad), U(s.disorder));
     ck_assert_msg(s.have_last && s.last == p + 99,
@@ -375,27 +373,27 @@ START_TEST(test_dead_reader)
     int rc;
 
     cfg.flags = SCB_LOSSLESS;
-    rc = scb_create(&hs[0], ring, &cfg);
+    rc = scb_create(&win_hs[0], win_ring, &cfg);
     ck_assert_msg(rc == SCB_OK, "scb_create: %s", scb_strerror(rc));
-    spawn("stall", 0);
-    wait_ready();
-    scb_info(hs[0], &info);
+    win_spawn("stall", 0);
+    win_wait_ready();
+    scb_info(win_hs[0], &info);
     ck_assert_msg(info.readers == 1, "readers %u", (unsigned)info.readers);
     for (i = 0; i < 16; i++) {
         tu_fill(item, sizeof item, i);
-        rc = scb_push(hs[0], item);
+        rc = scb_push(win_hs[0], item);
         ck_assert_msg(rc == SCB_OK, "item %s: scb_push: %s", U(i), scb_strerror(rc));
     }
     tu_fill(item, sizeof item, 16);
-    rc = scb_push(hs[0], item);
+    rc = scb_push(win_hs[0], item);
     ck_assert_msg(rc == SCB_EAGAIN, "scb_push into a full ring: %s", scb_strerror(rc));
-    rc = scb_push_wait(hs[0], item, 200);
+    rc = scb_push_wait(win_hs[0], item, 200);
     ck_assert_msg(rc == SCB_ETIMEDOUT, "scb_push_wait with a live stalled reader: %s",
                   scb_strerror(rc));
 
-    kill_child();
+    win_kill_child();
     t0 = win_now_ms();
-    rc = scb_push_wait(hs[0], item, 5000);
+    rc = scb_push_wait(win_hs[0], item, 5000);
     took = win_now_ms() - t0;
     ck_assert_msg(rc == SCB_OK, "scb_push_wait after the reader was killed: %s (%s ms)",
                   scb_strerror(rc), U(took));
@@ -404,7 +402,7 @@ START_TEST(test_dead_reader)
         fprintf(stderr, "win_dead_reader: the killed reader held the writer %s ms\n", U(took));
     for (i = 17; i < 117; i++) {
         tu_fill(item, sizeof item, i);
-        rc = scb_push(hs[0], item);
+        rc = scb_push(win_hs[0], item);
         ck_assert_msg(rc == SCB_OK, "item %s with no live reader: %s", U(i),
                       scb_strerror(rc));
     }
@@ -422,29 +420,29 @@ START_TEST(test_cross_wake)
     DWORD code;
     int rc;
 
-    rc = scb_create(&hs[0], ring, &cfg);
+    rc = scb_create(&win_hs[0], win_ring, &cfg);
     ck_assert_msg(rc == SCB_OK, "scb_create: %s", scb_strerror(rc));
-    rc = scb_open(&hs[1], ring, &cfg);
+    rc = scb_open(&win_hs[1], win_ring, &cfg);
     ck_assert_msg(rc == SCB_OK, "scb_open: %s", scb_strerror(rc));
     t0 = win_now_ms();
-    rc = scb_pop_wait(hs[1], item, 100);
+    rc = scb_pop_wait(win_hs[1], item, 100);
     took = win_now_ms() - t0;
     ck_assert_msg(rc == SCB_ETIMEDOUT, "scb_pop_wait(100) on an empty ring: %s",
                   scb_strerror(rc));
     ck_assert_msg(took >= 80 && took < 5000, "scb_pop_wait(100) took %s ms", U(took));
-    rc = scb_close(hs[0]);
-    hs[0] = NULL;
+    rc = scb_close(win_hs[0]);
+    win_hs[0] = NULL;
     ck_assert_msg(rc == SCB_OK, "scb_close: %s", scb_strerror(rc));
 
-    spawn("late", 42);
-    rc = scb_pop_wait(hs[1], item, 10000);
+    win_spawn("late", 42);
+    rc = scb_pop_wait(win_hs[1], item, 10000);
     ck_assert_msg(rc == SCB_OK, "scb_pop_wait(10000) for the child's item: %s",
                   scb_strerror(rc));
     ck_assert_msg(tu_check(item, sizeof item, &seq) && seq == 42, "item seq %s",
                   U(seq));
-    rc = scb_pop(hs[1], item);
+    rc = scb_pop(win_hs[1], item);
     ck_assert_msg(rc == SCB_EAGAIN, "a second item: %s", scb_strerror(rc));
-    code = reap(REAP_MS);
+    code = win_reap(REAP_MS);
     ck_assert_msg(code == 0, "the writer child exited with %lu", (unsigned long)code);
 }
 END_TEST
@@ -458,7 +456,7 @@ END_TEST
 
 START_TEST(test_ping_pong)
 {
-    char back[sizeof ring + 2];
+    char back[sizeof win_ring + 2];
     scb_config_t cfg = tu_cfg(16, 8);
     uint8_t item[16];
     uint64_t i, seq = 0, t0, took;
@@ -467,19 +465,19 @@ START_TEST(test_ping_pong)
 
     /* Read when a handle opens, here and in the child (inherited). */
     ck_assert_int_eq(_putenv("SCB_SPIN_US=0"), 0);
-    rc = scb_create(&hs[0], ring, &cfg);
+    rc = scb_create(&win_hs[0], win_ring, &cfg);
     ck_assert_msg(rc == SCB_OK, "scb_create: %s", scb_strerror(rc));
-    spawn("echo", PING_ROUNDS);
-    wait_ready();
-    win_back_name(back, sizeof back, ring);
-    rc = scb_open(&hs[1], back, &cfg);
+    win_spawn("echo", PING_ROUNDS);
+    win_wait_ready();
+    win_back_name(back, sizeof back, win_ring);
+    rc = scb_open(&win_hs[1], back, &cfg);
     ck_assert_msg(rc == SCB_OK, "scb_open(%s): %s", back, scb_strerror(rc));
     t0 = win_now_ms();
     for (i = 0; i < PING_ROUNDS; i++) {
         tu_fill(item, sizeof item, i);
-        rc = scb_push(hs[0], item);
+        rc = scb_push(win_hs[0], item);
         ck_assert_msg(rc == SCB_OK, "round %s: scb_push: %s", U(i), scb_strerror(rc));
-        rc = scb_pop_wait(hs[1], item, 10000);
+        rc = scb_pop_wait(win_hs[1], item, 10000);
         ck_assert_msg(rc == SCB_OK, "round %s: scb_pop_wait: %s", U(i),
                       scb_strerror(rc));
         ck_assert_msg(tu_check(item, sizeof item, &seq) && seq == i,
@@ -487,11 +485,11 @@ START_TEST(test_ping_pong)
     }
     took = win_now_ms() - t0;
     tu_fill(item, sizeof item, PING_ROUNDS);
-    ck_assert_int_eq(scb_push(hs[0], item), SCB_OK);
-    code = reap(REAP_MS);
+    ck_assert_int_eq(scb_push(win_hs[0], item), SCB_OK);
+    code = win_reap(REAP_MS);
     ck_assert_msg(code == 0, "the echo child exited with %lu", (unsigned long)code);
-    ck_assert_int_eq(scb_pop(hs[1], item), SCB_EAGAIN);
-    ck_assert_uint_eq(scb_lost(hs[1]), 0);
+    ck_assert_int_eq(scb_pop(win_hs[1], item), SCB_EAGAIN);
+    ck_assert_uint_eq(scb_lost(win_hs[1]), 0);
     if (VERBOSE)
         printf("ping_pong: %d round trips in %s ms\n", PING_ROUNDS, U(took));
 }
@@ -509,44 +507,44 @@ START_TEST(test_unlink_after_crash)
     uint64_t i, seq;
     int is_apr = strcmp(tu_backend, "apr") == 0, rc;
 
-    spawn("creator", 5);
-    wait_ready();
-    kill_child();
+    win_spawn("creator", 5);
+    win_wait_ready();
+    win_kill_child();
 
     if (is_apr) {
-        rc = scb_apr_file_path(ring, path, sizeof path);
+        rc = scb_apr_file_path(win_ring, path, sizeof path);
         ck_assert_msg(rc == SCB_OK, "scb_apr_file_path: %s", scb_strerror(rc));
         ck_assert_msg(GetFileAttributesA(path) != INVALID_FILE_ATTRIBUTES,
                       "%s is gone after its creator was killed (error %lu)", path,
                       GetLastError());
     }
-    rc = scb_open(&hs[1], ring, &cfg);
+    rc = scb_open(&win_hs[1], win_ring, &cfg);
     ck_assert_msg(rc == SCB_OK, "scb_open after the creator was killed: %s",
                   scb_strerror(rc));
-    scb_info(hs[1], &info);
+    scb_info(win_hs[1], &info);
     ck_assert_msg(info.item_size == 32 && info.length == 8 && info.pushed == 5,
                   "item_size %u, length %s, pushed %s", (unsigned)info.item_size,
                   U(info.length), U(info.pushed));
     ck_assert_msg(info.writer_alive == 0, "writer_alive %d after the writer was killed",
                   info.writer_alive);
     for (i = 0; i < 5; i++) {
-        rc = scb_pop(hs[1], item);
+        rc = scb_pop(win_hs[1], item);
         ck_assert_msg(rc == SCB_OK, "item %s: scb_pop: %s", U(i), scb_strerror(rc));
         ck_assert_msg(tu_check(item, sizeof item, &seq) && seq == i,
                       "item %s: torn, or seq %s", U(i), U(seq));
     }
-    rc = scb_pop(hs[1], item);
+    rc = scb_pop(win_hs[1], item);
     ck_assert_msg(rc == SCB_EAGAIN, "a sixth item: %s", scb_strerror(rc));
-    rc = scb_close(hs[1]);
-    hs[1] = NULL;
+    rc = scb_close(win_hs[1]);
+    win_hs[1] = NULL;
     ck_assert_msg(rc == SCB_OK, "scb_close: %s", scb_strerror(rc));
 
-    rc = scb_unlink(ring, &cfg);
+    rc = scb_unlink(win_ring, &cfg);
     ck_assert_msg(rc == SCB_OK, "scb_unlink: %s", scb_strerror(rc));
     if (is_apr)
         ck_assert_msg(GetFileAttributesA(path) == INVALID_FILE_ATTRIBUTES,
                       "%s is still there after scb_unlink", path);
-    rc = scb_open(&hs[1], ring, &cfg);
+    rc = scb_open(&win_hs[1], win_ring, &cfg);
     ck_assert_msg(rc == SCB_ENOENT, "scb_open after scb_unlink: %s", scb_strerror(rc));
 }
 END_TEST
@@ -589,13 +587,13 @@ START_TEST(test_hostile_files)
 
     if (strcmp(tu_backend, "apr") != 0)
         return;
-    rc = scb_create(&hs[0], ring, &cfg);
+    rc = scb_create(&win_hs[0], win_ring, &cfg);
     ck_assert_msg(rc == SCB_OK, "scb_create: %s", scb_strerror(rc));
     tu_fill(item, sizeof item, 7);
-    ck_assert_int_eq(scb_push(hs[0], item), SCB_OK);
-    ck_assert_int_eq(scb_close(hs[0]), SCB_OK);
-    hs[0] = NULL;
-    rc = scb_apr_file_path(ring, data, sizeof data);
+    ck_assert_int_eq(scb_push(win_hs[0], item), SCB_OK);
+    ck_assert_int_eq(scb_close(win_hs[0]), SCB_OK);
+    win_hs[0] = NULL;
+    rc = scb_apr_file_path(win_ring, data, sizeof data);
     ck_assert_msg(rc == SCB_OK, "scb_apr_file_path: %s", scb_strerror(rc));
     strcpy(name, data);
     dot = strrchr(name, '.');
@@ -624,10 +622,10 @@ START_TEST(test_hostile_files)
         ck_assert(WriteFile(h, junk, sizeof junk, &put, NULL) && put == sizeof junk);
         CloseHandle(h);
     }
-    rc = scb_open(&hs[1], ring, &cfg);
+    rc = scb_open(&win_hs[1], win_ring, &cfg);
     ck_assert_msg(rc == SCB_EBADFORMAT, "case %d: scb_open: %s", _i, scb_strerror(rc));
-    ck_assert_ptr_null(hs[1]);
-    rc = scb_unlink(ring, &cfg);
+    ck_assert_ptr_null(win_hs[1]);
+    rc = scb_unlink(win_ring, &cfg);
     ck_assert_msg(rc == SCB_OK, "case %d: scb_unlink: %s", _i, scb_strerror(rc));
     ck_assert_msg(GetFileAttributesA(name) == INVALID_FILE_ATTRIBUTES,
                   "case %d: the name file is still there", _i);
@@ -636,16 +634,16 @@ START_TEST(test_hostile_files)
                       "case %d: the data file is still there", _i);
     else
         ck_assert(DeleteFileA(data) || GetLastError() == ERROR_FILE_NOT_FOUND);
-    rc = scb_open(&hs[1], ring, &cfg);
+    rc = scb_open(&win_hs[1], win_ring, &cfg);
     ck_assert_msg(rc == SCB_ENOENT, "case %d: scb_open after scb_unlink: %s", _i,
                   scb_strerror(rc));
     /* The name is free again. */
-    rc = scb_create(&hs[0], ring, &cfg);
+    rc = scb_create(&win_hs[0], win_ring, &cfg);
     ck_assert_msg(rc == SCB_OK, "case %d: scb_create again: %s", _i, scb_strerror(rc));
-    rc = scb_open(&hs[1], ring, &cfg);
+    rc = scb_open(&win_hs[1], win_ring, &cfg);
     ck_assert_msg(rc == SCB_OK, "case %d: scb_open of the new ring: %s", _i,
                   scb_strerror(rc));
-    ck_assert_int_eq(scb_pop(hs[1], item), SCB_EAGAIN);
+    ck_assert_int_eq(scb_pop(win_hs[1], item), SCB_EAGAIN);
 }
 END_TEST
 
@@ -672,39 +670,39 @@ static int on_ring(const char *name, void *arg)
 
 START_TEST(test_list)
 {
-    char upper[sizeof ring + 8];
+    char upper[sizeof win_ring + 8];
     scb_config_t cfg = tu_cfg(8, 4);
     struct found f;
     int rc;
 
     if (strcmp(tu_backend, "apr") != 0)
         return;
-    snprintf(upper, sizeof upper, "%sAb.", ring);
-    rc = scb_create(&hs[0], ring, &cfg);
-    ck_assert_msg(rc == SCB_OK, "scb_create(%s): %s", ring, scb_strerror(rc));
-    rc = scb_create(&hs[1], upper, &cfg);
+    snprintf(upper, sizeof upper, "%sAb.", win_ring);
+    rc = scb_create(&win_hs[0], win_ring, &cfg);
+    ck_assert_msg(rc == SCB_OK, "scb_create(%s): %s", win_ring, scb_strerror(rc));
+    rc = scb_create(&win_hs[1], upper, &cfg);
     ck_assert_msg(rc == SCB_OK, "scb_create(%s): %s", upper, scb_strerror(rc));
 
     memset(&f, 0, sizeof f);
-    f.want[0] = ring;
+    f.want[0] = win_ring;
     f.want[1] = upper;
     rc = scb_list("apr", on_ring, &f);
     ck_assert_msg(rc == SCB_OK, "scb_list: %s", scb_strerror(rc));
     ck_assert_msg(f.seen[0] == 1 && f.seen[1] == 1,
-                  "listed %s %d times and %s %d times (%d rings in all)", ring,
+                  "listed %s %d times and %s %d times (%d rings in all)", win_ring,
                   f.seen[0], upper, f.seen[1], f.total);
 
-    ck_assert_int_eq(scb_close(hs[1]), SCB_OK);
-    hs[1] = NULL;
+    ck_assert_int_eq(scb_close(win_hs[1]), SCB_OK);
+    win_hs[1] = NULL;
     ck_assert_int_eq(scb_unlink(upper, &cfg), SCB_OK);
     memset(&f, 0, sizeof f);
-    f.want[0] = ring;
+    f.want[0] = win_ring;
     f.want[1] = upper;
     rc = scb_list(NULL, on_ring, &f);
     ck_assert_msg(rc == SCB_OK, "scb_list(NULL): %s", scb_strerror(rc));
     ck_assert_msg(f.seen[0] == 1 && f.seen[1] == 0,
                   "after unlinking %s: listed %s %d times and it %d times", upper,
-                  ring, f.seen[0], f.seen[1]);
+                  win_ring, f.seen[0], f.seen[1]);
 }
 END_TEST
 
@@ -724,12 +722,12 @@ START_TEST(test_proc_alive)
                   "scb_sys_proc_self %s, alive %d", X(self), scb_sys_proc_alive(self));
     ck_assert_msg(self >> 32 == GetCurrentProcessId(), "scb_sys_proc_self %s, pid %lu",
                   X(self), (unsigned long)GetCurrentProcessId());
-    reader_of_new_ring(&cfg);
+    win_reader_of_new_ring(&cfg);
 
-    spawn("ident", 0);
-    wait_ready();
-    pid = GetProcessId(kid);
-    rc = scb_pop(hs[1], item);
+    win_spawn("ident", 0);
+    win_wait_ready();
+    pid = GetProcessId(win_kid);
+    rc = scb_pop(win_hs[1], item);
     ck_assert_msg(rc == SCB_OK, "the child's item: %s", scb_strerror(rc));
     memcpy(&id, item, sizeof id);
     ck_assert_msg(id != 0 && id != self && id >> 32 == pid,
@@ -737,246 +735,29 @@ START_TEST(test_proc_alive)
                   (unsigned long)pid);
     ck_assert_msg(scb_sys_proc_alive(id) == 1, "a running child: scb_sys_proc_alive %d",
                   scb_sys_proc_alive(id));
-    scb_info(hs[1], &info);
+    scb_info(win_hs[1], &info);
     ck_assert_msg(info.writer_alive == 1 && info.writer_pid == (int64_t)pid,
                   "writer_alive %d, writer_pid %s", info.writer_alive,
                   S(info.writer_pid));
 
     /* Killed and waited for, its handle still open here. */
-    kill_child();
+    win_kill_child();
     ck_assert_msg(scb_sys_proc_alive(id) == 0, "a killed child: scb_sys_proc_alive %d",
                   scb_sys_proc_alive(id));
     /* The same process id with another start time is not that process. */
     ck_assert_msg(scb_sys_proc_alive((self & ~UINT64_C(0xffffffff)) |
                                      (uint32_t)(self + 1)) == 0,
                   "this process's id with another start time is alive");
-    scb_info(hs[1], &info);
+    scb_info(win_hs[1], &info);
     ck_assert_msg(info.writer_alive == 0, "writer_alive %d after the writer was killed",
                   info.writer_alive);
 }
 END_TEST
 
 /* ------------------------------------------------------------------------ */
-/* 8. scb_fd: a bell's event HANDLE, rung by a child process.               */
-
-/* 1 if the handle h is signalled now. */
-static int signalled(HANDLE h)
-{
-    return WaitForSingleObject(h, 0) == WAIT_OBJECT_0;
-}
-
-/* Like spawn, having made the child's "go" event first (not set). */
-static void spawn_go(const char *role, uint64_t arg)
-{
-    char ev[SCB_NAME_MAX + 32];
-
-    ck_assert(go_ev == NULL);
-    win_go_name(ev, sizeof ev, ring);
-    go_ev = CreateEventA(NULL, TRUE, FALSE, ev);
-    ck_assert_msg(go_ev != NULL, "CreateEvent %s: error %lu", ev,
-                  GetLastError());
-    spawn(role, arg);
-}
-
-/* Lets the child act. */
-static void go(void)
-{
-    ck_assert_msg(SetEvent(go_ev), "SetEvent(go): error %lu", GetLastError());
-}
-
-/* A reader's handle: quiet after SCB_EAGAIN, signalled when a child process
- * pushes (WaitForMultipleObjects over it and an armed reader of another
- * ring), quiet again after the next SCB_EAGAIN, the same handle from every
- * scb_fd, closed by scb_close. */
-START_TEST(test_fd_reader)
-{
-    char back[sizeof ring + 2];
-    scb_config_t cfg = tu_cfg(32, 8);
-    uint8_t item[32];
-    scb_fd_t fd = NULL, again = NULL, other = NULL;
-    HANDLE hv[2];
-    uint64_t seq = 0, t0;
-    unsigned long calls;
-    DWORD w, flags;
-    int rc;
-
-    reader_of_new_ring(&cfg);
-    /* Another ring, with an armed reader that nothing will wake. */
-    win_back_name(back, sizeof back, ring);
-    rc = scb_create(&hs[2], back, &cfg);
-    ck_assert_msg(rc == SCB_OK, "scb_create(%s): %s", back, scb_strerror(rc));
-    rc = scb_open(&hs[3], back, &cfg);
-    ck_assert_msg(rc == SCB_OK, "scb_open(%s): %s", back, scb_strerror(rc));
-    rc = scb_fd(hs[3], &other);
-    ck_assert_msg(rc == SCB_OK, "scb_fd on the other ring: %s",
-                  scb_strerror(rc));
-    ck_assert_int_eq(scb_pop(hs[3], item), SCB_EAGAIN);
-
-    /* The child takes the writer role over (which rings the readers armed
-     * then), then waits for "go". */
-    spawn_go("fd_writer", 42);
-    wait_ready();
-
-    rc = scb_fd(hs[1], &fd);
-    ck_assert_msg(rc == SCB_OK, "scb_fd: %s", scb_strerror(rc));
-    ck_assert_msg(fd != NULL && fd != INVALID_HANDLE_VALUE && fd != other,
-                  "scb_fd gave %s (the other ring's: %s)", X((uintptr_t)fd),
-                  X((uintptr_t)other));
-    rc = scb_fd(hs[1], &again);
-    ck_assert_msg(rc == SCB_OK && again == fd,
-                  "scb_fd again: %s, %s, the first %s", scb_strerror(rc),
-                  X((uintptr_t)again), X((uintptr_t)fd));
-    ck_assert_msg(GetHandleInformation(fd, &flags),
-                  "GetHandleInformation: error %lu", GetLastError());
-    rc = scb_pop(hs[1], item);
-    ck_assert_msg(rc == SCB_EAGAIN, "scb_pop on an empty ring: %s",
-                  scb_strerror(rc));
-    ck_assert_msg(!signalled(fd), "the handle is signalled after SCB_EAGAIN");
-
-    go();
-    hv[0] = other;
-    hv[1] = fd;
-    t0 = win_now_ms();
-    w = WaitForMultipleObjects(2, hv, FALSE, 10000);
-    ck_assert_msg(
-        w != WAIT_TIMEOUT,
-        "the handle not signalled 10 s after the child was told to push");
-    ck_assert_msg(
-        w == WAIT_OBJECT_0 + 1,
-        "WaitForMultipleObjects: %lu (0: the other ring's handle; error %lu)",
-        (unsigned long)w, GetLastError());
-    if (VERBOSE)
-        fprintf(stderr, "win_fd_reader: woken %s ms after go\n",
-                U(win_now_ms() - t0));
-    rc = scb_pop(hs[1], item);
-    ck_assert_msg(rc == SCB_OK, "scb_pop once signalled: %s", scb_strerror(rc));
-    ck_assert_msg(tu_check(item, sizeof item, &seq) && seq == 42, "item seq %s",
-                  U(seq));
-    rc = scb_pop(hs[1], item);
-    ck_assert_msg(rc == SCB_EAGAIN, "a second item: %s", scb_strerror(rc));
-    ck_assert_msg(!signalled(fd),
-                  "the handle is signalled after the second SCB_EAGAIN");
-    /* The child pushes nothing more (it waits to be killed). */
-    w = WaitForMultipleObjects(2, hv, FALSE, 200);
-    ck_assert_msg(w == WAIT_TIMEOUT,
-                  "a handle signalled with nothing pushed: %lu",
-                  (unsigned long)w);
-    kill_child();
-
-    rc = scb_close(hs[1]);
-    hs[1] = NULL;
-    ck_assert_msg(rc == SCB_OK, "scb_close: %s", scb_strerror(rc));
-    ck_assert_msg(!GetHandleInformation(fd, &flags),
-                  "the handle is still open after scb_close");
-    ck_assert_msg(!signalled(other), "the other ring's handle is signalled");
-
-    /* The other ring, in this process: a push rings its armed reader with
-     * one counted call, the next push makes none (the bell is disarmed). */
-    calls = atomic_load(&scb_sys_wake_calls);
-    tu_fill(item, sizeof item, 0);
-    ck_assert_int_eq(scb_push(hs[2], item), SCB_OK);
-    ck_assert_msg(atomic_load(&scb_sys_wake_calls) == calls + 1,
-                  "a push to an armed reader made %s wake-up calls",
-                  U(atomic_load(&scb_sys_wake_calls) - calls));
-    ck_assert_msg(signalled(other), "the other ring's handle after a push");
-    tu_fill(item, sizeof item, 1);
-    ck_assert_int_eq(scb_push(hs[2], item), SCB_OK);
-    ck_assert_msg(atomic_load(&scb_sys_wake_calls) == calls + 1,
-                  "a push with nobody armed made %s wake-up calls",
-                  U(atomic_load(&scb_sys_wake_calls) - calls - 1));
-    ck_assert_int_eq(scb_pop(hs[3], item), SCB_OK);
-    ck_assert_int_eq(scb_pop(hs[3], item), SCB_OK);
-    ck_assert_int_eq(scb_pop(hs[3], item), SCB_EAGAIN);
-    ck_assert_msg(!signalled(other),
-                  "the other ring's handle after SCB_EAGAIN");
-}
-END_TEST
-
-/* A lossless writer's handle: SCB_EAGAIN on a full ring arms it; its timer
- * signals it about 100 ms later even with no reader reading; a child
- * process that pops makes room and signals it. */
-START_TEST(test_fd_writer)
-{
-    scb_config_t cfg = tu_cfg(32, 8);
-    uint8_t item[32];
-    scb_fd_t fd = NULL, again = NULL;
-    uint64_t i, t0, waited, wakes = 0;
-    DWORD w, flags;
-    int rc;
-
-    cfg.flags = SCB_LOSSLESS;
-    rc = scb_create(&hs[0], ring, &cfg);
-    ck_assert_msg(rc == SCB_OK, "scb_create: %s", scb_strerror(rc));
-    spawn_go("fd_reader", 1);
-    wait_ready(); /* its slot holds the writer back from now on */
-
-    rc = scb_fd(hs[0], &fd);
-    ck_assert_msg(rc == SCB_OK, "scb_fd: %s", scb_strerror(rc));
-    rc = scb_fd(hs[0], &again);
-    ck_assert_msg(rc == SCB_OK && again == fd,
-                  "scb_fd again: %s, %s, the first %s", scb_strerror(rc),
-                  X((uintptr_t)again), X((uintptr_t)fd));
-    for (i = 0; i <= 8; i++) {
-        tu_fill(item, sizeof item, i);
-        if ((rc = scb_push(hs[0], item)) != SCB_OK)
-            break;
-    }
-    ck_assert_msg(rc == SCB_EAGAIN && i == 8,
-                  "a lossless ring of 8: push %s: %s", U(i), scb_strerror(rc));
-
-    /* Nobody reads: the timer signals it anyway.  (Not asserted quiet for
-     * long: being timed, it may be signalled ~100 ms after any SCB_EAGAIN.) */
-    t0 = win_now_ms();
-    rc = scb_push(hs[0], item);
-    ck_assert_msg(rc == SCB_EAGAIN, "push on a full ring: %s",
-                  scb_strerror(rc));
-    w = WaitForSingleObject(fd, 5000);
-    waited = win_now_ms() - t0;
-    ck_assert_msg(w == WAIT_OBJECT_0,
-                  "the handle not signalled 5 s after SCB_EAGAIN (%lu)",
-                  (unsigned long)w);
-    ck_assert_msg(waited >= 50, "signalled %s ms after SCB_EAGAIN, nobody read",
-                  U(waited));
-    if (VERBOSE)
-        fprintf(stderr, "win_fd_writer: the timer after %s ms\n", U(waited));
-
-    /* Re-armed, then the child pops one item: room, and a signal. */
-    rc = scb_push(hs[0], item);
-    ck_assert_msg(rc == SCB_EAGAIN, "push on a full ring again: %s",
-                  scb_strerror(rc));
-    go();
-    t0 = win_now_ms();
-    for (;;) {
-        w = WaitForSingleObject(fd, 5000);
-        ck_assert_msg(w == WAIT_OBJECT_0,
-                      "the handle not signalled in 5 s (%lu)",
-                      (unsigned long)w);
-        wakes++;
-        rc = scb_push(hs[0], item);
-        if (rc == SCB_OK)
-            break;
-        ck_assert_msg(rc == SCB_EAGAIN, "push once signalled: %s",
-                      scb_strerror(rc));
-        ck_assert_msg(win_now_ms() - t0 < 10000,
-                      "no room 10 s after the reader child was told to pop");
-    }
-    if (VERBOSE)
-        fprintf(stderr, "win_fd_writer: room after %s ms, %s wake-ups\n",
-                U(win_now_ms() - t0), U(wakes));
-    kill_child();
-
-    rc = scb_close(hs[0]);
-    hs[0] = NULL;
-    ck_assert_msg(rc == SCB_OK, "scb_close: %s", scb_strerror(rc));
-    ck_assert_msg(!GetHandleInformation(fd, &flags),
-                  "the handle is still open after scb_close");
-}
-END_TEST
-
-/* ------------------------------------------------------------------------ */
 /* The suite.                                                               */
 
-static TCase *win_tcase(const char *name, const TTest *test)
+TCase *win_tcase(const char *name, const TTest *test)
 {
     TCase *tc = tcase_create(name);
 
@@ -1007,8 +788,7 @@ Suite *tu_win_suite(void)
     suite_add_tcase(s, tc);
     suite_add_tcase(s, win_tcase("win_list", test_list));
     suite_add_tcase(s, win_tcase("win_proc_alive", test_proc_alive));
-    suite_add_tcase(s, win_tcase("win_fd_reader", test_fd_reader));
-    suite_add_tcase(s, win_tcase("win_fd_writer", test_fd_writer));
+    tu_win_add_fd(s);
     return s;
 }
 

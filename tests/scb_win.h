@@ -1,7 +1,8 @@
 /*
- * scb_win.h - what the two files of the Windows multi-process suite share:
- * scb_win.c (the tests, tu_win_suite) and scb_win_child.c (the processes
- * the tests start, tu_win_child).  Windows only.
+ * scb_win.h - what the files of the Windows multi-process suite share:
+ * scb_win.c (the tests, their fixture, tu_win_suite), scb_win_fd.c (the
+ * scb_fd tests, tu_win_add_fd) and scb_win_child.c (the processes the
+ * tests start, tu_win_child).  Windows only.
  */
 #ifndef SCB_WIN_H
 #define SCB_WIN_H
@@ -58,5 +59,42 @@ void win_back_name(char *buf, size_t size, const char *ring_name);
 /* The "go" event of the child working on ring_name (the fd_* roles): the
  * parent made it and sets it when the child may act. */
 void win_go_name(char *buf, size_t size, const char *ring_name);
+
+/*
+ * The fixture of the tests (scb_win.c), what a test made, for the teardown
+ * to undo: the test's ring name, the child's readiness and "go" events,
+ * the child process (NULL if none), the test's handles.
+ */
+extern char win_ring[64];
+extern HANDLE win_ready_ev;
+extern HANDLE win_go_ev;
+extern HANDLE win_kid;
+extern scb_t *win_hs[4];
+
+void win_setup(void);
+void win_teardown(void);
+
+/* A tcase with the fixture and TIMEOUT_S, holding test unless NULL. */
+TCase *win_tcase(const char *name, const TTest *test);
+
+/* Starts "check_scb.exe --child ROLE BACKEND win_ring ARG PPID" as
+ * win_kid, having made the readiness event. */
+void win_spawn(const char *role, uint64_t arg);
+
+/* The exit code of win_kid once it ended within ms, else a failure. */
+DWORD win_reap(DWORD ms);
+
+/* Kills win_kid and waits until it is gone (its handle stays open). */
+void win_kill_child(void);
+
+/* Waits until win_kid sets the readiness event; fails if it ends first. */
+void win_wait_ready(void);
+
+/* Creates win_ring with cfg, opens a reader on it as win_hs[1] and closes
+ * the writer handle, so that a child can take the writer role over. */
+void win_reader_of_new_ring(const scb_config_t *cfg);
+
+/* Adds the scb_fd tcases (scb_win_fd.c) to s. */
+void tu_win_add_fd(Suite *s);
 
 #endif /* SCB_WIN_H */
