@@ -29,7 +29,7 @@
  *   -DNREADERS=n -DNPUSH=n -DSLEEPERS=0|1  the size (default 2 bell
  *                   readers, 3 pushes, 1 sleeper)
  *
- * Step by step, against src/io.c, src/ring.c and src/handle.h:
+ * Step by step, against src/io.c, src/ring.c, src/bell.c and src/handle.h:
  *
  *   writer, per push (scb_push):
  *     STORE head            scb_ring_push:

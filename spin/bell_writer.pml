@@ -43,7 +43,7 @@
  *                   shows the bell's handshake, not the sleeper's, failing)
  *   -DNREADERS=n -DNPUSH=n -DLENGTH=n  the size (default 2, 3, 1)
  *
- * Step by step, against src/io.c, src/ring.c and src/handle.h:
+ * Step by step, against src/io.c, src/ring.c, src/bell.c and src/handle.h:
  *
  *   writer (an event loop: push until SCB_EAGAIN, then poll; or
  *   scb_push_wait):
