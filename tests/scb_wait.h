@@ -78,6 +78,23 @@ void tu_wait_add_lossless(Suite *s);
 void tu_wait_add_dead(Suite *s);
 void tu_wait_add_guard(Suite *s);
 void tu_wait_add_fd(Suite *s);
+/* scb_wait_fd_mp.c, added by tu_wait_add_fd. */
+void tu_wait_add_fd_mp(Suite *s);
+
+/* scb_fd helpers (scb_wait_fd.c): the four ring kinds (items or records,
+ * overwrite or lossless) and a name for each; whether fd polls readable
+ * within ms (the test process: the test fails if poll does; a child:
+ * k_ready, -1 on error); the wake system calls this process made (sys.h);
+ * one 16-byte item or record pushed or popped (SCB_EBADFORMAT if what came
+ * is not tu_fill's); hs[h]'s scb_fd, asserted. */
+extern const uint32_t fd_kinds[4];
+const char *fd_kind(uint32_t flags);
+int fd_ready(int fd, int ms);
+int k_ready(int fd, int ms);
+unsigned long wake_calls(void);
+int fd_push(scb_t *w, uint64_t seq);
+int fd_pop(scb_t *r, uint64_t *seq);
+scb_fd_t fd_of(int h);
 
 /* What a child is told to do. */
 struct kopts {
