@@ -455,11 +455,11 @@ SCB_API int scb_wait(scb_t *h, int64_t timeout_ms);
  *
  * Errors: SCB_EINVAL (NULL, or a handle used in a forked child),
  * SCB_ENOTSUP (no such handles on this system, a reader that maps the
- * ring read-only and so cannot tell the writer where it waits, or a ring
- * with asymmetric barriers in a process whose heavy barrier fails),
- * SCB_EACCES (the ring's group, not every user, may write the ring, and
- * this process cannot give its doorbell that group), SCB_ELIMIT (every doorbell of the
- * ring, 128, held by a live handle),
+ * ring read-only and so cannot tell the writer where it waits, a process
+ * that cannot give its doorbell the ring's group where only that group may
+ * write the ring, or a ring with asymmetric barriers in a process whose
+ * heavy barrier fails), SCB_ELIMIT (every doorbell of the ring, 128, held
+ * by a live handle),
  * SCB_ENOMEM, SCB_ESYS.
  */
 #ifdef _WIN32

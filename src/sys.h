@@ -100,7 +100,8 @@ extern _Atomic unsigned long scb_sys_wake_calls;
  * another; SCB_ENOTSUP: no doorbells on this system), not ready, that the
  * users `mode` (the ring's permission bits) lets write the ring may ring;
  * `gid` is the ring's group (UINT32_MAX: unknown), which the bell takes
- * where group members may write the ring (SCB_EACCES if it cannot).
+ * where only group members may write the ring (SCB_ENOTSUP, errno EACCES,
+ * if it cannot).
  * With `timed` it can also become ready by a timer (scb_sys_bell_timer).
  * fd is the handle given to the event loop, owned by the bell.  clear
  * makes it not ready (and stops its timer); set makes it ready, needing no

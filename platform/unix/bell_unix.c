@@ -97,7 +97,7 @@ int scb_sys_bell_open(uint64_t key, int timed, uint32_t mode, uint32_t gid,
     scb_sys_bell_t *b;
     struct stat st;
     mode_t m = 0600;
-    int rc, made = 0;
+    int rc, made = 0, refused = 0;
 
     *out = NULL;
     if ((b = malloc(sizeof *b)) == NULL)
@@ -133,6 +133,7 @@ int scb_sys_bell_open(uint64_t key, int timed, uint32_t mode, uint32_t gid,
     if ((m & 060) && !(m & 006) && gid != UINT32_MAX && st.st_gid != (gid_t)gid &&
         fchown(b->fifo, (uid_t)-1, (gid_t)gid) != 0) {
         errno = EACCES;
+        refused = 1;
         goto fail;
     }
     if (fchmod(b->fifo, m) != 0 || flock(b->fifo, LOCK_EX | LOCK_NB) != 0)
@@ -165,7 +166,9 @@ fail_linked:
         errno = saved;
     }
 fail:
-    rc = errno == EEXIST ? SCB_EEXIST : scb_sys_errno_to_scb(errno);
+    rc = refused          ? SCB_ENOTSUP
+         : errno == EEXIST ? SCB_EEXIST
+                           : scb_sys_errno_to_scb(errno);
     if (b->fd >= 0 && b->fd != b->fifo)
         close_quiet(b->fd);
     close_quiet(b->timer);
