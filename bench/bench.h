@@ -152,6 +152,21 @@ int bench_pclose(FILE *f);
  * ready flag.  Returns CHILD_OK or the code to exit with. */
 int bench_child_ready(struct bench_ctl *ctl, int index);
 
+/* One round of a round-trip case: sends seq and waits (not past the
+ * monotonic time `limit`) for the reply, stored in *got.  CHILD_OK or the
+ * code to exit with. */
+typedef int (*bench_round_fn)(void *ctx, uint64_t seq, uint64_t limit,
+                              uint64_t *got);
+
+/* The pinger of a round-trip case, once its child is ready (`code` is what
+ * getting ready returned): warm + rounds rounds, sequence numbers from 0,
+ * each reply checked and, after the warm-up, each round timed into
+ * ctl->samples.  limit_ns bounds the whole loop.  Returns the code to exit
+ * with. */
+int bench_ping_rounds(struct bench_ctl *ctl, int index, int code,
+                      const char *label, uint64_t warm, uint64_t rounds,
+                      uint64_t limit_ns, bench_round_fn round, void *ctx);
+
 /* In a child: one line on stderr, prefixed with the case and the child's
  * role. */
 void bench_child_error(const char *label, int index, const char *fmt, ...)

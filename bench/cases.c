@@ -475,12 +475,26 @@ static int lat_send(scb_t *w, const struct lat_arg *a, int index, uint64_t seq)
     return CHILD_OK;
 }
 
+/* One round of the pinger (bench_round_fn). */
+struct lat_round {
+    const struct lat_arg *a;
+    int index;
+    scb_t *w, *r;
+};
+
+static int lat_round(void *ctx, uint64_t seq, uint64_t limit, uint64_t *got)
+{
+    struct lat_round *c = ctx;
+    int code = lat_send(c->w, c->a, c->index, seq);
+
+    return code == CHILD_OK ? lat_recv(c->r, c->a, c->index, limit, got) : code;
+}
+
 /* index 0, the pinger: sends i, waits for i back, times the round. */
 static int lat_ping(struct bench_ctl *ctl, int index, void *varg)
 {
     const struct lat_arg *a = varg;
     scb_t *w = NULL, *r = NULL;
-    uint64_t i, t, got, limit;
     int code;
 
     code = bench_open_ring(&r, a->name[1], a->backend, 0, a->label, index);
@@ -488,25 +502,10 @@ static int lat_ping(struct bench_ctl *ctl, int index, void *varg)
         code = bench_open_ring(&w, a->name[0], a->backend, SCB_WRITER, a->label, index);
     if (code == CHILD_OK)
         code = bench_child_ready(ctl, index);
-    limit = bench_now() + a->limit_ns;
-    for (i = 0; code == CHILD_OK && i < a->warm + a->rounds; i++) {
-        t = bench_now();
-        code = lat_send(w, a, index, i);
-        if (code == CHILD_OK)
-            code = lat_recv(r, a, index, limit, &got);
-        if (code != CHILD_OK)
-            break;
-        if (got != i) {
-            bench_child_error(a->label, index, "reply %" PRIu64 " to %" PRIu64,
-                              got, i);
-            code = CHILD_FAIL;
-            break;
-        }
-        if (i >= a->warm)
-            ctl->samples[i - a->warm] = bench_now() - t;
-    }
-    if (code == CHILD_OK)
-        ctl->nsamples = a->rounds;
+    struct lat_round ctx = {a, index, w, r};
+
+    code = bench_ping_rounds(ctl, index, code, a->label, a->warm, a->rounds,
+                             a->limit_ns, lat_round, &ctx);
     scb_close(w);
     scb_close(r);
     return code;

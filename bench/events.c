@@ -198,36 +198,37 @@ static int ev_open_side(const struct ev_lat_arg *a, int index, scb_t **r, scb_t 
     return CHILD_OK;
 }
 
+/* One round of the scb_fd pinger (bench_round_fn). */
+struct fd_round {
+    const struct ev_lat_arg *a;
+    int index;
+    scb_t *w, *r;
+    int fd;
+};
+
+static int fd_round(void *ctx, uint64_t seq, uint64_t limit, uint64_t *got)
+{
+    struct fd_round *c = ctx;
+    int code = ev_send(c->w, c->a, c->index, seq);
+
+    return code == CHILD_OK ? ev_recv(c->r, c->fd, c->a, c->index, limit, got)
+                            : code;
+}
+
 /* index 0, the pinger: sends i, waits for i back in poll, times the round. */
 static int fd_ping(struct bench_ctl *ctl, int index, void *varg)
 {
     const struct ev_lat_arg *a = varg;
     scb_t *w = NULL, *r = NULL;
-    uint64_t i, t, got, limit;
     int code, fd = -1;
 
     code = ev_open_side(a, index, &r, &w, &fd);
     if (code == CHILD_OK)
         code = bench_child_ready(ctl, index);
-    limit = bench_now() + a->limit_ns;
-    for (i = 0; code == CHILD_OK && i < a->warm + a->rounds; i++) {
-        t = bench_now();
-        code = ev_send(w, a, index, i);
-        if (code == CHILD_OK)
-            code = ev_recv(r, fd, a, index, limit, &got);
-        if (code != CHILD_OK)
-            break;
-        if (got != i) {
-            bench_child_error(a->label, index, "reply %" PRIu64 " to %" PRIu64,
-                              got, i);
-            code = CHILD_FAIL;
-            break;
-        }
-        if (i >= a->warm)
-            ctl->samples[i - a->warm] = bench_now() - t;
-    }
-    if (code == CHILD_OK)
-        ctl->nsamples = a->rounds;
+    struct fd_round ctx = {a, index, w, r, fd};
+
+    code = bench_ping_rounds(ctl, index, code, a->label, a->warm, a->rounds,
+                             a->limit_ns, fd_round, &ctx);
     scb_close(w);
     scb_close(r);
     return code;
@@ -296,34 +297,34 @@ static int pipe_send(int fd, const struct ev_lat_arg *a, int index, uint64_t seq
     return CHILD_OK;
 }
 
+/* One round of the pipe pinger (bench_round_fn). */
+struct pp_round {
+    const struct ev_lat_arg *a;
+    int index;
+};
+
+static int pp_round(void *ctx, uint64_t seq, uint64_t limit, uint64_t *got)
+{
+    struct pp_round *c = ctx;
+    int code = pipe_send(c->a->ping[1], c->a, c->index, seq);
+
+    return code == CHILD_OK
+               ? pipe_recv(c->a->pong[0], c->a, c->index, limit, got)
+               : code;
+}
+
 static int pp_ping(struct bench_ctl *ctl, int index, void *varg)
 {
     const struct ev_lat_arg *a = varg;
-    uint64_t i, t, got, limit;
     int code;
 
     close(a->ping[0]);
     close(a->pong[1]);
     code = bench_child_ready(ctl, index);
-    limit = bench_now() + a->limit_ns;
-    for (i = 0; code == CHILD_OK && i < a->warm + a->rounds; i++) {
-        t = bench_now();
-        code = pipe_send(a->ping[1], a, index, i);
-        if (code == CHILD_OK)
-            code = pipe_recv(a->pong[0], a, index, limit, &got);
-        if (code != CHILD_OK)
-            break;
-        if (got != i) {
-            bench_child_error(a->label, index, "reply %" PRIu64 " to %" PRIu64,
-                              got, i);
-            code = CHILD_FAIL;
-            break;
-        }
-        if (i >= a->warm)
-            ctl->samples[i - a->warm] = bench_now() - t;
-    }
-    if (code == CHILD_OK)
-        ctl->nsamples = a->rounds;
+    struct pp_round ctx = {a, index};
+
+    code = bench_ping_rounds(ctl, index, code, a->label, a->warm, a->rounds,
+                             a->limit_ns, pp_round, &ctx);
     close(a->ping[1]);
     close(a->pong[0]);
     return code;

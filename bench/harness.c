@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -569,4 +570,29 @@ int bench_pclose(FILE *f)
     if (status < 0)
         return -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int bench_ping_rounds(struct bench_ctl *ctl, int index, int code,
+                      const char *label, uint64_t warm, uint64_t rounds,
+                      uint64_t limit_ns, bench_round_fn round, void *ctx)
+{
+    uint64_t i, t, got, limit = bench_now() + limit_ns;
+
+    for (i = 0; code == CHILD_OK && i < warm + rounds; i++) {
+        t = bench_now();
+        code = round(ctx, i, limit, &got);
+        if (code != CHILD_OK)
+            break;
+        if (got != i) {
+            bench_child_error(label, index, "reply %" PRIu64 " to %" PRIu64,
+                              got, i);
+            code = CHILD_FAIL;
+            break;
+        }
+        if (i >= warm)
+            ctl->samples[i - warm] = bench_now() - t;
+    }
+    if (code == CHILD_OK)
+        ctl->nsamples = rounds;
+    return code;
 }
