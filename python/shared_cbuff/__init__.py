@@ -3,7 +3,12 @@
 A drop-in for the original pure-Python ``shared_cbuff`` package: one writer
 (the creator) pushes integers of ``item_size`` bytes into a named ring of
 ``length`` items in shared memory; every reader reads every item, in order.
-The ring is libscb's, so C programs using libscb share it too.
+It also holds records (``records=True``: bytes of any length), reads and
+writes them in place (``peek``, ``reserve``), moves many at once
+(``push_many``, ``popmany``, ``pop_into``) and waits in asyncio
+(``pop_async``, ``aiter``, ``push_async``).  The ring is libscb's, so C
+programs using libscb share it too; every call is made in C by the
+extension module ``shared_cbuff._scb``.
 
 >>> from shared_cbuff import SharedCircularBuffer
 >>> w = SharedCircularBuffer("shared_buffer_a", create=True, length=5)
@@ -16,25 +21,32 @@ The ring is libscb's, so C programs using libscb share it too.
 >>> print(r)
 SharedCircularBuffer (shared_buffer_a) (0.00% full)
 >>> r.cleanup(); w.cleanup()
-
-The library is found through the SCB_LIBRARY environment variable (a path),
-then the system's search (ctypes.util.find_library), then the usual install
-directories and a build tree's .libs.
 """
 
 from . import errors
-from ._lib import backends as _backends, version as _version, path as library_path
-from .buffer import SharedCircularBuffer
+from . import _scb
+from .buffer import SharedCircularBuffer, View
 
-__all__ = ["SharedCircularBuffer", "errors", "library_version", "backends", "library_path"]
+__all__ = [
+    "SharedCircularBuffer",
+    "View",
+    "errors",
+    "library_version",
+    "backends",
+    "library_path",
+]
 __version__ = "0.2.0"
 
 
 def library_version():
     """The libscb version string, "MAJOR.MINOR.PATCH"."""
-    return _version()
+    return _scb.version()
 
 
 def backends():
     """The backends libscb was built with, the default first."""
-    return _backends()
+    return _scb.backends()
+
+
+library_path = _scb.library_path()
+"""The file libscb was loaded from (None if the system cannot say)."""

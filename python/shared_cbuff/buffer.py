@@ -1,20 +1,24 @@
-"""SharedCircularBuffer: the original shared_cbuff API over libscb."""
+"""SharedCircularBuffer: the original shared_cbuff API, and more, over
+libscb (the extension module shared_cbuff._scb makes every call in C)."""
 
+import asyncio
 import atexit
-import ctypes
-import math
 import os
-import threading
-import time
+import sys
 
-from . import _lib
+from . import _scb
 from . import errors
 
-__all__ = ["SharedCircularBuffer"]
+__all__ = ["SharedCircularBuffer", "View"]
 
-# Longest single wait handed to libscb, so that a long or endless wait still
-# lets Python run signal handlers (Ctrl-C) between slices.
-_WAIT_SLICE_MS = 200
+View = _scb.View
+
+# Default geometry of a record ring made with records=True.
+_RECORD_LENGTH = 65536
+
+# Longest single wait of the thread that stands in for an event-loop
+# handle where there is none (Windows).
+_THREAD_SLICE = 0.2
 
 
 def _check_int(what, value, minimum):
@@ -24,8 +28,9 @@ def _check_int(what, value, minimum):
         raise ValueError("%s must be at least %d, not %d" % (what, minimum, value))
 
 
-class SharedCircularBuffer:
-    """A named ring of fixed-size items in shared memory (libscb).
+class SharedCircularBuffer(_scb.Ring):
+    """A named ring in shared memory (libscb): fixed-size items (ints) or
+    records (bytes of any length up to ``max_record``).
 
     Args:
         name: the ring's name (portable names: 1 to 30 characters of
@@ -37,11 +42,18 @@ class SharedCircularBuffer:
         item_size: bytes per item (default 1 on create).  A reader that
             leaves it out takes it from the ring; one that gives it must give
             the ring's (GeometryMismatch otherwise).
-        length: capacity in items, at least 2 (default 2 on create); read
-            from the ring and checked like ``item_size`` for readers.
+        length: capacity in items, at least 2 (default 2 on create); for a
+            record ring the bytes of record space, a multiple of 8 and at
+            least ``2 * (max_record + 16)`` (default 65536).  Read from the
+            ring and checked like ``item_size`` for readers.
         lossless: on create, a SCB_LOSSLESS ring: the writer never overwrites
             an item a live reader has not read (push raises BufferFull, or
             waits with ``timeout``).  A reader that gives it is checked.
+        records: on create, a record ring (SCB_RECORDS): ``push`` takes
+            bytes-like objects of 0 to ``max_record`` bytes and the pops
+            return ``bytes``.  A reader that gives it is checked.
+        max_record: the largest record of a record ring (default
+            ``length // 2 - 16``); checked for readers.
         backend: libscb backend ("posix", "sysv"...); None is the library's
             default.
         max_readers: reader slots of a lossless ring (create only; None:
@@ -51,12 +63,17 @@ class SharedCircularBuffer:
             one kept.
 
     Raises:
-        ValueError: length < 2 or item_size < 1.
+        ValueError: length < 2 or item_size < 1 (fixed-size ring); a record
+            ring's length or max_record out of range.
         errors.BufferAlreadyCreated: create=True and the name exists.
         errors.BufferNotFound: a reader for a name that does not exist.
-        errors.GeometryMismatch: a reader's item_size/length/lossless differ
-            from the ring's.
+        errors.GeometryMismatch: a reader's item_size/length/lossless/
+            records/max_record differ from the ring's.
         errors.CBuffException: any other libscb error.
+
+    A buffer is used by one thread at a time: a call from another thread
+    waits until the current one returns (a waiting call lets others in
+    between its slices of at most 0.2 s).  Calls that wait release the GIL.
     """
 
     def __init__(
@@ -71,169 +88,82 @@ class SharedCircularBuffer:
         max_readers=None,
         mode=None,
         latest=False,
+        records=None,
+        max_record=None,
     ):
         if not isinstance(name, str):
             raise TypeError("name must be a str, not %s" % type(name).__name__)
-        if length is not None:
-            _check_int("length", length, 0)
-            if length < 2:
-                raise ValueError("Buffer length must greater than 1")
         if item_size is not None:
             _check_int("item_size", item_size, 1)
-        self._handle = None
-        self._lock = threading.Lock()
-        self.name = name
-        """The ring's name."""
-        self._writer = bool(create)
-        self._backend_arg = None if backend is None else str(backend).encode("utf-8")
-        self._cname = name.encode("utf-8")
-
-        cfg = _lib.Config()
-        _lib.scb_config_init(ctypes.byref(cfg))
-        cfg.backend = self._backend_arg
-        handle = ctypes.c_void_p()
+        if max_record is not None:
+            _check_int("max_record", max_record, 1)
+        if length is not None:
+            _check_int("length", length, 0)
+            if length < 2 and not (create and records):
+                raise ValueError("Buffer length must greater than 1")
+        self._pid = os.getpid()
+        self._backend_arg = None if backend is None else str(backend)
+        self._fd = None
+        self._waiters = []
+        flags = 0
         if create:
-            cfg.item_size = 1 if item_size is None else item_size
-            cfg.length = 2 if length is None else length
+            if records:
+                if item_size is not None:
+                    raise ValueError(
+                        "item_size does not apply to a record ring: give max_record"
+                    )
+                flags |= _scb.RECORDS
+                if length is None:
+                    length = _RECORD_LENGTH
+                if max_record is None:
+                    max_record = length // 2 - 16
+                if max_record < 1 or length % 8 or length < 2 * (max_record + 16):
+                    raise ValueError(
+                        "a record ring's length (%d bytes) must be a multiple of 8 and "
+                        "at least 2 * (max_record + 16) = %d"
+                        % (length, 2 * (max(max_record, 1) + 16))
+                    )
+                item_size = max_record
+            elif max_record is not None:
+                raise ValueError("max_record applies to record rings (records=True)")
             if lossless:
-                cfg.flags |= _lib.LOSSLESS
+                flags |= _scb.LOSSLESS
             if max_readers is not None:
                 _check_int("max_readers", max_readers, 1)
-                cfg.max_readers = max_readers
             if mode is not None:
                 _check_int("mode", mode, 1)
-                cfg.mode = mode
-            rc = _lib.scb_create(ctypes.byref(handle), self._cname, ctypes.byref(cfg))
-            if rc == _lib.EEXIST:
-                raise self._error(
-                    rc, "Buffer with that name already exists (%r)" % name,
-                    errors.BufferAlreadyCreated,
-                )
+            self._open(
+                name, True, 1 if item_size is None else item_size,
+                2 if length is None else length, flags,
+                max_readers or 0, mode or 0, self._backend_arg,
+            )
         else:
             if max_readers is not None or mode is not None:
                 raise ValueError("max_readers and mode apply to create=True only")
             if latest:
-                cfg.flags |= _lib.LATEST
-            rc = _lib.scb_open(ctypes.byref(handle), self._cname, ctypes.byref(cfg))
-        if rc != _lib.OK:
-            raise self._error(rc, "%s %r" % ("create" if create else "open", name))
-        self._handle = handle
-        self._pid = os.getpid()
-
-        info = self._info_struct()
-        if info.flags & _lib.RECORDS:
-            _lib.scb_close(self._handle)
-            self._handle = None
-            raise errors.exception_for(
-                _lib.ENOTSUP,
-                _lib.strerror(_lib.ENOTSUP),
-                "ring %r holds records; this package reads rings of "
-                "fixed-size items" % (name,),
-                errors.NotSupported,
-            )
-        self.item_size = int(info.item_size)
-        """Bytes per item."""
-        self.length = int(info.length)
-        """Capacity in items."""
-        self.backend = info.backend.decode("ascii") if info.backend else None
-        """The libscb backend holding the ring."""
-        self.lossless = bool(info.flags & _lib.LOSSLESS)
-        """True for a SCB_LOSSLESS ring."""
-        if not create:
+                flags |= _scb.LATEST
+            self._open(name, False, 0, 0, flags, 0, 0, self._backend_arg)
             for what, given, actual in (
                 ("item_size", item_size, self.item_size),
                 ("length", length, self.length),
                 ("lossless", None if lossless is None else bool(lossless), self.lossless),
+                ("records", None if records is None else bool(records), self.records),
+                ("max_record", max_record, self.max_record if self.records else None),
             ):
                 if given is not None and given != actual:
-                    _lib.scb_close(self._handle)
-                    self._handle = None
+                    self._close()
                     raise errors.exception_for(
-                        _lib.EINVAL,
-                        _lib.strerror(_lib.EINVAL),
+                        _scb.EINVAL,
+                        _scb.strerror(_scb.EINVAL),
                         "ring %r has %s %r, not %r" % (name, what, actual, given),
                         errors.GeometryMismatch,
                     )
-        self._popbuf = ctypes.create_string_buffer(self.item_size)
         atexit.register(self.cleanup)
-
-    # -- helpers -------------------------------------------------------------
-
-    def _error(self, rc, context, cls=None):
-        text = _lib.strerror(rc)
-        if rc == _lib.ESYS:
-            err = ctypes.get_errno()
-            exc = errors.exception_for(
-                rc, text, "%s: %s" % (context, os.strerror(err)) if err else context, cls
-            )
-            exc.os_errno = err
-            return exc
-        return errors.exception_for(rc, text, context, cls)
-
-    def _live(self):
-        if self._handle is None:
-            raise errors.BufferClosed("buffer %r is closed (cleanup() was called)" % self.name)
-        return self._handle
-
-    def _need_writer(self):
-        if not self._writer:
-            exc = errors.WriteOperationsForbidden("Buffer is not writeable")
-            exc.code = _lib.ENOTWRITER
-            exc.strerror = _lib.strerror(_lib.ENOTWRITER)
-            raise exc
-
-    def _need_reader(self):
-        if self._writer:
-            exc = errors.ReadOperationsForbidden("Buffer is not readable")
-            exc.code = _lib.ENOTREADER
-            exc.strerror = _lib.strerror(_lib.ENOTREADER)
-            raise exc
-
-    def _info_struct(self):
-        info = _lib.Info()
-        with self._lock:
-            rc = _lib.scb_info(self._live(), ctypes.byref(info))
-        if rc != _lib.OK:
-            raise self._error(rc, "info %r" % self.name)
-        return info
-
-    @staticmethod
-    def _timeout_ms(timeout):
-        """None -> -1 (forever); seconds -> whole milliseconds, rounded up."""
-        if timeout is None:
-            return -1
-        if timeout < 0:
-            raise ValueError("timeout must be None or >= 0, not %r" % (timeout,))
-        return int(math.ceil(timeout * 1000.0))
-
-    def _wait_call(self, fn, buf, timeout):
-        """Calls fn(handle, buf, ms) in slices of at most _WAIT_SLICE_MS until
-        it returns something other than SCB_ETIMEDOUT or the time is up."""
-        total = self._timeout_ms(timeout)
-        if total >= 0:
-            deadline = time.monotonic() + total / 1000.0
-        while True:
-            if total < 0:
-                ms = _WAIT_SLICE_MS
-            else:
-                left = int(math.ceil((deadline - time.monotonic()) * 1000.0))
-                ms = max(0, min(left, _WAIT_SLICE_MS))
-            with self._lock:
-                rc = fn(self._live(), buf, ms)
-            if rc != _lib.ETIMEDOUT:
-                return rc
-            if total >= 0 and time.monotonic() >= deadline:
-                return rc
-
-    def _to_bytes(self, item):
-        if isinstance(item, bool) or not isinstance(item, int):
-            raise TypeError("item must be an int, not %s" % type(item).__name__)
-        return item.to_bytes(self.item_size, byteorder="big")
 
     # -- the original API ------------------------------------------------------
 
     def __str__(self):
-        if self._writer:
+        if self.is_writer:
             return "SharedCircularBuffer (%s)" % self.name
         return "SharedCircularBuffer (%s) (%.2f%% full)" % (
             self.name,
@@ -241,238 +171,51 @@ class SharedCircularBuffer:
         )
 
     def __repr__(self):
-        return "<SharedCircularBuffer name=%r %s item_size=%d length=%d%s%s>" % (
+        return "<SharedCircularBuffer name=%r %s %s=%d length=%d%s%s>" % (
             self.name,
-            "writer" if self._writer else "reader",
+            "writer" if self.is_writer else "reader",
+            "max_record" if self.records else "item_size",
             self.item_size,
             self.length,
             " lossless" if self.lossless else "",
-            " closed" if self._handle is None else "",
+            " closed" if self.closed else "",
         )
-
-    @property
-    def usage(self):
-        """Items waiting for this reader; for the writer, items in the ring
-        (lossless, with live readers: those the slowest has not read)."""
-        with self._lock:
-            return int(_lib.scb_usage(self._live()))
-
-    def push(self, item, *, timeout=0):
-        """Pushes the int ``item``, stored big-endian in item_size bytes
-        (OverflowError if it does not fit, as int.to_bytes).
-
-        In a lossless ring with no room it waits up to ``timeout`` seconds
-        (0: not at all, None: for ever), then raises errors.BufferFull
-        (errors.TimedOut after a wait).  An overwrite ring always has room.
-
-        Raises errors.WriteOperationsForbidden on a reader."""
-        self._need_writer()
-        self.push_bytes(self._to_bytes(item), timeout=timeout)
-
-    def popitem(self):
-        """The next item as an int, or None when there is nothing to read.
-
-        Raises errors.ReadOperationsForbidden on the writer."""
-        self._need_reader()
-        buf = self._popbuf
-        with self._lock:
-            rc = _lib.scb_pop(self._live(), buf)
-        if rc == _lib.EAGAIN:
-            return None
-        if rc != _lib.OK:
-            raise self._error(rc, "pop %r" % self.name)
-        return int.from_bytes(buf.raw, byteorder="big")
-
-    def popmany(self, n):
-        """Up to ``n`` items as a list of ints (empty when there is nothing to
-        read), in one scb_pop_many call.
-
-        Raises errors.ReadOperationsForbidden on the writer."""
-        self._need_reader()
-        size = self.item_size
-        raw = self._pop_many_raw(n)
-        return [int.from_bytes(raw[i : i + size], "big") for i in range(0, len(raw), size)]
 
     def cleanup(self):
         """Closes the buffer; the writer's also removes the ring.  Runs at
         interpreter exit for buffers still open; calling it again is a
         no-op.  In a child forked after the buffer was opened it only
-        forgets the handle (the parent's)."""
-        with self._lock:
-            handle, self._handle = self._handle, None
-            if handle is None:
-                return
-            try:
-                atexit.unregister(self.cleanup)
-            except Exception:  # interpreter shutting down
-                pass
-            if os.getpid() != self._pid:
-                # A forked child's copy: the handle belongs to the parent,
-                # which still uses it (and, as the writer, owns the ring).
-                return
-            rc = _lib.scb_close(handle)
-            if self._writer:
-                cfg = _lib.Config()
-                _lib.scb_config_init(ctypes.byref(cfg))
-                cfg.backend = self._backend_arg
-                urc = _lib.scb_unlink(self._cname, ctypes.byref(cfg))
-                if urc not in (_lib.OK, _lib.ENOENT) and rc == _lib.OK:
-                    rc = urc
-        if rc != _lib.OK:
-            raise self._error(rc, "cleanup %r" % self.name)
+        forgets the handle (the parent's).  BufferError while a view of a
+        record in place (peek, reserve) is still alive."""
+        if self.closed:
+            return
+        rc = self._close()
+        try:
+            atexit.unregister(self.cleanup)
+        except Exception:  # interpreter shutting down
+            pass
+        if os.getpid() != self._pid:
+            return
+        if self.is_writer:
+            urc = _scb.unlink(self.name, self._backend_arg)
+            if urc not in (_scb.OK, _scb.ENOENT) and rc == _scb.OK:
+                rc = urc
+        if rc != _scb.OK:
+            self._raise(rc, "cleanup")
 
     # -- beyond the original -----------------------------------------------------
 
-    def push_bytes(self, data, *, timeout=0):
-        """Pushes raw items: ``data`` is one item of item_size bytes, or
-        several back to back (a multiple of item_size; one scb_push_many
-        call).  Lossless ring without room: as push().  Returns the number of
-        items pushed (a lossless ring may take fewer than given when
-        timeout is 0)."""
-        self._need_writer()
-        data = bytes(data)
-        size = self.item_size
-        if not data or len(data) % size:
-            raise ValueError(
-                "push_bytes needs a non-empty multiple of item_size (%d) bytes, not %d"
-                % (size, len(data))
-            )
-        n = len(data) // size
-        if n == 1:
-            if timeout == 0:
-                with self._lock:
-                    rc = _lib.scb_push(self._live(), data)
-            else:
-                rc = self._wait_call(_lib.scb_push_wait, data, timeout)
-            count = 1
-        else:
-            count_c = ctypes.c_size_t(0)
-            with self._lock:
-                rc = _lib.scb_push_many(self._live(), data, n, ctypes.byref(count_c))
-            count = count_c.value
-            if timeout != 0:
-                # Lossless and partly full: wait for room item by item.
-                while count < n and rc in (_lib.OK, _lib.EAGAIN):
-                    rc = self._wait_call(
-                        _lib.scb_push_wait, data[count * size : (count + 1) * size], timeout
-                    )
-                    if rc == _lib.OK:
-                        count += 1
-        if rc == _lib.EAGAIN:
-            raise self._error(rc, "push %r: ring full" % self.name, errors.BufferFull)
-        if rc != _lib.OK:
-            raise self._error(rc, "push %r" % self.name)
-        return count
-
-    def pop(self, timeout=None):
-        """The next item as an int, waiting up to ``timeout`` seconds for one
-        (None: for ever, 0: not at all) with scb_pop_wait; None when the time
-        runs out."""
-        raw = self.pop_bytes(timeout=timeout)
-        return None if raw is None else int.from_bytes(raw, "big")
-
-    def pop_bytes(self, timeout=0):
-        """The next item as item_size raw bytes, or None when there is none
-        (waiting up to ``timeout`` seconds as pop(); default: no wait)."""
-        self._need_reader()
-        buf = self._popbuf
-        if timeout == 0:
-            with self._lock:
-                rc = _lib.scb_pop(self._live(), buf)
-        else:
-            rc = self._wait_call(_lib.scb_pop_wait, buf, timeout)
-        if rc in (_lib.EAGAIN, _lib.ETIMEDOUT):
-            return None
-        if rc != _lib.OK:
-            raise self._error(rc, "pop %r" % self.name)
-        return buf.raw
-
-    def popmany_bytes(self, n):
-        """Up to ``n`` items as raw bytes back to back (b"" when none), in
-        one scb_pop_many call."""
-        self._need_reader()
-        return self._pop_many_raw(n)
-
-    def _pop_many_raw(self, n):
-        _check_int("n", n, 0)
-        n = min(n, self.length)  # never more than the ring holds
-        if n == 0:
-            return b""
-        size = self.item_size
-        buf = ctypes.create_string_buffer(n * size)
-        count = ctypes.c_size_t(0)
-        with self._lock:
-            rc = _lib.scb_pop_many(self._live(), buf, n, ctypes.byref(count))
-        if rc == _lib.EAGAIN:
-            return b""
-        if rc != _lib.OK:
-            raise self._error(rc, "pop %r" % self.name)
-        return buf.raw[: count.value * size]
-
-    def fileno(self):
-        """The OS handle an event loop waits on (scb_fd): a file descriptor
-        (on Windows an event HANDLE, as an int), owned by the buffer and
-        closed by cleanup().  Once it was asked for, a pop that finds
-        nothing (popitem() returning None, an empty popmany()) arms it: it
-        becomes readable as soon as there is something to read, and stays
-        so until the next pop that finds nothing.  So with asyncio::
-
-            def ready():
-                while (item := buf.popitem()) is not None:
-                    use(item)
-
-            loop.add_reader(buf.fileno(), ready)
-            ready()   # the first pass arms it
-
-        On the writer of a lossless ring, a push that finds no room arms it
-        instead.  Raises errors.NotSupported where the system or the
-        buffer's access rights offer no such handle (a read-only reader)."""
-        fd = _lib.fd_t()
-        with self._lock:
-            rc = _lib.scb_fd(self._live(), ctypes.byref(fd))
-        if rc != _lib.OK:
-            raise self._error(rc, "fd of %r" % self.name)
-        return int(fd.value or 0)
-
     @property
-    def lost(self):
-        """Items the writer overwrote before this reader read them (0 for the
-        writer)."""
-        with self._lock:
-            return int(_lib.scb_lost(self._live()))
-
-    @property
-    def closed(self):
-        """True after cleanup()."""
-        return self._handle is None
-
-    @property
-    def is_writer(self):
-        """True for the writer (the creator)."""
-        return self._writer
+    def max_record(self):
+        """The largest record of a record ring (item_size of a fixed-size
+        one)."""
+        return self.item_size
 
     def info(self):
         """scb_info as a dict: name, backend, item_size, length, flags,
-        lossless, pushed, usage, lost, max_readers, readers, writer_alive,
-        writer_pid, is_writer, mode."""
-        i = self._info_struct()
-        return {
-            "name": i.name.decode("utf-8", "replace"),
-            "backend": i.backend.decode("ascii") if i.backend else None,
-            "item_size": int(i.item_size),
-            "length": int(i.length),
-            "flags": int(i.flags),
-            "lossless": bool(i.flags & _lib.LOSSLESS),
-            "pushed": int(i.pushed),
-            "usage": int(i.usage),
-            "lost": int(i.lost),
-            "max_readers": int(i.max_readers),
-            "readers": int(i.readers),
-            "writer_alive": bool(i.writer_alive),
-            "writer_pid": int(i.writer_pid),
-            "is_writer": bool(i.is_writer),
-            "mode": int(i.mode),
-        }
+        lossless, records, pushed, usage, lost, max_readers, readers,
+        writer_alive, writer_pid, is_writer, mode."""
+        return self._info()
 
     def __enter__(self):
         return self
@@ -482,9 +225,120 @@ class SharedCircularBuffer:
         return False
 
     def __iter__(self):
-        """Yields the items (ints) waiting, until there is none."""
+        """Yields the items (ints) or records (bytes) waiting, until there
+        is none."""
         while True:
             item = self.popitem()
             if item is None:
                 return
             yield item
+
+    # -- asyncio -------------------------------------------------------------------
+
+    def _handle(self):
+        """fileno(), asked once; None where event loops cannot wait on it."""
+        if self._fd is None:
+            self._fd = -1
+            if sys.platform != "win32":
+                try:
+                    self._fd = self.fileno()
+                except errors.NotSupported:  # e.g. a read-only reader
+                    pass
+        return None if self._fd < 0 else self._fd
+
+    def _on_ready(self, loop, fd):
+        loop.remove_reader(fd)
+        waiters, self._waiters = self._waiters, []
+        for fut in waiters:
+            if not fut.done():
+                fut.set_result(True)
+
+    async def _ready(self, deadline):
+        """Waits until the handle is ready (True) or the loop's clock passes
+        deadline (False).  The caller made a call that returned nothing
+        (SCB_EAGAIN) after _handle(), which armed the handle."""
+        loop = asyncio.get_running_loop()
+        fd = self._handle()
+        if fd is None:
+            return await self._ready_thread(loop, deadline)
+        fut = loop.create_future()
+        if not self._waiters:
+            loop.add_reader(fd, self._on_ready, loop, fd)
+        self._waiters.append(fut)
+        timer = None
+        if deadline is not None:
+            timer = loop.call_at(
+                deadline, lambda: fut.done() or fut.set_result(False)
+            )
+        try:
+            return await fut
+        finally:
+            if timer is not None:
+                timer.cancel()
+            if fut in self._waiters:
+                self._waiters.remove(fut)
+                if not self._waiters:
+                    loop.remove_reader(fd)
+
+    async def _ready_thread(self, loop, deadline):
+        while True:
+            left = _THREAD_SLICE
+            if deadline is not None:
+                left = min(left, max(0.0, deadline - loop.time()))
+            if await loop.run_in_executor(None, self.wait, left):
+                return True
+            if deadline is not None and loop.time() >= deadline:
+                return False
+
+    async def pop_async(self, timeout=None):
+        """The next item (int) or record (bytes), awaiting one for up to
+        ``timeout`` seconds (None: for ever); None when the time runs out.
+        The event loop waits on fileno(), never polling; cancelling the
+        await leaves the buffer as it was."""
+        self._handle()
+        item = self.popitem()
+        if item is not None:
+            return item
+        deadline = None
+        if timeout is not None:
+            if timeout < 0:
+                raise ValueError("timeout must be None or >= 0, not %r" % (timeout,))
+            deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            ready = await self._ready(deadline)
+            item = self.popitem()
+            if item is not None or not ready:
+                return item
+
+    async def aiter(self):
+        """``async for item in buf.aiter()``: every item or record, awaiting
+        each with pop_async."""
+        while True:
+            yield await self.pop_async()
+
+    def __aiter__(self):
+        return self.aiter()
+
+    async def push_async(self, item, timeout=None):
+        """push(item), awaiting room in a lossless ring for up to
+        ``timeout`` seconds (None: for ever), then errors.TimedOut.  An
+        overwrite ring always has room."""
+        self._handle()
+        deadline = None
+        if timeout is not None:
+            if timeout < 0:
+                raise ValueError("timeout must be None or >= 0, not %r" % (timeout,))
+            deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            try:
+                return self.push(item)
+            except errors.BufferFull:
+                pass
+            if not await self._ready(deadline):
+                try:
+                    return self.push(item)
+                except errors.BufferFull:
+                    raise errors.exception_for(
+                        _scb.ETIMEDOUT, _scb.strerror(_scb.ETIMEDOUT),
+                        "push %r" % (self.name,),
+                    ) from None
