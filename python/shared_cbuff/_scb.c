@@ -26,6 +26,7 @@
 
 /* shared_cbuff.errors, imported at module initialisation. */
 static PyObject *errors_mod;
+static PyObject *exc_full, *exc_timedout; /* errors.BufferFull, errors.TimedOut */
 static PyObject *ring_type;
 PyObject *scb_py_view_type;
 
@@ -678,8 +679,12 @@ static PyObject *ring_close(RingObject *self, PyObject *unused)
                      self->name, self->exports);
         return NULL;
     }
+    if (self->h == NULL)
+        return PyLong_FromLong(SCB_OK); /* already closed */
     if (scb_py_take(self) < 0) {
-        PyErr_Clear(); /* already closed */
+        if (self->h != NULL)
+            return NULL;
+        PyErr_Clear(); /* closed by another thread meanwhile */
         return PyLong_FromLong(SCB_OK);
     }
     h = self->h;
@@ -822,6 +827,12 @@ static PyObject *ring_push_bytes(RingObject *self, PyObject *const *args, Py_ssi
     return res;
 }
 
+/* True when the exception set is errors.BufferFull or errors.TimedOut. */
+static int stopped_by_full(void)
+{
+    return PyErr_ExceptionMatches(exc_full) || PyErr_ExceptionMatches(exc_timedout);
+}
+
 /* push_many(items, *, timeout=0): a fixed-size ring takes a bytes-like
  * object of whole items or an iterable of ints; a record ring an iterable
  * of bytes-like objects.  Returns the number pushed. */
@@ -869,17 +880,11 @@ static PyObject *ring_push_many(RingObject *self, PyObject *const *args, Py_ssiz
 
             Py_DECREF(x);
             if (r == NULL) {
-                /* Records already pushed stay pushed: a full lossless ring
-                 * with no wait reports how many went in. */
-                if (n > 0 && ms == 0 && PyErr_ExceptionMatches(PyExc_Exception)) {
-                    PyObject *full = PyObject_GetAttrString(errors_mod, "BufferFull");
-
-                    if (full != NULL && PyErr_ExceptionMatches(full)) {
-                        PyErr_Clear();
-                        Py_DECREF(full);
-                        break;
-                    }
-                    Py_XDECREF(full);
+                /* Records already pushed stay pushed: a lossless ring
+                 * that stays full reports how many went in. */
+                if (n > 0 && stopped_by_full()) {
+                    PyErr_Clear();
+                    break;
                 }
                 goto fail;
             }
@@ -1475,6 +1480,10 @@ PyMODINIT_FUNC PyInit__scb(void)
         return NULL;
     errors_mod = PyImport_ImportModule("shared_cbuff.errors");
     if (errors_mod == NULL)
+        goto fail;
+    exc_full = PyObject_GetAttrString(errors_mod, "BufferFull");
+    exc_timedout = PyObject_GetAttrString(errors_mod, "TimedOut");
+    if (exc_full == NULL || exc_timedout == NULL)
         goto fail;
     ring_type = PyType_FromSpec(&ring_spec);
     if (ring_type == NULL || PyModule_AddObjectRef(m, "Ring", ring_type) < 0)
