@@ -12,16 +12,14 @@
 #include "_scb.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include <time.h>
 #ifdef _WIN32
-#include <process.h>
 #include <windows.h>
-#define scb_py_getpid() ((long)_getpid())
 #else
 #include <dlfcn.h>
-#include <unistd.h>
-#define scb_py_getpid() ((long)getpid())
+#include <pthread.h>
 #endif
 
 /* shared_cbuff.errors, imported at module initialisation. */
@@ -78,6 +76,14 @@ static PyObject *raise_code(RingObject *self, int rc, const char *what,
         ctx = PyUnicode_FromFormat("%s %R", what, self->name);
     else
         ctx = PyUnicode_FromString(what);
+    if (ctx != NULL && rc == SCB_EINVAL && self != NULL && self->open_view != NULL) {
+        PyObject *more = PyUnicode_FromFormat(
+            "%U (a record of this buffer is %s: leave its with block first)", ctx,
+            self->writer ? "reserved" : "peeked");
+
+        Py_DECREF(ctx);
+        ctx = more;
+    }
     if (ctx != NULL && rc == SCB_ESYS && err != 0) {
         PyObject *more = PyUnicode_FromFormat("%U: %s", ctx, strerror(err));
 
@@ -192,22 +198,96 @@ void scb_py_type_error(const char *what, PyObject *x)
  * Taking the handle, and waiting
  */
 
+unsigned long scb_py_fork_gen;
+
+#ifndef _WIN32
+static void after_fork_child(void)
+{
+    scb_py_fork_gen++;
+}
+#endif
+
+static int forked_error(RingObject *self)
+{
+    PyObject *msg = PyUnicode_FromFormat(
+        "buffer %R was opened by the parent of this forked process; open it again "
+        "here", self->name ? self->name : Py_None);
+
+    if (msg != NULL) {
+        raise_cls("InvalidArgument", SCB_EINVAL, msg);
+        Py_DECREF(msg);
+    }
+    return -1;
+}
+
+/* Sleeps (GIL released) until the holder hands the handle to this thread.
+ * 0 once it is ours; -1 with an exception (a signal handler raised), the
+ * thread then out of the queue and the handle not ours. */
+static int queue_for(RingObject *self, unsigned long me)
+{
+    struct scb_py_waiter w;
+    PyLockStatus st;
+
+    w.lock = PyThread_allocate_lock();
+    if (w.lock == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    PyThread_acquire_lock(w.lock, WAIT_LOCK);
+    w.ident = me;
+    w.next = NULL;
+    if (self->queue_tail != NULL)
+        self->queue_tail->next = &w;
+    else
+        self->queue = &w;
+    self->queue_tail = &w;
+    for (;;) {
+        Py_BEGIN_ALLOW_THREADS
+        st = PyThread_acquire_lock_timed(w.lock, -1, 1);
+        Py_END_ALLOW_THREADS
+        if (st == PY_LOCK_ACQUIRED)
+            break; /* handed over: held, owner == me */
+        if (PyErr_CheckSignals() < 0) {
+            if (self->held && self->owner == me) {
+                /* Handed over meanwhile: pass it on. */
+                PyThread_acquire_lock(w.lock, WAIT_LOCK);
+                scb_py_give(self);
+            } else {
+                struct scb_py_waiter **p = &self->queue, *prev = NULL;
+
+                while (*p != &w) {
+                    prev = *p;
+                    p = &(*p)->next;
+                }
+                *p = w.next;
+                if (self->queue_tail == &w)
+                    self->queue_tail = prev;
+            }
+            PyThread_free_lock(w.lock);
+            return -1;
+        }
+    }
+    PyThread_free_lock(w.lock);
+    return 0;
+}
+
 int scb_py_take(RingObject *self)
 {
     unsigned long me = PyThread_get_thread_ident();
 
-    if (!PyThread_acquire_lock(self->mu, NOWAIT_LOCK)) {
-        if (self->owner == me) {
-            PyErr_SetString(PyExc_RuntimeError,
-                            "shared_cbuff: a call on this buffer is already running "
-                            "in this thread");
-            return -1;
-        }
-        Py_BEGIN_ALLOW_THREADS
-        PyThread_acquire_lock(self->mu, WAIT_LOCK);
-        Py_END_ALLOW_THREADS
+    if (self->fork_gen != scb_py_fork_gen && self->h != NULL)
+        return forked_error(self);
+    if (!self->held) {
+        self->held = 1;
+        self->owner = me;
+    } else if (self->owner == me) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "shared_cbuff: a call on this buffer is already running "
+                        "in this thread");
+        return -1;
+    } else if (queue_for(self, me) < 0) {
+        return -1;
     }
-    self->owner = me;
     if (self->h == NULL) {
         scb_py_give(self);
         return closed_error(self);
@@ -217,8 +297,18 @@ int scb_py_take(RingObject *self)
 
 void scb_py_give(RingObject *self)
 {
-    self->owner = 0;
-    PyThread_release_lock(self->mu);
+    struct scb_py_waiter *next = self->queue;
+
+    if (next == NULL) {
+        self->held = 0;
+        self->owner = 0;
+        return;
+    }
+    self->queue = next->next;
+    if (self->queue == NULL)
+        self->queue_tail = NULL;
+    self->owner = next->ident;
+    PyThread_release_lock(next->lock);
 }
 
 static int64_t now_ms(void)
@@ -268,9 +358,10 @@ int scb_py_timeout(PyObject *timeout, int64_t *ms)
 /*
  * Calls op(self, arg) with the handle taken until it returns something
  * other than SCB_EAGAIN; between tries it waits (scb_wait) for up to `ms`
- * in all (negative: for ever; 0: one try), in slices, without the GIL and
- * without the handle.  Returns op's code, SCB_ETIMEDOUT when the time ran
- * out after a wait, or SCB_PY_ERR with an exception set (the buffer was
+ * in all (negative: for ever; 0: one try), in slices without the GIL,
+ * handing the handle over to queued threads after each.  Returns op's
+ * code, SCB_ETIMEDOUT when the time ran out after a wait, scb_wait's code
+ * when it failed, or SCB_PY_ERR with an exception set (the buffer was
  * closed meanwhile, a signal handler raised).
  */
 int scb_py_retry(RingObject *self, int (*op)(RingObject *, void *), void *arg,
@@ -280,9 +371,9 @@ int scb_py_retry(RingObject *self, int (*op)(RingObject *, void *), void *arg,
     int waited = 0;
 
     for (;;) {
-        int64_t slice = SCB_PY_SLICE_MS;
+        int64_t slice;
         scb_t *h;
-        int rc;
+        int rc, wrc;
 
         if (scb_py_take(self) < 0)
             return SCB_PY_ERR;
@@ -291,6 +382,8 @@ int scb_py_retry(RingObject *self, int (*op)(RingObject *, void *), void *arg,
             scb_py_give(self);
             return rc;
         }
+        /* Other threads queued for the handle get it sooner. */
+        slice = self->queue != NULL ? SCB_PY_SHARED_SLICE_MS : SCB_PY_SLICE_MS;
         if (ms > 0) {
             int64_t now = now_ms();
 
@@ -305,11 +398,12 @@ int scb_py_retry(RingObject *self, int (*op)(RingObject *, void *), void *arg,
         }
         waited = 1;
         h = self->h;
-        self->owner = 0;
         Py_BEGIN_ALLOW_THREADS
-        (void)scb_wait(h, slice);
-        PyThread_release_lock(self->mu);
+        wrc = scb_wait(h, slice);
         Py_END_ALLOW_THREADS
+        scb_py_give(self);
+        if (wrc != SCB_OK && wrc != SCB_ETIMEDOUT)
+            return wrc;
         if (PyErr_CheckSignals() < 0)
             return SCB_PY_ERR;
     }
@@ -371,10 +465,17 @@ static int int_to_item(RingObject *self, PyObject *x, unsigned char *out)
             out[size - 1 - i] = (unsigned char)(v >> (8 * i));
         return 0;
     } else {
-        PyObject *b = PyObject_CallMethod(x, "to_bytes", "Is", (unsigned)size, "big");
+        /* int.to_bytes itself, not an override of a subclass. */
+        PyObject *b = PyObject_CallMethod((PyObject *)&PyLong_Type, "to_bytes", "OIs", x,
+                                          (unsigned)size, "big");
 
         if (b == NULL)
             return -1;
+        if (!PyBytes_Check(b) || PyBytes_Size(b) != (Py_ssize_t)size) {
+            Py_DECREF(b);
+            PyErr_SetString(PyExc_SystemError, "int.to_bytes gave an unexpected result");
+            return -1;
+        }
         memcpy(out, PyBytes_AsString(b), size);
         Py_DECREF(b);
         return 0;
@@ -543,8 +644,10 @@ static int op_pop_into(RingObject *self, void *arg)
 
 static int op_wait(RingObject *self, void *arg)
 {
+    int rc = scb_wait(self->h, 0);
+
     (void)arg;
-    return scb_wait(self->h, 0) == SCB_OK ? SCB_OK : SCB_EAGAIN;
+    return rc == SCB_ETIMEDOUT ? SCB_EAGAIN : rc;
 }
 
 /* ---------------------------------------------------------------------------
@@ -559,13 +662,6 @@ static PyObject *ring_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     (void)args;
     (void)kwds;
     self = (RingObject *)alloc(type, 0);
-    if (self == NULL)
-        return NULL;
-    self->mu = PyThread_allocate_lock();
-    if (self->mu == NULL) {
-        Py_DECREF(self);
-        return PyErr_NoMemory();
-    }
     return (PyObject *)self;
 }
 
@@ -575,11 +671,9 @@ static void ring_dealloc(PyObject *obj)
     PyTypeObject *tp = Py_TYPE(obj);
     freefunc tp_free = (freefunc)PyType_GetSlot(tp, Py_tp_free);
 
-    if (self->h != NULL && self->pid == scb_py_getpid())
+    if (self->h != NULL && self->fork_gen == scb_py_fork_gen)
         (void)scb_close(self->h);
     self->h = NULL;
-    if (self->mu != NULL)
-        PyThread_free_lock(self->mu);
     PyMem_Free(self->scratch);
     Py_CLEAR(self->name);
     Py_CLEAR(self->backend);
@@ -590,43 +684,81 @@ static void ring_dealloc(PyObject *obj)
 /* _open(name, create, item_size, length, flags, max_readers, mode,
  * backend): scb_create or scb_open; the ring's geometry is then read back
  * with scb_info.  Raises the mapped error. */
+/* An int argument in [0, max], or -1 with an exception. */
+static int uint_arg(PyObject *o, const char *what, unsigned long long max,
+                    unsigned long long *out)
+{
+    if (!PyLong_Check(o) || PyBool_Check(o)) {
+        scb_py_type_error(what, o);
+        return -1;
+    }
+    *out = PyLong_AsUnsignedLongLong(o);
+    if ((*out == (unsigned long long)-1 && PyErr_Occurred()) || *out > max) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_OverflowError, "%s out of range: %R", what, o);
+        return -1;
+    }
+    return 0;
+}
+
 static PyObject *ring_open(RingObject *self, PyObject *args)
 {
-    PyObject *name, *backend;
+    PyObject *name, *backend, *o_item, *o_len, *o_flags, *o_readers, *o_mode;
     int create;
-    unsigned int item_size, flags, max_readers, mode;
-    unsigned long long length;
+    unsigned long long item_size, length, flags, max_readers, mode;
     const char *cname, *cbackend = NULL;
+    Py_ssize_t nlen;
     scb_config_t cfg;
     scb_info_t info;
     scb_t *h = NULL;
     int rc;
 
-    if (!PyArg_ParseTuple(args, "UpIKIIIO:_open", &name, &create, &item_size, &length,
-                          &flags, &max_readers, &mode, &backend))
+    if (!PyArg_ParseTuple(args, "UpOOOOOO:_open", &name, &create, &o_item, &o_len, &o_flags,
+                          &o_readers, &o_mode, &backend))
+        return NULL;
+    if (uint_arg(o_item, "item_size", UINT32_MAX, &item_size) < 0 ||
+        uint_arg(o_len, "length", UINT64_MAX, &length) < 0 ||
+        uint_arg(o_flags, "flags", UINT32_MAX, &flags) < 0 ||
+        uint_arg(o_readers, "max_readers", UINT32_MAX, &max_readers) < 0 ||
+        uint_arg(o_mode, "mode", UINT32_MAX, &mode) < 0)
         return NULL;
     if (self->h != NULL) {
         PyErr_SetString(PyExc_RuntimeError, "shared_cbuff: the buffer is already open");
         return NULL;
     }
-    cname = PyUnicode_AsUTF8AndSize(name, NULL);
+    cname = PyUnicode_AsUTF8AndSize(name, &nlen);
     if (cname == NULL)
         return NULL;
-    if (backend != Py_None && (cbackend = PyUnicode_AsUTF8AndSize(backend, NULL)) == NULL)
+    if (strlen(cname) != (size_t)nlen) {
+        PyErr_SetString(PyExc_ValueError, "a ring's name must not contain NUL characters");
         return NULL;
+    }
+    if (backend != Py_None) {
+        if (!PyUnicode_Check(backend)) {
+            scb_py_type_error("backend must be a str or None", backend);
+            return NULL;
+        }
+        cbackend = PyUnicode_AsUTF8AndSize(backend, &nlen);
+        if (cbackend == NULL)
+            return NULL;
+        if (strlen(cbackend) != (size_t)nlen) {
+            PyErr_SetString(PyExc_ValueError, "a backend's name must not contain NUL characters");
+            return NULL;
+        }
+    }
     Py_INCREF(name);
     Py_XDECREF(self->name);
     self->name = name;
     scb_config_init(&cfg);
     cfg.backend = cbackend;
-    cfg.flags = flags;
+    cfg.flags = (uint32_t)flags;
     if (create) {
-        cfg.item_size = item_size;
-        cfg.length = length;
+        cfg.item_size = (uint32_t)item_size;
+        cfg.length = (uint64_t)length;
         if (max_readers)
-            cfg.max_readers = max_readers;
+            cfg.max_readers = (uint32_t)max_readers;
         if (mode)
-            cfg.mode = mode;
+            cfg.mode = (uint32_t)mode;
     }
     Py_BEGIN_ALLOW_THREADS
     rc = create ? scb_create(&h, cname, &cfg) : scb_open(&h, cname, &cfg);
@@ -654,7 +786,7 @@ static PyObject *ring_open(RingObject *self, PyObject *args)
         return NULL;
     }
     self->h = h;
-    self->pid = scb_py_getpid();
+    self->fork_gen = scb_py_fork_gen;
     self->writer = info.is_writer != 0;
     self->records = (info.flags & SCB_RECORDS) != 0;
     self->lossless = (info.flags & SCB_LOSSLESS) != 0;
@@ -672,29 +804,38 @@ static PyObject *ring_close(RingObject *self, PyObject *unused)
     int rc = SCB_OK;
 
     (void)unused;
+    if (self->h == NULL)
+        return PyLong_FromLong(SCB_OK); /* already closed */
+    if (self->fork_gen != scb_py_fork_gen) {
+        /* A forked child's copy: the handle is the parent's. */
+        self->h = NULL;
+        return PyLong_FromLong(SCB_OK);
+    }
     if (self->exports > 0) {
         PyErr_Format(PyExc_BufferError,
-                     "buffer %R: %zd view(s) of records in place still exist; release "
-                     "them (leave their with blocks) before cleanup()",
+                     "buffer %R: %zd buffer(s) over records in place (views of peek or "
+                     "reserve) still exist; release them before cleanup()",
                      self->name, self->exports);
         return NULL;
     }
-    if (self->h == NULL)
-        return PyLong_FromLong(SCB_OK); /* already closed */
     if (scb_py_take(self) < 0) {
         if (self->h != NULL)
             return NULL;
         PyErr_Clear(); /* closed by another thread meanwhile */
         return PyLong_FromLong(SCB_OK);
     }
+    if (self->exports > 0) { /* exported while this thread queued */
+        scb_py_give(self);
+        PyErr_Format(PyExc_BufferError,
+                     "buffer %R: buffers over records in place still exist", self->name);
+        return NULL;
+    }
+    scb_py_view_detach(self);
     h = self->h;
     self->h = NULL;
-    self->view_open = 0;
-    if (self->pid == scb_py_getpid()) {
-        Py_BEGIN_ALLOW_THREADS
-        rc = scb_close(h);
-        Py_END_ALLOW_THREADS
-    }
+    Py_BEGIN_ALLOW_THREADS
+    rc = scb_close(h);
+    Py_END_ALLOW_THREADS
     scb_py_give(self);
     return PyLong_FromLong(rc);
 }
@@ -1431,12 +1572,18 @@ static PyObject *mod_library_path(PyObject *m, PyObject *unused)
 
 static PyObject *mod_strerror(PyObject *m, PyObject *arg)
 {
-    int code = PyLong_AsLong(arg);
+    long code = PyLong_AsLong(arg);
 
     (void)m;
-    if (code == -1 && PyErr_Occurred())
-        return NULL;
-    return PyUnicode_FromString(scb_strerror(code));
+    if (code == -1 && PyErr_Occurred()) {
+        if (!PyErr_ExceptionMatches(PyExc_OverflowError))
+            return NULL;
+        PyErr_Clear();
+        code = SCB_ERR_LAST_ - 1;
+    }
+    if (code < SCB_ERR_LAST_ || code > 0)
+        code = SCB_ERR_LAST_ - 1; /* "unknown error" */
+    return PyUnicode_FromString(scb_strerror((int)code));
 }
 
 /* unlink(name, backend): scb_unlink's code. */
@@ -1495,6 +1642,17 @@ PyMODINIT_FUNC PyInit__scb(void)
         goto fail;
     SCB_ERRNO_MAP(SCB_PY_CONST_)
 #undef SCB_PY_CONST_
+#ifndef _WIN32
+    {
+        static int registered;
+
+        if (!registered && pthread_atfork(NULL, NULL, after_fork_child) != 0) {
+            PyErr_SetString(PyExc_OSError, "shared_cbuff: pthread_atfork failed");
+            goto fail;
+        }
+        registered = 1;
+    }
+#endif
     if (PyModule_AddIntConstant(m, "OK", SCB_OK) < 0 ||
         PyModule_AddIntConstant(m, "LOSSLESS", SCB_LOSSLESS) < 0 ||
         PyModule_AddIntConstant(m, "UNLINK_ON_CLOSE", SCB_UNLINK_ON_CLOSE) < 0 ||

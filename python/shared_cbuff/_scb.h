@@ -17,18 +17,31 @@
 
 #include <scb.h>
 
+/* A thread queued for a Ring's handle (on its stack while it waits). */
+struct scb_py_waiter {
+    PyThread_type_lock lock;     /* released by the thread handing over */
+    unsigned long ident;         /* the waiting thread */
+    struct scb_py_waiter *next;
+};
+
 /*
- * A Ring owns one handle.  Every call on it runs with the handle taken:
- * `mu` held and `owner` set to the calling thread.  Calls that wait
- * (timeouts) give the handle back and release the GIL between slices of at
- * most SCB_PY_SLICE_MS, so other threads run, may use the handle between
- * slices, and Ctrl-C is seen.
+ * A Ring owns one handle.  Every call on it runs with the handle taken
+ * (scb_py_take): `held` set and `owner` the calling thread.  A thread that
+ * finds it taken queues and sleeps without the GIL until the holder hands
+ * it over (scb_py_give), first come first served.  These fields change
+ * only under the GIL; `h` is used without the GIL only by the holder.
+ * Calls that wait (timeouts) release the GIL around slices of at most
+ * SCB_PY_SLICE_MS of scb_wait (SCB_PY_SHARED_SLICE_MS while other threads
+ * queue for it) and hand the handle over between slices, so other
+ * threads' calls go through and Ctrl-C is seen.
  */
 typedef struct {
     PyObject_HEAD
     scb_t *h;              /* NULL before _open and after _close */
-    PyThread_type_lock mu; /* held by the thread using h */
-    unsigned long owner;   /* that thread's ident, 0 if none (GIL-protected) */
+    int held;              /* the handle is taken */
+    unsigned long owner;   /* by this thread */
+    struct scb_py_waiter *queue, *queue_tail; /* threads waiting for it */
+    unsigned long fork_gen; /* scb_py_fork_gen when h was opened */
     PyObject *name;        /* str: the ring's name, for messages */
     PyObject *backend;     /* str or None: the backend holding the ring */
     int writer;            /* 1 for the writer */
@@ -36,14 +49,19 @@ typedef struct {
     int lossless;          /* 1 for a SCB_LOSSLESS ring */
     uint32_t item_size;    /* bytes per item; records: the largest record */
     uint64_t length;       /* items; records: bytes of record space */
-    long pid;              /* process that opened h */
-    int view_open;         /* a View of this ring is peeked or reserved */
+    void *open_view;       /* the View peeked or reserved now (borrowed) */
     Py_ssize_t exports;    /* buffers exported over the ring's memory */
     unsigned char *scratch; /* scratch buffer for pops of many items */
     size_t scratch_size;
 } RingObject;
 
-#define SCB_PY_SLICE_MS 200
+/* Bumped in a child process after fork: handles opened before belong to
+ * the parent. */
+extern unsigned long scb_py_fork_gen;
+
+#define SCB_PY_SLICE_MS 100
+/* The slice while other threads wait for the handle. */
+#define SCB_PY_SHARED_SLICE_MS 10
 
 /* Not an SCB_ code: a Python exception is set. */
 #define SCB_PY_ERR (-1000)
@@ -67,6 +85,7 @@ int scb_py_need_writer(RingObject *self);
 
 /* _scb_view.c */
 int scb_py_view_init(PyObject *module);
+void scb_py_view_detach(RingObject *ring);
 PyObject *scb_py_peek(RingObject *self, PyObject *const *args, Py_ssize_t nargs,
                       PyObject *kwnames);
 PyObject *scb_py_reserve(RingObject *self, PyObject *const *args,

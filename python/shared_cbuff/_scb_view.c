@@ -42,7 +42,7 @@ static PyObject *new_view(RingObject *ring, int kind, int state, void *ptr, size
     v->state = state;
     v->commit_len = -1;
     if (state == VIEW_OPEN)
-        ring->view_open = 1;
+        ring->open_view = v;
     return (PyObject *)v;
 }
 
@@ -69,7 +69,8 @@ static int finish(ViewObject *v, int ok)
         return 0;
     }
     v->state = VIEW_DONE;
-    ring->view_open = 0;
+    if (ring->open_view == v)
+        ring->open_view = NULL;
     if (v->handed != NULL) {
         PyObject *mv = PyObject_CallNoArgs(v->handed); /* the referent, or None */
 
@@ -91,17 +92,35 @@ static int finish(ViewObject *v, int ok)
         PyErr_Clear();
         return 0;
     }
-    if (v->kind == VIEW_PEEK)
+    if (v->kind == VIEW_PEEK) {
         rc = scb_release(ring->h);
-    else if (ok)
+    } else if (ok) {
         rc = scb_commit(ring->h, (size_t)(v->commit_len >= 0 ? v->commit_len : v->len));
-    else
+        if (rc != SCB_OK)
+            (void)scb_discard(ring->h); /* never leave the writer reserved */
+    } else {
         rc = scb_discard(ring->h);
+    }
     scb_py_give(ring);
     if (rc == SCB_OK || !ok)
         return 0;
     scb_py_error(ring, rc, v->kind == VIEW_PEEK ? "peek" : "commit");
     return -1;
+}
+
+/* The ring is closing: its open view (never exported, or the close would
+ * have been refused) ends without a call, the handle's close dropping the
+ * record peeked or reserved. */
+void scb_py_view_detach(RingObject *ring)
+{
+    ViewObject *v = ring->open_view;
+
+    if (v == NULL)
+        return;
+    ring->open_view = NULL;
+    v->state = VIEW_DONE;
+    v->ptr = NULL;
+    Py_CLEAR(v->handed);
 }
 
 static void view_dealloc(PyObject *obj)
@@ -116,6 +135,8 @@ static void view_dealloc(PyObject *obj)
     PyErr_Fetch(&et, &ev, &tb);
     if (v->state == VIEW_OPEN && finish(v, v->kind == VIEW_PEEK) < 0)
         PyErr_Clear();
+    if (v->ring != NULL && v->ring->open_view == v)
+        v->ring->open_view = NULL;
     PyErr_Restore(et, ev, tb);
     Py_CLEAR(v->handed);
     Py_XDECREF((PyObject *)v->ring);
@@ -223,6 +244,12 @@ static PyObject *view_commit(ViewObject *v, PyObject *const *args, Py_ssize_t na
         return NULL;
     if (k < 0 || k > v->len) {
         PyErr_Format(PyExc_ValueError, "commit(%zd): the reservation has %zd bytes", k, v->len);
+        return NULL;
+    }
+    if (!v->ring->records && k != v->len) {
+        PyErr_Format(PyExc_ValueError,
+                     "commit(%zd): an item of a fixed-size ring has %zd bytes, no fewer", k,
+                     v->len);
         return NULL;
     }
     v->commit_len = k;
@@ -359,7 +386,7 @@ static int op_reserve(RingObject *self, void *arg)
 
 static int no_open_view(RingObject *self, const char *what)
 {
-    if (!self->view_open)
+    if (self->open_view == NULL)
         return 0;
     PyErr_Format(PyExc_ValueError,
                  "%s %R: a record of this buffer is already peeked or reserved (leave "
@@ -413,6 +440,12 @@ PyObject *scb_py_reserve(RingObject *self, PyObject *const *args, Py_ssize_t nar
         return NULL;
     if (len < 0) {
         PyErr_Format(PyExc_ValueError, "reserve(%zd): a length must be at least 0", len);
+        return NULL;
+    }
+    if (!self->records && (size_t)len != self->item_size) {
+        PyErr_Format(PyExc_ValueError,
+                     "reserve(%zd): a fixed-size ring reserves one item of %u bytes", len,
+                     (unsigned)self->item_size);
         return NULL;
     }
     a.len = (size_t)len;

@@ -104,7 +104,7 @@ class SharedCircularBuffer(_scb.Ring):
         self._pid = os.getpid()
         self._backend_arg = None if backend is None else str(backend)
         self._fd = None
-        self._waiters = []
+        self._waiters = {}
         flags = 0
         if create:
             if records:
@@ -189,7 +189,16 @@ class SharedCircularBuffer(_scb.Ring):
         record in place (peek, reserve) is still alive."""
         if self.closed:
             return
-        rc = self._close()
+        if self._waiters:
+            self._drop_waiters()
+        try:
+            rc = self._close()
+        except BufferError:
+            # Views still alive keep the mapping; the writer's ring still
+            # goes away by name (its memory when the last view does).
+            if self.is_writer and os.getpid() == self._pid:
+                _scb.unlink(self.name, self._backend_arg)
+            raise
         try:
             atexit.unregister(self.cleanup)
         except Exception:  # interpreter shutting down
@@ -248,37 +257,70 @@ class SharedCircularBuffer(_scb.Ring):
 
     def _on_ready(self, loop, fd):
         loop.remove_reader(fd)
-        waiters, self._waiters = self._waiters, []
-        for fut in waiters:
+        for fut in self._waiters.pop(loop, ()):
             if not fut.done():
                 fut.set_result(True)
 
     async def _ready(self, deadline):
         """Waits until the handle is ready (True) or the loop's clock passes
         deadline (False).  The caller made a call that returned nothing
-        (SCB_EAGAIN) after _handle(), which armed the handle."""
+        (SCB_EAGAIN) after _handle(), which armed the handle.  Each event
+        loop waiting on the buffer has its own reader callback and list of
+        futures."""
         loop = asyncio.get_running_loop()
         fd = self._handle()
         if fd is None:
             return await self._ready_thread(loop, deadline)
+        for other in [l for l in self._waiters if l.is_closed()]:
+            del self._waiters[other]
         fut = loop.create_future()
-        if not self._waiters:
+        waiters = self._waiters.get(loop)
+        if waiters is None:
+            waiters = self._waiters[loop] = []
             loop.add_reader(fd, self._on_ready, loop, fd)
-        self._waiters.append(fut)
+        waiters.append(fut)
         timer = None
         if deadline is not None:
-            timer = loop.call_at(
-                deadline, lambda: fut.done() or fut.set_result(False)
-            )
+            timer = loop.call_at(deadline, lambda: fut.done() or fut.set_result(False))
         try:
             return await fut
         finally:
             if timer is not None:
                 timer.cancel()
-            if fut in self._waiters:
-                self._waiters.remove(fut)
-                if not self._waiters:
+            waiters = self._waiters.get(loop)
+            if waiters is not None and fut in waiters:
+                waiters.remove(fut)
+                if not waiters:
+                    del self._waiters[loop]
                     loop.remove_reader(fd)
+
+    def _drop_waiters(self):
+        """cleanup(): every event loop stops watching the handle before it
+        is closed, and the coroutines waiting on it get BufferClosed."""
+        waiting, self._waiters = self._waiters, {}
+        for loop, futures in waiting.items():
+            if loop.is_closed():
+                continue
+
+            def drop(loop=loop, futures=futures):
+                loop.remove_reader(self._fd)
+                for fut in futures:
+                    if not fut.done():
+                        fut.set_exception(errors.BufferClosed(
+                            "buffer %r was closed while a coroutine waited on it"
+                            % (self.name,)))
+
+            try:
+                running = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is loop:
+                drop()
+            else:
+                try:
+                    loop.call_soon_threadsafe(drop)
+                except RuntimeError:  # closed meanwhile
+                    pass
 
     async def _ready_thread(self, loop, deadline):
         while True:
@@ -301,7 +343,7 @@ class SharedCircularBuffer(_scb.Ring):
             return item
         deadline = None
         if timeout is not None:
-            if timeout < 0:
+            if not timeout >= 0:
                 raise ValueError("timeout must be None or >= 0, not %r" % (timeout,))
             deadline = asyncio.get_running_loop().time() + timeout
         while True:
@@ -326,7 +368,7 @@ class SharedCircularBuffer(_scb.Ring):
         self._handle()
         deadline = None
         if timeout is not None:
-            if timeout < 0:
+            if not timeout >= 0:
                 raise ValueError("timeout must be None or >= 0, not %r" % (timeout,))
             deadline = asyncio.get_running_loop().time() + timeout
         while True:
