@@ -83,6 +83,28 @@ void scb_py_type_error(const char *what, PyObject *x);
 int scb_py_need_reader(RingObject *self);
 int scb_py_need_writer(RingObject *self);
 
+int scb_py_stopped_by_full(void);
+
+/* _scb_ring.c */
+int scb_py_ring_init(PyObject *module);
+
+/* _scb_io.c */
+#define SCB_PY_IO_(name)                                                        \
+    PyObject *scb_py_##name(RingObject *self, PyObject *const *args, Py_ssize_t nargs, \
+                            PyObject *kwnames);
+SCB_PY_IO_(push)
+SCB_PY_IO_(push_bytes)
+SCB_PY_IO_(push_many)
+SCB_PY_IO_(pop)
+SCB_PY_IO_(pop_bytes)
+SCB_PY_IO_(pop_into)
+SCB_PY_IO_(wait)
+#undef SCB_PY_IO_
+PyObject *scb_py_popitem(RingObject *self, PyObject *unused);
+PyObject *scb_py_popmany(RingObject *self, PyObject *n);
+PyObject *scb_py_popmany_bytes(RingObject *self, PyObject *n);
+PyObject *scb_py_fileno(RingObject *self, PyObject *unused);
+
 /* _scb_view.c */
 int scb_py_view_init(PyObject *module);
 void scb_py_view_detach(RingObject *ring);
