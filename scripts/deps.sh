@@ -7,7 +7,9 @@
 # Needed: a C compiler, make, autoconf, automake, libtool, pkg-config, Check,
 # APR (for the apr backend: libscb builds without it, but CI tests it).
 # Optional: a C++ compiler (header test), ipcs and procps (test diagnostics),
-# python3 (the shared_cbuff package: installed and tested when present).
+# python3 with its headers (the shared_cbuff package: built, installed and
+# tested when present; on Debian python3-dev, pip, setuptools, wheel and
+# NumPy are installed for its tests).
 # SPIN (the model checker of tests/spin.test, which skips without it) and
 # libuv (examples/scb-uv, built only when configure finds it) are needed on
 # Debian, so that CI checks the models and runs that example, and optional
@@ -49,6 +51,18 @@ if ! have pkg-config || ! pkg-config --exists 'libuv >= 1.0' 2>/dev/null; then
     fi
 fi
 
+# The Python package: python3 3.11+ with its headers builds it; pip,
+# setuptools and wheel build it the way users install it
+# (tests/pyinstall.test); NumPy arrays are among the buffers its tests pass.
+if [ -f /etc/debian_version ] && have dpkg; then
+    for p in python3-dev python3-pip python3-setuptools python3-wheel python3-numpy; do
+        dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
+    done
+elif have python3 && ! python3 -c 'import os, sys, sysconfig
+sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' 2>/dev/null; then
+    optional="$optional python3-headers"
+fi
+
 have c++ || have g++ || have clang++ || optional="$optional C++-compiler"
 have ipcs || optional="$optional ipcs"
 have python3 || optional="$optional python3"
@@ -71,7 +85,7 @@ if [ -f /etc/debian_version ] && have apt-get; then
             sudo=sudo
         else
             echo "deps.sh: not root and no sudo: as root, run" >&2
-            echo "  apt-get update && apt-get install build-essential autoconf automake libtool pkg-config check libapr1-dev libuv1-dev g++ procps util-linux python3 spin" >&2
+            echo "  apt-get update && apt-get install build-essential autoconf automake libtool pkg-config check libapr1-dev libuv1-dev g++ procps util-linux python3 python3-dev python3-pip python3-setuptools python3-wheel python3-numpy spin" >&2
             exit 1
         fi
     fi
@@ -80,7 +94,8 @@ if [ -f /etc/debian_version ] && have apt-get; then
     $sudo apt-get update
     $sudo apt-get install -y --no-install-recommends \
         build-essential autoconf automake libtool pkg-config check \
-        libapr1-dev libuv1-dev g++ procps util-linux python3 spin
+        libapr1-dev libuv1-dev g++ procps util-linux python3 python3-dev \
+        python3-pip python3-setuptools python3-wheel python3-numpy spin
     exit 0
 fi
 

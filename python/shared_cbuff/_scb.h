@@ -9,7 +9,9 @@
 #ifndef SCB_PY_H
 #define SCB_PY_H
 
+#ifndef Py_LIMITED_API
 #define Py_LIMITED_API 0x030B0000
+#endif
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
