@@ -14,10 +14,18 @@
  *       to TIMEOUT_MS (default 10000) for each, and checks they are 0..N-1
  *       big-endian with nothing lost.  Prints "ok N".
  *
- *   pyhelper layout
- *       prints sizeof and offsetof of scb_config_t and scb_info_t, one
- *       "STRUCT.FIELD OFFSET" line per field after "STRUCT SIZE", for the
- *       test that the ctypes mirrors match the header.
+ *   pyhelper writerec NAME MAX_RECORD LENGTH N
+ *       creates the record ring NAME (SCB_RECORDS, lossless: the writer
+ *       waits for one reader to register) and pushes N records: record i
+ *       has rec_len(i) bytes, byte j being (i + j) & 255.  Prints
+ *       "created", waits for the reader to read everything, closes without
+ *       removing the ring.
+ *   pyhelper readrec NAME N [TIMEOUT_MS]
+ *       opens the record ring NAME, prints "ready", pops N records (waiting
+ *       up to TIMEOUT_MS for each) and checks each as writerec makes them,
+ *       with nothing lost.  Prints "ok N".
+ *   rec_len(i) = (i * 7919) % (MAX_RECORD + 1): lengths from 0 to
+ *   MAX_RECORD, mixed; the Python tests make the same records.
  *
  * Exit status: 0 on success, 1 on a failed check or libscb error, 2 on usage.
  */
@@ -183,32 +191,122 @@ static int num(const char *s, uint64_t *out)
     return 1;
 }
 
-#define LAYOUT_FIELD(t, f) printf(#t "." #f " %zu\n", offsetof(t, f))
-
-static int do_layout(void)
+static size_t rec_len(uint64_t i, uint32_t max)
 {
-    printf("scb_config_t %zu\n", sizeof(scb_config_t));
-    LAYOUT_FIELD(scb_config_t, item_size);
-    LAYOUT_FIELD(scb_config_t, length);
-    LAYOUT_FIELD(scb_config_t, flags);
-    LAYOUT_FIELD(scb_config_t, max_readers);
-    LAYOUT_FIELD(scb_config_t, mode);
-    LAYOUT_FIELD(scb_config_t, backend);
-    printf("scb_info_t %zu\n", sizeof(scb_info_t));
-    LAYOUT_FIELD(scb_info_t, name);
-    LAYOUT_FIELD(scb_info_t, backend);
-    LAYOUT_FIELD(scb_info_t, item_size);
-    LAYOUT_FIELD(scb_info_t, length);
-    LAYOUT_FIELD(scb_info_t, flags);
-    LAYOUT_FIELD(scb_info_t, pushed);
-    LAYOUT_FIELD(scb_info_t, usage);
-    LAYOUT_FIELD(scb_info_t, lost);
-    LAYOUT_FIELD(scb_info_t, max_readers);
-    LAYOUT_FIELD(scb_info_t, readers);
-    LAYOUT_FIELD(scb_info_t, writer_alive);
-    LAYOUT_FIELD(scb_info_t, writer_pid);
-    LAYOUT_FIELD(scb_info_t, is_writer);
-    LAYOUT_FIELD(scb_info_t, mode);
+    return (size_t)((i * 7919u) % ((uint64_t)max + 1));
+}
+
+static void rec_fill(unsigned char *p, uint64_t i, size_t len)
+{
+    for (size_t j = 0; j < len; j++)
+        p[j] = (unsigned char)((i + j) & 0xffu);
+}
+
+static int wait_reader(scb_t *w)
+{
+    scb_info_t info;
+
+    for (int waited = 0; waited < 10000; waited++) {
+        int rc = scb_info(w, &info);
+        if (rc != SCB_OK)
+            return rc;
+        if (info.readers >= 1)
+            return SCB_OK;
+        nap_ms(1);
+    }
+    return SCB_ETIMEDOUT;
+}
+
+static int do_writerec(const char *name, uint32_t max, uint64_t length, uint64_t n)
+{
+    scb_config_t cfg;
+    scb_t *w = NULL;
+    unsigned char *rec = malloc(max ? max : 1);
+    int rc;
+
+    if (!rec)
+        return 1;
+    scb_config_init(&cfg);
+    cfg.item_size = max;
+    cfg.length = length;
+    cfg.flags = SCB_RECORDS | SCB_LOSSLESS;
+    rc = scb_create(&w, name, &cfg);
+    if (rc != SCB_OK) {
+        free(rec);
+        return fail("scb_create", rc);
+    }
+    printf("created\n");
+    fflush(stdout);
+    rc = wait_reader(w);
+    for (uint64_t i = 0; rc == SCB_OK && i < n; i++) {
+        size_t len = rec_len(i, max);
+        rec_fill(rec, i, len);
+        while ((rc = scb_push_record(w, rec, len)) == SCB_EAGAIN) {
+            rc = scb_wait(w, 10000);
+            if (rc != SCB_OK)
+                break;
+        }
+    }
+    for (int waited = 0; rc == SCB_OK && scb_usage(w) > 0 && waited < 10000; waited++)
+        nap_ms(1);
+    free(rec);
+    scb_close(w);
+    return rc == SCB_OK ? 0 : fail("push", rc);
+}
+
+static int do_readrec(const char *name, uint64_t n, long timeout_ms)
+{
+    scb_t *r = NULL;
+    scb_info_t info;
+    unsigned char *rec, *want;
+    int rc = scb_open(&r, name, NULL);
+
+    if (rc != SCB_OK)
+        return fail("scb_open", rc);
+    rc = scb_info(r, &info);
+    if (rc != SCB_OK || !(info.flags & SCB_RECORDS)) {
+        scb_close(r);
+        return fail("not a record ring", rc != SCB_OK ? rc : SCB_EINVAL);
+    }
+    rec = malloc(info.item_size ? info.item_size : 1);
+    want = malloc(info.item_size ? info.item_size : 1);
+    if (!rec || !want) {
+        free(rec);
+        free(want);
+        scb_close(r);
+        return 1;
+    }
+    printf("ready\n");
+    fflush(stdout);
+    for (uint64_t i = 0; i < n && rc == SCB_OK; i++) {
+        size_t len = 0, wlen = rec_len(i, info.item_size);
+        while ((rc = scb_pop_record(r, rec, info.item_size, &len)) == SCB_EAGAIN) {
+            rc = scb_wait(r, timeout_ms);
+            if (rc != SCB_OK)
+                break;
+        }
+        if (rc != SCB_OK) {
+            fprintf(stderr, "pyhelper: record %llu: %s\n", (unsigned long long)i,
+                    scb_strerror(rc));
+            break;
+        }
+        rec_fill(want, i, wlen);
+        if (len != wlen || memcmp(rec, want, len) != 0) {
+            fprintf(stderr, "pyhelper: record %llu has %zu bytes, not the %zu expected\n",
+                    (unsigned long long)i, len, wlen);
+            rc = SCB_EBADFORMAT;
+        }
+    }
+    free(rec);
+    free(want);
+    if (rc == SCB_OK && scb_lost(r) != 0) {
+        fprintf(stderr, "pyhelper: lost %llu records\n", (unsigned long long)scb_lost(r));
+        rc = SCB_EBADFORMAT;
+    }
+    scb_close(r);
+    if (rc != SCB_OK)
+        return 1;
+    printf("ok %llu\n", (unsigned long long)n);
     return 0;
 }
 
@@ -216,8 +314,15 @@ int main(int argc, char **argv)
 {
     uint64_t a, b, c;
 
-    if (argc == 2 && strcmp(argv[1], "layout") == 0)
-        return do_layout();
+    if (argc == 6 && strcmp(argv[1], "writerec") == 0 && num(argv[3], &a) && num(argv[4], &b) &&
+        num(argv[5], &c) && a <= UINT32_MAX)
+        return do_writerec(argv[2], (uint32_t)a, b, c);
+    if (argc >= 4 && strcmp(argv[1], "readrec") == 0 && num(argv[3], &a)) {
+        uint64_t t = 10000;
+        if (argc >= 5 && !num(argv[4], &t))
+            goto usage;
+        return do_readrec(argv[2], a, (long)t);
+    }
 
     if (argc >= 6 && strcmp(argv[1], "write") == 0 && num(argv[3], &a) && num(argv[4], &b) &&
         num(argv[5], &c) && a <= UINT32_MAX) {
@@ -234,6 +339,7 @@ usage:
     fprintf(stderr,
             "usage: pyhelper write NAME ITEM_SIZE LENGTH N [lossless]\n"
             "       pyhelper read NAME N [TIMEOUT_MS]\n"
-            "       pyhelper layout\n");
+            "       pyhelper writerec NAME MAX_RECORD LENGTH N\n"
+            "       pyhelper readrec NAME N [TIMEOUT_MS]\n");
     return 2;
 }

@@ -616,8 +616,13 @@ PyObject *scb_py_pop_into(RingObject *self, PyObject *const *args, Py_ssize_t na
     if (scb_py_args("pop_into", args, nargs, kwnames, 1, 1, &obj, &timeout) < 0 ||
         scb_py_timeout(timeout, &ms) < 0 || scb_py_need_reader(self) < 0)
         return NULL;
-    if (PyObject_GetBuffer(obj, &view, PyBUF_WRITABLE) < 0)
+    if (PyObject_GetBuffer(obj, &view, PyBUF_WRITABLE) < 0) {
+        if (PyErr_ExceptionMatches(PyExc_BufferError) || PyErr_ExceptionMatches(PyExc_TypeError)) {
+            PyErr_Clear();
+            scb_py_type_error("pop_into needs a writable bytes-like object", obj);
+        }
         return NULL;
+    }
     if (!self->records && (size_t)view.len < self->item_size) {
         PyErr_Format(PyExc_ValueError, "pop_into needs room for one item of %u bytes, not %zd",
                      (unsigned)self->item_size, view.len);
