@@ -97,5 +97,203 @@ class TestFileno(unittest.TestCase):
             _, st = os.waitpid(pid, 0)
         self.assertEqual(st, 0)
 
+
+def _echo_child(a, b, n, ready_fd):
+    """In a forked child: creates ring b, reads ring a with pop_async and
+    echoes each item into b; exits 0 when n items went through."""
+    code = 1
+    try:
+        with SharedCircularBuffer(b, create=True, item_size=8, length=16) as wb, \
+                SharedCircularBuffer(a) as ra:
+            os.write(ready_fd, b"R")
+
+            async def run():
+                for _ in range(n):
+                    x = await ra.pop_async(10)
+                    if x is None:
+                        return 2
+                    wb.push(x)
+                    if x % 10 == 3:
+                        await asyncio.sleep(0.001)
+                return 0
+
+            code = asyncio.run(run())
+    finally:
+        os._exit(code)
+
+
+@unittest.skipIf(sys.platform == "win32", "fork")
+class TestAsync(unittest.TestCase):
+    def setUp(self):
+        self.opened = []
+
+    def tearDown(self):
+        for b in sorted(self.opened, key=lambda b: b.is_writer):
+            b.cleanup()
+
+    def make(self, name, **kw):
+        b = SharedCircularBuffer(name, **kw)
+        self.opened.append(b)
+        return b
+
+    def test_round_trips_between_processes(self):
+        # 2000 round trips, both sides in pop_async: a lost wake-up would
+        # leave one side waiting out its 10 s and fail the test.
+        n = 2000
+        a, b = ring_name("aa"), ring_name("ab")
+        wa = self.make(a, create=True, item_size=8, length=16)
+        rfd, wfd = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(rfd)
+            _echo_child(a, b, n, wfd)
+        os.close(wfd)
+        try:
+            self.assertEqual(os.read(rfd, 1), b"R")
+            rb = self.make(b)
+
+            async def run():
+                for i in range(n):
+                    wa.push(i)
+                    got = await rb.pop_async(10)
+                    self.assertEqual(got, i)
+                    if i % 7 == 0:
+                        await asyncio.sleep(0)
+
+            start = time.monotonic()
+            asyncio.run(run())
+            self.assertLess(time.monotonic() - start, 60)
+        finally:
+            os.close(rfd)
+            _, st = os.waitpid(pid, 0)
+        self.assertEqual(st, 0)
+
+    def test_timeout_and_cancel(self):
+        name = ring_name("ac")
+        w = self.make(name, create=True, item_size=4, length=8)
+        r = self.make(name)
+
+        async def run():
+            t = time.monotonic()
+            self.assertIsNone(await r.pop_async(0.05))
+            self.assertGreaterEqual(time.monotonic() - t, 0.04)
+            self.assertIsNone(await r.pop_async(timeout=0))
+            with self.assertRaises(ValueError):
+                await r.pop_async(-1)
+            pending = asyncio.ensure_future(r.pop_async())
+            await asyncio.sleep(0.02)
+            pending.cancel()
+            with self.assertRaises(asyncio.CancelledError):
+                await pending
+            self.assertEqual(r._waiters, {})
+            loop = asyncio.get_running_loop()
+            loop.call_later(0.02, w.push, 11)
+            self.assertEqual(await r.pop_async(5), 11)  # still usable
+            w.push(12)
+            self.assertEqual(await r.pop_async(5), 12)
+            # Two coroutines wait on one reader: both are woken.
+            c1 = asyncio.ensure_future(r.pop_async(5))
+            c2 = asyncio.ensure_future(r.pop_async(5))
+            await asyncio.sleep(0.02)
+            w.push(13)
+            w.push(14)
+            self.assertEqual(sorted(await asyncio.gather(c1, c2)), [13, 14])
+            # wait_for cancels a pending pop_async too.
+            with self.assertRaises(asyncio.TimeoutError):
+                await asyncio.wait_for(r.pop_async(), 0.05)
+            self.assertEqual(r._waiters, {})
+
+        asyncio.run(run())
+
+    def test_aiter(self):
+        name = ring_name("ai")
+        w = self.make(name, create=True, records=True, length=4096)
+        r = self.make(name)
+
+        async def run():
+            loop = asyncio.get_running_loop()
+            for i in range(5):
+                loop.call_later(0.01 * i, w.push, b"r%d" % i)
+            got = []
+            async for rec in r.aiter():
+                got.append(rec)
+                if len(got) == 5:
+                    break
+            w.push(b"more")
+            async for rec in r:
+                got.append(rec)
+                break
+            return got
+
+        self.assertEqual(asyncio.run(run()), [b"r0", b"r1", b"r2", b"r3", b"r4", b"more"])
+
+    def test_push_async_waits_for_a_reader_in_another_process(self):
+        name = ring_name("ap")
+        w = self.make(name, create=True, item_size=4, length=4, lossless=True)
+        rfd, wfd = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                os.close(rfd)
+                r = SharedCircularBuffer(name)
+                os.write(wfd, b"R")
+                got = []
+                deadline = time.monotonic() + 20
+                while len(got) < 20 and time.monotonic() < deadline:
+                    time.sleep(0.02)  # slow: the writer must wait for room
+                    x = r.pop(1)
+                    if x is not None:
+                        got.append(x)
+                r.cleanup()
+                code = 0 if got == list(range(20)) else 3
+            finally:
+                os._exit(code)
+        os.close(wfd)
+        try:
+            self.assertEqual(os.read(rfd, 1), b"R")
+
+            async def run():
+                waited = 0
+                for i in range(20):
+                    t = time.monotonic()
+                    await w.push_async(i, timeout=10)
+                    waited += time.monotonic() - t > 0.005
+                return waited
+
+            self.assertGreater(asyncio.run(run()), 5)  # it did wait for room
+        finally:
+            os.close(rfd)
+            _, st = os.waitpid(pid, 0)
+        self.assertEqual(st, 0)
+
+    def test_push_async_timeout(self):
+        name = ring_name("at")
+        w = self.make(name, create=True, item_size=4, length=2, lossless=True)
+        self.make(name)  # a reader that never reads
+
+        async def run():
+            await w.push_async(1)
+            await w.push_async(2)
+            with self.assertRaises(errors.TimedOut):
+                await w.push_async(3, timeout=0.05)
+
+        asyncio.run(run())
+
+    def test_cleanup_while_a_coroutine_waits(self):
+        name = ring_name("aw")
+        self.make(name, create=True, item_size=4, length=8)
+        r = SharedCircularBuffer(name)
+
+        async def run():
+            pending = asyncio.ensure_future(r.pop_async())
+            await asyncio.sleep(0.02)
+            r.cleanup()
+            with self.assertRaises(errors.BufferClosed):
+                await asyncio.wait_for(pending, 2)
+
+        asyncio.run(run())
+
+
 if __name__ == "__main__":
     unittest.main()
