@@ -1,6 +1,7 @@
 """Record rings and views between two processes: a writer in a child
 interpreter (sys.executable), the reader here."""
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -134,6 +135,40 @@ class TestProcesses(unittest.TestCase):
         self.assertEqual(self.check(got), n - 1)
         self.assertEqual(len(got) + r.lost, n)  # the overrun record is lost too
 
+
+    @unittest.skipIf(sys.platform == "win32", "SIGKILL")
+    def test_reader_killed_inside_a_peek(self):
+        # A lossless writer must not wait forever for a reader that died
+        # holding a peeked record.
+        name = ring_name("kill")
+        w = SharedCircularBuffer(name, create=True, records=True, length=1024,
+                                 max_record=100, lossless=True)
+        self.addCleanup(w.cleanup)
+        child = subprocess.Popen([sys.executable, "-c", PEEKER, name],
+                                 stdout=subprocess.PIPE, text=True)
+        self.addCleanup(child.stdout.close)
+        try:
+            self.assertEqual(child.stdout.readline().strip(), "ready")
+            w.push(b"a" * 100)
+            self.assertEqual(child.stdout.readline().strip(), "peeked")
+        finally:
+            child.send_signal(signal.SIGKILL)
+            child.wait(20)
+        for i in range(20):  # far more than the ring holds
+            w.push(i.to_bytes(4, "big") * 25, timeout=5)
+        self.assertEqual(w.info()["pushed"], 21)
+
+
+PEEKER = textwrap.dedent("""
+    import sys, time
+    from shared_cbuff import SharedCircularBuffer
+    r = SharedCircularBuffer(sys.argv[1])
+    print("ready", flush=True)
+    with r.peek(timeout=10) as view:
+        if view is not None:
+            print("peeked", flush=True)
+            time.sleep(60)
+""")
 
 if __name__ == "__main__":
     unittest.main()
