@@ -7,7 +7,7 @@ import sys
 import textwrap
 import unittest
 
-from shared_cbuff import SharedCircularBuffer, errors
+from shared_cbuff import SharedCircularBuffer, errors, _scb
 
 try:
     from .util import ring_name
@@ -38,6 +38,14 @@ CHILD = textwrap.dedent("""
             with w.reserve(300, timeout=None) as view:
                 view[:len(r)] = r
                 view.commit(len(r))
+    elif mode == "die":  # one record, then a reservation half written
+        w.push(rec(0))
+        with w.reserve(300) as view:
+            view[:100] = bytes(range(100))
+            print("reserved", flush=True)
+            sys.stdin.readline()
+            view[100:] = bytes(200)
+        raise SystemExit("not killed")
     elif mode == "lap":  # one record, then, on a second line, the rest
         w.push(rec(0))
         print("one", flush=True)
@@ -158,6 +166,22 @@ class TestProcesses(unittest.TestCase):
             w.push(i.to_bytes(4, "big") * 25, timeout=5)
         self.assertEqual(w.info()["pushed"], 21)
 
+
+    @unittest.skipIf(sys.platform == "win32", "SIGKILL")
+    def test_writer_killed_inside_a_reserve(self):
+        # Nothing of a reservation whose writer died is ever published.
+        child, r = self.start("die", 2)
+        self.addCleanup(_scb.unlink, r.name, None)  # its writer cannot
+        self.go(child)
+        self.assertEqual(child.stdout.readline().strip(), "reserved")
+        child.send_signal(signal.SIGKILL)
+        child.wait(20)
+        self.assertEqual(r.pop(timeout=5), rec(0))
+        self.assertIsNone(r.pop(timeout=0.2))
+        with r.peek(timeout=0) as view:
+            self.assertIsNone(view)
+        self.assertFalse(r.info()["writer_alive"])
+        self.assertEqual(r.lost, 0)
 
 PEEKER = textwrap.dedent("""
     import sys, time
