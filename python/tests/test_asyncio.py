@@ -3,7 +3,9 @@ never by polling, reading what a writer in another process pushes."""
 import asyncio
 import os
 import select
+import subprocess
 import sys
+import textwrap
 import time
 import unittest
 
@@ -267,6 +269,57 @@ class TestAsync(unittest.TestCase):
             _, st = os.waitpid(pid, 0)
         self.assertEqual(st, 0)
 
+    def test_records_both_ways_through_full_lossless_rings(self):
+        # Records of every length through two small lossless rings, a child
+        # interpreter echoing them, both sides in pop_async and push_async at
+        # once: both rings fill, so each side waits for room the other
+        # process makes; a lost wake-up leaves a side waiting out its 10 s.
+        n = 1000
+        a, b = ring_name("ra"), ring_name("rb")
+        wa = self.make(a, create=True, records=True, length=256, max_record=100,
+                       lossless=True)
+        child = subprocess.Popen([sys.executable, "-c", _ECHO_RECORDS, a, b, str(n)],
+                                 stdout=subprocess.PIPE, text=True)
+        try:
+            self.assertEqual(child.stdout.readline().strip(), "ready")
+            rb = self.make(b)
+
+            def rec(i):
+                return bytes((i * 3 + j) & 255 for j in range(i % 101))
+
+            async def send():
+                full = 0
+                for i in range(n):
+                    try:
+                        wa.push(rec(i))
+                    except errors.BufferFull:
+                        full += 1
+                        await wa.push_async(rec(i), timeout=10)
+                return full
+
+            async def receive():
+                got = []
+                for _ in range(n):
+                    got.append(await rb.pop_async(10))
+                return got
+
+            async def run():
+                return await asyncio.gather(send(), receive())
+
+            try:
+                full, got = asyncio.run(run())
+            finally:
+                code = child.wait(20)  # the child cleans its ring up
+            self.assertEqual(code, 0)
+            self.assertEqual(got, [rec(i) for i in range(n)])
+            self.assertGreater(full, 0)  # push_async did wait for room
+            self.assertEqual(rb.lost, 0)
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+            child.stdout.close()
+
     def test_push_async_timeout(self):
         name = ring_name("at")
         w = self.make(name, create=True, item_size=4, length=2, lossless=True)
@@ -293,6 +346,32 @@ class TestAsync(unittest.TestCase):
                 await asyncio.wait_for(pending, 2)
 
         asyncio.run(run())
+
+
+_ECHO_RECORDS = textwrap.dedent("""
+    import asyncio, sys
+    from shared_cbuff import SharedCircularBuffer
+    a, b, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    ra = SharedCircularBuffer(a)
+    wb = SharedCircularBuffer(b, create=True, records=True, length=256,
+                              max_record=100, lossless=True)
+    print("ready", flush=True)
+
+    async def echo():
+        for _ in range(n):
+            x = await ra.pop_async(10)
+            if x is None:
+                return 3
+            await wb.push_async(x, timeout=10)
+        while wb.usage:  # wait for the parent to read it all
+            await asyncio.sleep(0.01)
+        return 0
+
+    code = asyncio.run(echo())
+    ra.cleanup()
+    wb.cleanup()
+    sys.exit(code)
+""")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,133 @@
+"""Waits without end are interrupted by signals (they wait in slices and
+run Python's signal handlers between them), and leave the buffer usable."""
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import unittest
+
+from shared_cbuff import SharedCircularBuffer, errors
+
+try:
+    from .util import ring_name
+except ImportError:  # run as a script
+    from util import ring_name
+
+
+class Alarm(Exception):
+    pass
+
+
+def on_alarm(signum, frame):
+    raise Alarm()
+
+
+@unittest.skipUnless(hasattr(signal, "setitimer"), "no setitimer")
+class TestInterrupted(unittest.TestCase):
+    def setUp(self):
+        self.old = signal.signal(signal.SIGALRM, on_alarm)
+        name = ring_name("sig")
+        self.w = SharedCircularBuffer(name, create=True, records=True, length=1024,
+                                      max_record=100, lossless=True)
+        self.r = SharedCircularBuffer(name)
+
+    def tearDown(self):
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, self.old)
+        self.r.cleanup()
+        self.w.cleanup()
+
+    def interrupted(self, call):
+        """call() waits without end; an alarm in 0.1 s must end it."""
+        signal.setitimer(signal.ITIMER_REAL, 0.1)
+        start = time.monotonic()
+        with self.assertRaises(Alarm):
+            call()
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        self.assertLess(time.monotonic() - start, 2.0)
+
+    def fill(self):
+        n = 0
+        while True:
+            try:
+                self.w.push(b"f" * 100)
+            except errors.BufferFull:
+                return n
+            n += 1
+
+    def test_reader_waits(self):
+        self.interrupted(lambda: self.r.pop(None))
+        self.interrupted(lambda: self.r.wait(None))
+
+        def peek():
+            with self.r.peek(timeout=None):
+                self.fail("peek gave a view of an empty ring")
+
+        self.interrupted(peek)
+        # Nothing is left peeked or waiting: the reader goes on.
+        self.w.push(b"one")
+        with self.r.peek(timeout=1) as view:
+            self.assertEqual(bytes(view), b"one")
+        self.w.push(b"two")
+        self.assertEqual(self.r.pop(1), b"two")
+        self.assertEqual(self.r.lost, 0)
+
+    def test_writer_waits(self):
+        n = self.fill()
+        self.assertGreater(n, 0)
+        self.interrupted(lambda: self.w.push(b"p" * 100, timeout=None))
+        self.interrupted(lambda: self.w.push_many([b"p" * 100], timeout=None))
+
+        def reserve():
+            with self.w.reserve(100, timeout=None):
+                self.fail("reserved in a full ring")
+
+        self.interrupted(reserve)
+        # None of the interrupted calls put anything in, and no reservation
+        # is left open: after one pop, a push goes in.
+        self.assertEqual(self.r.popitem(), b"f" * 100)
+        self.w.push(b"last" * 25, timeout=1)
+        got = self.r.popmany(100)
+        self.assertEqual(got, [b"f" * 100] * (n - 1) + [b"last" * 25])
+        self.assertEqual(self.w.info()["pushed"], n + 1)
+
+
+CHILD = textwrap.dedent("""
+    import sys
+    from shared_cbuff import SharedCircularBuffer
+    w = SharedCircularBuffer(sys.argv[1], create=True, item_size=4, length=8)
+    r = SharedCircularBuffer(sys.argv[1])
+    print("waiting", flush=True)
+    try:
+        r.pop(None)
+    except KeyboardInterrupt:
+        print("interrupted", flush=True)
+    finally:
+        r.cleanup()
+        w.cleanup()
+""")
+
+
+class TestCtrlC(unittest.TestCase):
+    @unittest.skipIf(sys.platform == "win32", "POSIX signals")
+    def test_sigint_ends_a_pop_without_timeout(self):
+        child = subprocess.Popen([sys.executable, "-c", CHILD, ring_name("int")],
+                                 stdout=subprocess.PIPE, text=True)
+        try:
+            self.assertEqual(child.stdout.readline().strip(), "waiting")
+            time.sleep(0.1)  # in its wait
+            child.send_signal(signal.SIGINT)
+            out, _ = child.communicate(timeout=5)
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+            child.stdout.close()
+        self.assertEqual(out.strip(), "interrupted")
+        self.assertEqual(child.returncode, 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
