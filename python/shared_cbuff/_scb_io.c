@@ -532,8 +532,13 @@ static int op_popmany(RingObject *self, void *arg)
             struct pop_arg p = { NULL, NULL, 0, 0 };
 
             rc = op_pop_record(self, &p);
-            if (rc != SCB_OK)
-                return i > 0 && rc == SCB_EAGAIN ? SCB_OK : rc;
+            if (rc != SCB_OK) {
+                /* Keep what was popped: an error other than nothing to
+                 * read comes again at the next call. */
+                if (i > 0 && rc != SCB_PY_ERR)
+                    return SCB_OK;
+                return rc;
+            }
             if (PyList_Append(a->list, p.out) < 0) {
                 Py_DECREF(p.out);
                 return SCB_PY_ERR;

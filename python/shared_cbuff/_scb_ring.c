@@ -153,8 +153,9 @@ static PyObject *ring_open(RingObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
-/* _close(): closes the handle and returns scb_close's code; in a process
- * other than the one that opened it (a forked child) it only forgets it.
+/* _close(): closes the handle (SCB_OK, or scb_close's error raised, the
+ * handle forgotten either way); in a process other than the one that
+ * opened it (a forked child) it only forgets it.
  * BufferError while buffers over the ring's memory are exported. */
 static PyObject *ring_close(RingObject *self, PyObject *unused)
 {
@@ -195,6 +196,8 @@ static PyObject *ring_close(RingObject *self, PyObject *unused)
     rc = scb_close(h);
     Py_END_ALLOW_THREADS
     scb_py_give(self);
+    if (rc != SCB_OK)
+        return scb_py_error(self, rc, "cleanup");
     return PyLong_FromLong(rc);
 }
 

@@ -362,44 +362,51 @@ int scb_py_view_init(PyObject *module)
  * Ring.peek and Ring.reserve
  */
 
-struct place_arg {
-    void *ptr;
-    size_t len;
-};
+/* A code of the ops below: another View of the ring is open. */
+#define VIEW_BUSY (SCB_PY_ERR - 1)
 
-static int op_peek(RingObject *self, void *arg)
+/* The op fills the View made beforehand, under the handle, so that one
+ * thread's peek or reserve and the View that owns it are one step: no
+ * other thread can peek the same record or reserve in between. */
+static int op_place(RingObject *self, void *arg)
 {
-    struct place_arg *a = arg;
+    ViewObject *v = arg;
     const void *p = NULL;
-    int rc = scb_peek(self->h, &p, &a->len);
+    size_t len = (size_t)v->len;
+    void *w = NULL;
+    int rc;
 
-    a->ptr = (void *)p;
-    return rc;
+    if (self->open_view != NULL)
+        return VIEW_BUSY;
+    if (v->kind == VIEW_PEEK) {
+        rc = scb_peek(self->h, &p, &len);
+        w = (void *)p;
+    } else {
+        rc = scb_reserve(self->h, len, &w);
+    }
+    if (rc != SCB_OK)
+        return rc;
+    v->ptr = w;
+    v->len = (Py_ssize_t)len;
+    v->state = VIEW_OPEN;
+    self->open_view = v;
+    return SCB_OK;
 }
 
-static int op_reserve(RingObject *self, void *arg)
+static PyObject *view_busy(RingObject *self, const char *what)
 {
-    struct place_arg *a = arg;
-
-    return scb_reserve(self->h, a->len, &a->ptr);
-}
-
-static int no_open_view(RingObject *self, const char *what)
-{
-    if (self->open_view == NULL)
-        return 0;
     PyErr_Format(PyExc_ValueError,
                  "%s %R: a record of this buffer is already peeked or reserved (leave "
                  "its with block first)",
                  what, self->name);
-    return -1;
+    return NULL;
 }
 
 PyObject *scb_py_peek(RingObject *self, PyObject *const *args, Py_ssize_t nargs,
                       PyObject *kwnames)
 {
     PyObject *pos, *timeout = NULL;
-    struct place_arg a = { NULL, 0 };
+    ViewObject *v;
     int64_t ms;
     int rc;
 
@@ -408,13 +415,17 @@ PyObject *scb_py_peek(RingObject *self, PyObject *const *args, Py_ssize_t nargs,
     if (pos != NULL)
         timeout = pos;
     if (scb_py_timeout(timeout, &ms) < 0 || scb_py_need_reader(self) < 0 ||
-        no_open_view(self, "peek") < 0)
+        (self->open_view != NULL && view_busy(self, "peek") == NULL))
         return NULL;
-    rc = scb_py_retry(self, op_peek, &a, ms);
-    if (rc == SCB_OK)
-        return new_view(self, VIEW_PEEK, VIEW_OPEN, a.ptr, a.len);
-    if (rc == SCB_EAGAIN || rc == SCB_ETIMEDOUT)
-        return new_view(self, VIEW_PEEK, VIEW_EMPTY, NULL, 0);
+    v = (ViewObject *)new_view(self, VIEW_PEEK, VIEW_EMPTY, NULL, 0);
+    if (v == NULL)
+        return NULL;
+    rc = scb_py_retry(self, op_place, v, ms);
+    if (rc == SCB_OK || rc == SCB_EAGAIN || rc == SCB_ETIMEDOUT)
+        return (PyObject *)v; /* open, or empty: nothing to read */
+    Py_DECREF((PyObject *)v);
+    if (rc == VIEW_BUSY)
+        return view_busy(self, "peek");
     return scb_py_error(self, rc, "peek");
 }
 
@@ -422,14 +433,14 @@ PyObject *scb_py_reserve(RingObject *self, PyObject *const *args, Py_ssize_t nar
                          PyObject *kwnames)
 {
     PyObject *n, *timeout = NULL;
-    struct place_arg a = { NULL, 0 };
+    ViewObject *v;
     Py_ssize_t len;
     int64_t ms;
     int rc;
 
     if (scb_py_args("reserve", args, nargs, kwnames, 1, 1, &n, &timeout) < 0 ||
         scb_py_timeout(timeout, &ms) < 0 || scb_py_need_writer(self) < 0 ||
-        no_open_view(self, "reserve") < 0)
+        (self->open_view != NULL && view_busy(self, "reserve") == NULL))
         return NULL;
     if (!PyLong_Check(n) || PyBool_Check(n)) {
         scb_py_type_error("reserve() takes an int", n);
@@ -448,13 +459,17 @@ PyObject *scb_py_reserve(RingObject *self, PyObject *const *args, Py_ssize_t nar
                      (unsigned)self->item_size);
         return NULL;
     }
-    a.len = (size_t)len;
-    rc = scb_py_retry(self, op_reserve, &a, ms);
+    v = (ViewObject *)new_view(self, VIEW_RESERVE, VIEW_EMPTY, NULL, (size_t)len);
+    if (v == NULL)
+        return NULL;
+    rc = scb_py_retry(self, op_place, v, ms);
     if (rc == SCB_OK)
-        return new_view(self, VIEW_RESERVE, VIEW_OPEN, a.ptr, a.len);
-    if (rc == SCB_EAGAIN) {
+        return (PyObject *)v;
+    Py_DECREF((PyObject *)v);
+    if (rc == VIEW_BUSY)
+        return view_busy(self, "reserve");
+    if (rc == SCB_EAGAIN)
         return scb_py_error_cls(self, rc, "reserve: ring full", "BufferFull");
-    }
     if (rc == SCB_EMSGSIZE) {
         PyObject *msg = PyUnicode_FromFormat(
             "reserve %R: %zd bytes, the ring's largest %s is %u", self->name, len,

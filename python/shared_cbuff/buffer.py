@@ -18,7 +18,7 @@ _RECORD_LENGTH = 65536
 
 # Longest single wait of the thread that stands in for an event-loop
 # handle where there is none (Windows).
-_THREAD_SLICE = 0.2
+_THREAD_SLICE = 0.05
 
 
 def _check_int(what, value, minimum):
@@ -91,6 +91,8 @@ class SharedCircularBuffer(_scb.Ring):
         records=None,
         max_record=None,
     ):
+        if getattr(self, "_pid", None) is not None and not self.closed:
+            raise RuntimeError("this buffer is open: __init__ runs once")
         if not isinstance(name, str):
             raise TypeError("name must be a str, not %s" % type(name).__name__)
         if item_size is not None:
@@ -191,26 +193,33 @@ class SharedCircularBuffer(_scb.Ring):
             return
         if self._waiters:
             self._drop_waiters()
+        mine = os.getpid() == self._pid
         try:
-            rc = self._close()
+            self._close()
         except BufferError:
             # Views still alive keep the mapping; the writer's ring still
             # goes away by name (its memory when the last view does).
-            if self.is_writer and os.getpid() == self._pid:
+            if self.is_writer and mine:
                 _scb.unlink(self.name, self._backend_arg)
             raise
+        except errors.CBuffException:
+            # Closed, with an error: the writer's ring is removed all the
+            # same, and the error (with its errno) raised.
+            self._unregister()
+            if self.is_writer and mine:
+                _scb.unlink(self.name, self._backend_arg)
+            raise
+        self._unregister()
+        if self.is_writer and mine:
+            urc = _scb.unlink(self.name, self._backend_arg)
+            if urc not in (_scb.OK, _scb.ENOENT):
+                self._raise(urc, "cleanup")
+
+    def _unregister(self):
         try:
             atexit.unregister(self.cleanup)
         except Exception:  # interpreter shutting down
             pass
-        if os.getpid() != self._pid:
-            return
-        if self.is_writer:
-            urc = _scb.unlink(self.name, self._backend_arg)
-            if urc not in (_scb.OK, _scb.ENOENT) and rc == _scb.OK:
-                rc = urc
-        if rc != _scb.OK:
-            self._raise(rc, "cleanup")
 
     # -- beyond the original -----------------------------------------------------
 
