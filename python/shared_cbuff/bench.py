@@ -279,7 +279,11 @@ def round_trips(rounds, reps):
     p1r, p1w = os.pipe()  # parent -> child
     p2r, p2w = os.pipe()  # child -> parent
     wa = SharedCircularBuffer(a, create=True, item_size=8, length=64)
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except BaseException:
+        wa.cleanup()
+        raise
     if pid == 0:  # the child: echoes
         status = 1
         try:
