@@ -4,6 +4,7 @@ libscb (the extension module shared_cbuff._scb makes every call in C)."""
 import asyncio
 import atexit
 import os
+import select
 import sys
 
 from . import _scb
@@ -106,7 +107,8 @@ class SharedCircularBuffer(_scb.Ring):
         self._pid = os.getpid()
         self._backend_arg = None if backend is None else str(backend)
         self._fd = None
-        self._waiters = {}
+        self._waiters = {}  # event loop -> futures waiting on the handle
+        self._watching = set()  # event loops with the reader callback on
         flags = 0
         if create:
             if records:
@@ -191,7 +193,7 @@ class SharedCircularBuffer(_scb.Ring):
         record in place (peek, reserve) is still alive."""
         if self.closed:
             return
-        if self._waiters:
+        if self._waiters or self._watching:
             self._drop_waiters()
         mine = os.getpid() == self._pid
         try:
@@ -265,8 +267,22 @@ class SharedCircularBuffer(_scb.Ring):
         return None if self._fd < 0 else self._fd
 
     def _on_ready(self, loop, fd):
-        loop.remove_reader(fd)
-        for fut in self._waiters.pop(loop, ()):
+        """The handle is readable: the loop's waiters wake (each pops; one
+        that finds nothing arms the handle again).  The reader callback
+        stays on the loop for the next wait, unless nobody waits: a
+        readable handle would call it at every turn of the loop."""
+        waiters = self._waiters.get(loop)
+        if not waiters:
+            self._waiters.pop(loop, None)
+            self._watching.discard(loop)
+            loop.remove_reader(fd)
+            return
+        if not self.wait(0) and not select.select([fd], [], [], 0)[0]:
+            # A call queued before the waiter's own pop drained the handle:
+            # nothing new, keep waiting.
+            return
+        del self._waiters[loop]
+        for fut in waiters:
             if not fut.done():
                 fut.set_result(True)
 
@@ -282,12 +298,12 @@ class SharedCircularBuffer(_scb.Ring):
             return await self._ready_thread(loop, deadline)
         for other in [l for l in self._waiters if l.is_closed()]:
             del self._waiters[other]
+        self._watching = {l for l in self._watching if not l.is_closed()}
         fut = loop.create_future()
-        waiters = self._waiters.get(loop)
-        if waiters is None:
-            waiters = self._waiters[loop] = []
+        self._waiters.setdefault(loop, []).append(fut)
+        if loop not in self._watching:
             loop.add_reader(fd, self._on_ready, loop, fd)
-        waiters.append(fut)
+            self._watching.add(loop)
         timer = None
         if deadline is not None:
             timer = loop.call_at(deadline, lambda: fut.done() or fut.set_result(False))
@@ -301,18 +317,20 @@ class SharedCircularBuffer(_scb.Ring):
                 waiters.remove(fut)
                 if not waiters:
                     del self._waiters[loop]
-                    loop.remove_reader(fd)
 
     def _drop_waiters(self):
         """cleanup(): every event loop stops watching the handle before it
         is closed, and the coroutines waiting on it get BufferClosed."""
         waiting, self._waiters = self._waiters, {}
-        for loop, futures in waiting.items():
+        watching, self._watching = self._watching, set()
+        for loop in watching | set(waiting):
             if loop.is_closed():
                 continue
+            futures = waiting.get(loop, ())
 
-            def drop(loop=loop, futures=futures):
-                loop.remove_reader(self._fd)
+            def drop(loop=loop, futures=futures, watched=loop in watching):
+                if watched:
+                    loop.remove_reader(self._fd)
                 for fut in futures:
                     if not fut.done():
                         fut.set_exception(errors.BufferClosed(
