@@ -74,6 +74,21 @@ static int fail(const char *what, int rc)
     return 1;
 }
 
+static int wait_reader(scb_t *w)
+{
+    scb_info_t info;
+
+    for (int waited = 0; waited < 10000; waited++) {
+        int rc = scb_info(w, &info);
+        if (rc != SCB_OK)
+            return rc;
+        if (info.readers >= 1)
+            return SCB_OK;
+        nap_ms(1);
+    }
+    return SCB_ETIMEDOUT;
+}
+
 static int do_write(const char *name, uint32_t size, uint64_t length, uint64_t n, int lossless)
 {
     scb_config_t cfg;
@@ -96,18 +111,7 @@ static int do_write(const char *name, uint32_t size, uint64_t length, uint64_t n
     printf("created\n");
     fflush(stdout);
     if (lossless) {
-        scb_info_t info;
-        int waited = 0;
-        for (;;) {
-            rc = scb_info(w, &info);
-            if (rc != SCB_OK || info.readers >= 1)
-                break;
-            if (++waited > 10000) {
-                rc = SCB_ETIMEDOUT;
-                break;
-            }
-            nap_ms(1);
-        }
+        rc = wait_reader(w);
         if (rc != SCB_OK)
             goto out;
     }
@@ -200,21 +204,6 @@ static void rec_fill(unsigned char *p, uint64_t i, size_t len)
 {
     for (size_t j = 0; j < len; j++)
         p[j] = (unsigned char)((i + j) & 0xffu);
-}
-
-static int wait_reader(scb_t *w)
-{
-    scb_info_t info;
-
-    for (int waited = 0; waited < 10000; waited++) {
-        int rc = scb_info(w, &info);
-        if (rc != SCB_OK)
-            return rc;
-        if (info.readers >= 1)
-            return SCB_OK;
-        nap_ms(1);
-    }
-    return SCB_ETIMEDOUT;
 }
 
 static int do_writerec(const char *name, uint32_t max, uint64_t length, uint64_t n)

@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <string.h>
 #include <time.h>
 #ifdef _WIN32
@@ -143,6 +144,21 @@ int scb_py_stopped_by_full(void)
 PyObject *scb_py_raise_cls(const char *cls, int code, PyObject *msg)
 {
     raise_cls(cls, code, msg);
+    return NULL;
+}
+
+PyObject *scb_py_too_large(const char *fmt, ...)
+{
+    va_list ap;
+    PyObject *msg;
+
+    va_start(ap, fmt);
+    msg = PyUnicode_FromFormatV(fmt, ap);
+    va_end(ap);
+    if (msg != NULL) {
+        raise_cls("RecordTooLarge", SCB_EMSGSIZE, msg);
+        Py_DECREF(msg);
+    }
     return NULL;
 }
 

@@ -82,6 +82,9 @@ PyObject *scb_py_error_cls(RingObject *self, int rc, const char *what,
                            const char *cls);
 PyObject *scb_py_raise_cls(const char *cls, int code, PyObject *msg);
 void scb_py_type_error(const char *what, PyObject *x);
+/* Raises errors.RecordTooLarge (SCB_EMSGSIZE) with a message formatted as
+ * PyUnicode_FromFormat does; returns NULL. */
+PyObject *scb_py_too_large(const char *fmt, ...);
 int scb_py_need_reader(RingObject *self);
 int scb_py_need_writer(RingObject *self);
 

@@ -242,17 +242,9 @@ static PyObject *push_buffer(RingObject *self, PyObject *data, int64_t ms)
         Py_RETURN_NONE;
     if (rc == SCB_EAGAIN)
         return scb_py_error_cls(self, rc, "push: ring full", "BufferFull");
-    if (rc == SCB_EMSGSIZE && self->records) {
-        PyObject *msg = PyUnicode_FromFormat(
-            "push %R: a record of %zd bytes, the ring's largest is %u", self->name,
-            view.len, (unsigned)self->item_size);
-
-        if (msg != NULL) {
-            scb_py_raise_cls("RecordTooLarge", rc, msg);
-            Py_DECREF(msg);
-        }
-        return NULL;
-    }
+    if (rc == SCB_EMSGSIZE && self->records)
+        return scb_py_too_large("push %R: a record of %zd bytes, the ring's largest is %u",
+                                self->name, view.len, (unsigned)self->item_size);
     return scb_py_error_cls(self, rc, "push", NULL);
 }
 
@@ -645,17 +637,9 @@ PyObject *scb_py_pop_into(RingObject *self, PyObject *const *args, Py_ssize_t na
             Py_RETURN_NONE;
         return PyLong_FromLong(0);
     }
-    if (rc == SCB_EMSGSIZE) {
-        PyObject *msg = PyUnicode_FromFormat(
-            "pop_into %R: the next record has %zu bytes, the buffer %zd", self->name, a.count,
-            view.len);
-
-        if (msg != NULL) {
-            scb_py_raise_cls("RecordTooLarge", rc, msg);
-            Py_DECREF(msg);
-        }
-        return NULL;
-    }
+    if (rc == SCB_EMSGSIZE)
+        return scb_py_too_large("pop_into %R: the next record has %zu bytes, the buffer %zd",
+                                self->name, a.count, view.len);
     return scb_py_error_cls(self, rc, "pop", NULL);
 }
 

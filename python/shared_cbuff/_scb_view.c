@@ -470,16 +470,9 @@ PyObject *scb_py_reserve(RingObject *self, PyObject *const *args, Py_ssize_t nar
         return view_busy(self, "reserve");
     if (rc == SCB_EAGAIN)
         return scb_py_error_cls(self, rc, "reserve: ring full", "BufferFull");
-    if (rc == SCB_EMSGSIZE) {
-        PyObject *msg = PyUnicode_FromFormat(
-            "reserve %R: %zd bytes, the ring's largest %s is %u", self->name, len,
-            self->records ? "record" : "item", (unsigned)self->item_size);
-
-        if (msg != NULL) {
-            scb_py_raise_cls("RecordTooLarge", rc, msg);
-            Py_DECREF(msg);
-        }
-        return NULL;
-    }
+    if (rc == SCB_EMSGSIZE)
+        return scb_py_too_large("reserve %R: %zd bytes, the ring's largest %s is %u",
+                                self->name, len, self->records ? "record" : "item",
+                                (unsigned)self->item_size);
     return scb_py_error(self, rc, "reserve");
 }

@@ -22,6 +22,15 @@ _RECORD_LENGTH = 65536
 _THREAD_SLICE = 0.05
 
 
+def _deadline(timeout):
+    """The running loop's time `timeout` seconds from now; None for None."""
+    if timeout is None:
+        return None
+    if not timeout >= 0:
+        raise ValueError("timeout must be None or >= 0, not %r" % (timeout,))
+    return asyncio.get_running_loop().time() + timeout
+
+
 def _check_int(what, value, minimum):
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError("%s must be an int, not %s" % (what, type(value).__name__))
@@ -368,11 +377,7 @@ class SharedCircularBuffer(_scb.Ring):
         item = self.popitem()
         if item is not None:
             return item
-        deadline = None
-        if timeout is not None:
-            if not timeout >= 0:
-                raise ValueError("timeout must be None or >= 0, not %r" % (timeout,))
-            deadline = asyncio.get_running_loop().time() + timeout
+        deadline = _deadline(timeout)
         while True:
             ready = await self._ready(deadline)
             item = self.popitem()
@@ -393,11 +398,7 @@ class SharedCircularBuffer(_scb.Ring):
         ``timeout`` seconds (None: for ever), then errors.TimedOut.  An
         overwrite ring always has room."""
         self._handle()
-        deadline = None
-        if timeout is not None:
-            if not timeout >= 0:
-                raise ValueError("timeout must be None or >= 0, not %r" % (timeout,))
-            deadline = asyncio.get_running_loop().time() + timeout
+        deadline = _deadline(timeout)
         while True:
             try:
                 return self.push(item)

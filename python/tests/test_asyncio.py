@@ -12,9 +12,9 @@ import unittest
 from shared_cbuff import SharedCircularBuffer, errors
 
 try:
-    from .util import ring_name
+    from .util import Buffers, ring_name
 except ImportError:  # run as a script
-    from util import ring_name
+    from util import Buffers, ring_name
 
 
 @unittest.skipIf(sys.platform == "win32", "asyncio's add_reader takes sockets only there")
@@ -125,19 +125,7 @@ def _echo_child(a, b, n, ready_fd):
 
 
 @unittest.skipIf(sys.platform == "win32", "fork")
-class TestAsync(unittest.TestCase):
-    def setUp(self):
-        self.opened = []
-
-    def tearDown(self):
-        for b in sorted(self.opened, key=lambda b: b.is_writer):
-            b.cleanup()
-
-    def make(self, name, **kw):
-        b = SharedCircularBuffer(name, **kw)
-        self.opened.append(b)
-        return b
-
+class TestAsync(Buffers):
     def test_round_trips_between_processes(self):
         # 2000 round trips, both sides in pop_async: a lost wake-up would
         # leave one side waiting out its 10 s and fail the test.

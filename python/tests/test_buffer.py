@@ -10,9 +10,9 @@ import shared_cbuff
 from shared_cbuff import SharedCircularBuffer, errors, _scb
 
 try:
-    from .util import ring_name
+    from .util import Buffers, ring_name
 except ImportError:  # run as a script
-    from util import ring_name
+    from util import Buffers, ring_name
 
 
 def exists(name, backend=None):
@@ -24,25 +24,8 @@ def exists(name, backend=None):
         return False
 
 
-class Base(unittest.TestCase):
-    def setUp(self):
-        self.opened = []
-
-    def tearDown(self):
-        # Readers first, then the writers (which remove their rings).
-        for b in sorted(self.opened, key=lambda b: b.is_writer):
-            b.cleanup()
-
-    def make(self, name, **kw):
-        b = SharedCircularBuffer(name, **kw)
-        self.opened.append(b)
-        return b
-
-    def pair(self, **kw):
-        name = ring_name()
-        w = self.make(name, create=True, **kw)
-        r = self.make(name)
-        return w, r
+class Base(Buffers):
+    pass
 
 
 class TestOriginalAPI(Base):

@@ -8,24 +8,12 @@ import unittest
 from shared_cbuff import SharedCircularBuffer, errors, _scb
 
 try:
-    from .util import ring_name
+    from .util import Buffers, ring_name
 except ImportError:  # run as a script
-    from util import ring_name
+    from util import Buffers, ring_name
 
 
-class TestMisuse(unittest.TestCase):
-    def setUp(self):
-        self.opened = []
-
-    def tearDown(self):
-        for b in sorted(self.opened, key=lambda b: b.is_writer):
-            b.cleanup()
-
-    def make(self, name, **kw):
-        b = SharedCircularBuffer(name, **kw)
-        self.opened.append(b)
-        return b
-
+class TestMisuse(Buffers):
     def test_int_subclass_cannot_choose_the_bytes(self):
         class Evil(int):
             def to_bytes(self, *a, **k):

@@ -7,9 +7,9 @@ import unittest
 from shared_cbuff import SharedCircularBuffer, errors, _scb
 
 try:
-    from .util import ring_name
+    from .util import Buffers, ring_name
 except ImportError:  # run as a script
-    from util import ring_name
+    from util import Buffers, ring_name
 
 try:
     import numpy
@@ -28,23 +28,11 @@ def rec(i, max_record):
     return bytes((i + j) & 255 for j in range(rec_len(i, max_record)))
 
 
-class Base(unittest.TestCase):
-    def setUp(self):
-        self.opened = []
-
-    def tearDown(self):
-        for b in sorted(self.opened, key=lambda b: b.is_writer):
-            b.cleanup()
-
-    def make(self, name, **kw):
-        b = SharedCircularBuffer(name, **kw)
-        self.opened.append(b)
-        return b
+class Base(Buffers):
+    TAG = "rec"
 
     def pair(self, **kw):
-        name = ring_name("rec")
-        w = self.make(name, create=True, records=True, **kw)
-        return w, self.make(name)
+        return super().pair(records=True, **kw)
 
 
 class TestGeometry(Base):

@@ -4,9 +4,9 @@ import unittest
 from shared_cbuff import SharedCircularBuffer, View, errors
 
 try:
-    from .util import ring_name
+    from .util import Buffers, ring_name
 except ImportError:  # run as a script
-    from util import ring_name
+    from util import Buffers, ring_name
 
 try:
     import numpy
@@ -14,21 +14,8 @@ except ImportError:  # optional
     numpy = None
 
 
-class Base(unittest.TestCase):
-    def setUp(self):
-        self.opened = []
-
-    def tearDown(self):
-        for b in sorted(self.opened, key=lambda b: b.is_writer):
-            b.cleanup()
-
-    def pair(self, **kw):
-        name = ring_name("view")
-        w = SharedCircularBuffer(name, create=True, **kw)
-        self.opened.append(w)
-        r = SharedCircularBuffer(name)
-        self.opened.append(r)
-        return w, r
+class Base(Buffers):
+    TAG = "view"
 
 
 class TestPeek(Base):
