@@ -8,7 +8,7 @@ import textwrap
 import time
 import unittest
 
-from shared_cbuff import SharedCircularBuffer, errors
+from shared_cbuff import SharedCircularBuffer, errors, _scb
 
 try:
     from .util import ring_name
@@ -95,8 +95,10 @@ class TestInterrupted(unittest.TestCase):
 
 
 CHILD = textwrap.dedent("""
-    import sys
+    import signal, sys
     from shared_cbuff import SharedCircularBuffer
+    # Python leaves SIGINT alone when it started ignored (a background job).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     w = SharedCircularBuffer(sys.argv[1], create=True, item_size=4, length=8)
     r = SharedCircularBuffer(sys.argv[1])
     print("waiting", flush=True)
@@ -113,7 +115,8 @@ CHILD = textwrap.dedent("""
 class TestCtrlC(unittest.TestCase):
     @unittest.skipIf(sys.platform == "win32", "POSIX signals")
     def test_sigint_ends_a_pop_without_timeout(self):
-        child = subprocess.Popen([sys.executable, "-c", CHILD, ring_name("int")],
+        name = ring_name("int")
+        child = subprocess.Popen([sys.executable, "-c", CHILD, name],
                                  stdout=subprocess.PIPE, text=True)
         try:
             self.assertEqual(child.stdout.readline().strip(), "waiting")
@@ -125,6 +128,7 @@ class TestCtrlC(unittest.TestCase):
                 child.kill()
                 child.wait()
             child.stdout.close()
+            _scb.unlink(name, None)  # if the child could not remove it
         self.assertEqual(out.strip(), "interrupted")
         self.assertEqual(child.returncode, 0)
 
