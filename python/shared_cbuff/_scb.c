@@ -243,54 +243,104 @@ static int forked_error(RingObject *self)
     return -1;
 }
 
-/* Sleeps (GIL released) until the holder hands the handle to this thread.
+static void enqueue(RingObject *self, struct scb_py_waiter *w)
+{
+    w->next = NULL;
+    if (self->queue_tail != NULL)
+        self->queue_tail->next = w;
+    else
+        self->queue = w;
+    self->queue_tail = w;
+}
+
+static void dequeue(RingObject *self, struct scb_py_waiter *w)
+{
+    struct scb_py_waiter **p = &self->queue, *prev = NULL;
+
+    while (*p != NULL && *p != w) {
+        prev = *p;
+        p = &(*p)->next;
+    }
+    if (*p == NULL)
+        return;
+    *p = w->next;
+    if (self->queue_tail == w)
+        self->queue_tail = prev;
+}
+
+/* A waiter handed the handle: its lock, released by scb_py_give, taken
+ * back (once). */
+static void picked_up(struct scb_py_waiter *w)
+{
+    if (w->handed == 1) {
+        PyThread_acquire_lock(w->lock, WAIT_LOCK);
+        w->handed = 2;
+    }
+}
+
+/*
+ * Sleeps (GIL released) until the holder hands the handle to this thread.
  * 0 once it is ours; -1 with an exception (a signal handler raised), the
- * thread then out of the queue and the handle not ours. */
+ * thread then out of the queue and the handle not ours.
+ *
+ * Signal handlers run when the sleep is interrupted, the thread keeping
+ * its place in the queue.  A call made by a handler finds that place (a
+ * waiter of this thread) and sleeps on it instead of queueing a second
+ * time behind it; when the handle is handed over, that call borrows it
+ * (self->lender) and scb_py_give gives it back to the waiter, whose own
+ * call goes on once the handlers return.
+ */
 static int queue_for(RingObject *self, unsigned long me)
 {
-    struct scb_py_waiter w;
+    struct scb_py_waiter own, *w;
     PyLockStatus st;
 
-    w.lock = PyThread_allocate_lock();
-    if (w.lock == NULL) {
-        PyErr_NoMemory();
-        return -1;
+    for (w = self->queue; w != NULL && w->ident != me; w = w->next)
+        ;
+    if (w == NULL) {
+        w = &own;
+        w->lock = PyThread_allocate_lock();
+        if (w->lock == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        PyThread_acquire_lock(w->lock, WAIT_LOCK);
+        w->ident = me;
+        w->handed = 0;
+        enqueue(self, w);
     }
-    PyThread_acquire_lock(w.lock, WAIT_LOCK);
-    w.ident = me;
-    w.next = NULL;
-    if (self->queue_tail != NULL)
-        self->queue_tail->next = &w;
-    else
-        self->queue = &w;
-    self->queue_tail = &w;
     for (;;) {
-        Py_BEGIN_ALLOW_THREADS
-        st = PyThread_acquire_lock_timed(w.lock, -1, 1);
-        Py_END_ALLOW_THREADS
-        if (st == PY_LOCK_ACQUIRED)
-            break; /* handed over: held, owner == me */
+        if (w->handed == 0) {
+            Py_BEGIN_ALLOW_THREADS
+            st = PyThread_acquire_lock_timed(w->lock, -1, 1);
+            Py_END_ALLOW_THREADS
+            if (st == PY_LOCK_ACQUIRED)
+                w->handed = 2;
+        }
+        if (w->handed != 0) {
+            picked_up(w);
+            if (w != &own) {
+                self->lender = w; /* a handler's call: borrowed */
+                return 0;
+            }
+            self->handed_to = NULL;
+            break;
+        }
         if (PyErr_CheckSignals() < 0) {
-            if (self->held && self->owner == me) {
-                /* Handed over meanwhile: pass it on. */
-                PyThread_acquire_lock(w.lock, WAIT_LOCK);
+            if (w != &own)
+                return -1; /* the waiter stays its owner's */
+            if (w->handed != 0) { /* handed over meanwhile: pass it on */
+                picked_up(w);
+                self->handed_to = NULL;
                 scb_py_give(self);
             } else {
-                struct scb_py_waiter **p = &self->queue, *prev = NULL;
-
-                while (*p != &w) {
-                    prev = *p;
-                    p = &(*p)->next;
-                }
-                *p = w.next;
-                if (self->queue_tail == &w)
-                    self->queue_tail = prev;
+                dequeue(self, w);
             }
-            PyThread_free_lock(w.lock);
+            PyThread_free_lock(w->lock);
             return -1;
         }
     }
-    PyThread_free_lock(w.lock);
+    PyThread_free_lock(w->lock);
     return 0;
 }
 
@@ -298,16 +348,25 @@ int scb_py_take(RingObject *self)
 {
     unsigned long me = PyThread_get_thread_ident();
 
-    if (self->fork_gen != scb_py_fork_gen && self->h != NULL)
-        return forked_error(self);
+    if (self->fork_gen != scb_py_fork_gen) {
+        /* A forked child: what the parent's threads held is not ours. */
+        if (self->h != NULL)
+            return forked_error(self);
+        return closed_error(self);
+    }
     if (!self->held) {
         self->held = 1;
         self->owner = me;
     } else if (self->owner == me) {
-        PyErr_SetString(PyExc_RuntimeError,
-                        "shared_cbuff: a call on this buffer is already running "
-                        "in this thread");
-        return -1;
+        if (self->handed_to == NULL || self->lender != NULL) {
+            PyErr_SetString(PyExc_RuntimeError,
+                            "shared_cbuff: a call on this buffer is already running "
+                            "in this thread");
+            return -1;
+        }
+        /* Handed to this thread's queued call, whose signal handler
+         * runs: borrowed. */
+        self->lender = self->handed_to;
     } else if (queue_for(self, me) < 0) {
         return -1;
     }
@@ -322,6 +381,10 @@ void scb_py_give(RingObject *self)
 {
     struct scb_py_waiter *next = self->queue;
 
+    if (self->lender != NULL) {
+        self->lender = NULL; /* back to the queued call it was handed to */
+        return;
+    }
     if (next == NULL) {
         self->held = 0;
         self->owner = 0;
@@ -331,7 +394,25 @@ void scb_py_give(RingObject *self)
     if (self->queue == NULL)
         self->queue_tail = NULL;
     self->owner = next->ident;
+    self->handed_to = next;
+    next->handed = 1;
     PyThread_release_lock(next->lock);
+}
+
+/* 1 when the exception set is errors.BufferClosed. */
+int scb_py_closed_pending(void)
+{
+    PyObject *et, *ev, *tb, *type;
+    int r = 0;
+
+    PyErr_Fetch(&et, &ev, &tb);
+    type = PyObject_GetAttrString(errors_mod, "BufferClosed");
+    if (type != NULL)
+        r = et != NULL && PyErr_GivenExceptionMatches(et, type);
+    Py_XDECREF(type);
+    PyErr_Clear();
+    PyErr_Restore(et, ev, tb);
+    return r;
 }
 
 static int64_t now_ms(void)

@@ -23,6 +23,7 @@
 struct scb_py_waiter {
     PyThread_type_lock lock;     /* released by the thread handing over */
     unsigned long ident;         /* the waiting thread */
+    int handed;                  /* 1: handed over (lock released), 2: lock taken */
     struct scb_py_waiter *next;
 };
 
@@ -36,6 +37,11 @@ struct scb_py_waiter {
  * SCB_PY_SLICE_MS of scb_wait (SCB_PY_SHARED_SLICE_MS while other threads
  * queue for it) and hand the handle over between slices, so other
  * threads' calls go through and Ctrl-C is seen.
+ *
+ * Signal handlers run while a thread is queued (its sleep interrupted);
+ * the thread keeps its place.  A handler's call on the same buffer waits
+ * on that place too, and when the handle is handed to it, borrows it
+ * (`lender`), giving it back to the queued call on return.
  */
 typedef struct {
     PyObject_HEAD
@@ -43,6 +49,8 @@ typedef struct {
     int held;              /* the handle is taken */
     unsigned long owner;   /* by this thread */
     struct scb_py_waiter *queue, *queue_tail; /* threads waiting for it */
+    struct scb_py_waiter *handed_to; /* handed to, not yet resumed */
+    struct scb_py_waiter *lender; /* lent by to a signal handler's call */
     unsigned long fork_gen; /* scb_py_fork_gen when h was opened */
     PyObject *name;        /* str: the ring's name, for messages */
     PyObject *backend;     /* str or None: the backend holding the ring */
@@ -74,6 +82,7 @@ extern PyObject *scb_py_view_type;
 /* _scb.c */
 int scb_py_take(RingObject *self);
 void scb_py_give(RingObject *self);
+int scb_py_closed_pending(void);
 int scb_py_retry(RingObject *self, int (*op)(RingObject *, void *), void *arg,
                  int64_t ms);
 int scb_py_timeout(PyObject *timeout, int64_t *ms);

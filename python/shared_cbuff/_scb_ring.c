@@ -166,8 +166,14 @@ static PyObject *ring_close(RingObject *self, PyObject *unused)
     if (self->h == NULL)
         return PyLong_FromLong(SCB_OK); /* already closed */
     if (self->fork_gen != scb_py_fork_gen) {
-        /* A forked child's copy: the handle is the parent's. */
+        /* A forked child's copy: the handle, and whatever the parent's
+         * threads held or queued for, are the parent's. */
         self->h = NULL;
+        self->held = 0;
+        self->owner = 0;
+        self->queue = self->queue_tail = NULL;
+        self->handed_to = self->lender = NULL;
+        scb_py_view_detach(self);
         return PyLong_FromLong(SCB_OK);
     }
     if (self->exports > 0) {
@@ -178,7 +184,7 @@ static PyObject *ring_close(RingObject *self, PyObject *unused)
         return NULL;
     }
     if (scb_py_take(self) < 0) {
-        if (self->h != NULL)
+        if (self->h != NULL || !scb_py_closed_pending())
             return NULL;
         PyErr_Clear(); /* closed by another thread meanwhile */
         return PyLong_FromLong(SCB_OK);

@@ -68,6 +68,22 @@ static int finish(ViewObject *v, int ok)
         v->state = VIEW_DONE;
         return 0;
     }
+    /* The handle first: while this thread queues for it, the view is still
+     * the ring's open one and no other call can peek or reserve. */
+    if (scb_py_take(ring) < 0) {
+        v->state = VIEW_DONE; /* closed meanwhile: the close dropped it */
+        if (ring->open_view == v)
+            ring->open_view = NULL;
+        Py_CLEAR(v->handed);
+        if (ok)
+            return -1;
+        PyErr_Clear();
+        return 0;
+    }
+    if (v->state != VIEW_OPEN) { /* ended by another thread meanwhile */
+        scb_py_give(ring);
+        return 0;
+    }
     v->state = VIEW_DONE;
     if (ring->open_view == v)
         ring->open_view = NULL;
@@ -85,12 +101,6 @@ static int finish(ViewObject *v, int ok)
         }
         Py_XDECREF(mv);
         Py_CLEAR(v->handed);
-    }
-    if (scb_py_take(ring) < 0) {
-        if (ok)
-            return -1;
-        PyErr_Clear();
-        return 0;
     }
     if (v->kind == VIEW_PEEK) {
         rc = scb_release(ring->h);

@@ -6,6 +6,7 @@ import atexit
 import os
 import select
 import sys
+import threading
 
 from . import _scb
 from . import errors
@@ -20,6 +21,17 @@ _RECORD_LENGTH = 65536
 # Longest single wait of the thread that stands in for an event-loop
 # handle where there is none (Windows).
 _THREAD_SLICE = 0.05
+
+# Longest wait of cleanup() for an event loop in another thread to stop
+# watching the handle.
+_DROP_WAIT = 1.0
+
+
+def _readable(fd):
+    """The fd polls readable now (poll: any fd number, unlike select)."""
+    p = select.poll()
+    p.register(fd, select.POLLIN)
+    return bool(p.poll(0))
 
 
 def _deadline(timeout):
@@ -286,7 +298,11 @@ class SharedCircularBuffer(_scb.Ring):
             self._watching.discard(loop)
             loop.remove_reader(fd)
             return
-        if not self.wait(0) and not select.select([fd], [], [], 0)[0]:
+        try:
+            ready = self.wait(0) or _readable(fd)
+        except Exception:  # e.g. closed meanwhile: the waiters' calls say so
+            ready = True
+        if not ready:
             # A call queued before the waiter's own pop drained the handle:
             # nothing new, keep waiting.
             return
@@ -352,11 +368,24 @@ class SharedCircularBuffer(_scb.Ring):
                 running = None
             if running is loop:
                 drop()
-            else:
+                continue
+            done = threading.Event()
+
+            def drop_then_set(drop=drop, done=done):
                 try:
-                    loop.call_soon_threadsafe(drop)
-                except RuntimeError:  # closed meanwhile
-                    pass
+                    drop()
+                finally:
+                    done.set()
+
+            try:
+                loop.call_soon_threadsafe(drop_then_set)
+            except RuntimeError:  # closed meanwhile
+                continue
+            # The handle (and its fd) closes after this: a running loop
+            # stops watching it first, so a new file given the same fd
+            # number cannot lose its reader to this one's removal.
+            if loop.is_running():
+                done.wait(_DROP_WAIT)
 
     async def _ready_thread(self, loop, deadline):
         while True:

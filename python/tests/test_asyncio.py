@@ -336,6 +336,55 @@ class TestAsync(Buffers):
         asyncio.run(run())
 
 
+    @unittest.skipIf(sys.platform == "win32", "POSIX fds")
+    def test_handle_fd_above_1024(self):
+        # A process with many files open: the handle's fd is past
+        # select()'s limit.  The loop's wake-up check must still work (no
+        # error in the reader callback, no spinning).
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        want = 1200
+        if hard != resource.RLIM_INFINITY and hard < want:
+            self.skipTest("RLIMIT_NOFILE hard limit %d < %d" % (hard, want))
+        if soft != resource.RLIM_INFINITY and soft < want:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+        hog = []
+        try:
+            null = os.open(os.devnull, os.O_RDONLY)
+            hog.append(null)
+            while hog[-1] < 1100:
+                hog.append(os.dup(null))
+            w, r = self.pair(records=True, length=256, max_record=100, lossless=True)
+            self.assertGreater(w.fileno(), 1024)
+            n = 0
+            while True:
+                try:
+                    w.push(b"x" * 8)
+                except errors.BufferFull:
+                    break
+                n += 1
+            problems = []
+
+            async def run():
+                loop = asyncio.get_running_loop()
+                loop.set_exception_handler(lambda l, ctx: problems.append(ctx))
+                loop.call_later(0.1, r.popitem)
+                cpu = time.process_time()
+                await w.push_async(b"y" * 8, timeout=5)
+                return time.process_time() - cpu
+
+            cpu = asyncio.run(run())
+            self.assertEqual(problems, [])
+            self.assertLess(cpu, 1.0)  # woken, not spinning for 5 s
+            self.assertEqual(r.popmany(1000), [b"x" * 8] * (n - 1) + [b"y" * 8])
+        finally:
+            for fd in hog:
+                os.close(fd)
+            if soft != resource.RLIM_INFINITY and soft < want:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
 _ECHO_RECORDS = textwrap.dedent("""
     import asyncio, sys
     from shared_cbuff import SharedCircularBuffer

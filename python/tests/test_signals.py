@@ -133,5 +133,104 @@ class TestCtrlC(unittest.TestCase):
         self.assertEqual(child.returncode, 0)
 
 
+HANDLER_CHILD = textwrap.dedent("""
+    import signal, sys, threading, time
+    from shared_cbuff import SharedCircularBuffer, errors
+    name, mode = sys.argv[1], sys.argv[2]
+    w = SharedCircularBuffer(name, create=True, item_size=8, length=16)
+    r = SharedCircularBuffer(name)
+
+    def waiter():  # holds r's handle inside its wait slices
+        try:
+            while True:
+                r.wait(None)
+        except errors.BufferClosed:
+            pass
+
+    class Nested(Exception):
+        pass
+
+    calls = {"handler": 0, "nested": 0, "raised": 0}
+    depth = [0]
+
+    def handler(signum, frame):
+        calls["handler"] += 1
+        if depth[0]:
+            # A second signal while the handler's own call queues.
+            calls["nested"] += 1
+            if mode == "raise":
+                raise Nested()
+            return
+        depth[0] += 1
+        try:
+            if mode == "cleanup" and calls["handler"] >= 50:
+                r.cleanup()  # the calls queued then raise BufferClosed
+            else:
+                r.info()
+        finally:
+            depth[0] -= 1
+
+    signal.signal(signal.SIGALRM, handler)
+    t = threading.Thread(target=waiter, daemon=True)
+    t.start()
+    time.sleep(0.05)
+    signal.setitimer(signal.ITIMER_REAL, 0.003, 0.003)
+    end = time.monotonic() + 1.0
+    closed = False
+    while time.monotonic() < end and not closed:
+        try:
+            r.info()  # queues behind the waiting thread
+        except Nested:
+            calls["raised"] += 1
+        except errors.BufferClosed:
+            closed = True
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    if not closed:
+        # Still usable by every thread.
+        w.push(7)
+        assert r.popitem() == 7
+        r.cleanup()
+    t.join(5)
+    assert not t.is_alive()
+    w.cleanup()
+    print(calls["handler"], calls["nested"], calls["raised"], int(closed), flush=True)
+""")
+
+
+@unittest.skipUnless(hasattr(signal, "setitimer"), "no setitimer")
+class TestHandlerUsesTheBuffer(unittest.TestCase):
+    """A signal handler may use the buffer its thread is queued for (the
+    handler runs with the thread out of the queue), and a second signal
+    whose handler raises ends the queued call, never freezing it."""
+
+    def run_child(self, mode):
+        name = ring_name("hnd")
+        try:
+            done = subprocess.run([sys.executable, "-c", HANDLER_CHILD, name, mode],
+                                  capture_output=True, text=True, timeout=30)
+        except subprocess.TimeoutExpired:
+            self.fail("the process hung (mode %s)" % mode)
+        finally:
+            _scb.unlink(name, None)  # if the child could not remove it
+        self.assertEqual(done.returncode, 0, done.stderr)
+        return [int(x) for x in done.stdout.split()]
+
+    def test_handler_calls_info(self):
+        handled, nested, raised, closed = self.run_child("info")
+        self.assertGreater(handled, 20)
+        self.assertEqual((raised, closed), (0, 0))
+
+    def test_handler_closes_the_buffer(self):
+        handled, nested, raised, closed = self.run_child("cleanup")
+        self.assertGreaterEqual(handled, 50)
+        self.assertEqual(closed, 1)
+
+    def test_second_signal_raises(self):
+        handled, nested, raised, closed = self.run_child("raise")
+        self.assertGreater(handled, 20)
+        self.assertEqual(nested, raised)
+        self.assertEqual(closed, 0)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -1,4 +1,5 @@
 """Threads: waits release the GIL; one buffer used by several threads."""
+import os
 import threading
 import time
 import unittest
@@ -103,6 +104,48 @@ class TestThreads(unittest.TestCase):
         t.join(5)
         self.assertFalse(t.is_alive())
         self.assertEqual(len(errs), 1)
+
+    @unittest.skipUnless(hasattr(os, "fork"), "no fork")
+    def test_fork_while_another_thread_holds_the_buffer(self):
+        # The child inherits the buffer taken by a thread it does not have:
+        # its calls are refused, its cleanup() forgets the parent's handle,
+        # and every call after raises BufferClosed; none of them waits.
+        t = threading.Thread(target=lambda: self.r.wait(timeout=1.0))
+        t.start()
+        time.sleep(0.05)  # t holds the handle inside a wait slice
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                try:
+                    self.r.info()
+                except errors.InvalidArgument:
+                    self.r.cleanup()
+                    try:
+                        self.r.info()
+                    except errors.BufferClosed:
+                        try:
+                            self.r.popitem()
+                        except errors.BufferClosed:
+                            code = 0
+            finally:
+                os._exit(code)
+        try:
+            deadline = time.monotonic() + 10
+            while True:
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done or time.monotonic() > deadline:
+                    break
+                time.sleep(0.01)
+            if not done:
+                os.kill(pid, 9)
+                os.waitpid(pid, 0)
+                self.fail("the forked child hung")
+            self.assertEqual(os.waitstatus_to_exitcode(status), 0)
+        finally:
+            t.join(5)
+        self.w.push(5)  # the parent's buffer goes on
+        self.assertEqual(self.r.popitem(), 5)
 
 
 if __name__ == "__main__":
