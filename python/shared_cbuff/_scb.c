@@ -543,6 +543,26 @@ int scb_py_args(const char *fn, PyObject *const *args, Py_ssize_t nargs,
     return 0;
 }
 
+/* Parses (timeout=DFLT), by position or keyword, into *ms; dflt is
+ * Py_None (for ever) or NULL (0: one try). */
+int scb_py_timeout_arg(const char *fn, PyObject *const *args, Py_ssize_t nargs,
+                       PyObject *kwnames, PyObject *dflt, int64_t *ms)
+{
+    PyObject *pos, *timeout = NULL;
+
+    if (scb_py_args(fn, args, nargs, kwnames, 0, 1, &pos, &timeout) < 0)
+        return -1;
+    if (pos != NULL) {
+        if (timeout != NULL) {
+            PyErr_Format(PyExc_TypeError, "%s() got multiple values for argument 'timeout'",
+                         fn);
+            return -1;
+        }
+        timeout = pos;
+    }
+    return scb_py_timeout(timeout != NULL ? timeout : dflt, ms);
+}
+
 /* ---------------------------------------------------------------------------
  * Module
  */

@@ -131,5 +131,7 @@ PyObject *scb_py_reserve(RingObject *self, PyObject *const *args,
 int scb_py_args(const char *fn, PyObject *const *args, Py_ssize_t nargs,
                 PyObject *kwnames, Py_ssize_t npos_min, Py_ssize_t npos_max,
                 PyObject **pos, PyObject **timeout);
+int scb_py_timeout_arg(const char *fn, PyObject *const *args, Py_ssize_t nargs,
+                       PyObject *kwnames, PyObject *dflt, int64_t *ms);
 
 #endif

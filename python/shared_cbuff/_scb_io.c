@@ -446,20 +446,11 @@ PyObject *scb_py_popitem(RingObject *self, PyObject *unused)
 PyObject *scb_py_pop(RingObject *self, PyObject *const *args, Py_ssize_t nargs,
                           PyObject *kwnames)
 {
-    PyObject *pos, *timeout = NULL;
     struct pop_arg a = { NULL, NULL, 0, 0 };
     int64_t ms;
 
-    if (scb_py_args("pop", args, nargs, kwnames, 0, 1, &pos, &timeout) < 0)
-        return NULL;
-    if (pos != NULL) {
-        if (timeout != NULL) {
-            PyErr_SetString(PyExc_TypeError, "pop() got multiple values for argument 'timeout'");
-            return NULL;
-        }
-        timeout = pos;
-    }
-    if (scb_py_timeout(timeout ? timeout : Py_None, &ms) < 0 || scb_py_need_reader(self) < 0)
+    if (scb_py_timeout_arg("pop", args, nargs, kwnames, Py_None, &ms) < 0 ||
+        scb_py_need_reader(self) < 0)
         return NULL;
     return pop_result(self, scb_py_retry(self, op_pop, &a, ms), &a);
 }
@@ -468,15 +459,11 @@ PyObject *scb_py_pop(RingObject *self, PyObject *const *args, Py_ssize_t nargs,
 PyObject *scb_py_pop_bytes(RingObject *self, PyObject *const *args, Py_ssize_t nargs,
                                 PyObject *kwnames)
 {
-    PyObject *pos, *timeout = NULL;
     struct pop_arg a = { NULL, NULL, 0, 0 };
     int64_t ms;
 
-    if (scb_py_args("pop_bytes", args, nargs, kwnames, 0, 1, &pos, &timeout) < 0)
-        return NULL;
-    if (pos != NULL)
-        timeout = pos;
-    if (scb_py_timeout(timeout, &ms) < 0 || scb_py_need_reader(self) < 0)
+    if (scb_py_timeout_arg("pop_bytes", args, nargs, kwnames, NULL, &ms) < 0 ||
+        scb_py_need_reader(self) < 0)
         return NULL;
     return pop_result(self, scb_py_retry(self, self->records ? op_pop_record : op_pop_bytes,
                                          &a, ms), &a);
@@ -648,15 +635,10 @@ PyObject *scb_py_pop_into(RingObject *self, PyObject *const *args, Py_ssize_t na
 PyObject *scb_py_wait(RingObject *self, PyObject *const *args, Py_ssize_t nargs,
                            PyObject *kwnames)
 {
-    PyObject *pos, *timeout = NULL;
     int64_t ms;
     int rc;
 
-    if (scb_py_args("wait", args, nargs, kwnames, 0, 1, &pos, &timeout) < 0)
-        return NULL;
-    if (pos != NULL)
-        timeout = pos;
-    if (scb_py_timeout(timeout ? timeout : Py_None, &ms) < 0)
+    if (scb_py_timeout_arg("wait", args, nargs, kwnames, Py_None, &ms) < 0)
         return NULL;
     rc = scb_py_retry(self, op_wait, NULL, ms);
     if (rc == SCB_OK)

@@ -247,80 +247,41 @@ static PyObject *ring_info(RingObject *self, PyObject *unused)
         (unsigned)i.mode);
 }
 
-static PyObject *counter(RingObject *self, uint64_t (*fn)(const scb_t *))
+/* The getters' closures: which field or call. */
+enum {
+    GET_NAME, GET_BACKEND, GET_ITEM_SIZE, GET_LENGTH, GET_RECORDS, GET_LOSSLESS,
+    GET_IS_WRITER, GET_CLOSED, GET_USAGE, GET_LOST
+};
+#define WHICH(k) ((void *)(intptr_t)(k))
+
+static PyObject *get(RingObject *self, void *which)
 {
     uint64_t v;
 
-    if (scb_py_take(self) < 0)
-        return NULL;
-    v = fn(self->h);
-    scb_py_give(self);
-    return PyLong_FromUnsignedLongLong(v);
-}
-
-static PyObject *get_usage(RingObject *self, void *c)
-{
-    (void)c;
-    return counter(self, scb_usage);
-}
-
-static PyObject *get_lost(RingObject *self, void *c)
-{
-    (void)c;
-    return counter(self, scb_lost);
-}
-
-static PyObject *get_name(RingObject *self, void *c)
-{
-    (void)c;
-    return Py_NewRef(self->name ? self->name : Py_None);
-}
-
-static PyObject *get_backend(RingObject *self, void *c)
-{
-    (void)c;
-    return Py_NewRef(self->backend ? self->backend : Py_None);
-}
-
-static PyObject *get_item_size(RingObject *self, void *c)
-{
-    (void)c;
-    return PyLong_FromUnsignedLong(self->item_size);
-}
-
-static PyObject *get_length(RingObject *self, void *c)
-{
-    (void)c;
-    return PyLong_FromUnsignedLongLong(self->length);
-}
-
-static PyObject *get_flag(int v)
-{
-    return PyBool_FromLong(v);
-}
-
-static PyObject *get_records(RingObject *self, void *c)
-{
-    (void)c;
-    return get_flag(self->records);
-}
-
-static PyObject *get_lossless(RingObject *self, void *c)
-{
-    (void)c;
-    return get_flag(self->lossless);
-}
-
-static PyObject *get_is_writer(RingObject *self, void *c)
-{
-    (void)c;
-    return get_flag(self->writer);
-}
-
-static PyObject *get_closed(RingObject *self, void *c)
-{
-    (void)c;
-    return get_flag(self->h == NULL);
+    switch ((intptr_t)which) {
+    case GET_NAME:
+        return Py_NewRef(self->name ? self->name : Py_None);
+    case GET_BACKEND:
+        return Py_NewRef(self->backend ? self->backend : Py_None);
+    case GET_ITEM_SIZE:
+        return PyLong_FromUnsignedLong(self->item_size);
+    case GET_LENGTH:
+        return PyLong_FromUnsignedLongLong(self->length);
+    case GET_RECORDS:
+        return PyBool_FromLong(self->records);
+    case GET_LOSSLESS:
+        return PyBool_FromLong(self->lossless);
+    case GET_IS_WRITER:
+        return PyBool_FromLong(self->writer);
+    case GET_CLOSED:
+        return PyBool_FromLong(self->h == NULL);
+    default: /* GET_USAGE, GET_LOST: counters of the handle */
+        if (scb_py_take(self) < 0)
+            return NULL;
+        v = (intptr_t)which == GET_USAGE ? scb_usage(self->h) : scb_lost(self->h);
+        scb_py_give(self);
+        return PyLong_FromUnsignedLongLong(v);
+    }
 }
 
 #define METH_KW (METH_FASTCALL | METH_KEYWORDS)
@@ -370,21 +331,23 @@ static PyMethodDef ring_methods[] = {
 };
 
 static PyGetSetDef ring_getset[] = {
-    { "name", (getter)get_name, NULL, "The ring's name.", NULL },
-    { "backend", (getter)get_backend, NULL, "The libscb backend holding the ring.", NULL },
-    { "item_size", (getter)get_item_size, NULL,
-      "Bytes per item (record ring: the largest record).", NULL },
-    { "length", (getter)get_length, NULL,
-      "Capacity in items (record ring: bytes of record space).", NULL },
-    { "records", (getter)get_records, NULL, "True for a record ring.", NULL },
-    { "lossless", (getter)get_lossless, NULL, "True for a SCB_LOSSLESS ring.", NULL },
-    { "is_writer", (getter)get_is_writer, NULL, "True for the writer (the creator).", NULL },
-    { "closed", (getter)get_closed, NULL, "True after cleanup().", NULL },
-    { "usage", (getter)get_usage, NULL,
+    { "name", (getter)get, NULL, "The ring's name.", WHICH(GET_NAME) },
+    { "backend", (getter)get, NULL, "The libscb backend holding the ring.",
+      WHICH(GET_BACKEND) },
+    { "item_size", (getter)get, NULL, "Bytes per item (record ring: the largest record).",
+      WHICH(GET_ITEM_SIZE) },
+    { "length", (getter)get, NULL, "Capacity in items (record ring: bytes of record space).",
+      WHICH(GET_LENGTH) },
+    { "records", (getter)get, NULL, "True for a record ring.", WHICH(GET_RECORDS) },
+    { "lossless", (getter)get, NULL, "True for a SCB_LOSSLESS ring.", WHICH(GET_LOSSLESS) },
+    { "is_writer", (getter)get, NULL, "True for the writer (the creator).",
+      WHICH(GET_IS_WRITER) },
+    { "closed", (getter)get, NULL, "True after cleanup().", WHICH(GET_CLOSED) },
+    { "usage", (getter)get, NULL,
       "Items (record ring: bytes) waiting for this reader; for the writer, in the ring.",
-      NULL },
-    { "lost", (getter)get_lost, NULL,
-      "Items (records) overwritten before this reader read them.", NULL },
+      WHICH(GET_USAGE) },
+    { "lost", (getter)get, NULL, "Items (records) overwritten before this reader read them.",
+      WHICH(GET_LOST) },
     { NULL, NULL, NULL, NULL, NULL },
 };
 

@@ -415,16 +415,12 @@ static PyObject *view_busy(RingObject *self, const char *what)
 PyObject *scb_py_peek(RingObject *self, PyObject *const *args, Py_ssize_t nargs,
                       PyObject *kwnames)
 {
-    PyObject *pos, *timeout = NULL;
     ViewObject *v;
     int64_t ms;
     int rc;
 
-    if (scb_py_args("peek", args, nargs, kwnames, 0, 1, &pos, &timeout) < 0)
-        return NULL;
-    if (pos != NULL)
-        timeout = pos;
-    if (scb_py_timeout(timeout, &ms) < 0 || scb_py_need_reader(self) < 0 ||
+    if (scb_py_timeout_arg("peek", args, nargs, kwnames, NULL, &ms) < 0 ||
+        scb_py_need_reader(self) < 0 ||
         (self->open_view != NULL && view_busy(self, "peek") == NULL))
         return NULL;
     v = (ViewObject *)new_view(self, VIEW_PEEK, VIEW_EMPTY, NULL, 0);
