@@ -80,8 +80,11 @@ static PyObject *raise_code(RingObject *self, int rc, const char *what,
         ctx = PyUnicode_FromString(what);
     if (ctx != NULL && rc == SCB_EINVAL && self != NULL && self->open_view != NULL) {
         PyObject *more = PyUnicode_FromFormat(
-            "%U (a record of this buffer is %s: leave its with block first)", ctx,
-            self->writer ? "reserved" : "peeked");
+            "%U (a record of this buffer is %s%s)", ctx,
+            self->writer ? "reserved" : "peeked",
+            self->view_thread == PyThread_get_thread_ident()
+                ? ": leave its with block first"
+                : " by another thread, until it leaves its with block");
 
         Py_DECREF(ctx);
         ctx = more;
@@ -268,6 +271,13 @@ static void dequeue(RingObject *self, struct scb_py_waiter *w)
         self->queue_tail = prev;
 }
 
+/* In a forked child (a buffer of the parent): what the parent's threads
+ * held or queued for is not this process's. */
+static int fork_error(RingObject *self)
+{
+    return self->h != NULL ? forked_error(self) : closed_error(self);
+}
+
 /* A waiter handed the handle: its lock, released by scb_py_give, taken
  * back (once). */
 static void picked_up(struct scb_py_waiter *w)
@@ -326,7 +336,16 @@ static int queue_for(RingObject *self, unsigned long me)
             self->handed_to = NULL;
             break;
         }
-        if (PyErr_CheckSignals() < 0) {
+        if (PyErr_CheckSignals() < 0 || self->fork_gen != scb_py_fork_gen) {
+            if (self->fork_gen != scb_py_fork_gen) {
+                /* A handler forked: this is the child, the queue the
+                 * parent's.  Leave it as it is. */
+                if (!PyErr_Occurred())
+                    (void)fork_error(self);
+                if (w == &own)
+                    PyThread_free_lock(w->lock);
+                return -1;
+            }
             if (w != &own)
                 return -1; /* the waiter stays its owner's */
             if (w->handed != 0) { /* handed over meanwhile: pass it on */
@@ -348,12 +367,8 @@ int scb_py_take(RingObject *self)
 {
     unsigned long me = PyThread_get_thread_ident();
 
-    if (self->fork_gen != scb_py_fork_gen) {
-        /* A forked child: what the parent's threads held is not ours. */
-        if (self->h != NULL)
-            return forked_error(self);
-        return closed_error(self);
-    }
+    if (self->fork_gen != scb_py_fork_gen)
+        return fork_error(self);
     if (!self->held) {
         self->held = 1;
         self->owner = me;
@@ -369,6 +384,8 @@ int scb_py_take(RingObject *self)
         self->lender = self->handed_to;
     } else if (queue_for(self, me) < 0) {
         return -1;
+    } else if (self->fork_gen != scb_py_fork_gen) {
+        return fork_error(self); /* handed over in the parent, before a fork */
     }
     if (self->h == NULL) {
         scb_py_give(self);
@@ -393,6 +410,33 @@ void scb_py_give(RingObject *self)
     self->queue = next->next;
     if (self->queue == NULL)
         self->queue_tail = NULL;
+    self->owner = next->ident;
+    self->handed_to = next;
+    next->handed = 1;
+    PyThread_release_lock(next->lock);
+}
+
+/* Between the wait slices of a call: as scb_py_give, except that a
+ * signal handler's call that borrowed the handle while other threads queue
+ * lets them in: its thread's waiter goes back to the head of the queue (its
+ * lock taken again) and the handle to the next waiter.  The handler's next
+ * take then waits on that waiter, as before it borrowed. */
+static void give_between_slices(RingObject *self)
+{
+    struct scb_py_waiter *w = self->lender, *next = self->queue;
+
+    if (w == NULL || next == NULL) {
+        scb_py_give(self);
+        return;
+    }
+    self->lender = NULL;
+    picked_up(w);
+    w->handed = 0;
+    self->queue = next->next;
+    w->next = self->queue;
+    self->queue = w;
+    if (w->next == NULL)
+        self->queue_tail = w;
     self->owner = next->ident;
     self->handed_to = next;
     next->handed = 1;
@@ -505,7 +549,7 @@ int scb_py_retry(RingObject *self, int (*op)(RingObject *, void *), void *arg,
         Py_BEGIN_ALLOW_THREADS
         wrc = scb_wait(h, slice);
         Py_END_ALLOW_THREADS
-        scb_py_give(self);
+        give_between_slices(self);
         if (wrc != SCB_OK && wrc != SCB_ETIMEDOUT)
             return wrc;
         if (PyErr_CheckSignals() < 0)

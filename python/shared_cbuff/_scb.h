@@ -60,6 +60,7 @@ typedef struct {
     uint32_t item_size;    /* bytes per item; records: the largest record */
     uint64_t length;       /* items; records: bytes of record space */
     void *open_view;       /* the View peeked or reserved now (borrowed) */
+    unsigned long view_thread; /* the thread that opened it */
     Py_ssize_t exports;    /* buffers exported over the ring's memory */
     unsigned char *scratch; /* scratch buffer for pops of many items */
     size_t scratch_size;

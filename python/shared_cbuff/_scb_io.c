@@ -329,6 +329,56 @@ PyObject *scb_py_push_bytes(RingObject *self, PyObject *const *args, Py_ssize_t 
     return res;
 }
 
+/* push_many of a record ring: every record is checked (bytes-like, not
+ * larger than the ring's largest) before the first goes in, so a bad one
+ * pushes nothing.  Records pushed stay pushed: a lossless ring that stays
+ * full returns how many went in. */
+static PyObject *push_records(RingObject *self, PyObject *obj, int64_t ms)
+{
+    PyObject *list = PySequence_List(obj), *res = NULL;
+    Py_ssize_t i, n;
+
+    if (list == NULL)
+        return NULL;
+    n = PyList_Size(list);
+    for (i = 0; i < n; i++) {
+        PyObject *x = PyList_GetItem(list, i);
+        Py_buffer view;
+
+        if (!PyObject_CheckBuffer(x)) {
+            PyErr_Format(PyExc_TypeError,
+                         "push_many: record %zd is not a bytes-like object (nothing was "
+                         "pushed)", i);
+            goto done;
+        }
+        if (PyObject_GetBuffer(x, &view, PyBUF_SIMPLE) < 0)
+            goto done;
+        PyBuffer_Release(&view);
+        if ((size_t)view.len > self->item_size) {
+            scb_py_too_large("push_many %R: record %zd has %zd bytes, the ring's largest is "
+                             "%u (nothing was pushed)",
+                             self->name, i, view.len, (unsigned)self->item_size);
+            goto done;
+        }
+    }
+    for (i = 0; i < n; i++) {
+        PyObject *r = push_buffer(self, PyList_GetItem(list, i), ms);
+
+        if (r == NULL) {
+            if (i > 0 && scb_py_stopped_by_full()) {
+                PyErr_Clear();
+                break;
+            }
+            goto done;
+        }
+        Py_DECREF(r);
+    }
+    res = PyLong_FromSsize_t(i);
+done:
+    Py_DECREF(list);
+    return res;
+}
+
 /* push_many(items, *, timeout=0): a fixed-size ring takes a bytes-like
  * object of whole items or an iterable of ints; a record ring an iterable
  * of bytes-like objects.  Returns the number pushed. */
@@ -367,27 +417,12 @@ PyObject *scb_py_push_many(RingObject *self, PyObject *const *args, Py_ssize_t n
                         "objects, one per record (use push for one record)");
         return NULL;
     }
+    if (self->records)
+        return push_records(self, obj, ms);
     it = PyObject_GetIter(obj);
     if (it == NULL)
         return NULL;
     while ((x = PyIter_Next(it)) != NULL) {
-        if (self->records) {
-            PyObject *r = push_buffer(self, x, ms);
-
-            Py_DECREF(x);
-            if (r == NULL) {
-                /* Records already pushed stay pushed: a lossless ring
-                 * that stays full reports how many went in. */
-                if (n > 0 && scb_py_stopped_by_full()) {
-                    PyErr_Clear();
-                    break;
-                }
-                goto fail;
-            }
-            Py_DECREF(r);
-            n++;
-            continue;
-        }
         if (n == cap) {
             size_t ncap = cap ? cap * 2 : 64;
             unsigned char *p = PyMem_Realloc(items, ncap * self->item_size);
@@ -409,10 +444,7 @@ PyObject *scb_py_push_many(RingObject *self, PyObject *const *args, Py_ssize_t n
     }
     if (PyErr_Occurred())
         goto fail;
-    if (self->records)
-        res = PyLong_FromSize_t(n);
-    else
-        res = n ? push_items(self, items, n, ms) : PyLong_FromLong(0);
+    res = n ? push_items(self, items, n, ms) : PyLong_FromLong(0);
 fail:
     Py_DECREF(it);
     PyMem_Free(items);

@@ -41,8 +41,10 @@ static PyObject *new_view(RingObject *ring, int kind, int state, void *ptr, size
     v->kind = kind;
     v->state = state;
     v->commit_len = -1;
-    if (state == VIEW_OPEN)
+    if (state == VIEW_OPEN) {
         ring->open_view = v;
+        ring->view_thread = PyThread_get_thread_ident();
+    }
     return (PyObject *)v;
 }
 
@@ -71,6 +73,12 @@ static int finish(ViewObject *v, int ok)
     /* The handle first: while this thread queues for it, the view is still
      * the ring's open one and no other call can peek or reserve. */
     if (scb_py_take(ring) < 0) {
+        if (ring->h != NULL && ring->fork_gen == scb_py_fork_gen) {
+            /* Interrupted (a signal handler raised; its exception goes
+             * on, even over the block's): the view stays open, ended when
+             * it goes or the buffer closes. */
+            return -1;
+        }
         v->state = VIEW_DONE; /* closed meanwhile: the close dropped it */
         if (ring->open_view == v)
             ring->open_view = NULL;
@@ -200,6 +208,11 @@ static PyObject *view_enter(ViewObject *v, PyObject *unused)
     }
     if (v->kind == VIEW_RESERVE)
         return Py_NewRef((PyObject *)v);
+    if (v->handed != NULL) {
+        /* One memoryview per block: the end of the block releases it. */
+        PyErr_SetString(PyExc_ValueError, "this peek's with block is already entered");
+        return NULL;
+    }
     mv = PyMemoryView_FromObject((PyObject *)v);
     if (mv == NULL)
         return NULL;
@@ -400,15 +413,18 @@ static int op_place(RingObject *self, void *arg)
     v->len = (Py_ssize_t)len;
     v->state = VIEW_OPEN;
     self->open_view = v;
+    self->view_thread = PyThread_get_thread_ident();
     return SCB_OK;
 }
 
 static PyObject *view_busy(RingObject *self, const char *what)
 {
     PyErr_Format(PyExc_ValueError,
-                 "%s %R: a record of this buffer is already peeked or reserved (leave "
-                 "its with block first)",
-                 what, self->name);
+                 "%s %R: a record of this buffer is already peeked or reserved (%s)",
+                 what, self->name,
+                 self->view_thread == PyThread_get_thread_ident()
+                     ? "leave its with block first"
+                     : "by another thread, until it leaves its with block");
     return NULL;
 }
 

@@ -7,6 +7,7 @@ import os
 import select
 import sys
 import threading
+import weakref
 
 from . import _scb
 from . import errors
@@ -17,6 +18,8 @@ View = _scb.View
 
 # Default geometry of a record ring made with records=True.
 _RECORD_LENGTH = 65536
+# The largest max_record (a 32-bit size in the ring).
+_MAX_RECORD = 0xFFFFFFFF
 
 # Longest single wait of the thread that stands in for an event-loop
 # handle where there is none (Windows).
@@ -25,6 +28,27 @@ _THREAD_SLICE = 0.05
 # Longest wait of cleanup() for an event loop in another thread to stop
 # watching the handle.
 _DROP_WAIT = 1.0
+
+# A coroutine waiting on the handle looks again this often: a wake-up
+# lost to a damaged ring costs at most this long, and never a busy loop.
+_RECHECK = 1.0
+
+# Buffers still open, cleaned up at interpreter exit.
+_open_buffers = weakref.WeakSet()
+
+
+@atexit.register
+def _cleanup_at_exit():
+    for b in list(_open_buffers):
+        try:
+            b.cleanup()
+        except Exception:
+            pass
+
+
+def _settle(fut, value):
+    if not fut.done():
+        fut.set_result(value)
 
 
 def _readable(fd):
@@ -128,8 +152,14 @@ class SharedCircularBuffer(_scb.Ring):
         self._pid = os.getpid()
         self._backend_arg = None if backend is None else str(backend)
         self._fd = None
-        self._waiters = {}  # event loop -> futures waiting on the handle
-        self._watching = set()  # event loops with the reader callback on
+        # asyncio, under _alock (event loops in several threads): event
+        # loop -> futures waiting on the handle; the loops with the reader
+        # callback on; set by cleanup() before it closes the handle.
+        self._alock = threading.Lock()
+        self._waiters = {}
+        self._watching = set()
+        self._closing = False
+        self._unlinked = False
         flags = 0
         if create:
             if records:
@@ -142,6 +172,13 @@ class SharedCircularBuffer(_scb.Ring):
                     length = _RECORD_LENGTH
                 if max_record is None:
                     max_record = length // 2 - 16
+                if max_record > _MAX_RECORD:
+                    raise ValueError(
+                        "max_record must be at most %d, not %d%s"
+                        % (_MAX_RECORD, max_record,
+                           " (length // 2 - 16 of length %d)" % length
+                           if max_record == length // 2 - 16 else "")
+                    )
                 if max_record < 1 or length % 8 or length < 2 * (max_record + 16):
                     raise ValueError(
                         "a record ring's length (%d bytes) must be a multiple of 8 and "
@@ -183,7 +220,7 @@ class SharedCircularBuffer(_scb.Ring):
                         "ring %r has %s %r, not %r" % (name, what, actual, given),
                         errors.GeometryMismatch,
                     )
-        atexit.register(self.cleanup)
+        _open_buffers.add(self)
 
     # -- the original API ------------------------------------------------------
 
@@ -214,35 +251,43 @@ class SharedCircularBuffer(_scb.Ring):
         record in place (peek, reserve) is still alive."""
         if self.closed:
             return
-        if self._waiters or self._watching:
-            self._drop_waiters()
-        mine = os.getpid() == self._pid
+        with self._alock:
+            # From here no coroutine starts waiting on the handle.
+            self._closing = True
+            waiting, self._waiters = self._waiters, {}
+            watching, self._watching = self._watching, set()
+        if (waiting or watching) and os.getpid() == self._pid:
+            # (A forked child's loops are copies of the parent's: forgotten.)
+            self._drop_waiters(waiting, watching)
         try:
             self._close()
         except BufferError:
             # Views still alive keep the mapping; the writer's ring still
             # goes away by name (its memory when the last view does).
-            if self.is_writer and mine:
-                _scb.unlink(self.name, self._backend_arg)
+            self._closing = False
+            self._unlink()
             raise
         except errors.CBuffException:
             # Closed, with an error: the writer's ring is removed all the
             # same, and the error (with its errno) raised.
             self._unregister()
-            if self.is_writer and mine:
-                _scb.unlink(self.name, self._backend_arg)
+            self._unlink()
             raise
         self._unregister()
-        if self.is_writer and mine:
-            urc = _scb.unlink(self.name, self._backend_arg)
-            if urc not in (_scb.OK, _scb.ENOENT):
-                self._raise(urc, "cleanup")
+        urc = self._unlink()
+        if urc not in (_scb.OK, _scb.ENOENT):
+            self._raise(urc, "cleanup")
+
+    def _unlink(self):
+        """The writer removes its ring by name, once: after a cleanup()
+        that failed, another writer may have made a ring of that name."""
+        if not self.is_writer or os.getpid() != self._pid or self._unlinked:
+            return _scb.OK
+        self._unlinked = True
+        return _scb.unlink(self.name, self._backend_arg)
 
     def _unregister(self):
-        try:
-            atexit.unregister(self.cleanup)
-        except Exception:  # interpreter shutting down
-            pass
+        _open_buffers.discard(self)
 
     # -- beyond the original -----------------------------------------------------
 
@@ -292,12 +337,12 @@ class SharedCircularBuffer(_scb.Ring):
         that finds nothing arms the handle again).  The reader callback
         stays on the loop for the next wait, unless nobody waits: a
         readable handle would call it at every turn of the loop."""
-        waiters = self._waiters.get(loop)
-        if not waiters:
-            self._waiters.pop(loop, None)
-            self._watching.discard(loop)
-            loop.remove_reader(fd)
-            return
+        with self._alock:
+            if not self._waiters.get(loop):
+                self._waiters.pop(loop, None)
+                self._watching.discard(loop)
+                loop.remove_reader(fd)
+                return
         try:
             ready = self.wait(0) or _readable(fd)
         except Exception:  # e.g. closed meanwhile: the waiters' calls say so
@@ -306,48 +351,52 @@ class SharedCircularBuffer(_scb.Ring):
             # A call queued before the waiter's own pop drained the handle:
             # nothing new, keep waiting.
             return
-        del self._waiters[loop]
+        with self._alock:
+            waiters = self._waiters.pop(loop, ())
         for fut in waiters:
-            if not fut.done():
-                fut.set_result(True)
+            _settle(fut, True)
 
     async def _ready(self, deadline):
-        """Waits until the handle is ready (True) or the loop's clock passes
-        deadline (False).  The caller made a call that returned nothing
-        (SCB_EAGAIN) after _handle(), which armed the handle.  Each event
-        loop waiting on the buffer has its own reader callback and list of
-        futures."""
+        """Waits until the handle may be ready (True) or the loop's clock
+        passes deadline (False).  The caller made a call that returned
+        nothing (SCB_EAGAIN) after _handle(), which armed the handle.  Each
+        event loop waiting on the buffer has its own reader callback and
+        list of futures.  True also comes every _RECHECK seconds, so that
+        the caller looks again even if a wake-up never comes."""
         loop = asyncio.get_running_loop()
         fd = self._handle()
         if fd is None:
             return await self._ready_thread(loop, deadline)
-        for other in [l for l in self._waiters if l.is_closed()]:
-            del self._waiters[other]
-        self._watching = {l for l in self._watching if not l.is_closed()}
         fut = loop.create_future()
-        self._waiters.setdefault(loop, []).append(fut)
-        if loop not in self._watching:
-            loop.add_reader(fd, self._on_ready, loop, fd)
-            self._watching.add(loop)
-        timer = None
-        if deadline is not None:
-            timer = loop.call_at(deadline, lambda: fut.done() or fut.set_result(False))
+        with self._alock:
+            if self._closing or self.closed:
+                raise errors.BufferClosed(
+                    "buffer %r is closed (cleanup() was called)" % (self.name,))
+            for other in [l for l in self._waiters if l.is_closed()]:
+                del self._waiters[other]
+            self._watching.difference_update([l for l in self._watching if l.is_closed()])
+            self._waiters.setdefault(loop, []).append(fut)
+            if loop not in self._watching:
+                loop.add_reader(fd, self._on_ready, loop, fd)
+                self._watching.add(loop)
+        if deadline is not None and deadline - loop.time() <= _RECHECK:
+            timer = loop.call_at(deadline, _settle, fut, False)
+        else:
+            timer = loop.call_later(_RECHECK, _settle, fut, True)
         try:
             return await fut
         finally:
-            if timer is not None:
-                timer.cancel()
-            waiters = self._waiters.get(loop)
-            if waiters is not None and fut in waiters:
-                waiters.remove(fut)
-                if not waiters:
-                    del self._waiters[loop]
+            timer.cancel()
+            with self._alock:
+                waiters = self._waiters.get(loop)
+                if waiters is not None and fut in waiters:
+                    waiters.remove(fut)
+                    if not waiters:
+                        del self._waiters[loop]
 
-    def _drop_waiters(self):
+    def _drop_waiters(self, waiting, watching):
         """cleanup(): every event loop stops watching the handle before it
         is closed, and the coroutines waiting on it get BufferClosed."""
-        waiting, self._waiters = self._waiters, {}
-        watching, self._watching = self._watching, set()
         for loop in watching | set(waiting):
             if loop.is_closed():
                 continue

@@ -6,6 +6,7 @@ import select
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import unittest
 
@@ -383,6 +384,79 @@ class TestAsync(Buffers):
                 os.close(fd)
             if soft != resource.RLIM_INFINITY and soft < want:
                 resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+    def test_cleanup_between_pop_and_wait(self):
+        # cleanup() from another thread after pop_async found nothing and
+        # before it waits on the handle: BufferClosed, never a wait on a
+        # closed (or reused) fd.
+        name = ring_name("acr")
+        self.make(name, create=True, item_size=4, length=16)
+        keep = []
+
+        class Preempted(SharedCircularBuffer):
+            hit = False
+
+            def popitem(self):
+                x = super().popitem()
+                if x is None and not self.hit:
+                    self.hit = True
+                    t = threading.Thread(target=self.cleanup)
+                    t.start()
+                    t.join()
+                    keep.append(os.pipe())  # takes the closed fd's number
+                return x
+
+        r = Preempted(name)
+
+        async def run():
+            with self.assertRaises(errors.BufferClosed):
+                await asyncio.wait_for(r.pop_async(), 5)
+
+        try:
+            asyncio.run(run())
+        finally:
+            for a, b in keep:
+                os.close(a)
+                os.close(b)
+
+    def test_loops_in_many_threads(self):
+        w, r = self.pair(item_size=4, length=64)
+        errs, got, stop = [], [], threading.Event()
+
+        def loop_thread():
+            async def main():
+                while not stop.is_set():
+                    try:
+                        x = await r.pop_async(timeout=0.001)
+                    except Exception as e:
+                        errs.append(e)
+                        return
+                    if x is not None:
+                        got.append(x)
+
+            asyncio.run(main())
+
+        old = sys.getswitchinterval()
+        sys.setswitchinterval(1e-5)
+        ts = [threading.Thread(target=loop_thread) for _ in range(6)]
+        try:
+            for t in ts:
+                t.start()
+            for i in range(2000):
+                w.push(i)
+                if i % 20 == 0:
+                    time.sleep(0.001)
+            deadline = time.monotonic() + 10
+            while r.usage and time.monotonic() < deadline:
+                time.sleep(0.01)
+        finally:
+            stop.set()
+            for t in ts:
+                t.join(10)
+            sys.setswitchinterval(old)
+        self.assertEqual(errs, [])
+        self.assertEqual(sorted(got), list(range(2000)))  # each once
 
 
 _ECHO_RECORDS = textwrap.dedent("""

@@ -124,6 +124,69 @@ class TestMisuse(Buffers):
         t2.join(5)
         self.assertEqual(got, {"a": None, "b": 7})
 
+    def test_cleanup_retried_removes_its_own_ring_only(self):
+        # A writer's cleanup() refused (a view's buffer alive) removed its
+        # ring's name already; another writer then made a ring of that
+        # name, which the first one's later cleanup() must leave alone.
+        name = ring_name("retry")
+        w = SharedCircularBuffer(name, create=True, records=True, length=4096)
+        with w.reserve(8) as v:
+            kept = memoryview(v)
+        with self.assertRaises(BufferError):
+            w.cleanup()
+        w2 = self.make(name, create=True, records=True, length=4096)
+        w2.push(b"mine")
+        kept.release()
+        w.cleanup()
+        self.assertTrue(w.closed)
+        r = self.make(name)
+        self.assertEqual(r.popitem(), b"mine")
+
+    def test_record_ring_too_large_names_max_record(self):
+        with self.assertRaises(ValueError) as cm:
+            SharedCircularBuffer(ring_name("huge"), create=True, records=True, length=2**62)
+        self.assertIn("max_record", str(cm.exception))
+
+    def test_peek_entered_twice(self):
+        w, r = self.pair_records()
+        w.push(b"one")
+        view = r.peek()
+        mv = view.__enter__()
+        with self.assertRaises(ValueError):
+            view.__enter__()
+        self.assertEqual(bytes(mv), b"one")
+        view.__exit__(None, None, None)
+        with self.assertRaises(ValueError):
+            bytes(mv)  # released with the block
+
+    def test_another_threads_view_is_named(self):
+        w, r = self.pair_records()
+        w.push(b"a")
+        w.push(b"b")
+        entered, leave, seen = threading.Event(), threading.Event(), []
+
+        def hold():
+            with r.peek():
+                entered.set()
+                leave.wait(5)
+
+        t = threading.Thread(target=hold)
+        t.start()
+        entered.wait(5)
+        try:
+            with self.assertRaises(errors.InvalidArgument) as cm:
+                r.popitem()
+            seen.append(str(cm.exception))
+        finally:
+            leave.set()
+            t.join(5)
+        self.assertIn("another thread", seen[0])
+        self.assertEqual(r.popitem(), b"b")
+
+    def pair_records(self):
+        name = ring_name("rec")
+        return self.make(name, create=True, records=True), self.make(name)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -204,7 +204,10 @@ class TestPushPop(Base):
             w.push_many(b"one record")
         with self.assertRaises(TypeError):
             w.push_many([b"ok", 5])
-        self.assertEqual(r.popmany(10), [b"ok"])  # the records before the bad one stay
+        with self.assertRaises(errors.RecordTooLarge):
+            w.push_many([b"ok", b"y" * 101])
+        self.assertEqual(r.popmany(10), [])  # a bad record pushes nothing
+        self.assertEqual(w.info()["pushed"], 7)
 
     def test_push_many_lossless_partial(self):
         w, r = self.pair(length=256, max_record=100, lossless=True)

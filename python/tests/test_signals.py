@@ -152,13 +152,15 @@ HANDLER_CHILD = textwrap.dedent("""
 
     calls = {"handler": 0, "nested": 0, "raised": 0}
     depth = [0]
+    armed = [False]  # the main loop's call is inside its try
 
     def handler(signum, frame):
         calls["handler"] += 1
         if depth[0]:
             # A second signal while the handler's own call queues.
             calls["nested"] += 1
-            if mode == "raise":
+            if mode == "raise" and armed[0]:
+                calls["raised"] += 1
                 raise Nested()
             return
         depth[0] += 1
@@ -179,10 +181,14 @@ HANDLER_CHILD = textwrap.dedent("""
     closed = False
     while time.monotonic() < end and not closed:
         try:
+            armed[0] = True
             r.info()  # queues behind the waiting thread
+            armed[0] = False
         except Nested:
-            calls["raised"] += 1
+            armed[0] = False
+            calls["caught"] = calls.get("caught", 0) + 1
         except errors.BufferClosed:
+            armed[0] = False
             closed = True
     signal.setitimer(signal.ITIMER_REAL, 0)
     if not closed:
@@ -193,7 +199,109 @@ HANDLER_CHILD = textwrap.dedent("""
     t.join(5)
     assert not t.is_alive()
     w.cleanup()
-    print(calls["handler"], calls["nested"], calls["raised"], int(closed), flush=True)
+    print(calls["handler"], calls["raised"], calls.get("caught", 0), int(closed), flush=True)
+""")
+
+
+WAITING_HANDLER_CHILD = textwrap.dedent("""
+    import signal, sys, threading, time
+    from shared_cbuff import SharedCircularBuffer, errors
+    w = SharedCircularBuffer(sys.argv[1], create=True, item_size=8, length=16)
+    r = SharedCircularBuffer(sys.argv[1])
+    log, took = [], []
+
+    def holder():  # holds r's handle inside its wait slices
+        try:
+            while True:
+                r.wait(0.2)
+        except errors.BufferClosed:
+            pass
+
+    def handler(signum, frame):
+        try:
+            r.pop(timeout=None)
+            log.append("handler: popped")
+        except errors.BufferClosed:
+            log.append("handler: BufferClosed")
+
+    def closer():
+        time.sleep(0.5)
+        start = time.monotonic()
+        r.cleanup()
+        took.append(time.monotonic() - start)
+
+    signal.signal(signal.SIGALRM, handler)
+    threading.Thread(target=holder, daemon=True).start()
+    time.sleep(0.05)
+    c = threading.Thread(target=closer)
+    c.start()
+    signal.setitimer(signal.ITIMER_REAL, 0.01)
+    try:
+        while not log:
+            r.info()  # queues behind the holder; the handler runs then
+    except errors.BufferClosed:
+        pass
+    c.join(10)
+    w.cleanup()
+    print(log[0] if log else "no handler")
+    print("%.3f" % took[0] if took else "99")
+""")
+
+FORKING_HANDLER_CHILD = textwrap.dedent("""
+    import os, signal, sys, threading, time
+    from shared_cbuff import SharedCircularBuffer, errors
+    w = SharedCircularBuffer(sys.argv[1], create=True, item_size=8, length=16)
+    r = SharedCircularBuffer(sys.argv[1])
+    stop = []
+
+    def holder():
+        while not stop:
+            r.wait(0.05)
+
+    child = []
+
+    def handler(signum, frame):
+        if child:
+            return
+        pid = os.fork()
+        if pid == 0:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            r.cleanup()  # the child's copy: forgotten
+            return       # back into the queued r.info()
+        child.append(pid)
+
+    signal.signal(signal.SIGALRM, handler)
+    t = threading.Thread(target=holder)
+    t.start()
+    time.sleep(0.05)
+    signal.setitimer(signal.ITIMER_REAL, 0.01)
+    try:
+        while not child:
+            r.info()
+    except errors.BufferClosed:
+        print("child: BufferClosed", flush=True)
+        os._exit(0)
+    except BaseException as e:
+        print("child: %r" % (e,), flush=True)
+        os._exit(1)
+    if not child:
+        print("child: info() returned", flush=True)
+        os._exit(1)
+    deadline = time.monotonic() + 10
+    while True:
+        done, status = os.waitpid(child[0], os.WNOHANG)
+        if done or time.monotonic() > deadline:
+            break
+        time.sleep(0.01)
+    if not done:
+        os.kill(child[0], 9)
+        os.waitpid(child[0], 0)
+        status = 9
+    print("parent: child exited %d" % os.waitstatus_to_exitcode(status) if done
+          else "parent: child hung", flush=True)
+    stop.append(1)
+    t.join(5)
+    w.cleanup()
 """)
 
 
@@ -216,20 +324,48 @@ class TestHandlerUsesTheBuffer(unittest.TestCase):
         return [int(x) for x in done.stdout.split()]
 
     def test_handler_calls_info(self):
-        handled, nested, raised, closed = self.run_child("info")
+        handled, raised, caught, closed = self.run_child("info")
         self.assertGreater(handled, 20)
-        self.assertEqual((raised, closed), (0, 0))
+        self.assertEqual((raised, caught, closed), (0, 0, 0))
 
     def test_handler_closes_the_buffer(self):
-        handled, nested, raised, closed = self.run_child("cleanup")
+        handled, raised, caught, closed = self.run_child("cleanup")
         self.assertGreaterEqual(handled, 50)
         self.assertEqual(closed, 1)
 
     def test_second_signal_raises(self):
-        handled, nested, raised, closed = self.run_child("raise")
+        handled, raised, caught, closed = self.run_child("raise")
         self.assertGreater(handled, 20)
-        self.assertEqual(nested, raised)
+        self.assertEqual(raised, caught)  # each ended the queued call
         self.assertEqual(closed, 0)
+
+    def test_handler_waits_others_go_on(self):
+        # A handler's waiting call on the buffer its thread queued for lets
+        # the other threads in between its slices: another thread's
+        # cleanup() ends it.
+        out = self.run_script(WAITING_HANDLER_CHILD)
+        self.assertEqual(out[0], "handler: BufferClosed")
+        self.assertLess(float(out[1]), 2.0)
+
+    @unittest.skipUnless(hasattr(os, "fork"), "no fork")
+    def test_fork_in_a_handler(self):
+        # A handler forks while its thread queues for the buffer: in the
+        # child the queued call is refused (BufferClosed after the child's
+        # cleanup()) instead of waiting for the parent's threads.
+        out = self.run_script(FORKING_HANDLER_CHILD)
+        self.assertEqual(out, ["child: BufferClosed", "parent: child exited 0"])
+
+    def run_script(self, script):
+        name = ring_name("hnd")
+        try:
+            done = subprocess.run([sys.executable, "-c", script, name],
+                                  capture_output=True, text=True, timeout=30)
+        except subprocess.TimeoutExpired:
+            self.fail("the process hung")
+        finally:
+            _scb.unlink(name, None)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        return done.stdout.split("\n")[:-1]
 
 
 if __name__ == "__main__":
