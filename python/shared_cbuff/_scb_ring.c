@@ -5,7 +5,9 @@
  */
 #include "_scb.h"
 
+#include <errno.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---------------------------------------------------------------------------
@@ -57,6 +59,136 @@ static int uint_arg(PyObject *o, const char *what, unsigned long long max,
         return -1;
     }
     return 0;
+}
+
+/*
+ * scb_create or scb_open may wait: scb_open up to a minute for a ring its
+ * creator is still making, scb_create while a large ring's memory is
+ * reserved.  A thread of their own makes the call while the caller waits
+ * in slices that run the signal handlers (Ctrl-C).  A caller whose handler
+ * raises leaves: the thread then closes what it opened, and removes a ring
+ * it created.  The job is freed by the last of the two.
+ */
+struct open_job {
+    PyThread_type_lock done;  /* released by the thread when the call returned */
+    PyThread_type_lock mutex; /* guards finished and abandoned */
+    int create, finished, abandoned;
+    char *name, *backend;
+    scb_config_t cfg;
+    scb_t *h;
+    int rc, err;
+};
+
+static void free_job(struct open_job *j)
+{
+    if (j->done != NULL)
+        PyThread_free_lock(j->done);
+    if (j->mutex != NULL)
+        PyThread_free_lock(j->mutex);
+    free(j->name);
+    free(j->backend);
+    free(j);
+}
+
+/* Closes what an abandoned job made. */
+static void undo_job(struct open_job *j)
+{
+    if (j->rc != SCB_OK)
+        return;
+    (void)scb_close(j->h);
+    if (j->create)
+        (void)scb_unlink(j->name, &j->cfg);
+}
+
+static void open_worker(void *arg)
+{
+    struct open_job *j = arg;
+    int abandoned;
+
+    j->rc = j->create ? scb_create(&j->h, j->name, &j->cfg)
+                      : scb_open(&j->h, j->name, &j->cfg);
+    j->err = errno;
+    PyThread_acquire_lock(j->mutex, WAIT_LOCK);
+    j->finished = 1;
+    abandoned = j->abandoned;
+    PyThread_release_lock(j->mutex);
+    if (abandoned) {
+        undo_job(j);
+        free_job(j);
+        return;
+    }
+    PyThread_release_lock(j->done);
+}
+
+static char *copy_str(const char *s)
+{
+    char *c = s != NULL ? malloc(strlen(s) + 1) : NULL;
+
+    if (c != NULL)
+        strcpy(c, s);
+    return c;
+}
+
+/* The SCB_ code of scb_create/scb_open (*h set on SCB_OK, errno theirs), or
+ * SCB_PY_ERR with an exception set. */
+static int open_or_create(int create, const char *name, const scb_config_t *cfg, scb_t **h)
+{
+    struct open_job *j = calloc(1, sizeof *j);
+    PyLockStatus st;
+    int rc;
+
+    if (j == NULL) {
+        PyErr_NoMemory();
+        return SCB_PY_ERR;
+    }
+    j->create = create;
+    j->cfg = *cfg;
+    j->name = copy_str(name);
+    j->backend = cfg->backend != NULL ? copy_str(cfg->backend) : NULL;
+    j->cfg.backend = j->backend;
+    j->done = PyThread_allocate_lock();
+    j->mutex = PyThread_allocate_lock();
+    if (j->name == NULL || (cfg->backend != NULL && j->backend == NULL) || j->done == NULL ||
+        j->mutex == NULL) {
+        free_job(j);
+        PyErr_NoMemory();
+        return SCB_PY_ERR;
+    }
+    PyThread_acquire_lock(j->done, WAIT_LOCK);
+    if (PyThread_start_new_thread(open_worker, j) == (unsigned long)-1) {
+        /* No thread: the call in this one, not interruptible. */
+        Py_BEGIN_ALLOW_THREADS
+        rc = create ? scb_create(h, name, cfg) : scb_open(h, name, cfg);
+        Py_END_ALLOW_THREADS
+        free_job(j);
+        return rc;
+    }
+    for (;;) {
+        Py_BEGIN_ALLOW_THREADS
+        st = PyThread_acquire_lock_timed(j->done, (PY_TIMEOUT_T)SCB_PY_SLICE_MS * 1000, 1);
+        Py_END_ALLOW_THREADS
+        if (st == PY_LOCK_ACQUIRED)
+            break;
+        if (PyErr_CheckSignals() < 0) {
+            int finished;
+
+            PyThread_acquire_lock(j->mutex, WAIT_LOCK);
+            finished = j->finished;
+            j->abandoned = !finished;
+            PyThread_release_lock(j->mutex);
+            if (finished) { /* returned meanwhile: undone here */
+                PyThread_acquire_lock(j->done, WAIT_LOCK);
+                undo_job(j);
+                free_job(j);
+            }
+            return SCB_PY_ERR;
+        }
+    }
+    rc = j->rc;
+    *h = j->h;
+    errno = j->err;
+    free_job(j);
+    return rc;
 }
 
 static PyObject *ring_open(RingObject *self, PyObject *args)
@@ -118,9 +250,9 @@ static PyObject *ring_open(RingObject *self, PyObject *args)
         if (mode)
             cfg.mode = (uint32_t)mode;
     }
-    Py_BEGIN_ALLOW_THREADS
-    rc = create ? scb_create(&h, cname, &cfg) : scb_open(&h, cname, &cfg);
-    Py_END_ALLOW_THREADS
+    rc = open_or_create(create, cname, &cfg, &h);
+    if (rc == SCB_PY_ERR)
+        return NULL;
     if (rc == SCB_EEXIST && create) {
         PyObject *msg = PyUnicode_FromFormat("Buffer with that name already exists (%R)", name);
 

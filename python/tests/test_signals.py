@@ -368,5 +368,32 @@ class TestHandlerUsesTheBuffer(unittest.TestCase):
         return done.stdout.split("\n")[:-1]
 
 
+@unittest.skipUnless(os.environ.get("SCB_PYFORGE") and hasattr(signal, "setitimer"),
+                     "SCB_PYFORGE (tests/pyforge, set by make check) and setitimer")
+class TestOpenInterrupted(unittest.TestCase):
+    def test_open_of_a_ring_being_created(self):
+        # scb_open waits (up to a minute) for a ring whose creator lives
+        # and has not finished it: an alarm must end the open at once.
+        name = ring_name("crt")
+        forge = subprocess.Popen([os.environ["SCB_PYFORGE"], "creating", name],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        old = signal.signal(signal.SIGALRM, on_alarm)
+        try:
+            self.assertEqual(forge.stdout.readline().strip(), "marked")
+            signal.setitimer(signal.ITIMER_REAL, 0.3)
+            start = time.monotonic()
+            with self.assertRaises(Alarm):
+                SharedCircularBuffer(name)
+            self.assertLess(time.monotonic() - start, 3.0)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old)
+            forge.stdin.close()
+            forge.stdout.close()
+            self.assertEqual(forge.wait(10), 0)
+        # The abandoned open's thread closes what it opened, if anything.
+        self.assertFalse(os.path.exists("/dev/shm/scb." + name))
+
+
 if __name__ == "__main__":
     unittest.main()
