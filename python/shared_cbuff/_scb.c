@@ -300,7 +300,7 @@ static void picked_up(struct scb_py_waiter *w)
  * (self->lender) and scb_py_give gives it back to the waiter, whose own
  * call goes on once the handlers return.
  */
-static int queue_for(RingObject *self, unsigned long me)
+static int queue_for(RingObject *self, unsigned long me, int intr)
 {
     struct scb_py_waiter own, *w;
     PyLockStatus st;
@@ -336,6 +336,8 @@ static int queue_for(RingObject *self, unsigned long me)
             self->handed_to = NULL;
             break;
         }
+        if (!intr)
+            continue; /* the handlers run later, at the interpreter's next check */
         if (PyErr_CheckSignals() < 0 || self->fork_gen != scb_py_fork_gen) {
             if (self->fork_gen != scb_py_fork_gen) {
                 /* A handler forked: this is the child, the queue the
@@ -363,7 +365,11 @@ static int queue_for(RingObject *self, unsigned long me)
     return 0;
 }
 
-int scb_py_take(RingObject *self)
+/* Takes the handle for a call: 0, or -1 with an exception (closed, forked,
+ * already taken by this thread, a signal handler raised while it waited).
+ * intr 0: the wait runs no signal handler (for deallocation, which must
+ * not fail): they run later. */
+static int take(RingObject *self, int intr)
 {
     unsigned long me = PyThread_get_thread_ident();
 
@@ -382,7 +388,7 @@ int scb_py_take(RingObject *self)
         /* Handed to this thread's queued call, whose signal handler
          * runs: borrowed. */
         self->lender = self->handed_to;
-    } else if (queue_for(self, me) < 0) {
+    } else if (queue_for(self, me, intr) < 0) {
         return -1;
     } else if (self->fork_gen != scb_py_fork_gen) {
         return fork_error(self); /* handed over in the parent, before a fork */
@@ -392,6 +398,16 @@ int scb_py_take(RingObject *self)
         return closed_error(self);
     }
     return 0;
+}
+
+int scb_py_take(RingObject *self)
+{
+    return take(self, 1);
+}
+
+int scb_py_take_quietly(RingObject *self)
+{
+    return take(self, 0);
 }
 
 void scb_py_give(RingObject *self)

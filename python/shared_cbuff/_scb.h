@@ -82,6 +82,8 @@ extern PyObject *scb_py_view_type;
 
 /* _scb.c */
 int scb_py_take(RingObject *self);
+/* As scb_py_take, without running signal handlers while it waits. */
+int scb_py_take_quietly(RingObject *self);
 void scb_py_give(RingObject *self);
 int scb_py_closed_pending(void);
 int scb_py_retry(RingObject *self, int (*op)(RingObject *, void *), void *arg,

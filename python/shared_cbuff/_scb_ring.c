@@ -96,7 +96,7 @@ static void undo_job(struct open_job *j)
     if (j->rc != SCB_OK)
         return;
     (void)scb_close(j->h);
-    if (j->create)
+    if (j->create && !(j->cfg.flags & SCB_UNLINK_ON_CLOSE))
         (void)scb_unlink(j->name, &j->cfg);
 }
 
@@ -134,8 +134,9 @@ static char *copy_str(const char *s)
 static int open_or_create(int create, const char *name, const scb_config_t *cfg, scb_t **h)
 {
     struct open_job *j = calloc(1, sizeof *j);
+    unsigned long fork_gen = scb_py_fork_gen;
     PyLockStatus st;
-    int rc;
+    int rc, sig;
 
     if (j == NULL) {
         PyErr_NoMemory();
@@ -169,7 +170,17 @@ static int open_or_create(int create, const char *name, const scb_config_t *cfg,
         Py_END_ALLOW_THREADS
         if (st == PY_LOCK_ACQUIRED)
             break;
-        if (PyErr_CheckSignals() < 0) {
+        sig = PyErr_CheckSignals();
+        if (fork_gen != scb_py_fork_gen) {
+            /* A signal handler forked: in this child the thread making the
+             * call does not exist (its job is left as it is). */
+            if (sig == 0)
+                PyErr_SetString(PyExc_RuntimeError,
+                                "shared_cbuff: a signal handler forked while this buffer "
+                                "was being opened; open it again in the child");
+            return SCB_PY_ERR;
+        }
+        if (sig < 0) {
             int finished;
 
             PyThread_acquire_lock(j->mutex, WAIT_LOCK);

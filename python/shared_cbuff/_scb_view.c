@@ -61,7 +61,7 @@ static int released_error(void)
  * With ok, a failure raises and returns -1; without (the block raised),
  * errors are dropped so that the block's own exception goes on.
  */
-static int finish(ViewObject *v, int ok)
+static int finish(ViewObject *v, int ok, int quietly)
 {
     RingObject *ring = v->ring;
     int rc;
@@ -72,7 +72,7 @@ static int finish(ViewObject *v, int ok)
     }
     /* The handle first: while this thread queues for it, the view is still
      * the ring's open one and no other call can peek or reserve. */
-    if (scb_py_take(ring) < 0) {
+    if ((quietly ? scb_py_take_quietly(ring) : scb_py_take(ring)) < 0) {
         if (ring->h != NULL && ring->fork_gen == scb_py_fork_gen) {
             /* Interrupted (a signal handler raised; its exception goes
              * on, even over the block's): the view stays open, ended when
@@ -151,7 +151,7 @@ static void view_dealloc(PyObject *obj)
     /* Never entered or never left: a peeked record is released, a
      * reservation discarded. */
     PyErr_Fetch(&et, &ev, &tb);
-    if (v->state == VIEW_OPEN && finish(v, v->kind == VIEW_PEEK) < 0)
+    if (v->state == VIEW_OPEN && finish(v, v->kind == VIEW_PEEK, 1) < 0)
         PyErr_Clear();
     if (v->ring != NULL && v->ring->open_view == v)
         v->ring->open_view = NULL;
@@ -231,7 +231,7 @@ static PyObject *view_exit(ViewObject *v, PyObject *const *args, Py_ssize_t narg
         PyErr_SetString(PyExc_TypeError, "__exit__ takes 3 arguments");
         return NULL;
     }
-    if (finish(v, args[0] == Py_None) < 0)
+    if (finish(v, args[0] == Py_None, 0) < 0)
         return NULL;
     Py_RETURN_FALSE;
 }

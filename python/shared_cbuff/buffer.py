@@ -7,7 +7,6 @@ import os
 import select
 import sys
 import threading
-import weakref
 
 from . import _scb
 from . import errors
@@ -33,13 +32,15 @@ _DROP_WAIT = 1.0
 # lost to a damaged ring costs at most this long, and never a busy loop.
 _RECHECK = 1.0
 
-# Buffers still open, cleaned up at interpreter exit.
-_open_buffers = weakref.WeakSet()
+# Buffers open, by id: kept alive until cleanup() (a writer dropped
+# without it still removes its ring at exit), cleaned up at interpreter
+# exit.  One atexit hook for them all.
+_open_buffers = {}
 
 
 @atexit.register
 def _cleanup_at_exit():
-    for b in list(_open_buffers):
+    for b in list(_open_buffers.values()):
         try:
             b.cleanup()
         except Exception:
@@ -220,7 +221,7 @@ class SharedCircularBuffer(_scb.Ring):
                         "ring %r has %s %r, not %r" % (name, what, actual, given),
                         errors.GeometryMismatch,
                     )
-        _open_buffers.add(self)
+        _open_buffers[id(self)] = self
 
     # -- the original API ------------------------------------------------------
 
@@ -256,21 +257,23 @@ class SharedCircularBuffer(_scb.Ring):
             self._closing = True
             waiting, self._waiters = self._waiters, {}
             watching, self._watching = self._watching, set()
-        if (waiting or watching) and os.getpid() == self._pid:
-            # (A forked child's loops are copies of the parent's: forgotten.)
-            self._drop_waiters(waiting, watching)
         try:
+            if (waiting or watching) and os.getpid() == self._pid:
+                # (A forked child's loops are copies of the parent's: forgotten.)
+                self._drop_waiters(waiting, watching)
             self._close()
-        except BufferError:
-            # Views still alive keep the mapping; the writer's ring still
-            # goes away by name (its memory when the last view does).
-            self._closing = False
-            self._unlink()
-            raise
-        except errors.CBuffException:
-            # Closed, with an error: the writer's ring is removed all the
-            # same, and the error (with its errno) raised.
-            self._unregister()
+        except BaseException as e:
+            if not self.closed:
+                self._closing = False  # still open (views alive, interrupted)
+            if not isinstance(e, (BufferError, errors.CBuffException)):
+                raise
+            if isinstance(e, errors.CBuffException):
+                # Closed, with an error: the writer's ring is removed all
+                # the same, and the error (with its errno) raised.
+                self._unregister()
+            # BufferError: views still alive keep the mapping; the writer's
+            # ring still goes away by name (its memory when the last view
+            # does).
             self._unlink()
             raise
         self._unregister()
@@ -281,13 +284,14 @@ class SharedCircularBuffer(_scb.Ring):
     def _unlink(self):
         """The writer removes its ring by name, once: after a cleanup()
         that failed, another writer may have made a ring of that name."""
-        if not self.is_writer or os.getpid() != self._pid or self._unlinked:
-            return _scb.OK
-        self._unlinked = True
+        with self._alock:
+            if not self.is_writer or os.getpid() != self._pid or self._unlinked:
+                return _scb.OK
+            self._unlinked = True
         return _scb.unlink(self.name, self._backend_arg)
 
     def _unregister(self):
-        _open_buffers.discard(self)
+        _open_buffers.pop(id(self), None)
 
     # -- beyond the original -----------------------------------------------------
 
@@ -403,7 +407,8 @@ class SharedCircularBuffer(_scb.Ring):
             futures = waiting.get(loop, ())
 
             def drop(loop=loop, futures=futures, watched=loop in watching):
-                if watched:
+                if watched and not self.closed:
+                    # (Once closed, the fd number may be another file's.)
                     loop.remove_reader(self._fd)
                 for fut in futures:
                     if not fut.done():

@@ -231,6 +231,24 @@ class TestLibrary(unittest.TestCase):
         out = self.run_py(code, LD_LIBRARY_PATH="/nonexistent")
         self.assertEqual(out.stdout, "True\n", out.stderr)
 
+    def test_dropped_writer_removes_its_ring_at_exit(self):
+        # A writer dropped without cleanup() stays open until the
+        # interpreter exits, which cleans it up and removes its ring.
+        name = ring_name("drop")
+        code = ("import gc, sys\n"
+                "from shared_cbuff import SharedCircularBuffer\n"
+                "def make():\n"
+                "    SharedCircularBuffer(sys.argv[1], create=True).push(1)\n"
+                "make(); gc.collect()\n"
+                "r = SharedCircularBuffer(sys.argv[1]); print(r.popitem())\n")
+        try:
+            out = subprocess.run([sys.executable, "-c", code, name], capture_output=True,
+                                 text=True, timeout=60)
+            self.assertEqual(out.stdout, "1\n", out.stderr)
+            self.assertFalse(exists(name))
+        finally:
+            _scb.unlink(name, None)
+
     @unittest.skipUnless(hasattr(os, "fork"), "no fork")
     def test_forked_child_leaves_the_ring(self):
         name = ring_name("fork")

@@ -183,6 +183,33 @@ class TestMisuse(Buffers):
         self.assertIn("another thread", seen[0])
         self.assertEqual(r.popitem(), b"b")
 
+    def test_cleanup_interrupted_leaves_the_buffer_usable(self):
+        # cleanup() interrupted before the handle closed (Ctrl-C while it
+        # queued): the buffer is still open, and its coroutines still wait.
+        name = ring_name("intc")
+        w = self.make(name, create=True, item_size=4, length=8)
+
+        class Interrupted(SharedCircularBuffer):
+            once = True
+
+            def _close(self):
+                if self.once:
+                    self.once = False
+                    raise KeyboardInterrupt
+                return super()._close()
+
+        r = Interrupted(name)
+        self.opened.append(r)
+        with self.assertRaises(KeyboardInterrupt):
+            r.cleanup()
+        self.assertFalse(r.closed)
+
+        async def run():
+            asyncio.get_running_loop().call_later(0.05, w.push, 9)
+            return await r.pop_async(5)
+
+        self.assertEqual(asyncio.run(run()), 9)
+
     def pair_records(self):
         name = ring_name("rec")
         return self.make(name, create=True, records=True), self.make(name)
