@@ -1,0 +1,279 @@
+/*
+ * in.c - scb bridge in: subscribes to the subject and writes each message
+ * into the local ring as its writer, in the order of the source sequence
+ * numbers, dropping duplicates and counting gaps.  It creates the ring with
+ * the source's geometry (from the first message's headers) when it does
+ * not exist, and refuses one whose geometry differs.  Public libscb API
+ * only; not here: any reordering (core NATS delivers one publisher's
+ * messages in order, so a number lower than one delivered is a duplicate).
+ */
+#ifdef HAVE_CONFIG_H
+#include <config.h>
+#endif
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bridge.h"
+
+/* Messages and bytes the client may hold for in before it drops (and in
+ * counts the gap): enough for a burst of a second or so. */
+#define PENDING_MSGS (1 << 22)
+#define PENDING_BYTES (512 * 1024 * 1024)
+
+typedef struct in {
+    const bridge_opts_t *o;
+    natsConnection *nc;
+    natsSubscription *sub;
+    scb_t *w;
+    scb_info_t info;
+    int geometry_known;  /* the first message's geometry was checked */
+    int lossless;        /* the local ring is lossless: pushes wait */
+    uint64_t last_lost;  /* out's lost_source in the last message taken */
+    bridge_stats_t st;
+} in_t;
+
+/* Opens `name` as its writer on `backend`, or (NULL) on the first backend
+ * built in that has it. */
+static int open_writer(scb_t **w, const bridge_opts_t *o)
+{
+    scb_config_t cfg;
+    int rc = SCB_ENOENT;
+
+    scb_config_init(&cfg);
+    cfg.flags = SCB_WRITER;
+    if (o->backend != NULL) {
+        cfg.backend = o->backend;
+        return scb_open(w, o->ring, &cfg);
+    }
+    for (const char *const *b = scb_backends(); *b != NULL; b++) {
+        cfg.backend = *b;
+        rc = scb_open(w, o->ring, &cfg);
+        if (rc != SCB_ENOENT)
+            return rc;
+    }
+    return rc;
+}
+
+static int header_u64(natsMsg *m, const char *key, uint64_t *v)
+{
+    const char *s;
+
+    if (natsMsgHeader_Get(m, key, &s) != NATS_OK || s == NULL)
+        return -1;
+    return bridge_parse_u64(s, v);
+}
+
+/* The first message: the ring is created with its geometry, or the one
+ * there is checked against it.  Returns 0, or the exit status. */
+static int take_geometry(in_t *t, natsMsg *m)
+{
+    const bridge_opts_t *o = t->o;
+    const char *kind;
+    uint64_t size, length;
+    int records, rc;
+
+    if (natsMsgHeader_Get(m, HDR_KIND, &kind) != NATS_OK || kind == NULL ||
+        header_u64(m, HDR_SIZE, &size) != 0 ||
+        header_u64(m, HDR_LENGTH, &length) != 0 || size < 1 ||
+        size > UINT32_MAX || length < 1 ||
+        (strcmp(kind, KIND_ITEMS) != 0 && strcmp(kind, KIND_RECORDS) != 0))
+        return -1; /* not one of out's: counted as malformed */
+    records = strcmp(kind, KIND_RECORDS) == 0;
+    if (t->w == NULL) {
+        scb_config_t cfg;
+
+        scb_config_init(&cfg);
+        cfg.item_size = (uint32_t)size;
+        cfg.length = o->length ? o->length : length;
+        cfg.flags = records ? SCB_RECORDS : 0;
+        cfg.backend = o->backend;
+        rc = scb_create(&t->w, o->ring, &cfg);
+        if (rc == SCB_EEXIST)
+            rc = open_writer(&t->w, o);
+        if (rc != SCB_OK) {
+            bridge_err(o, "%s: %s", o->ring, scb_strerror(rc));
+            return rc == SCB_EINVAL ? BRIDGE_EXIT_USAGE : BRIDGE_EXIT_ERR;
+        }
+    }
+    scb_info(t->w, &t->info);
+    if (t->info.item_size != size || ((t->info.flags & SCB_RECORDS) != 0) != records) {
+        bridge_err(o, "%s: the ring holds %s of %" PRIu32 " bytes, the source "
+                   "%s of %" PRIu64 ": geometry mismatch", o->ring,
+                   (t->info.flags & SCB_RECORDS) ? "records of up to" : "items",
+                   t->info.item_size, records ? "records of up to" : "items",
+                   size);
+        return BRIDGE_EXIT_USAGE;
+    }
+    t->lossless = (t->info.flags & SCB_LOSSLESS) != 0;
+    t->geometry_known = 1;
+    return 0;
+}
+
+/* Writes one item; on a lossless ring it waits for room (100 ms at a time,
+ * so that a signal is seen).  Returns an SCB_* code. */
+static int push(in_t *t, const void *data, size_t len)
+{
+    int rc;
+
+    for (;;) {
+        if (t->info.flags & SCB_RECORDS)
+            rc = scb_push_record(t->w, data, len);
+        else
+            rc = scb_push(t->w, data);
+        if (rc != SCB_EAGAIN || !t->lossless || bridge_stop)
+            return rc;
+        scb_wait(t->w, 100);
+    }
+}
+
+/* One message.  Returns 0, or the exit status. */
+static int take(in_t *t, natsMsg *m)
+{
+    uint64_t seq, lost, gap, dlost;
+    const void *data = natsMsg_GetData(m);
+    size_t len = (size_t)natsMsg_GetDataLength(m);
+    int rc;
+
+    if (header_u64(m, HDR_SEQ, &seq) != 0 || header_u64(m, HDR_LOST, &lost) != 0) {
+        t->st.errors++;
+        return 0;
+    }
+    if (!t->geometry_known) {
+        rc = take_geometry(t, m);
+        if (rc < 0) {
+            t->st.errors++;
+            return 0;
+        }
+        if (rc > 0)
+            return rc;
+    }
+    if ((t->info.flags & SCB_RECORDS) ? len > t->info.item_size
+                                       : len != t->info.item_size) {
+        t->st.errors++;
+        return 0;
+    }
+    if (t->st.have_seq && seq <= t->st.last_seq) {
+        t->st.duplicates++;
+        return 0;
+    }
+    if (t->st.have_seq) {
+        /* The numbers skipped are items out never read (its lost_source
+         * grew by as many) or messages lost on the way.  A lost_source
+         * lower than the last one is a restarted out, counting from 0. */
+        gap = seq - t->st.last_seq - 1;
+        dlost = lost >= t->last_lost ? lost - t->last_lost : lost;
+        if (dlost > gap)
+            dlost = gap;
+        t->st.lost_source += dlost;
+        t->st.lost_upstream += gap - dlost;
+    }
+    rc = push(t, data, len);
+    if (rc != SCB_OK) {
+        if (bridge_stop && rc == SCB_EAGAIN)
+            return 0;
+        bridge_err(t->o, "%s: %s", t->o->ring, scb_strerror(rc));
+        return BRIDGE_EXIT_ERR;
+    }
+    t->st.moved++;
+    t->st.last_seq = seq;
+    t->st.have_seq = 1;
+    t->last_lost = lost;
+    return 0;
+}
+
+int bridge_in(const bridge_opts_t *o)
+{
+    in_t t;
+    natsMsg *m = NULL;
+    natsStatus s;
+    double next_stats = 0;
+    int64_t drain_left = -1;
+    int rc, status = BRIDGE_EXIT_ERR;
+
+    memset(&t, 0, sizeof t);
+    t.o = o;
+    t.nc = bridge_connect(o);
+    if (t.nc == NULL)
+        return BRIDGE_EXIT_USAGE;
+
+    /* A ring already there is taken now (its geometry is checked against
+     * the first message); a missing one is created then. */
+    rc = open_writer(&t.w, o);
+    if (rc != SCB_OK && rc != SCB_ENOENT) {
+        bridge_err(o, "%s: %s", o->ring, scb_strerror(rc));
+        goto done;
+    }
+
+    s = natsConnection_SubscribeSync(&t.sub, t.nc, o->subject);
+    if (s == NATS_OK)
+        s = natsSubscription_SetPendingLimits(t.sub, PENDING_MSGS, PENDING_BYTES);
+    /* The server has the subscription when the flush returns. */
+    if (s == NATS_OK)
+        s = natsConnection_FlushTimeout(t.nc, 5000);
+    if (s != NATS_OK) {
+        bridge_err(o, "subscribe to %s: %s", o->subject, natsStatus_GetText(s));
+        goto done;
+    }
+
+    if (o->stats_period > 0)
+        next_stats = bridge_now() + o->stats_period;
+    for (;;) {
+        int64_t wait_ms = 100;
+
+        if (next_stats > 0) {
+            double now = bridge_now();
+
+            if (now >= next_stats) {
+                bridge_print_stats(o, t.nc, &t.st);
+                next_stats += o->stats_period;
+                if (next_stats < now)
+                    next_stats = now + o->stats_period;
+            }
+            wait_ms = (int64_t)((next_stats - now) * 1000) + 1;
+            if (wait_ms > 100)
+                wait_ms = 100;
+        }
+        /* Stopping: what the client held when the signal came goes into
+         * the ring, and nothing after it. */
+        if (bridge_stop && drain_left < 0) {
+            int msgs = 0, bytes = 0;
+
+            natsSubscription_GetPending(t.sub, &msgs, &bytes);
+            drain_left = msgs;
+        }
+        if (drain_left == 0)
+            break;
+        s = natsSubscription_NextMsg(&m, t.sub, bridge_stop ? 0 : wait_ms);
+        if (s == NATS_OK) {
+            if (drain_left > 0)
+                drain_left--;
+            rc = take(&t, m);
+            natsMsg_Destroy(m);
+            if (rc != 0) {
+                status = rc;
+                goto done;
+            }
+            continue;
+        }
+        if (bridge_stop)
+            break;
+        /* NATS_SLOW_CONSUMER: the client dropped messages for in; their
+         * numbers are missing and counted as lost_upstream. */
+        if (s == NATS_TIMEOUT || s == NATS_SLOW_CONSUMER)
+            continue;
+        if (s == NATS_CONNECTION_CLOSED || s == NATS_INVALID_SUBSCRIPTION) {
+            bridge_err(o, "%s: %s", o->subject, natsStatus_GetText(s));
+            goto done;
+        }
+    }
+    status = BRIDGE_EXIT_OK;
+done:
+    bridge_print_stats(o, t.nc, &t.st);
+    natsSubscription_Destroy(t.sub);
+    scb_close(t.w);
+    natsConnection_Destroy(t.nc);
+    return status;
+}

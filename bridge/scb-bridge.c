@@ -1,0 +1,430 @@
+/*
+ * scb-bridge.c - carries a libscb ring to other hosts over NATS: the
+ * arguments, the connection, the statistics lines and the signals.  `scb
+ * bridge ...` runs this program (found next to scb), so that scb itself
+ * never links libnats.  The two directions are in out.c and in.c.
+ *
+ *     scb-bridge out RING URL [--subject S] [--backend B] [--stats SECONDS]
+ *     scb-bridge in  URL RING [--subject S] [--length N] [--backend B] [--stats SECONDS]
+ *
+ * Public libscb API only (<scb.h>).  Not here: any knowledge of the ring's
+ * layout; the ring is read and written as any program would.
+ */
+#ifdef HAVE_CONFIG_H
+#include <config.h>
+#endif
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bridge.h"
+
+volatile sig_atomic_t bridge_stop;
+
+static const char *role(const bridge_opts_t *o)
+{
+    return o->out ? "out" : "in";
+}
+
+void bridge_err(const bridge_opts_t *o, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "scb: bridge: %s: ", role(o));
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+double bridge_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int bridge_parse_u64(const char *s, uint64_t *out)
+{
+    uint64_t v = 0;
+
+    if (*s == '\0')
+        return -1;
+    for (; *s != '\0'; s++) {
+        if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9) / 10)
+            return -1;
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Usage.                                                                   */
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+"Usage: scb bridge out RING URL [OPTION]...\n"
+"  or:  scb bridge in  URL RING [OPTION]...\n"
+"Carries a ring to other hosts over NATS.  out reads the local ring RING (as\n"
+"a reader) and publishes each item or record as one NATS message; in\n"
+"subscribes and writes each message into the local ring RING (as its writer),\n"
+"creating it with the source's geometry when it does not exist.\n"
+"\n"
+"URL is a NATS URL or a comma-separated list (nats://host:4222,...), with\n"
+"credentials in it if needed.\n"
+"\n"
+"      --subject=S      the NATS subject (default: scb.RING)\n"
+"      --stream=NAME    JetStream (not built yet: core NATS only)\n"
+"      --replicas=N     out, with --stream: the stream's replicas\n"
+"      --durable=D      in, with --stream: the durable consumer\n"
+"      --length=N       in: the length of a ring it creates (default: the\n"
+"                       source's)\n"
+"      --backend=B      the local ring's backend\n"
+"      --stats=SECONDS  print a statistics line (JSON) every SECONDS; one is\n"
+"                       always printed at exit\n"
+"      --creds=FILE     NATS user credentials file\n"
+"      --tls-ca=FILE    CA certificates: connect with TLS\n"
+"  -h, --help           this help\n"
+"  -V, --version        the version\n"
+"\n"
+"Core NATS is at-most-once: what is lost is counted (lost_source: items the\n"
+"ring overwrote before out read them; lost_upstream: items out published\n"
+"that in never got), never hidden.  SIGINT and SIGTERM flush, print the\n"
+"last statistics line and exit 0.\n"
+"Exit status: 0 success, 1 an error after start, 2 bad arguments, a server\n"
+"unreachable at start, or (in) a ring whose geometry differs from the\n"
+"source's.\n");
+}
+
+static void die_usage(const bridge_opts_t *o, const char *fmt, const char *arg)
+{
+    if (o != NULL)
+        fprintf(stderr, "scb: bridge: %s: ", role(o));
+    else
+        fprintf(stderr, "scb: bridge: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, " (try 'scb bridge --help')\n");
+    exit(BRIDGE_EXIT_USAGE);
+}
+
+/* A subject one can publish to: tokens separated by dots, none empty, no
+ * white space, no wildcard. */
+static int subject_ok(const char *s)
+{
+    size_t tok = 0;
+
+    for (; *s != '\0'; s++) {
+        if (*s == '.') {
+            if (tok == 0)
+                return 0;
+            tok = 0;
+            continue;
+        }
+        if (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n' ||
+            *s == '*' || *s == '>')
+            return 0;
+        tok++;
+    }
+    return tok > 0;
+}
+
+static void parse(bridge_opts_t *o, int argc, char **argv)
+{
+    enum { O_SUBJECT = 256, O_STREAM, O_REPLICAS, O_DURABLE, O_LENGTH,
+           O_BACKEND, O_STATS, O_CREDS, O_TLS_CA };
+    static const struct option opts[] = {
+        {"subject", required_argument, NULL, O_SUBJECT},
+        {"stream", required_argument, NULL, O_STREAM},
+        {"replicas", required_argument, NULL, O_REPLICAS},
+        {"durable", required_argument, NULL, O_DURABLE},
+        {"length", required_argument, NULL, O_LENGTH},
+        {"backend", required_argument, NULL, O_BACKEND},
+        {"stats", required_argument, NULL, O_STATS},
+        {"creds", required_argument, NULL, O_CREDS},
+        {"tls-ca", required_argument, NULL, O_TLS_CA},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0}};
+    static char subject[SCB_NAME_MAX + 8];
+    int c, replicas_given = 0;
+    uint64_t v;
+    char *end;
+
+    memset(o, 0, sizeof *o);
+    if (argc < 2)
+        die_usage(NULL, "%s", "missing out or in");
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(stdout);
+        exit(BRIDGE_EXIT_OK);
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+        printf("scb-bridge (libscb) %s\n", scb_version());
+        exit(BRIDGE_EXIT_OK);
+    }
+    if (strcmp(argv[1], "out") == 0)
+        o->out = 1;
+    else if (strcmp(argv[1], "in") != 0)
+        die_usage(NULL, "unknown direction '%s': out or in", argv[1]);
+    argc--;
+    argv++;
+    /* getopt's own messages then read "scb bridge out: ...". */
+    argv[0] = o->out ? "scb bridge out" : "scb bridge in";
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":hV", opts, NULL)) != -1) {
+        switch (c) {
+        case O_SUBJECT:
+            o->subject = optarg;
+            break;
+        case O_STREAM:
+            o->stream = optarg;
+            break;
+        case O_REPLICAS:
+            if (!o->out)
+                die_usage(o, "%s", "--replicas is for out");
+            if (bridge_parse_u64(optarg, &v) != 0 || v < 1 || v > 5)
+                die_usage(o, "bad number for --replicas (1 to 5): '%s'", optarg);
+            o->replicas = (uint32_t)v;
+            replicas_given = 1;
+            break;
+        case O_DURABLE:
+            if (o->out)
+                die_usage(o, "%s", "--durable is for in");
+            o->durable = optarg;
+            break;
+        case O_LENGTH:
+            if (o->out)
+                die_usage(o, "%s", "--length is for in (out reads the ring as it is)");
+            if (bridge_parse_u64(optarg, &v) != 0 || v < 1)
+                die_usage(o, "bad number for --length: '%s'", optarg);
+            o->length = v;
+            break;
+        case O_BACKEND:
+            o->backend = optarg;
+            break;
+        case O_STATS:
+            errno = 0;
+            o->stats_period = strtod(optarg, &end);
+            if (errno != 0 || end == optarg || *end != '\0' ||
+                !(o->stats_period > 0) || o->stats_period > 86400)
+                die_usage(o, "bad number for --stats (seconds, more than 0, "
+                          "at most 86400): '%s'", optarg);
+            break;
+        case O_CREDS:
+            o->creds = optarg;
+            break;
+        case O_TLS_CA:
+            o->tls_ca = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            exit(BRIDGE_EXIT_OK);
+        case 'V':
+            printf("scb-bridge (libscb) %s\n", scb_version());
+            exit(BRIDGE_EXIT_OK);
+        case ':':
+            die_usage(o, "option '%s' needs a value", argv[optind - 1]);
+            break;
+        default:
+            die_usage(o, "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (argc - optind != 2)
+        die_usage(o, "%s", o->out ? "want RING and URL" : "want URL and RING");
+    o->ring = argv[optind + (o->out ? 0 : 1)];
+    o->url = argv[optind + (o->out ? 1 : 0)];
+    if (*o->ring == '\0' || strlen(o->ring) > SCB_NAME_MAX)
+        die_usage(o, "bad ring name '%s'", o->ring);
+    if (*o->url == '\0')
+        die_usage(o, "%s", "empty URL");
+    if (replicas_given && o->stream == NULL)
+        die_usage(o, "%s", "--replicas goes with --stream");
+    if (o->durable != NULL && o->stream == NULL)
+        die_usage(o, "%s", "--durable goes with --stream");
+    if (o->subject == NULL) {
+        snprintf(subject, sizeof subject, "scb.%s", o->ring);
+        o->subject = subject;
+        if (!subject_ok(subject))
+            die_usage(o, "the ring's name does not make a NATS subject "
+                      "('%s'): give --subject", subject);
+    } else if (!subject_ok(o->subject)) {
+        die_usage(o, "bad subject '%s' (dot-separated tokens, no spaces, "
+                  "no wildcards)", o->subject);
+    }
+    if (o->stream != NULL)
+        die_usage(o, "--stream %s: JetStream is not built yet (core NATS only)",
+                  o->stream);
+}
+
+/* ------------------------------------------------------------------------ */
+/* NATS.                                                                    */
+
+natsConnection *bridge_connect(const bridge_opts_t *o)
+{
+    natsOptions *opts = NULL;
+    natsConnection *nc = NULL;
+    natsStatus s;
+    const char **servers = NULL;
+    char *list = NULL, *p, *save = NULL;
+    int n = 0, max = 1;
+
+    for (p = (char *)o->url; *p != '\0'; p++)
+        max += *p == ',';
+    list = strdup(o->url);
+    servers = calloc((size_t)max, sizeof *servers);
+    if (list == NULL || servers == NULL) {
+        bridge_err(o, "%s", strerror(ENOMEM));
+        goto fail;
+    }
+    for (p = strtok_r(list, ",", &save); p != NULL; p = strtok_r(NULL, ",", &save)) {
+        while (*p == ' ')
+            p++;
+        if (*p != '\0')
+            servers[n++] = p;
+    }
+    if (n == 0) {
+        bridge_err(o, "no server in URL '%s'", o->url);
+        goto fail;
+    }
+    s = natsOptions_Create(&opts);
+    if (s == NATS_OK)
+        s = natsOptions_SetServers(opts, servers, n);
+    if (s == NATS_OK)
+        s = natsOptions_SetName(opts, o->out ? "scb-bridge out" : "scb-bridge in");
+    /* B4: reconnect by themselves, for ever, and keep what out publishes
+     * meanwhile in a reconnect buffer (what does not fit is counted). */
+    if (s == NATS_OK)
+        s = natsOptions_SetMaxReconnect(opts, -1);
+    if (s == NATS_OK)
+        s = natsOptions_SetReconnectWait(opts, 250);
+    if (s == NATS_OK)
+        s = natsOptions_SetReconnectBufSize(opts, 64 * 1024 * 1024);
+    if (s == NATS_OK)
+        s = natsOptions_SetTimeout(opts, 2000);
+    /* A bigger socket buffer batches more small messages per write. */
+    if (s == NATS_OK)
+        s = natsOptions_SetIOBufSize(opts, 256 * 1024);
+    if (s == NATS_OK && o->creds != NULL)
+        s = natsOptions_SetUserCredentialsFromFiles(opts, o->creds, NULL);
+    if (s == NATS_OK && o->tls_ca != NULL) {
+        s = natsOptions_SetSecure(opts, true);
+        if (s == NATS_OK)
+            s = natsOptions_LoadCATrustedCertificates(opts, o->tls_ca);
+    }
+    if (s != NATS_OK) {
+        bridge_err(o, "NATS options: %s", natsStatus_GetText(s));
+        goto fail;
+    }
+    s = natsConnection_Connect(&nc, opts);
+    if (s != NATS_OK) {
+        bridge_err(o, "cannot connect to %s: %s", o->url, natsStatus_GetText(s));
+        nc = NULL;
+    }
+fail:
+    /* The client's threads exist now (see main): signals reach this one. */
+    {
+        sigset_t block;
+
+        sigemptyset(&block);
+        sigaddset(&block, SIGINT);
+        sigaddset(&block, SIGTERM);
+        pthread_sigmask(SIG_UNBLOCK, &block, NULL);
+    }
+    natsOptions_Destroy(opts);
+    free(servers);
+    free(list);
+    return nc;
+}
+
+void bridge_print_stats(const bridge_opts_t *o, natsConnection *nc,
+                        const bridge_stats_t *s)
+{
+    natsStatistics *st = NULL;
+    uint64_t reconnects = 0;
+    struct timespec ts;
+
+    if (nc != NULL && natsStatistics_Create(&st) == NATS_OK &&
+        natsConnection_GetStats(nc, st) == NATS_OK)
+        natsStatistics_GetCounts(st, NULL, NULL, NULL, NULL, &reconnects);
+    natsStatistics_Destroy(st);
+    clock_gettime(CLOCK_REALTIME, &ts);
+    /* The ring's name and the subject are [A-Za-z0-9._-] and printable
+     * ASCII without quotes or backslashes only when checked: escape. */
+    printf("{\"bridge\": \"%s\", \"time\": %lld.%03ld, \"ring\": ", role(o),
+           (long long)ts.tv_sec, ts.tv_nsec / 1000000);
+    for (int pass = 0; pass < 2; pass++) {
+        const char *str = pass == 0 ? o->ring : o->subject;
+
+        putchar('"');
+        for (; *str != '\0'; str++) {
+            unsigned char ch = (unsigned char)*str;
+            if (ch == '"' || ch == '\\')
+                printf("\\%c", ch);
+            else if (ch < 0x20)
+                printf("\\u%04x", ch);
+            else
+                putchar(ch);
+        }
+        putchar('"');
+        if (pass == 0)
+            printf(", \"subject\": ");
+    }
+    printf(", \"%s\": %" PRIu64 ", \"lost_source\": %" PRIu64
+           ", \"lost_upstream\": %" PRIu64 ", \"duplicates\": %" PRIu64
+           ", \"reconnects\": %" PRIu64 ", \"%s\": %" PRIu64,
+           o->out ? "published" : "delivered", s->moved, s->lost_source,
+           s->lost_upstream, s->duplicates, reconnects,
+           o->out ? "publish_errors" : "malformed", s->errors);
+    if (s->have_seq)
+        printf(", \"last_seq\": %" PRIu64, s->last_seq);
+    printf("}\n");
+    fflush(stdout);
+}
+
+/* ------------------------------------------------------------------------ */
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    bridge_stop = 1;
+}
+
+int main(int argc, char **argv)
+{
+    bridge_opts_t o;
+    struct sigaction sa;
+    sigset_t block;
+    int status;
+
+    parse(&o, argc, argv);
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    /* The NATS client's threads inherit the mask at their creation: block
+     * the two signals while they are made, so that they reach this thread,
+     * whose waits they then cut short. */
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &block, NULL);
+    if (nats_Open(-1) != NATS_OK) {
+        fprintf(stderr, "scb: bridge: cannot start the NATS library\n");
+        return BRIDGE_EXIT_ERR;
+    }
+    status = o.out ? bridge_out(&o) : bridge_in(&o);
+    nats_Close();
+    return status;
+}
