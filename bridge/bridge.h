@@ -58,6 +58,7 @@ typedef struct bridge_stats {
     uint64_t lost_upstream; /* in: sequence gaps not explained by lost_source */
     uint64_t duplicates;    /* in: messages dropped as already delivered */
     uint64_t errors;        /* out: failed publishes; in: malformed messages */
+    uint64_t first_seq;     /* the first sequence number published/delivered */
     uint64_t last_seq;      /* the last sequence number published/delivered */
     int have_seq;           /* last_seq is set */
 } bridge_stats_t;

@@ -178,6 +178,8 @@ static int take(in_t *t, natsMsg *m)
         return BRIDGE_EXIT_ERR;
     }
     t->st.moved++;
+    if (!t->st.have_seq)
+        t->st.first_seq = seq;
     t->st.last_seq = seq;
     t->st.have_seq = 1;
     t->last_lost = lost;

@@ -23,10 +23,12 @@
 #define BATCH_BYTES (256u * 1024u)
 #define PENDING_MAX_BYTES (64u * 1024u * 1024u)
 
+/* Items read while their sequence numbers are not known yet, back to
+ * back: length (8 bytes), then the bytes padded to 8. */
 typedef struct pending {
-    unsigned char *buf; /* records back to back: length (8 bytes), lost (8), bytes */
+    unsigned char *buf;
     size_t used, cap;
-    uint64_t count;     /* records in buf */
+    uint64_t count;
 } pending_t;
 
 typedef struct out {
@@ -34,13 +36,17 @@ typedef struct out {
     scb_t *r;
     scb_info_t info;
     int records;
+    int lossless;
     natsConnection *nc;
-    /* Sequence numbers: item number i read (from 0, counting those read
-     * during the start-up below) has seq = base + i + scb_lost() read right
-     * after the pop that returned it; see find_base. */
-    uint64_t base;
-    uint64_t read;
-    uint64_t dropped; /* read but given up before publishing (lost_source) */
+    /* Sequence numbers (see resolve): */
+    int pos_known;      /* next_seq is the number of the next item read */
+    uint64_t next_seq;
+    uint64_t known_lost; /* scb_lost when nothing is being skipped, exact */
+    int open_known;     /* pos_open is known */
+    uint64_t pos_open;  /* the number of the first item this reader could read */
+    uint64_t read;      /* items read, all told */
+    uint64_t dropped;   /* read but not published: counted in lost_source */
+    pending_t pend;
     char kind[16], size[24], length[24];
     bridge_stats_t st;
 } out_t;
@@ -86,6 +92,8 @@ static int publish(out_t *t, const void *data, size_t len, uint64_t seq,
     if (s == NATS_OK)
         s = natsConnection_PublishMsg(t->nc, m);
     natsMsg_Destroy(m);
+    if (!t->st.have_seq)
+        t->st.first_seq = seq;
     t->st.last_seq = seq;
     t->st.have_seq = 1;
     t->st.lost_source = lost;
@@ -110,129 +118,156 @@ static uint64_t pushed(const scb_t *r)
     return info.pushed;
 }
 
-static int pending_add(out_t *t, pending_t *p, const void *rec, size_t len)
+/*
+ * Sequence numbers.  The public API has no call that gives a reader's
+ * position: it is derived from scb_info's pushed (items ever pushed) and
+ * scb_usage (items waiting for this reader, capped at the ring's length),
+ * which are read separately while a writer may push in between.  So pushed
+ * is read before and after usage, and only when both reads agree did the
+ * writer push nothing in between: then the reader's next item is number
+ * pushed - usage, exactly, provided usage is below the length (at the
+ * length, the reader may have been lapped and will skip an unknown number;
+ * a registered reader of a lossless ring never is).  On a record ring
+ * usage counts bytes, so only usage 0 tells: the next record is number
+ * pushed.  That takes two scb_info calls, too many to make per item; so
+ * it is done when needed, and between times the numbers simply follow on:
+ * scb_lost (items skipped since the reader opened, and those its next pop
+ * will skip) staying at its exact value known_lost across a pop proves
+ * that the pop skipped nothing.
+ *
+ * When the numbers are not known (at the start, or after a skip) the items
+ * read wait in memory (pending) while scb_lost stays put, and get their
+ * numbers, counting back, as soon as the position is found.  Items read
+ * across a skip before the position could be found cannot be numbered:
+ * they are dropped and counted in lost_source, like the items the ring
+ * overwrote.  Scb-Lost is then exactly the count of numbers out never
+ * published, so `in` splits a gap exactly.  known_lost is exact at the
+ * start (0) and, once the position is known after a skip, is recomputed
+ * as position - first position - items read; only when the reader was
+ * lapped before its position was ever found is scb_lost's own reading
+ * taken, which a push_many under way can overstate.
+ */
+static int resolve(out_t *t, uint64_t *pos)
 {
-    uint64_t hdr[2];
+    uint64_t p1, p2, u;
 
-    if (p->used + 16 + len > PENDING_MAX_BYTES) {
-        /* The writer never paused long enough: give up what waits (it
-         * counts in lost_source, as if the ring had overwritten it). */
+    for (int tries = 0; tries < 4; tries++) {
+        u = scb_usage(t->r);
+        /* Cheap look first: scb_info checks liveness. */
+        if (t->records ? u != 0 : (!t->lossless && u >= t->info.length))
+            return 0;
+        p1 = pushed(t->r);
+        u = scb_usage(t->r);
+        p2 = pushed(t->r);
+        if (p1 != p2)
+            continue;
+        if (t->records ? u != 0 : (!t->lossless && u >= t->info.length))
+            return 0;
+        *pos = p1 - u;
+        return 1;
+    }
+    return 0;
+}
+
+static int pending_add(out_t *t, const void *item, size_t len)
+{
+    pending_t *p = &t->pend;
+    size_t need = 8 + ((len + 7) & ~(size_t)7);
+    uint64_t hdr = len;
+
+    if (p->used + need > PENDING_MAX_BYTES) {
+        /* Too long without a position: give up what waits. */
         t->dropped += p->count;
         p->used = 0;
         p->count = 0;
     }
-    if (p->used + 16 + len > p->cap) {
+    if (p->used + need > p->cap) {
         size_t cap = p->cap ? p->cap : 65536;
         unsigned char *nb;
 
-        while (cap < p->used + 16 + len)
+        while (cap < p->used + need)
             cap *= 2;
         if ((nb = realloc(p->buf, cap)) == NULL)
             return -1;
         p->buf = nb;
         p->cap = cap;
     }
-    hdr[0] = len;
-    hdr[1] = scb_lost(t->r);
-    memcpy(p->buf + p->used, hdr, 16);
-    memcpy(p->buf + p->used + 16, rec, len);
-    p->used += 16 + ((len + 7) & ~(size_t)7);
+    memcpy(p->buf + p->used, &hdr, 8);
+    memcpy(p->buf + p->used + 8, item, len);
+    p->used += need;
     p->count++;
-    t->read++;
     return 0;
 }
 
-/*
- * The sequence number of the first item out reads.  The public API has no
- * call that gives a reader's position, so it is derived: scb_info's pushed
- * (items ever pushed) and, for this handle, scb_usage (items waiting for it)
- * and scb_lost (those it missed, including the ones its next pop will skip)
- * are read separately, and a running writer may push between the reads.  So
- * pushed is read before and after the other two, and only when both reads
- * agree did the writer push nothing in between: then the next item this
- * reader gets is number pushed - usage (the pending skip included: a
- * lapped reader's usage is the ring's length, and it resumes at the oldest
- * item kept, pushed - length), and the item read as number i has
- * seq = base + i + lost with base = pushed - usage - lost - read.  Items
- * skipped later are counted by scb_lost as they are skipped, and a pop
- * returns items in order after any it skipped, so the formula holds for
- * the whole run.  (The one inexact case: a reader lapped before the reads,
- * while a push is half done, is off by one; it has just lost items, and
- * the error is in the sequence number of the next, not in the data.)
- * On a record ring scb_usage counts bytes, not records, so the reads count
- * only when usage is 0: out reads what waits into memory (up to 64 MiB,
- * beyond which it gives it up as lost_source) until it catches the ring
- * empty, then knows the sequence numbers of what it read.  The same is the
- * fallback when a writer of items pushes between every pair of reads.
- */
-static int find_base(out_t *t, pending_t *p)
+/* n items (each `len` bytes, `stride` apart) were just read: number and
+ * publish them, or keep them until they can be numbered. */
+static int take(out_t *t, const unsigned char *items, size_t n, size_t len,
+                size_t stride)
 {
-    unsigned char *rec = NULL;
-    uint64_t p1, p2, u, l;
-    size_t len;
-    int tries, rc;
+    uint64_t lost = scb_lost(t->r), pos, seq;
+    int clean = lost == t->known_lost;
+    size_t k;
 
-    for (tries = 0; !bridge_stop; tries++) {
-        p1 = pushed(t->r);
-        u = scb_usage(t->r);
-        l = scb_lost(t->r);
-        p2 = pushed(t->r);
-        if (p1 == p2 && (!t->records || u == 0)) {
-            t->base = p1 - u - l - t->read;
-            free(rec);
+    t->read += n;
+    if (clean && t->pos_known) {
+        for (k = 0; k < n; k++)
+            if (publish(t, items + k * stride, len, t->next_seq + k,
+                        t->known_lost + t->dropped) != 0)
+                return -1;
+        t->next_seq += n;
+        return 0;
+    }
+    if (!clean) {
+        /* Something was skipped: what waits can no longer be numbered. */
+        t->dropped += t->pend.count;
+        t->pend.used = 0;
+        t->pend.count = 0;
+        t->pos_known = 0;
+    }
+    if (!resolve(t, &pos)) {
+        if (!clean) {
+            t->dropped += n;
+            /* The best known; exact unless a skip is pending (see above). */
+            t->known_lost = lost;
             return 0;
         }
-        if (!t->records && tries < 1000) {
-            sched_yield();
-            continue;
-        }
-        if (rec == NULL && (rec = malloc(t->info.item_size ? t->info.item_size : 1)) == NULL)
-            break;
-        /* Read what waits, then look again. */
-        for (int k = 0; k < 4096; k++) {
-            rc = scb_pop_record(t->r, rec, t->info.item_size, &len);
-            if (rc == SCB_EAGAIN)
-                break;
-            if (rc != SCB_OK) {
-                bridge_err(t->o, "%s: %s", t->o->ring, scb_strerror(rc));
-                free(rec);
+        for (k = 0; k < n; k++)
+            if (pending_add(t, items + k * stride, len) != 0) {
+                bridge_err(t->o, "%s", strerror(ENOMEM));
                 return -1;
             }
-            if (pending_add(t, p, rec, len) != 0)
-                goto nomem;
-        }
+        return 0;
     }
-    free(rec);
-    return bridge_stop ? 1 : -1;
-nomem:
-    free(rec);
-    bridge_err(t->o, "%s", strerror(ENOMEM));
-    return -1;
-}
+    if (!t->open_known && clean && t->known_lost == 0) {
+        t->pos_open = pos - t->read;
+        t->open_known = 1;
+    }
+    if (!clean)
+        t->known_lost = t->open_known ? pos - t->pos_open - t->read : lost;
+    /* The waiting items, then these n, end right before pos. */
+    seq = pos - n - t->pend.count;
+    for (size_t off = 0; off < t->pend.used; seq++) {
+        uint64_t hdr;
 
-/* Publishes what find_base kept in memory. */
-static int publish_pending(out_t *t, pending_t *p)
-{
-    size_t off = 0;
-    uint64_t i = t->read - p->count, hdr[2];
-
-    while (off < p->used) {
-        memcpy(hdr, p->buf + off, 16);
-        if (publish(t, p->buf + off + 16, (size_t)hdr[0], t->base + i + hdr[1],
-                    hdr[1] + t->dropped) != 0)
+        memcpy(&hdr, t->pend.buf + off, 8);
+        if (publish(t, t->pend.buf + off + 8, (size_t)hdr, seq,
+                    t->known_lost + t->dropped) != 0)
             return -1;
-        off += 16 + (((size_t)hdr[0] + 7) & ~(size_t)7);
-        i++;
+        off += 8 + (((size_t)hdr + 7) & ~(size_t)7);
     }
-    p->used = 0;
-    p->count = 0;
+    t->pend.used = 0;
+    t->pend.count = 0;
+    for (k = 0; k < n; k++, seq++)
+        if (publish(t, items + k * stride, len, seq, t->known_lost + t->dropped) != 0)
+            return -1;
+    t->next_seq = pos;
+    t->pos_known = 1;
     return 0;
 }
 
 int bridge_out(const bridge_opts_t *o)
 {
     out_t t;
-    pending_t p = {NULL, 0, 0, 0};
     unsigned char *buf = NULL;
     size_t batch, n, len;
     double next_stats = 0;
@@ -265,6 +300,7 @@ int bridge_out(const bridge_opts_t *o)
     }
     scb_info(t.r, &t.info);
     t.records = (t.info.flags & SCB_RECORDS) != 0;
+    t.lossless = (t.info.flags & SCB_LOSSLESS) != 0;
     snprintf(t.kind, sizeof t.kind, "%s", t.records ? KIND_RECORDS : KIND_ITEMS);
     u64_str(t.size, t.info.item_size);
     u64_str(t.length, t.info.length);
@@ -284,16 +320,16 @@ int bridge_out(const bridge_opts_t *o)
         goto done;
     }
 
-    rc = find_base(&t, &p);
-    if (rc < 0)
-        goto done;
-    if (rc == 0 && publish_pending(&t, &p) != 0)
-        goto done;
+    /* Where the reader starts, when it can be told now. */
+    if (resolve(&t, &t.next_seq)) {
+        t.pos_known = 1;
+        t.pos_open = t.next_seq;
+        t.open_known = 1;
+    }
 
     if (o->stats_period > 0)
         next_stats = bridge_now() + o->stats_period;
     while (!bridge_stop) {
-        uint64_t lost;
         int64_t wait_ms = 100;
 
         if (t.records) {
@@ -304,13 +340,14 @@ int bridge_out(const bridge_opts_t *o)
             len = t.info.item_size;
         }
         if (rc == SCB_OK) {
-            lost = scb_lost(t.r);
-            for (size_t k = 0; k < n; k++)
-                if (publish(&t, buf + k * len, len, t.base + t.read + k + lost,
-                            lost + t.dropped) != 0)
-                    goto done;
-            t.read += n;
-            t.st.lost_source = lost + t.dropped;
+            if (take(&t, buf, n, len, len) != 0)
+                goto done;
+            t.st.lost_source = t.known_lost + t.dropped;
+        } else if (rc == SCB_EAGAIN && !t.pos_known && t.pend.count > 0) {
+            /* Caught up: the position is found now, unless the writer is
+             * pushing this very moment. */
+            if (take(&t, buf, 0, len, len) != 0)
+                goto done;
         } else if (rc != SCB_EAGAIN) {
             bridge_err(o, "%s: %s", o->ring, scb_strerror(rc));
             goto done;
@@ -339,7 +376,7 @@ done:
                    NATS_CONN_STATUS_CONNECTED ? NATS_TIMEOUT : NATS_CONNECTION_CLOSED));
     bridge_print_stats(o, t.nc, &t.st);
     free(buf);
-    free(p.buf);
+    free(t.pend.buf);
     scb_close(t.r);
     natsConnection_Destroy(t.nc);
     return status;

@@ -385,7 +385,8 @@ void bridge_print_stats(const bridge_opts_t *o, natsConnection *nc,
            s->lost_upstream, s->duplicates, reconnects,
            o->out ? "publish_errors" : "malformed", s->errors);
     if (s->have_seq)
-        printf(", \"last_seq\": %" PRIu64, s->last_seq);
+        printf(", \"first_seq\": %" PRIu64 ", \"last_seq\": %" PRIu64,
+               s->first_seq, s->last_seq);
     printf("}\n");
     fflush(stdout);
 }
