@@ -57,31 +57,17 @@ static int open_writer(scb_t **w, const bridge_opts_t *o)
     return rc;
 }
 
-static int header_u64(natsMsg *m, const char *key, uint64_t *v)
-{
-    const char *s;
-
-    if (natsMsgHeader_Get(m, key, &s) != NATS_OK || s == NULL)
-        return -1;
-    return bridge_parse_u64(s, v);
-}
-
 /* The first message: the ring is created with its geometry, or the one
- * there is checked against it.  Returns 0, or the exit status. */
-static int take_geometry(in_t *t, natsMsg *m)
+ * there is checked against it.  Returns 0, -1 for a header that makes no
+ * ring (counted as malformed), or the exit status. */
+static int take_geometry(in_t *t, const bridge_hdr_t *h)
 {
     const bridge_opts_t *o = t->o;
-    const char *kind;
-    uint64_t size, length;
-    int records, rc;
+    uint64_t size = h->size, length = h->length;
+    int records = h->records, rc;
 
-    if (natsMsgHeader_Get(m, HDR_KIND, &kind) != NATS_OK || kind == NULL ||
-        header_u64(m, HDR_SIZE, &size) != 0 ||
-        header_u64(m, HDR_LENGTH, &length) != 0 || size < 1 ||
-        size > UINT32_MAX || length < 1 ||
-        (strcmp(kind, KIND_ITEMS) != 0 && strcmp(kind, KIND_RECORDS) != 0))
-        return -1; /* not one of out's: counted as malformed */
-    records = strcmp(kind, KIND_RECORDS) == 0;
+    if (size < 1 || size > UINT32_MAX || length < 1)
+        return -1;
     if (t->w == NULL) {
         scb_config_t cfg;
 
@@ -132,17 +118,22 @@ static int push(in_t *t, const void *data, size_t len)
 /* One message.  Returns 0, or the exit status. */
 static int take(in_t *t, natsMsg *m)
 {
+    bridge_hdr_t h;
     uint64_t seq, lost, gap, dlost;
+    const char *value;
     const void *data = natsMsg_GetData(m);
     size_t len = (size_t)natsMsg_GetDataLength(m);
     int rc;
 
-    if (header_u64(m, HDR_SEQ, &seq) != 0 || header_u64(m, HDR_LOST, &lost) != 0) {
+    if (natsMsgHeader_Get(m, HDR_NAME, &value) != NATS_OK || value == NULL ||
+        bridge_parse_hdr(value, &h) != 0) {
         t->st.errors++;
         return 0;
     }
+    seq = h.seq;
+    lost = h.lost;
     if (!t->geometry_known) {
-        rc = take_geometry(t, m);
+        rc = take_geometry(t, &h);
         if (rc < 0) {
             t->st.errors++;
             return 0;

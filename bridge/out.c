@@ -47,12 +47,13 @@ typedef struct out {
     uint64_t read;      /* items read, all told */
     uint64_t dropped;   /* read but not published: counted in lost_source */
     pending_t pend;
-    char kind[16], size[24], length[24];
+    char geometry[80]; /* " kind=K size=N length=N", the header's tail */
     bridge_stats_t st;
 } out_t;
 
-/* Decimal digits of v into buf (24 bytes), NUL-terminated. */
-static void u64_str(char *buf, uint64_t v)
+/* Decimal digits of v into buf (21 bytes), NUL-terminated; returns the
+ * end (the NUL). */
+static char *u64_str(char *buf, uint64_t v)
 {
     char tmp[24];
     size_t n = 0;
@@ -64,6 +65,7 @@ static void u64_str(char *buf, uint64_t v)
     while (n > 0)
         *buf++ = tmp[--n];
     *buf = '\0';
+    return buf;
 }
 
 /* Publishes one item as one message.  A message the client refuses (its
@@ -74,21 +76,16 @@ static int publish(out_t *t, const void *data, size_t len, uint64_t seq,
 {
     natsMsg *m = NULL;
     natsStatus s;
-    char seqs[24], losts[24];
+    char hdr[sizeof t->geometry + 64], *p = hdr;
 
-    u64_str(seqs, seq);
-    u64_str(losts, lost);
+    memcpy(p, "seq=", 4);
+    p = u64_str(p + 4, seq);
+    memcpy(p, " lost=", 6);
+    p = u64_str(p + 6, lost);
+    memcpy(p, t->geometry, strlen(t->geometry) + 1);
     s = natsMsg_Create(&m, t->o->subject, NULL, data, (int)len);
     if (s == NATS_OK)
-        s = natsMsgHeader_Set(m, HDR_SEQ, seqs);
-    if (s == NATS_OK)
-        s = natsMsgHeader_Set(m, HDR_LOST, losts);
-    if (s == NATS_OK)
-        s = natsMsgHeader_Set(m, HDR_KIND, t->kind);
-    if (s == NATS_OK)
-        s = natsMsgHeader_Set(m, HDR_SIZE, t->size);
-    if (s == NATS_OK)
-        s = natsMsgHeader_Set(m, HDR_LENGTH, t->length);
+        s = natsMsgHeader_Set(m, HDR_NAME, hdr);
     if (s == NATS_OK)
         s = natsConnection_PublishMsg(t->nc, m);
     natsMsg_Destroy(m);
@@ -301,9 +298,8 @@ int bridge_out(const bridge_opts_t *o)
     scb_info(t.r, &t.info);
     t.records = (t.info.flags & SCB_RECORDS) != 0;
     t.lossless = (t.info.flags & SCB_LOSSLESS) != 0;
-    snprintf(t.kind, sizeof t.kind, "%s", t.records ? KIND_RECORDS : KIND_ITEMS);
-    u64_str(t.size, t.info.item_size);
-    u64_str(t.length, t.info.length);
+    snprintf(t.geometry, sizeof t.geometry, " kind=%s size=%" PRIu32 " length=%" PRIu64,
+             t.records ? KIND_RECORDS : KIND_ITEMS, t.info.item_size, t.info.length);
     if ((int64_t)t.info.item_size + 256 > natsConnection_GetMaxPayload(t.nc)) {
         bridge_err(o, "%s: items of up to %" PRIu32 " bytes do not fit the "
                    "server's largest message (%" PRId64 " bytes)", o->ring,

@@ -67,6 +67,57 @@ int bridge_parse_u64(const char *s, uint64_t *out)
     return 0;
 }
 
+int bridge_parse_hdr(const char *v, bridge_hdr_t *h)
+{
+    static const char *const keys[] = {"seq", "lost", "kind", "size", "length"};
+    unsigned seen = 0;
+
+    while (*v != '\0') {
+        const char *key = v, *val, *end;
+        size_t klen;
+        int i;
+
+        while (*v != '\0' && *v != ' ')
+            v++;
+        end = v;
+        while (*v == ' ')
+            v++;
+        if ((val = memchr(key, '=', (size_t)(end - key))) == NULL)
+            continue;
+        klen = (size_t)(val - key);
+        val++;
+        for (i = 0; i < 5; i++)
+            if (strlen(keys[i]) == klen && memcmp(key, keys[i], klen) == 0)
+                break;
+        if (i == 5)
+            continue; /* a later addition */
+        if (i == 2) {
+            if ((size_t)(end - val) == strlen(KIND_ITEMS) &&
+                memcmp(val, KIND_ITEMS, strlen(KIND_ITEMS)) == 0)
+                h->records = 0;
+            else if ((size_t)(end - val) == strlen(KIND_RECORDS) &&
+                     memcmp(val, KIND_RECORDS, strlen(KIND_RECORDS)) == 0)
+                h->records = 1;
+            else
+                return -1;
+        } else {
+            uint64_t n = 0;
+
+            if (val == end)
+                return -1;
+            for (; val < end; val++) {
+                if (*val < '0' || *val > '9' || n > (UINT64_MAX - 9) / 10)
+                    return -1;
+                n = n * 10 + (uint64_t)(*val - '0');
+            }
+            *(i == 0 ? &h->seq : i == 1 ? &h->lost : i == 3 ? &h->size
+                                                          : &h->length) = n;
+        }
+        seen |= 1u << i;
+    }
+    return seen == 0x1f ? 0 : -1;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Usage.                                                                   */
 
