@@ -361,8 +361,13 @@ int bridge_out(const bridge_opts_t *o)
             if (wait_ms > 100)
                 wait_ms = 100;
         }
-        if (rc == SCB_EAGAIN)
+        if (rc == SCB_EAGAIN) {
+            /* The ring is empty: send what the client holds now rather
+             * than when its flusher thread wakes (a millisecond later). */
+            if (natsConnection_Buffered(t.nc) > 0)
+                natsConnection_FlushTimeout(t.nc, 100);
             scb_wait(t.r, wait_ms);
+        }
     }
     status = BRIDGE_EXIT_OK;
 done:
