@@ -363,8 +363,11 @@ int bridge_out(const bridge_opts_t *o)
         }
         if (rc == SCB_EAGAIN) {
             /* The ring is empty: send what the client holds now rather
-             * than when its flusher thread wakes (a millisecond later). */
-            if (natsConnection_Buffered(t.nc) > 0)
+             * than when its flusher thread wakes (a millisecond later).
+             * Not while disconnected: the client keeps it for the
+             * reconnection, and the flush would only wait. */
+            if (natsConnection_Buffered(t.nc) > 0 &&
+                natsConnection_Status(t.nc) == NATS_CONN_STATUS_CONNECTED)
                 natsConnection_FlushTimeout(t.nc, 100);
             scb_wait(t.r, wait_ms);
         }
