@@ -29,7 +29,9 @@
  *   lost=N    out's running lost_source when it published the item;
  *   kind=K    "items" or "records";
  *   size=N    the item size (records: the largest record);
- *   length=N  the source's length (items; records: bytes of record space).
+ *   length=N  the source's length (items; records: bytes of record space);
+ *   run=HEX   optional: a random number out draws when it starts, so that
+ *             in knows a restarted out (whose lost starts again from 0).
  * One header rather than five: the NATS client builds a hash table per
  * message for its headers, and five entries cost out and in half their
  * throughput. */
@@ -38,9 +40,10 @@
 #define KIND_RECORDS "records"
 
 /* The fields of the header; 0 when all of seq, lost, kind, size and length
- * are there and well formed, else -1. */
+ * are there and every field known is well formed, else -1.  run is 0 when
+ * absent. */
 typedef struct bridge_hdr {
-    uint64_t seq, lost, size, length;
+    uint64_t seq, lost, size, length, run;
     int records;
 } bridge_hdr_t;
 int bridge_parse_hdr(const char *value, bridge_hdr_t *h);

@@ -32,6 +32,7 @@ typedef struct in {
     int geometry_known;  /* the first message's geometry was checked */
     int lossless;        /* the local ring is lossless: pushes wait */
     uint64_t last_lost;  /* out's lost_source in the last message taken */
+    uint64_t last_run;   /* and its run (0: none given) */
     bridge_stats_t st;
 } in_t;
 
@@ -151,11 +152,15 @@ static int take(in_t *t, natsMsg *m)
         return 0;
     }
     if (t->st.have_seq) {
-        /* The numbers skipped are items out never read (its lost_source
-         * grew by as many) or messages lost on the way.  A lost_source
-         * lower than the last one is a restarted out, counting from 0. */
+        /* The numbers skipped are items out never published (its
+         * lost_source grew by as many) or messages lost on the way.  A
+         * restarted out (another run, or without runs a lost_source lower
+         * than the last) counts from 0 again. */
         gap = seq - t->st.last_seq - 1;
-        dlost = lost >= t->last_lost ? lost - t->last_lost : lost;
+        if (h.run != t->last_run || lost < t->last_lost)
+            dlost = lost;
+        else
+            dlost = lost - t->last_lost;
         if (dlost > gap)
             dlost = gap;
         t->st.lost_source += dlost;
@@ -174,6 +179,7 @@ static int take(in_t *t, natsMsg *m)
     t->st.last_seq = seq;
     t->st.have_seq = 1;
     t->last_lost = lost;
+    t->last_run = h.run;
     return 0;
 }
 

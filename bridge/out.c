@@ -1,6 +1,6 @@
 /*
  * out.c - scb bridge out: reads a local ring as a reader and publishes each
- * item or record, in order, as one NATS message whose headers carry its
+ * item or record, in order, as one NATS message whose header carries its
  * source sequence number, out's running lost_source count and the ring's
  * geometry (bridge.h).  Public libscb API only; not here: waiting on
  * anything but the ring and the NATS client's own buffering.
@@ -11,15 +11,16 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "bridge.h"
 
-/* How many items one scb_pop_many takes at most, and the bytes that may
- * wait in memory while out looks for its first sequence number. */
+/* The bytes one scb_pop_many takes at most, and the bytes of items that
+ * may wait in memory while their sequence numbers are not known. */
 #define BATCH_BYTES (256u * 1024u)
 #define PENDING_MAX_BYTES (64u * 1024u * 1024u)
 
@@ -47,7 +48,7 @@ typedef struct out {
     uint64_t read;      /* items read, all told */
     uint64_t dropped;   /* read but not published: counted in lost_source */
     pending_t pend;
-    char geometry[80]; /* " kind=K size=N length=N", the header's tail */
+    char geometry[112]; /* " kind=K size=N length=N run=HEX", the header's tail */
     bridge_stats_t st;
 } out_t;
 
@@ -66,6 +67,22 @@ static char *u64_str(char *buf, uint64_t v)
         *buf++ = tmp[--n];
     *buf = '\0';
     return buf;
+}
+
+/* A number that tells this run of out from others: the clock and the
+ * process id, mixed (splitmix64's finaliser). */
+static uint64_t run_id(void)
+{
+    struct timespec ts;
+    uint64_t z;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    z = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    z ^= (uint64_t)getpid() << 32;
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    z ^= z >> 31;
+    return z != 0 ? z : 1;
 }
 
 /* Publishes one item as one message.  A message the client refuses (its
@@ -298,8 +315,10 @@ int bridge_out(const bridge_opts_t *o)
     scb_info(t.r, &t.info);
     t.records = (t.info.flags & SCB_RECORDS) != 0;
     t.lossless = (t.info.flags & SCB_LOSSLESS) != 0;
-    snprintf(t.geometry, sizeof t.geometry, " kind=%s size=%" PRIu32 " length=%" PRIu64,
-             t.records ? KIND_RECORDS : KIND_ITEMS, t.info.item_size, t.info.length);
+    snprintf(t.geometry, sizeof t.geometry,
+             " kind=%s size=%" PRIu32 " length=%" PRIu64 " run=%016" PRIx64,
+             t.records ? KIND_RECORDS : KIND_ITEMS, t.info.item_size,
+             t.info.length, run_id());
     if ((int64_t)t.info.item_size + 256 > natsConnection_GetMaxPayload(t.nc)) {
         bridge_err(o, "%s: items of up to %" PRIu32 " bytes do not fit the "
                    "server's largest message (%" PRId64 " bytes)", o->ring,

@@ -69,9 +69,13 @@ int bridge_parse_u64(const char *s, uint64_t *out)
 
 int bridge_parse_hdr(const char *v, bridge_hdr_t *h)
 {
-    static const char *const keys[] = {"seq", "lost", "kind", "size", "length"};
+    enum { K_SEQ, K_LOST, K_KIND, K_SIZE, K_LENGTH, K_RUN, K_N };
+    static const char *const keys[K_N] = {"seq",  "lost",   "kind",
+                                          "size", "length", "run"};
+    const unsigned required = (1u << K_RUN) - 1;
     unsigned seen = 0;
 
+    h->run = 0;
     while (*v != '\0') {
         const char *key = v, *val, *end;
         size_t klen;
@@ -86,12 +90,12 @@ int bridge_parse_hdr(const char *v, bridge_hdr_t *h)
             continue;
         klen = (size_t)(val - key);
         val++;
-        for (i = 0; i < 5; i++)
+        for (i = 0; i < K_N; i++)
             if (strlen(keys[i]) == klen && memcmp(key, keys[i], klen) == 0)
                 break;
-        if (i == 5)
+        if (i == K_N)
             continue; /* a later addition */
-        if (i == 2) {
+        if (i == K_KIND) {
             if ((size_t)(end - val) == strlen(KIND_ITEMS) &&
                 memcmp(val, KIND_ITEMS, strlen(KIND_ITEMS)) == 0)
                 h->records = 0;
@@ -102,20 +106,34 @@ int bridge_parse_hdr(const char *v, bridge_hdr_t *h)
                 return -1;
         } else {
             uint64_t n = 0;
+            unsigned base = i == K_RUN ? 16 : 10;
 
-            if (val == end)
+            if (val == end || end - val > 20)
                 return -1;
             for (; val < end; val++) {
-                if (*val < '0' || *val > '9' || n > (UINT64_MAX - 9) / 10)
+                unsigned d;
+
+                if (*val >= '0' && *val <= '9')
+                    d = (unsigned)(*val - '0');
+                else if (base == 16 && *val >= 'a' && *val <= 'f')
+                    d = (unsigned)(*val - 'a' + 10);
+                else
                     return -1;
-                n = n * 10 + (uint64_t)(*val - '0');
+                if (n > (UINT64_MAX - d) / base)
+                    return -1;
+                n = n * base + d;
             }
-            *(i == 0 ? &h->seq : i == 1 ? &h->lost : i == 3 ? &h->size
-                                                          : &h->length) = n;
+            switch (i) {
+            case K_SEQ: h->seq = n; break;
+            case K_LOST: h->lost = n; break;
+            case K_SIZE: h->size = n; break;
+            case K_LENGTH: h->length = n; break;
+            default: h->run = n; break;
+            }
         }
         seen |= 1u << i;
     }
-    return seen == 0x1f ? 0 : -1;
+    return (seen & required) == required ? 0 : -1;
 }
 
 /* ------------------------------------------------------------------------ */
