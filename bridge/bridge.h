@@ -70,6 +70,10 @@ typedef struct bridge_stats {
     uint64_t lost_upstream; /* in: sequence gaps not explained by lost_source */
     uint64_t duplicates;    /* in: messages dropped as already delivered */
     uint64_t errors;        /* out: failed publishes; in: malformed messages */
+    uint64_t unsent;        /* out: published while the server was away,
+                             * still held by the client (not in moved) */
+    uint64_t dropped_at_stop; /* in: taken but not written, the local
+                               * lossless ring full when a signal came */
     uint64_t first_seq;     /* the first sequence number published/delivered */
     uint64_t last_seq;      /* the last sequence number published/delivered */
     int have_seq;           /* last_seq is set */
@@ -81,6 +85,10 @@ extern volatile sig_atomic_t bridge_stop;
 /* The program's messages: "scb: bridge: out: ..." on stderr. */
 void bridge_err(const bridge_opts_t *o, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* The NATS client's last error text for this thread (it names the file and
+ * the reason), or s's text when there is none. */
+const char *bridge_nats_err(natsStatus s);
 
 /* Connects to o->url with reconnection for ever; on failure prints one line
  * and returns NULL (the caller exits 2). */

@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "bridge.h"
+#include "scb-cmd.h"
 
 volatile sig_atomic_t bridge_stop;
 
@@ -33,15 +34,64 @@ static const char *role(const bridge_opts_t *o)
     return o->out ? "out" : "in";
 }
 
+/* Writes s to f with the user information of every URL in it (the
+ * "user:password@" or "token@" after "scheme://") replaced by "***", so
+ * that no message shows credentials. */
+static void put_redacted(FILE *f, const char *s)
+{
+    const char *p;
+
+    while ((p = strstr(s, "://")) != NULL) {
+        const char *host = p + 3, *e = host, *at = NULL;
+
+        while (*e != '\0' && strchr("/,; \t\n'\"()<>", *e) == NULL) {
+            if (*e == '@')
+                at = e;
+            e++;
+        }
+        fwrite(s, 1, (size_t)(host - s), f);
+        if (at != NULL) {
+            fputs("***", f);
+            host = at;
+        }
+        fwrite(host, 1, (size_t)(e - host), f);
+        s = e;
+    }
+    fputs(s, f);
+}
+
+static void verr(const bridge_opts_t *o, const char *fmt, va_list ap)
+{
+    char msg[2048];
+
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    if (o != NULL)
+        fprintf(stderr, "scb: bridge: %s: ", role(o));
+    else
+        fprintf(stderr, "scb: bridge: ");
+    put_redacted(stderr, msg);
+}
+
 void bridge_err(const bridge_opts_t *o, const char *fmt, ...)
 {
     va_list ap;
 
-    fprintf(stderr, "scb: bridge: %s: ", role(o));
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    verr(o, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+}
+
+const char *bridge_nats_err(natsStatus s)
+{
+    const char *text = nats_GetLastError(NULL), *p;
+
+    if (text == NULL || *text == '\0')
+        return natsStatus_GetText(s);
+    /* Without the client's "(file.c:123): " in front. */
+    if (text[0] == '(' && (p = strstr(text, "): ")) != NULL)
+        text = p + 3;
+    return text;
 }
 
 double bridge_now(void)
@@ -175,19 +225,21 @@ static void usage(FILE *f)
 "source's.\n");
 }
 
-static void die_usage(const bridge_opts_t *o, const char *fmt, const char *arg)
+static void bad_args(const bridge_opts_t *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3), noreturn));
+static void bad_args(const bridge_opts_t *o, const char *fmt, ...)
 {
-    if (o != NULL)
-        fprintf(stderr, "scb: bridge: %s: ", role(o));
-    else
-        fprintf(stderr, "scb: bridge: ");
-    fprintf(stderr, fmt, arg);
+    va_list ap;
+
+    va_start(ap, fmt);
+    verr(o, fmt, ap);
+    va_end(ap);
     fprintf(stderr, " (try 'scb bridge --help')\n");
     exit(BRIDGE_EXIT_USAGE);
 }
 
 /* A subject one can publish to: tokens separated by dots, none empty, no
- * white space, no wildcard. */
+ * space or control character, no wildcard. */
 static int subject_ok(const char *s)
 {
     size_t tok = 0;
@@ -199,12 +251,33 @@ static int subject_ok(const char *s)
             tok = 0;
             continue;
         }
-        if (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n' ||
-            *s == '*' || *s == '>')
+        if ((unsigned char)*s <= ' ' || *s == 0x7f || *s == '*' || *s == '>')
             return 0;
         tok++;
     }
     return tok > 0;
+}
+
+/* The shortest --stats period: a line every 10 ms is already a flood. */
+#define STATS_MIN 0.01
+
+static int backend_ok(const char *name)
+{
+    for (const char *const *b = scb_backends(); *b != NULL; b++)
+        if (strcmp(*b, name) == 0)
+            return 1;
+    return 0;
+}
+
+static const char *backends_list(void)
+{
+    static char list[256];
+    size_t n = 0;
+
+    for (const char *const *b = scb_backends(); *b != NULL; b++)
+        n += (size_t)snprintf(list + n, n < sizeof list ? sizeof list - n : 0,
+                              "%s%s", n ? ", " : "", *b);
+    return list;
 }
 
 static void parse(bridge_opts_t *o, int argc, char **argv)
@@ -231,7 +304,7 @@ static void parse(bridge_opts_t *o, int argc, char **argv)
 
     memset(o, 0, sizeof *o);
     if (argc < 2)
-        die_usage(NULL, "%s", "missing out or in");
+        bad_args(NULL, "%s", "missing out or in");
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(stdout);
         exit(BRIDGE_EXIT_OK);
@@ -243,7 +316,7 @@ static void parse(bridge_opts_t *o, int argc, char **argv)
     if (strcmp(argv[1], "out") == 0)
         o->out = 1;
     else if (strcmp(argv[1], "in") != 0)
-        die_usage(NULL, "unknown direction '%s': out or in", argv[1]);
+        bad_args(NULL, "unknown direction '%s': out or in", argv[1]);
     argc--;
     argv++;
     /* getopt's own messages then read "scb bridge out: ...". */
@@ -259,34 +332,39 @@ static void parse(bridge_opts_t *o, int argc, char **argv)
             break;
         case O_REPLICAS:
             if (!o->out)
-                die_usage(o, "%s", "--replicas is for out");
+                bad_args(o, "%s", "--replicas is for out");
             if (bridge_parse_u64(optarg, &v) != 0 || v < 1 || v > 5)
-                die_usage(o, "bad number for --replicas (1 to 5): '%s'", optarg);
+                bad_args(o, "bad number for --replicas (1 to 5): '%s'", optarg);
             o->replicas = (uint32_t)v;
             replicas_given = 1;
             break;
         case O_DURABLE:
             if (o->out)
-                die_usage(o, "%s", "--durable is for in");
+                bad_args(o, "%s", "--durable is for in");
             o->durable = optarg;
             break;
         case O_LENGTH:
             if (o->out)
-                die_usage(o, "%s", "--length is for in (out reads the ring as it is)");
-            if (bridge_parse_u64(optarg, &v) != 0 || v < 1)
-                die_usage(o, "bad number for --length: '%s'", optarg);
+                bad_args(o, "%s", "--length is for in (out reads the ring as it is)");
+            /* The units of scb create's --length (K, M, G, T), through
+             * the scb command's own parser. */
+            if (cmd_parse_size(optarg, UINT64_MAX, &v) != 0 || v < 1)
+                bad_args(o, "bad number for --length: '%s'", optarg);
             o->length = v;
             break;
         case O_BACKEND:
             o->backend = optarg;
+            if (!backend_ok(optarg))
+                bad_args(o, "unknown backend '%s' (built in: %s)", optarg,
+                          backends_list());
             break;
         case O_STATS:
             errno = 0;
             o->stats_period = strtod(optarg, &end);
             if (errno != 0 || end == optarg || *end != '\0' ||
-                !(o->stats_period > 0) || o->stats_period > 86400)
-                die_usage(o, "bad number for --stats (seconds, more than 0, "
-                          "at most 86400): '%s'", optarg);
+                !(o->stats_period >= STATS_MIN) || o->stats_period > 86400)
+                bad_args(o, "bad number for --stats (seconds, at least %g, "
+                          "at most 86400): '%s'", STATS_MIN, optarg);
             break;
         case O_CREDS:
             o->creds = optarg;
@@ -301,36 +379,36 @@ static void parse(bridge_opts_t *o, int argc, char **argv)
             printf("scb-bridge (libscb) %s\n", scb_version());
             exit(BRIDGE_EXIT_OK);
         case ':':
-            die_usage(o, "option '%s' needs a value", argv[optind - 1]);
+            bad_args(o, "option '%s' needs a value", argv[optind - 1]);
             break;
         default:
-            die_usage(o, "unknown option '%s'", argv[optind - 1]);
+            bad_args(o, "unknown option '%s'", argv[optind - 1]);
         }
     }
     if (argc - optind != 2)
-        die_usage(o, "%s", o->out ? "want RING and URL" : "want URL and RING");
+        bad_args(o, "%s", o->out ? "want RING and URL" : "want URL and RING");
     o->ring = argv[optind + (o->out ? 0 : 1)];
     o->url = argv[optind + (o->out ? 1 : 0)];
     if (*o->ring == '\0' || strlen(o->ring) > SCB_NAME_MAX)
-        die_usage(o, "bad ring name '%s'", o->ring);
+        bad_args(o, "bad ring name '%s'", o->ring);
     if (*o->url == '\0')
-        die_usage(o, "%s", "empty URL");
+        bad_args(o, "%s", "empty URL");
     if (replicas_given && o->stream == NULL)
-        die_usage(o, "%s", "--replicas goes with --stream");
+        bad_args(o, "%s", "--replicas goes with --stream");
     if (o->durable != NULL && o->stream == NULL)
-        die_usage(o, "%s", "--durable goes with --stream");
+        bad_args(o, "%s", "--durable goes with --stream");
     if (o->subject == NULL) {
         snprintf(subject, sizeof subject, "scb.%s", o->ring);
         o->subject = subject;
         if (!subject_ok(subject))
-            die_usage(o, "the ring's name does not make a NATS subject "
+            bad_args(o, "the ring's name does not make a NATS subject "
                       "('%s'): give --subject", subject);
     } else if (!subject_ok(o->subject)) {
-        die_usage(o, "bad subject '%s' (dot-separated tokens, no spaces, "
-                  "no wildcards)", o->subject);
+        bad_args(o, "bad subject '%s' (dot-separated tokens, no spaces, "
+                  "no control characters, no wildcards)", o->subject);
     }
     if (o->stream != NULL)
-        die_usage(o, "--stream %s: JetStream is not built yet (core NATS only)",
+        bad_args(o, "--stream %s: JetStream is not built yet (core NATS only)",
                   o->stream);
 }
 
@@ -390,12 +468,13 @@ natsConnection *bridge_connect(const bridge_opts_t *o)
             s = natsOptions_LoadCATrustedCertificates(opts, o->tls_ca);
     }
     if (s != NATS_OK) {
-        bridge_err(o, "NATS options: %s", natsStatus_GetText(s));
+        /* The client's own text says which file and why. */
+        bridge_err(o, "NATS options: %s", bridge_nats_err(s));
         goto fail;
     }
     s = natsConnection_Connect(&nc, opts);
     if (s != NATS_OK) {
-        bridge_err(o, "cannot connect to %s: %s", o->url, natsStatus_GetText(s));
+        bridge_err(o, "cannot connect to %s: %s", o->url, bridge_nats_err(s));
         nc = NULL;
     }
 fail:
@@ -453,6 +532,10 @@ void bridge_print_stats(const bridge_opts_t *o, natsConnection *nc,
            o->out ? "published" : "delivered", s->moved, s->lost_source,
            s->lost_upstream, s->duplicates, reconnects,
            o->out ? "publish_errors" : "malformed", s->errors);
+    if (o->out)
+        printf(", \"unsent\": %" PRIu64, s->unsent);
+    else
+        printf(", \"dropped_at_stop\": %" PRIu64, s->dropped_at_stop);
     if (s->have_seq)
         printf(", \"first_seq\": %" PRIu64 ", \"last_seq\": %" PRIu64,
                s->first_seq, s->last_seq);
@@ -475,20 +558,26 @@ int main(int argc, char **argv)
     sigset_t block;
     int status;
 
-    parse(&o, argc, argv);
-
+    /* First thing: a SIGINT or SIGTERM from now on stops the bridge the
+     * orderly way, even when the process started with them ignored (a
+     * background job's SIGINT) or blocked. */
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    /* The NATS client's threads inherit the mask at their creation: block
-     * the two signals while they are made, so that they reach this thread,
-     * whose waits they then cut short. */
     sigemptyset(&block);
     sigaddset(&block, SIGINT);
     sigaddset(&block, SIGTERM);
+    pthread_sigmask(SIG_UNBLOCK, &block, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    parse(&o, argc, argv);
+
+    /* The NATS client's threads inherit the mask at their creation: block
+     * the two signals while they are made, so that they reach this thread,
+     * whose waits they then cut short (bridge_connect unblocks them; one
+     * that came meanwhile is delivered then). */
     pthread_sigmask(SIG_BLOCK, &block, NULL);
     if (nats_Open(-1) != NATS_OK) {
         fprintf(stderr, "scb: bridge: cannot start the NATS library\n");
