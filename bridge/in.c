@@ -33,6 +33,9 @@ typedef struct in {
     int lossless;        /* the local ring is lossless: pushes wait */
     uint64_t last_lost;  /* out's lost_source in the last message taken */
     uint64_t last_run;   /* and its run (0: none given) */
+    int created;         /* in created the ring */
+    int said_nomake;     /* the source's geometry could not be made: said */
+    double next_stats;   /* when the next statistics line is due (0: never) */
     bridge_stats_t st;
 } in_t;
 
@@ -58,40 +61,83 @@ static int open_writer(scb_t **w, const bridge_opts_t *o)
     return rc;
 }
 
-/* The first message: the ring is created with its geometry, or the one
- * there is checked against it.  Returns 0, -1 for a header that makes no
- * ring (counted as malformed), or the exit status. */
+/* A geometry libscb can make (scb_create's bounds), and a payload that
+ * fits it.  A message that fails this is malformed, whatever the ring. */
+static int hdr_ok(const bridge_hdr_t *h, size_t len)
+{
+    if (h->size < 1 || h->size > (UINT64_C(1) << 30) || h->length < 1 ||
+        h->length > (UINT64_C(1) << 48))
+        return 0;
+    if (h->records) {
+        if (h->length % 8 != 0 || h->length < 2 * (h->size + 16))
+            return 0;
+        return len <= h->size;
+    }
+    if (h->size * h->length > (UINT64_C(1) << 61))
+        return 0;
+    return len == h->size;
+}
+
+/* The ring takes items of this header's kind and size. */
+static int hdr_fits(const in_t *t, const bridge_hdr_t *h)
+{
+    return h->size == t->info.item_size &&
+           ((t->info.flags & SCB_RECORDS) != 0) == h->records;
+}
+
+/* The first well-formed message (a malformed one decides nothing): the
+ * ring is created with its geometry, or the one that was there at start
+ * is checked against it.  Returns 0, -1 for a geometry this host cannot
+ * make (counted as malformed), or the exit status. */
 static int take_geometry(in_t *t, const bridge_hdr_t *h)
 {
     const bridge_opts_t *o = t->o;
-    uint64_t size = h->size, length = h->length;
-    int records = h->records, rc;
+    int rc;
 
-    if (size < 1 || size > UINT32_MAX || length < 1)
-        return -1;
     if (t->w == NULL) {
         scb_config_t cfg;
 
         scb_config_init(&cfg);
-        cfg.item_size = (uint32_t)size;
-        cfg.length = o->length ? o->length : length;
-        cfg.flags = records ? SCB_RECORDS : 0;
+        cfg.item_size = (uint32_t)h->size;
+        cfg.length = o->length ? o->length : h->length;
+        cfg.flags = h->records ? SCB_RECORDS : 0;
         cfg.backend = o->backend;
         rc = scb_create(&t->w, o->ring, &cfg);
         if (rc == SCB_EEXIST)
             rc = open_writer(&t->w, o);
+        else if (rc == SCB_OK)
+            t->created = 1;
         if (rc != SCB_OK) {
+            if (o->length != 0 && rc == SCB_EINVAL) {
+                bridge_err(o, "%s: --length %" PRIu64 " does not make a ring "
+                           "of the source's %s of %s%" PRIu64 " bytes: %s",
+                           o->ring, o->length, h->records ? "records" : "items",
+                           h->records ? "up to " : "", h->size, scb_strerror(rc));
+                return BRIDGE_EXIT_USAGE;
+            }
+            if ((rc == SCB_EINVAL || rc == SCB_ENOMEM) && o->length == 0) {
+                /* The source's geometry, too big for this host (or a
+                 * forged one): said once, then counted as malformed. */
+                if (!t->said_nomake)
+                    bridge_err(o, "%s: cannot make a ring of %s %s of %s%"
+                               PRIu64 " bytes: %s", o->ring, h->records ?
+                               "record space" : "length", h->records ?
+                               "for records" : "for items", h->records ?
+                               "up to " : "", h->size, scb_strerror(rc));
+                t->said_nomake = 1;
+                return -1;
+            }
             bridge_err(o, "%s: %s", o->ring, scb_strerror(rc));
-            return rc == SCB_EINVAL ? BRIDGE_EXIT_USAGE : BRIDGE_EXIT_ERR;
+            return BRIDGE_EXIT_ERR;
         }
     }
     scb_info(t->w, &t->info);
-    if (t->info.item_size != size || ((t->info.flags & SCB_RECORDS) != 0) != records) {
+    if (!hdr_fits(t, h)) {
         bridge_err(o, "%s: the ring holds %s of %" PRIu32 " bytes, the source "
                    "%s of %" PRIu64 ": geometry mismatch", o->ring,
                    (t->info.flags & SCB_RECORDS) ? "records of up to" : "items",
-                   t->info.item_size, records ? "records of up to" : "items",
-                   size);
+                   t->info.item_size, h->records ? "records of up to" : "items",
+                   h->size);
         return BRIDGE_EXIT_USAGE;
     }
     t->lossless = (t->info.flags & SCB_LOSSLESS) != 0;
@@ -99,8 +145,31 @@ static int take_geometry(in_t *t, const bridge_hdr_t *h)
     return 0;
 }
 
+/* Prints the statistics line when its time has come; returns the longest
+ * wait (ms, at most 100) before the next is due. */
+static int64_t tick(in_t *t)
+{
+    int64_t wait_ms = 100;
+
+    if (t->next_stats > 0) {
+        double now = bridge_now();
+
+        if (now >= t->next_stats) {
+            bridge_print_stats(t->o, t->nc, &t->st);
+            t->next_stats += t->o->stats_period;
+            if (t->next_stats < now)
+                t->next_stats = now + t->o->stats_period;
+        }
+        wait_ms = (int64_t)((t->next_stats - now) * 1000) + 1;
+        if (wait_ms > 100)
+            wait_ms = 100;
+    }
+    return wait_ms;
+}
+
 /* Writes one item; on a lossless ring it waits for room (100 ms at a time,
- * so that a signal is seen).  Returns an SCB_* code. */
+ * so that a signal is seen, and the statistics lines go on).  Returns an
+ * SCB_* code. */
 static int push(in_t *t, const void *data, size_t len)
 {
     int rc;
@@ -112,7 +181,7 @@ static int push(in_t *t, const void *data, size_t len)
             rc = scb_push(t->w, data);
         if (rc != SCB_EAGAIN || !t->lossless || bridge_stop)
             return rc;
-        scb_wait(t->w, 100);
+        scb_wait(t->w, tick(t));
     }
 }
 
@@ -120,14 +189,14 @@ static int push(in_t *t, const void *data, size_t len)
 static int take(in_t *t, natsMsg *m)
 {
     bridge_hdr_t h;
-    uint64_t seq, lost, gap, dlost;
+    uint64_t seq, lost, gap = 0, dlost = 0;
     const char *value;
     const void *data = natsMsg_GetData(m);
     size_t len = (size_t)natsMsg_GetDataLength(m);
     int rc;
 
     if (natsMsgHeader_Get(m, HDR_NAME, &value) != NATS_OK || value == NULL ||
-        bridge_parse_hdr(value, &h) != 0) {
+        bridge_parse_hdr(value, &h) != 0 || !hdr_ok(&h, len)) {
         t->st.errors++;
         return 0;
     }
@@ -142,8 +211,9 @@ static int take(in_t *t, natsMsg *m)
         if (rc > 0)
             return rc;
     }
-    if ((t->info.flags & SCB_RECORDS) ? len > t->info.item_size
-                                       : len != t->info.item_size) {
+    /* Every message, not only the first: a kind or size the ring does not
+     * take is malformed (a second out on the subject, or a forgery). */
+    if (!hdr_fits(t, &h)) {
         t->st.errors++;
         return 0;
     }
@@ -155,7 +225,8 @@ static int take(in_t *t, natsMsg *m)
         /* The numbers skipped are items out never published (its
          * lost_source grew by as many) or messages lost on the way.  A
          * restarted out (another run, or without runs a lost_source lower
-         * than the last) counts from 0 again. */
+         * than the last) counts from 0 again.  Counted only once the item
+         * is in the ring. */
         gap = seq - t->st.last_seq - 1;
         if (h.run != t->last_run || lost < t->last_lost)
             dlost = lost;
@@ -163,16 +234,20 @@ static int take(in_t *t, natsMsg *m)
             dlost = lost - t->last_lost;
         if (dlost > gap)
             dlost = gap;
-        t->st.lost_source += dlost;
-        t->st.lost_upstream += gap - dlost;
     }
     rc = push(t, data, len);
     if (rc != SCB_OK) {
-        if (bridge_stop && rc == SCB_EAGAIN)
+        if (bridge_stop && rc == SCB_EAGAIN) {
+            /* The lossless ring stayed full until the signal: this item
+             * is not written, and says so. */
+            t->st.dropped_at_stop++;
             return 0;
+        }
         bridge_err(t->o, "%s: %s", t->o->ring, scb_strerror(rc));
         return BRIDGE_EXIT_ERR;
     }
+    t->st.lost_source += dlost;
+    t->st.lost_upstream += gap - dlost;
     t->st.moved++;
     if (!t->st.have_seq)
         t->st.first_seq = seq;
@@ -188,22 +263,25 @@ int bridge_in(const bridge_opts_t *o)
     in_t t;
     natsMsg *m = NULL;
     natsStatus s;
-    double next_stats = 0;
     int64_t drain_left = -1;
     int rc, status = BRIDGE_EXIT_ERR;
 
     memset(&t, 0, sizeof t);
     t.o = o;
-    t.nc = bridge_connect(o);
-    if (t.nc == NULL)
-        return BRIDGE_EXIT_USAGE;
 
     /* A ring already there is taken now (its geometry is checked against
-     * the first message); a missing one is created then. */
+     * the first message); a missing one is created then.  Before the
+     * connection: a bad name is a bad argument (exit 2, no statistics). */
     rc = open_writer(&t.w, o);
     if (rc != SCB_OK && rc != SCB_ENOENT) {
         bridge_err(o, "%s: %s", o->ring, scb_strerror(rc));
-        goto done;
+        return rc == SCB_EINVAL || rc == SCB_ENAMETOOLONG ? BRIDGE_EXIT_USAGE
+                                                           : BRIDGE_EXIT_ERR;
+    }
+    t.nc = bridge_connect(o);
+    if (t.nc == NULL) {
+        scb_close(t.w);
+        return BRIDGE_EXIT_USAGE;
     }
 
     s = natsConnection_SubscribeSync(&t.sub, t.nc, o->subject);
@@ -218,23 +296,10 @@ int bridge_in(const bridge_opts_t *o)
     }
 
     if (o->stats_period > 0)
-        next_stats = bridge_now() + o->stats_period;
+        t.next_stats = bridge_now() + o->stats_period;
     for (;;) {
-        int64_t wait_ms = 100;
+        int64_t wait_ms = tick(&t);
 
-        if (next_stats > 0) {
-            double now = bridge_now();
-
-            if (now >= next_stats) {
-                bridge_print_stats(o, t.nc, &t.st);
-                next_stats += o->stats_period;
-                if (next_stats < now)
-                    next_stats = now + o->stats_period;
-            }
-            wait_ms = (int64_t)((next_stats - now) * 1000) + 1;
-            if (wait_ms > 100)
-                wait_ms = 100;
-        }
         /* Stopping: what the client held when the signal came goes into
          * the ring, and nothing after it. */
         if (bridge_stop && drain_left < 0) {
