@@ -39,6 +39,7 @@ typedef struct out {
     int records;
     int lossless;
     natsConnection *nc;
+    int connected;      /* the connection's state at the last look */
     /* Sequence numbers (see resolve): */
     int pos_known;      /* next_seq is the number of the next item read */
     uint64_t next_seq;
@@ -112,7 +113,12 @@ static int publish(out_t *t, const void *data, size_t len, uint64_t seq,
     t->st.have_seq = 1;
     t->st.lost_source = lost;
     if (s == NATS_OK) {
-        t->st.moved++;
+        /* While the server is away the client only holds the message for
+         * the reconnection: not published yet. */
+        if (t->connected)
+            t->st.moved++;
+        else
+            t->st.unsent++;
         return 0;
     }
     t->st.errors++;
@@ -290,11 +296,10 @@ int bridge_out(const bridge_opts_t *o)
 
     memset(&t, 0, sizeof t);
     t.o = o;
-    t.nc = bridge_connect(o);
-    if (t.nc == NULL)
-        return BRIDGE_EXIT_USAGE;
 
-    /* The ring, as a reader (registered, if it is lossless). */
+    /* The ring, as a reader (registered, if it is lossless), before the
+     * connection: a ring that is not there is a bad argument (exit 2, no
+     * statistics). */
     scb_config_init(&cfg);
     rc = SCB_ENOENT;
     if (o->backend != NULL) {
@@ -310,8 +315,15 @@ int bridge_out(const bridge_opts_t *o)
     }
     if (rc != SCB_OK) {
         bridge_err(o, "%s: %s", o->ring, scb_strerror(rc));
-        goto done;
+        return rc == SCB_ENOENT || rc == SCB_EINVAL || rc == SCB_ENAMETOOLONG
+                   ? BRIDGE_EXIT_USAGE : BRIDGE_EXIT_ERR;
     }
+    t.nc = bridge_connect(o);
+    if (t.nc == NULL) {
+        scb_close(t.r);
+        return BRIDGE_EXIT_USAGE;
+    }
+    t.connected = 1;
     scb_info(t.r, &t.info);
     t.records = (t.info.flags & SCB_RECORDS) != 0;
     t.lossless = (t.info.flags & SCB_LOSSLESS) != 0;
@@ -346,6 +358,14 @@ int bridge_out(const bridge_opts_t *o)
         next_stats = bridge_now() + o->stats_period;
     while (!bridge_stop) {
         int64_t wait_ms = 100;
+        int connected = natsConnection_Status(t.nc) == NATS_CONN_STATUS_CONNECTED;
+
+        /* Back from a reconnection: the client sent what it held first. */
+        if (connected && !t.connected) {
+            t.st.moved += t.st.unsent;
+            t.st.unsent = 0;
+        }
+        t.connected = connected;
 
         if (t.records) {
             rc = scb_pop_record(t.r, buf, t.info.item_size, &len);
@@ -385,18 +405,28 @@ int bridge_out(const bridge_opts_t *o)
              * than when its flusher thread wakes (a millisecond later).
              * Not while disconnected: the client keeps it for the
              * reconnection, and the flush would only wait. */
-            if (natsConnection_Buffered(t.nc) > 0 &&
-                natsConnection_Status(t.nc) == NATS_CONN_STATUS_CONNECTED)
+            if (t.connected && natsConnection_Buffered(t.nc) > 0)
                 natsConnection_FlushTimeout(t.nc, 100);
             scb_wait(t.r, wait_ms);
         }
     }
     status = BRIDGE_EXIT_OK;
 done:
-    /* Whatever the reason, what was published reaches the server first. */
-    if (natsConnection_FlushTimeout(t.nc, 5000) != NATS_OK && status == BRIDGE_EXIT_OK)
-        bridge_err(o, "flush: %s", natsStatus_GetText(natsConnection_Status(t.nc) ==
-                   NATS_CONN_STATUS_CONNECTED ? NATS_TIMEOUT : NATS_CONNECTION_CLOSED));
+    /* Whatever the reason, what was published reaches the server first;
+     * unless the server is away: the flush would only wait, and what the
+     * client holds is reported as unsent. */
+    if (natsConnection_Status(t.nc) == NATS_CONN_STATUS_CONNECTED) {
+        if (t.st.unsent > 0) {
+            t.st.moved += t.st.unsent;
+            t.st.unsent = 0;
+        }
+        if (natsConnection_FlushTimeout(t.nc, 5000) != NATS_OK &&
+            status == BRIDGE_EXIT_OK)
+            bridge_err(o, "flush: %s", natsStatus_GetText(NATS_TIMEOUT));
+    } else if (t.st.unsent > 0) {
+        bridge_err(o, "the server is away: %" PRIu64 " items not sent",
+                   t.st.unsent);
+    }
     bridge_print_stats(o, t.nc, &t.st);
     free(buf);
     free(t.pend.buf);
