@@ -13,7 +13,9 @@
 # SPIN (the model checker of tests/spin.test, which skips without it) and
 # libuv (examples/scb-uv, built only when configure finds it) are needed on
 # Debian, so that CI checks the models and runs that example, and optional
-# elsewhere.
+# elsewhere.  So are the NATS C client and server (libnats-dev, nats-server):
+# the bridge scb-bridge is built only when configure finds libnats, and its
+# test starts its own nats-server (skipped without one).
 
 set -eu
 
@@ -51,6 +53,21 @@ if ! have pkg-config || ! pkg-config --exists 'libuv >= 1.0' 2>/dev/null; then
     fi
 fi
 
+if ! have pkg-config || ! pkg-config --exists libnats 2>/dev/null; then
+    if [ -f /etc/debian_version ]; then
+        missing="$missing libnats"
+    else
+        optional="$optional libnats"
+    fi
+fi
+if ! have nats-server && [ ! -x /usr/sbin/nats-server ]; then
+    if [ -f /etc/debian_version ]; then
+        missing="$missing nats-server"
+    else
+        optional="$optional nats-server"
+    fi
+fi
+
 # The Python package: python3 3.11+ with its headers builds it; pip,
 # setuptools and wheel build it the way users install it
 # (tests/pyinstall.test); NumPy arrays are among the buffers its tests pass.
@@ -85,7 +102,7 @@ if [ -f /etc/debian_version ] && have apt-get; then
             sudo=sudo
         else
             echo "deps.sh: not root and no sudo: as root, run" >&2
-            echo "  apt-get update && apt-get install build-essential autoconf automake libtool pkg-config check libapr1-dev libuv1-dev g++ procps util-linux python3 python3-dev python3-pip python3-setuptools python3-wheel python3-numpy spin" >&2
+            echo "  apt-get update && apt-get install build-essential autoconf automake libtool pkg-config check libapr1-dev libuv1-dev g++ procps util-linux python3 python3-dev python3-pip python3-setuptools python3-wheel python3-numpy spin libnats-dev nats-server" >&2
             exit 1
         fi
     fi
@@ -95,7 +112,8 @@ if [ -f /etc/debian_version ] && have apt-get; then
     $sudo apt-get install -y --no-install-recommends \
         build-essential autoconf automake libtool pkg-config check \
         libapr1-dev libuv1-dev g++ procps util-linux python3 python3-dev \
-        python3-pip python3-setuptools python3-wheel python3-numpy spin
+        python3-pip python3-setuptools python3-wheel python3-numpy spin \
+        libnats-dev nats-server
     exit 0
 fi
 
@@ -109,7 +127,7 @@ echo "deps.sh: this is not a Debian system; install the missing tools, then re-r
 case "$os $id" in
     Darwin*)
         echo "  xcode-select --install   # the C compiler and make" >&2
-        echo "  brew install autoconf automake libtool pkg-config check apr libuv" >&2 ;;
+        echo "  brew install autoconf automake libtool pkg-config check apr libuv cnats nats-server" >&2 ;;
     FreeBSD*)
         echo "  pkg install autoconf automake libtool pkgconf check apr libuv gmake" >&2 ;;
     OpenBSD*|NetBSD*)
@@ -123,6 +141,6 @@ case "$os $id" in
     *alpine*)
         echo "  apk add build-base autoconf automake libtool pkgconf check-dev apr-dev libuv-dev util-linux procps" >&2 ;;
     *)
-        echo "  a C11 compiler, make, autoconf, automake, libtool, pkg-config, Check (libcheck) and APR (apr-1) with their headers; optional: libuv" >&2 ;;
+        echo "  a C11 compiler, make, autoconf, automake, libtool, pkg-config, Check (libcheck) and APR (apr-1) with their headers; optional: libuv, the NATS C client (libnats) and nats-server" >&2 ;;
 esac
 exit 1

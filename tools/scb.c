@@ -12,6 +12,7 @@
  *     scb ls [--json]
  *     scb rm NAME... | scb rm --stale [--prefix P]
  *     scb bench [scb-bench options]
+ *     scb bridge out RING URL [...] | scb bridge in URL RING [...]
  *
  * pop and tail are in scb-read.c, stat, ls and rm in scb-rings.c.
  *
@@ -539,28 +540,41 @@ static int cmd_push(int argc, char **argv)
 }
 
 /* ------------------------------------------------------------------------ */
-/* bench                                                                    */
+/* bench and bridge: companion programs                                     */
 
-/* Runs scb-bench: next to this program (installed, or in the build tree's
- * bench/ beside tools/), else from the configured bindir. */
+/* Some commands are programs of their own, so that scb links nothing but
+ * libscb: `scb bench` runs scb-bench, `scb bridge` runs scb-bridge (which
+ * links the NATS client).  A companion is looked for next to this program
+ * (installed), or in the build tree (`dir`/ beside tools/, where libtool
+ * may have put this program in tools/.libs/), else in the configured
+ * bindir; it gets this command's arguments, with its own name as argv[0].
+ * `missing` says when it is built, for the message when it is not found. */
 #if defined(_WIN32)
-static int cmd_bench(int argc, char **argv)
+static int run_companion(const char *prog, const char *dir, const char *missing,
+                         char **argv)
 {
-    (void)argc;
+    (void)dir;
+    (void)missing;
     (void)argv;
-    fprintf(stderr, "scb: bench: scb-bench is not built on Windows\n");
+    fprintf(stderr, "scb: %s: %s is not built on Windows\n", sub, prog);
     return EXIT_SCB;
 }
 #else
-static int cmd_bench(int argc, char **argv)
+static int run_companion(const char *prog, const char *dir, const char *missing,
+                         char **argv)
 {
-    char self[PATH_MAX], cand[PATH_MAX + 64], *slash;
-    static const char *const rel[] = {"/scb-bench", "/../bench/scb-bench",
-                                      "/../../bench/scb-bench", NULL};
+    char self[PATH_MAX], cand[PATH_MAX + 128], *slash;
+    const char *rel[3];
+    char rel1[96], rel2[96];
     ssize_t n = -1;
     int i;
 
-    argv[0] = (char *)"scb-bench";
+    snprintf(rel1, sizeof rel1, "/../%s/%s", dir, prog);
+    snprintf(rel2, sizeof rel2, "/../../%s/%s", dir, prog);
+    rel[0] = rel1;
+    rel[1] = rel2;
+    rel[2] = NULL;
+    argv[0] = (char *)prog;
 #if defined(__linux__)
     n = readlink("/proc/self/exe", self, sizeof self - 1);
 #endif
@@ -568,28 +582,44 @@ static int cmd_bench(int argc, char **argv)
         self[n] = '\0';
         if ((slash = strrchr(self, '/')) != NULL) {
             *slash = '\0';
-            for (i = 0; rel[i] != NULL; i++) {
-                snprintf(cand, sizeof cand, "%s%s", self, rel[i]);
+            snprintf(cand, sizeof cand, "%s/%s", self, prog);
+            for (i = -1; i < 0 || rel[i] != NULL; i++) {
+                if (i >= 0)
+                    snprintf(cand, sizeof cand, "%s%s", self, rel[i]);
                 if (access(cand, X_OK) == 0) {
                     execv(cand, argv);
-                    fprintf(stderr, "scb: bench: %s: %s\n", cand, strerror(errno));
+                    fprintf(stderr, "scb: %s: %s: %s\n", sub, cand, strerror(errno));
                     return EXIT_SCB;
                 }
             }
         }
     }
-    snprintf(cand, sizeof cand, "%s/scb-bench", SCB_BINDIR);
+    snprintf(cand, sizeof cand, "%s/%s", SCB_BINDIR, prog);
     if (access(cand, X_OK) == 0) {
         execv(cand, argv);
-        fprintf(stderr, "scb: bench: %s: %s\n", cand, strerror(errno));
+        fprintf(stderr, "scb: %s: %s: %s\n", sub, cand, strerror(errno));
         return EXIT_SCB;
     }
-    (void)argc;
-    fprintf(stderr, "scb: bench: scb-bench not found (next to scb, nor in %s)\n",
-            SCB_BINDIR);
+    fprintf(stderr, "scb: %s: %s not found (next to scb, nor in %s)%s\n", sub,
+            prog, SCB_BINDIR, missing);
     return EXIT_SCB;
 }
 #endif
+
+static int cmd_bench(int argc, char **argv)
+{
+    (void)argc;
+    return run_companion("scb-bench", "bench", "", argv);
+}
+
+/* scb-bridge parses its own arguments: it gets "scb-bridge out ..." */
+static int cmd_bridge(int argc, char **argv)
+{
+    (void)argc;
+    return run_companion("scb-bridge", "bridge",
+                         "; it is built when configure finds the NATS C "
+                         "client (libnats; --with-nats)", argv);
+}
 
 /* ------------------------------------------------------------------------ */
 
@@ -612,6 +642,9 @@ static void usage(FILE *f)
 "  scb rm NAME... | scb rm --stale   remove rings; --stale: those with no\n"
 "                           live writer and (lossless) no live reader\n"
 "  scb bench [OPTION]...    run scb-bench\n"
+"  scb bridge out RING URL [OPTION]...   publish a ring over NATS\n"
+"  scb bridge in URL RING [OPTION]...    write a ring from NATS (scb-bridge;\n"
+"                           see scb bridge --help)\n"
 "\n"
 "  -h, --help     this help (COMMAND --help: that command's)\n"
 "  -V, --version  the version\n"
@@ -644,7 +677,7 @@ int main(int argc, char **argv)
     } cmds[] = {{"create", cmd_create}, {"push", cmd_push},
                 {"stat", cmd_stat},     {"ls", cmd_ls},
                 {"rm", cmd_rm},         {"bench", cmd_bench},
-                {NULL, NULL}};
+                {"bridge", cmd_bridge}, {NULL, NULL}};
     const char *name;
     int i;
 
@@ -662,9 +695,11 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     sub = argv[1];
-    /* Each command's --version is the command's. */
+    /* Each command's --version is the command's (the companion programs
+     * answer theirs). */
     for (i = 2; i < argc && strcmp(argv[i], "--") != 0; i++)
-        if (strcmp(argv[i], "--version") == 0 && strcmp(sub, "bench") != 0) {
+        if (strcmp(argv[i], "--version") == 0 && strcmp(sub, "bench") != 0 &&
+            strcmp(sub, "bridge") != 0) {
             print_version();
             return EXIT_OK;
         }
