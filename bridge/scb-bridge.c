@@ -280,6 +280,17 @@ static const char *backends_list(void)
     return list;
 }
 
+/* --help ('h') or --version ('V'), before or after the direction: print
+ * and exit 0. */
+static void help_or_version(int c)
+{
+    if (c == 'h')
+        usage(stdout);
+    else
+        printf("scb-bridge (libscb) %s\n", scb_version());
+    exit(BRIDGE_EXIT_OK);
+}
+
 static void parse(bridge_opts_t *o, int argc, char **argv)
 {
     enum { O_SUBJECT = 256, O_STREAM, O_REPLICAS, O_DURABLE, O_LENGTH,
@@ -305,14 +316,10 @@ static void parse(bridge_opts_t *o, int argc, char **argv)
     memset(o, 0, sizeof *o);
     if (argc < 2)
         bad_args(NULL, "%s", "missing out or in");
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        usage(stdout);
-        exit(BRIDGE_EXIT_OK);
-    }
-    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
-        printf("scb-bridge (libscb) %s\n", scb_version());
-        exit(BRIDGE_EXIT_OK);
-    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+        help_or_version('h');
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)
+        help_or_version('V');
     if (strcmp(argv[1], "out") == 0)
         o->out = 1;
     else if (strcmp(argv[1], "in") != 0)
@@ -373,11 +380,9 @@ static void parse(bridge_opts_t *o, int argc, char **argv)
             o->tls_ca = optarg;
             break;
         case 'h':
-            usage(stdout);
-            exit(BRIDGE_EXIT_OK);
         case 'V':
-            printf("scb-bridge (libscb) %s\n", scb_version());
-            exit(BRIDGE_EXIT_OK);
+            help_or_version(c);
+            break;
         case ':':
             bad_args(o, "option '%s' needs a value", argv[optind - 1]);
             break;

@@ -410,6 +410,16 @@ int scb_py_take_quietly(RingObject *self)
     return take(self, 0);
 }
 
+/* Hands the handle to `next`, already out of the queue: its thread wakes
+ * with the handle its own. */
+static void hand_over(RingObject *self, struct scb_py_waiter *next)
+{
+    self->owner = next->ident;
+    self->handed_to = next;
+    next->handed = 1;
+    PyThread_release_lock(next->lock);
+}
+
 void scb_py_give(RingObject *self)
 {
     struct scb_py_waiter *next = self->queue;
@@ -426,10 +436,7 @@ void scb_py_give(RingObject *self)
     self->queue = next->next;
     if (self->queue == NULL)
         self->queue_tail = NULL;
-    self->owner = next->ident;
-    self->handed_to = next;
-    next->handed = 1;
-    PyThread_release_lock(next->lock);
+    hand_over(self, next);
 }
 
 /* Between the wait slices of a call: as scb_py_give, except that a
@@ -453,10 +460,7 @@ static void give_between_slices(RingObject *self)
     self->queue = w;
     if (w->next == NULL)
         self->queue_tail = w;
-    self->owner = next->ident;
-    self->handed_to = next;
-    next->handed = 1;
-    PyThread_release_lock(next->lock);
+    hand_over(self, next);
 }
 
 /* 1 when the exception set is errors.BufferClosed. */
