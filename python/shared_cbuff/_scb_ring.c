@@ -9,6 +9,9 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#ifndef _WIN32
+#include <pthread.h>
+#endif
 
 /* ---------------------------------------------------------------------------
  * Ring: lifetime
@@ -68,6 +71,12 @@ static int uint_arg(PyObject *o, const char *what, unsigned long long max,
  * in slices that run the signal handlers (Ctrl-C).  A caller whose handler
  * raises leaves: the thread then closes what it opened, and removes a ring
  * it created.  The job is freed by the last of the two.
+ *
+ * Where threads can be joined (POSIX), the caller joins the thread before
+ * it returns, so that no thread of ours is still ending (freeing its
+ * memory) when the caller forks next: a child forked then could inherit
+ * a lock of the allocator's held for ever (seen with ASan's).  Only an
+ * abandoned call's thread is detached.
  */
 struct open_job {
     PyThread_type_lock done;  /* released by the thread when the call returned */
@@ -100,7 +109,41 @@ static void undo_job(struct open_job *j)
         (void)scb_unlink(j->name, &j->cfg);
 }
 
+#ifdef _WIN32
+typedef unsigned long opener_t;
+#define OPENER_FAILED(t) ((t) == (unsigned long)-1)
+#define OPENER_RETURN return
+static void open_worker(void *arg);
+static opener_t start_opener(struct open_job *j)
+{
+    return PyThread_start_new_thread(open_worker, j);
+}
+static void join_opener(opener_t t) { (void)t; }
+static void detach_opener(opener_t t) { (void)t; }
+#else
+typedef struct {
+    pthread_t t;
+    int failed;
+} opener_t;
+#define OPENER_FAILED(t) ((t).failed)
+#define OPENER_RETURN return NULL
+static void *open_worker(void *arg);
+static opener_t start_opener(struct open_job *j)
+{
+    opener_t o;
+
+    o.failed = pthread_create(&o.t, NULL, open_worker, j) != 0;
+    return o;
+}
+static void join_opener(opener_t o) { (void)pthread_join(o.t, NULL); }
+static void detach_opener(opener_t o) { (void)pthread_detach(o.t); }
+#endif
+
+#ifdef _WIN32
 static void open_worker(void *arg)
+#else
+static void *open_worker(void *arg)
+#endif
 {
     struct open_job *j = arg;
     int abandoned;
@@ -115,9 +158,10 @@ static void open_worker(void *arg)
     if (abandoned) {
         undo_job(j);
         free_job(j);
-        return;
+        OPENER_RETURN;
     }
     PyThread_release_lock(j->done);
+    OPENER_RETURN;
 }
 
 static char *copy_str(const char *s)
@@ -136,6 +180,7 @@ static int open_or_create(int create, const char *name, const scb_config_t *cfg,
     struct open_job *j = calloc(1, sizeof *j);
     unsigned long fork_gen = scb_py_fork_gen;
     PyLockStatus st;
+    opener_t opener;
     int rc, sig;
 
     if (j == NULL) {
@@ -156,7 +201,8 @@ static int open_or_create(int create, const char *name, const scb_config_t *cfg,
         return SCB_PY_ERR;
     }
     PyThread_acquire_lock(j->done, WAIT_LOCK);
-    if (PyThread_start_new_thread(open_worker, j) == (unsigned long)-1) {
+    opener = start_opener(j);
+    if (OPENER_FAILED(opener)) {
         /* No thread: the call in this one, not interruptible. */
         Py_BEGIN_ALLOW_THREADS
         rc = create ? scb_create(h, name, cfg) : scb_open(h, name, cfg);
@@ -189,12 +235,18 @@ static int open_or_create(int create, const char *name, const scb_config_t *cfg,
             PyThread_release_lock(j->mutex);
             if (finished) { /* returned meanwhile: undone here */
                 PyThread_acquire_lock(j->done, WAIT_LOCK);
+                join_opener(opener);
                 undo_job(j);
                 free_job(j);
+            } else {
+                detach_opener(opener);
             }
             return SCB_PY_ERR;
         }
     }
+    Py_BEGIN_ALLOW_THREADS
+    join_opener(opener); /* it has returned: microseconds */
+    Py_END_ALLOW_THREADS
     rc = j->rc;
     *h = j->h;
     errno = j->err;
