@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bridge.h"
 
@@ -36,8 +37,18 @@ typedef struct in {
     int created;         /* in created the ring */
     int said_nomake;     /* the source's geometry could not be made: said */
     double next_stats;   /* when the next statistics line is due (0: never) */
+    /* JetStream (o->stream): see js_setup. */
+    jsCtx *js;
+    kvStore *kv;
+    char key[512];       /* STREAM.DURABLE in the bucket */
+    uint64_t skip;       /* items to drop as already in the ring */
     bridge_stats_t st;
 } in_t;
+
+/* JetStream: messages fetched at a time, and the bucket where in keeps
+ * how far it got (see js_setup). */
+#define JS_BATCH 4096
+#define JS_BUCKET "scb-bridge-in"
 
 /* Opens `name` as its writer on `backend`, or (NULL) on the first backend
  * built in that has it. */
@@ -221,6 +232,17 @@ static int take(in_t *t, natsMsg *m)
         t->st.duplicates++;
         return 0;
     }
+    if (t->skip > 0) {
+        /* Pushed by the in before this one, which stopped before it could
+         * say so (js_setup): the number is taken, the item not again. */
+        t->skip--;
+        t->st.duplicates++;
+        t->st.last_seq = seq;
+        t->st.have_seq = 1;
+        t->last_lost = lost;
+        t->last_run = h.run;
+        return 0;
+    }
     if (t->st.have_seq) {
         /* The numbers skipped are items out never published (its
          * lost_source grew by as many) or messages lost on the way.  A
@@ -258,6 +280,198 @@ static int take(in_t *t, natsMsg *m)
     return 0;
 }
 
+static uint64_t ring_pushed(const in_t *t)
+{
+    scb_info_t info;
+
+    if (t->w == NULL || scb_info(t->w, &info) != SCB_OK)
+        return 0;
+    return info.pushed;
+}
+
+/*
+ * JetStream.  in acknowledges a message only once its item is in the ring,
+ * so a restarted in gets again every message after the last one it
+ * acknowledged.  Some of those may already be in the ring: in pushed them
+ * and was killed before its acknowledgement.  Neither the messages (their
+ * redelivery count also counts messages fetched and never pushed) nor the
+ * ring (no headers in it) tell which.  So before every acknowledgement in
+ * records, in a key-value bucket of the same server, two numbers: the
+ * ring's pushed count after the batch and the last source number it put
+ * there ("P SEQ").  The order is push, record, acknowledge.  When in
+ * starts again:
+ *   - messages whose number is SEQ or lower were pushed (the record was
+ *     made after their push): dropped as duplicates;
+ *   - the ring's pushed count now, minus P, is how many items in pushed
+ *     after the record: the next that many messages it would have pushed
+ *     (numbered above SEQ, in order: the stream keeps out's order) are in
+ *     the ring already, and are dropped too.
+ * A crash between record and acknowledgement only redelivers messages
+ * numbered SEQ or lower.  This holds while in is the ring's only writer;
+ * a pushed count lower than P (the ring made again) is said and taken as
+ * nothing pushed since.
+ */
+static int js_setup(in_t *t)
+{
+    const bridge_opts_t *o = t->o;
+    kvConfig kc;
+    kvEntry *e = NULL;
+    jsSubOptions so;
+    jsErrCode jerr = 0;
+    natsStatus s;
+    static char durable[SCB_NAME_MAX + 8];
+    const char *d = o->durable;
+
+    s = natsConnection_JetStream(&t->js, t->nc, NULL);
+    if (s != NATS_OK) {
+        bridge_err(o, "JetStream: %s", bridge_nats_err(s));
+        return BRIDGE_EXIT_ERR;
+    }
+    if (d == NULL) {
+        /* scb-RING, with what a consumer name cannot hold made '_'. */
+        char *p;
+
+        snprintf(durable, sizeof durable, "scb-%s", o->ring);
+        for (p = durable; *p != '\0'; p++)
+            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                  (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
+                *p = '_';
+        d = durable;
+    }
+    snprintf(t->key, sizeof t->key, "%s.%s", o->stream, d);
+    s = js_KeyValue(&t->kv, t->js, JS_BUCKET);
+    if (s == NATS_NOT_FOUND) {
+        kvConfig_Init(&kc);
+        kc.Bucket = JS_BUCKET;
+        kc.History = 1;
+        kc.StorageType = js_FileStorage;
+        s = js_CreateKeyValue(&t->kv, t->js, &kc);
+    }
+    if (s != NATS_OK) {
+        bridge_err(o, "bucket %s: %s", JS_BUCKET, bridge_nats_err(s));
+        return BRIDGE_EXIT_USAGE;
+    }
+    s = kvStore_Get(&e, t->kv, t->key);
+    if (s == NATS_OK) {
+        const char *v = kvEntry_ValueString(e);
+        uint64_t p = 0, seq = 0, now = ring_pushed(t);
+
+        if (v != NULL && sscanf(v, "%" SCNu64 " %" SCNu64, &p, &seq) == 2) {
+            t->st.have_seq = 1;
+            t->st.last_seq = seq;
+            t->st.first_seq = seq + 1;
+            if (now >= p)
+                t->skip = now - p;
+            else
+                bridge_err(o, "%s: the ring has %" PRIu64 " items pushed, "
+                           "fewer than the %" PRIu64 " recorded: made again?",
+                           o->ring, now, p);
+        }
+        kvEntry_Destroy(e);
+    } else if (s != NATS_NOT_FOUND) {
+        bridge_err(o, "bucket %s: %s", JS_BUCKET, bridge_nats_err(s));
+        return BRIDGE_EXIT_ERR;
+    }
+    jsSubOptions_Init(&so);
+    so.Stream = o->stream;
+    so.Config.AckPolicy = js_AckAll;
+    so.Config.MaxAckPending = 4 * JS_BATCH;
+    so.Config.AckWait = INT64_C(30) * 1000000000;
+    /* The stream is out's to make: wait for it (saying so once). */
+    for (int said = 0;; said = 1) {
+        jerr = 0;
+        s = js_PullSubscribe(&t->sub, t->js, o->subject, d, NULL, &so, &jerr);
+        if (s != NATS_NOT_FOUND || bridge_stop)
+            break;
+        if (!said)
+            bridge_err(o, "stream %s: not there yet, waiting for out to "
+                       "make it", o->stream);
+        {
+            struct timespec ts = {0, 250 * 1000000};
+            nanosleep(&ts, NULL);
+        }
+        tick(t);
+    }
+    if (s == NATS_NOT_FOUND && bridge_stop)
+        return 0; /* js_loop sees the signal */
+    if (s != NATS_OK) {
+        bridge_err(o, "stream %s, consumer %s: %s", o->stream, d,
+                   bridge_nats_err(s));
+        return BRIDGE_EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* After a batch: record how far in got, then acknowledge (js_setup). */
+static int js_done(in_t *t, natsMsg *last)
+{
+    char v[48];
+    natsStatus s;
+
+    if (t->st.have_seq) {
+        snprintf(v, sizeof v, "%" PRIu64 " %" PRIu64, ring_pushed(t),
+                 t->st.last_seq);
+        s = kvStore_PutString(NULL, t->kv, t->key, v);
+        if (s != NATS_OK) {
+            /* Not acknowledged: delivered again, and dropped by number
+             * (those already in the ring) when the record works again. */
+            bridge_err(t->o, "bucket %s: %s", JS_BUCKET, natsStatus_GetText(s));
+            return 0;
+        }
+    }
+    /* AckAll: this one acknowledges all before it. */
+    natsMsg_Ack(last, NULL);
+    return 0;
+}
+
+static int js_loop(in_t *t)
+{
+    natsMsgList list;
+    jsErrCode jerr;
+    natsStatus s;
+    int rc, i;
+
+    while (!bridge_stop) {
+        int64_t wait_ms = tick(t);
+
+        jerr = 0;
+        s = natsSubscription_Fetch(&list, t->sub, JS_BATCH,
+                                   wait_ms < 10 ? 10 : wait_ms, &jerr);
+        if (s == NATS_TIMEOUT || (s == NATS_OK && list.Count == 0))
+            continue;
+        if (s != NATS_OK) {
+            if (s == NATS_CONNECTION_CLOSED || s == NATS_INVALID_SUBSCRIPTION) {
+                bridge_err(t->o, "%s: %s", t->o->subject, natsStatus_GetText(s));
+                return BRIDGE_EXIT_ERR;
+            }
+            /* The server away, a leader being elected: again. */
+            {
+                struct timespec ts = {0, 100 * 1000000};
+                nanosleep(&ts, NULL);
+            }
+            continue;
+        }
+        rc = 0;
+        for (i = 0; i < list.Count && rc == 0; i++) {
+            uint64_t before = t->st.dropped_at_stop;
+
+            rc = take(t, list.Msgs[i]);
+            if (t->st.dropped_at_stop != before) {
+                /* Stopped with the ring full: this one and what follows
+                 * are not acknowledged, and come again. */
+                t->st.dropped_at_stop += (uint64_t)(list.Count - i - 1);
+                break;
+            }
+        }
+        if (rc == 0 && i > 0)
+            js_done(t, list.Msgs[i - 1]);
+        natsMsgList_Destroy(&list);
+        if (rc != 0)
+            return rc;
+    }
+    return BRIDGE_EXIT_OK;
+}
+
 int bridge_in(const bridge_opts_t *o)
 {
     in_t t;
@@ -282,6 +496,17 @@ int bridge_in(const bridge_opts_t *o)
     if (t.nc == NULL) {
         scb_close(t.w);
         return BRIDGE_EXIT_USAGE;
+    }
+
+    if (o->stream != NULL) {
+        if ((rc = js_setup(&t)) != 0) {
+            status = rc;
+            goto done;
+        }
+        if (o->stats_period > 0)
+            t.next_stats = bridge_now() + o->stats_period;
+        status = js_loop(&t);
+        goto done;
     }
 
     s = natsConnection_SubscribeSync(&t.sub, t.nc, o->subject);
@@ -337,6 +562,8 @@ int bridge_in(const bridge_opts_t *o)
 done:
     bridge_print_stats(o, t.nc, &t.st);
     natsSubscription_Destroy(t.sub);
+    kvStore_Destroy(t.kv);
+    jsCtx_Destroy(t.js);
     scb_close(t.w);
     natsConnection_Destroy(t.nc);
     return status;

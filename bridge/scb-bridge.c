@@ -258,6 +258,18 @@ static int subject_ok(const char *s)
     return tok > 0;
 }
 
+/* A stream or consumer name: no dots, spaces, wildcards or slashes. */
+static int stream_ok(const char *s)
+{
+    if (*s == '\0' || strlen(s) > 200)
+        return 0;
+    for (; *s != '\0'; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+              (*s >= '0' && *s <= '9') || *s == '-' || *s == '_'))
+            return 0;
+    return 1;
+}
+
 /* The shortest --stats period: a line every 10 ms is already a flood. */
 #define STATS_MIN 0.01
 
@@ -412,9 +424,12 @@ static void parse(bridge_opts_t *o, int argc, char **argv)
         bad_args(o, "bad subject '%s' (dot-separated tokens, no spaces, "
                   "no control characters, no wildcards)", o->subject);
     }
-    if (o->stream != NULL)
-        bad_args(o, "--stream %s: JetStream is not built yet (core NATS only)",
+    if (o->stream != NULL && !stream_ok(o->stream))
+        bad_args(o, "bad stream name '%s' (letters, digits, '-' and '_')",
                   o->stream);
+    if (o->durable != NULL && !stream_ok(o->durable))
+        bad_args(o, "bad durable name '%s' (letters, digits, '-' and '_')",
+                  o->durable);
 }
 
 /* ------------------------------------------------------------------------ */
