@@ -321,6 +321,7 @@ static int js_setup(in_t *t)
     natsStatus s;
     static char durable[SCB_NAME_MAX + 8];
     const char *d = o->durable;
+    uint64_t start = 0;
 
     s = natsConnection_JetStream(&t->js, t->nc, NULL);
     if (s != NATS_OK) {
@@ -372,8 +373,34 @@ static int js_setup(in_t *t)
         bridge_err(o, "bucket %s: %s", JS_BUCKET, bridge_nats_err(s));
         return BRIDGE_EXIT_ERR;
     }
+    /* A pull consumer hands a restarted in the messages after the ones the
+     * killed one had fetched, and those only after their acknowledgement
+     * wait: out of order, and dropped as duplicates then.  So the consumer
+     * is made again, starting right after its acknowledgement floor: every
+     * message not acknowledged comes again, first, in the stream's order. */
+    {
+        jsConsumerInfo *ci = NULL;
+
+        jerr = 0;
+        s = js_GetConsumerInfo(&ci, t->js, o->stream, d, NULL, &jerr);
+        if (s == NATS_OK) {
+            start = ci->AckFloor.Stream + 1;
+            jsConsumerInfo_Destroy(ci);
+            jerr = 0;
+            s = js_DeleteConsumer(t->js, o->stream, d, NULL, &jerr);
+            if (s != NATS_OK) {
+                bridge_err(o, "stream %s, consumer %s: %s", o->stream, d,
+                           bridge_nats_err(s));
+                return BRIDGE_EXIT_ERR;
+            }
+        }
+    }
     jsSubOptions_Init(&so);
     so.Stream = o->stream;
+    if (start > 1) {
+        so.Config.DeliverPolicy = js_DeliverByStartSequence;
+        so.Config.OptStartSeq = start;
+    }
     so.Config.AckPolicy = js_AckAll;
     so.Config.MaxAckPending = 4 * JS_BATCH;
     so.Config.AckWait = INT64_C(30) * 1000000000;
@@ -381,6 +408,8 @@ static int js_setup(in_t *t)
     for (int said = 0;; said = 1) {
         jerr = 0;
         s = js_PullSubscribe(&t->sub, t->js, o->subject, d, NULL, &so, &jerr);
+        if (s == NATS_ERR && jerr == JSStreamNotFoundErr)
+            s = NATS_NOT_FOUND;
         if (s != NATS_NOT_FOUND || bridge_stop)
             break;
         if (!said)
@@ -499,12 +528,13 @@ int bridge_in(const bridge_opts_t *o)
     }
 
     if (o->stream != NULL) {
+        /* Lines while in waits for the stream, too. */
+        if (o->stats_period > 0)
+            t.next_stats = bridge_now() + o->stats_period;
         if ((rc = js_setup(&t)) != 0) {
             status = rc;
             goto done;
         }
-        if (o->stats_period > 0)
-            t.next_stats = bridge_now() + o->stats_period;
         status = js_loop(&t);
         goto done;
     }
