@@ -42,6 +42,7 @@ typedef struct in {
     kvStore *kv;
     char key[512];       /* STREAM.DURABLE in the bucket */
     uint64_t skip;       /* items to drop as already in the ring */
+    uint64_t crash_after; /* SCB_BRIDGE_TEST_CRASH_AFTER (tests only) */
     bridge_stats_t st;
 } in_t;
 
@@ -271,6 +272,10 @@ static int take(in_t *t, natsMsg *m)
     t->st.lost_source += dlost;
     t->st.lost_upstream += gap - dlost;
     t->st.moved++;
+    /* For tests/bridge.test only: die as kill -9 would, right after the
+     * Nth push, before in could record or acknowledge it. */
+    if (t->crash_after != 0 && t->st.moved == t->crash_after)
+        raise(SIGKILL);
     if (!t->st.have_seq)
         t->st.first_seq = seq;
     t->st.last_seq = seq;
@@ -511,6 +516,12 @@ int bridge_in(const bridge_opts_t *o)
 
     memset(&t, 0, sizeof t);
     t.o = o;
+    {
+        const char *c = getenv("SCB_BRIDGE_TEST_CRASH_AFTER");
+
+        if (c != NULL && bridge_parse_u64(c, &t.crash_after) != 0)
+            t.crash_after = 0;
+    }
 
     /* A ring already there is taken now (its geometry is checked against
      * the first message); a missing one is created then.  Before the
