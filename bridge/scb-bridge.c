@@ -4,8 +4,8 @@
  * bridge ...` runs this program (found next to scb), so that scb itself
  * never links libnats.  The two directions are in out.c and in.c.
  *
- *     scb-bridge out RING URL [--subject S] [--backend B] [--stats SECONDS]
- *     scb-bridge in  URL RING [--subject S] [--length N] [--backend B] [--stats SECONDS]
+ *     scb-bridge out RING URL [--subject S] [--stream NAME [--replicas N]] [--backend B] [--stats SECONDS]
+ *     scb-bridge in  URL RING [--subject S] [--stream NAME [--durable D]] [--length N] [--backend B] [--stats SECONDS]
  *
  * Public libscb API only (<scb.h>).  Not here: any knowledge of the ring's
  * layout; the ring is read and written as any program would.
@@ -203,9 +203,14 @@ static void usage(FILE *f)
 "credentials in it if needed.\n"
 "\n"
 "      --subject=S      the NATS subject (default: scb.RING)\n"
-"      --stream=NAME    JetStream (not built yet: core NATS only)\n"
-"      --replicas=N     out, with --stream: the stream's replicas\n"
-"      --durable=D      in, with --stream: the durable consumer\n"
+"      --stream=NAME    JetStream: out makes the stream NAME when missing\n"
+"                       (the subject, file storage, the ring's length as\n"
+"                       its limit, oldest discarded); in reads it through\n"
+"                       a durable consumer\n"
+"      --replicas=N     out, with --stream: the stream's replicas (1 to 5)\n"
+"      --durable=D      in, with --stream: the durable consumer (default:\n"
+"                       scb-RING, characters other than letters, digits,\n"
+"                       '-' and '_' made '_')\n"
 "      --length=N       in: the length of a ring it creates (default: the\n"
 "                       source's); K, M, G, T as in scb create\n"
 "      --backend=B      the local ring's backend\n"
@@ -218,7 +223,10 @@ static void usage(FILE *f)
 "\n"
 "Core NATS is at-most-once: what is lost is counted (lost_source: items the\n"
 "ring overwrote before out read them; lost_upstream: items out published\n"
-"that in never got), never hidden.  SIGINT and SIGTERM flush, print the\n"
+"that in never got), never hidden.  With --stream, out counts as published\n"
+"what the stream acknowledged, and a restarted out skips (duplicates) what\n"
+"the stream holds already; in acknowledges only what is in its ring, so a\n"
+"restarted in goes on where it stopped.  SIGINT and SIGTERM flush, print the\n"
 "last statistics line and exit 0.\n"
 "Exit status: 0 success, 1 an error after start, 2 bad arguments, a server\n"
 "unreachable at start, or (in) a ring whose geometry differs from the\n"
