@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +62,11 @@ typedef struct out {
     uint64_t js_sent;    /* messages handed to js_PublishMsgAsync */
     atomic_uint_fast64_t js_acked;  /* acknowledged by the stream */
     atomic_uint_fast64_t js_failed; /* acknowledged with an error, or none */
+    pthread_mutex_t js_lock;        /* guards the failed messages: */
+    natsMsg **js_fail;              /* messages to send again, theirs */
+    size_t js_nfail, js_capfail;
+    _Atomic natsStatus js_err;      /* the last failure's status */
+    _Atomic int js_errcode;         /* and JetStream error code */
     char msgid[SCB_NAME_MAX + 32];  /* "RING:" then the number */
     size_t msgid_len;
     char geometry[112]; /* " kind=K size=N length=N run=HEX", the header's tail */
@@ -179,12 +185,108 @@ static void on_ack(jsCtx *js, natsMsg *m, jsPubAck *pa, jsPubAckErr *pae,
     out_t *t = closure;
 
     (void)js;
-    (void)m;
     (void)pa;
-    if (pae != NULL)
+    if (pae != NULL) {
+        atomic_store(&t->js_err, pae->Err);
+        atomic_store(&t->js_errcode, (int)pae->ErrCode);
+        /* Kept, to be sent again by js_resend (in order, from the main
+         * thread); the handler owns the message. */
+        pthread_mutex_lock(&t->js_lock);
+        if (t->js_nfail == t->js_capfail) {
+            size_t cap = t->js_capfail ? 2 * t->js_capfail : 1024;
+            natsMsg **nf = realloc(t->js_fail, cap * sizeof *nf);
+
+            if (nf != NULL) {
+                t->js_fail = nf;
+                t->js_capfail = cap;
+            }
+        }
+        if (t->js_nfail < t->js_capfail) {
+            t->js_fail[t->js_nfail++] = m;
+            m = NULL;
+        }
+        pthread_mutex_unlock(&t->js_lock);
         atomic_fetch_add(&t->js_failed, 1);
-    else
+    } else {
         atomic_fetch_add(&t->js_acked, 1);
+    }
+    natsMsg_Destroy(m);
+}
+
+static uint64_t msg_seq(natsMsg *m)
+{
+    const char *value;
+    bridge_hdr_t h;
+
+    if (natsMsgHeader_Get(m, HDR_NAME, &value) == NATS_OK && value != NULL &&
+        bridge_parse_hdr(value, &h) == 0)
+        return h.seq;
+    return 0;
+}
+
+static int cmp_seq(const void *a, const void *b)
+{
+    uint64_t x = msg_seq(*(natsMsg *const *)a), y = msg_seq(*(natsMsg *const *)b);
+
+    return x < y ? -1 : x > y;
+}
+
+/* Messages the stream did not acknowledge (no responders while a new
+ * leader is elected, a timeout): nothing new is sent until every message
+ * sent has its answer; then the failed ones go again, in their order, with
+ * their ids (the broker drops any that were stored after all).  A failed
+ * message numbered below the stream's last one of the subject would come
+ * after it: in would drop it as a duplicate, so it is said (and in counts
+ * the gap as lost_upstream). */
+static void js_resend(out_t *t)
+{
+    jsPubOptions po;
+    natsMsg **list, *last = NULL;
+    size_t n, i;
+    uint64_t stored = 0;
+    int have = 0;
+    jsErrCode jerr = 0;
+
+    jsPubOptions_Init(&po);
+    po.MaxWait = 500;
+    while (!bridge_stop && js_PublishAsyncComplete(t->js, &po) != NATS_OK)
+        ;
+    pthread_mutex_lock(&t->js_lock);
+    list = t->js_fail;
+    n = t->js_nfail;
+    t->js_fail = NULL;
+    t->js_nfail = t->js_capfail = 0;
+    pthread_mutex_unlock(&t->js_lock);
+    if (n == 0)
+        return;
+    qsort(list, n, sizeof *list, cmp_seq);
+    /* A moment for the election, then where the stream is. */
+    {
+        struct timespec ts = {0, 250 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    if (js_GetLastMsg(&last, t->js, t->o->stream, t->o->subject, NULL,
+                      &jerr) == NATS_OK) {
+        stored = msg_seq(last);
+        have = 1;
+        natsMsg_Destroy(last);
+    }
+    for (i = 0; i < n; i++) {
+        uint64_t seq = msg_seq(list[i]);
+
+        if (have && seq < stored) {
+            bridge_err(t->o, "%s: item %" PRIu64 " not stored, and %" PRIu64
+                       " is: it is lost", t->o->stream, seq, stored);
+            natsMsg_Destroy(list[i]);
+            continue;
+        }
+        if (bridge_stop || js_PublishMsgAsync(t->js, &list[i], NULL) != NATS_OK) {
+            natsMsg_Destroy(list[i]);
+            continue;
+        }
+        t->js_sent++;
+    }
+    free(list);
 }
 
 /* published: acknowledged; unsent: sent and not acknowledged yet;
@@ -197,9 +299,11 @@ static void js_update(out_t *t)
     t->st.moved = acked;
     t->st.unsent = t->js_sent - acked - failed;
     if (failed > t->st.errors) {
-        bridge_err(t->o, "%s: %" PRIu64 " messages not stored (no or a bad "
-                   "acknowledgement from the stream)", t->o->stream,
-                   failed - t->st.errors);
+        bridge_err(t->o, "%s: %" PRIu64 " messages not acknowledged (%s, "
+                   "error code %d): sent again",
+                   t->o->stream, failed - t->st.errors,
+                   natsStatus_GetText(atomic_load(&t->js_err)),
+                   atomic_load(&t->js_errcode));
         t->st.errors = failed;
     }
 }
@@ -449,6 +553,7 @@ int bridge_out(const bridge_opts_t *o)
 
     memset(&t, 0, sizeof t);
     t.o = o;
+    pthread_mutex_init(&t.js_lock, NULL);
 
     /* The ring, as a reader (registered, if it is lossless), before the
      * connection: a ring that is not there is a bad argument (exit 2, no
@@ -517,8 +622,13 @@ int bridge_out(const bridge_opts_t *o)
         int64_t wait_ms = 100;
         int connected = natsConnection_Status(t.nc) == NATS_CONN_STATUS_CONNECTED;
 
-        if (t.js != NULL)
+        if (t.js != NULL) {
             js_update(&t);
+            if (t.js_nfail > 0) { /* read unlocked: a hint, js_resend locks */
+                js_resend(&t);
+                continue;
+            }
+        }
         /* Back from a reconnection: the client sent what it held first. */
         else if (connected && !t.connected) {
             t.st.moved += t.st.unsent;
@@ -581,6 +691,15 @@ done:
          * server stays away (then unsent says how many were not). */
         jsPubOptions_Init(&po);
         po.MaxWait = 5000;
+        /* Those that failed go again (a few rounds, while connected). */
+        for (int round = 0; round < 10 && t.js_nfail > 0 &&
+             natsConnection_Status(t.nc) == NATS_CONN_STATUS_CONNECTED;
+             round++) {
+            bridge_stop = 0;
+            js_resend(&t);
+            bridge_stop = 1;
+            js_PublishAsyncComplete(t.js, &po);
+        }
         if (natsConnection_Status(t.nc) == NATS_CONN_STATUS_CONNECTED &&
             js_PublishAsyncComplete(t.js, &po) != NATS_OK &&
             status == BRIDGE_EXIT_OK)
@@ -608,5 +727,8 @@ done:
     scb_close(t.r);
     jsCtx_Destroy(t.js);
     natsConnection_Destroy(t.nc);
+    for (size_t i = 0; i < t.js_nfail; i++)
+        natsMsg_Destroy(t.js_fail[i]);
+    free(t.js_fail);
     return status;
 }
