@@ -327,6 +327,7 @@ static int js_setup(in_t *t)
     static char durable[SCB_NAME_MAX + 8];
     const char *d = o->durable;
     uint64_t start = 0;
+    int replicas = 1;
 
     s = natsConnection_JetStream(&t->js, t->nc, NULL);
     if (s != NATS_OK) {
@@ -345,12 +346,41 @@ static int js_setup(in_t *t)
         d = durable;
     }
     snprintf(t->key, sizeof t->key, "%s.%s", o->stream, d);
+    /* The stream is out's to make: wait for it (saying so once).  Its
+     * replicas are the bucket's, so that in's records survive what the
+     * stream survives. */
+    for (int said = 0;; said = 1) {
+        jsStreamInfo *si = NULL;
+
+        jerr = 0;
+        s = js_GetStreamInfo(&si, t->js, o->stream, NULL, &jerr);
+        if (s == NATS_OK && si->Config != NULL && si->Config->Replicas > 0)
+            replicas = (int)si->Config->Replicas;
+        jsStreamInfo_Destroy(si);
+        if (s != NATS_NOT_FOUND || bridge_stop)
+            break;
+        if (!said)
+            bridge_err(o, "stream %s: not there yet, waiting for out to "
+                       "make it", o->stream);
+        {
+            struct timespec ts = {0, 250 * 1000000};
+            nanosleep(&ts, NULL);
+        }
+        tick(t);
+    }
+    if (bridge_stop)
+        return 0; /* js_loop sees the signal */
+    if (s != NATS_OK) {
+        bridge_err(o, "stream %s: %s", o->stream, bridge_nats_err(s));
+        return BRIDGE_EXIT_USAGE;
+    }
     s = js_KeyValue(&t->kv, t->js, JS_BUCKET);
     if (s == NATS_NOT_FOUND) {
         kvConfig_Init(&kc);
         kc.Bucket = JS_BUCKET;
         kc.History = 1;
         kc.StorageType = js_FileStorage;
+        kc.Replicas = replicas;
         s = js_CreateKeyValue(&t->kv, t->js, &kc);
     }
     if (s != NATS_OK) {

@@ -29,6 +29,9 @@
 /* JetStream: the messages published whose acknowledgement has not come
  * back yet, at most (js_PublishMsgAsync waits when there are this many). */
 #define JS_WINDOW 16384
+/* Milliseconds an acknowledgement may take before its message is sent
+ * again. */
+#define JS_ACK_WAIT 2000
 
 /* Items read while their sequence numbers are not known yet, back to
  * back: length (8 bytes), then the bytes padded to 8. */
@@ -139,6 +142,9 @@ static int publish(out_t *t, const void *data, size_t len, uint64_t seq,
         jsPubOptions_Init(&po);
         u64_str(t->msgid + t->msgid_len, seq);
         po.MsgId = t->msgid;
+        /* An acknowledgement lost with a server that died never comes:
+         * after this long the message counts as failed, and goes again. */
+        po.MaxWait = JS_ACK_WAIT;
         s = js_PublishMsgAsync(t->js, &m, &po);
         if (s == NATS_OK)
             t->js_sent++;
@@ -280,7 +286,8 @@ static void js_resend(out_t *t)
             natsMsg_Destroy(list[i]);
             continue;
         }
-        if (bridge_stop || js_PublishMsgAsync(t->js, &list[i], NULL) != NATS_OK) {
+        po.MaxWait = JS_ACK_WAIT;
+        if (bridge_stop || js_PublishMsgAsync(t->js, &list[i], &po) != NATS_OK) {
             natsMsg_Destroy(list[i]);
             continue;
         }
