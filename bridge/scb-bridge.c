@@ -225,9 +225,10 @@ static void usage(FILE *f)
 "ring overwrote before out read them; lost_upstream: items out published\n"
 "that in never got), never hidden.  With --stream, out counts as published\n"
 "what the stream acknowledged, and a restarted out skips (duplicates) what\n"
-"the stream holds already; in acknowledges only what is in its ring, so a\n"
-"restarted in goes on where it stopped.  SIGINT and SIGTERM flush, print the\n"
-"last statistics line and exit 0.\n"
+"the stream holds already; in acknowledges only what is in its ring.  in\n"
+"keeps its place in the ring RING.bridge-in beside RING (kept at exit), so\n"
+"that a restarted in never writes an item twice.  SIGINT and SIGTERM flush,\n"
+"print the last statistics line and exit 0.\n"
 "Exit status: 0 success, 1 an error after start, 2 bad arguments, a server\n"
 "unreachable at start, or (in) a ring whose geometry differs from the\n"
 "source's.\n");
@@ -612,6 +613,9 @@ int main(int argc, char **argv)
         return BRIDGE_EXIT_ERR;
     }
     status = o.out ? bridge_out(&o) : bridge_in(&o);
-    nats_Close();
+    /* The client's threads may still be ending after the destroy calls:
+     * wait for them (a little), so that none is left running while the
+     * process exits and frees what it uses. */
+    (void)nats_CloseAndWait(2000);
     return status;
 }
