@@ -555,14 +555,14 @@ static int js_setup(in_t *t)
  * never come again.  So in stops the batch there, and subscribes again from
  * the first one missing.  Messages the stream itself no longer has (its
  * limits, discard old) are not missing: their numbers are lost_upstream.
- * Returns 1 when m can be taken, 0 when in subscribed again.
+ * Returns 1 when m can be taken, 0 when in must subscribe again (once the
+ * batch's messages are destroyed: they belong to the subscription).
  */
-static int js_in_order(in_t *t, natsMsg *m, int *rc)
+static int js_in_order(in_t *t, natsMsg *m)
 {
     jsMsgMetaData *meta = NULL;
     uint64_t sseq;
 
-    *rc = 0;
     if (natsMsg_GetMetaData(&meta, m) != NATS_OK)
         return 1; /* not from a consumer: take() judges it */
     sseq = meta->Sequence.Stream;
@@ -578,9 +578,8 @@ static int js_in_order(in_t *t, natsMsg *m, int *rc)
         jsStreamInfo_Destroy(si);
         if (sseq < t->last_sseq + 1 || first <= t->last_sseq + 1) {
             bridge_err(t->o, "stream %s: message %" PRIu64 " came after %"
-                       PRIu64 ": subscribed again from %" PRIu64, t->o->stream,
+                       PRIu64 ": subscribing again from %" PRIu64, t->o->stream,
                        sseq, t->last_sseq, t->last_sseq + 1);
-            *rc = js_subscribe(t, t->last_sseq + 1);
             return 0;
         }
     }
@@ -594,7 +593,7 @@ static int js_loop(in_t *t)
     natsMsgList list;
     jsErrCode jerr;
     natsStatus s;
-    int rc, i;
+    int rc, i, again;
 
     while (!bridge_stop) {
         int64_t wait_ms = tick(t);
@@ -617,11 +616,14 @@ static int js_loop(in_t *t)
             continue;
         }
         rc = 0;
+        again = 0;
         for (i = 0; i < list.Count && rc == 0; i++) {
             uint64_t before = t->st.dropped_at_stop;
 
-            if (!js_in_order(t, list.Msgs[i], &rc))
-                break; /* subscribed again: the rest comes again */
+            if (!js_in_order(t, list.Msgs[i])) {
+                again = 1; /* this one and the rest come again */
+                break;
+            }
             rc = take(t, list.Msgs[i]);
             if (t->st.dropped_at_stop != before) {
                 /* Stopped with the ring full: this one and what follows
@@ -634,6 +636,8 @@ static int js_loop(in_t *t)
         if (rc == 0 && i > 0)
             natsMsg_Ack(list.Msgs[i - 1], NULL);
         natsMsgList_Destroy(&list);
+        if (rc == 0 && again)
+            rc = js_subscribe(t, t->last_sseq + 1);
         if (rc != 0)
             return rc;
     }
