@@ -3,9 +3,12 @@
  * into the local ring as its writer, in the order of the source sequence
  * numbers, dropping duplicates and counting gaps.  It creates the ring with
  * the source's geometry (from the first message's headers) when it does
- * not exist, and refuses one whose geometry differs.  Public libscb API
- * only; not here: any reordering (core NATS delivers one publisher's
- * messages in order, so a number lower than one delivered is a duplicate).
+ * not exist, and refuses one whose geometry differs.  It keeps its place
+ * (the last number in the ring) in a small ring beside it, so that a
+ * restarted in never writes an item twice (see place_load).  Public libscb
+ * API only; not here: any reordering (core NATS delivers one publisher's
+ * messages in order, and a stream keeps their order, so a number lower
+ * than one delivered is a duplicate).
  */
 #ifdef HAVE_CONFIG_H
 #include <config.h>
@@ -15,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bridge.h"
 
@@ -22,6 +26,23 @@
  * counts the gap): enough for a burst of a second or so. */
 #define PENDING_MSGS (1 << 22)
 #define PENDING_BYTES (512 * 1024 * 1024)
+
+/*
+ * in's place, one item of the ring RING.bridge-in (PLACE_SUFFIX) beside
+ * RING, pushed before every push into RING: "the ring had `pushed` items
+ * when in pushed (or was about to push) the item numbered `seq`; before it,
+ * the last number pushed was `prev`".  See place_load.
+ */
+#define PLACE_SUFFIX ".bridge-in"
+#define PLACE_MAGIC UINT64_C(0x316e692d62637373) /* "sscb-in1" */
+
+typedef struct place {
+    uint64_t magic;
+    uint64_t pushed;      /* the ring's pushed count before seq's push */
+    uint64_t seq, run, lost; /* the item's number, out's run and lost_source */
+    uint64_t have_prev;   /* 1: the prev fields hold the item before it */
+    uint64_t prev, prev_run, prev_lost;
+} place_t;
 
 typedef struct in {
     const bridge_opts_t *o;
@@ -36,8 +57,22 @@ typedef struct in {
     int created;         /* in created the ring */
     int said_nomake;     /* the source's geometry could not be made: said */
     double next_stats;   /* when the next statistics line is due (0: never) */
+    scb_t *place;        /* RING.bridge-in, as its writer (place_load) */
+    uint64_t pushed;     /* the ring's pushed count, kept by in */
+    int first_taken;     /* first_seq is set for this run */
+    /* JetStream (o->stream): see js_setup. */
+    jsCtx *js;
+    char durable[SCB_NAME_MAX + 8]; /* the consumer's name */
+    uint64_t last_sseq;  /* the stream's number of the last message taken */
+    int have_sseq;
+    /* Tests only: SCB_BRIDGE_TEST_CRASH_AFTER=N (BEFORE=N) makes in kill
+     * itself right after its Nth push (right before it, the place noted). */
+    uint64_t crash_after, crash_before;
     bridge_stats_t st;
 } in_t;
+
+/* JetStream: messages fetched at a time. */
+#define JS_BATCH 4096
 
 /* Opens `name` as its writer on `backend`, or (NULL) on the first backend
  * built in that has it. */
@@ -83,6 +118,129 @@ static int hdr_fits(const in_t *t, const bridge_hdr_t *h)
 {
     return h->size == t->info.item_size &&
            ((t->info.flags & SCB_RECORDS) != 0) == h->records;
+}
+
+/*
+ * A restarted in must not write an item twice: out, restarted too,
+ * publishes again every item its ring still holds (core NATS), and a stream
+ * delivers again what in had not acknowledged (JetStream), some of which
+ * in may have pushed before it stopped.  Neither the messages nor the ring
+ * (no headers in it) say which, so in keeps its place in a ring of its
+ * own, RING.bridge-in beside RING (same backend, same mode; an overwrite
+ * ring of two items), made at the first message and kept when in exits.
+ * Before each push into RING it pushes a note there (place_note): RING's
+ * pushed count P, the item's number, and the number pushed before it.  A
+ * push is whole or not at all, in both rings, so when in starts again, the
+ * last note and RING's pushed count now tell exactly what RING holds:
+ *   - pushed == P: in stopped before the item's push: the last number in
+ *     RING is the one before it;
+ *   - pushed > P: the item is in RING, and is the last (more than P + 1:
+ *     another writer pushed too, which is said);
+ *   - pushed < P: RING was made again since: the note is dropped.
+ * Messages numbered at most the last number in RING are then dropped as
+ * duplicates, whether they come from a restarted out or from the stream.
+ * This holds while in is RING's only writer (libscb lets one live writer
+ * hold a ring, and RING.bridge-in too).
+ */
+static int place_load(in_t *t)
+{
+    const bridge_opts_t *o = t->o;
+    char name[SCB_NAME_MAX + 1];
+    scb_config_t cfg;
+    scb_t *r = NULL;
+    place_t p, last;
+    int rc, have = 0;
+
+    if (strlen(o->ring) + strlen(PLACE_SUFFIX) > SCB_NAME_MAX) {
+        bridge_err(o, "%s: the name is too long for in to keep its place "
+                   "beside it (%s%s)", o->ring, o->ring, PLACE_SUFFIX);
+        return BRIDGE_EXIT_USAGE;
+    }
+    snprintf(name, sizeof name, "%s%s", o->ring, PLACE_SUFFIX);
+    scb_config_init(&cfg);
+    cfg.item_size = sizeof(place_t);
+    cfg.length = 2;
+    cfg.backend = t->info.backend;
+    cfg.mode = t->info.mode;
+    rc = scb_create(&t->place, name, &cfg);
+    if (rc == SCB_EEXIST) {
+        cfg.flags = SCB_WRITER;
+        rc = scb_open(&t->place, name, &cfg);
+        if (rc == SCB_OK) {
+            scb_info_t pi;
+
+            /* The newest note, through a reader of our own. */
+            cfg.flags = SCB_OBSERVE;
+            if (scb_info(t->place, &pi) != SCB_OK || pi.item_size != sizeof(place_t) ||
+                (pi.flags & (SCB_RECORDS | SCB_LOSSLESS)) != 0) {
+                bridge_err(o, "%s: not a ring of in's place (its geometry "
+                           "differs): remove it", name);
+                return BRIDGE_EXIT_USAGE;
+            }
+            if ((rc = scb_open(&r, name, &cfg)) == SCB_OK) {
+                while ((rc = scb_pop(r, &p)) == SCB_OK)
+                    if (p.magic == PLACE_MAGIC) {
+                        last = p;
+                        have = 1;
+                    }
+                scb_close(r);
+                if (rc == SCB_EAGAIN)
+                    rc = SCB_OK;
+            }
+        }
+    }
+    if (rc != SCB_OK) {
+        bridge_err(o, "%s: %s", name, scb_strerror(rc));
+        return rc == SCB_EINVAL || rc == SCB_ENAMETOOLONG ? BRIDGE_EXIT_USAGE
+                                                           : BRIDGE_EXIT_ERR;
+    }
+    t->pushed = t->info.pushed;
+    if (!have)
+        return 0;
+    if (t->pushed < last.pushed) {
+        bridge_err(o, "%s: %" PRIu64 " items pushed, fewer than the %" PRIu64
+                   " in's place says: made again since, in starts afresh",
+                   o->ring, t->pushed, last.pushed);
+        return 0;
+    }
+    if (t->pushed == last.pushed) {
+        if (!last.have_prev)
+            return 0;
+        last.seq = last.prev;
+        last.run = last.prev_run;
+        last.lost = last.prev_lost;
+    } else if (t->pushed > last.pushed + 1) {
+        bridge_err(o, "%s: %" PRIu64 " items pushed, more than the %" PRIu64
+                   " in's place says: another writer?", o->ring, t->pushed,
+                   last.pushed + 1);
+    }
+    t->st.have_seq = 1;
+    t->st.last_seq = last.seq;
+    t->st.first_seq = last.seq + 1;
+    t->last_run = last.run;
+    t->last_lost = last.lost;
+    return 0;
+}
+
+/* Before the push of the item numbered seq (place_load).  Returns an
+ * SCB_* code. */
+static int place_note(in_t *t, uint64_t seq, uint64_t run, uint64_t lost)
+{
+    place_t p;
+
+    memset(&p, 0, sizeof p);
+    p.magic = PLACE_MAGIC;
+    p.pushed = t->pushed;
+    p.seq = seq;
+    p.run = run;
+    p.lost = lost;
+    if (t->st.have_seq) {
+        p.have_prev = 1;
+        p.prev = t->st.last_seq;
+        p.prev_run = t->last_run;
+        p.prev_lost = t->last_lost;
+    }
+    return scb_push(t->place, &p);
 }
 
 /* The first well-formed message (a malformed one decides nothing): the
@@ -141,6 +299,8 @@ static int take_geometry(in_t *t, const bridge_hdr_t *h)
         return BRIDGE_EXIT_USAGE;
     }
     t->lossless = (t->info.flags & SCB_LOSSLESS) != 0;
+    if ((rc = place_load(t)) != 0)
+        return rc;
     t->geometry_known = 1;
     return 0;
 }
@@ -185,6 +345,14 @@ static int push(in_t *t, const void *data, size_t len)
     }
 }
 
+/* More items than a source ring of h's geometry can hold at once (a record
+ * takes 8 bytes at least): a restarted out publishes again only what its
+ * ring holds, numbered less than this below the last number it published. */
+static uint64_t kept_max(const bridge_hdr_t *h)
+{
+    return h->records ? h->length / 8 + 1 : h->length + 1;
+}
+
 /* One message.  Returns 0, or the exit status. */
 static int take(in_t *t, natsMsg *m)
 {
@@ -218,8 +386,18 @@ static int take(in_t *t, natsMsg *m)
         return 0;
     }
     if (t->st.have_seq && seq <= t->st.last_seq) {
-        t->st.duplicates++;
-        return 0;
+        if (h.run == t->last_run || t->st.last_seq - seq < kept_max(&h)) {
+            t->st.duplicates++;
+            return 0;
+        }
+        /* Another out, numbering from further back than any ring of the
+         * source's length could still hold after the last number: a source
+         * ring made again (its numbers start at 0), not a repeat. */
+        bridge_err(t->o, "%s: the source numbers from %" PRIu64 " again, "
+                   "after %" PRIu64 ": its ring was made again", t->o->ring,
+                   seq, t->st.last_seq);
+        t->st.have_seq = 0;
+        t->first_taken = 0;
     }
     if (t->st.have_seq) {
         /* The numbers skipped are items out never published (its
@@ -235,6 +413,13 @@ static int take(in_t *t, natsMsg *m)
         if (dlost > gap)
             dlost = gap;
     }
+    rc = place_note(t, seq, h.run, lost);
+    if (rc != SCB_OK) {
+        bridge_err(t->o, "%s%s: %s", t->o->ring, PLACE_SUFFIX, scb_strerror(rc));
+        return BRIDGE_EXIT_ERR;
+    }
+    if (t->crash_before != 0 && t->st.moved + 1 == t->crash_before)
+        raise(SIGKILL);
     rc = push(t, data, len);
     if (rc != SCB_OK) {
         if (bridge_stop && rc == SCB_EAGAIN) {
@@ -246,16 +431,217 @@ static int take(in_t *t, natsMsg *m)
         bridge_err(t->o, "%s: %s", t->o->ring, scb_strerror(rc));
         return BRIDGE_EXIT_ERR;
     }
+    t->pushed++;
     t->st.lost_source += dlost;
     t->st.lost_upstream += gap - dlost;
     t->st.moved++;
-    if (!t->st.have_seq)
-        t->st.first_seq = seq;
+    if (t->crash_after != 0 && t->st.moved == t->crash_after)
+        raise(SIGKILL);
+    if (!t->first_taken)
+        t->st.first_seq = t->st.have_seq ? t->st.last_seq + 1 : seq;
+    t->first_taken = 1;
     t->st.last_seq = seq;
     t->st.have_seq = 1;
     t->last_lost = lost;
     t->last_run = h.run;
     return 0;
+}
+
+/*
+ * JetStream.  in acknowledges a message only once its item is in the ring,
+ * so a restarted in gets again every message after the last one it
+ * acknowledged; those it had pushed already are dropped by number (its
+ * place, place_load).
+ */
+/* (Re)subscribes with the durable consumer made again, so that it hands
+ * out the stream's messages in order from `start` (0: right after the old
+ * consumer's acknowledgement floor).  A pull consumer hands a restarted in
+ * the messages after the ones the killed one had fetched, and those only
+ * after their acknowledgement wait: out of order, and dropped as duplicates
+ * then; made again, every message not acknowledged comes again, first, in
+ * the stream's order.  Returns 0 or the exit status. */
+static int js_subscribe(in_t *t, uint64_t start)
+{
+    const bridge_opts_t *o = t->o;
+    jsConsumerInfo *ci = NULL;
+    jsSubOptions so;
+    jsErrCode jerr = 0;
+    natsStatus s;
+
+    if (t->sub != NULL) {
+        natsSubscription_Destroy(t->sub);
+        t->sub = NULL;
+    }
+    s = js_GetConsumerInfo(&ci, t->js, o->stream, t->durable, NULL, &jerr);
+    if (s == NATS_OK) {
+        if (start == 0)
+            start = ci->AckFloor.Stream + 1;
+        jsConsumerInfo_Destroy(ci);
+        jerr = 0;
+        s = js_DeleteConsumer(t->js, o->stream, t->durable, NULL, &jerr);
+        if (s != NATS_OK) {
+            bridge_err(o, "stream %s, consumer %s: %s", o->stream, t->durable,
+                       bridge_nats_err(s));
+            return BRIDGE_EXIT_ERR;
+        }
+    }
+    jsSubOptions_Init(&so);
+    so.Stream = o->stream;
+    if (start > 1) {
+        so.Config.DeliverPolicy = js_DeliverByStartSequence;
+        so.Config.OptStartSeq = start;
+    }
+    so.Config.AckPolicy = js_AckAll;
+    so.Config.MaxAckPending = 4 * JS_BATCH;
+    so.Config.AckWait = INT64_C(30) * 1000000000;
+    /* The stream is out's to make: wait for it (saying so once). */
+    for (int said = 0;; said = 1) {
+        jerr = 0;
+        s = js_PullSubscribe(&t->sub, t->js, o->subject, t->durable, NULL, &so, &jerr);
+        if (s == NATS_ERR && jerr == JSStreamNotFoundErr)
+            s = NATS_NOT_FOUND;
+        if (s != NATS_NOT_FOUND || bridge_stop)
+            break;
+        if (!said)
+            bridge_err(o, "stream %s: not there yet, waiting for out to "
+                       "make it", o->stream);
+        {
+            struct timespec ts = {0, 250 * 1000000};
+            nanosleep(&ts, NULL);
+        }
+        tick(t);
+    }
+    if (s == NATS_NOT_FOUND && bridge_stop)
+        return 0; /* js_loop sees the signal */
+    if (s != NATS_OK) {
+        bridge_err(o, "stream %s, consumer %s: %s", o->stream, t->durable,
+                   bridge_nats_err(s));
+        return BRIDGE_EXIT_USAGE;
+    }
+    t->have_sseq = 0;
+    return 0;
+}
+
+static int js_setup(in_t *t)
+{
+    const bridge_opts_t *o = t->o;
+    natsStatus s;
+
+    s = natsConnection_JetStream(&t->js, t->nc, NULL);
+    if (s != NATS_OK) {
+        bridge_err(o, "JetStream: %s", bridge_nats_err(s));
+        return BRIDGE_EXIT_ERR;
+    }
+    if (o->durable != NULL) {
+        snprintf(t->durable, sizeof t->durable, "%s", o->durable);
+    } else {
+        /* scb-RING, with what a consumer name cannot hold made '_'. */
+        char *p;
+
+        snprintf(t->durable, sizeof t->durable, "scb-%s", o->ring);
+        for (p = t->durable; *p != '\0'; p++)
+            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                  (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
+                *p = '_';
+    }
+    return js_subscribe(t, 0);
+}
+
+/*
+ * Whether m comes right after the last message taken, in the stream.  A
+ * consumer that skips messages has lost them on the way (a fetch answered
+ * while its leader was being replaced, and the answer lost): since in
+ * acknowledges all before the last message of a batch (AckAll), they would
+ * never come again.  So in stops the batch there, and subscribes again from
+ * the first one missing.  Messages the stream itself no longer has (its
+ * limits, discard old) are not missing: their numbers are lost_upstream.
+ * Returns 1 when m can be taken, 0 when in must subscribe again (once the
+ * batch's messages are destroyed: they belong to the subscription).
+ */
+static int js_in_order(in_t *t, natsMsg *m)
+{
+    jsMsgMetaData *meta = NULL;
+    uint64_t sseq;
+
+    if (natsMsg_GetMetaData(&meta, m) != NATS_OK)
+        return 1; /* not from a consumer: take() judges it */
+    sseq = meta->Sequence.Stream;
+    jsMsgMetaData_Destroy(meta);
+    if (t->have_sseq && sseq != t->last_sseq + 1) {
+        jsStreamInfo *si = NULL;
+        jsErrCode jerr = 0;
+        uint64_t first = 0;
+
+        if (js_GetStreamInfo(&si, t->js, t->o->stream, NULL, &jerr) == NATS_OK &&
+            si->State.FirstSeq > 0)
+            first = si->State.FirstSeq;
+        jsStreamInfo_Destroy(si);
+        if (sseq < t->last_sseq + 1 || first <= t->last_sseq + 1) {
+            bridge_err(t->o, "stream %s: message %" PRIu64 " came after %"
+                       PRIu64 ": subscribing again from %" PRIu64, t->o->stream,
+                       sseq, t->last_sseq, t->last_sseq + 1);
+            return 0;
+        }
+    }
+    t->last_sseq = sseq;
+    t->have_sseq = 1;
+    return 1;
+}
+
+static int js_loop(in_t *t)
+{
+    natsMsgList list;
+    jsErrCode jerr;
+    natsStatus s;
+    int rc, i, again;
+
+    while (!bridge_stop) {
+        int64_t wait_ms = tick(t);
+
+        jerr = 0;
+        s = natsSubscription_Fetch(&list, t->sub, JS_BATCH,
+                                   wait_ms < 10 ? 10 : wait_ms, &jerr);
+        if (s == NATS_TIMEOUT || (s == NATS_OK && list.Count == 0))
+            continue;
+        if (s != NATS_OK) {
+            if (s == NATS_CONNECTION_CLOSED || s == NATS_INVALID_SUBSCRIPTION) {
+                bridge_err(t->o, "%s: %s", t->o->subject, natsStatus_GetText(s));
+                return BRIDGE_EXIT_ERR;
+            }
+            /* The server away, a leader being elected: again. */
+            {
+                struct timespec ts = {0, 100 * 1000000};
+                nanosleep(&ts, NULL);
+            }
+            continue;
+        }
+        rc = 0;
+        again = 0;
+        for (i = 0; i < list.Count && rc == 0; i++) {
+            uint64_t before = t->st.dropped_at_stop;
+
+            if (!js_in_order(t, list.Msgs[i])) {
+                again = 1; /* this one and the rest come again */
+                break;
+            }
+            rc = take(t, list.Msgs[i]);
+            if (t->st.dropped_at_stop != before) {
+                /* Stopped with the ring full: this one and what follows
+                 * are not acknowledged, and come again. */
+                t->st.dropped_at_stop += (uint64_t)(list.Count - i - 1);
+                break;
+            }
+        }
+        /* After the batch's pushes: AckAll acknowledges all before it. */
+        if (rc == 0 && i > 0)
+            natsMsg_Ack(list.Msgs[i - 1], NULL);
+        natsMsgList_Destroy(&list);
+        if (rc == 0 && again)
+            rc = js_subscribe(t, t->last_sseq + 1);
+        if (rc != 0)
+            return rc;
+    }
+    return BRIDGE_EXIT_OK;
 }
 
 int bridge_in(const bridge_opts_t *o)
@@ -268,6 +654,15 @@ int bridge_in(const bridge_opts_t *o)
 
     memset(&t, 0, sizeof t);
     t.o = o;
+    {
+        const char *c = getenv("SCB_BRIDGE_TEST_CRASH_AFTER");
+
+        if (c != NULL && bridge_parse_u64(c, &t.crash_after) != 0)
+            t.crash_after = 0;
+        c = getenv("SCB_BRIDGE_TEST_CRASH_BEFORE");
+        if (c != NULL && bridge_parse_u64(c, &t.crash_before) != 0)
+            t.crash_before = 0;
+    }
 
     /* A ring already there is taken now (its geometry is checked against
      * the first message); a missing one is created then.  Before the
@@ -282,6 +677,18 @@ int bridge_in(const bridge_opts_t *o)
     if (t.nc == NULL) {
         scb_close(t.w);
         return BRIDGE_EXIT_USAGE;
+    }
+
+    if (o->stream != NULL) {
+        /* Lines while in waits for the stream, too. */
+        if (o->stats_period > 0)
+            t.next_stats = bridge_now() + o->stats_period;
+        if ((rc = js_setup(&t)) != 0) {
+            status = rc;
+            goto done;
+        }
+        status = js_loop(&t);
+        goto done;
     }
 
     s = natsConnection_SubscribeSync(&t.sub, t.nc, o->subject);
@@ -337,6 +744,8 @@ int bridge_in(const bridge_opts_t *o)
 done:
     bridge_print_stats(o, t.nc, &t.st);
     natsSubscription_Destroy(t.sub);
+    jsCtx_Destroy(t.js);
+    scb_close(t.place);
     scb_close(t.w);
     natsConnection_Destroy(t.nc);
     return status;

@@ -11,6 +11,8 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,13 @@
  * may wait in memory while their sequence numbers are not known. */
 #define BATCH_BYTES (256u * 1024u)
 #define PENDING_MAX_BYTES (64u * 1024u * 1024u)
+
+/* JetStream: the messages published whose acknowledgement has not come
+ * back yet, at most (js_PublishMsgAsync waits when there are this many). */
+#define JS_WINDOW 16384
+/* Milliseconds an acknowledgement may take before its message is sent
+ * again. */
+#define JS_ACK_WAIT 2000
 
 /* Items read while their sequence numbers are not known yet, back to
  * back: length (8 bytes), then the bytes padded to 8. */
@@ -49,6 +58,20 @@ typedef struct out {
     uint64_t read;      /* items read, all told */
     uint64_t dropped;   /* read but not published: counted in lost_source */
     pending_t pend;
+    /* JetStream (o->stream): */
+    jsCtx *js;
+    int have_stored;     /* the stream held an item of this subject at start */
+    uint64_t stored_seq; /* its number: items up to it are not sent again */
+    uint64_t js_sent;    /* messages handed to js_PublishMsgAsync */
+    atomic_uint_fast64_t js_acked;  /* acknowledged by the stream */
+    atomic_uint_fast64_t js_failed; /* acknowledged with an error, or none */
+    pthread_mutex_t js_lock;        /* guards the failed messages: */
+    natsMsg **js_fail;              /* messages to send again, theirs */
+    size_t js_nfail, js_capfail;
+    _Atomic natsStatus js_err;      /* the last failure's status */
+    _Atomic int js_errcode;         /* and JetStream error code */
+    char msgid[SCB_NAME_MAX + 32];  /* "RING:" then the number */
+    size_t msgid_len;
     char geometry[112]; /* " kind=K size=N length=N run=HEX", the header's tail */
     bridge_stats_t st;
 } out_t;
@@ -101,12 +124,44 @@ static int publish(out_t *t, const void *data, size_t len, uint64_t seq,
     memcpy(p, " lost=", 6);
     p = u64_str(p + 6, lost);
     memcpy(p, t->geometry, strlen(t->geometry) + 1);
+    if (t->js != NULL && t->have_stored && seq <= t->stored_seq) {
+        /* Already in the stream (a restarted out reads the ring from its
+         * oldest item): not sent again. */
+        t->st.duplicates++;
+        t->st.lost_source = lost;
+        return 0;
+    }
     s = natsMsg_Create(&m, t->o->subject, NULL, data, (int)len);
     if (s == NATS_OK)
         s = natsMsgHeader_Set(m, HDR_NAME, hdr);
-    if (s == NATS_OK)
+    if (s == NATS_OK && t->js != NULL) {
+        jsPubOptions po;
+
+        /* The message id, RING:SEQ: the stream drops a second message with
+         * the same id within its duplicate window. */
+        jsPubOptions_Init(&po);
+        u64_str(t->msgid + t->msgid_len, seq);
+        po.MsgId = t->msgid;
+        /* An acknowledgement lost with a server that died never comes:
+         * after this long the message counts as failed, and goes again. */
+        po.MaxWait = JS_ACK_WAIT;
+        s = js_PublishMsgAsync(t->js, &m, &po);
+        if (s == NATS_OK)
+            t->js_sent++;
+    } else if (s == NATS_OK) {
         s = natsConnection_PublishMsg(t->nc, m);
+    }
     natsMsg_Destroy(m);
+    if (t->js != NULL && s == NATS_OK) {
+        /* Published, for JetStream, is acknowledged by the stream: counted
+         * as the acknowledgements come (js_update). */
+        if (!t->st.have_seq)
+            t->st.first_seq = seq;
+        t->st.last_seq = seq;
+        t->st.have_seq = 1;
+        t->st.lost_source = lost;
+        return 0;
+    }
     if (!t->st.have_seq)
         t->st.first_seq = seq;
     t->st.last_seq = seq;
@@ -126,6 +181,215 @@ static int publish(out_t *t, const void *data, size_t len, uint64_t seq,
         bridge_err(t->o, "publish on %s: %s", t->o->subject, natsStatus_GetText(s));
         return -1;
     }
+    return 0;
+}
+
+/* The JetStream acknowledgements: counted here, in the client's thread. */
+static void on_ack(jsCtx *js, natsMsg *m, jsPubAck *pa, jsPubAckErr *pae,
+                   void *closure)
+{
+    out_t *t = closure;
+
+    (void)js;
+    (void)pa;
+    if (pae != NULL) {
+        atomic_store(&t->js_err, pae->Err);
+        atomic_store(&t->js_errcode, (int)pae->ErrCode);
+        /* Kept, to be sent again by js_resend (in order, from the main
+         * thread); the handler owns the message. */
+        pthread_mutex_lock(&t->js_lock);
+        if (t->js_nfail == t->js_capfail) {
+            size_t cap = t->js_capfail ? 2 * t->js_capfail : 1024;
+            natsMsg **nf = realloc(t->js_fail, cap * sizeof *nf);
+
+            if (nf != NULL) {
+                t->js_fail = nf;
+                t->js_capfail = cap;
+            }
+        }
+        if (t->js_nfail < t->js_capfail) {
+            t->js_fail[t->js_nfail++] = m;
+            m = NULL;
+        }
+        pthread_mutex_unlock(&t->js_lock);
+        atomic_fetch_add(&t->js_failed, 1);
+    } else {
+        atomic_fetch_add(&t->js_acked, 1);
+    }
+    natsMsg_Destroy(m);
+}
+
+static uint64_t msg_seq(natsMsg *m)
+{
+    const char *value;
+    bridge_hdr_t h;
+
+    if (natsMsgHeader_Get(m, HDR_NAME, &value) == NATS_OK && value != NULL &&
+        bridge_parse_hdr(value, &h) == 0)
+        return h.seq;
+    return 0;
+}
+
+static int cmp_seq(const void *a, const void *b)
+{
+    uint64_t x = msg_seq(*(natsMsg *const *)a), y = msg_seq(*(natsMsg *const *)b);
+
+    return x < y ? -1 : x > y;
+}
+
+/* Messages the stream did not acknowledge (no responders while a new
+ * leader is elected, a timeout): nothing new is sent until every message
+ * sent has its answer; then the failed ones go again, in their order, with
+ * their ids (the broker drops any that were stored after all).  A failed
+ * message numbered below the stream's last one of the subject would come
+ * after it: in would drop it as a duplicate, so it is said (and in counts
+ * the gap as lost_upstream). */
+static void js_resend(out_t *t)
+{
+    jsPubOptions po;
+    natsMsg **list, *last = NULL;
+    size_t n, i;
+    uint64_t stored = 0;
+    int have = 0;
+    jsErrCode jerr = 0;
+
+    jsPubOptions_Init(&po);
+    po.MaxWait = 500;
+    while (!bridge_stop && js_PublishAsyncComplete(t->js, &po) != NATS_OK)
+        ;
+    pthread_mutex_lock(&t->js_lock);
+    list = t->js_fail;
+    n = t->js_nfail;
+    t->js_fail = NULL;
+    t->js_nfail = t->js_capfail = 0;
+    pthread_mutex_unlock(&t->js_lock);
+    if (n == 0)
+        return;
+    qsort(list, n, sizeof *list, cmp_seq);
+    /* A moment for the election, then where the stream is. */
+    {
+        struct timespec ts = {0, 250 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    if (js_GetLastMsg(&last, t->js, t->o->stream, t->o->subject, NULL,
+                      &jerr) == NATS_OK) {
+        stored = msg_seq(last);
+        have = 1;
+        natsMsg_Destroy(last);
+    }
+    for (i = 0; i < n; i++) {
+        uint64_t seq = msg_seq(list[i]);
+
+        if (have && seq < stored) {
+            bridge_err(t->o, "%s: item %" PRIu64 " not stored, and %" PRIu64
+                       " is: it is lost", t->o->stream, seq, stored);
+            natsMsg_Destroy(list[i]);
+            continue;
+        }
+        po.MaxWait = JS_ACK_WAIT;
+        if (bridge_stop || js_PublishMsgAsync(t->js, &list[i], &po) != NATS_OK) {
+            natsMsg_Destroy(list[i]);
+            continue;
+        }
+        t->js_sent++;
+    }
+    free(list);
+}
+
+/* published: acknowledged; unsent: sent and not acknowledged yet;
+ * publish_errors: failed acknowledgements. */
+static void js_update(out_t *t)
+{
+    uint64_t acked = atomic_load(&t->js_acked);
+    uint64_t failed = atomic_load(&t->js_failed);
+
+    t->st.moved = acked;
+    t->st.unsent = t->js_sent - acked - failed;
+    if (failed > t->st.errors) {
+        bridge_err(t->o, "%s: %" PRIu64 " messages not acknowledged (%s, "
+                   "error code %d): sent again",
+                   t->o->stream, failed - t->st.errors,
+                   natsStatus_GetText(atomic_load(&t->js_err)),
+                   atomic_load(&t->js_errcode));
+        t->st.errors = failed;
+    }
+}
+
+/*
+ * JetStream: the stream is made when it is not there (the subject, file
+ * storage, the replicas asked for, the ring's own limits: at most `length`
+ * messages for items, `length` bytes for records, the oldest discarded).
+ * Then the last message of the subject in the stream tells where a
+ * restarted out stops resending: out reads the ring from its oldest item
+ * kept and skips every number up to that one's.  The message ids (RING:SEQ)
+ * are the second guard: within the stream's duplicate window (two minutes)
+ * the broker drops what was sent twice anyway, for example messages that
+ * reached the stream while their acknowledgement did not reach out.  Both,
+ * because the last message is exact but only covers what is stored in
+ * order, and the ids only hold for the window.  Returns 0 or the exit
+ * status.
+ */
+static int js_setup(out_t *t)
+{
+    const bridge_opts_t *o = t->o;
+    jsOptions jo;
+    jsStreamInfo *si = NULL;
+    jsErrCode jerr = 0;
+    natsMsg *last = NULL;
+    natsStatus s;
+
+    jsOptions_Init(&jo);
+    jo.PublishAsync.MaxPending = JS_WINDOW;
+    jo.PublishAsync.AckHandler = on_ack;
+    jo.PublishAsync.AckHandlerClosure = t;
+    s = natsConnection_JetStream(&t->js, t->nc, &jo);
+    if (s != NATS_OK) {
+        bridge_err(o, "JetStream: %s", bridge_nats_err(s));
+        return BRIDGE_EXIT_ERR;
+    }
+    s = js_GetStreamInfo(&si, t->js, o->stream, NULL, &jerr);
+    if (s == NATS_NOT_FOUND) {
+        jsStreamConfig sc;
+        const char *subjects[1] = {o->subject};
+
+        jsStreamConfig_Init(&sc);
+        sc.Name = o->stream;
+        sc.Subjects = subjects;
+        sc.SubjectsLen = 1;
+        sc.Storage = js_FileStorage;
+        sc.Discard = js_DiscardOld;
+        sc.Replicas = o->replicas ? o->replicas : 1;
+        if (t->records)
+            sc.MaxBytes = (int64_t)t->info.length;
+        else
+            sc.MaxMsgs = (int64_t)t->info.length;
+        jerr = 0;
+        s = js_AddStream(&si, t->js, &sc, NULL, &jerr);
+    }
+    jsStreamInfo_Destroy(si);
+    if (s != NATS_OK) {
+        bridge_err(o, "stream %s: %s", o->stream, bridge_nats_err(s));
+        /* No JetStream on the server, a bad name: the arguments' fault. */
+        return BRIDGE_EXIT_USAGE;
+    }
+    jerr = 0;
+    s = js_GetLastMsg(&last, t->js, o->stream, o->subject, NULL, &jerr);
+    if (s == NATS_OK) {
+        const char *value;
+        bridge_hdr_t h;
+
+        if (natsMsgHeader_Get(last, HDR_NAME, &value) == NATS_OK &&
+            value != NULL && bridge_parse_hdr(value, &h) == 0) {
+            t->have_stored = 1;
+            t->stored_seq = h.seq;
+        }
+        natsMsg_Destroy(last);
+    } else if (s != NATS_NOT_FOUND) {
+        bridge_err(o, "stream %s: the last message of %s: %s", o->stream,
+                   o->subject, bridge_nats_err(s));
+        return BRIDGE_EXIT_ERR;
+    }
+    t->msgid_len = (size_t)snprintf(t->msgid, sizeof t->msgid, "%s:", o->ring);
     return 0;
 }
 
@@ -296,6 +560,7 @@ int bridge_out(const bridge_opts_t *o)
 
     memset(&t, 0, sizeof t);
     t.o = o;
+    pthread_mutex_init(&t.js_lock, NULL);
 
     /* The ring, as a reader (registered, if it is lossless), before the
      * connection: a ring that is not there is a bad argument (exit 2, no
@@ -338,6 +603,10 @@ int bridge_out(const bridge_opts_t *o)
         goto done;
     }
 
+    if (o->stream != NULL && (status = js_setup(&t)) != 0)
+        goto done;
+    status = BRIDGE_EXIT_ERR;
+
     batch = t.records ? 1 : BATCH_BYTES / t.info.item_size;
     if (batch == 0)
         batch = 1;
@@ -360,8 +629,15 @@ int bridge_out(const bridge_opts_t *o)
         int64_t wait_ms = 100;
         int connected = natsConnection_Status(t.nc) == NATS_CONN_STATUS_CONNECTED;
 
+        if (t.js != NULL) {
+            js_update(&t);
+            if (t.js_nfail > 0) { /* read unlocked: a hint, js_resend locks */
+                js_resend(&t);
+                continue;
+            }
+        }
         /* Back from a reconnection: the client sent what it held first. */
-        if (connected && !t.connected) {
+        else if (connected && !t.connected) {
             t.st.moved += t.st.unsent;
             t.st.unsent = 0;
         }
@@ -415,7 +691,32 @@ done:
     /* Whatever the reason, what was published reaches the server first;
      * unless the server is away: the flush would only wait, and what the
      * client holds is reported as unsent. */
-    if (natsConnection_Status(t.nc) == NATS_CONN_STATUS_CONNECTED) {
+    if (t.js != NULL) {
+        jsPubOptions po;
+
+        /* What was sent is acknowledged before the last line, unless the
+         * server stays away (then unsent says how many were not). */
+        jsPubOptions_Init(&po);
+        po.MaxWait = 5000;
+        /* Those that failed go again (a few rounds, while connected). */
+        for (int round = 0; round < 10 && t.js_nfail > 0 &&
+             natsConnection_Status(t.nc) == NATS_CONN_STATUS_CONNECTED;
+             round++) {
+            bridge_stop = 0;
+            js_resend(&t);
+            bridge_stop = 1;
+            js_PublishAsyncComplete(t.js, &po);
+        }
+        if (natsConnection_Status(t.nc) == NATS_CONN_STATUS_CONNECTED &&
+            js_PublishAsyncComplete(t.js, &po) != NATS_OK &&
+            status == BRIDGE_EXIT_OK)
+            bridge_err(o, "stream %s: not every message acknowledged",
+                       o->stream);
+        js_update(&t);
+        if (t.st.unsent > 0)
+            bridge_err(o, "%" PRIu64 " items not acknowledged by the stream",
+                       t.st.unsent);
+    } else if (natsConnection_Status(t.nc) == NATS_CONN_STATUS_CONNECTED) {
         if (t.st.unsent > 0) {
             t.st.moved += t.st.unsent;
             t.st.unsent = 0;
@@ -431,6 +732,10 @@ done:
     free(buf);
     free(t.pend.buf);
     scb_close(t.r);
+    jsCtx_Destroy(t.js);
     natsConnection_Destroy(t.nc);
+    for (size_t i = 0; i < t.js_nfail; i++)
+        natsMsg_Destroy(t.js_fail[i]);
+    free(t.js_fail);
     return status;
 }

@@ -4,8 +4,8 @@
  * bridge ...` runs this program (found next to scb), so that scb itself
  * never links libnats.  The two directions are in out.c and in.c.
  *
- *     scb-bridge out RING URL [--subject S] [--backend B] [--stats SECONDS]
- *     scb-bridge in  URL RING [--subject S] [--length N] [--backend B] [--stats SECONDS]
+ *     scb-bridge out RING URL [--subject S] [--stream NAME [--replicas N]] [--backend B] [--stats SECONDS]
+ *     scb-bridge in  URL RING [--subject S] [--stream NAME [--durable D]] [--length N] [--backend B] [--stats SECONDS]
  *
  * Public libscb API only (<scb.h>).  Not here: any knowledge of the ring's
  * layout; the ring is read and written as any program would.
@@ -203,9 +203,14 @@ static void usage(FILE *f)
 "credentials in it if needed.\n"
 "\n"
 "      --subject=S      the NATS subject (default: scb.RING)\n"
-"      --stream=NAME    JetStream (not built yet: core NATS only)\n"
-"      --replicas=N     out, with --stream: the stream's replicas\n"
-"      --durable=D      in, with --stream: the durable consumer\n"
+"      --stream=NAME    JetStream: out makes the stream NAME when missing\n"
+"                       (the subject, file storage, the ring's length as\n"
+"                       its limit, oldest discarded); in reads it through\n"
+"                       a durable consumer\n"
+"      --replicas=N     out, with --stream: the stream's replicas (1 to 5)\n"
+"      --durable=D      in, with --stream: the durable consumer (default:\n"
+"                       scb-RING, characters other than letters, digits,\n"
+"                       '-' and '_' made '_')\n"
 "      --length=N       in: the length of a ring it creates (default: the\n"
 "                       source's); K, M, G, T as in scb create\n"
 "      --backend=B      the local ring's backend\n"
@@ -218,8 +223,12 @@ static void usage(FILE *f)
 "\n"
 "Core NATS is at-most-once: what is lost is counted (lost_source: items the\n"
 "ring overwrote before out read them; lost_upstream: items out published\n"
-"that in never got), never hidden.  SIGINT and SIGTERM flush, print the\n"
-"last statistics line and exit 0.\n"
+"that in never got), never hidden.  With --stream, out counts as published\n"
+"what the stream acknowledged, and a restarted out skips (duplicates) what\n"
+"the stream holds already; in acknowledges only what is in its ring.  in\n"
+"keeps its place in the ring RING.bridge-in beside RING (kept at exit), so\n"
+"that a restarted in never writes an item twice.  SIGINT and SIGTERM flush,\n"
+"print the last statistics line and exit 0.\n"
 "Exit status: 0 success, 1 an error after start, 2 bad arguments, a server\n"
 "unreachable at start, or (in) a ring whose geometry differs from the\n"
 "source's.\n");
@@ -256,6 +265,18 @@ static int subject_ok(const char *s)
         tok++;
     }
     return tok > 0;
+}
+
+/* A stream or consumer name: no dots, spaces, wildcards or slashes. */
+static int stream_ok(const char *s)
+{
+    if (*s == '\0' || strlen(s) > 200)
+        return 0;
+    for (; *s != '\0'; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+              (*s >= '0' && *s <= '9') || *s == '-' || *s == '_'))
+            return 0;
+    return 1;
 }
 
 /* The shortest --stats period: a line every 10 ms is already a flood. */
@@ -412,9 +433,12 @@ static void parse(bridge_opts_t *o, int argc, char **argv)
         bad_args(o, "bad subject '%s' (dot-separated tokens, no spaces, "
                   "no control characters, no wildcards)", o->subject);
     }
-    if (o->stream != NULL)
-        bad_args(o, "--stream %s: JetStream is not built yet (core NATS only)",
+    if (o->stream != NULL && !stream_ok(o->stream))
+        bad_args(o, "bad stream name '%s' (letters, digits, '-' and '_')",
                   o->stream);
+    if (o->durable != NULL && !stream_ok(o->durable))
+        bad_args(o, "bad durable name '%s' (letters, digits, '-' and '_')",
+                  o->durable);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -589,6 +613,9 @@ int main(int argc, char **argv)
         return BRIDGE_EXIT_ERR;
     }
     status = o.out ? bridge_out(&o) : bridge_in(&o);
-    nats_Close();
+    /* The client's threads may still be ending after the destroy calls:
+     * wait for them (a little), so that none is left running while the
+     * process exits and frees what it uses. */
+    (void)nats_CloseAndWait(2000);
     return status;
 }

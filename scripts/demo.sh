@@ -2,7 +2,9 @@
 # demo.sh - installs missing build dependencies, builds libscb in the source
 # tree (configuring only when needed) and runs the demo: one writer and two
 # readers, one of them slow, on one ring.  Arguments go to the demo
-# (examples/scb-demo [BACKEND [SECONDS]]).
+# (examples/scb-demo [BACKEND [SECONDS]]).  With --bridge first, it runs
+# the bridge's demo instead (examples/bridge-demo.sh [--stream] [ITEMS]): a
+# writer, scb bridge out, a nats-server of its own, scb bridge in, a reader.
 
 set -eu
 cd "$(dirname "$0")/.."
@@ -22,5 +24,10 @@ fi
 echo "== make"
 make -j2
 
+if [ "${1:-}" = --bridge ]; then
+    shift
+    echo "== examples/bridge-demo.sh $*"
+    exec ./examples/bridge-demo.sh "$@"
+fi
 echo "== examples/scb-demo $*"
 exec ./examples/scb-demo "$@"
