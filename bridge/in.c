@@ -593,13 +593,22 @@ static int js_loop(in_t *t)
     natsMsgList list;
     jsErrCode jerr;
     natsStatus s;
-    int rc, i, again;
+    int rc, i, again, batch, pending;
 
     while (!bridge_stop) {
         int64_t wait_ms = tick(t);
 
+        /* The NATS client up to 3.4 (Debian 12 has 3.4.1) writes past the
+         * batch's array when a fetch finds more than half a batch already
+         * pending (the rest of an earlier answer), and asks for more: so
+         * when some are pending, the batch is exactly those (it then takes
+         * them and asks the server for nothing). */
+        batch = JS_BATCH;
+        if (natsSubscription_GetPending(t->sub, &pending, NULL) == NATS_OK &&
+            pending > 0 && pending < batch)
+            batch = pending;
         jerr = 0;
-        s = natsSubscription_Fetch(&list, t->sub, JS_BATCH,
+        s = natsSubscription_Fetch(&list, t->sub, batch,
                                    wait_ms < 10 ? 10 : wait_ms, &jerr);
         if (s == NATS_TIMEOUT || (s == NATS_OK && list.Count == 0))
             continue;
