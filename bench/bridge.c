@@ -630,32 +630,49 @@ static int start_bridges(struct br_env *e, struct br_bridges *b, const char *src
     return rc;
 }
 
+/* Adds to why how a bridge that had exited ended, and its last line on
+ * stderr. */
+static void say_exit(char *why, size_t whylen, const char *who, int status,
+                     const char *err_path)
+{
+    char line[1024], how[48];
+    size_t used = strlen(why);
+
+    last_line(err_path, line, sizeof line);
+    if (status >= 0 && WIFSIGNALED(status))
+        snprintf(how, sizeof how, "killed by signal %d", WTERMSIG(status));
+    else
+        snprintf(how, sizeof how, "exit status %d",
+                 status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    snprintf(why + used, whylen - used, "; %s had exited (%s)%s%.300s", who, how,
+             line[0] ? ": " : "", line);
+}
+
 /* Stops both (out first, so that in gets what out flushes) and adds to why
- * (when it says something) what in counted. */
+ * (when it says something) which had exited, or what in counted. */
 static void stop_bridges(struct br_bridges *b, char *why, size_t whylen)
 {
+    int out_alive = b->out > 0 && bench_alive(b->out, NULL);
+    int in_alive = b->in > 0 && bench_alive(b->in, NULL);
+    int out_status = -1, in_status = -1;
     char line[1024];
-    int in_status;
 
     if (b->out > 0)
-        (void)bench_stop(b->out, BR_STOP_NS);
-    if (b->in > 0) {
-        int alive = bench_alive(b->in, &in_status);
+        out_status = bench_stop(b->out, BR_STOP_NS);
+    if (b->in > 0)
         in_status = bench_stop(b->in, BR_STOP_NS);
-        if (why[0] != '\0') {
+    if (why[0] != '\0') {
+        if (b->out > 0 && !out_alive)
+            say_exit(why, whylen, "scb-bridge out", out_status, b->out_err);
+        if (b->in > 0 && !in_alive) {
+            say_exit(why, whylen, "scb-bridge in", in_status, b->in_err);
+        } else if (b->in > 0) {
             size_t used = strlen(why);
-            if (!alive) {
-                last_line(b->in_err, line, sizeof line);
-                snprintf(why + used, whylen - used, "; scb-bridge in had exited "
-                         "(status %d)%s%.300s", in_status >= 0 && WIFEXITED(in_status)
-                         ? WEXITSTATUS(in_status) : -1, line[0] ? ": " : "", line);
-            } else {
-                last_line(b->in_stats, line, sizeof line);
-                snprintf(why + used, whylen - used, "; scb-bridge in: delivered %lld, "
-                         "lost_upstream %lld, duplicates %lld",
-                         stat_field(line, "delivered"), stat_field(line, "lost_upstream"),
-                         stat_field(line, "duplicates"));
-            }
+            last_line(b->in_stats, line, sizeof line);
+            snprintf(why + used, whylen - used, "; scb-bridge in: delivered %lld, "
+                     "lost_upstream %lld, duplicates %lld",
+                     stat_field(line, "delivered"), stat_field(line, "lost_upstream"),
+                     stat_field(line, "duplicates"));
         }
     }
     b->in = b->out = 0;
