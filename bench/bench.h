@@ -14,6 +14,9 @@
  *                 pipe polled the same way they are compared with
  *   report.c      statistics, the speed targets and the table
  *   export.c      --json, --csv and --plot
+ *   bridge.c      --bridge: the NATS bridge (scb-bridge out -> nats-server ->
+ *                 scb-bridge in, core NATS and JetStream) beside the same
+ *                 ring read locally; it starts those programs, links no libnats
  *
  * Every process that moves items checks a sequence number in the first 8
  * bytes of every item it receives (records: the length, and the number in
@@ -142,6 +145,22 @@ int bench_interrupted(void);        /* the signal number, or 0 */
 void bench_cleanup(void);           /* stops children, removes rings */
 void bench_die_of_signal(void);     /* after bench_cleanup: exits as the signal would */
 int bench_any_unpinned(void);
+
+/* Programs of their own (bridge.c): bench_spawn starts argv[0] (a path)
+ * with stdout and stderr into files (NULL: /dev/null), the signal handling
+ * scb-bench was started with, and SIGTERM when scb-bench dies (Linux);
+ * returns its pid, or -1 (why).  bench_cleanup stops every one still
+ * running.  bench_alive: 1 while it runs, else 0 with its wait status in
+ * *status.  bench_stop: SIGTERM, SIGKILL after grace_ns, reaped; returns
+ * the wait status (-1 if unknown). */
+pid_t bench_spawn(char *const argv[], const char *out_path, const char *err_path,
+                  char *why, size_t whylen);
+int bench_alive(pid_t pid, int *status);
+int bench_stop(pid_t pid, uint64_t grace_ns);
+/* A directory bench_cleanup removes with everything in it (one at a time). */
+void bench_track_dir(const char *path);
+/* In the parent: sleeps until a signal arrives or ns pass. */
+void bench_parent_wait(uint64_t ns);
 
 /* popen(cmd, "w") and pclose for the parent, whose usual signal mask the
  * command must not inherit.  bench_pclose returns the exit status, or -1. */
@@ -345,6 +364,16 @@ int bench_open_ring(scb_t **h, const char *name, const char *backend,
 /* Writes all n bytes to fd; 0 or -1 (errno). */
 int bench_write_all(int fd, const unsigned char *p, size_t n);
 
+/* --- bridge.c ------------------------------------------------------------ */
+
+struct bench_info;
+
+/* --bridge: runs the bridge cases, prints their table (or JSON) and returns
+ * the exit status; 0 with a message when scb-bridge or nats-server is not
+ * found.  Exits as the signal would when interrupted. */
+int bench_bridge_main(struct bench_opts *o, struct bench_info *info, int quick,
+                      int json, const char *json_path);
+
 /* --- report.c ------------------------------------------------------------ */
 
 enum bench_status { ST_OK, ST_FAILED, ST_SKIPPED };
@@ -480,6 +509,12 @@ void bench_case_name(char *buf, size_t len, const struct bench_result *r);
 void bench_fmt_size(char *buf, size_t len, size_t size);
 void bench_fmt_rate(char *buf, size_t len, double v); /* "210 M" */
 void bench_fmt_ratio(char *buf, size_t len, double x); /* "78.1x" */
+void bench_fmt_time(char *buf, size_t len, double ns); /* "62.1 us" */
+/* A statistic as "210 M [205-215]" and "42.3 us [40.6-53.4]". */
+void bench_fmt_rate_spread(char *buf, size_t len, struct bench_stat s);
+void bench_fmt_time_spread(char *buf, size_t len, struct bench_stat s);
+/* Median, lowest and highest of n values (at most 256 of them). */
+struct bench_stat bench_stat_of(const double *v, int n);
 
 /* events.c's part of the report: the names of its cases (returns 0 for any
  * other case), the case a push-rate case is compared with, its targets

@@ -15,6 +15,8 @@
 #endif
 
 #include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
 #include <signal.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -34,6 +36,8 @@
 #include "bench.h"
 
 #define MAX_TRACKED 8
+#define MAX_SPAWNED 8
+#define STOP_GRACE_NS (3000ull * 1000000ull)
 #define READY_LIMIT_NS (10ull * 1000000000ull)
 #define ABORT_GRACE_NS (300ull * 1000000ull)
 
@@ -59,6 +63,16 @@ static int g_cpus[256];
 static int g_ncpus;
 static int g_online;
 static int g_unpinned;
+
+/* Programs of their own started by --bridge (nats-server, scb-bridge): each
+ * is stopped by bench_cleanup until bench_stop reaped it. */
+struct spawned {
+    pid_t pid;           /* 0: free */
+    int exited;          /* reaped by bench_alive; status holds how */
+    int status;
+};
+static struct spawned g_spawned[MAX_SPAWNED];
+static char g_dir[4096];       /* a directory to remove, or "" */
 
 static const int g_handled[] = {SIGINT, SIGTERM, SIGHUP, SIGCHLD};
 #define NHANDLED ((int)(sizeof g_handled / sizeof g_handled[0]))
@@ -241,12 +255,29 @@ static void kill_kids(void)
     g_nkids = 0;
 }
 
+static int remove_entry(const char *path, const struct stat *sb, int flag,
+                        struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    (void)remove(path);
+    return 0;
+}
+
 void bench_cleanup(void)
 {
     scb_config_t cfg;
     int i;
 
     kill_kids();
+    for (i = 0; i < MAX_SPAWNED; i++)
+        if (g_spawned[i].pid > 0)
+            (void)bench_stop(g_spawned[i].pid, STOP_GRACE_NS);
+    if (g_dir[0] != '\0') {
+        (void)nftw(g_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+        g_dir[0] = '\0';
+    }
     for (i = 0; i < MAX_TRACKED; i++) {
         if (!g_rings[i].used)
             continue;
@@ -279,6 +310,11 @@ static void parent_wait(uint64_t ns)
     ts.tv_sec = (time_t)(ns / 1000000000ull);
     ts.tv_nsec = (long)(ns % 1000000000ull);
     pselect(0, NULL, NULL, NULL, &ts, &g_wait_mask);
+}
+
+void bench_parent_wait(uint64_t ns)
+{
+    parent_wait(ns);
 }
 
 static void describe_status(char *why, size_t whylen, int index, int status)
@@ -595,4 +631,125 @@ int bench_ping_rounds(struct bench_ctl *ctl, int index, int code,
     if (code == CHILD_OK)
         ctl->nsamples = rounds;
     return code;
+}
+
+/* --- programs of their own (--bridge) -------------------------------------- */
+
+pid_t bench_spawn(char *const argv[], const char *out_path, const char *err_path,
+                  char *why, size_t whylen)
+{
+    struct sigaction sa;
+    int i, slot, fd;
+    pid_t pid;
+
+    for (slot = 0; slot < MAX_SPAWNED && g_spawned[slot].pid != 0; slot++)
+        ;
+    if (slot == MAX_SPAWNED) {
+        snprintf(why, whylen, "internal error: too many programs started");
+        return -1;
+    }
+    fflush(NULL);
+    pid = fork();
+    if (pid < 0) {
+        snprintf(why, whylen, "fork: %s", strerror(errno));
+        return -1;
+    }
+    if (pid == 0) {
+        /* The program gets the dispositions and the mask scb-bench was
+         * started with: Ctrl-C reaches it as it reaches the children. */
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = SIG_DFL;
+        sigemptyset(&sa.sa_mask);
+        for (i = 0; i < NHANDLED; i++)
+            sigaction(g_handled[i], &sa, NULL);
+        sigprocmask(SIG_SETMASK, &g_orig_mask, NULL);
+#ifdef __linux__
+        /* Kept across exec: scb-bench killed outright takes it along. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != g_parent)
+            _exit(127);
+#endif
+        fd = open(out_path != NULL ? out_path : "/dev/null",
+                  O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0)
+            _exit(127);
+        close(fd);
+        fd = open(err_path != NULL ? err_path : "/dev/null",
+                  O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd < 0 || dup2(fd, STDERR_FILENO) < 0)
+            _exit(127);
+        close(fd);
+        fd = open("/dev/null", O_RDONLY);
+        if (fd >= 0 && fd != STDIN_FILENO) {
+            dup2(fd, STDIN_FILENO);
+            close(fd);
+        }
+        execv(argv[0], argv);
+        fprintf(stderr, "scb-bench: %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    g_spawned[slot].pid = pid;
+    g_spawned[slot].exited = 0;
+    g_spawned[slot].status = 0;
+    return pid;
+}
+
+static struct spawned *find_spawned(pid_t pid)
+{
+    int i;
+
+    for (i = 0; i < MAX_SPAWNED; i++)
+        if (g_spawned[i].pid == pid && pid > 0)
+            return &g_spawned[i];
+    return NULL;
+}
+
+int bench_alive(pid_t pid, int *status)
+{
+    struct spawned *sp = find_spawned(pid);
+    int st;
+    pid_t p;
+
+    if (sp == NULL)
+        return 0;
+    if (!sp->exited) {
+        p = waitpid(pid, &st, WNOHANG);
+        if (p == 0 || (p < 0 && errno == EINTR))
+            return 1;
+        sp->exited = 1;
+        sp->status = p == pid ? st : 0;
+    }
+    if (status != NULL)
+        *status = sp->status;
+    return 0;
+}
+
+int bench_stop(pid_t pid, uint64_t grace_ns)
+{
+    struct spawned *sp = find_spawned(pid);
+    uint64_t until = bench_now() + grace_ns;
+    int status = -1;
+
+    if (sp == NULL)
+        return -1;
+    if (bench_alive(pid, &status)) {
+        kill(pid, SIGTERM);
+        /* Signals stay blocked here (this runs in bench_cleanup too):
+         * plain sleeps, not parent_wait. */
+        while (bench_alive(pid, &status) && bench_now() < until)
+            bench_sleep_us(5000);
+        if (bench_alive(pid, &status)) {
+            kill(pid, SIGKILL);
+            while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        }
+    }
+    sp->pid = 0;
+    sp->exited = 0;
+    return status;
+}
+
+void bench_track_dir(const char *path)
+{
+    snprintf(g_dir, sizeof g_dir, "%s", path != NULL ? path : "");
 }

@@ -21,7 +21,7 @@ static int cmp_double(const void *x, const void *y)
     return a < b ? -1 : a > b;
 }
 
-static struct bench_stat stat_of(const double *v, int n)
+struct bench_stat bench_stat_of(const double *v, int n)
 {
     struct bench_stat s = {NAN, NAN, NAN, 0};
     double tmp[256];
@@ -88,7 +88,7 @@ struct bench_stat bench_series(const struct bench_result *r, enum bench_series_k
             break;
         }
     }
-    return stat_of(v, n);
+    return bench_stat_of(v, n);
 }
 
 /* --- names and numbers ---------------------------------------------------- */
@@ -170,7 +170,7 @@ static void fmt_scaled(char *buf, size_t len, double v, double scale)
 }
 
 /* "210 M [205-215]" */
-static void fmt_rate_spread(char *buf, size_t len, struct bench_stat s)
+void bench_fmt_rate_spread(char *buf, size_t len, struct bench_stat s)
 {
     const char *p;
     double sc = scale_of(s.med, &p);
@@ -208,7 +208,7 @@ static void fmt_bytes(char *buf, size_t len, double v)
 }
 
 /* Nanoseconds for people: "410 ns", "62.1 us", "1.20 ms". */
-static void fmt_time(char *buf, size_t len, double ns)
+void bench_fmt_time(char *buf, size_t len, double ns)
 {
     char a[24];
 
@@ -226,12 +226,12 @@ static void fmt_time(char *buf, size_t len, double ns)
 }
 
 /* "42.3 us [40.6-53.4]": the spread in the median's unit. */
-static void fmt_time_spread(char *buf, size_t len, struct bench_stat s)
+void bench_fmt_time_spread(char *buf, size_t len, struct bench_stat s)
 {
     char a[32], b[24], c[24]; /* fmt_time: at most 27 bytes */
     double unit = s.med < 1000 ? 1 : s.med < 1e6 ? 1e3 : 1e6;
 
-    fmt_time(a, sizeof a, s.med);
+    bench_fmt_time(a, sizeof a, s.med);
     if (s.n > 1 && !isnan(s.med)) {
         if (unit == 1) {
             snprintf(b, sizeof b, "%.0f", s.min);
@@ -452,8 +452,8 @@ static void p50_vs_pipe(struct bench_target *t, const struct bench_result *r,
     }
     a50 = bench_series(r, SER_P50, 0).med;
     b50 = bench_series(p, SER_P50, 0).med;
-    fmt_time(a, sizeof a, a50);
-    fmt_time(b, sizeof b, b50);
+    bench_fmt_time(a, sizeof a, a50);
+    bench_fmt_time(b, sizeof b, b50);
     snprintf(t->measured, sizeof t->measured, "p50 %s, pipe %s", a, b);
     t->met = a50 <= b50;
 }
@@ -522,8 +522,8 @@ int bench_targets(const struct bench_info *info,
     if (r != NULL) {
         double p50 = bench_series(r, SER_P50, 0).med, p99 = bench_series(r, SER_P99, 0).med;
         char a[32], b[32];
-        fmt_time(a, sizeof a, p50);
-        fmt_time(b, sizeof b, p99);
+        bench_fmt_time(a, sizeof a, p50);
+        bench_fmt_time(b, sizeof b, p99);
         snprintf(t[k].measured, sizeof t[k].measured, "p50 %s, p99 %s", a, b);
         t[k].met = p50 <= 500 && p99 <= 1000;
     } else {
@@ -572,9 +572,9 @@ int bench_targets(const struct bench_info *info,
         for (j = 0; j < m && j < 256; j++)
             if (p->p50[j] > 0)
                 ratio[nr++] = r->p50[j] / p->p50[j];
-        struct bench_stat x = stat_of(ratio, nr);
-        fmt_time(a, sizeof a, a50);
-        fmt_time(b, sizeof b, b50);
+        struct bench_stat x = bench_stat_of(ratio, nr);
+        bench_fmt_time(a, sizeof a, a50);
+        bench_fmt_time(b, sizeof b, b50);
         bench_fmt_ratio(c, sizeof c, x.med);
         snprintf(t[k].measured, sizeof t[k].measured,
                  "p50 %s, line %s, %s per run", a, b, c);
@@ -634,7 +634,7 @@ static void print_tput_row(FILE *out, const struct bench_result *res, int n,
         return;
     }
     struct bench_stat head = bench_series(r, SER_HEAD, 0);
-    fmt_rate_spread(rate, sizeof rate, head);
+    bench_fmt_rate_spread(rate, sizeof rate, head);
     fmt_bytes(data, sizeof data, head.med * (double)r->tc.size);
     bench_fmt_ratio(ratio, sizeof ratio, bench_vs_pipe(res, n, r));
     writer[0] = loss[0] = '\0';
@@ -659,7 +659,7 @@ static void print_tput_row(FILE *out, const struct bench_result *res, int n,
         for (i = 0; i < r->tc.readers; i++) {
             char lbl[32];
             struct bench_stat rs = bench_series(r, SER_READER, i);
-            fmt_rate_spread(rate, sizeof rate, rs);
+            bench_fmt_rate_spread(rate, sizeof rate, rs);
             fmt_bytes(data, sizeof data, rs.med * (double)r->tc.size);
             snprintf(lbl, sizeof lbl, "  reader %d", i + 1);
             if (r->tc.mode == MODE_OVERWRITE)
@@ -700,7 +700,7 @@ static void print_rec_row(FILE *out, const struct bench_result *res, int n,
                 r->status == ST_SKIPPED ? "skipped" : "FAILED", r->note);
         return;
     }
-    fmt_rate_spread(rate, sizeof rate, bench_series(r, SER_HEAD, 0));
+    bench_fmt_rate_spread(rate, sizeof rate, bench_series(r, SER_HEAD, 0));
     fmt_bytes(data, sizeof data, bench_series(r, SER_BYTES, 0).med);
     bench_fmt_ratio(ratio, sizeof ratio, bench_vs_baseline(res, n, r));
     if (b != NULL)
@@ -817,8 +817,8 @@ void bench_report_table(FILE *out, const struct bench_info *info,
                         r->status == ST_SKIPPED ? "skipped" : "FAILED", r->note);
                 continue;
             }
-            fmt_time_spread(a, sizeof a, bench_series(r, SER_P50, 0));
-            fmt_time_spread(b, sizeof b, bench_series(r, SER_P99, 0));
+            bench_fmt_time_spread(a, sizeof a, bench_series(r, SER_P50, 0));
+            bench_fmt_time_spread(b, sizeof b, bench_series(r, SER_P99, 0));
             bench_fmt_ratio(c, sizeof c, bench_vs_pipe(res, n, r));
             fprintf(out, "  %-38s %-24s %-24s %s\n", name, a, b, c);
         }
@@ -847,7 +847,7 @@ struct bench_stat bench_nb_series(const struct bench_nb_result *r, int rounds)
 
     for (i = 0; i < n; i++)
         v[i] = rounds ? r->rep[i].rounds : r->rep[i].loops;
-    return stat_of(v, n);
+    return bench_stat_of(v, n);
 }
 
 double bench_nb_vs_quiet(const struct bench_nb_result *res, int n,
@@ -923,12 +923,12 @@ void bench_report_nb_table(FILE *out, const struct bench_info *info,
                     who, r->status == ST_FAILED ? "FAILED" : "skipped", r->note);
             continue;
         }
-        fmt_rate_spread(loops, sizeof loops, bench_nb_series(r, 0));
+        bench_fmt_rate_spread(loops, sizeof loops, bench_nb_series(r, 0));
         bench_fmt_ratio(ratio, sizeof ratio, bench_nb_vs_quiet(res, n, r));
         if (r->traffic == NB_QUIET)
             snprintf(rounds, sizeof rounds, "-");
         else
-            fmt_rate_spread(rounds, sizeof rounds, bench_nb_series(r, 1));
+            bench_fmt_rate_spread(rounds, sizeof rounds, bench_nb_series(r, 1));
         fprintf(out, "  %-30s %-16s %-24s %-9s %s\n", bench_traffic_name(r->traffic),
                 who, loops, ratio, rounds);
     }

@@ -8,6 +8,7 @@
  *               [--csv[=FILE]] [--plot FILE.svg] ...
  *     scb-bench --neighbour [--quick] [--duration S] [--reps N]
  *               [--backend NAME] [--json[=FILE]]
+ *     scb-bench --bridge [--quick] [--reps N] [--backend NAME] [--json[=FILE]]
  *
  * Every case runs in fresh processes (fork), pinned to different CPUs where
  * the machine has several; every receiver checks the sequence number of
@@ -20,6 +21,10 @@
  * --neighbour runs one experiment instead, with a table of its own: what a
  * ping-pong that sleeps every round costs a CPU-bound process on another CPU,
  * through rings with full fences and with SCB_ASYM_BARRIERS.
+ *
+ * --bridge runs the NATS bridge's cases instead (bridge.c), with a table of
+ * their own: scb-bridge out -> nats-server -> scb-bridge in, core NATS and
+ * JetStream, beside the same ring read locally, and the latency of one item.
  */
 #ifdef HAVE_CONFIG_H
 #include <config.h>
@@ -37,6 +42,7 @@
 
 #define DEFAULT_DURATION 0.25
 #define DEFAULT_REPS 7
+#define DEFAULT_BRIDGE_REPS 5
 #define DEFAULT_ROUNDS 10000
 #define DEFAULT_RING_BYTES (1024u * 1024u)
 #define MAX_REPS 100
@@ -85,6 +91,18 @@ static void usage(FILE *out)
 "                         registered for membarrier and not (6 rows, about\n"
 "                         %.0f s; takes --quick, --duration, --reps, one\n"
 "                         --backend (default %s) and --json)\n"
+"      --bridge           instead of the cases above, only the NATS bridge:\n"
+"                         64-byte items through scb-bridge out -> nats-server\n"
+"                         -> scb-bridge in (core NATS and JetStream R1, file\n"
+"                         storage) beside the same ring read locally, and the\n"
+"                         latency of one item through core NATS; against the\n"
+"                         README's targets.  It starts a nats-server of its own\n"
+"                         ($SCB_NATS_SERVER, else the one configure found, else\n"
+"                         PATH) on 127.0.0.1 and the scb-bridge next to\n"
+"                         scb-bench ($SCB_BRIDGE_PROGRAM overrides); without\n"
+"                         them it says so and exits 0.  Takes --quick, --reps\n"
+"                         (default %d), one --backend, --json and --no-progress\n"
+"                         (about %d s; --quick: a few)\n"
 "      --ring=BYTES       ring capacity for throughput cases (default 1M; at\n"
 "                         least %d items)\n"
 "      --json[=FILE]      JSON instead of the table (or into FILE as well)\n"
@@ -97,9 +115,10 @@ static void usage(FILE *out)
 "Sizes take the suffixes K (KiB), M (MiB) and G (GiB).  The table shows each figure as\n"
 "median [min-max] of the runs, and the ratio to the pipe measured in the same\n"
 "run; `make bench` runs the default set, then --neighbour (about four\n"
-"minutes on 2 CPUs).\n",
+"minutes on 2 CPUs), and --bridge when the bridge is built.\n",
         DEFAULT_ROUNDS, NB_ROWS * DEFAULT_REPS * (1.2 * DEFAULT_DURATION + 0.02),
-        scb_backends()[0], 2 * BENCH_BATCH);
+        scb_backends()[0], DEFAULT_BRIDGE_REPS, 5 * DEFAULT_BRIDGE_REPS,
+        2 * BENCH_BATCH);
 }
 
 static void die_usage(const char *fmt, const char *arg)
@@ -594,7 +613,7 @@ static int run_neighbour(struct bench_opts *o, struct bench_info *info, int json
 int main(int argc, char **argv)
 {
     enum { OPT_ROUNDS = 256, OPT_RING, OPT_JSON, OPT_CSV, OPT_PLOT, OPT_NOPROG,
-           OPT_ASYM, OPT_NEIGHBOUR };
+           OPT_ASYM, OPT_NEIGHBOUR, OPT_BRIDGE };
     static const struct option longopts[] = {
         {"quick", no_argument, NULL, 'q'},
         {"duration", required_argument, NULL, 'd'},
@@ -611,6 +630,7 @@ int main(int argc, char **argv)
         {"no-progress", no_argument, NULL, OPT_NOPROG},
         {"asym-barriers", no_argument, NULL, OPT_ASYM},
         {"neighbour", no_argument, NULL, OPT_NEIGHBOUR},
+        {"bridge", no_argument, NULL, OPT_BRIDGE},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0}};
@@ -619,7 +639,7 @@ int main(int argc, char **argv)
     struct utsname un;
     int quick = 0, set_dur = 0, set_reps = 0, set_rounds = 0, set_sizes = 0;
     int set_readers = 0, set_backends = 0, set_ring = 0, json = 0, csv = 0;
-    int neighbour = 0;
+    int neighbour = 0, bridge = 0;
     const char *json_path = NULL, *csv_path = NULL, *plot_path = NULL;
     uint64_t *samples, start, ncases_runs;
     int c, i, rep, progress_tty, failed = 0, interrupted = 0;
@@ -671,6 +691,7 @@ int main(int argc, char **argv)
         case OPT_NOPROG: o.quiet = 1; break;
         case OPT_ASYM: bench_create_flags |= SCB_ASYM_BARRIERS; break;
         case OPT_NEIGHBOUR: neighbour = 1; break;
+        case OPT_BRIDGE: bridge = 1; break;
         case 'h': usage(stdout); return 0;
         case 'V':
             printf("scb-bench (libscb) %s, library %s\n", PACKAGE_VERSION, scb_version());
@@ -684,6 +705,17 @@ int main(int argc, char **argv)
         die_usage("unexpected argument '%s'", argv[optind]);
     if (json && csv && json_path == NULL && csv_path == NULL)
         die_usage("%s", "--json and --csv cannot both go to stdout: give one a file");
+    if (bridge) {
+        /* Its own items, rings and programs: no sizes, no durations. */
+        if (neighbour || set_dur || set_sizes || set_readers || set_rounds ||
+            set_ring || csv || plot_path != NULL || bench_create_flags != 0)
+            die_usage("%s", "--bridge takes only --quick, --reps, --backend, "
+                      "--json and --no-progress");
+        if (info.nbackends > 1)
+            die_usage("%s", "--bridge measures one backend: give one to --backend");
+        if (!set_reps)
+            o.reps = quick ? 1 : DEFAULT_BRIDGE_REPS;
+    }
     if (neighbour) {
         /* It measures both kinds of ring itself, one backend, no sizes. */
         if (set_sizes || set_readers || set_rounds || set_ring || csv ||
@@ -743,6 +775,11 @@ int main(int argc, char **argv)
         info.nbackends = 1; /* the default backend unless --backend named one */
         free(samples);
         return run_neighbour(&o, &info, json, json_path);
+    }
+    if (bridge) {
+        info.nbackends = 1;
+        free(samples);
+        return bench_bridge_main(&o, &info, quick, json, json_path);
     }
 
     build_cases(&info, o.ring_bytes);

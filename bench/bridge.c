@@ -1,0 +1,1187 @@
+/*
+ * bridge.c - scb-bench --bridge: 64-byte items through the NATS bridge
+ * (scb-bridge out -> nats-server -> scb-bridge in) on this machine, core
+ * NATS and JetStream (R1, file storage), beside the same ring read locally,
+ * and the latency of one item through core NATS on an idle path.
+ *
+ * scb-bench links no libnats: it starts a nats-server of its own (127.0.0.1,
+ * a free port, JetStream storage in a temporary directory) and, for every
+ * run of a bridge case, a fresh `scb-bridge in` and `scb-bridge out` between
+ * two fresh lossless rings.  Its own processes are a writer, which pushes
+ * numbered items into the source ring, and a reader, which takes them from
+ * the destination ring and checks every byte of every item; the clock runs
+ * from the writer's first push until the reader has the last item.  The
+ * local case is the same writer and reader on one ring.  Nothing here
+ * speaks NATS, and nothing waits without a deadline; every program, ring
+ * and file it made is removed on every exit path (harness.c).
+ */
+#ifdef HAVE_CONFIG_H
+#include <config.h>
+#endif
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <scb.h>
+
+#include "bench.h"
+
+#ifndef SCB_BINDIR
+#define SCB_BINDIR ""
+#endif
+#ifndef SCB_NATS_SERVER
+#define SCB_NATS_SERVER ""
+#endif
+
+#define BR_SIZE 64                     /* bytes per item */
+#define BR_ITEMS_CORE 500000ull        /* items per run: local and core NATS */
+#define BR_ITEMS_JS 200000ull          /* ... JetStream */
+#define BR_QUICK_CORE 20000ull         /* --quick */
+#define BR_QUICK_JS 10000ull
+#define BR_LAT_SAMPLES 500ull          /* latency samples per run */
+#define BR_QUICK_LAT 50ull
+#define BR_LAT_WARM 20ull              /* items sent before the samples */
+#define BR_LAT_GAP_US 1000u            /* idle time between two of them */
+#define BR_RING_LEN 65536ull           /* items in a core NATS or local ring */
+#define BR_READY_NS (10ull * 1000000000ull)  /* a program's start-up, at most */
+#define BR_STOP_NS (5ull * 1000000000ull)    /* a bridge's exit after SIGTERM */
+#define BR_STATS "0.05"                /* --stats of the bridges: a first line
+                                        * says they are up (bridge.test's way) */
+
+/* The targets of the README's table, as this run judges them. */
+#define TARGET_CORE 1e6                /* items/s */
+#define TARGET_JS 200e3                /* items/s */
+#define TARGET_P50_NS 200e3            /* ns */
+
+enum br_case { BR_LOCAL, BR_CORE, BR_JS, BR_LAT, BR_NCASES };
+
+struct br_result {
+    enum bench_status status;
+    char note[400];
+    int nreps;
+    double rate[256];                  /* items/s of each run */
+    double p50[256], p90[256], p99[256]; /* BR_LAT: ns */
+};
+
+/* What the run found and made. */
+struct br_env {
+    char server[PATH_MAX];             /* nats-server */
+    char server_version[96];
+    char bridge[PATH_MAX];             /* scb-bridge */
+    char dir[1024];                    /* the temporary directory */
+    char url[64];
+    pid_t server_pid;
+    const char *backend;
+    uint64_t items_core, items_js, lat_samples;
+    unsigned counter;                  /* names of streams and files */
+};
+
+/* What the writer and the reader of a run share through the harness. */
+struct br_arg {
+    const char *label;
+    const char *name;                  /* the writer's ring */
+    const char *far;                   /* the reader's (== name: local) */
+    const char *backend;
+    uint64_t items;                    /* latency: warm-up + samples */
+    uint64_t warm;                     /* latency: items not measured */
+    uint64_t limit_ns;
+    int latency;
+};
+
+static const char *case_label(enum br_case c)
+{
+    switch (c) {
+    case BR_LOCAL: return "local: the ring read by another process";
+    case BR_CORE: return "out -> core NATS -> in";
+    case BR_JS: return "out -> JetStream R1 (file) -> in";
+    default: return "latency, out -> core NATS -> in";
+    }
+}
+
+static const char *case_id(enum br_case c)
+{
+    switch (c) {
+    case BR_LOCAL: return "local";
+    case BR_CORE: return "core-nats";
+    case BR_JS: return "jetstream-r1";
+    default: return "latency-core-nats";
+    }
+}
+
+/* --- the writer and the reader ------------------------------------------- */
+
+/* Items carry their number in bytes 0-7; latency items the monotonic time
+ * of their push in bytes 8-15; the rest is bench_fill's pattern, checked. */
+static int br_writer(struct bench_ctl *ctl, int index, void *varg)
+{
+    const struct br_arg *a = varg;
+    unsigned char buf[BENCH_BATCH * BR_SIZE];
+    uint64_t pushed = 0, limit, t, lat_limit;
+    size_t off = BENCH_BATCH, cnt, j;
+    unsigned turn = 0;
+    scb_t *w = NULL;
+    int rc, code;
+
+    for (j = 0; j < BENCH_BATCH; j++)
+        bench_fill(buf + j * BR_SIZE, BR_SIZE, 1);
+    code = bench_open_ring(&w, a->name, a->backend, SCB_WRITER, a->label, index);
+    if (code == CHILD_OK)
+        code = bench_child_ready(ctl, index);
+    if (code != CHILD_OK)
+        goto out;
+    limit = bench_now() + a->limit_ns;
+    ctl->t0 = bench_now();
+
+    if (a->latency) {
+        /* One item at a time, each once the last one arrived and the path
+         * stood idle BR_LAT_GAP_US. */
+        for (pushed = 0; pushed < a->items; pushed++) {
+            bench_put_seq(buf, pushed);
+            t = bench_now();
+            memcpy(buf + 8, &t, sizeof t);
+            rc = scb_push_wait(w, buf, 1000);
+            if (rc != SCB_OK) {
+                bench_child_error(a->label, index, "scb_push_wait: %s",
+                                  scb_strerror(rc));
+                code = CHILD_FAIL;
+                goto out;
+            }
+            lat_limit = bench_now() + 5000000000ull;
+            while (atomic_load_explicit(&ctl->ball, memory_order_acquire) <= pushed) {
+                if (atomic_load_explicit(&ctl->go, memory_order_relaxed) < 0) {
+                    code = CHILD_ABORT;
+                    goto out;
+                }
+                t = bench_now();
+                if (t > limit || t > lat_limit) {
+                    bench_child_error(a->label, index, "item %" PRIu64
+                                      " did not arrive within 5 s", pushed);
+                    code = CHILD_TIMEOUT;
+                    goto out;
+                }
+                bench_sleep_us(20);
+            }
+            bench_sleep_us(BR_LAT_GAP_US);
+        }
+    } else {
+        while (pushed < a->items) {
+            if (off == BENCH_BATCH) {
+                for (j = 0; j < BENCH_BATCH; j++)
+                    bench_put_seq(buf + j * BR_SIZE, pushed + j);
+                off = 0;
+            }
+            cnt = BENCH_BATCH - off;
+            if (cnt > a->items - pushed)
+                cnt = (size_t)(a->items - pushed);
+            rc = scb_push_many(w, buf + off * BR_SIZE, cnt, &cnt);
+            if (rc == SCB_OK) {
+                off += cnt;
+                pushed += cnt;
+            } else if (rc == SCB_EAGAIN) {
+                /* Full: the far side holds the writer back.  It sleeps: the
+                 * bridges and the server need the CPUs. */
+                (void)scb_wait(w, 100);
+            } else {
+                bench_child_error(a->label, index, "scb_push_many: %s",
+                                  scb_strerror(rc));
+                code = CHILD_FAIL;
+                goto out;
+            }
+            if ((++turn & 63) != 0 && rc == SCB_OK)
+                continue;
+            if (bench_now() > limit) {
+                bench_child_error(a->label, index, "deadline passed after %"
+                                  PRIu64 " of %" PRIu64 " items pushed",
+                                  pushed, a->items);
+                code = CHILD_TIMEOUT;
+                goto out;
+            }
+            if (atomic_load_explicit(&ctl->go, memory_order_relaxed) < 0) {
+                code = CHILD_ABORT;
+                goto out;
+            }
+        }
+    }
+    ctl->proc[index].t_end = bench_now();
+    ctl->total = pushed;
+    atomic_store_explicit(&ctl->done, 1, memory_order_release);
+out:
+    scb_close(w);
+    return code;
+}
+
+static int br_reader(struct bench_ctl *ctl, int index, void *varg)
+{
+    const struct br_arg *a = varg;
+    unsigned char buf[BENCH_BATCH * BR_SIZE], tmpl[BR_SIZE];
+    uint64_t expected = 0, limit, now, seq, t;
+    size_t cnt, j, from = a->latency ? 16 : 8;
+    unsigned turn = 0;
+    scb_t *r = NULL;
+    int rc, code;
+
+    bench_fill(tmpl, BR_SIZE, 1);
+    code = bench_open_ring(&r, a->far, a->backend, 0, a->label, index);
+    if (code == CHILD_OK)
+        code = bench_child_ready(ctl, index);
+    if (code != CHILD_OK)
+        goto out;
+    limit = bench_now() + a->limit_ns;
+    while (expected < a->items) {
+        if (a->latency) {
+            rc = scb_pop_wait(r, buf, 100);
+            cnt = rc == SCB_OK;
+            if (rc == SCB_ETIMEDOUT)
+                rc = SCB_EAGAIN;
+        } else {
+            rc = scb_pop_many(r, buf, BENCH_BATCH, &cnt);
+        }
+        now = bench_now();
+        if (rc == SCB_OK) {
+            for (j = 0; j < cnt; j++) {
+                const unsigned char *item = buf + j * BR_SIZE;
+                seq = bench_get_seq(item);
+                if (seq != expected) {
+                    bench_child_error(a->label, index, "wrong sequence number: "
+                                      "got %" PRIu64 ", expected %" PRIu64,
+                                      seq, expected);
+                    code = CHILD_FAIL;
+                    goto out;
+                }
+                if (memcmp(item + from, tmpl + from, BR_SIZE - from) != 0) {
+                    bench_child_error(a->label, index, "item %" PRIu64
+                                      " does not hold the bytes pushed", seq);
+                    code = CHILD_FAIL;
+                    goto out;
+                }
+                if (a->latency) {
+                    memcpy(&t, item + 8, sizeof t);
+                    if (seq >= a->warm)
+                        ctl->samples[seq - a->warm] = now - t;
+                    /* Publishes the sample before the writer sends more. */
+                    atomic_store_explicit(&ctl->ball, seq + 1, memory_order_release);
+                }
+                expected++;
+            }
+            ctl->proc[index].received = expected;
+        } else if (rc == SCB_EAGAIN) {
+            if (!a->latency)
+                (void)scb_wait(r, 100);
+        } else {
+            bench_child_error(a->label, index, "%s: %s",
+                              a->latency ? "scb_pop_wait" : "scb_pop_many",
+                              scb_strerror(rc));
+            code = CHILD_FAIL;
+            goto out;
+        }
+        if ((++turn & 63) != 0 && rc == SCB_OK)
+            continue;
+        if (now > limit) {
+            bench_child_error(a->label, index, "deadline passed after %" PRIu64
+                              " of %" PRIu64 " items", expected, a->items);
+            code = CHILD_TIMEOUT;
+            goto out;
+        }
+        if (atomic_load_explicit(&ctl->go, memory_order_relaxed) < 0) {
+            code = CHILD_ABORT;
+            goto out;
+        }
+    }
+    ctl->proc[index].t_end = bench_now();
+    if (a->latency)
+        ctl->nsamples = a->items - a->warm;
+out:
+    scb_close(r);
+    return code;
+}
+
+/* --- finding and starting the programs ------------------------------------ */
+
+static int executable(const char *path)
+{
+    struct stat st;
+
+    return path[0] != '\0' && stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+           access(path, X_OK) == 0;
+}
+
+/* `prog` in PATH, then in /usr/sbin and /usr/local/sbin (configure's
+ * search); 0 if found. */
+static int in_path(const char *prog, char *out, size_t len)
+{
+    const char *path = getenv("PATH");
+    char buf[8192], *dir, *save = NULL;
+
+    snprintf(buf, sizeof buf, "%s:/usr/sbin:/usr/local/sbin",
+             path != NULL ? path : "/usr/bin:/bin");
+    for (dir = strtok_r(buf, ":", &save); dir != NULL; dir = strtok_r(NULL, ":", &save)) {
+        snprintf(out, len, "%s/%s", *dir ? dir : ".", prog);
+        if (executable(out))
+            return 0;
+    }
+    return -1;
+}
+
+/* nats-server: $SCB_NATS_SERVER, else the one configure found, else PATH. */
+static int find_server(char *out, size_t len, char *why, size_t whylen)
+{
+    const char *env = getenv("SCB_NATS_SERVER");
+
+    if (env != NULL && env[0] != '\0') {
+        snprintf(out, len, "%s", env);
+        if (executable(out))
+            return 0;
+        snprintf(why, whylen, "SCB_NATS_SERVER=%s is not an executable file", env);
+        return -1;
+    }
+    snprintf(out, len, "%s", SCB_NATS_SERVER);
+    if (executable(out) || in_path("nats-server", out, len) == 0)
+        return 0;
+    snprintf(why, whylen, "nats-server not found (SCB_NATS_SERVER, %s%sPATH, "
+             "/usr/sbin); Debian: apt-get install nats-server",
+             SCB_NATS_SERVER, SCB_NATS_SERVER[0] ? ", " : "");
+    return -1;
+}
+
+/* scb-bridge: $SCB_BRIDGE_PROGRAM, else next to this program (in the build
+ * tree: ../bridge/ beside bench/, where libtool may have put this program
+ * in bench/.libs/), else the configured bindir, as the scb command finds
+ * its companions. */
+static int find_bridge(char *out, size_t len, char *why, size_t whylen)
+{
+    const char *env = getenv("SCB_BRIDGE_PROGRAM");
+    static const char *const rel[] = {"/scb-bridge", "/../bridge/scb-bridge",
+                                      "/../../bridge/scb-bridge"};
+    char self[PATH_MAX], *slash;
+    ssize_t n = -1;
+    size_t i;
+
+    if (env != NULL && env[0] != '\0') {
+        snprintf(out, len, "%s", env);
+        if (executable(out))
+            return 0;
+        snprintf(why, whylen, "SCB_BRIDGE_PROGRAM=%s is not an executable file", env);
+        return -1;
+    }
+#ifdef __linux__
+    n = readlink("/proc/self/exe", self, sizeof self - 1);
+#endif
+    if (n > 0) {
+        self[n] = '\0';
+        if ((slash = strrchr(self, '/')) != NULL) {
+            *slash = '\0';
+            for (i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+                char canon[PATH_MAX];
+                snprintf(out, len, "%s%s", self, rel[i]);
+                if (!executable(out))
+                    continue;
+                if (realpath(out, canon) != NULL)
+                    snprintf(out, len, "%s", canon);
+                return 0;
+            }
+        }
+    }
+    snprintf(out, len, "%s/scb-bridge", SCB_BINDIR);
+    if (SCB_BINDIR[0] != '\0' && executable(out))
+        return 0;
+    snprintf(why, whylen, "scb-bridge not found (SCB_BRIDGE_PROGRAM, next to "
+             "scb-bench, %s); it is built when configure finds the NATS C "
+             "client (libnats; --with-nats)", SCB_BINDIR[0] ? SCB_BINDIR : "bindir");
+    return -1;
+}
+
+/* A TCP port on 127.0.0.1 that nobody listens on now; 0 if none. */
+static int free_port(void)
+{
+    struct sockaddr_in sa;
+    socklen_t len = sizeof sa;
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port = 0;
+
+    if (fd < 0)
+        return 0;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+        getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+        port = ntohs(sa.sin_port);
+    close(fd);
+    return port;
+}
+
+/* The file's contents (up to len - 1 bytes of its end when tail), "" if
+ * none. */
+static void read_file(const char *path, char *buf, size_t len, int tail)
+{
+    FILE *f = fopen(path, "r");
+    size_t n = 0;
+    long size;
+
+    buf[0] = '\0';
+    if (f == NULL)
+        return;
+    if (tail && fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) > (long)len - 1)
+        fseek(f, size - (long)len + 1, SEEK_SET);
+    else
+        rewind(f);
+    n = fread(buf, 1, len - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+}
+
+/* The last complete line of a file, without its newline ("" if none). */
+static void last_line(const char *path, char *buf, size_t len)
+{
+    char tmp[2048], *end, *start;
+
+    read_file(path, tmp, sizeof tmp, 1);
+    size_t n;
+
+    end = strrchr(tmp, '\n');
+    if (end != NULL) {
+        *end = '\0';
+        start = strrchr(tmp, '\n');
+        start = start != NULL ? start + 1 : tmp;
+    } else {
+        start = tmp; /* a partial line, or an error message without one */
+    }
+    n = strlen(start);
+    if (n >= len)
+        n = len - 1;
+    memcpy(buf, start, n);
+    buf[n] = '\0';
+}
+
+/* A number in a statistics line ("key": N), or -1. */
+static long long stat_field(const char *line, const char *key)
+{
+    char pat[64];
+    const char *p;
+
+    snprintf(pat, sizeof pat, "\"%s\": ", key);
+    p = strstr(line, pat);
+    return p != NULL ? strtoll(p + strlen(pat), NULL, 10) : -1;
+}
+
+/* Waits (at most BR_READY_NS) until the file holds `needle`, or (NULL) a
+ * complete line.  0, -1 (why) if the program exited or the time ran out,
+ * -2 when interrupted. */
+static int wait_for_file(const char *path, const char *needle, pid_t pid,
+                         const char *who, const char *err_path, char *why,
+                         size_t whylen)
+{
+    uint64_t deadline = bench_now() + BR_READY_NS;
+    char buf[8192], line[256];
+    int status;
+
+    for (;;) {
+        read_file(path, buf, sizeof buf, needle == NULL);
+        if (needle != NULL ? strstr(buf, needle) != NULL : strchr(buf, '\n') != NULL)
+            return 0;
+        if (bench_interrupted())
+            return -2;
+        if (!bench_alive(pid, &status)) {
+            last_line(err_path, line, sizeof line);
+            snprintf(why, whylen, "%s exited (status %d) before it was up%s%s", who,
+                     WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
+                     line[0] ? ": " : "", line);
+            return -1;
+        }
+        if (bench_now() > deadline) {
+            snprintf(why, whylen, "%s not up after %.0f s", who, BR_READY_NS / 1e9);
+            return -1;
+        }
+        bench_parent_wait(10000000ull);
+    }
+}
+
+static void path_in(const struct br_env *e, char *buf, size_t len, const char *what,
+                    unsigned n)
+{
+    snprintf(buf, len, "%s/%s.%u", e->dir, what, n);
+}
+
+/* Its version line ("nats-server: v2.10.x"), or "". */
+static void server_version(struct br_env *e)
+{
+    char out[PATH_MAX + 16], why[128], buf[256], *nl;
+    char *argv[] = {e->server, (char *)"--version", NULL};
+    uint64_t deadline = bench_now() + 5000000000ull;
+    pid_t pid;
+
+    e->server_version[0] = '\0';
+    path_in(e, out, sizeof out, "version", 0);
+    pid = bench_spawn(argv, out, NULL, why, sizeof why);
+    if (pid < 0)
+        return;
+    while (bench_alive(pid, NULL) && bench_now() < deadline && !bench_interrupted())
+        bench_parent_wait(10000000ull);
+    (void)bench_stop(pid, 0);
+    read_file(out, buf, sizeof buf, 0);
+    if ((nl = strchr(buf, '\n')) != NULL)
+        *nl = '\0';
+    /* "nats-server: v2.9.10" */
+    nl = strncmp(buf, "nats-server: ", 13) == 0 ? buf + 13 : buf;
+    snprintf(e->server_version, sizeof e->server_version, "%.90s", nl);
+}
+
+/* Starts the server: 0, -1 (why), -2 when interrupted. */
+static int start_server(struct br_env *e, char *why, size_t whylen)
+{
+    char store[PATH_MAX + 8], log[PATH_MAX + 16], port_s[16];
+    char *argv[] = {e->server, (char *)"-a", (char *)"127.0.0.1", (char *)"-p",
+                    port_s, (char *)"-js", (char *)"-sd", store, NULL};
+    int attempt, port, rc = -1;
+
+    snprintf(store, sizeof store, "%s/js", e->dir);
+    for (attempt = 0; attempt < 3; attempt++) {
+        port = free_port();
+        if (port == 0) {
+            snprintf(why, whylen, "no free TCP port on 127.0.0.1");
+            return -1;
+        }
+        snprintf(port_s, sizeof port_s, "%d", port);
+        path_in(e, log, sizeof log, "nats-server.log", (unsigned)attempt);
+        e->server_pid = bench_spawn(argv, NULL, log, why, whylen);
+        if (e->server_pid < 0)
+            return -1;
+        rc = wait_for_file(log, "Server is ready", e->server_pid, "nats-server",
+                           log, why, whylen);
+        if (rc == 0) {
+            snprintf(e->url, sizeof e->url, "nats://127.0.0.1:%d", port);
+            return 0;
+        }
+        (void)bench_stop(e->server_pid, BR_STOP_NS);
+        e->server_pid = 0;
+        if (rc == -2)
+            return -2;
+        /* The port may have been taken in between: another one. */
+    }
+    return rc;
+}
+
+/* --- one run of a case ---------------------------------------------------- */
+
+struct br_bridges {
+    pid_t in, out;
+    char in_stats[PATH_MAX + 32], in_err[PATH_MAX + 32];
+    char out_stats[PATH_MAX + 32], out_err[PATH_MAX + 32];
+};
+
+/* Starts in, then out, between the rings, and waits for both to be up
+ * (their first statistics line: in prints none before it subscribed, out
+ * none before it has the ring open).  0, -1 (why), -2. */
+static int start_bridges(struct br_env *e, struct br_bridges *b, const char *src,
+                         const char *dst, const char *stream, char *why, size_t whylen)
+{
+    char *in_argv[16], *out_argv[16];
+    char *subject = (char *)src; /* the names are [a-z0-9.]: a subject too */
+    unsigned n = e->counter++;
+    int k = 0, rc;
+
+    path_in(e, b->in_stats, sizeof b->in_stats, "in.stats", n);
+    path_in(e, b->in_err, sizeof b->in_err, "in.err", n);
+    path_in(e, b->out_stats, sizeof b->out_stats, "out.stats", n);
+    path_in(e, b->out_err, sizeof b->out_err, "out.err", n);
+    in_argv[k++] = e->bridge;
+    in_argv[k++] = (char *)"in";
+    in_argv[k++] = e->url;
+    in_argv[k++] = (char *)dst;
+    in_argv[k++] = (char *)"--subject";
+    in_argv[k++] = subject;
+    in_argv[k++] = (char *)"--backend";
+    in_argv[k++] = (char *)e->backend;
+    in_argv[k++] = (char *)"--stats";
+    in_argv[k++] = (char *)BR_STATS;
+    if (stream != NULL) {
+        in_argv[k++] = (char *)"--stream";
+        in_argv[k++] = (char *)stream;
+    }
+    in_argv[k] = NULL;
+    k = 0;
+    out_argv[k++] = e->bridge;
+    out_argv[k++] = (char *)"out";
+    out_argv[k++] = (char *)src;
+    out_argv[k++] = e->url;
+    for (int i = 4; in_argv[i] != NULL; i++)
+        out_argv[k++] = in_argv[i];
+    out_argv[k] = NULL;
+
+    b->in = bench_spawn(in_argv, b->in_stats, b->in_err, why, whylen);
+    if (b->in < 0)
+        return -1;
+    b->out = bench_spawn(out_argv, b->out_stats, b->out_err, why, whylen);
+    if (b->out < 0)
+        return -1;
+    rc = wait_for_file(b->in_stats, NULL, b->in, "scb-bridge in", b->in_err, why,
+                       whylen);
+    if (rc == 0)
+        rc = wait_for_file(b->out_stats, NULL, b->out, "scb-bridge out", b->out_err,
+                           why, whylen);
+    return rc;
+}
+
+/* Adds to why how a bridge that had exited ended, and its last line on
+ * stderr. */
+static void say_exit(char *why, size_t whylen, const char *who, int status,
+                     const char *err_path)
+{
+    char line[1024], how[48];
+    size_t used = strlen(why);
+
+    last_line(err_path, line, sizeof line);
+    if (status >= 0 && WIFSIGNALED(status))
+        snprintf(how, sizeof how, "killed by signal %d", WTERMSIG(status));
+    else
+        snprintf(how, sizeof how, "exit status %d",
+                 status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    snprintf(why + used, whylen - used, "; %s had exited (%s)%s%.300s", who, how,
+             line[0] ? ": " : "", line);
+}
+
+/* Stops both (out first, so that in gets what out flushes) and adds to why
+ * (when it says something) which had exited, or what in counted. */
+static void stop_bridges(struct br_bridges *b, char *why, size_t whylen)
+{
+    int out_alive = b->out > 0 && bench_alive(b->out, NULL);
+    int in_alive = b->in > 0 && bench_alive(b->in, NULL);
+    int out_status = -1, in_status = -1;
+    char line[1024];
+
+    if (b->out > 0)
+        out_status = bench_stop(b->out, BR_STOP_NS);
+    if (b->in > 0)
+        in_status = bench_stop(b->in, BR_STOP_NS);
+    if (why[0] != '\0') {
+        if (b->out > 0 && !out_alive)
+            say_exit(why, whylen, "scb-bridge out", out_status, b->out_err);
+        if (b->in > 0 && !in_alive) {
+            say_exit(why, whylen, "scb-bridge in", in_status, b->in_err);
+        } else if (b->in > 0) {
+            size_t used = strlen(why);
+            last_line(b->in_stats, line, sizeof line);
+            snprintf(why + used, whylen - used, "; scb-bridge in: delivered %lld, "
+                     "lost_upstream %lld, duplicates %lld",
+                     stat_field(line, "delivered"), stat_field(line, "lost_upstream"),
+                     stat_field(line, "duplicates"));
+        }
+    }
+    b->in = b->out = 0;
+}
+
+/* One run of case c: 0 (the rate or the latency samples filled), -1 (why),
+ * -2 when interrupted. */
+static int run_once(struct br_env *e, enum br_case c, double *rate, uint64_t *samples,
+                    uint64_t nsamples, char *why, size_t whylen)
+{
+    char src[SCB_NAME_MAX + 1], dst[SCB_NAME_MAX + 1], stream[64];
+    struct br_bridges b;
+    struct br_arg a;
+    struct bench_child kids[2];
+    struct bench_ctl *ctl = bench_ctl();
+    uint64_t len = BR_RING_LEN;
+    int rc;
+
+    memset(&b, 0, sizeof b);
+    memset(&a, 0, sizeof a);
+    dst[0] = '\0';
+    a.label = case_label(c);
+    a.backend = e->backend;
+    a.latency = c == BR_LAT;
+    a.items = c == BR_JS ? e->items_js : c == BR_LAT ? BR_LAT_WARM + nsamples
+                                                      : e->items_core;
+    a.warm = a.latency ? BR_LAT_WARM : 0;
+    /* JetStream: the stream keeps at most the ring's length of messages
+     * (discarding the oldest); room for every item of the run, so that a
+     * slow in never finds one gone. */
+    if (c == BR_JS)
+        while (len < a.items)
+            len *= 2;
+    a.limit_ns = 20000000000ull + a.items * (a.latency ? 10000000ull : 50000ull);
+
+    rc = bench_make_ring(src, sizeof src, e->backend, BR_SIZE, len, SCB_LOSSLESS,
+                         0, why, whylen);
+    if (rc != 0)
+        return -1;
+    a.name = src;
+    a.far = src;
+    if (c != BR_LOCAL) {
+        rc = bench_make_ring(dst, sizeof dst, e->backend, BR_SIZE, len, SCB_LOSSLESS,
+                             0, why, whylen);
+        if (rc != 0)
+            goto done;
+        a.far = dst;
+        snprintf(stream, sizeof stream, "SCBB_%ld_%u", (long)getpid(), e->counter);
+        rc = start_bridges(e, &b, src, dst, c == BR_JS ? stream : NULL, why, whylen);
+        if (rc != 0)
+            goto done;
+    }
+    kids[0].fn = br_writer;
+    kids[0].arg = &a;
+    kids[0].cpu = -1;
+    kids[0].role = "writer";
+    kids[1].fn = br_reader;
+    kids[1].arg = &a;
+    kids[1].cpu = -1;
+    kids[1].role = "reader";
+    rc = bench_run(kids, 2, a.limit_ns + 5000000000ull, NULL, NULL, why, whylen);
+    if (rc == 0) {
+        if (a.latency) {
+            if (ctl->nsamples != nsamples) {
+                snprintf(why, whylen, "%" PRIu64 " samples, want %" PRIu64,
+                         ctl->nsamples, nsamples);
+                rc = -1;
+            } else {
+                memcpy(samples, ctl->samples, nsamples * sizeof *samples);
+            }
+        } else {
+            uint64_t t = ctl->proc[1].t_end - ctl->t0;
+            *rate = t > 0 ? (double)a.items * 1e9 / (double)t : NAN;
+        }
+    }
+done:
+    stop_bridges(&b, why, whylen);
+    bench_remove_ring(src, e->backend);
+    if (dst[0] != '\0')
+        bench_remove_ring(dst, e->backend);
+    return rc;
+}
+
+/* --- the report ----------------------------------------------------------- */
+
+static int cmp_u64(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* Nearest-rank percentile p (in %) of n sorted samples. */
+static double percentile(const uint64_t *v, uint64_t n, unsigned p)
+{
+    uint64_t rank = (p * n + 99) / 100;
+
+    if (rank < 1)
+        rank = 1;
+    if (rank > n)
+        rank = n;
+    return (double)v[rank - 1];
+}
+
+/* The median over the runs of a case's rate over the local one's in the
+ * same run; NAN when either is missing. */
+static struct bench_stat vs_local(const struct br_result *res, enum br_case c)
+{
+    const struct br_result *l = &res[BR_LOCAL], *r = &res[c];
+    double ratio[256];
+    int j, m = r->nreps < l->nreps ? r->nreps : l->nreps, n = 0;
+
+    for (j = 0; j < m; j++)
+        if (l->rate[j] > 0)
+            ratio[n++] = r->rate[j] / l->rate[j];
+    return bench_stat_of(ratio, n);
+}
+
+/* "0.0342x": three significant digits, however small. */
+static void fmt_ratio3(char *buf, size_t len, double x)
+{
+    if (isnan(x) || x <= 0)
+        snprintf(buf, len, "-");
+    else
+        snprintf(buf, len, "%.3gx", x);
+}
+
+struct br_target {
+    const char *what, *target;
+    char measured[128];
+    int met;                           /* 1, 0, -1 not measured */
+};
+
+static void targets(const struct br_result *res, struct br_target t[3])
+{
+    char a[48], b[48];
+    struct bench_stat s;
+
+    t[0].what = "64-byte items through out -> core NATS -> in, one machine";
+    t[0].target = ">= 1 M items/s";
+    t[1].what = "the same through JetStream, R1, file storage";
+    t[1].target = ">= 200 k items/s";
+    t[2].what = "end-to-end latency of one item, core NATS, idle system";
+    t[2].target = "p50 <= 200 us";
+    for (int i = 0; i < 2; i++) {
+        const struct br_result *r = &res[i == 0 ? BR_CORE : BR_JS];
+        s = bench_stat_of(r->rate, r->nreps);
+        if (r->status != ST_OK || s.n == 0) {
+            snprintf(t[i].measured, sizeof t[i].measured, "not measured");
+            t[i].met = -1;
+            continue;
+        }
+        bench_fmt_rate(a, sizeof a, s.med);
+        bench_fmt_rate(b, sizeof b, bench_stat_of(res[BR_LOCAL].rate,
+                                                  res[BR_LOCAL].nreps).med);
+        snprintf(t[i].measured, sizeof t[i].measured, "%s items/s (local ring %s)",
+                 a, res[BR_LOCAL].nreps > 0 ? b : "-");
+        t[i].met = s.med >= (i == 0 ? TARGET_CORE : TARGET_JS);
+    }
+    s = bench_stat_of(res[BR_LAT].p50, res[BR_LAT].nreps);
+    if (res[BR_LAT].status != ST_OK || s.n == 0) {
+        snprintf(t[2].measured, sizeof t[2].measured, "not measured");
+        t[2].met = -1;
+    } else {
+        bench_fmt_time(a, sizeof a, s.med);
+        snprintf(t[2].measured, sizeof t[2].measured, "p50 %s", a);
+        t[2].met = s.med <= TARGET_P50_NS;
+    }
+}
+
+/* What a row without figures says: why it has none. */
+static const char *status_word(const struct br_result *r)
+{
+    return r->status == ST_SKIPPED  ? "skipped"
+           : r->status == ST_FAILED ? "FAILED"
+                                    : "not measured (interrupted)";
+}
+
+static void report_table(FILE *out, const struct bench_info *info,
+                         const struct br_env *e, const struct br_result *res, int quick)
+{
+    const struct bench_opts *o = info->opts;
+    struct br_target t[3];
+    char rate[96], ratio[32], items[32];
+    int c, i;
+
+    fprintf(out, "scb-bench %s (libscb %s) on %s: the NATS bridge\n", PACKAGE_VERSION,
+            scb_version(), info->system);
+    fprintf(out, "CPUs: %d online, %d usable by this run; processes not pinned "
+            "(nats-server, both bridges,\nthe writer and the reader share them)\n",
+            info->cpus_online, info->cpus_usable);
+    fprintf(out, "nats-server %s (%s) on 127.0.0.1, JetStream storage in a "
+            "temporary directory\n", e->server_version[0] ? e->server_version
+                                                           : "(version unknown)",
+            e->server);
+    fprintf(out, "scb-bridge: %s; backend %s\n", e->bridge, e->backend);
+    fprintf(out, "each case: median [min-max] of %d run%s, interleaved; total time "
+            "%.0f s%s\n", o->reps, o->reps == 1 ? "" : "s", info->elapsed,
+            quick ? "\n--quick: few items a run, figures not comparable with the "
+                    "targets" : "");
+    fprintf(out, "\nThroughput of 64-byte items: one writer process pushes the "
+            "items into a lossless ring\n(scb_push_many, 32 at a time); the clock "
+            "runs from its first push until a reader process\nhas taken the last "
+            "one from the ring at the far end (scb_pop_many), every byte of "
+            "every\nitem checked.  The bridges run as `scb-bridge in URL RING` and "
+            "`scb-bridge out RING URL`\n(with --stream NAME for JetStream) between "
+            "two lossless rings of their own, started\nafresh for every run.  vs "
+            "local = items/s over the local case's, per run, median.\n");
+    fprintf(out, "\n  %-42s %8s  %-26s %s\n", "case", "items", "items/s", "vs local");
+    for (c = BR_LOCAL; c <= BR_JS; c++) {
+        const struct br_result *r = &res[c];
+        snprintf(items, sizeof items, "%" PRIu64, c == BR_JS ? e->items_js
+                                                             : e->items_core);
+        if (r->status != ST_OK || r->nreps == 0) {
+            fprintf(out, "  %-42s %8s  %s%s%s\n", case_label((enum br_case)c), items,
+                    status_word(r), r->note[0] ? ": " : "", r->note);
+            continue;
+        }
+        bench_fmt_rate_spread(rate, sizeof rate, bench_stat_of(r->rate, r->nreps));
+        if (c == BR_LOCAL)
+            snprintf(ratio, sizeof ratio, "1.00x");
+        else
+            fmt_ratio3(ratio, sizeof ratio, vs_local(res, (enum br_case)c).med);
+        fprintf(out, "  %-42s %8s  %-26s %s\n", case_label((enum br_case)c), items,
+                rate, ratio);
+    }
+
+    fprintf(out, "\nLatency of one item through out -> core NATS -> in on an idle "
+            "path: the writer stamps it\n(CLOCK_MONOTONIC) and pushes it; the reader "
+            "at the far end, asleep in scb_pop_wait,\ntakes it and reads the clock.  "
+            "The next item goes %u us after the last one arrived;\n%" PRIu64
+            " items a run after %llu unmeasured; each figure: median [min-max] "
+            "over the runs.\n", BR_LAT_GAP_US, e->lat_samples,
+            (unsigned long long)BR_LAT_WARM);
+    {
+        const struct br_result *r = &res[BR_LAT];
+        char a[64], b[64], d[64];
+        fprintf(out, "\n  %-42s %-22s %-22s %s\n", "case", "p50", "p90", "p99");
+        if (r->status != ST_OK || r->nreps == 0) {
+            fprintf(out, "  %-42s %s%s%s\n", "out -> core NATS -> in, 64 B",
+                    status_word(r), r->note[0] ? ": " : "", r->note);
+        } else {
+            bench_fmt_time_spread(a, sizeof a, bench_stat_of(r->p50, r->nreps));
+            bench_fmt_time_spread(b, sizeof b, bench_stat_of(r->p90, r->nreps));
+            bench_fmt_time_spread(d, sizeof d, bench_stat_of(r->p99, r->nreps));
+            fprintf(out, "  %-42s %-22s %-22s %s\n", "out -> core NATS -> in, 64 B",
+                    a, b, d);
+        }
+    }
+
+    targets(res, t);
+    fprintf(out, "\nTargets (from the README's table of speed targets), this run:\n");
+    for (i = 0; i < 3; i++)
+        fprintf(out, "  %-58s %-17s %-42s %s\n", t[i].what, t[i].target, t[i].measured,
+                t[i].met < 0 ? "-" : t[i].met ? "met" : "NOT MET");
+    if (info->failed || info->skipped || info->interrupted)
+        fprintf(out, "\n%d case%s failed, %d skipped%s\n", info->failed,
+                info->failed == 1 ? "" : "s", info->skipped,
+                info->interrupted ? "; interrupted: partial results" : "");
+}
+
+static void json_str(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (; *s != '\0'; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            fprintf(out, "\\%c", ch);
+        else if (ch < 0x20)
+            fprintf(out, "\\u%04x", ch);
+        else
+            fputc(ch, out);
+    }
+    fputc('"', out);
+}
+
+static void json_stat(FILE *out, const char *key, struct bench_stat s)
+{
+    if (s.n == 0 || isnan(s.med))
+        fprintf(out, "\"%s\": null", key);
+    else
+        fprintf(out, "\"%s\": {\"median\": %.6g, \"min\": %.6g, \"max\": %.6g}", key,
+                s.med, s.min, s.max);
+}
+
+static void report_json(FILE *out, const struct bench_info *info, const struct br_env *e,
+                        const struct br_result *res, int quick, const char *skipped)
+{
+    struct br_target t[3];
+    int c, i;
+
+    fprintf(out, "{\n  \"program\": \"scb-bench\",\n  \"experiment\": \"bridge\",\n"
+            "  \"version\": ");
+    json_str(out, PACKAGE_VERSION);
+    fprintf(out, ",\n  \"libscb\": ");
+    json_str(out, scb_version());
+    fprintf(out, ",\n  \"system\": ");
+    json_str(out, info->system);
+    if (skipped != NULL) {
+        fprintf(out, ",\n  \"status\": \"skipped\",\n  \"note\": ");
+        json_str(out, skipped);
+        fprintf(out, "\n}\n");
+        return;
+    }
+    fprintf(out, ",\n  \"cpus_online\": %d,\n  \"cpus_usable\": %d,\n"
+            "  \"nats_server\": ", info->cpus_online, info->cpus_usable);
+    json_str(out, e->server_version);
+    fprintf(out, ",\n  \"scb_bridge\": ");
+    json_str(out, e->bridge);
+    fprintf(out, ",\n  \"backend\": ");
+    json_str(out, e->backend);
+    fprintf(out, ",\n  \"settings\": {\"reps\": %d, \"quick\": %s, \"item_size\": %d, "
+            "\"items_core\": %" PRIu64 ", \"items_jetstream\": %" PRIu64
+            ", \"latency_samples\": %" PRIu64 "},\n", info->opts->reps,
+            quick ? "true" : "false", BR_SIZE, e->items_core, e->items_js,
+            e->lat_samples);
+    fprintf(out, "  \"elapsed_s\": %.1f,\n  \"failed\": %d,\n  \"skipped\": %d,\n"
+            "  \"interrupted\": %s,\n  \"cases\": [", info->elapsed, info->failed,
+            info->skipped, info->interrupted ? "true" : "false");
+    for (c = 0; c < BR_NCASES; c++) {
+        const struct br_result *r = &res[c];
+        fprintf(out, "%s\n    {\"case\": \"%s\", \"name\": ", c ? "," : "",
+                case_id((enum br_case)c));
+        json_str(out, case_label((enum br_case)c));
+        fprintf(out, ", \"status\": \"%s\"", r->status == ST_OK ? "ok"
+                                             : r->status == ST_FAILED ? "failed"
+                                                                      : "skipped");
+        if (r->note[0]) {
+            fputs(", \"note\": ", out);
+            json_str(out, r->note);
+        }
+        fprintf(out, ", \"reps\": %d, ", r->nreps);
+        if (c == BR_LAT) {
+            json_stat(out, "p50_ns", bench_stat_of(r->p50, r->nreps));
+            fputs(", ", out);
+            json_stat(out, "p90_ns", bench_stat_of(r->p90, r->nreps));
+            fputs(", ", out);
+            json_stat(out, "p99_ns", bench_stat_of(r->p99, r->nreps));
+        } else {
+            json_stat(out, "items_per_s", bench_stat_of(r->rate, r->nreps));
+            if (c != BR_LOCAL) {
+                fputs(", ", out);
+                json_stat(out, "vs_local", vs_local(res, (enum br_case)c));
+            }
+        }
+        fputc('}', out);
+    }
+    targets(res, t);
+    fprintf(out, "\n  ],\n  \"targets\": [");
+    for (i = 0; i < 3; i++) {
+        fprintf(out, "%s\n    {\"what\": ", i ? "," : "");
+        json_str(out, t[i].what);
+        fputs(", \"target\": ", out);
+        json_str(out, t[i].target);
+        fputs(", \"measured\": ", out);
+        json_str(out, t[i].measured);
+        fprintf(out, ", \"met\": %s}", t[i].met < 0 ? "null" : t[i].met ? "true" : "false");
+    }
+    fprintf(out, "\n  ]\n}\n");
+}
+
+/* --- the run -------------------------------------------------------------- */
+
+static int report(FILE *out, const struct bench_info *info, const struct br_env *e,
+                  const struct br_result *res, int quick, int json,
+                  const char *json_path, const char *skipped)
+{
+    if (json) {
+        FILE *f = json_path != NULL ? fopen(json_path, "w") : stdout;
+        if (f == NULL) {
+            fprintf(stderr, "scb-bench: %s: %s\n", json_path, strerror(errno));
+            return 1;
+        }
+        report_json(f, info, e, res, quick, skipped);
+        if (f != stdout && fclose(f) != 0)
+            return 1;
+    }
+    if ((!json || json_path != NULL) && skipped == NULL)
+        report_table(out, info, e, res, quick);
+    if (fflush(out) != 0) {
+        fprintf(stderr, "scb-bench: writing the report: %s\n", strerror(errno));
+        return 1;
+    }
+    return 0;
+}
+
+int bench_bridge_main(struct bench_opts *o, struct bench_info *info, int quick,
+                      int json, const char *json_path)
+{
+    static struct br_env e;
+    static struct br_result res[BR_NCASES];
+    char why[1024] = "", tmpl[sizeof e.dir];
+    const char *tmpdir = getenv("TMPDIR");
+    uint64_t *samples, start;
+    int c, rep, rc, interrupted = 0;
+
+    memset(&e, 0, sizeof e);
+    memset(res, 0, sizeof res);
+    e.backend = info->backends[0];
+    e.items_core = quick ? BR_QUICK_CORE : BR_ITEMS_CORE;
+    e.items_js = quick ? BR_QUICK_JS : BR_ITEMS_JS;
+    e.lat_samples = quick ? BR_QUICK_LAT : BR_LAT_SAMPLES;
+    if (e.lat_samples > bench_ctl()->max_samples)
+        e.lat_samples = bench_ctl()->max_samples;
+    if (o->reps > 256)
+        o->reps = 256;
+
+    if (find_bridge(e.bridge, sizeof e.bridge, why, sizeof why) != 0 ||
+        find_server(e.server, sizeof e.server, why, sizeof why) != 0) {
+        /* Not a failure: the bridge is optional.  Said once, where the
+         * report goes. */
+        if (!json || json_path != NULL)
+            printf("scb-bench --bridge: skipped, nothing measured: %s\n", why);
+        else
+            fprintf(stderr, "scb-bench: --bridge: skipped, nothing measured: %s\n",
+                    why);
+        return report(stdout, info, &e, res, quick, json, json_path, why) ? 1 : 0;
+    }
+    samples = malloc(e.lat_samples * sizeof *samples);
+    if (samples == NULL) {
+        fprintf(stderr, "scb-bench: out of memory\n");
+        return 1;
+    }
+    snprintf(tmpl, sizeof tmpl, "%.900s/scb-bench-bridge.XXXXXX",
+             tmpdir != NULL && tmpdir[0] != '\0' ? tmpdir : "/tmp");
+    if (mkdtemp(tmpl) == NULL) {
+        fprintf(stderr, "scb-bench: --bridge: mkdtemp %s: %s\n", tmpl, strerror(errno));
+        free(samples);
+        return 1;
+    }
+    memcpy(e.dir, tmpl, sizeof e.dir);
+    bench_track_dir(e.dir);
+
+    start = bench_now();
+    server_version(&e);
+    rc = start_server(&e, why, sizeof why);
+    if (rc == -2 || bench_interrupted()) {
+        interrupted = 1;
+    } else if (rc != 0) {
+        fprintf(stderr, "scb-bench: --bridge: %s\n", why);
+        for (c = 0; c < BR_NCASES; c++) {
+            if (c == BR_LOCAL)
+                continue;
+            res[c].status = ST_FAILED;
+            snprintf(res[c].note, sizeof res[c].note, "nats-server: %s", why);
+        }
+    } else if (!o->quiet) {
+        fprintf(stderr, "scb-bench: --bridge: nats-server %s on %s; %d run%s of 4 "
+                "cases (Ctrl-C stops it and removes every process, ring and file "
+                "it made)\n", e.server_version, e.url,
+                o->reps, o->reps == 1 ? "" : "s");
+    }
+
+    /* Interleaved: the first run of every case, then the second... */
+    for (rep = 0; rep < o->reps && !interrupted; rep++) {
+        for (c = 0; c < BR_NCASES && !interrupted; c++) {
+            struct br_result *r = &res[c];
+            double rate = NAN;
+            char line[160];
+
+            if (r->status != ST_OK)
+                continue;
+            why[0] = '\0';
+            rc = run_once(&e, (enum br_case)c, &rate, samples, e.lat_samples, why,
+                          sizeof why);
+            if (rc == -2 || bench_interrupted()) {
+                interrupted = 1;
+                break;
+            }
+            if (rc != 0) {
+                r->status = ST_FAILED;
+                snprintf(r->note, sizeof r->note, "run %d: %s", rep + 1, why);
+                fprintf(stderr, "scb-bench: %s: FAILED: %s\n",
+                        case_label((enum br_case)c), r->note);
+                continue;
+            }
+            if (c == BR_LAT) {
+                qsort(samples, e.lat_samples, sizeof *samples, cmp_u64);
+                r->p50[r->nreps] = percentile(samples, e.lat_samples, 50);
+                r->p90[r->nreps] = percentile(samples, e.lat_samples, 90);
+                r->p99[r->nreps] = percentile(samples, e.lat_samples, 99);
+                snprintf(line, sizeof line, "p50 %.0f us, p99 %.0f us",
+                         r->p50[r->nreps] / 1e3, r->p99[r->nreps] / 1e3);
+            } else {
+                char fr[48];
+                r->rate[r->nreps] = rate;
+                bench_fmt_rate(fr, sizeof fr, rate);
+                snprintf(line, sizeof line, "%sitems/s", fr);
+            }
+            r->nreps++;
+            if (!o->quiet)
+                fprintf(stderr, "scb-bench: [run %d/%d, %.0f s] %s: %s\n", rep + 1,
+                        o->reps, (double)(bench_now() - start) / 1e9,
+                        case_label((enum br_case)c), line);
+        }
+    }
+    info->elapsed = (double)(bench_now() - start) / 1e9;
+    info->interrupted = interrupted;
+    for (c = 0; c < BR_NCASES; c++) {
+        info->failed += res[c].status == ST_FAILED;
+        info->skipped += res[c].status == ST_SKIPPED;
+    }
+    bench_cleanup(); /* the server, and the temporary directory */
+    free(samples);
+    if (interrupted)
+        fprintf(stderr, "scb-bench: interrupted; every process, ring and file it "
+                "made is removed; partial results follow\n");
+    if (report(stdout, info, &e, res, quick, json, json_path, NULL) != 0)
+        return 1;
+    if (interrupted)
+        bench_die_of_signal();
+    return info->failed ? 1 : 0;
+}
