@@ -599,14 +599,16 @@ static int js_loop(in_t *t)
         int64_t wait_ms = tick(t);
 
         /* The NATS client up to 3.4 (Debian 12 has 3.4.1) writes past the
-         * batch's array when a fetch finds more than half a batch already
-         * pending (the rest of an earlier answer), and asks for more: so
-         * when some are pending, the batch is exactly those (it then takes
-         * them and asks the server for nothing). */
+         * batch's array when a fetch takes k messages already pending (the
+         * rest of an earlier answer) and k is more than the batch minus k:
+         * it then asks for more and counts towards the wrong total.  Status
+         * messages among the pending ones are not taken, so no batch fits
+         * them all; a batch of 1 is always safe, and is used while any
+         * message is pending (those fetches ask the server for nothing). */
         batch = JS_BATCH;
         if (natsSubscription_GetPending(t->sub, &pending, NULL) == NATS_OK &&
-            pending > 0 && pending < batch)
-            batch = pending;
+            pending > 0)
+            batch = 1;
         jerr = 0;
         s = natsSubscription_Fetch(&list, t->sub, batch,
                                    wait_ms < 10 ? 10 : wait_ms, &jerr);
