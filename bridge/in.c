@@ -49,6 +49,9 @@ typedef struct place {
  * full speed. */
 #define TICK_EVERY 4096
 
+/* Messages taken and destroyed together (see destroy_taken). */
+#define TAKEN_MAX 256
+
 typedef struct in {
     const bridge_opts_t *o;
     natsConnection *nc;
@@ -73,6 +76,9 @@ typedef struct in {
     /* Tests only: SCB_BRIDGE_TEST_CRASH_AFTER=N (BEFORE=N) makes in kill
      * itself right after its Nth push (right before it, the place noted). */
     uint64_t crash_after, crash_before;
+    /* Core NATS: messages taken, not destroyed yet (destroy_taken). */
+    natsMsg *taken[TAKEN_MAX];
+    int ntaken;
     bridge_stats_t st;
 } in_t;
 
@@ -356,6 +362,18 @@ static int push(in_t *t, const void *data, size_t len)
 static uint64_t kept_max(const bridge_hdr_t *h)
 {
     return h->records ? h->length / 8 + 1 : h->length + 1;
+}
+
+/* The client frees every message natsMsg_Destroy is given in a collector
+ * thread of its own, which it wakes whenever it was waiting: destroyed one
+ * at a time as they are taken, the messages woke it almost once each.
+ * Destroyed together, a few hundred at a time and whenever in is about to
+ * wait, they wake it once for the lot. */
+static void destroy_taken(in_t *t)
+{
+    for (int i = 0; i < t->ntaken; i++)
+        natsMsg_Destroy(t->taken[i]);
+    t->ntaken = 0;
 }
 
 /* One message.  Returns 0, or the exit status. */
@@ -741,6 +759,7 @@ int bridge_in(const bridge_opts_t *o)
         }
         s = natsSubscription_NextMsg(&m, t.sub, 0);
         if (s == NATS_TIMEOUT && !bridge_stop) {
+            destroy_taken(&t);
             since_tick = 0;
             s = natsSubscription_NextMsg(&m, t.sub, tick(&t));
         }
@@ -748,7 +767,9 @@ int bridge_in(const bridge_opts_t *o)
             if (drain_left > 0)
                 drain_left--;
             rc = take(&t, m);
-            natsMsg_Destroy(m);
+            t.taken[t.ntaken++] = m;
+            if (t.ntaken == TAKEN_MAX)
+                destroy_taken(&t);
             if (rc != 0) {
                 status = rc;
                 goto done;
@@ -768,6 +789,7 @@ int bridge_in(const bridge_opts_t *o)
     }
     status = BRIDGE_EXIT_OK;
 done:
+    destroy_taken(&t);
     bridge_print_stats(o, t.nc, &t.st);
     natsSubscription_Destroy(t.sub);
     jsCtx_Destroy(t.js);
