@@ -137,6 +137,13 @@ static natsStatus core_msg(out_t *t, natsMsg **m, const void *data, size_t len)
         s = natsMsg_Create(&t->core, t->o->subject, NULL, data, (int)len);
         if (s != NATS_OK)
             return s;
+        if (len > 0 && natsMsg_GetData(t->core) == (const char *)data) {
+            /* A client that keeps the caller's bytes instead of a copy:
+             * nothing to write over, so this one is not kept. */
+            *m = t->core;
+            t->core = NULL;
+            return NATS_OK;
+        }
         t->core_len = len;
     } else if (len > 0) {
         memcpy((char *)natsMsg_GetData(t->core), data, len);
