@@ -44,6 +44,14 @@ typedef struct place {
     uint64_t prev, prev_run, prev_lost;
 } place_t;
 
+/* Messages taken one after the other, without a wait, between two looks
+ * at the clock for the statistics lines: a few milliseconds' worth at
+ * full speed. */
+#define TICK_EVERY 4096
+
+/* Messages taken and destroyed together (see destroy_taken). */
+#define TAKEN_MAX 256
+
 typedef struct in {
     const bridge_opts_t *o;
     natsConnection *nc;
@@ -68,6 +76,9 @@ typedef struct in {
     /* Tests only: SCB_BRIDGE_TEST_CRASH_AFTER=N (BEFORE=N) makes in kill
      * itself right after its Nth push (right before it, the place noted). */
     uint64_t crash_after, crash_before;
+    /* Core NATS: messages taken, not destroyed yet (destroy_taken). */
+    natsMsg *taken[TAKEN_MAX];
+    int ntaken;
     bridge_stats_t st;
 } in_t;
 
@@ -351,6 +362,18 @@ static int push(in_t *t, const void *data, size_t len)
 static uint64_t kept_max(const bridge_hdr_t *h)
 {
     return h->records ? h->length / 8 + 1 : h->length + 1;
+}
+
+/* The client frees every message natsMsg_Destroy is given in a collector
+ * thread of its own, which it wakes whenever it was waiting: destroyed one
+ * at a time as they are taken, the messages woke it almost once each.
+ * Destroyed together, a few hundred at a time and whenever in is about to
+ * wait, they wake it once for the lot. */
+static void destroy_taken(in_t *t)
+{
+    for (int i = 0; i < t->ntaken; i++)
+        natsMsg_Destroy(t->taken[i]);
+    t->ntaken = 0;
 }
 
 /* One message.  Returns 0, or the exit status. */
@@ -715,9 +738,7 @@ int bridge_in(const bridge_opts_t *o)
 
     if (o->stats_period > 0)
         t.next_stats = bridge_now() + o->stats_period;
-    for (;;) {
-        int64_t wait_ms = tick(&t);
-
+    for (unsigned since_tick = 0;; since_tick++) {
         /* Stopping: what the client held when the signal came goes into
          * the ring, and nothing after it. */
         if (bridge_stop && drain_left < 0) {
@@ -728,12 +749,27 @@ int bridge_in(const bridge_opts_t *o)
         }
         if (drain_left == 0)
             break;
-        s = natsSubscription_NextMsg(&m, t.sub, bridge_stop ? 0 : wait_ms);
+        /* The clock is read (tick) only before a wait, and every so many
+         * messages while they keep coming: once per message, it cost in
+         * several per cent of its time.  A message already there needs
+         * no timeout. */
+        if (since_tick >= TICK_EVERY) {
+            tick(&t);
+            since_tick = 0;
+        }
+        s = natsSubscription_NextMsg(&m, t.sub, 0);
+        if (s == NATS_TIMEOUT && !bridge_stop) {
+            destroy_taken(&t);
+            since_tick = 0;
+            s = natsSubscription_NextMsg(&m, t.sub, tick(&t));
+        }
         if (s == NATS_OK) {
             if (drain_left > 0)
                 drain_left--;
             rc = take(&t, m);
-            natsMsg_Destroy(m);
+            t.taken[t.ntaken++] = m;
+            if (t.ntaken == TAKEN_MAX)
+                destroy_taken(&t);
             if (rc != 0) {
                 status = rc;
                 goto done;
@@ -753,6 +789,7 @@ int bridge_in(const bridge_opts_t *o)
     }
     status = BRIDGE_EXIT_OK;
 done:
+    destroy_taken(&t);
     bridge_print_stats(o, t.nc, &t.st);
     natsSubscription_Destroy(t.sub);
     jsCtx_Destroy(t.js);

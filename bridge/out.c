@@ -73,6 +73,10 @@ typedef struct out {
     char msgid[SCB_NAME_MAX + 32];  /* "RING:" then the number */
     size_t msgid_len;
     char geometry[112]; /* " kind=K size=N length=N run=HEX", the header's tail */
+    /* Core NATS: the message every item of core_len bytes is sent in (see
+     * core_msg). */
+    natsMsg *core;
+    size_t core_len;
     bridge_stats_t st;
 } out_t;
 
@@ -109,6 +113,45 @@ static uint64_t run_id(void)
     return z != 0 ? z : 1;
 }
 
+/*
+ * Core NATS: the message that carries the next item, `len` bytes of it.
+ * The client hands every message natsMsg_Destroy frees to its collector
+ * thread, header table and all (the table alone is two callocs): a message
+ * made and destroyed per item cost out a third of its time in malloc, free,
+ * and the lock and wake-ups of that thread.
+ * So one message is kept and sent again for every item of the same length:
+ * natsConnection_PublishMsg copies it into the connection's buffer before
+ * it returns and keeps no reference to it, and natsMsgHeader_Set replaces
+ * the header's value in the table already there.  The item's bytes are
+ * written over the message's own data, which natsMsg_Create allocated with
+ * the message and nothing else points to.  A record of another length than
+ * the last gets a message of its own length.
+ */
+static natsStatus core_msg(out_t *t, natsMsg **m, const void *data, size_t len)
+{
+    natsStatus s;
+
+    if (t->core == NULL || t->core_len != len) {
+        natsMsg_Destroy(t->core);
+        t->core = NULL;
+        s = natsMsg_Create(&t->core, t->o->subject, NULL, data, (int)len);
+        if (s != NATS_OK)
+            return s;
+        if (len > 0 && natsMsg_GetData(t->core) == (const char *)data) {
+            /* A client that keeps the caller's bytes instead of a copy:
+             * nothing to write over, so this one is not kept. */
+            *m = t->core;
+            t->core = NULL;
+            return NATS_OK;
+        }
+        t->core_len = len;
+    } else if (len > 0) {
+        memcpy((char *)natsMsg_GetData(t->core), data, len);
+    }
+    *m = t->core;
+    return NATS_OK;
+}
+
 /* Publishes one item as one message.  A message the client refuses (its
  * reconnect buffer full while disconnected) is counted in publish_errors:
  * in sees its sequence number missing and counts it in lost_upstream. */
@@ -131,7 +174,10 @@ static int publish(out_t *t, const void *data, size_t len, uint64_t seq,
         t->st.lost_source = lost;
         return 0;
     }
-    s = natsMsg_Create(&m, t->o->subject, NULL, data, (int)len);
+    if (t->js == NULL)
+        s = core_msg(t, &m, data, len);
+    else
+        s = natsMsg_Create(&m, t->o->subject, NULL, data, (int)len);
     if (s == NATS_OK)
         s = natsMsgHeader_Set(m, HDR_NAME, hdr);
     if (s == NATS_OK && t->js != NULL) {
@@ -151,7 +197,8 @@ static int publish(out_t *t, const void *data, size_t len, uint64_t seq,
     } else if (s == NATS_OK) {
         s = natsConnection_PublishMsg(t->nc, m);
     }
-    natsMsg_Destroy(m);
+    if (m != t->core)
+        natsMsg_Destroy(m);
     if (t->js != NULL && s == NATS_OK) {
         /* Published, for JetStream, is acknowledged by the stream: counted
          * as the acknowledgements come (js_update). */
@@ -733,6 +780,7 @@ done:
     free(t.pend.buf);
     scb_close(t.r);
     jsCtx_Destroy(t.js);
+    natsMsg_Destroy(t.core);
     natsConnection_Destroy(t.nc);
     for (size_t i = 0; i < t.js_nfail; i++)
         natsMsg_Destroy(t.js_fail[i]);
