@@ -32,6 +32,13 @@
 /* Milliseconds an acknowledgement may take before its message is sent
  * again. */
 #define JS_ACK_WAIT 2000
+/* Milliseconds a request about the stream may take (the client's default,
+ * 5 s, would hold up a stop while the server is away). */
+#define JS_REQ_WAIT 1000
+/* The headers of a message's id, and of the id the stream's last message
+ * must have for it to be stored. */
+#define JS_MSGID_HDR "Nats-Msg-Id"
+#define JS_EXPECT_HDR "Nats-Expected-Last-Msg-Id"
 
 /* Items read while their sequence numbers are not known yet, back to
  * back: length (8 bytes), then the bytes padded to 8. */
@@ -68,10 +75,17 @@ typedef struct out {
     pthread_mutex_t js_lock;        /* guards the failed messages: */
     natsMsg **js_fail;              /* messages to send again, theirs */
     size_t js_nfail, js_capfail;
+    int js_closing;                 /* at the end: on_ack keeps nothing */
     _Atomic natsStatus js_err;      /* the last failure's status */
     _Atomic int js_errcode;         /* and JetStream error code */
     char msgid[SCB_NAME_MAX + 32];  /* "RING:" then the number */
     size_t msgid_len;
+    /* The id of the last message handed to the stream, which the next one
+     * expects to be the stream's last (js_publish): none at first. */
+    char prev_id[SCB_NAME_MAX + 32];
+    int have_prev_id;
+    uint64_t js_settled; /* failed, then found stored (js_resend) */
+    uint64_t js_stopped; /* never sent: stopped with them held (unsent) */
     char geometry[112]; /* " kind=K size=N length=N run=HEX", the header's tail */
     /* Core NATS: the message every item of core_len bytes is sent in (see
      * core_msg). */
@@ -188,12 +202,29 @@ static int publish(out_t *t, const void *data, size_t len, uint64_t seq,
         jsPubOptions_Init(&po);
         u64_str(t->msgid + t->msgid_len, seq);
         po.MsgId = t->msgid;
+        /* Chained: the stream stores it only right after the one before
+         * (Nats-Expected-Last-Msg-Id), so that once a message fails, none
+         * after it is stored before it is sent again (js_resend). */
+        po.ExpectLastMsgId = t->have_prev_id ? t->prev_id : NULL;
         /* An acknowledgement lost with a server that died never comes:
          * after this long the message counts as failed, and goes again. */
         po.MaxWait = JS_ACK_WAIT;
-        s = js_PublishMsgAsync(t->js, &m, &po);
-        if (s == NATS_OK)
+        /* With JS_WINDOW acknowledgements pending (or the reconnect buffer
+         * full) the client waits a moment and refuses: the item is not
+         * dropped, it waits for room. */
+        do
+            s = js_PublishMsgAsync(t->js, &m, &po);
+        while ((s == NATS_TIMEOUT || s == NATS_INSUFFICIENT_BUFFER) && !bridge_stop);
+        if (s == NATS_OK) {
             t->js_sent++;
+            memcpy(t->prev_id, t->msgid, sizeof t->prev_id);
+            t->have_prev_id = 1;
+        } else if (bridge_stop) {
+            natsMsg_Destroy(m);
+            t->js_stopped++;
+            t->st.lost_source = lost;
+            return 0;
+        }
     } else if (s == NATS_OK) {
         s = natsConnection_PublishMsg(t->nc, m);
     }
@@ -245,7 +276,7 @@ static void on_ack(jsCtx *js, natsMsg *m, jsPubAck *pa, jsPubAckErr *pae,
         /* Kept, to be sent again by js_resend (in order, from the main
          * thread); the handler owns the message. */
         pthread_mutex_lock(&t->js_lock);
-        if (t->js_nfail == t->js_capfail) {
+        if (!t->js_closing && t->js_nfail == t->js_capfail) {
             size_t cap = t->js_capfail ? 2 * t->js_capfail : 1024;
             natsMsg **nf = realloc(t->js_fail, cap * sizeof *nf);
 
@@ -254,7 +285,7 @@ static void on_ack(jsCtx *js, natsMsg *m, jsPubAck *pa, jsPubAckErr *pae,
                 t->js_capfail = cap;
             }
         }
-        if (t->js_nfail < t->js_capfail) {
+        if (!t->js_closing && t->js_nfail < t->js_capfail) {
             t->js_fail[t->js_nfail++] = m;
             m = NULL;
         }
@@ -284,26 +315,72 @@ static int cmp_seq(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Messages the stream did not acknowledge (no responders while a new
- * leader is elected, a timeout): nothing new is sent until every message
- * sent has its answer; then the failed ones go again, in their order, with
- * their ids (the broker drops any that were stored after all).  A failed
- * message numbered below the stream's last one of the subject would come
- * after it: in would drop it as a duplicate, so it is said (and in counts
- * the gap as lost_upstream). */
-static void js_resend(out_t *t)
+/* Puts messages back among the failed ones, to be sent again later. */
+static void js_keep(out_t *t, natsMsg **list, size_t n)
+{
+    pthread_mutex_lock(&t->js_lock);
+    for (size_t i = 0; i < n; i++) {
+        if (t->js_nfail == t->js_capfail) {
+            size_t cap = t->js_capfail ? 2 * t->js_capfail : 1024;
+            natsMsg **nf = realloc(t->js_fail, cap * sizeof *nf);
+
+            if (nf == NULL) {
+                /* Not kept: never sent, and said so at the end. */
+                natsMsg_Destroy(list[i]);
+                t->js_stopped++;
+                continue;
+            }
+            t->js_fail = nf;
+            t->js_capfail = cap;
+        }
+        t->js_fail[t->js_nfail++] = list[i];
+    }
+    pthread_mutex_unlock(&t->js_lock);
+}
+
+/* How many messages wait to be sent again. */
+static size_t js_nfailed(out_t *t)
+{
+    size_t n;
+
+    pthread_mutex_lock(&t->js_lock);
+    n = t->js_nfail;
+    pthread_mutex_unlock(&t->js_lock);
+    return n;
+}
+
+/*
+ * Sends again the messages the stream did not acknowledge.  Chained
+ * (publish), they are every message sent from the first failure on, none
+ * of them stored after a missing one.  Once every message sent has its
+ * answer, the stream's last message of the subject says which of them it
+ * holds after all (its acknowledgement lost, or timed out): those are
+ * settled; the others go again in order, the first expecting the stream's
+ * last message, each next the one before it.  While the stream cannot be
+ * asked (the server away, a leader being elected) they wait for the next
+ * round.  `final`: the last rounds at a stop, which a signal does not cut.
+ */
+static void js_resend(out_t *t, int final)
 {
     jsPubOptions po;
+    jsOptions jo;
     natsMsg **list, *last = NULL;
     size_t n, i;
     uint64_t stored = 0;
     int have = 0;
+    char prev[sizeof t->prev_id];
+    int have_prev = 0;
     jsErrCode jerr = 0;
+    natsStatus s;
 
     jsPubOptions_Init(&po);
-    po.MaxWait = 500;
-    while (!bridge_stop && js_PublishAsyncComplete(t->js, &po) != NATS_OK)
-        ;
+    po.MaxWait = final ? JS_ACK_WAIT : 500;
+    while (js_PublishAsyncComplete(t->js, &po) != NATS_OK)
+        if (final || bridge_stop ||
+            natsConnection_Status(t->nc) != NATS_CONN_STATUS_CONNECTED)
+            return; /* the next round, or the stop, sees to them */
+    if (!final && bridge_stop)
+        return;
     pthread_mutex_lock(&t->js_lock);
     list = t->js_fail;
     n = t->js_nfail;
@@ -313,34 +390,68 @@ static void js_resend(out_t *t)
     if (n == 0)
         return;
     qsort(list, n, sizeof *list, cmp_seq);
-    /* A moment for the election, then where the stream is. */
-    {
-        struct timespec ts = {0, 250 * 1000000};
-        nanosleep(&ts, NULL);
-    }
-    if (js_GetLastMsg(&last, t->js, t->o->stream, t->o->subject, NULL,
-                      &jerr) == NATS_OK) {
+    jsOptions_Init(&jo);
+    jo.Wait = JS_REQ_WAIT;
+    s = natsConnection_Status(t->nc) == NATS_CONN_STATUS_CONNECTED
+            ? js_GetLastMsg(&last, t->js, t->o->stream, t->o->subject, &jo, &jerr)
+            : NATS_CONNECTION_DISCONNECTED;
+    if (s == NATS_OK) {
+        const char *id;
+
         stored = msg_seq(last);
         have = 1;
+        if (natsMsgHeader_Get(last, JS_MSGID_HDR, &id) == NATS_OK && id != NULL &&
+            strlen(id) < sizeof prev) {
+            strcpy(prev, id);
+            have_prev = 1;
+        }
         natsMsg_Destroy(last);
+    } else if (s != NATS_NOT_FOUND) {
+        js_keep(t, list, n);
+        free(list);
+        if (!final) {
+            struct timespec ts = {0, 100 * 1000000};
+            nanosleep(&ts, NULL);
+        }
+        return;
     }
     for (i = 0; i < n; i++) {
-        uint64_t seq = msg_seq(list[i]);
+        const char *id;
+        char next[sizeof prev];
 
-        if (have && seq < stored) {
-            bridge_err(t->o, "%s: item %" PRIu64 " not stored, and %" PRIu64
-                       " is: it is lost", t->o->stream, seq, stored);
+        if (have && msg_seq(list[i]) <= stored) {
             natsMsg_Destroy(list[i]);
+            t->js_settled++;
             continue;
         }
+        if (have_prev)
+            s = natsMsgHeader_Set(list[i], JS_EXPECT_HDR, prev);
+        else
+            s = natsMsgHeader_Delete(list[i], JS_EXPECT_HDR);
+        if (s != NATS_OK && s != NATS_NOT_FOUND)
+            break;
+        next[0] = '\0';
+        if (natsMsgHeader_Get(list[i], JS_MSGID_HDR, &id) == NATS_OK && id != NULL &&
+            strlen(id) < sizeof next)
+            strcpy(next, id);
         po.MaxWait = JS_ACK_WAIT;
-        if (bridge_stop || js_PublishMsgAsync(t->js, &list[i], &po) != NATS_OK) {
-            natsMsg_Destroy(list[i]);
-            continue;
-        }
+        do
+            s = js_PublishMsgAsync(t->js, &list[i], &po);
+        while ((s == NATS_TIMEOUT || s == NATS_INSUFFICIENT_BUFFER) &&
+               (final || !bridge_stop));
+        if (s != NATS_OK)
+            break;
         t->js_sent++;
+        strcpy(prev, next);
+        have_prev = next[0] != '\0';
     }
+    if (i < n)
+        js_keep(t, list + i, n - i);
     free(list);
+    if (have_prev) {
+        memcpy(t->prev_id, prev, sizeof t->prev_id);
+        t->have_prev_id = 1;
+    }
 }
 
 /* published: acknowledged; unsent: sent and not acknowledged yet;
@@ -350,8 +461,8 @@ static void js_update(out_t *t)
     uint64_t acked = atomic_load(&t->js_acked);
     uint64_t failed = atomic_load(&t->js_failed);
 
-    t->st.moved = acked;
-    t->st.unsent = t->js_sent - acked - failed;
+    t->st.moved = acked + t->js_settled;
+    t->st.unsent = t->js_sent - acked - failed + t->js_stopped;
     if (failed > t->st.errors) {
         bridge_err(t->o, "%s: %" PRIu64 " messages not acknowledged (%s, "
                    "error code %d): sent again",
@@ -429,6 +540,12 @@ static int js_setup(out_t *t)
             value != NULL && bridge_parse_hdr(value, &h) == 0) {
             t->have_stored = 1;
             t->stored_seq = h.seq;
+        }
+        /* The chain goes on from the stream's last message (js_publish). */
+        if (natsMsgHeader_Get(last, JS_MSGID_HDR, &value) == NATS_OK &&
+            value != NULL && strlen(value) < sizeof t->prev_id) {
+            strcpy(t->prev_id, value);
+            t->have_prev_id = 1;
         }
         natsMsg_Destroy(last);
     } else if (s != NATS_NOT_FOUND) {
@@ -598,7 +715,10 @@ static int take(out_t *t, const unsigned char *items, size_t n, size_t len,
 
 int bridge_out(const bridge_opts_t *o)
 {
-    out_t t;
+    /* Static: an acknowledgement handler still running on the client's
+     * thread after the destroy calls finds it there (main waits for those
+     * threads before the process exits). */
+    static out_t t;
     unsigned char *buf = NULL;
     size_t batch, n, len;
     double next_stats = 0;
@@ -678,8 +798,8 @@ int bridge_out(const bridge_opts_t *o)
 
         if (t.js != NULL) {
             js_update(&t);
-            if (t.js_nfail > 0) { /* read unlocked: a hint, js_resend locks */
-                js_resend(&t);
+            if (js_nfailed(&t) > 0) {
+                js_resend(&t, 0);
                 continue;
             }
         }
@@ -746,12 +866,10 @@ done:
         jsPubOptions_Init(&po);
         po.MaxWait = 5000;
         /* Those that failed go again (a few rounds, while connected). */
-        for (int round = 0; round < 10 && t.js_nfail > 0 &&
+        for (int round = 0; round < 3 && js_nfailed(&t) > 0 &&
              natsConnection_Status(t.nc) == NATS_CONN_STATUS_CONNECTED;
              round++) {
-            bridge_stop = 0;
-            js_resend(&t);
-            bridge_stop = 1;
+            js_resend(&t, 1);
             js_PublishAsyncComplete(t.js, &po);
         }
         if (natsConnection_Status(t.nc) == NATS_CONN_STATUS_CONNECTED &&
@@ -759,6 +877,14 @@ done:
             status == BRIDGE_EXIT_OK)
             bridge_err(o, "stream %s: not every message acknowledged",
                        o->stream);
+        /* What failed and could not go again is not published: unsent. */
+        pthread_mutex_lock(&t.js_lock);
+        t.js_closing = 1;
+        for (size_t i = 0; i < t.js_nfail; i++)
+            natsMsg_Destroy(t.js_fail[i]);
+        t.js_stopped += t.js_nfail;
+        t.js_nfail = 0;
+        pthread_mutex_unlock(&t.js_lock);
         js_update(&t);
         if (t.st.unsent > 0)
             bridge_err(o, "%" PRIu64 " items not acknowledged by the stream",
@@ -782,8 +908,13 @@ done:
     jsCtx_Destroy(t.js);
     natsMsg_Destroy(t.core);
     natsConnection_Destroy(t.nc);
+    pthread_mutex_lock(&t.js_lock);
+    t.js_closing = 1;
     for (size_t i = 0; i < t.js_nfail; i++)
         natsMsg_Destroy(t.js_fail[i]);
     free(t.js_fail);
+    t.js_fail = NULL;
+    t.js_nfail = t.js_capfail = 0;
+    pthread_mutex_unlock(&t.js_lock);
     return status;
 }
