@@ -553,6 +553,17 @@ static int js_setup(out_t *t)
                    o->subject, bridge_nats_err(s));
         return BRIDGE_EXIT_ERR;
     }
+    /* Numbers the stream holds that the ring never reached: a ring made
+     * again under the same name (numbering from 0).  Its items would be
+     * skipped as sent already, and their ids taken for the old ones':
+     * refused rather than lost. */
+    if (t->have_stored && t->info.pushed <= t->stored_seq) {
+        bridge_err(o, "stream %s holds item %" PRIu64 " of %s, which has had "
+                   "only %" PRIu64 " pushed: the ring was made again; give "
+                   "another stream, or remove this one", o->stream,
+                   t->stored_seq, o->ring, t->info.pushed);
+        return BRIDGE_EXIT_USAGE;
+    }
     t->msgid_len = (size_t)snprintf(t->msgid, sizeof t->msgid, "%s:", o->ring);
     return 0;
 }
