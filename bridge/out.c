@@ -487,6 +487,38 @@ static void js_update(out_t *t)
  * order, and the ids only hold for the window.  Returns 0 or the exit
  * status.
  */
+/* Whether the NATS subject pattern p ('*' a token, '>' the rest) matches
+ * the subject s. */
+static int subject_matches(const char *p, const char *s)
+{
+    for (;;) {
+        size_t pl = strcspn(p, "."), sl = strcspn(s, ".");
+
+        if (pl == 1 && p[0] == '>')
+            return 1;
+        if (!(pl == 1 && p[0] == '*') && (pl != sl || memcmp(p, s, pl) != 0))
+            return 0;
+        p += pl;
+        s += sl;
+        if (*p == '\0' || *s == '\0')
+            return *p == *s;
+        p++;
+        s++;
+    }
+}
+
+/* Whether a stream already there stores what is published on subject. */
+static int stream_takes(const jsStreamInfo *si, const char *subject)
+{
+    if (si == NULL || si->Config == NULL)
+        return 1; /* nothing to judge by: the publishes will tell */
+    for (int i = 0; i < si->Config->SubjectsLen; i++)
+        if (si->Config->Subjects[i] != NULL &&
+            subject_matches(si->Config->Subjects[i], subject))
+            return 1;
+    return 0;
+}
+
 static int js_setup(out_t *t)
 {
     const bridge_opts_t *o = t->o;
@@ -523,6 +555,12 @@ static int js_setup(out_t *t)
             sc.MaxMsgs = (int64_t)t->info.length;
         jerr = 0;
         s = js_AddStream(&si, t->js, &sc, NULL, &jerr);
+    } else if (s == NATS_OK && !stream_takes(si, o->subject)) {
+        /* Every publish would wait for an answer that never comes. */
+        bridge_err(o, "stream %s does not take the subject %s: give "
+                   "another stream or --subject", o->stream, o->subject);
+        jsStreamInfo_Destroy(si);
+        return BRIDGE_EXIT_USAGE;
     }
     jsStreamInfo_Destroy(si);
     if (s != NATS_OK) {
