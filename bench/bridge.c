@@ -684,6 +684,7 @@ static int run_once(struct br_env *e, enum br_case c, double *rate, uint64_t *sa
                     uint64_t nsamples, char *why, size_t whylen)
 {
     char src[SCB_NAME_MAX + 1], dst[SCB_NAME_MAX + 1], stream[64];
+    char place[SCB_NAME_MAX + 1 + sizeof ".bridge-in"];
     struct br_bridges b;
     struct br_arg a;
     struct bench_child kids[2];
@@ -694,6 +695,7 @@ static int run_once(struct br_env *e, enum br_case c, double *rate, uint64_t *sa
     memset(&b, 0, sizeof b);
     memset(&a, 0, sizeof a);
     dst[0] = '\0';
+    place[0] = '\0';
     a.label = case_label(c);
     a.backend = e->backend;
     a.latency = c == BR_LAT;
@@ -719,6 +721,9 @@ static int run_once(struct br_env *e, enum br_case c, double *rate, uint64_t *sa
                              0, why, whylen);
         if (rc != 0)
             goto done;
+        /* Where in keeps its place, beside its ring: removed with it. */
+        snprintf(place, sizeof place, "%s.bridge-in", dst);
+        bench_track_ring(place, e->backend);
         a.far = dst;
         snprintf(stream, sizeof stream, "SCBB_%ld_%u", (long)getpid(), e->counter);
         rc = start_bridges(e, &b, src, dst, c == BR_JS ? stream : NULL, why, whylen);
@@ -753,6 +758,8 @@ done:
     bench_remove_ring(src, e->backend);
     if (dst[0] != '\0')
         bench_remove_ring(dst, e->backend);
+    if (place[0] != '\0')
+        bench_remove_ring(place, e->backend);
     return rc;
 }
 
