@@ -1123,7 +1123,7 @@ int bench_bridge_main(struct bench_opts *o, struct bench_info *info, int quick,
             if (c == BR_LOCAL)
                 continue;
             res[c].status = ST_FAILED;
-            snprintf(res[c].note, sizeof res[c].note, "nats-server: %s", why);
+            snprintf(res[c].note, sizeof res[c].note, "nats-server: %.380s", why);
         }
     } else if (!o->quiet) {
         fprintf(stderr, "scb-bench: --bridge: nats-server %s on %s; %d run%s of 4 "
@@ -1150,7 +1150,7 @@ int bench_bridge_main(struct bench_opts *o, struct bench_info *info, int quick,
             }
             if (rc != 0) {
                 r->status = ST_FAILED;
-                snprintf(r->note, sizeof r->note, "run %d: %s", rep + 1, why);
+                snprintf(r->note, sizeof r->note, "run %d: %.380s", rep + 1, why);
                 fprintf(stderr, "scb-bench: %s: FAILED: %s\n",
                         case_label((enum br_case)c), r->note);
                 continue;
