@@ -489,6 +489,8 @@ int bench_targets(const struct bench_info *info, const struct bench_result *res,
 
 void bench_report_table(FILE *out, const struct bench_info *info,
                         const struct bench_result *res, int n);
+/* Writes s as a JSON string, quoted and escaped. */
+void bench_json_str(FILE *out, const char *s);
 void bench_report_json(FILE *out, const struct bench_info *info,
                        const struct bench_result *res, int n);
 void bench_report_csv(FILE *out, const struct bench_info *info,

@@ -940,21 +940,6 @@ static void report_table(FILE *out, const struct bench_info *info,
                 info->interrupted ? "; interrupted: partial results" : "");
 }
 
-static void json_str(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (; *s != '\0'; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            fprintf(out, "\\%c", ch);
-        else if (ch < 0x20)
-            fprintf(out, "\\u%04x", ch);
-        else
-            fputc(ch, out);
-    }
-    fputc('"', out);
-}
-
 static void json_stat(FILE *out, const char *key, struct bench_stat s)
 {
     if (s.n == 0 || isnan(s.med))
@@ -972,24 +957,24 @@ static void report_json(FILE *out, const struct bench_info *info, const struct b
 
     fprintf(out, "{\n  \"program\": \"scb-bench\",\n  \"experiment\": \"bridge\",\n"
             "  \"version\": ");
-    json_str(out, PACKAGE_VERSION);
+    bench_json_str(out, PACKAGE_VERSION);
     fprintf(out, ",\n  \"libscb\": ");
-    json_str(out, scb_version());
+    bench_json_str(out, scb_version());
     fprintf(out, ",\n  \"system\": ");
-    json_str(out, info->system);
+    bench_json_str(out, info->system);
     if (skipped != NULL) {
         fprintf(out, ",\n  \"status\": \"skipped\",\n  \"note\": ");
-        json_str(out, skipped);
+        bench_json_str(out, skipped);
         fprintf(out, "\n}\n");
         return;
     }
     fprintf(out, ",\n  \"cpus_online\": %d,\n  \"cpus_usable\": %d,\n"
             "  \"nats_server\": ", info->cpus_online, info->cpus_usable);
-    json_str(out, e->server_version);
+    bench_json_str(out, e->server_version);
     fprintf(out, ",\n  \"scb_bridge\": ");
-    json_str(out, e->bridge);
+    bench_json_str(out, e->bridge);
     fprintf(out, ",\n  \"backend\": ");
-    json_str(out, e->backend);
+    bench_json_str(out, e->backend);
     fprintf(out, ",\n  \"settings\": {\"reps\": %d, \"quick\": %s, \"item_size\": %d, "
             "\"items_core\": %" PRIu64 ", \"items_jetstream\": %" PRIu64
             ", \"latency_samples\": %" PRIu64 "},\n", info->opts->reps,
@@ -1002,13 +987,13 @@ static void report_json(FILE *out, const struct bench_info *info, const struct b
         const struct br_result *r = &res[c];
         fprintf(out, "%s\n    {\"case\": \"%s\", \"name\": ", c ? "," : "",
                 case_id((enum br_case)c));
-        json_str(out, case_label((enum br_case)c));
+        bench_json_str(out, case_label((enum br_case)c));
         fprintf(out, ", \"status\": \"%s\"", r->status == ST_OK ? "ok"
                                              : r->status == ST_FAILED ? "failed"
                                                                       : "skipped");
         if (r->note[0]) {
             fputs(", \"note\": ", out);
-            json_str(out, r->note);
+            bench_json_str(out, r->note);
         }
         fprintf(out, ", \"reps\": %d, ", r->nreps);
         if (c == BR_LAT) {
@@ -1030,11 +1015,11 @@ static void report_json(FILE *out, const struct bench_info *info, const struct b
     fprintf(out, "\n  ],\n  \"targets\": [");
     for (i = 0; i < 3; i++) {
         fprintf(out, "%s\n    {\"what\": ", i ? "," : "");
-        json_str(out, t[i].what);
+        bench_json_str(out, t[i].what);
         fputs(", \"target\": ", out);
-        json_str(out, t[i].target);
+        bench_json_str(out, t[i].target);
         fputs(", \"measured\": ", out);
-        json_str(out, t[i].measured);
+        bench_json_str(out, t[i].measured);
         fprintf(out, ", \"met\": %s}", t[i].met < 0 ? "null" : t[i].met ? "true" : "false");
     }
     fprintf(out, "\n  ]\n}\n");

@@ -18,7 +18,8 @@
 
 /* --- JSON ----------------------------------------------------------------- */
 
-static void json_str(FILE *out, const char *s)
+/* A JSON string of s (also bridge.c's). */
+void bench_json_str(FILE *out, const char *s)
 {
     fputc('"', out);
     for (; *s != '\0'; s++) {
@@ -103,17 +104,17 @@ void bench_report_json(FILE *out, const struct bench_info *info,
     int i, j, k, nt, first;
 
     fprintf(out, "{\n  \"program\": \"scb-bench\",\n  \"version\": ");
-    json_str(out, PACKAGE_VERSION);
+    bench_json_str(out, PACKAGE_VERSION);
     fprintf(out, ",\n  \"libscb\": ");
-    json_str(out, scb_version());
+    bench_json_str(out, scb_version());
     fprintf(out, ",\n  \"system\": ");
-    json_str(out, info->system);
+    bench_json_str(out, info->system);
     fprintf(out, ",\n  \"cpus_online\": %d,\n  \"cpus_usable\": %d,\n"
             "  \"pinned\": %s,\n  \"backends\": [", info->cpus_online,
             info->cpus_usable, info->pinned && !info->pin_failed ? "true" : "false");
     for (i = 0; i < info->nbackends; i++) {
         fputs(i ? ", " : "", out);
-        json_str(out, info->backends[i]);
+        bench_json_str(out, info->backends[i]);
     }
     fprintf(out, "],\n  \"settings\": {\"duration_s\": %g, \"warmup_s\": %g, "
             "\"reps\": %d, \"batch\": %d, \"rounds\": %llu, \"ring_bytes\": %llu, "
@@ -134,11 +135,11 @@ void bench_report_json(FILE *out, const struct bench_info *info,
         bench_case_name(name, sizeof name, r);
         fprintf(out, "%s\n    {\"case\": \"%s\", \"name\": ", first ? "" : ",",
                 case_id(r));
-        json_str(out, name);
+        bench_json_str(out, name);
         fprintf(out, ", \"transport\": \"%s\", \"backend\": ",
                 transport_name(r->tc.transport));
         if (r->tc.transport == TR_SCB)
-            json_str(out, r->tc.backend);
+            bench_json_str(out, r->tc.backend);
         else
             fputs("null", out);
         fprintf(out, ", \"mode\": %s, \"api\": %s, \"item_size\": %zu, "
@@ -154,7 +155,7 @@ void bench_report_json(FILE *out, const struct bench_info *info,
                 status_name(r->status));
         if (r->note[0]) {
             fputs(", \"note\": ", out);
-            json_str(out, r->note);
+            bench_json_str(out, r->note);
         }
         fprintf(out, ", \"reps\": %d", r->nreps);
         if (r->status == ST_OK && r->nreps > 0) {
@@ -199,17 +200,17 @@ void bench_report_json(FILE *out, const struct bench_info *info,
         bench_case_name(name, sizeof name, r);
         fprintf(out, "%s\n    {\"case\": \"%s\", \"name\": ", first ? "" : ",",
                 case_id(r));
-        json_str(out, name);
+        bench_json_str(out, name);
         fputs(", \"backend\": ", out);
         if (r->backend != NULL)
-            json_str(out, r->backend);
+            bench_json_str(out, r->backend);
         else
             fputs("null", out);
         fprintf(out, ", \"item_size\": 8, \"rounds\": %llu, \"status\": \"%s\"",
                 (unsigned long long)info->opts->rounds, status_name(r->status));
         if (r->note[0]) {
             fputs(", \"note\": ", out);
-            json_str(out, r->note);
+            bench_json_str(out, r->note);
         }
         fprintf(out, ", \"reps\": %d", r->nreps);
         if (r->status == ST_OK && r->nreps > 0) {
@@ -229,11 +230,11 @@ void bench_report_json(FILE *out, const struct bench_info *info,
         nt = bench_targets(info, res, n, info->backends[k], t);
         for (i = 0; i < nt; i++) {
             fprintf(out, "%s\n    {\"backend\": ", first ? "" : ",");
-            json_str(out, info->backends[k]);
+            bench_json_str(out, info->backends[k]);
             fputs(", \"target\": ", out);
-            json_str(out, t[i].what);
+            bench_json_str(out, t[i].what);
             fputs(", \"measured\": ", out);
-            json_str(out, t[i].measured);
+            bench_json_str(out, t[i].measured);
             fprintf(out, ", \"met\": %s}",
                     t[i].met < 0 ? "null" : t[i].met ? "true" : "false");
             first = 0;
@@ -447,15 +448,15 @@ void bench_report_nb_json(FILE *out, const struct bench_info *info,
 
     fprintf(out, "{\n  \"program\": \"scb-bench\",\n  \"experiment\": \"neighbour\",\n"
             "  \"version\": ");
-    json_str(out, PACKAGE_VERSION);
+    bench_json_str(out, PACKAGE_VERSION);
     fprintf(out, ",\n  \"libscb\": ");
-    json_str(out, scb_version());
+    bench_json_str(out, scb_version());
     fprintf(out, ",\n  \"system\": ");
-    json_str(out, info->system);
+    bench_json_str(out, info->system);
     fprintf(out, ",\n  \"cpus_online\": %d,\n  \"cpus_usable\": %d,\n"
             "  \"pinned\": %s,\n  \"backend\": ", info->cpus_online,
             info->cpus_usable, info->pinned && !info->pin_failed ? "true" : "false");
-    json_str(out, info->nbackends > 0 ? info->backends[0] : "");
+    bench_json_str(out, info->nbackends > 0 ? info->backends[0] : "");
     fprintf(out, ",\n  \"asym_barriers_available\": %s,\n",
             info->asym_barriers > 0 ? "true" : info->asym_barriers == 0 ? "false" : "null");
     fprintf(out, "  \"settings\": {\"duration_s\": %g, \"warmup_s\": %g, "
@@ -470,12 +471,12 @@ void bench_report_nb_json(FILE *out, const struct bench_info *info,
                 r->traffic == NB_QUIET    ? "none"
                 : r->traffic == NB_FENCES ? "fences"
                                           : "asym-barriers");
-        json_str(out, bench_traffic_name(r->traffic));
+        bench_json_str(out, bench_traffic_name(r->traffic));
         fprintf(out, ", \"registered\": %s, \"status\": \"%s\"",
                 r->registered ? "true" : "false", status_name(r->status));
         if (r->note[0]) {
             fputs(", \"note\": ", out);
-            json_str(out, r->note);
+            bench_json_str(out, r->note);
         }
         fprintf(out, ", \"reps\": %d", r->nreps);
         if (r->status == ST_OK && r->nreps > 0) {
