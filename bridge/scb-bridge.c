@@ -2,7 +2,8 @@
  * scb-bridge.c - carries a libscb ring to other hosts over NATS: the
  * arguments, the connection, the statistics lines and the signals.  `scb
  * bridge ...` runs this program (found next to scb), so that scb itself
- * never links libnats.  The two directions are in out.c and in.c.
+ * never links libnats.  The two directions are in out.c (with out_js.c for
+ * JetStream) and in.c.
  *
  *     scb-bridge out RING URL [--subject S] [--stream NAME [--replicas N]] [--backend B] [--stats SECONDS]
  *     scb-bridge in  URL RING [--subject S] [--stream NAME [--durable D]] [--length N] [--backend B] [--stats SECONDS]
