@@ -90,6 +90,17 @@ void bridge_err(const bridge_opts_t *o, const char *fmt, ...)
  * the reason), or s's text when there is none. */
 const char *bridge_nats_err(natsStatus s);
 
+/* Whether a JetStream request that failed with s (and the error code jerr)
+ * may succeed when made again: a timeout, the connection away, a cluster
+ * electing a leader or a stream or consumer offline meanwhile.  No
+ * responders is not: the server has no JetStream. */
+int bridge_js_transient(natsStatus s, jsErrCode jerr);
+
+/* Before a JetStream request is made again: says once (*said) what failed,
+ * then sleeps a quarter of a second, less when a signal comes. */
+void bridge_js_pause(const bridge_opts_t *o, int *said, const char *what,
+                     natsStatus s);
+
 /* Connects to o->url with reconnection for ever; on failure prints one line
  * and returns NULL (the caller exits 2). */
 natsConnection *bridge_connect(const bridge_opts_t *o);

@@ -482,31 +482,54 @@ static int take(in_t *t, natsMsg *m)
  * the messages after the ones the killed one had fetched, and those only
  * after their acknowledgement wait: out of order, and dropped as duplicates
  * then; made again, every message not acknowledged comes again, first, in
- * the stream's order.  Returns 0 or the exit status. */
-static int js_subscribe(in_t *t, uint64_t start)
+ * the stream's order.  Nothing is subscribed until the old consumer is
+ * known to be gone: one that stayed would go on past its acknowledgement
+ * floor.  Requests that a cluster electing a leader, or a server going
+ * away, does not answer are made again until a signal (then 0, without a
+ * subscription: js_loop sees the signal).  `first`: in's first
+ * subscription, where an error that waiting cannot mend (no JetStream, a
+ * bad name) ends in with exit 2; later every error is waited out.  Returns
+ * 0 or the exit status. */
+static int js_subscribe(in_t *t, uint64_t start, int first)
 {
     const bridge_opts_t *o = t->o;
     jsConsumerInfo *ci = NULL;
     jsSubOptions so;
-    jsErrCode jerr = 0;
+    jsOptions jo;
+    jsErrCode jerr;
     natsStatus s;
+    int said = 0, said_stream = 0;
 
     if (t->sub != NULL) {
         natsSubscription_Destroy(t->sub);
         t->sub = NULL;
     }
-    s = js_GetConsumerInfo(&ci, t->js, o->stream, t->durable, NULL, &jerr);
-    if (s == NATS_OK) {
-        if (start == 0)
-            start = ci->AckFloor.Stream + 1;
-        jsConsumerInfo_Destroy(ci);
+    jsOptions_Init(&jo);
+    jo.Wait = 2000;
+    for (;;) {
         jerr = 0;
-        s = js_DeleteConsumer(t->js, o->stream, t->durable, NULL, &jerr);
-        if (s != NATS_OK) {
+        s = js_GetConsumerInfo(&ci, t->js, o->stream, t->durable, &jo, &jerr);
+        if (s == NATS_OK) {
+            if (start == 0)
+                start = ci->AckFloor.Stream + 1;
+            jsConsumerInfo_Destroy(ci);
+            ci = NULL;
+            jerr = 0;
+            s = js_DeleteConsumer(t->js, o->stream, t->durable, &jo, &jerr);
+        }
+        /* Gone (or never made, or no stream yet: waited for below). */
+        if (s == NATS_OK || s == NATS_NOT_FOUND || jerr == JSConsumerNotFoundErr ||
+            jerr == JSStreamNotFoundErr)
+            break;
+        if (bridge_stop)
+            return 0;
+        if (first && !bridge_js_transient(s, jerr)) {
             bridge_err(o, "stream %s, consumer %s: %s", o->stream, t->durable,
                        bridge_nats_err(s));
-            return BRIDGE_EXIT_ERR;
+            return BRIDGE_EXIT_USAGE;
         }
+        bridge_js_pause(o, &said, t->durable, s);
+        tick(t);
     }
     jsSubOptions_Init(&so);
     so.Stream = o->stream;
@@ -517,29 +540,28 @@ static int js_subscribe(in_t *t, uint64_t start)
     so.Config.AckPolicy = js_AckAll;
     so.Config.MaxAckPending = 4 * JS_BATCH;
     so.Config.AckWait = INT64_C(30) * 1000000000;
-    /* The stream is out's to make: wait for it (saying so once). */
-    for (int said = 0;; said = 1) {
+    for (;;) {
         jerr = 0;
-        s = js_PullSubscribe(&t->sub, t->js, o->subject, t->durable, NULL, &so, &jerr);
-        if (s == NATS_ERR && jerr == JSStreamNotFoundErr)
-            s = NATS_NOT_FOUND;
-        if (s != NATS_NOT_FOUND || bridge_stop)
+        s = js_PullSubscribe(&t->sub, t->js, o->subject, t->durable, &jo, &so, &jerr);
+        if (s == NATS_OK)
             break;
-        if (!said)
-            bridge_err(o, "stream %s: not there yet, waiting for out to "
-                       "make it", o->stream);
-        {
-            struct timespec ts = {0, 250 * 1000000};
-            nanosleep(&ts, NULL);
+        if (bridge_stop)
+            return 0;
+        if (s == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr) {
+            /* The stream is out's to make: waited for, said once. */
+            if (!said_stream)
+                bridge_err(o, "stream %s: not there yet, waiting for out to "
+                           "make it", o->stream);
+            said_stream = 1;
+            bridge_js_pause(o, &said_stream, o->stream, s);
+        } else if (first && !bridge_js_transient(s, jerr)) {
+            bridge_err(o, "stream %s, consumer %s: %s", o->stream, t->durable,
+                       bridge_nats_err(s));
+            return BRIDGE_EXIT_USAGE;
+        } else {
+            bridge_js_pause(o, &said, t->durable, s);
         }
         tick(t);
-    }
-    if (s == NATS_NOT_FOUND && bridge_stop)
-        return 0; /* js_loop sees the signal */
-    if (s != NATS_OK) {
-        bridge_err(o, "stream %s, consumer %s: %s", o->stream, t->durable,
-                   bridge_nats_err(s));
-        return BRIDGE_EXIT_USAGE;
     }
     t->have_sseq = 0;
     return 0;
@@ -567,7 +589,7 @@ static int js_setup(in_t *t)
                   (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
                 *p = '_';
     }
-    return js_subscribe(t, 0);
+    return js_subscribe(t, 0, 1);
 }
 
 /*
@@ -576,30 +598,38 @@ static int js_setup(in_t *t)
  * while its leader was being replaced, and the answer lost): since in
  * acknowledges all before the last message of a batch (AckAll), they would
  * never come again.  So in stops the batch there, and subscribes again from
- * the first one missing.  Messages the stream itself no longer has (its
- * limits, discard old) are not missing: their numbers are lost_upstream.
- * Returns 1 when m can be taken, 0 when in must subscribe again (once the
- * batch's messages are destroyed: they belong to the subscription).
+ * the first one missing.  A stream sequence further on is not enough to
+ * tell: the stream may hold other subjects' messages in between, or no
+ * longer hold ours (its limits); so only when m's item number also leaves
+ * a gap that out's lost_source does not explain.  Then the first message
+ * after subscribing again is the stream's next of the subject, whatever
+ * its number: what the stream no longer has is lost_upstream.  Returns 1
+ * when m can be taken, 0 when in must subscribe again (once the batch's
+ * messages are destroyed: they belong to the subscription).
  */
 static int js_in_order(in_t *t, natsMsg *m)
 {
     jsMsgMetaData *meta = NULL;
-    uint64_t sseq;
+    const char *value;
+    bridge_hdr_t h;
+    uint64_t sseq, gap, dlost;
 
     if (natsMsg_GetMetaData(&meta, m) != NATS_OK)
         return 1; /* not from a consumer: take() judges it */
     sseq = meta->Sequence.Stream;
     jsMsgMetaData_Destroy(meta);
     if (t->have_sseq && sseq != t->last_sseq + 1) {
-        jsStreamInfo *si = NULL;
-        jsErrCode jerr = 0;
-        uint64_t first = 0;
+        int skipped = sseq <= t->last_sseq;
 
-        if (js_GetStreamInfo(&si, t->js, t->o->stream, NULL, &jerr) == NATS_OK &&
-            si->State.FirstSeq > 0)
-            first = si->State.FirstSeq;
-        jsStreamInfo_Destroy(si);
-        if (sseq < t->last_sseq + 1 || first <= t->last_sseq + 1) {
+        if (!skipped && t->st.have_seq &&
+            natsMsgHeader_Get(m, HDR_NAME, &value) == NATS_OK && value != NULL &&
+            bridge_parse_hdr(value, &h) == 0 && h.seq > t->st.last_seq + 1) {
+            gap = h.seq - t->st.last_seq - 1;
+            dlost = h.run != t->last_run || h.lost < t->last_lost
+                        ? h.lost : h.lost - t->last_lost;
+            skipped = dlost < gap;
+        }
+        if (skipped) {
             bridge_err(t->o, "stream %s: message %" PRIu64 " came after %"
                        PRIu64 ": subscribing again from %" PRIu64, t->o->stream,
                        sseq, t->last_sseq, t->last_sseq + 1);
@@ -671,7 +701,7 @@ static int js_loop(in_t *t)
             natsMsg_Ack(list.Msgs[i - 1], NULL);
         natsMsgList_Destroy(&list);
         if (rc == 0 && again)
-            rc = js_subscribe(t, t->last_sseq + 1);
+            rc = js_subscribe(t, t->last_sseq + 1, 0);
         if (rc != 0)
             return rc;
     }

@@ -358,13 +358,14 @@ int bridge_out(const bridge_opts_t *o)
         goto done;
     }
 
+    batch = t.records ? 1 : BATCH_BYTES / t.info.item_size;
+    if (batch == 0)
+        batch = 1;
+    t.batch = batch;
     if (o->stream != NULL && (status = out_js_setup(&t)) != 0)
         goto done;
     status = BRIDGE_EXIT_ERR;
 
-    batch = t.records ? 1 : BATCH_BYTES / t.info.item_size;
-    if (batch == 0)
-        batch = 1;
     buf = malloc(batch * t.info.item_size);
     if (buf == NULL) {
         bridge_err(o, "%s", strerror(ENOMEM));

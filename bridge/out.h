@@ -47,18 +47,32 @@ typedef struct out {
     atomic_uint_fast64_t js_failed; /* acknowledged with an error, or none */
     pthread_mutex_t js_lock;        /* guards the failed messages: */
     natsMsg **js_fail;              /* messages to send again, theirs */
-    size_t js_nfail, js_capfail;
+    size_t js_nfail;
+    /* js_fail and js_spare (js_resend's list) hold js_cap each, allocated
+     * at the start: enough for every message out may have unacknowledged
+     * (the window and one batch), so that none is ever dropped for want
+     * of memory. */
+    natsMsg **js_spare;
+    size_t js_cap;
+    size_t batch;                   /* the most items one pop takes */
     int js_closing;                 /* at the end: on_ack keeps nothing */
     _Atomic natsStatus js_err;      /* the last failure's status */
     _Atomic int js_errcode;         /* and JetStream error code */
     char msgid[SCB_NAME_MAX + 32];  /* "RING:" then the number */
     size_t msgid_len;
-    /* The id of the last message handed to the stream, which the next one
-     * expects to be the stream's last (js_publish): none at first. */
+    /* What the next message expects the stream's last message of the
+     * subject to be (out_js_publish): the id of the one handed to the
+     * stream before it, or, right after the stream was asked (at the start,
+     * when sending again), that message's stream sequence, expect_sseq
+     * (0: by id): a stream past its duplicate window, restarted or with a
+     * new leader, no longer knows the last id. */
     char prev_id[SCB_NAME_MAX + 32];
     int have_prev_id;
+    uint64_t expect_sseq;
+    int js_abandoned;    /* a stop left an item unsent: none after it goes */
     uint64_t js_settled; /* failed, then found stored (js_resend) */
-    uint64_t js_stopped; /* never sent: stopped with them held (unsent) */
+    atomic_uint_fast64_t js_stopped; /* never sent: stopped with them held
+                                      * (unsent) */
     char geometry[112]; /* " kind=K size=N length=N run=HEX", the header's tail */
     /* Core NATS: the message every item of core_len bytes is sent in (see
      * core_msg). */

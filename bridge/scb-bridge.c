@@ -95,6 +95,39 @@ const char *bridge_nats_err(natsStatus s)
     return text;
 }
 
+int bridge_js_transient(natsStatus s, jsErrCode jerr)
+{
+    switch (s) {
+    case NATS_TIMEOUT:
+    case NATS_CONNECTION_DISCONNECTED:
+    case NATS_NOT_YET_CONNECTED:
+    case NATS_IO_ERROR:
+    case NATS_STALE_CONNECTION:
+    case NATS_NO_SERVER:
+        return 1;
+    default:
+        break;
+    }
+    return jerr == JSClusterNotAvailErr || jerr == JSClusterNotLeaderErr ||
+           jerr == JSClusterNoPeersErr || jerr == JSStreamOfflineErr ||
+           jerr == JSConsumerOfflineErr;
+}
+
+void bridge_js_pause(const bridge_opts_t *o, int *said, const char *what,
+                     natsStatus s)
+{
+    if (!*said)
+        bridge_err(o, "%s: %s: trying again until it answers", what,
+                   bridge_nats_err(s));
+    *said = 1;
+    /* Ten short sleeps: a signal is seen within 25 ms. */
+    for (int i = 0; i < 10 && !bridge_stop; i++) {
+        struct timespec ts = {0, 25 * 1000000};
+
+        nanosleep(&ts, NULL);
+    }
+}
+
 double bridge_now(void)
 {
     struct timespec ts;
