@@ -408,16 +408,24 @@ static int subject_matches(const char *p, const char *s)
     }
 }
 
-/* Whether a stream already there stores what is published on subject. */
+/* What a stream already there stores: 0 nothing published on subject, 1
+ * that subject alone, 2 that subject and others (a wildcard, or several
+ * subjects). */
 static int stream_takes(const jsStreamInfo *si, const char *subject)
 {
+    int takes = 0, others = 0;
+
     if (si == NULL || si->Config == NULL)
         return 1; /* nothing to judge by: the publishes will tell */
-    for (int i = 0; i < si->Config->SubjectsLen; i++)
-        if (si->Config->Subjects[i] != NULL &&
-            subject_matches(si->Config->Subjects[i], subject))
-            return 1;
-    return 0;
+    for (int i = 0; i < si->Config->SubjectsLen; i++) {
+        const char *p = si->Config->Subjects[i];
+
+        if (p != NULL && subject_matches(p, subject))
+            takes = 1;
+        if (p == NULL || strcmp(p, subject) != 0)
+            others = 1;
+    }
+    return !takes ? 0 : others ? 2 : 1;
 }
 
 int out_js_setup(out_t *t)
@@ -472,10 +480,16 @@ int out_js_setup(out_t *t)
                 sc.MaxMsgs = (int64_t)t->info.length;
             jerr = 0;
             s = js_AddStream(&si, t->js, &sc, &jo, &jerr);
-        } else if (s == NATS_OK && !stream_takes(si, o->subject)) {
-            /* Every publish would wait for an answer that never comes. */
-            bridge_err(o, "stream %s does not take the subject %s: give "
-                       "another stream or --subject", o->stream, o->subject);
+        } else if (s == NATS_OK && stream_takes(si, o->subject) != 1) {
+            /* Not the subject: every publish would wait for an answer that
+             * never comes.  Others too: the stream's last id (which each
+             * message expects) would be theirs as often as out's. */
+            if (stream_takes(si, o->subject) == 0)
+                bridge_err(o, "stream %s does not take the subject %s: give "
+                           "another stream or --subject", o->stream, o->subject);
+            else
+                bridge_err(o, "stream %s takes other subjects than %s: give "
+                           "a stream of its own", o->stream, o->subject);
             jsStreamInfo_Destroy(si);
             return BRIDGE_EXIT_USAGE;
         }
