@@ -65,7 +65,8 @@ void out_count(out_t *t, uint64_t seq, uint64_t lost)
 }
 
 /*
- * Core NATS: the message that carries the next item, `len` bytes of it.
+ * The message that carries the next item (core NATS; JetStream for those
+ * that ask for no answer), `len` bytes of it.
  * The client hands every message natsMsg_Destroy frees to its collector
  * thread, header table and all (the table alone is two callocs): a message
  * made and destroyed per item cost out a third of its time in malloc, free,
@@ -78,7 +79,7 @@ void out_count(out_t *t, uint64_t seq, uint64_t lost)
  * the message and nothing else points to.  A record of another length than
  * the last gets a message of its own length.
  */
-static natsStatus core_msg(out_t *t, natsMsg **m, const void *data, size_t len)
+natsStatus out_msg(out_t *t, natsMsg **m, const void *data, size_t len)
 {
     natsStatus s;
 
@@ -103,24 +104,32 @@ static natsStatus core_msg(out_t *t, natsMsg **m, const void *data, size_t len)
     return NATS_OK;
 }
 
-/* Publishes one item as one message.  A message the client refuses (its
- * reconnect buffer full while disconnected) is counted in publish_errors:
- * in sees its sequence number missing and counts it in lost_upstream. */
-static int publish(out_t *t, const void *data, size_t len, uint64_t seq,
-                   uint64_t lost)
+void out_hdr(const out_t *t, char *buf, uint64_t seq, uint64_t lost)
 {
-    natsMsg *m = NULL;
-    natsStatus s;
-    char hdr[sizeof t->geometry + 64], *p = hdr;
+    char *p = buf;
 
     memcpy(p, "seq=", 4);
     p = out_u64_str(p + 4, seq);
     memcpy(p, " lost=", 6);
     p = out_u64_str(p + 6, lost);
     memcpy(p, t->geometry, strlen(t->geometry) + 1);
+}
+
+/* Publishes one item as one message (`last`: the last of those read
+ * together).  A message the client refuses (its reconnect buffer full
+ * while disconnected) is counted in publish_errors: in sees its sequence
+ * number missing and counts it in lost_upstream. */
+static int publish(out_t *t, const void *data, size_t len, uint64_t seq,
+                   uint64_t lost, int last)
+{
+    natsMsg *m = NULL;
+    natsStatus s;
+    char hdr[OUT_HDR_MAX];
+
     if (t->js != NULL)
-        return out_js_publish(t, data, len, hdr, seq, lost);
-    s = core_msg(t, &m, data, len);
+        return out_js_publish(t, data, len, seq, lost, last);
+    out_hdr(t, hdr, seq, lost);
+    s = out_msg(t, &m, data, len);
     if (s == NATS_OK)
         s = natsMsgHeader_Set(m, HDR_NAME, hdr);
     if (s == NATS_OK)
@@ -248,7 +257,7 @@ static int take(out_t *t, const unsigned char *items, size_t n, size_t len,
     if (clean && t->pos_known) {
         for (k = 0; k < n; k++)
             if (publish(t, items + k * stride, len, t->next_seq + k,
-                        t->known_lost + t->dropped) != 0)
+                        t->known_lost + t->dropped, k + 1 == n && !t->more) != 0)
                 return -1;
         t->next_seq += n;
         return 0;
@@ -284,17 +293,20 @@ static int take(out_t *t, const unsigned char *items, size_t n, size_t len,
     seq = pos - n - t->pend.count;
     for (size_t off = 0; off < t->pend.used; seq++) {
         uint64_t hdr;
+        size_t at;
 
         memcpy(&hdr, t->pend.buf + off, 8);
-        if (publish(t, t->pend.buf + off + 8, (size_t)hdr, seq,
-                    t->known_lost + t->dropped) != 0)
+        at = off + 8;
+        off = at + (((size_t)hdr + 7) & ~(size_t)7);
+        if (publish(t, t->pend.buf + at, (size_t)hdr, seq, t->known_lost + t->dropped,
+                    n == 0 && off == t->pend.used && !t->more) != 0)
             return -1;
-        off += 8 + (((size_t)hdr + 7) & ~(size_t)7);
     }
     t->pend.used = 0;
     t->pend.count = 0;
     for (k = 0; k < n; k++, seq++)
-        if (publish(t, items + k * stride, len, seq, t->known_lost + t->dropped) != 0)
+        if (publish(t, items + k * stride, len, seq, t->known_lost + t->dropped,
+                    k + 1 == n && !t->more) != 0)
             return -1;
     t->next_seq = pos;
     t->pos_known = 1;
@@ -315,7 +327,6 @@ int bridge_out(const bridge_opts_t *o)
 
     memset(&t, 0, sizeof t);
     t.o = o;
-    pthread_mutex_init(&t.js_lock, NULL);
 
     /* The ring, as a reader (registered, if it is lossless), before the
      * connection: a ring that is not there is a bad argument (exit 2, no
@@ -361,7 +372,6 @@ int bridge_out(const bridge_opts_t *o)
     batch = t.records ? 1 : BATCH_BYTES / t.info.item_size;
     if (batch == 0)
         batch = 1;
-    t.batch = batch;
     if (o->stream != NULL && (status = out_js_setup(&t)) != 0)
         goto done;
     status = BRIDGE_EXIT_ERR;
@@ -399,6 +409,8 @@ int bridge_out(const bridge_opts_t *o)
         if (t.records) {
             rc = scb_pop_record(t.r, buf, t.info.item_size, &len);
             n = rc == SCB_OK;
+            /* More to read at once: this one is not the last (out_js). */
+            t.more = rc == SCB_OK && scb_usage(t.r) > 0;
         } else {
             rc = scb_pop_many(t.r, buf, batch, &n);
             len = t.info.item_size;

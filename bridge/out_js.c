@@ -1,9 +1,25 @@
 /*
- * out_js.c - scb bridge out onto a JetStream stream: every item one message
- * with an id (RING:SEQ), published asynchronously with a bounded window of
- * acknowledgements pending, each message chained to the one before it so
- * that the stream never stores one after a missing one; those that fail go
- * again, in order, once the stream says which it holds (BRIDGE.md B3).
+ * out_js.c - scb bridge out onto a JetStream stream.  Every item is one
+ * message with an id (RING:SEQ, so that the stream drops one sent twice
+ * within its duplicate window), chained: each expects the one sent before
+ * it to be the stream's last (Nats-Expected-Last-Msg-Id), so the stream
+ * never stores one after a missing one.  So one answer vouches for every
+ * item sent before it: most items go as plain messages, which the stream
+ * stores without answering, and only every JS_CONFIRM_EVERY-th, and the
+ * last of those read together, asks for an acknowledgement (asynchronous,
+ * with a timeout).  An answer per message cost the client and the server
+ * more than the storing (a reply subject, a pending entry and a timer,
+ * and the acknowledgement's JSON, per message).
+ *
+ * The items sent wait in a queue of their own (js_fifo_t) until an answer
+ * confirms them.  A failed answer (the chain broken by a message lost, a
+ * server restarted or paused, a leader elected) makes out stop reading,
+ * wait for every answer, ask the stream for its last message of the
+ * subject (those up to it are settled) and send the rest again in order,
+ * the first expecting that last message by its stream sequence
+ * (Nats-Expected-Last-Subject-Sequence: a stream restarted past its
+ * duplicate window, or with a new leader, no longer knows the last id),
+ * the others chained again (js_recover).  BRIDGE.md B3.
  */
 #ifdef HAVE_CONFIG_H
 #include <config.h>
@@ -18,154 +34,126 @@
 
 #include "out.h"
 
-/* JetStream: the messages published whose acknowledgement has not come
- * back yet, at most (js_PublishMsgAsync waits when there are this many). */
-#define JS_WINDOW 16384
-/* Milliseconds an acknowledgement may take before its message is sent
- * again. */
+/* Items sent between two that ask for an answer, at most. */
+#define JS_CONFIRM_EVERY 256
+/* Items sent and not confirmed yet, at most, and their bytes (or two of
+ * the largest, when more): out reads no more while the queue is full. */
+#define JS_FIFO_ITEMS 65536
+#define JS_FIFO_BYTES (64u * 1024u * 1024u)
+/* Milliseconds an acknowledgement may take before the items it would
+ * confirm count as failed. */
 #define JS_ACK_WAIT 2000
 /* Milliseconds a request about the stream may take (the client's default,
  * 5 s, would hold up a stop while the server is away). */
 #define JS_REQ_WAIT 1000
-/* The headers of a message's id, and of the id the stream's last message
- * must have for it to be stored. */
+/* The headers of a message's id, of the id the stream's last message must
+ * have for it to be stored, and of that message's stream sequence. */
 #define JS_MSGID_HDR "Nats-Msg-Id"
 #define JS_EXPECT_HDR "Nats-Expected-Last-Msg-Id"
-/* The header of the stream sequence the subject's last message must have:
- * the first message after out asked the stream which is its last. */
 #define JS_SUBJSEQ_HDR "Nats-Expected-Last-Subject-Sequence"
 
-static void js_keep(out_t *t, natsMsg **list, size_t n);
-
-/* Hands *m to the client, waiting while the window of acknowledgements is
- * full or the reconnect buffer is: until `deadline` (bridge_now), or with
- * none (0) until a signal. */
-static natsStatus js_send(out_t *t, natsMsg **m, jsPubOptions *po,
-                          double deadline)
+static size_t pad8(size_t n)
 {
-    for (;;) {
-        natsStatus s = js_PublishMsgAsync(t->js, m, po);
-
-        if (s != NATS_TIMEOUT && s != NATS_INSUFFICIENT_BUFFER)
-            return s;
-        if (deadline > 0 ? bridge_now() >= deadline : bridge_stop != 0)
-            return s;
-        if (s == NATS_INSUFFICIENT_BUFFER) {
-            /* Refused at once (the window waits by itself): a pause. */
-            struct timespec ts = {0, 10 * 1000000};
-
-            nanosleep(&ts, NULL);
-        }
-    }
+    return (n + 7) & ~(size_t)7;
 }
 
-int out_js_publish(out_t *t, const void *data, size_t len, const char *hdr,
-                   uint64_t seq, uint64_t lost)
+/* The queue of items sent and not confirmed. */
+static int fifo_init(js_fifo_t *f, size_t item_size)
 {
-    natsMsg *m = NULL;
-    natsStatus s;
-    jsPubOptions po;
+    size_t big = pad8(item_size) + 8;
 
-    if (t->have_stored && seq <= t->stored_seq) {
-        /* Already in the stream (a restarted out reads the ring from its
-         * oldest item): not sent again. */
-        t->st.duplicates++;
-        t->st.lost_source = lost;
-        return 0;
-    }
-    if (t->js_abandoned) {
-        /* A stop left an item before this one unsent: the stream must not
-         * hold this one after it. */
-        atomic_fetch_add(&t->js_stopped, 1);
-        t->st.lost_source = lost;
-        return 0;
-    }
-    s = natsMsg_Create(&m, t->o->subject, NULL, data, (int)len);
-    if (s == NATS_OK)
-        s = natsMsgHeader_Set(m, HDR_NAME, hdr);
-    if (s != NATS_OK) {
-        natsMsg_Destroy(m);
-        bridge_err(t->o, "publish on %s: %s", t->o->subject, natsStatus_GetText(s));
-        return -1;
-    }
-    /* The message id, RING:SEQ: the stream drops a second message with the
-     * same id within its duplicate window. */
-    jsPubOptions_Init(&po);
-    out_u64_str(t->msgid + t->msgid_len, seq);
-    po.MsgId = t->msgid;
-    /* Chained: the stream stores it only right after the one before
-     * (Nats-Expected-Last-Msg-Id), so that once a message fails, none after
-     * it is stored before it is sent again (js_resend).  The first after
-     * the stream was asked expects its last message by stream sequence. */
-    if (t->expect_sseq > 0)
-        po.ExpectLastSubjectSeq = t->expect_sseq;
-    else
-        po.ExpectLastMsgId = t->have_prev_id ? t->prev_id : NULL;
-    /* An acknowledgement lost with a server that died never comes: after
-     * this long the message counts as failed, and goes again. */
-    po.MaxWait = JS_ACK_WAIT;
-    /* With JS_WINDOW acknowledgements pending the item is not dropped: it
-     * waits for room. */
-    s = js_send(t, &m, &po, 0);
-    if (s == NATS_TIMEOUT || s == NATS_INSUFFICIENT_BUFFER) {
-        /* Stopped while waiting: this item and all after it are unsent. */
-        natsMsg_Destroy(m);
-        atomic_fetch_add(&t->js_stopped, 1);
-        t->js_abandoned = 1;
-        t->st.lost_source = lost;
-        return 0;
-    }
-    if (s == NATS_CONNECTION_CLOSED) {
-        natsMsg_Destroy(m);
-        bridge_err(t->o, "publish on %s: %s", t->o->subject, natsStatus_GetText(s));
-        return -1;
-    }
-    if (s != NATS_OK) {
-        /* Refused by the client: kept to go again in its place, as if its
-         * acknowledgement had failed (those after it expect it, and fail
-         * too). */
-        atomic_store(&t->js_err, s);
-        atomic_store(&t->js_errcode, 0);
-        js_keep(t, &m, 1);
-        atomic_fetch_add(&t->js_failed, 1);
-    }
-    t->js_sent++;
-    memcpy(t->prev_id, t->msgid, sizeof t->prev_id);
-    t->have_prev_id = 1;
-    t->expect_sseq = 0;
-    /* Published, for JetStream, is acknowledged by the stream: counted as
-     * the acknowledgements come (js_update). */
-    out_count(t, seq, lost);
-    return 0;
+    f->items_cap = JS_FIFO_ITEMS;
+    /* At least four of the largest (see fifo_filling). */
+    f->data_cap = big <= JS_FIFO_BYTES / JS_FIFO_ITEMS ? JS_FIFO_ITEMS * big
+                                                       : JS_FIFO_BYTES;
+    if (f->data_cap / 4 < big)
+        f->data_cap = 4 * big;
+    f->items = malloc(f->items_cap * sizeof *f->items);
+    f->data = malloc(f->data_cap);
+    f->first = f->n = f->tail = 0;
+    return f->items != NULL && f->data != NULL ? 0 : -1;
 }
 
-/* The JetStream acknowledgements: counted here, in the client's thread. */
-static void on_ack(jsCtx *js, natsMsg *m, jsPubAck *pa, jsPubAckErr *pae,
-                   void *closure)
+static js_item_t *fifo_at(const js_fifo_t *f, size_t i)
 {
-    out_t *t = closure;
+    return &f->items[(f->first + i) % f->items_cap];
+}
 
-    (void)js;
-    (void)pa;
-    if (pae != NULL) {
-        atomic_store(&t->js_err, pae->Err);
-        atomic_store(&t->js_errcode, (int)pae->ErrCode);
-        /* Kept, to be sent again by js_resend (in order, from the main
-         * thread); the handler owns the message.  There is always room
-         * (js_cap); at the end nothing is kept, and it is unsent. */
-        pthread_mutex_lock(&t->js_lock);
-        if (!t->js_closing && t->js_nfail < t->js_cap) {
-            t->js_fail[t->js_nfail++] = m;
-            m = NULL;
-        } else {
-            atomic_fetch_add(&t->js_stopped, 1);
-        }
-        pthread_mutex_unlock(&t->js_lock);
-        atomic_fetch_add(&t->js_failed, 1);
-    } else {
-        atomic_fetch_add(&t->js_acked, 1);
+/* Where `len` bytes can go now (1, *off), or not (0: the queue is full).
+ * Bytes are kept in arrival order: from the oldest item's to tail, going
+ * round the end; every item takes at least 8 bytes, so tail meets the
+ * oldest item's bytes only when full. */
+static int fifo_room(const js_fifo_t *f, size_t len, size_t *off)
+{
+    size_t need = pad8(len > 0 ? len : 1), head;
+
+    if (f->n == f->items_cap)
+        return 0;
+    if (f->n == 0) {
+        *off = 0;
+        return need <= f->data_cap;
     }
-    natsMsg_Destroy(m);
+    head = fifo_at(f, 0)->off;
+    if (f->tail > head) {
+        if (f->tail + need <= f->data_cap) {
+            *off = f->tail;
+            return 1;
+        }
+        *off = 0; /* round the end */
+        return need <= head;
+    }
+    *off = f->tail;
+    return f->tail + need <= head;
+}
+
+static void fifo_push(js_fifo_t *f, uint64_t seq, uint64_t lost,
+                      const void *data, size_t len, size_t off)
+{
+    js_item_t *it = &f->items[(f->first + f->n) % f->items_cap];
+
+    it->seq = seq;
+    it->lost = lost;
+    it->off = off;
+    it->len = len;
+    if (len > 0)
+        memcpy(f->data + off, data, len);
+    f->tail = off + pad8(len > 0 ? len : 1);
+    f->n++;
+}
+
+/* Whether the queue is half full of items, or a quarter of its bytes:
+ * an item sent then asks for an answer.  So when the queue is full the last
+ * item in it asked for one, which will make room (the queue cannot be full
+ * without an item pushed past those marks). */
+static int fifo_filling(const js_fifo_t *f)
+{
+    size_t head, used;
+
+    if (f->n == 0)
+        return 0;
+    head = fifo_at(f, 0)->off;
+    used = f->tail > head ? f->tail - head : f->data_cap - head + f->tail;
+    return f->n >= f->items_cap / 2 || used >= f->data_cap / 4;
+}
+
+static void fifo_drop_first(js_fifo_t *f)
+{
+    f->first = (f->first + 1) % f->items_cap;
+    if (--f->n == 0)
+        f->first = f->tail = 0;
+}
+
+/* The last item pushed, taken back (never sent). */
+static void fifo_drop_last(js_fifo_t *f)
+{
+    const js_item_t *prev;
+
+    if (--f->n == 0) {
+        f->first = f->tail = 0;
+        return;
+    }
+    prev = fifo_at(f, f->n - 1);
+    f->tail = prev->off + pad8(prev->len > 0 ? prev->len : 1);
 }
 
 static uint64_t msg_seq(natsMsg *m)
@@ -179,27 +167,135 @@ static uint64_t msg_seq(natsMsg *m)
     return 0;
 }
 
-static int cmp_seq(const void *a, const void *b)
+/* The answers, in the client's thread: an acknowledgement confirms its
+ * item and, chained, every one before it; a failure (an error, or none
+ * within JS_ACK_WAIT) makes the main thread send again (js_recover). */
+static void on_ack(jsCtx *js, natsMsg *m, jsPubAck *pa, jsPubAckErr *pae,
+                   void *closure)
 {
-    uint64_t x = msg_seq(*(natsMsg *const *)a), y = msg_seq(*(natsMsg *const *)b);
+    out_t *t = closure;
 
-    return x < y ? -1 : x > y;
+    (void)js;
+    (void)pa;
+    if (pae != NULL) {
+        atomic_store(&t->js_err, pae->Err);
+        atomic_store(&t->js_errcode, (int)pae->ErrCode);
+        atomic_store(&t->js_broken, 1);
+    } else {
+        uint64_t next = msg_seq(m) + 1;
+        uint_fast64_t cur = atomic_load(&t->js_confirmed);
+
+        while (next > cur &&
+               !atomic_compare_exchange_weak(&t->js_confirmed, &cur, next))
+            ;
+    }
+    natsMsg_Destroy(m);
 }
 
-/* Puts messages back among the failed ones, to be sent again later. */
-static void js_keep(out_t *t, natsMsg **list, size_t n)
+/* Sets header `name` of m to v, or (NULL) removes it. */
+static natsStatus js_header(natsMsg *m, const char *name, const char *v)
 {
-    pthread_mutex_lock(&t->js_lock);
-    for (size_t i = 0; i < n; i++) {
-        if (t->js_nfail < t->js_cap) {
-            t->js_fail[t->js_nfail++] = list[i];
+    natsStatus s;
+
+    if (v != NULL)
+        return natsMsgHeader_Set(m, name, v);
+    s = natsMsgHeader_Delete(m, name);
+    return s == NATS_NOT_FOUND ? NATS_OK : s;
+}
+
+/* The headers of item `it`'s message: Scb, its id, and what it expects. */
+static natsStatus js_headers(out_t *t, natsMsg *m, const js_item_t *it)
+{
+    char hdr[OUT_HDR_MAX], num[24];
+    natsStatus s;
+
+    out_hdr(t, hdr, it->seq, it->lost);
+    out_u64_str(t->msgid + t->msgid_len, it->seq);
+    out_u64_str(num, t->expect_sseq);
+    s = natsMsgHeader_Set(m, HDR_NAME, hdr);
+    if (s == NATS_OK)
+        s = natsMsgHeader_Set(m, JS_MSGID_HDR, t->msgid);
+    if (s == NATS_OK)
+        s = js_header(m, JS_EXPECT_HDR, t->expect == 1 ? t->prev_id : NULL);
+    if (s == NATS_OK)
+        s = js_header(m, JS_SUBJSEQ_HDR, t->expect == 2 ? num : NULL);
+    return s;
+}
+
+/*
+ * Sends item `it` (its bytes in the queue): as a plain message, or, when
+ * `answer`, asking the stream for an acknowledgement.  While the client
+ * refuses for want of room (its reconnect buffer full while the server is
+ * away), it is tried again every 10 ms, until `deadline` (bridge_now), or
+ * with none (0) until a signal.  On success the next item expects this
+ * one.
+ */
+static natsStatus js_send(out_t *t, const js_item_t *it, int answer,
+                          double deadline)
+{
+    const void *data = t->fifo.data + it->off;
+    natsMsg *m = NULL;
+    natsStatus s;
+
+    for (;;) {
+        if (answer) {
+            jsPubOptions po;
+
+            s = natsMsg_Create(&m, t->o->subject, NULL, data, (int)it->len);
+            if (s == NATS_OK)
+                s = js_headers(t, m, it);
+            jsPubOptions_Init(&po);
+            po.MaxWait = JS_ACK_WAIT;
+            if (s == NATS_OK)
+                s = js_PublishMsgAsync(t->js, &m, &po);
+            natsMsg_Destroy(m); /* NULL when the client took it */
+            m = NULL;
         } else {
-            /* Never (js_cap): not kept, never sent, and said so. */
-            natsMsg_Destroy(list[i]);
-            atomic_fetch_add(&t->js_stopped, 1);
+            s = out_msg(t, &m, data, it->len);
+            if (s == NATS_OK)
+                s = js_headers(t, m, it);
+            if (s == NATS_OK)
+                s = natsConnection_PublishMsg(t->nc, m);
+            if (m != t->core)
+                natsMsg_Destroy(m);
+            m = NULL;
+        }
+        if (s != NATS_TIMEOUT && s != NATS_INSUFFICIENT_BUFFER)
+            break;
+        if (deadline > 0 ? bridge_now() >= deadline : bridge_stop != 0)
+            break;
+        {
+            struct timespec ts = {0, 10 * 1000000};
+
+            nanosleep(&ts, NULL);
         }
     }
-    pthread_mutex_unlock(&t->js_lock);
+    if (s == NATS_OK) {
+        memcpy(t->prev_id, t->msgid, sizeof t->prev_id);
+        t->expect = 1;
+        t->js_since = answer ? 0 : t->js_since + 1;
+    }
+    return s;
+}
+
+/* Takes the confirmations come: the items up to the highest confirmed are
+ * published. */
+static void js_confirm(out_t *t)
+{
+    uint64_t upto = atomic_load(&t->js_confirmed);
+
+    while (t->fifo.n > 0 && fifo_at(&t->fifo, 0)->seq < upto) {
+        fifo_drop_first(&t->fifo);
+        t->st.moved++;
+    }
+}
+
+/* published: confirmed; unsent: sent and not confirmed yet, and (at the
+ * end) never sent. */
+static void js_update(out_t *t)
+{
+    js_confirm(t);
+    t->st.unsent = t->fifo.n + t->js_stopped;
 }
 
 /* Whether m, the stream's last message of the subject, is one of this
@@ -223,51 +319,25 @@ static int js_last_ours(const out_t *t, natsMsg *m, uint64_t *seq)
     return 1;
 }
 
-/* Sets header `name` of m to v, or (NULL) removes it. */
-static natsStatus js_header(natsMsg *m, const char *name, const char *v)
-{
-    natsStatus s;
-
-    if (v != NULL)
-        return natsMsgHeader_Set(m, name, v);
-    s = natsMsgHeader_Delete(m, name);
-    return s == NATS_NOT_FOUND ? NATS_OK : s;
-}
-
-/* How many messages wait to be sent again. */
-static size_t js_nfailed(out_t *t)
-{
-    size_t n;
-
-    pthread_mutex_lock(&t->js_lock);
-    n = t->js_nfail;
-    pthread_mutex_unlock(&t->js_lock);
-    return n;
-}
-
 /*
- * Sends again the messages the stream did not acknowledge.  Chained
- * (out_js_publish), they are every message sent from the first failure on,
- * none of them stored after a missing one.  Once every message sent has
- * its answer, the stream's last message of the subject says which of them
- * it holds after all (its acknowledgement lost, or timed out): those are
- * settled; the others go again in order, the first expecting the stream's
- * last message by its stream sequence (the stream forgets ids past its
- * duplicate window, when it restarts or its leader changes), each next the
- * one before it by id.  While the stream cannot be asked (the server away,
- * a leader being elected) they wait for the next round.  `deadline`: the
- * last rounds at a stop, which a signal does not cut, end then (0: not
- * the last rounds).
+ * After a failed answer: once every answer asked for has come (or timed
+ * out), the stream's last message of the subject says which of the items
+ * not confirmed it holds after all (their answer lost, or never asked
+ * for): those are settled; the others go again in order, the first
+ * expecting that last message by its stream sequence, each next the one
+ * before it by id, every JS_CONFIRM_EVERY-th and the last asking for an
+ * answer.  While the stream cannot be asked (the server away, a leader
+ * being elected) nothing goes, and the next round tries again.
+ * `deadline`: the last rounds at a stop, which a signal does not cut, end
+ * then (0: not the last rounds).
  */
-static void js_resend(out_t *t, double deadline)
+static void js_recover(out_t *t, double deadline)
 {
     jsPubOptions po;
     jsOptions jo;
-    natsMsg **list, *last = NULL;
-    size_t n, i;
-    uint64_t stored = 0, last_sseq = 0;
-    int have = 0, first = 1, final = deadline > 0;
-    char prev[sizeof t->prev_id], num[24];
+    natsMsg *last = NULL;
+    uint64_t stored = 0, sseq = 0, resent = 0;
+    int have = 0, final = deadline > 0;
     jsErrCode jerr = 0;
     natsStatus s;
 
@@ -279,99 +349,122 @@ static void js_resend(out_t *t, double deadline)
             return; /* the next round, or the stop, sees to them */
     if (!final && bridge_stop)
         return;
-    /* The list is taken whole; js_fail goes on in the spare array. */
-    pthread_mutex_lock(&t->js_lock);
-    list = t->js_fail;
-    n = t->js_nfail;
-    t->js_fail = t->js_spare;
-    t->js_nfail = 0;
-    pthread_mutex_unlock(&t->js_lock);
-    t->js_spare = list;
-    if (n == 0)
+    /* Every answer asked for has come: a failure from now on is new. */
+    atomic_store(&t->js_broken, 0);
+    js_confirm(t);
+    if (t->fifo.n == 0)
         return;
-    qsort(list, n, sizeof *list, cmp_seq);
     jsOptions_Init(&jo);
     jo.Wait = JS_REQ_WAIT;
     s = natsConnection_Status(t->nc) == NATS_CONN_STATUS_CONNECTED
             ? js_GetLastMsg(&last, t->js, t->o->stream, t->o->subject, &jo, &jerr)
             : NATS_CONNECTION_DISCONNECTED;
     if (s == NATS_OK) {
-        last_sseq = natsMsg_GetSequence(last);
+        sseq = natsMsg_GetSequence(last);
         /* Only a message of this ring settles any (a forged number would
          * settle what the stream does not hold). */
         have = js_last_ours(t, last, &stored);
         natsMsg_Destroy(last);
     } else if (s != NATS_NOT_FOUND) {
-        js_keep(t, list, n);
+        atomic_store(&t->js_broken, 1);
         if (!final) {
             struct timespec ts = {0, 100 * 1000000};
+
             nanosleep(&ts, NULL);
         }
         return;
     }
-    for (i = 0; i < n; i++) {
-        const char *id;
-        char next[sizeof prev];
-
-        if (have && msg_seq(list[i]) <= stored) {
-            natsMsg_Destroy(list[i]);
-            t->js_settled++;
-            continue;
-        }
-        if (first) {
-            /* None stored of the subject (last_sseq 0): no expectation. */
-            if (last_sseq > 0)
-                out_u64_str(num, last_sseq);
-            s = js_header(list[i], JS_EXPECT_HDR, NULL);
-            if (s == NATS_OK)
-                s = js_header(list[i], JS_SUBJSEQ_HDR, last_sseq > 0 ? num : NULL);
-        } else {
-            s = js_header(list[i], JS_SUBJSEQ_HDR, NULL);
-            if (s == NATS_OK)
-                s = js_header(list[i], JS_EXPECT_HDR, prev);
-        }
-        if (s != NATS_OK ||
-            natsMsgHeader_Get(list[i], JS_MSGID_HDR, &id) != NATS_OK ||
-            id == NULL || strlen(id) >= sizeof next)
-            break;
-        strcpy(next, id);
-        po.MaxWait = JS_ACK_WAIT;
-        s = js_send(t, &list[i], &po, deadline);
-        if (s != NATS_OK)
-            break;
-        t->js_sent++;
-        strcpy(prev, next);
-        first = 0;
+    while (have && t->fifo.n > 0 && fifo_at(&t->fifo, 0)->seq <= stored) {
+        fifo_drop_first(&t->fifo);
+        t->st.moved++;
+        t->js_settled++;
     }
-    if (i < n)
-        js_keep(t, list + i, n - i);
-    if (!first) {
-        memcpy(t->prev_id, prev, sizeof t->prev_id);
-        t->have_prev_id = 1;
-        t->expect_sseq = 0;
-    } else if (i == n && have) {
-        /* Every one was stored after all: the next expects the last. */
-        t->expect_sseq = last_sseq;
+    t->expect = 2;
+    t->expect_sseq = sseq;
+    for (size_t i = 0; i < t->fifo.n; i++) {
+        s = js_send(t, fifo_at(&t->fifo, i),
+                    i + 1 == t->fifo.n || (i + 1) % JS_CONFIRM_EVERY == 0,
+                    deadline);
+        if (s != NATS_OK) {
+            /* The rest wait for the next round (or the end: unsent). */
+            atomic_store(&t->js_broken, 1);
+            break;
+        }
+        resent++;
+    }
+    if (resent > 0) {
+        t->st.errors += resent;
+        bridge_err(t->o, "%s: %" PRIu64 " messages not acknowledged (%s, "
+                   "error code %d): sent again", t->o->stream, resent,
+                   natsStatus_GetText(atomic_load(&t->js_err)),
+                   atomic_load(&t->js_errcode));
     }
 }
 
-/* published: acknowledged; unsent: sent and not acknowledged yet;
- * publish_errors: failed acknowledgements. */
-static void js_update(out_t *t)
+int out_js_publish(out_t *t, const void *data, size_t len, uint64_t seq,
+                   uint64_t lost, int last)
 {
-    uint64_t acked = atomic_load(&t->js_acked);
-    uint64_t failed = atomic_load(&t->js_failed);
+    size_t off;
+    natsStatus s;
 
-    t->st.moved = acked + t->js_settled;
-    t->st.unsent = t->js_sent - acked - failed + atomic_load(&t->js_stopped);
-    if (failed > t->st.errors) {
-        bridge_err(t->o, "%s: %" PRIu64 " messages not acknowledged (%s, "
-                   "error code %d): sent again",
-                   t->o->stream, failed - t->st.errors,
-                   natsStatus_GetText(atomic_load(&t->js_err)),
-                   atomic_load(&t->js_errcode));
-        t->st.errors = failed;
+    if (t->have_stored && seq <= t->stored_seq) {
+        /* Already in the stream (a restarted out reads the ring from its
+         * oldest item): not sent again. */
+        t->st.duplicates++;
+        t->st.lost_source = lost;
+        return 0;
     }
+    /* Room in the queue: confirmations come, or failures are mended. */
+    while (!t->js_abandoned && !fifo_room(&t->fifo, len, &off)) {
+        if (bridge_stop) {
+            t->js_abandoned = 1;
+            break;
+        }
+        if (atomic_load(&t->js_broken)) {
+            js_recover(t, 0);
+        } else {
+            struct timespec ts = {0, 1000000};
+
+            nanosleep(&ts, NULL);
+        }
+        js_confirm(t);
+    }
+    if (t->js_abandoned) {
+        /* A stop left an item before this one unsent: the stream must not
+         * hold this one after it. */
+        t->js_stopped++;
+        t->st.lost_source = lost;
+        return 0;
+    }
+    fifo_push(&t->fifo, seq, lost, data, len, off);
+    s = js_send(t, fifo_at(&t->fifo, t->fifo.n - 1),
+                last || t->js_since + 1 >= JS_CONFIRM_EVERY ||
+                    fifo_filling(&t->fifo),
+                0);
+    if (s == NATS_TIMEOUT || s == NATS_INSUFFICIENT_BUFFER) {
+        /* Stopped while the client had no room: this item and all after
+         * it are unsent. */
+        fifo_drop_last(&t->fifo);
+        t->js_stopped++;
+        t->js_abandoned = 1;
+        t->st.lost_source = lost;
+        return 0;
+    }
+    if (s == NATS_CONNECTION_CLOSED) {
+        bridge_err(t->o, "publish on %s: %s", t->o->subject, natsStatus_GetText(s));
+        return -1;
+    }
+    if (s != NATS_OK) {
+        /* Refused otherwise: sent again in its place (those after it
+         * expect it, and fail too). */
+        atomic_store(&t->js_err, s);
+        atomic_store(&t->js_errcode, 0);
+        atomic_store(&t->js_broken, 1);
+        memcpy(t->prev_id, t->msgid, sizeof t->prev_id);
+        t->expect = 1;
+    }
+    out_count(t, seq, lost);
+    return 0;
 }
 
 /*
@@ -438,16 +531,14 @@ int out_js_setup(out_t *t)
     natsStatus s;
     int said = 0;
 
-    t->js_cap = JS_WINDOW + t->batch + 16;
-    t->js_fail = malloc(t->js_cap * sizeof *t->js_fail);
-    t->js_spare = malloc(t->js_cap * sizeof *t->js_spare);
-    if (t->js_fail == NULL || t->js_spare == NULL) {
+    if (fifo_init(&t->fifo, t->info.item_size) != 0) {
         bridge_err(o, "%s", strerror(ENOMEM));
         return BRIDGE_EXIT_ERR;
     }
     t->msgid_len = (size_t)snprintf(t->msgid, sizeof t->msgid, "%s:", o->ring);
     jsOptions_Init(&jo);
-    jo.PublishAsync.MaxPending = JS_WINDOW;
+    /* Never reached: the queue fills first. */
+    jo.PublishAsync.MaxPending = JS_FIFO_ITEMS;
     jo.PublishAsync.AckHandler = on_ack;
     jo.PublishAsync.AckHandlerClosure = t;
     s = natsConnection_JetStream(&t->js, t->nc, &jo);
@@ -520,10 +611,11 @@ int out_js_setup(out_t *t)
     }
     if (bridge_stop)
         return 0; /* bridge_out stops before it sends anything */
+    /* The first message expects the subject to have no message yet, or
+     * this one as its last, by its stream sequence: whether the stream
+     * still knows its id depends on its duplicate window. */
+    t->expect = 2;
     if (s == NATS_OK) {
-        /* The first message expects this one to be the stream's last, by
-         * its stream sequence: whether the stream still knows its id
-         * depends on its duplicate window. */
         t->expect_sseq = natsMsg_GetSequence(last);
         t->have_stored = js_last_ours(t, last, &t->stored_seq);
         natsMsg_Destroy(last);
@@ -552,9 +644,9 @@ int out_js_setup(out_t *t)
 int out_js_round(out_t *t)
 {
     js_update(t);
-    if (js_nfailed(t) == 0)
+    if (!atomic_load(&t->js_broken))
         return 0;
-    js_resend(t, 0);
+    js_recover(t, 0);
     return 1;
 }
 
@@ -564,32 +656,26 @@ void out_js_finish(out_t *t, int ok)
     /* A stop's last rounds take this long at most, signals or not. */
     double deadline = bridge_now() + 2.0 * JS_ACK_WAIT / 1000;
 
-    /* Those that failed go again (a few rounds, while connected). */
+    /* The answers asked for, then what failed (or was never vouched for)
+     * goes again: a few rounds, while connected. */
     jsPubOptions_Init(&po);
-    for (int round = 0; round < 3 && js_nfailed(t) > 0 &&
+    po.MaxWait = JS_ACK_WAIT;
+    if (natsConnection_Status(t->nc) == NATS_CONN_STATUS_CONNECTED)
+        js_PublishAsyncComplete(t->js, &po);
+    js_confirm(t);
+    for (int round = 0; round < 3 && t->fifo.n > 0 &&
          natsConnection_Status(t->nc) == NATS_CONN_STATUS_CONNECTED &&
          bridge_now() < deadline;
          round++) {
-        js_resend(t, deadline);
-        po.MaxWait = JS_ACK_WAIT;
+        js_recover(t, deadline);
         js_PublishAsyncComplete(t->js, &po);
+        js_confirm(t);
     }
-    /* What was sent is acknowledged before the last line, unless the
-     * server stays away (then unsent says how many were not). */
-    po.MaxWait = 5000;
-    if (natsConnection_Status(t->nc) == NATS_CONN_STATUS_CONNECTED &&
-        js_PublishAsyncComplete(t->js, &po) != NATS_OK && ok)
+    js_update(t);
+    if (t->fifo.n > 0 && ok &&
+        natsConnection_Status(t->nc) == NATS_CONN_STATUS_CONNECTED)
         bridge_err(t->o, "stream %s: not every message acknowledged",
                    t->o->stream);
-    /* What failed and could not go again is not published: unsent. */
-    pthread_mutex_lock(&t->js_lock);
-    t->js_closing = 1;
-    for (size_t i = 0; i < t->js_nfail; i++)
-        natsMsg_Destroy(t->js_fail[i]);
-    atomic_fetch_add(&t->js_stopped, t->js_nfail);
-    t->js_nfail = 0;
-    pthread_mutex_unlock(&t->js_lock);
-    js_update(t);
     if (t->st.unsent > 0)
         bridge_err(t->o, "%" PRIu64 " items not acknowledged by the stream",
                    t->st.unsent);
@@ -597,13 +683,9 @@ void out_js_finish(out_t *t, int ok)
 
 void out_js_free(out_t *t)
 {
-    pthread_mutex_lock(&t->js_lock);
-    t->js_closing = 1;
-    for (size_t i = 0; i < t->js_nfail; i++)
-        natsMsg_Destroy(t->js_fail[i]);
-    free(t->js_fail);
-    free(t->js_spare);
-    t->js_fail = t->js_spare = NULL;
-    t->js_nfail = 0;
-    pthread_mutex_unlock(&t->js_lock);
+    free(t->fifo.items);
+    free(t->fifo.data);
+    t->fifo.items = NULL;
+    t->fifo.data = NULL;
+    t->fifo.n = 0;
 }
