@@ -27,8 +27,11 @@
  *
  * This file assembles the API suite (tu_api_suite) from the tcases of
  * scb_api_args.c, scb_api_rings.c, scb_api_hostile.c, scb_api_records.c,
- * scb_api_list.c, scb_api_perms.c and scb_api_objects.c, whose shared helpers and fixture
- * are scb_api_util.c (scb_api.h), and holds main().  The multi-process and
+ * scb_api_zerocopy.c, scb_api_records_mixed.c, scb_api_wait.c,
+ * scb_api_records_hostile.c, scb_api_list.c, scb_api_perms.c and
+ * scb_api_objects.c, whose shared helpers and fixture are scb_api_util.c
+ * (scb_api.h; the record files also share scb_api_records.h), and holds
+ * main().  The multi-process and
  * wait suites share the harness of mputil.c.
  */
 #ifdef HAVE_CONFIG_H
@@ -55,6 +58,10 @@ Suite *tu_api_suite(void)
     tu_api_add_rings(s);
     tu_api_add_hostile(s);
     tu_api_add_records(s);
+    tu_api_add_zerocopy(s);
+    tu_api_add_records_mixed(s);
+    tu_api_add_wait(s);
+    tu_api_add_records_hostile(s);
 #ifndef _WIN32
     tu_api_add_list(s);
     tu_api_add_perms(s);

@@ -1,10 +1,12 @@
 /*
  * scb_api.h - what the files of the API suite of tests/check_scb share
  * (check_scb.c, scb_api_args.c, scb_api_rings.c, scb_api_hostile.c,
- * scb_api_records.c, scb_api_perms.c, scb_api_list.c, scb_api_objects.c):
- * the table of ring names main() cleans up from, the checked fixture (its
- * ring g_name on backend g_be), the helpers of the tests (scb_api_util.c)
- * and the tcases of each file.
+ * scb_api_records.c, scb_api_zerocopy.c, scb_api_records_mixed.c,
+ * scb_api_wait.c, scb_api_records_hostile.c, scb_api_perms.c,
+ * scb_api_list.c, scb_api_objects.c): the table of ring names main()
+ * cleans up from, the checked fixture (its ring g_name on backend g_be),
+ * the helpers of the tests (scb_api_util.c) and the tcases of each file.
+ * The record files also share scb_api_records.h.
  *
  * It includes the system headers the suite uses, so a file of the suite
  * starts with config.h and this header.  On Windows (_WIN32) the suite runs
@@ -58,8 +60,15 @@ TCase *new_tcase(Suite *s, const char *name, double timeout);
 void tu_api_add_args(Suite *s);
 void tu_api_add_rings(Suite *s);
 void tu_api_add_hostile(Suite *s);
-/* Version 0.2: records, zero-copy, scb_wait (scb_api_records.c). */
+/* Version 0.2: records (scb_api_records.c), zero-copy
+ * (scb_api_zerocopy.c), records of every length (scb_api_records_mixed.c),
+ * scb_wait (scb_api_wait.c), record headers rewritten by the other side
+ * (scb_api_records_hostile.c). */
 void tu_api_add_records(Suite *s);
+void tu_api_add_zerocopy(Suite *s);
+void tu_api_add_records_mixed(Suite *s);
+void tu_api_add_wait(Suite *s);
+void tu_api_add_records_hostile(Suite *s);
 #ifndef _WIN32
 /* Not built on Windows: listing and permissions are Unix matters. */
 void tu_api_add_list(Suite *s);
