@@ -26,7 +26,10 @@
  * tcase and tu_mp_suite; scb_mp.h is what the suite's files share, the
  * reader and writer children are scb_mp_children.c, the crash tcase
  * scb_mp_crash.c, the writer role, killed and many readers
- * scb_mp_role.c, and record rings and zero-copy scb_mp_records.c.
+ * scb_mp_role.c, and record rings and zero-copy scb_mp_records.c,
+ * scb_mp_records_crash.c, scb_mp_records_wait.c and
+ * scb_mp_records_overrun.c, whose record children are
+ * scb_mp_rec_children.c (scb_mp_records.h).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1

@@ -1,7 +1,7 @@
 /*
  * scb_mp.h - what the files of the multi-process suite of tests/check_scb
  * share (check_scb_mp.c, scb_mp_children.c, scb_mp_crash.c, scb_mp_role.c,
- * scb_mp_records.c):
+ * and the record files, which also share scb_mp_records.h):
  * its limits, the state shared with the children, the fixture's ring and
  * config, the tcase maker, and the reader and writer child bodies
  * (scb_mp_children.c).  The harness below them (children, registry,
@@ -87,7 +87,7 @@ extern scb_config_t cfg;
 TCase *mp_tcase(const char *name);
 
 /* The tcases of scb_mp_crash.c, scb_mp_role.c and scb_mp_records.c, added
- * to s. */
+ * to s (tu_mp_add_records adds those of the other record files too). */
 void tu_mp_add_crash(Suite *s);
 void tu_mp_add_role(Suite *s);
 void tu_mp_add_records(Suite *s);
