@@ -491,6 +491,10 @@ void bench_report_table(FILE *out, const struct bench_info *info,
                         const struct bench_result *res, int n);
 /* Writes s as a JSON string, quoted and escaped. */
 void bench_json_str(FILE *out, const char *s);
+/* Opens a JSON report: "{", the program, the experiment (NULL: none), the
+ * versions and the system, without the comma after them. */
+void bench_json_head(FILE *out, const struct bench_info *info,
+                     const char *experiment);
 void bench_report_json(FILE *out, const struct bench_info *info,
                        const struct bench_result *res, int n);
 void bench_report_csv(FILE *out, const struct bench_info *info,
@@ -517,6 +521,10 @@ void bench_fmt_rate_spread(char *buf, size_t len, struct bench_stat s);
 void bench_fmt_time_spread(char *buf, size_t len, struct bench_stat s);
 /* Median, lowest and highest of n values (at most 256 of them). */
 struct bench_stat bench_stat_of(const double *v, int n);
+/* Sorts n samples, ascending; the nearest-rank percentile p (in %) of n
+ * sorted samples. */
+void bench_sort_u64(uint64_t *v, size_t n);
+double bench_percentile(const uint64_t *v, uint64_t n, unsigned p);
 
 /* events.c's part of the report: the names of its cases (returns 0 for any
  * other case), the case a push-rate case is compared with, its targets

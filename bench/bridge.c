@@ -119,6 +119,22 @@ static const char *case_id(enum br_case c)
 
 /* --- the writer and the reader ------------------------------------------- */
 
+/* Every 64 turns, and whenever the ring gave nothing: the deadline
+ * (`done` of the items so far, `what`: how) and the parent's abort.
+ * CHILD_OK to go on. */
+static int br_check(struct bench_ctl *ctl, const struct br_arg *a, int index,
+                    uint64_t now, uint64_t limit, uint64_t done, const char *what)
+{
+    if (now > limit) {
+        bench_child_error(a->label, index, "deadline passed after %" PRIu64
+                          " of %" PRIu64 " items%s", done, a->items, what);
+        return CHILD_TIMEOUT;
+    }
+    if (atomic_load_explicit(&ctl->go, memory_order_relaxed) < 0)
+        return CHILD_ABORT;
+    return CHILD_OK;
+}
+
 /* Items carry their number in bytes 0-7; latency items the monotonic time
  * of their push in bytes 8-15; the rest is bench_fill's pattern, checked. */
 static int br_writer(struct bench_ctl *ctl, int index, void *varg)
@@ -198,17 +214,9 @@ static int br_writer(struct bench_ctl *ctl, int index, void *varg)
             }
             if ((++turn & 63) != 0 && rc == SCB_OK)
                 continue;
-            if (bench_now() > limit) {
-                bench_child_error(a->label, index, "deadline passed after %"
-                                  PRIu64 " of %" PRIu64 " items pushed",
-                                  pushed, a->items);
-                code = CHILD_TIMEOUT;
+            code = br_check(ctl, a, index, bench_now(), limit, pushed, " pushed");
+            if (code != CHILD_OK)
                 goto out;
-            }
-            if (atomic_load_explicit(&ctl->go, memory_order_relaxed) < 0) {
-                code = CHILD_ABORT;
-                goto out;
-            }
         }
     }
     ctl->proc[index].t_end = bench_now();
@@ -285,16 +293,9 @@ static int br_reader(struct bench_ctl *ctl, int index, void *varg)
         }
         if ((++turn & 63) != 0 && rc == SCB_OK)
             continue;
-        if (now > limit) {
-            bench_child_error(a->label, index, "deadline passed after %" PRIu64
-                              " of %" PRIu64 " items", expected, a->items);
-            code = CHILD_TIMEOUT;
+        code = br_check(ctl, a, index, now, limit, expected, "");
+        if (code != CHILD_OK)
             goto out;
-        }
-        if (atomic_load_explicit(&ctl->go, memory_order_relaxed) < 0) {
-            code = CHILD_ABORT;
-            goto out;
-        }
     }
     ctl->proc[index].t_end = bench_now();
     if (a->latency)
@@ -765,24 +766,6 @@ done:
 
 /* --- the report ----------------------------------------------------------- */
 
-static int cmp_u64(const void *x, const void *y)
-{
-    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-    return a < b ? -1 : a > b;
-}
-
-/* Nearest-rank percentile p (in %) of n sorted samples. */
-static double percentile(const uint64_t *v, uint64_t n, unsigned p)
-{
-    uint64_t rank = (p * n + 99) / 100;
-
-    if (rank < 1)
-        rank = 1;
-    if (rank > n)
-        rank = n;
-    return (double)v[rank - 1];
-}
-
 /* The median over the runs of a case's rate over the local one's in the
  * same run; NAN when either is missing. */
 static struct bench_stat vs_local(const struct br_result *res, enum br_case c)
@@ -955,13 +938,7 @@ static void report_json(FILE *out, const struct bench_info *info, const struct b
     struct br_target t[3];
     int c, i;
 
-    fprintf(out, "{\n  \"program\": \"scb-bench\",\n  \"experiment\": \"bridge\",\n"
-            "  \"version\": ");
-    bench_json_str(out, PACKAGE_VERSION);
-    fprintf(out, ",\n  \"libscb\": ");
-    bench_json_str(out, scb_version());
-    fprintf(out, ",\n  \"system\": ");
-    bench_json_str(out, info->system);
+    bench_json_head(out, info, "bridge");
     if (skipped != NULL) {
         fprintf(out, ",\n  \"status\": \"skipped\",\n  \"note\": ");
         bench_json_str(out, skipped);
@@ -1141,10 +1118,10 @@ int bench_bridge_main(struct bench_opts *o, struct bench_info *info, int quick,
                 continue;
             }
             if (c == BR_LAT) {
-                qsort(samples, e.lat_samples, sizeof *samples, cmp_u64);
-                r->p50[r->nreps] = percentile(samples, e.lat_samples, 50);
-                r->p90[r->nreps] = percentile(samples, e.lat_samples, 90);
-                r->p99[r->nreps] = percentile(samples, e.lat_samples, 99);
+                bench_sort_u64(samples, e.lat_samples);
+                r->p50[r->nreps] = bench_percentile(samples, e.lat_samples, 50);
+                r->p90[r->nreps] = bench_percentile(samples, e.lat_samples, 90);
+                r->p99[r->nreps] = bench_percentile(samples, e.lat_samples, 99);
                 snprintf(line, sizeof line, "p50 %.0f us, p99 %.0f us",
                          r->p50[r->nreps] / 1e3, r->p99[r->nreps] / 1e3);
             } else {

@@ -542,12 +542,6 @@ static int lat_pong(struct bench_ctl *ctl, int index, void *varg)
     return code;
 }
 
-static int cmp_u64(const void *x, const void *y)
-{
-    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-    return a < b ? -1 : a > b;
-}
-
 /* Copies the pinger's samples out and sorts them. */
 static int take_samples(const struct bench_opts *o, uint64_t *samples,
                         char *why, size_t whylen)
@@ -560,7 +554,7 @@ static int take_samples(const struct bench_opts *o, uint64_t *samples,
         return -1;
     }
     memcpy(samples, ctl->samples, o->rounds * sizeof *samples);
-    qsort(samples, o->rounds, sizeof *samples, cmp_u64);
+    bench_sort_u64(samples, o->rounds);
     return 0;
 }
 

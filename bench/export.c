@@ -34,6 +34,23 @@ void bench_json_str(FILE *out, const char *s)
     fputc('"', out);
 }
 
+void bench_json_head(FILE *out, const struct bench_info *info,
+                     const char *experiment)
+{
+    fprintf(out, "{\n  \"program\": \"scb-bench\",\n");
+    if (experiment != NULL) {
+        fprintf(out, "  \"experiment\": ");
+        bench_json_str(out, experiment);
+        fprintf(out, ",\n");
+    }
+    fprintf(out, "  \"version\": ");
+    bench_json_str(out, PACKAGE_VERSION);
+    fprintf(out, ",\n  \"libscb\": ");
+    bench_json_str(out, scb_version());
+    fprintf(out, ",\n  \"system\": ");
+    bench_json_str(out, info->system);
+}
+
 static void json_num(FILE *out, double v)
 {
     if (isnan(v) || isinf(v))
@@ -103,12 +120,7 @@ void bench_report_json(FILE *out, const struct bench_info *info,
     struct bench_target t[BENCH_MAX_TARGETS];
     int i, j, k, nt, first;
 
-    fprintf(out, "{\n  \"program\": \"scb-bench\",\n  \"version\": ");
-    bench_json_str(out, PACKAGE_VERSION);
-    fprintf(out, ",\n  \"libscb\": ");
-    bench_json_str(out, scb_version());
-    fprintf(out, ",\n  \"system\": ");
-    bench_json_str(out, info->system);
+    bench_json_head(out, info, NULL);
     fprintf(out, ",\n  \"cpus_online\": %d,\n  \"cpus_usable\": %d,\n"
             "  \"pinned\": %s,\n  \"backends\": [", info->cpus_online,
             info->cpus_usable, info->pinned && !info->pin_failed ? "true" : "false");
@@ -446,13 +458,7 @@ void bench_report_nb_json(FILE *out, const struct bench_info *info,
     const struct bench_opts *o = info->opts;
     int i;
 
-    fprintf(out, "{\n  \"program\": \"scb-bench\",\n  \"experiment\": \"neighbour\",\n"
-            "  \"version\": ");
-    bench_json_str(out, PACKAGE_VERSION);
-    fprintf(out, ",\n  \"libscb\": ");
-    bench_json_str(out, scb_version());
-    fprintf(out, ",\n  \"system\": ");
-    bench_json_str(out, info->system);
+    bench_json_head(out, info, "neighbour");
     fprintf(out, ",\n  \"cpus_online\": %d,\n  \"cpus_usable\": %d,\n"
             "  \"pinned\": %s,\n  \"backend\": ", info->cpus_online,
             info->cpus_usable, info->pinned && !info->pin_failed ? "true" : "false");

@@ -41,6 +41,28 @@ struct bench_stat bench_stat_of(const double *v, int n)
     return s;
 }
 
+static int cmp_u64(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+void bench_sort_u64(uint64_t *v, size_t n)
+{
+    qsort(v, n, sizeof *v, cmp_u64);
+}
+
+double bench_percentile(const uint64_t *v, uint64_t n, unsigned p)
+{
+    uint64_t rank = (p * n + 99) / 100;
+
+    if (rank < 1)
+        rank = 1;
+    if (rank > n)
+        rank = n;
+    return (double)v[rank - 1];
+}
+
 double bench_headline(const struct bench_result *r, int rep)
 {
     const struct bench_sample *s = &r->rep[rep];

@@ -372,18 +372,6 @@ static void build_cases(const struct bench_info *info, uint64_t ring_bytes)
     }
 }
 
-/* Nearest-rank percentile p (in %) of n sorted samples. */
-static double percentile(const uint64_t *v, uint64_t n, unsigned p)
-{
-    uint64_t rank = (p * n + 99) / 100;
-
-    if (rank < 1)
-        rank = 1;
-    if (rank > n)
-        rank = n;
-    return (double)v[rank - 1];
-}
-
 /* Runs repetition `rep` of case r; returns -2 if interrupted. */
 static int run_case(struct bench_result *r, int rep, const struct bench_opts *o,
                     uint64_t *samples)
@@ -403,8 +391,8 @@ static int run_case(struct bench_result *r, int rep, const struct bench_opts *o,
         else
             rc = bench_scb_latency(r->lat, r->backend, o, samples, why, sizeof why);
         if (rc == 0) {
-            r->p50[r->nreps] = percentile(samples, o->rounds, 50);
-            r->p99[r->nreps] = percentile(samples, o->rounds, 99);
+            r->p50[r->nreps] = bench_percentile(samples, o->rounds, 50);
+            r->p99[r->nreps] = bench_percentile(samples, o->rounds, 99);
         }
     } else if (r->tc.rec != REC_NONE) {
         rc = bench_rec_tput(&r->tc, o, &r->rep[r->nreps], why, sizeof why);
