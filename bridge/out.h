@@ -63,6 +63,7 @@ typedef struct out {
     _Atomic natsStatus js_err;      /* the last failure's status */
     _Atomic int js_errcode;         /* and JetStream error code */
     unsigned js_since;   /* items sent since the last that asked for an answer */
+    size_t js_since_bytes; /* and their bytes in the queue */
     char msgid[SCB_NAME_MAX + 32];  /* "RING:" then the number */
     size_t msgid_len;
     /* What the next message expects the stream's last message of the

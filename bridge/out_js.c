@@ -57,13 +57,19 @@ static size_t pad8(size_t n)
     return (n + 7) & ~(size_t)7;
 }
 
+/* The bytes an item of `len` bytes takes in the queue: at least 8. */
+static size_t fifo_size(size_t len)
+{
+    return pad8(len > 0 ? len : 1);
+}
+
 /* The queue of items sent and not confirmed. */
 static int fifo_init(js_fifo_t *f, size_t item_size)
 {
     size_t big = pad8(item_size) + 8;
 
     f->items_cap = JS_FIFO_ITEMS;
-    /* At least four of the largest (see fifo_filling). */
+    /* At least four of the largest (see out_js_publish). */
     f->data_cap = big <= JS_FIFO_BYTES / JS_FIFO_ITEMS ? JS_FIFO_ITEMS * big
                                                        : JS_FIFO_BYTES;
     if (f->data_cap / 4 < big)
@@ -85,7 +91,7 @@ static js_item_t *fifo_at(const js_fifo_t *f, size_t i)
  * oldest item's bytes only when full. */
 static int fifo_room(const js_fifo_t *f, size_t len, size_t *off)
 {
-    size_t need = pad8(len > 0 ? len : 1), head;
+    size_t need = fifo_size(len), head;
 
     if (f->n == f->items_cap)
         return 0;
@@ -117,23 +123,8 @@ static void fifo_push(js_fifo_t *f, uint64_t seq, uint64_t lost,
     it->len = len;
     if (len > 0)
         memcpy(f->data + off, data, len);
-    f->tail = off + pad8(len > 0 ? len : 1);
+    f->tail = off + fifo_size(len);
     f->n++;
-}
-
-/* Whether the queue is half full of items, or a quarter of its bytes:
- * an item sent then asks for an answer.  So when the queue is full the last
- * item in it asked for one, which will make room (the queue cannot be full
- * without an item pushed past those marks). */
-static int fifo_filling(const js_fifo_t *f)
-{
-    size_t head, used;
-
-    if (f->n == 0)
-        return 0;
-    head = fifo_at(f, 0)->off;
-    used = f->tail > head ? f->tail - head : f->data_cap - head + f->tail;
-    return f->n >= f->items_cap / 2 || used >= f->data_cap / 4;
 }
 
 static void fifo_drop_first(js_fifo_t *f)
@@ -153,7 +144,7 @@ static void fifo_drop_last(js_fifo_t *f)
         return;
     }
     prev = fifo_at(f, f->n - 1);
-    f->tail = prev->off + pad8(prev->len > 0 ? prev->len : 1);
+    f->tail = prev->off + fifo_size(prev->len);
 }
 
 static uint64_t msg_seq(natsMsg *m)
@@ -274,6 +265,7 @@ static natsStatus js_send(out_t *t, const js_item_t *it, int answer,
         memcpy(t->prev_id, t->msgid, sizeof t->prev_id);
         t->expect = 1;
         t->js_since = answer ? 0 : t->js_since + 1;
+        t->js_since_bytes = answer ? 0 : t->js_since_bytes + fifo_size(it->len);
     }
     return s;
 }
@@ -437,9 +429,13 @@ int out_js_publish(out_t *t, const void *data, size_t len, uint64_t seq,
         return 0;
     }
     fifo_push(&t->fifo, seq, lost, data, len, off);
+    /* An answer every JS_CONFIRM_EVERY items and every quarter of the
+     * queue's bytes: a full queue always holds an item that asked for one
+     * (what follows it is less than half the queue), whose answer makes
+     * room. */
     s = js_send(t, fifo_at(&t->fifo, t->fifo.n - 1),
                 last || t->js_since + 1 >= JS_CONFIRM_EVERY ||
-                    fifo_filling(&t->fifo),
+                    t->js_since_bytes + fifo_size(len) >= t->fifo.data_cap / 4,
                 0);
     if (s == NATS_TIMEOUT || s == NATS_INSUFFICIENT_BUFFER) {
         /* Stopped while the client had no room: this item and all after
