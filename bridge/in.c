@@ -206,8 +206,13 @@ static int place_load(in_t *t)
                                                            : BRIDGE_EXIT_ERR;
     }
     t->pushed = t->info.pushed;
-    if (!have)
+    if (!have) {
+        if (t->pushed > 0)
+            bridge_err(o, "%s: %" PRIu64 " items pushed and no place of in's "
+                       "beside it (%s removed?): items it holds may be "
+                       "written again", o->ring, t->pushed, name);
         return 0;
+    }
     if (t->pushed < last.pushed) {
         bridge_err(o, "%s: %" PRIu64 " items pushed, fewer than the %" PRIu64
                    " in's place says: made again since, in starts afresh",

@@ -85,13 +85,23 @@ void bridge_err(const bridge_opts_t *o, const char *fmt, ...)
 
 const char *bridge_nats_err(natsStatus s)
 {
+    static _Thread_local char buf[512];
     const char *text = nats_GetLastError(NULL), *p;
+    size_t n;
 
     if (text == NULL || *text == '\0')
         return natsStatus_GetText(s);
     /* Without the client's "(file.c:123): " in front. */
     if (text[0] == '(' && (p = strstr(text, "): ")) != NULL)
         text = p + 3;
+    /* Nor the ": (null)" it writes after a reason it has no text for (a
+     * certificate file that cannot be read). */
+    n = strlen(text);
+    if (n >= 8 && strcmp(text + n - 8, ": (null)") == 0 && n - 8 < sizeof buf) {
+        memcpy(buf, text, n - 8);
+        buf[n - 8] = '\0';
+        return buf;
+    }
     return text;
 }
 
