@@ -34,6 +34,7 @@
 #include <scb.h>
 
 #include "bench.h"
+#include "bridge_bench.h"
 
 #ifndef SCB_BINDIR
 #define SCB_BINDIR ""
@@ -41,49 +42,6 @@
 #ifndef SCB_NATS_SERVER
 #define SCB_NATS_SERVER ""
 #endif
-
-#define BR_SIZE 64                     /* bytes per item */
-#define BR_ITEMS_CORE 500000ull        /* items per run: local and core NATS */
-#define BR_ITEMS_JS 200000ull          /* ... JetStream */
-#define BR_QUICK_CORE 20000ull         /* --quick */
-#define BR_QUICK_JS 10000ull
-#define BR_LAT_SAMPLES 500ull          /* latency samples per run */
-#define BR_QUICK_LAT 50ull
-#define BR_LAT_WARM 20ull              /* items sent before the samples */
-#define BR_LAT_GAP_US 1000u            /* idle time between two of them */
-#define BR_RING_LEN 65536ull           /* items in a core NATS or local ring */
-#define BR_READY_NS (10ull * 1000000000ull)  /* a program's start-up, at most */
-#define BR_STOP_NS (5ull * 1000000000ull)    /* a bridge's exit after SIGTERM */
-#define BR_STATS "0.05"                /* --stats of the bridges: a first line
-                                        * says they are up (bridge.test's way) */
-
-/* The targets of the README's table, as this run judges them. */
-#define TARGET_CORE 1e6                /* items/s */
-#define TARGET_JS 200e3                /* items/s */
-#define TARGET_P50_NS 200e3            /* ns */
-
-enum br_case { BR_LOCAL, BR_CORE, BR_JS, BR_LAT, BR_NCASES };
-
-struct br_result {
-    enum bench_status status;
-    char note[400];
-    int nreps;
-    double rate[256];                  /* items/s of each run */
-    double p50[256], p90[256], p99[256]; /* BR_LAT: ns */
-};
-
-/* What the run found and made. */
-struct br_env {
-    char server[PATH_MAX];             /* nats-server */
-    char server_version[96];
-    char bridge[PATH_MAX];             /* scb-bridge */
-    char dir[1024];                    /* the temporary directory */
-    char url[64];
-    pid_t server_pid;
-    const char *backend;
-    uint64_t items_core, items_js, lat_samples;
-    unsigned counter;                  /* names of streams and files */
-};
 
 /* What the writer and the reader of a run share through the harness. */
 struct br_arg {
@@ -96,26 +54,6 @@ struct br_arg {
     uint64_t limit_ns;
     int latency;
 };
-
-static const char *case_label(enum br_case c)
-{
-    switch (c) {
-    case BR_LOCAL: return "local: the ring read by another process";
-    case BR_CORE: return "out -> core NATS -> in";
-    case BR_JS: return "out -> JetStream R1 (file) -> in";
-    default: return "latency, out -> core NATS -> in";
-    }
-}
-
-static const char *case_id(enum br_case c)
-{
-    switch (c) {
-    case BR_LOCAL: return "local";
-    case BR_CORE: return "core-nats";
-    case BR_JS: return "jetstream-r1";
-    default: return "latency-core-nats";
-    }
-}
 
 /* --- the writer and the reader ------------------------------------------- */
 
@@ -697,7 +635,7 @@ static int run_once(struct br_env *e, enum br_case c, double *rate, uint64_t *sa
     memset(&a, 0, sizeof a);
     dst[0] = '\0';
     place[0] = '\0';
-    a.label = case_label(c);
+    a.label = br_case_label(c);
     a.backend = e->backend;
     a.latency = c == BR_LAT;
     a.items = c == BR_JS ? e->items_js : c == BR_LAT ? BR_LAT_WARM + nsamples
@@ -764,268 +702,7 @@ done:
     return rc;
 }
 
-/* --- the report ----------------------------------------------------------- */
-
-/* The median over the runs of a case's rate over the local one's in the
- * same run; NAN when either is missing. */
-static struct bench_stat vs_local(const struct br_result *res, enum br_case c)
-{
-    const struct br_result *l = &res[BR_LOCAL], *r = &res[c];
-    double ratio[256];
-    int j, m = r->nreps < l->nreps ? r->nreps : l->nreps, n = 0;
-
-    for (j = 0; j < m; j++)
-        if (l->rate[j] > 0)
-            ratio[n++] = r->rate[j] / l->rate[j];
-    return bench_stat_of(ratio, n);
-}
-
-/* "0.0342x": three significant digits, however small. */
-static void fmt_ratio3(char *buf, size_t len, double x)
-{
-    if (isnan(x) || x <= 0)
-        snprintf(buf, len, "-");
-    else
-        snprintf(buf, len, "%.3gx", x);
-}
-
-struct br_target {
-    const char *what, *target;
-    char measured[128];
-    int met;                           /* 1, 0, -1 not measured */
-};
-
-static void targets(const struct br_result *res, struct br_target t[3])
-{
-    char a[48], b[48];
-    struct bench_stat s;
-
-    t[0].what = "64-byte items through out -> core NATS -> in, one machine";
-    t[0].target = ">= 1 M items/s";
-    t[1].what = "the same through JetStream, R1, file storage";
-    t[1].target = ">= 200 k items/s";
-    t[2].what = "end-to-end latency of one item, core NATS, idle system";
-    t[2].target = "p50 <= 200 us";
-    for (int i = 0; i < 2; i++) {
-        const struct br_result *r = &res[i == 0 ? BR_CORE : BR_JS];
-        s = bench_stat_of(r->rate, r->nreps);
-        if (r->status != ST_OK || s.n == 0) {
-            snprintf(t[i].measured, sizeof t[i].measured, "not measured");
-            t[i].met = -1;
-            continue;
-        }
-        bench_fmt_rate(a, sizeof a, s.med);
-        bench_fmt_rate(b, sizeof b, bench_stat_of(res[BR_LOCAL].rate,
-                                                  res[BR_LOCAL].nreps).med);
-        snprintf(t[i].measured, sizeof t[i].measured, "%s items/s (local ring %s)",
-                 a, res[BR_LOCAL].nreps > 0 ? b : "-");
-        t[i].met = s.med >= (i == 0 ? TARGET_CORE : TARGET_JS);
-    }
-    s = bench_stat_of(res[BR_LAT].p50, res[BR_LAT].nreps);
-    if (res[BR_LAT].status != ST_OK || s.n == 0) {
-        snprintf(t[2].measured, sizeof t[2].measured, "not measured");
-        t[2].met = -1;
-    } else {
-        bench_fmt_time(a, sizeof a, s.med);
-        snprintf(t[2].measured, sizeof t[2].measured, "p50 %s", a);
-        t[2].met = s.med <= TARGET_P50_NS;
-    }
-}
-
-/* What a row without figures says: why it has none. */
-static const char *status_word(const struct br_result *r)
-{
-    return r->status == ST_SKIPPED  ? "skipped"
-           : r->status == ST_FAILED ? "FAILED"
-                                    : "not measured (interrupted)";
-}
-
-static void report_table(FILE *out, const struct bench_info *info,
-                         const struct br_env *e, const struct br_result *res, int quick)
-{
-    const struct bench_opts *o = info->opts;
-    struct br_target t[3];
-    char rate[96], ratio[32], items[32];
-    int c, i;
-
-    fprintf(out, "scb-bench %s (libscb %s) on %s: the NATS bridge\n", PACKAGE_VERSION,
-            scb_version(), info->system);
-    fprintf(out, "CPUs: %d online, %d usable by this run; processes not pinned "
-            "(nats-server, both bridges,\nthe writer and the reader share them)\n",
-            info->cpus_online, info->cpus_usable);
-    fprintf(out, "nats-server %s (%s) on 127.0.0.1, JetStream storage in a "
-            "temporary directory\n", e->server_version[0] ? e->server_version
-                                                           : "(version unknown)",
-            e->server);
-    fprintf(out, "scb-bridge: %s; backend %s\n", e->bridge, e->backend);
-    fprintf(out, "each case: median [min-max] of %d run%s, interleaved; total time "
-            "%.0f s%s\n", o->reps, o->reps == 1 ? "" : "s", info->elapsed,
-            quick ? "\n--quick: few items a run, figures not comparable with the "
-                    "targets" : "");
-    fprintf(out, "\nThroughput of 64-byte items: one writer process pushes the "
-            "items into a lossless ring\n(scb_push_many, 32 at a time); the clock "
-            "runs from its first push until a reader process\nhas taken the last "
-            "one from the ring at the far end (scb_pop_many), every byte of "
-            "every\nitem checked.  The bridges run as `scb-bridge in URL RING` and "
-            "`scb-bridge out RING URL`\n(with --stream NAME for JetStream) between "
-            "two lossless rings of their own, started\nafresh for every run.  vs "
-            "local = items/s over the local case's, per run, median.\n");
-    fprintf(out, "\n  %-42s %8s  %-26s %s\n", "case", "items", "items/s", "vs local");
-    for (c = BR_LOCAL; c <= BR_JS; c++) {
-        const struct br_result *r = &res[c];
-        snprintf(items, sizeof items, "%" PRIu64, c == BR_JS ? e->items_js
-                                                             : e->items_core);
-        if (r->status != ST_OK || r->nreps == 0) {
-            fprintf(out, "  %-42s %8s  %s%s%s\n", case_label((enum br_case)c), items,
-                    status_word(r), r->note[0] ? ": " : "", r->note);
-            continue;
-        }
-        bench_fmt_rate_spread(rate, sizeof rate, bench_stat_of(r->rate, r->nreps));
-        if (c == BR_LOCAL)
-            snprintf(ratio, sizeof ratio, "1.00x");
-        else
-            fmt_ratio3(ratio, sizeof ratio, vs_local(res, (enum br_case)c).med);
-        fprintf(out, "  %-42s %8s  %-26s %s\n", case_label((enum br_case)c), items,
-                rate, ratio);
-    }
-
-    fprintf(out, "\nLatency of one item through out -> core NATS -> in on an idle "
-            "path: the writer stamps it\n(CLOCK_MONOTONIC) and pushes it; the reader "
-            "at the far end, asleep in scb_pop_wait,\ntakes it and reads the clock.  "
-            "The next item goes %u us after the last one arrived;\n%" PRIu64
-            " items a run after %llu unmeasured; each figure: median [min-max] "
-            "over the runs.\n", BR_LAT_GAP_US, e->lat_samples,
-            (unsigned long long)BR_LAT_WARM);
-    {
-        const struct br_result *r = &res[BR_LAT];
-        char a[64], b[64], d[64];
-        fprintf(out, "\n  %-42s %-22s %-22s %s\n", "case", "p50", "p90", "p99");
-        if (r->status != ST_OK || r->nreps == 0) {
-            fprintf(out, "  %-42s %s%s%s\n", "out -> core NATS -> in, 64 B",
-                    status_word(r), r->note[0] ? ": " : "", r->note);
-        } else {
-            bench_fmt_time_spread(a, sizeof a, bench_stat_of(r->p50, r->nreps));
-            bench_fmt_time_spread(b, sizeof b, bench_stat_of(r->p90, r->nreps));
-            bench_fmt_time_spread(d, sizeof d, bench_stat_of(r->p99, r->nreps));
-            fprintf(out, "  %-42s %-22s %-22s %s\n", "out -> core NATS -> in, 64 B",
-                    a, b, d);
-        }
-    }
-
-    targets(res, t);
-    fprintf(out, "\nTargets (from the README's table of speed targets), this run:\n");
-    for (i = 0; i < 3; i++)
-        fprintf(out, "  %-58s %-17s %-42s %s\n", t[i].what, t[i].target, t[i].measured,
-                t[i].met < 0 ? "-" : t[i].met ? "met" : "NOT MET");
-    if (info->failed || info->skipped || info->interrupted)
-        fprintf(out, "\n%d case%s failed, %d skipped%s\n", info->failed,
-                info->failed == 1 ? "" : "s", info->skipped,
-                info->interrupted ? "; interrupted: partial results" : "");
-}
-
-static void json_stat(FILE *out, const char *key, struct bench_stat s)
-{
-    if (s.n == 0 || isnan(s.med))
-        fprintf(out, "\"%s\": null", key);
-    else
-        fprintf(out, "\"%s\": {\"median\": %.6g, \"min\": %.6g, \"max\": %.6g}", key,
-                s.med, s.min, s.max);
-}
-
-static void report_json(FILE *out, const struct bench_info *info, const struct br_env *e,
-                        const struct br_result *res, int quick, const char *skipped)
-{
-    struct br_target t[3];
-    int c, i;
-
-    bench_json_head(out, info, "bridge");
-    if (skipped != NULL) {
-        fprintf(out, ",\n  \"status\": \"skipped\",\n  \"note\": ");
-        bench_json_str(out, skipped);
-        fprintf(out, "\n}\n");
-        return;
-    }
-    fprintf(out, ",\n  \"cpus_online\": %d,\n  \"cpus_usable\": %d,\n"
-            "  \"nats_server\": ", info->cpus_online, info->cpus_usable);
-    bench_json_str(out, e->server_version);
-    fprintf(out, ",\n  \"scb_bridge\": ");
-    bench_json_str(out, e->bridge);
-    fprintf(out, ",\n  \"backend\": ");
-    bench_json_str(out, e->backend);
-    fprintf(out, ",\n  \"settings\": {\"reps\": %d, \"quick\": %s, \"item_size\": %d, "
-            "\"items_core\": %" PRIu64 ", \"items_jetstream\": %" PRIu64
-            ", \"latency_samples\": %" PRIu64 "},\n", info->opts->reps,
-            quick ? "true" : "false", BR_SIZE, e->items_core, e->items_js,
-            e->lat_samples);
-    fprintf(out, "  \"elapsed_s\": %.1f,\n  \"failed\": %d,\n  \"skipped\": %d,\n"
-            "  \"interrupted\": %s,\n  \"cases\": [", info->elapsed, info->failed,
-            info->skipped, info->interrupted ? "true" : "false");
-    for (c = 0; c < BR_NCASES; c++) {
-        const struct br_result *r = &res[c];
-        fprintf(out, "%s\n    {\"case\": \"%s\", \"name\": ", c ? "," : "",
-                case_id((enum br_case)c));
-        bench_json_str(out, case_label((enum br_case)c));
-        fprintf(out, ", \"status\": \"%s\"", r->status == ST_OK ? "ok"
-                                             : r->status == ST_FAILED ? "failed"
-                                                                      : "skipped");
-        if (r->note[0]) {
-            fputs(", \"note\": ", out);
-            bench_json_str(out, r->note);
-        }
-        fprintf(out, ", \"reps\": %d, ", r->nreps);
-        if (c == BR_LAT) {
-            json_stat(out, "p50_ns", bench_stat_of(r->p50, r->nreps));
-            fputs(", ", out);
-            json_stat(out, "p90_ns", bench_stat_of(r->p90, r->nreps));
-            fputs(", ", out);
-            json_stat(out, "p99_ns", bench_stat_of(r->p99, r->nreps));
-        } else {
-            json_stat(out, "items_per_s", bench_stat_of(r->rate, r->nreps));
-            if (c != BR_LOCAL) {
-                fputs(", ", out);
-                json_stat(out, "vs_local", vs_local(res, (enum br_case)c));
-            }
-        }
-        fputc('}', out);
-    }
-    targets(res, t);
-    fprintf(out, "\n  ],\n  \"targets\": [");
-    for (i = 0; i < 3; i++) {
-        fprintf(out, "%s\n    {\"what\": ", i ? "," : "");
-        bench_json_str(out, t[i].what);
-        fputs(", \"target\": ", out);
-        bench_json_str(out, t[i].target);
-        fputs(", \"measured\": ", out);
-        bench_json_str(out, t[i].measured);
-        fprintf(out, ", \"met\": %s}", t[i].met < 0 ? "null" : t[i].met ? "true" : "false");
-    }
-    fprintf(out, "\n  ]\n}\n");
-}
-
 /* --- the run -------------------------------------------------------------- */
-
-static int report(FILE *out, const struct bench_info *info, const struct br_env *e,
-                  const struct br_result *res, int quick, int json,
-                  const char *json_path, const char *skipped)
-{
-    if (json) {
-        FILE *f = json_path != NULL ? fopen(json_path, "w") : stdout;
-        if (f == NULL) {
-            fprintf(stderr, "scb-bench: %s: %s\n", json_path, strerror(errno));
-            return 1;
-        }
-        report_json(f, info, e, res, quick, skipped);
-        if (f != stdout && fclose(f) != 0)
-            return 1;
-    }
-    if ((!json || json_path != NULL) && skipped == NULL)
-        report_table(out, info, e, res, quick);
-    if (fflush(out) != 0) {
-        fprintf(stderr, "scb-bench: writing the report: %s\n", strerror(errno));
-        return 1;
-    }
-    return 0;
-}
 
 int bench_bridge_main(struct bench_opts *o, struct bench_info *info, int quick,
                       int json, const char *json_path)
@@ -1057,7 +734,7 @@ int bench_bridge_main(struct bench_opts *o, struct bench_info *info, int quick,
         else
             fprintf(stderr, "scb-bench: --bridge: skipped, nothing measured: %s\n",
                     why);
-        return report(stdout, info, &e, res, quick, json, json_path, why) ? 1 : 0;
+        return br_report(stdout, info, &e, res, quick, json, json_path, why) ? 1 : 0;
     }
     samples = malloc(e.lat_samples * sizeof *samples);
     if (samples == NULL) {
@@ -1114,7 +791,7 @@ int bench_bridge_main(struct bench_opts *o, struct bench_info *info, int quick,
                 r->status = ST_FAILED;
                 snprintf(r->note, sizeof r->note, "run %d: %.380s", rep + 1, why);
                 fprintf(stderr, "scb-bench: %s: FAILED: %s\n",
-                        case_label((enum br_case)c), r->note);
+                        br_case_label((enum br_case)c), r->note);
                 continue;
             }
             if (c == BR_LAT) {
@@ -1134,7 +811,7 @@ int bench_bridge_main(struct bench_opts *o, struct bench_info *info, int quick,
             if (!o->quiet)
                 fprintf(stderr, "scb-bench: [run %d/%d, %.0f s] %s: %s\n", rep + 1,
                         o->reps, (double)(bench_now() - start) / 1e9,
-                        case_label((enum br_case)c), line);
+                        br_case_label((enum br_case)c), line);
         }
     }
     info->elapsed = (double)(bench_now() - start) / 1e9;
@@ -1148,7 +825,7 @@ int bench_bridge_main(struct bench_opts *o, struct bench_info *info, int quick,
     if (interrupted)
         fprintf(stderr, "scb-bench: interrupted; every process, ring and file it "
                 "made is removed; partial results follow\n");
-    if (report(stdout, info, &e, res, quick, json, json_path, NULL) != 0)
+    if (br_report(stdout, info, &e, res, quick, json, json_path, NULL) != 0)
         return 1;
     if (interrupted)
         bench_die_of_signal();
