@@ -313,6 +313,28 @@ static int take(out_t *t, const unsigned char *items, size_t n, size_t len,
     return 0;
 }
 
+/* Prints the statistics line when its time (*next, 0: never) has come;
+ * returns the longest wait (ms, at most 100) before the next is due. */
+static int64_t stats_tick(out_t *t, double *next)
+{
+    int64_t wait_ms = 100;
+
+    if (*next > 0) {
+        double now = bridge_now();
+
+        if (now >= *next) {
+            bridge_print_stats(t->o, t->nc, &t->st);
+            *next += t->o->stats_period;
+            if (*next < now)
+                *next = now + t->o->stats_period;
+        }
+        wait_ms = (int64_t)((*next - now) * 1000) + 1;
+        if (wait_ms > 100)
+            wait_ms = 100;
+    }
+    return wait_ms;
+}
+
 int bridge_out(const bridge_opts_t *o)
 {
     /* Static: an acknowledgement handler still running on the client's
@@ -320,7 +342,7 @@ int bridge_out(const bridge_opts_t *o)
      * threads before the process exits). */
     static out_t t;
     unsigned char *buf = NULL;
-    size_t batch, n, len;
+    size_t batch, n, len, hdr_max;
     double next_stats = 0;
     int rc, status = BRIDGE_EXIT_ERR;
     scb_config_t cfg;
@@ -362,11 +384,19 @@ int bridge_out(const bridge_opts_t *o)
              " kind=%s size=%" PRIu32 " length=%" PRIu64 " run=%016" PRIx64,
              t.records ? KIND_RECORDS : KIND_ITEMS, t.info.item_size,
              t.info.length, run_id());
-    if ((int64_t)t.info.item_size + 256 > natsConnection_GetMaxPayload(t.nc)) {
-        bridge_err(o, "%s: items of up to %" PRIu32 " bytes do not fit the "
-                   "server's largest message (%" PRId64 " bytes)", o->ring,
-                   t.info.item_size, natsConnection_GetMaxPayload(t.nc));
-        goto done;
+    /* The headers take up to 256 bytes; through a stream also two ids
+     * (RING:SEQ) and the expectation's name and number. */
+    hdr_max = 256 + (o->stream != NULL ? 2 * (strlen(o->ring) + 24) + 96 : 0);
+    if ((int64_t)(t.info.item_size + hdr_max) > natsConnection_GetMaxPayload(t.nc)) {
+        bridge_err(o, "%s: items of up to %" PRIu32 " bytes and their headers "
+                   "(up to %zu bytes) do not fit the server's largest message "
+                   "(%" PRId64 " bytes)", o->ring, t.info.item_size, hdr_max,
+                   natsConnection_GetMaxPayload(t.nc));
+        /* The ring's geometry against the server's: a bad argument (exit
+         * 2, no statistics). */
+        natsConnection_Destroy(t.nc);
+        scb_close(t.r);
+        return BRIDGE_EXIT_USAGE;
     }
 
     batch = t.records ? 1 : BATCH_BYTES / t.info.item_size;
@@ -396,8 +426,14 @@ int bridge_out(const bridge_opts_t *o)
         int connected = natsConnection_Status(t.nc) == NATS_CONN_STATUS_CONNECTED;
 
         if (t.js != NULL) {
-            if (out_js_round(&t))
+            rc = out_js_round(&t);
+            if (rc < 0)
+                goto done;
+            if (rc > 0) {
+                /* Sending again: nothing read meanwhile, lines go on. */
+                stats_tick(&t, &next_stats);
                 continue;
+            }
         }
         /* Back from a reconnection: the client sent what it held first. */
         else if (connected && !t.connected) {
@@ -428,20 +464,10 @@ int bridge_out(const bridge_opts_t *o)
             bridge_err(o, "%s: %s", o->ring, scb_strerror(rc));
             goto done;
         }
-        if (next_stats > 0) {
-            double now = bridge_now();
-
-            if (now >= next_stats) {
-                bridge_print_stats(o, t.nc, &t.st);
-                next_stats += o->stats_period;
-                if (next_stats < now)
-                    next_stats = now + o->stats_period;
-            }
-            wait_ms = (int64_t)((next_stats - now) * 1000) + 1;
-            if (wait_ms > 100)
-                wait_ms = 100;
-        }
+        wait_ms = stats_tick(&t, &next_stats);
         if (rc == SCB_EAGAIN) {
+            if (t.js != NULL)
+                out_js_idle(&t);
             /* The ring is empty: send what the client holds now rather
              * than when its flusher thread wakes (a millisecond later).
              * Not while disconnected: the client keeps it for the

@@ -66,14 +66,12 @@ typedef struct out {
     size_t js_since_bytes; /* and their bytes in the queue */
     char msgid[SCB_NAME_MAX + 32];  /* "RING:" then the number */
     size_t msgid_len;
-    /* What the next message expects the stream's last message of the
-     * subject to be: nothing (0), the one sent before it by its id (1,
-     * prev_id), or, right after out asked the stream, that message by its
-     * stream sequence (2, expect_sseq; 0: no message of the subject yet). */
-    int expect;
-    char prev_id[SCB_NAME_MAX + 32];
-    uint64_t expect_sseq;
+    /* The stream's last sequence number the next message expects (each
+     * message expects the one sent before it to be the last): from the
+     * stream when out asks it, then one more per message sent. */
+    uint64_t expect_seq;
     int js_abandoned;    /* a stop left an item unsent: none after it goes */
+    natsStatus js_fatal; /* a send the client will never take (out ends) */
     uint64_t js_settled; /* not confirmed, then found stored (js_recover) */
     uint64_t js_stopped; /* never sent: a stop came first (unsent) */
     char geometry[112]; /* " kind=K size=N length=N run=HEX", the header's tail */
@@ -108,8 +106,12 @@ int out_js_setup(out_t *t);
 int out_js_publish(out_t *t, const void *data, size_t len, uint64_t seq,
                    uint64_t lost, int last);
 /* Takes the confirmations come, and sends again what failed; 1 when out
- * must not read more yet (its loop goes round again first). */
+ * must not read more yet (its loop goes round again first), -1 after
+ * saying why out must end. */
 int out_js_round(out_t *t);
+/* The ring is empty: an item sent last without asking for an answer gets
+ * one (through the stream's last message). */
+void out_js_idle(out_t *t);
 /* At the end: what failed goes again while the server is there, what was
  * sent is waited for, and what never was is counted as unsent.  `ok`:
  * out is stopping normally (a failure to finish is then said). */

@@ -1,25 +1,30 @@
 /*
- * out_js.c - scb bridge out onto a JetStream stream.  Every item is one
- * message with an id (RING:SEQ, so that the stream drops one sent twice
- * within its duplicate window), chained: each expects the one sent before
- * it to be the stream's last (Nats-Expected-Last-Msg-Id), so the stream
- * never stores one after a missing one.  So one answer vouches for every
- * item sent before it: most items go as plain messages, which the stream
- * stores without answering, and only every JS_CONFIRM_EVERY-th, and the
- * last of those read together, asks for an acknowledgement (asynchronous,
- * with a timeout).  An answer per message cost the client and the server
- * more than the storing (a reply subject, a pending entry and a timer,
- * and the acknowledgement's JSON, per message).
+ * out_js.c - scb bridge out onto a JetStream stream of its own (the ring's
+ * subject its only one).  Every item is one message with an id (RING:SEQ,
+ * so that the stream drops one sent twice within its duplicate window),
+ * chained: each expects the one sent before it to be the stream's last, by
+ * its stream sequence number (Nats-Expected-Last-Sequence), so the stream
+ * never stores one after a missing one.  The sequence and not the id
+ * (Nats-Expected-Last-Msg-Id): every server of a cluster checks the
+ * expectation as it stores, and a server restarted past the duplicate
+ * window, or that caught up from the others, no longer knows the last id,
+ * while it always knows its last sequence number.
+ *
+ * So one answer vouches for every item sent before it: most items go as
+ * plain messages, which the stream stores without answering, and only
+ * every JS_CONFIRM_EVERY-th, and the last of those read together, asks for
+ * an acknowledgement (asynchronous, with a timeout).  An answer per
+ * message cost the client and the server more than the storing (a reply
+ * subject, a pending entry and a timer, and the acknowledgement's JSON,
+ * per message).
  *
  * The items sent wait in a queue of their own (js_fifo_t) until an answer
  * confirms them.  A failed answer (the chain broken by a message lost, a
- * server restarted or paused, a leader elected) makes out stop reading,
+ * server restarted or paused, a leader elected) makes out stop sending,
  * wait for every answer, ask the stream for its last message of the
- * subject (those up to it are settled) and send the rest again in order,
- * the first expecting that last message by its stream sequence
- * (Nats-Expected-Last-Subject-Sequence: a stream restarted past its
- * duplicate window, or with a new leader, no longer knows the last id),
- * the others chained again (js_recover).  BRIDGE.md B3.
+ * subject (the items up to it are settled) and its last sequence number,
+ * and send the rest again in order, chained from there (js_recover).
+ * BRIDGE.md B3.
  */
 #ifdef HAVE_CONFIG_H
 #include <config.h>
@@ -46,11 +51,10 @@
 /* Milliseconds a request about the stream may take (the client's default,
  * 5 s, would hold up a stop while the server is away). */
 #define JS_REQ_WAIT 1000
-/* The headers of a message's id, of the id the stream's last message must
- * have for it to be stored, and of that message's stream sequence. */
+/* The headers of a message's id, and of the sequence number the stream's
+ * last message must have for it to be stored. */
 #define JS_MSGID_HDR "Nats-Msg-Id"
-#define JS_EXPECT_HDR "Nats-Expected-Last-Msg-Id"
-#define JS_SUBJSEQ_HDR "Nats-Expected-Last-Subject-Sequence"
+#define JS_LASTSEQ_HDR "Nats-Expected-Last-Sequence"
 
 static size_t pad8(size_t n)
 {
@@ -183,33 +187,20 @@ static void on_ack(jsCtx *js, natsMsg *m, jsPubAck *pa, jsPubAckErr *pae,
     natsMsg_Destroy(m);
 }
 
-/* Sets header `name` of m to v, or (NULL) removes it. */
-static natsStatus js_header(natsMsg *m, const char *name, const char *v)
-{
-    natsStatus s;
-
-    if (v != NULL)
-        return natsMsgHeader_Set(m, name, v);
-    s = natsMsgHeader_Delete(m, name);
-    return s == NATS_NOT_FOUND ? NATS_OK : s;
-}
-
-/* The headers of item `it`'s message: Scb, its id, and what it expects. */
+/* The headers of item `it`'s message: Scb, its id (t->msgid, js_send),
+ * and the stream's last sequence number it expects. */
 static natsStatus js_headers(out_t *t, natsMsg *m, const js_item_t *it)
 {
     char hdr[OUT_HDR_MAX], num[24];
     natsStatus s;
 
     out_hdr(t, hdr, it->seq, it->lost);
-    out_u64_str(t->msgid + t->msgid_len, it->seq);
-    out_u64_str(num, t->expect_sseq);
+    out_u64_str(num, t->expect_seq);
     s = natsMsgHeader_Set(m, HDR_NAME, hdr);
     if (s == NATS_OK)
         s = natsMsgHeader_Set(m, JS_MSGID_HDR, t->msgid);
     if (s == NATS_OK)
-        s = js_header(m, JS_EXPECT_HDR, t->expect == 1 ? t->prev_id : NULL);
-    if (s == NATS_OK)
-        s = js_header(m, JS_SUBJSEQ_HDR, t->expect == 2 ? num : NULL);
+        s = natsMsgHeader_Set(m, JS_LASTSEQ_HDR, num);
     return s;
 }
 
@@ -218,8 +209,8 @@ static natsStatus js_headers(out_t *t, natsMsg *m, const js_item_t *it)
  * `answer`, asking the stream for an acknowledgement.  While the client
  * refuses for want of room (its reconnect buffer full while the server is
  * away), it is tried again every 10 ms, until `deadline` (bridge_now), or
- * with none (0) until a signal.  On success the next item expects this
- * one.
+ * with none (0) until a signal.  Sent or not, the next item expects this
+ * one to be the stream's last: after one that did not go, none is stored.
  */
 static natsStatus js_send(out_t *t, const js_item_t *it, int answer,
                           double deadline)
@@ -228,6 +219,8 @@ static natsStatus js_send(out_t *t, const js_item_t *it, int answer,
     natsMsg *m = NULL;
     natsStatus s;
 
+    /* Its id, which the next expects whether this one goes or not. */
+    out_u64_str(t->msgid + t->msgid_len, it->seq);
     for (;;) {
         if (answer) {
             jsPubOptions po;
@@ -261,13 +254,20 @@ static natsStatus js_send(out_t *t, const js_item_t *it, int answer,
             nanosleep(&ts, NULL);
         }
     }
+    t->expect_seq++;
     if (s == NATS_OK) {
-        memcpy(t->prev_id, t->msgid, sizeof t->prev_id);
-        t->expect = 1;
         t->js_since = answer ? 0 : t->js_since + 1;
         t->js_since_bytes = answer ? 0 : t->js_since_bytes + fifo_size(it->len);
     }
     return s;
+}
+
+/* Milliseconds until `deadline` (bridge_now), at least 1, at most `most`. */
+static int64_t ms_left(double deadline, int64_t most)
+{
+    double ms = (deadline - bridge_now()) * 1000;
+
+    return ms < 1 ? 1 : ms > (double)most ? most : (int64_t)ms;
 }
 
 /* Takes the confirmations come: the items up to the highest confirmed are
@@ -311,14 +311,28 @@ static int js_last_ours(const out_t *t, natsMsg *m, uint64_t *seq)
     return 1;
 }
 
+/* The stream's last sequence number (its messages all out's: the subject
+ * is its only one). */
+static natsStatus js_stream_last(out_t *t, jsOptions *jo, uint64_t *lseq)
+{
+    jsStreamInfo *si = NULL;
+    jsErrCode jerr = 0;
+    natsStatus s;
+
+    s = js_GetStreamInfo(&si, t->js, t->o->stream, jo, &jerr);
+    if (s == NATS_OK)
+        *lseq = si->State.LastSeq;
+    jsStreamInfo_Destroy(si);
+    return s;
+}
+
 /*
  * After a failed answer: once every answer asked for has come (or timed
  * out), the stream's last message of the subject says which of the items
  * not confirmed it holds after all (their answer lost, or never asked
- * for): those are settled; the others go again in order, the first
- * expecting that last message by its stream sequence, each next the one
- * before it by id, every JS_CONFIRM_EVERY-th and the last asking for an
- * answer.  While the stream cannot be asked (the server away, a leader
+ * for): those are settled; the others go again in order, chained from
+ * the stream's last sequence number, every JS_CONFIRM_EVERY-th and the
+ * last asking for an answer.  While the stream cannot be asked (the server away, a leader
  * being elected) nothing goes, and the next round tries again.
  * `deadline`: the last rounds at a stop, which a signal does not cut, end
  * then (0: not the last rounds).
@@ -328,13 +342,13 @@ static void js_recover(out_t *t, double deadline)
     jsPubOptions po;
     jsOptions jo;
     natsMsg *last = NULL;
-    uint64_t stored = 0, sseq = 0, resent = 0;
+    uint64_t stored = 0, lseq = 0, resent = 0;
     int have = 0, final = deadline > 0;
     jsErrCode jerr = 0;
     natsStatus s;
 
     jsPubOptions_Init(&po);
-    po.MaxWait = final ? JS_ACK_WAIT : 500;
+    po.MaxWait = final ? ms_left(deadline, JS_ACK_WAIT) : 500;
     while (js_PublishAsyncComplete(t->js, &po) != NATS_OK)
         if (final || bridge_stop ||
             natsConnection_Status(t->nc) != NATS_CONN_STATUS_CONNECTED)
@@ -347,17 +361,19 @@ static void js_recover(out_t *t, double deadline)
     if (t->fifo.n == 0)
         return;
     jsOptions_Init(&jo);
-    jo.Wait = JS_REQ_WAIT;
+    jo.Wait = final ? ms_left(deadline, JS_REQ_WAIT) : JS_REQ_WAIT;
     s = natsConnection_Status(t->nc) == NATS_CONN_STATUS_CONNECTED
             ? js_GetLastMsg(&last, t->js, t->o->stream, t->o->subject, &jo, &jerr)
             : NATS_CONNECTION_DISCONNECTED;
     if (s == NATS_OK) {
-        sseq = natsMsg_GetSequence(last);
         /* Only a message of this ring settles any (a forged number would
          * settle what the stream does not hold). */
         have = js_last_ours(t, last, &stored);
         natsMsg_Destroy(last);
-    } else if (s != NATS_NOT_FOUND) {
+    }
+    if (s == NATS_OK || s == NATS_NOT_FOUND)
+        s = js_stream_last(t, &jo, &lseq);
+    if (s != NATS_OK) {
         atomic_store(&t->js_broken, 1);
         if (!final) {
             struct timespec ts = {0, 100 * 1000000};
@@ -371,15 +387,18 @@ static void js_recover(out_t *t, double deadline)
         t->st.moved++;
         t->js_settled++;
     }
-    t->expect = 2;
-    t->expect_sseq = sseq;
+    t->expect_seq = lseq;
     for (size_t i = 0; i < t->fifo.n; i++) {
         s = js_send(t, fifo_at(&t->fifo, i),
                     i + 1 == t->fifo.n || (i + 1) % JS_CONFIRM_EVERY == 0,
                     deadline);
         if (s != NATS_OK) {
-            /* The rest wait for the next round (or the end: unsent). */
+            /* The rest wait for the next round (or the end: unsent); what
+             * comes next expects this one (js_send), so none is stored
+             * after it is missing. */
             atomic_store(&t->js_broken, 1);
+            if (s == NATS_MAX_PAYLOAD || s == NATS_CONNECTION_CLOSED)
+                t->js_fatal = s;
             break;
         }
         resent++;
@@ -396,7 +415,7 @@ static void js_recover(out_t *t, double deadline)
 int out_js_publish(out_t *t, const void *data, size_t len, uint64_t seq,
                    uint64_t lost, int last)
 {
-    size_t off;
+    size_t off = 0;
     natsStatus s;
 
     if (t->have_stored && seq <= t->stored_seq) {
@@ -406,8 +425,10 @@ int out_js_publish(out_t *t, const void *data, size_t len, uint64_t seq,
         t->st.lost_source = lost;
         return 0;
     }
-    /* Room in the queue: confirmations come, or failures are mended. */
-    while (!t->js_abandoned && !fifo_room(&t->fifo, len, &off)) {
+    /* Nothing new while a failure is not mended (it would go after the
+     * items that failed), and room in the queue: confirmations come. */
+    while (!t->js_abandoned && t->js_fatal == NATS_OK &&
+           (atomic_load(&t->js_broken) || !fifo_room(&t->fifo, len, &off))) {
         if (bridge_stop) {
             t->js_abandoned = 1;
             break;
@@ -420,6 +441,11 @@ int out_js_publish(out_t *t, const void *data, size_t len, uint64_t seq,
             nanosleep(&ts, NULL);
         }
         js_confirm(t);
+    }
+    if (t->js_fatal != NATS_OK) {
+        bridge_err(t->o, "publish on %s: %s", t->o->subject,
+                   natsStatus_GetText(t->js_fatal));
+        return -1;
     }
     if (t->js_abandoned) {
         /* A stop left an item before this one unsent: the stream must not
@@ -446,18 +472,16 @@ int out_js_publish(out_t *t, const void *data, size_t len, uint64_t seq,
         t->st.lost_source = lost;
         return 0;
     }
-    if (s == NATS_CONNECTION_CLOSED) {
+    if (s == NATS_CONNECTION_CLOSED || s == NATS_MAX_PAYLOAD) {
         bridge_err(t->o, "publish on %s: %s", t->o->subject, natsStatus_GetText(s));
         return -1;
     }
     if (s != NATS_OK) {
         /* Refused otherwise: sent again in its place (those after it
-         * expect it, and fail too). */
+         * expect it, js_send, and fail too). */
         atomic_store(&t->js_err, s);
         atomic_store(&t->js_errcode, 0);
         atomic_store(&t->js_broken, 1);
-        memcpy(t->prev_id, t->msgid, sizeof t->prev_id);
-        t->expect = 1;
     }
     out_count(t, seq, lost);
     return 0;
@@ -580,6 +604,8 @@ int out_js_setup(out_t *t)
             jsStreamInfo_Destroy(si);
             return BRIDGE_EXIT_USAGE;
         }
+        if (s == NATS_OK)
+            t->expect_seq = si->State.LastSeq;
         jsStreamInfo_Destroy(si);
         si = NULL;
         if (s == NATS_OK || bridge_stop)
@@ -607,12 +633,9 @@ int out_js_setup(out_t *t)
     }
     if (bridge_stop)
         return 0; /* bridge_out stops before it sends anything */
-    /* The first message expects the subject to have no message yet, or
-     * this one as its last, by its stream sequence: whether the stream
-     * still knows its id depends on its duplicate window. */
-    t->expect = 2;
+    /* The first message expects the stream's last sequence number as it
+     * was then (expect_seq), each next one more. */
     if (s == NATS_OK) {
-        t->expect_sseq = natsMsg_GetSequence(last);
         t->have_stored = js_last_ours(t, last, &t->stored_seq);
         natsMsg_Destroy(last);
         if (!t->have_stored) {
@@ -643,7 +666,20 @@ int out_js_round(out_t *t)
     if (!atomic_load(&t->js_broken))
         return 0;
     js_recover(t, 0);
+    if (t->js_fatal != NATS_OK) {
+        bridge_err(t->o, "publish on %s: %s", t->o->subject,
+                   natsStatus_GetText(t->js_fatal));
+        return -1;
+    }
     return 1;
+}
+
+void out_js_idle(out_t *t)
+{
+    /* The newest item asked for no answer (a record that seemed not to be
+     * the last): the stream is asked which it holds (js_recover). */
+    if (t->fifo.n > 0 && t->js_since > 0)
+        atomic_store(&t->js_broken, 1);
 }
 
 void out_js_finish(out_t *t, int ok)
@@ -655,15 +691,16 @@ void out_js_finish(out_t *t, int ok)
     /* The answers asked for, then what failed (or was never vouched for)
      * goes again: a few rounds, while connected. */
     jsPubOptions_Init(&po);
-    po.MaxWait = JS_ACK_WAIT;
+    po.MaxWait = ms_left(deadline, JS_ACK_WAIT);
     if (natsConnection_Status(t->nc) == NATS_CONN_STATUS_CONNECTED)
         js_PublishAsyncComplete(t->js, &po);
     js_confirm(t);
-    for (int round = 0; round < 3 && t->fifo.n > 0 &&
+    for (int round = 0; round < 3 && t->fifo.n > 0 && t->js_fatal == NATS_OK &&
          natsConnection_Status(t->nc) == NATS_CONN_STATUS_CONNECTED &&
          bridge_now() < deadline;
          round++) {
         js_recover(t, deadline);
+        po.MaxWait = ms_left(deadline, JS_ACK_WAIT);
         js_PublishAsyncComplete(t->js, &po);
         js_confirm(t);
     }
