@@ -72,7 +72,9 @@ typedef struct in {
     jsCtx *js;
     char durable[SCB_NAME_MAX + 8]; /* the consumer's name */
     uint64_t last_sseq;  /* the stream's number of the last message taken */
-    int have_sseq;
+    int have_sseq;       /* (not since the last subscription) */
+    uint64_t sub_start;  /* the subscription's first stream number */
+    int sub_checks;      /* subscribed again for its first message */
     /* Tests only: SCB_BRIDGE_TEST_CRASH_AFTER=N (BEFORE=N) makes in kill
      * itself right after its Nth push (right before it, the place noted). */
     uint64_t crash_after, crash_before;
@@ -569,6 +571,7 @@ static int js_subscribe(in_t *t, uint64_t start, int first)
         tick(t);
     }
     t->have_sseq = 0;
+    t->sub_start = start > 1 ? start : 1;
     return 0;
 }
 
@@ -597,6 +600,24 @@ static int js_setup(in_t *t)
     return js_subscribe(t, 0, 1);
 }
 
+/* Whether m's item number leaves a gap after the last item taken that
+ * out's lost_source does not explain (messages lost on the way). */
+static int js_gap(const in_t *t, natsMsg *m)
+{
+    const char *value;
+    bridge_hdr_t h;
+    uint64_t gap, dlost;
+
+    if (!t->st.have_seq || natsMsgHeader_Get(m, HDR_NAME, &value) != NATS_OK ||
+        value == NULL || bridge_parse_hdr(value, &h) != 0 ||
+        h.seq <= t->st.last_seq + 1)
+        return 0;
+    gap = h.seq - t->st.last_seq - 1;
+    dlost = h.run != t->last_run || h.lost < t->last_lost ? h.lost
+                                                          : h.lost - t->last_lost;
+    return dlost < gap;
+}
+
 /*
  * Whether m comes right after the last message taken, in the stream.  A
  * consumer that skips messages has lost them on the way (a fetch answered
@@ -606,41 +627,47 @@ static int js_setup(in_t *t)
  * the first one missing.  A stream sequence further on is not enough to
  * tell: the stream may hold other subjects' messages in between, or no
  * longer hold ours (its limits); so only when m's item number also leaves
- * a gap that out's lost_source does not explain.  Then the first message
- * after subscribing again is the stream's next of the subject, whatever
- * its number: what the stream no longer has is lost_upstream.  Returns 1
- * when m can be taken, 0 when in must subscribe again (once the batch's
- * messages are destroyed: they belong to the subscription).
+ * a gap that out's lost_source does not explain (js_gap).  The first
+ * message of a subscription is checked against where it starts, while the
+ * stream still holds that message: a few times at most, after which what
+ * is missing is lost_upstream.  Returns 1 when m can be taken, 0 when in
+ * must subscribe again (once the batch's messages are destroyed: they
+ * belong to the subscription) from last_sseq + 1.
  */
 static int js_in_order(in_t *t, natsMsg *m)
 {
     jsMsgMetaData *meta = NULL;
-    const char *value;
-    bridge_hdr_t h;
-    uint64_t sseq, gap, dlost;
+    uint64_t sseq;
 
     if (natsMsg_GetMetaData(&meta, m) != NATS_OK)
         return 1; /* not from a consumer: take() judges it */
     sseq = meta->Sequence.Stream;
     jsMsgMetaData_Destroy(meta);
-    if (t->have_sseq && sseq != t->last_sseq + 1) {
-        int skipped = sseq <= t->last_sseq;
+    if (t->have_sseq && sseq != t->last_sseq + 1 &&
+        (sseq <= t->last_sseq || js_gap(t, m))) {
+        bridge_err(t->o, "stream %s: message %" PRIu64 " came after %"
+                   PRIu64 ": subscribing again from %" PRIu64, t->o->stream,
+                   sseq, t->last_sseq, t->last_sseq + 1);
+        return 0;
+    }
+    if (!t->have_sseq && sseq > t->sub_start && t->sub_checks < 3 && js_gap(t, m)) {
+        jsStreamInfo *si = NULL;
+        jsErrCode jerr = 0;
+        uint64_t first = 0;
 
-        if (!skipped && t->st.have_seq &&
-            natsMsgHeader_Get(m, HDR_NAME, &value) == NATS_OK && value != NULL &&
-            bridge_parse_hdr(value, &h) == 0 && h.seq > t->st.last_seq + 1) {
-            gap = h.seq - t->st.last_seq - 1;
-            dlost = h.run != t->last_run || h.lost < t->last_lost
-                        ? h.lost : h.lost - t->last_lost;
-            skipped = dlost < gap;
-        }
-        if (skipped) {
-            bridge_err(t->o, "stream %s: message %" PRIu64 " came after %"
-                       PRIu64 ": subscribing again from %" PRIu64, t->o->stream,
-                       sseq, t->last_sseq, t->last_sseq + 1);
+        if (js_GetStreamInfo(&si, t->js, t->o->stream, NULL, &jerr) == NATS_OK)
+            first = si->State.FirstSeq;
+        jsStreamInfo_Destroy(si);
+        if (first <= t->sub_start) {
+            bridge_err(t->o, "stream %s: message %" PRIu64 " came first, not %"
+                       PRIu64 ": subscribing again", t->o->stream, sseq,
+                       t->sub_start);
+            t->sub_checks++;
+            t->last_sseq = t->sub_start - 1;
             return 0;
         }
     }
+    t->sub_checks = 0;
     t->last_sseq = sseq;
     t->have_sseq = 1;
     return 1;
