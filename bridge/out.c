@@ -313,10 +313,9 @@ static int take(out_t *t, const unsigned char *items, size_t n, size_t len,
     return 0;
 }
 
-/* Prints the statistics line when its time (*next, 0: never) has come;
- * returns the longest wait (ms, at most 100) before the next is due. */
-static int64_t stats_tick(out_t *t, double *next)
+int64_t out_stats_tick(out_t *t)
 {
+    double *next = &t->next_stats;
     int64_t wait_ms = 100;
 
     if (*next > 0) {
@@ -343,7 +342,6 @@ int bridge_out(const bridge_opts_t *o)
     static out_t t;
     unsigned char *buf = NULL;
     size_t batch, n, len, hdr_max;
-    double next_stats = 0;
     int rc, status = BRIDGE_EXIT_ERR;
     scb_config_t cfg;
 
@@ -420,7 +418,7 @@ int bridge_out(const bridge_opts_t *o)
     }
 
     if (o->stats_period > 0)
-        next_stats = bridge_now() + o->stats_period;
+        t.next_stats = bridge_now() + o->stats_period;
     while (!bridge_stop) {
         int64_t wait_ms = 100;
         int connected = natsConnection_Status(t.nc) == NATS_CONN_STATUS_CONNECTED;
@@ -431,7 +429,7 @@ int bridge_out(const bridge_opts_t *o)
                 goto done;
             if (rc > 0) {
                 /* Sending again: nothing read meanwhile, lines go on. */
-                stats_tick(&t, &next_stats);
+                out_stats_tick(&t);
                 continue;
             }
         }
@@ -464,7 +462,7 @@ int bridge_out(const bridge_opts_t *o)
             bridge_err(o, "%s: %s", o->ring, scb_strerror(rc));
             goto done;
         }
-        wait_ms = stats_tick(&t, &next_stats);
+        wait_ms = out_stats_tick(&t);
         if (rc == SCB_EAGAIN) {
             if (t.js != NULL)
                 out_js_idle(&t);

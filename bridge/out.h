@@ -35,6 +35,32 @@ typedef struct js_fifo {
     size_t data_cap, tail; /* the next item's bytes go at tail (or 0) */
 } js_fifo_t;
 
+/* A lossless ring's stream (out_js.c, js_paced): out sends no message
+ * that would make the stream discard one a consumer has not acknowledged.
+ * The estimated bytes of the messages sent are marked every `step` bytes
+ * (the sum up to a stream sequence number), so that what lies beyond a
+ * consumer's floor is known to within a step. */
+#define JS_PACE_MARKS 1024
+typedef struct js_mark {
+    uint64_t sseq, bytes;
+} js_mark_t;
+
+typedef struct js_pace {
+    int on;                 /* lossless ring, and the stream has limits */
+    uint64_t max_msgs, max_bytes; /* the stream's limits (0: none) */
+    uint64_t start_seq, start_bytes; /* the stream when out started */
+    size_t over;            /* estimated bytes of a message beyond its data */
+    uint64_t bytes, step;   /* estimated bytes sent since the start */
+    js_mark_t marks[JS_PACE_MARKS];
+    size_t mfirst, mn;
+    int none;               /* no consumer at the last look */
+    uint64_t floor;         /* else the lowest acknowledgement floor */
+    char slowest[64];       /* and the name of the consumer it is */
+    double look_at, backoff; /* the next look, and the wait before it */
+    double since;           /* waiting since (0: not waiting) */
+    int said;               /* the wait was said */
+} js_pace_t;
+
 typedef struct out {
     const bridge_opts_t *o;
     scb_t *r;
@@ -70,16 +96,23 @@ typedef struct out {
      * message expects the one sent before it to be the last): from the
      * stream when out asks it, then one more per message sent. */
     uint64_t expect_seq;
+    js_pace_t pace;
     int js_abandoned;    /* a stop left an item unsent: none after it goes */
     natsStatus js_fatal; /* a send the client will never take (out ends) */
     uint64_t js_settled; /* not confirmed, then found stored (js_recover) */
     uint64_t js_stopped; /* never sent: a stop came first (unsent) */
+    /* The item js_recover sent first last time, and the wait before it
+     * sends that one first again (see js_recover). */
+    uint64_t js_redo_seq;
+    double js_redo_wait;
+    int js_redo_said;
     char geometry[112]; /* " kind=K size=N length=N run=HEX", the header's tail */
     /* Core NATS: the message every item of core_len bytes is sent in (see
      * core_msg). */
     natsMsg *core;
     size_t core_len;
     bridge_stats_t st;
+    double next_stats;  /* when the next statistics line is due (0: never) */
 } out_t;
 
 /* Decimal digits of v into buf (21 bytes), NUL-terminated; returns the
@@ -97,6 +130,10 @@ natsStatus out_msg(out_t *t, natsMsg **m, const void *data, size_t len);
 /* The statistics of one item handled: its number, and out's lost_source
  * then. */
 void out_count(out_t *t, uint64_t seq, uint64_t lost);
+
+/* Prints the statistics line when its time (t->next_stats) has come;
+ * returns the longest wait (ms, at most 100) before the next is due. */
+int64_t out_stats_tick(out_t *t);
 
 /* JetStream (out_js.c).  out_js_setup: the stream, made when it is not
  * there, and where a restarted out goes on from; 0 or the exit status. */

@@ -31,6 +31,7 @@
 #endif
 
 #include <errno.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +56,12 @@
  * last message must have for it to be stored. */
 #define JS_MSGID_HDR "Nats-Msg-Id"
 #define JS_LASTSEQ_HDR "Nats-Expected-Last-Sequence"
+/* js_errcode of an answer that says the stream dropped the message as a
+ * duplicate (not a JetStream error code). */
+#define JS_ERRCODE_DUPLICATE (-1)
+/* Messages of others on the subject js_recover looks back over for the
+ * last of out's, at most. */
+#define JS_STRAYS_MAX 16
 
 static size_t pad8(size_t n)
 {
@@ -162,6 +169,58 @@ static uint64_t msg_seq(natsMsg *m)
     return 0;
 }
 
+/*
+ * The messages the answers hand back, destroyed by the main thread
+ * (js_reap), not by on_ack: the client times an answer out, and hands its
+ * message to on_ack, on its own threads, and can do so while
+ * js_PublishMsgAsync has yet to write that message (waiting for the
+ * connection's lock, held by a write the server does not take): freed
+ * there, it would be read after it was freed.  Once out sends no more
+ * (out_js_free), on_ack destroys them itself.
+ */
+static pthread_mutex_t reap_mu = PTHREAD_MUTEX_INITIALIZER;
+static natsMsg **reap_list;
+static size_t reap_n, reap_cap;
+static int reap_direct;
+
+static void reap_later(natsMsg *m)
+{
+    pthread_mutex_lock(&reap_mu);
+    if (reap_direct) {
+        natsMsg_Destroy(m);
+    } else if (reap_n < reap_cap) {
+        reap_list[reap_n++] = m;
+    } else {
+        size_t cap = reap_cap ? 2 * reap_cap : 64;
+        natsMsg **l = realloc(reap_list, cap * sizeof *l);
+
+        /* Out of memory: kept (a few bytes lost), never freed early. */
+        if (l != NULL) {
+            reap_list = l;
+            reap_cap = cap;
+            reap_list[reap_n++] = m;
+        }
+    }
+    pthread_mutex_unlock(&reap_mu);
+}
+
+/* In the main thread, outside js_PublishMsgAsync; `last`: from now on
+ * on_ack destroys them itself. */
+static void js_reap(int last)
+{
+    pthread_mutex_lock(&reap_mu);
+    for (size_t i = 0; i < reap_n; i++)
+        natsMsg_Destroy(reap_list[i]);
+    reap_n = 0;
+    if (last) {
+        free(reap_list);
+        reap_list = NULL;
+        reap_cap = 0;
+        reap_direct = 1;
+    }
+    pthread_mutex_unlock(&reap_mu);
+}
+
 /* The answers, in the client's thread: an acknowledgement confirms its
  * item and, chained, every one before it; a failure (an error, or none
  * within JS_ACK_WAIT) makes the main thread send again (js_recover). */
@@ -171,10 +230,17 @@ static void on_ack(jsCtx *js, natsMsg *m, jsPubAck *pa, jsPubAckErr *pae,
     out_t *t = closure;
 
     (void)js;
-    (void)pa;
     if (pae != NULL) {
         atomic_store(&t->js_err, pae->Err);
         atomic_store(&t->js_errcode, (int)pae->ErrCode);
+        atomic_store(&t->js_broken, 1);
+    } else if (pa != NULL && pa->Duplicate) {
+        /* Not stored: the stream holds a message of that id.  js_recover
+         * sends every item after the last it holds, so not one of out's
+         * (someone else's, of the same id): sent again, until the id has
+         * left the duplicate window. */
+        atomic_store(&t->js_err, NATS_ERR);
+        atomic_store(&t->js_errcode, JS_ERRCODE_DUPLICATE);
         atomic_store(&t->js_broken, 1);
     } else {
         uint64_t next = msg_seq(m) + 1;
@@ -184,7 +250,7 @@ static void on_ack(jsCtx *js, natsMsg *m, jsPubAck *pa, jsPubAckErr *pae,
                !atomic_compare_exchange_weak(&t->js_confirmed, &cur, next))
             ;
     }
-    natsMsg_Destroy(m);
+    reap_later(m);
 }
 
 /* The headers of item `it`'s message: Scb, its id (t->msgid, js_send),
@@ -234,6 +300,7 @@ static natsStatus js_send(out_t *t, const js_item_t *it, int answer,
                 s = js_PublishMsgAsync(t->js, &m, &po);
             natsMsg_Destroy(m); /* NULL when the client took it */
             m = NULL;
+            js_reap(0);
         } else {
             s = out_msg(t, &m, data, it->len);
             if (s == NATS_OK)
@@ -327,6 +394,50 @@ static natsStatus js_stream_last(out_t *t, jsOptions *jo, uint64_t *lseq)
 }
 
 /*
+ * The same item first to go again as the round before: the stream took
+ * none of what was sent then.  A cluster electing a leader does that for a
+ * moment; a message of someone else's id RING:N (which the stream takes
+ * for item N's, dropping item N as a duplicate until its window has
+ * passed) or on the subject (every message after it expects one sequence
+ * number too few) does it for longer.  So each such round waits longer
+ * (50 ms, doubling, up to 2 s), and the wait is said once it is long.
+ * Returns 1 when a stop came meanwhile.
+ */
+static int js_redo_pause(out_t *t)
+{
+    uint64_t first = fifo_at(&t->fifo, 0)->seq;
+    double until;
+
+    if (first != t->js_redo_seq || t->js_redo_wait == 0) {
+        if (t->js_redo_said)
+            bridge_err(t->o, "%s: item %" PRIu64 " stored: going on",
+                       t->o->stream, t->js_redo_seq);
+        t->js_redo_said = 0;
+        t->js_redo_seq = first;
+        t->js_redo_wait = 0.05; /* if it comes first again */
+        return 0;
+    }
+    until = bridge_now() + t->js_redo_wait;
+    if (t->js_redo_wait >= 2 && !t->js_redo_said) {
+        bridge_err(t->o, "%s: item %" PRIu64 " is not stored however often it "
+                   "goes (the stream holds its id %.*s%" PRIu64 " from "
+                   "elsewhere, or another publisher's messages are on %s): "
+                   "sending it again every 2 s", t->o->stream, first,
+                   (int)t->msgid_len, t->msgid, first, t->o->subject);
+        t->js_redo_said = 1;
+    }
+    t->js_redo_wait = t->js_redo_wait * 2 > 2 ? 2 : t->js_redo_wait * 2;
+    while (!bridge_stop && bridge_now() < until) {
+        struct timespec ts = {0, 10 * 1000000};
+
+        nanosleep(&ts, NULL);
+        js_update(t);
+        out_stats_tick(t);
+    }
+    return bridge_stop != 0;
+}
+
+/*
  * After a failed answer: once every answer asked for has come (or timed
  * out), the stream's last message of the subject says which of the items
  * not confirmed it holds after all (their answer lost, or never asked
@@ -373,6 +484,22 @@ static void js_recover(out_t *t, double deadline)
     }
     if (s == NATS_OK || s == NATS_NOT_FOUND)
         s = js_stream_last(t, &jo, &lseq);
+    /* The last message someone else's: out's last is found before it. */
+    for (uint64_t q = lseq; s == NATS_OK && !have && q > 1 &&
+         lseq - q < JS_STRAYS_MAX;) {
+        natsStatus gs;
+
+        q--;
+        jerr = 0;
+        gs = js_GetMsg(&last, t->js, t->o->stream, q, &jo, &jerr);
+        if (gs == NATS_OK) {
+            have = js_last_ours(t, last, &stored);
+            natsMsg_Destroy(last);
+            last = NULL;
+        } else if (gs != NATS_NOT_FOUND) {
+            s = gs; /* asked again next round */
+        }
+    }
     if (s != NATS_OK) {
         atomic_store(&t->js_broken, 1);
         if (!final) {
@@ -386,6 +513,10 @@ static void js_recover(out_t *t, double deadline)
         fifo_drop_first(&t->fifo);
         t->st.moved++;
         t->js_settled++;
+    }
+    if (!final && js_redo_pause(t)) {
+        atomic_store(&t->js_broken, 1); /* a stop came: its rounds send */
+        return;
     }
     t->expect_seq = lseq;
     for (size_t i = 0; i < t->fifo.n; i++) {
@@ -405,11 +536,177 @@ static void js_recover(out_t *t, double deadline)
     }
     if (resent > 0) {
         t->st.errors += resent;
-        bridge_err(t->o, "%s: %" PRIu64 " messages not acknowledged (%s, "
-                   "error code %d): sent again", t->o->stream, resent,
-                   natsStatus_GetText(atomic_load(&t->js_err)),
-                   atomic_load(&t->js_errcode));
+        if (atomic_load(&t->js_errcode) == JS_ERRCODE_DUPLICATE)
+            bridge_err(t->o, "%s: %" PRIu64 " messages not acknowledged (one "
+                       "taken for a duplicate): sent again", t->o->stream,
+                       resent);
+        else
+            bridge_err(t->o, "%s: %" PRIu64 " messages not acknowledged (%s, "
+                       "error code %d): sent again", t->o->stream, resent,
+                       natsStatus_GetText(atomic_load(&t->js_err)),
+                       atomic_load(&t->js_errcode));
     }
+}
+
+/*
+ * A lossless ring's stream.  The stream keeps the ring's limits and
+ * discards its oldest message beyond them (BRIDGE.md); a lossless ring's
+ * writer waits for its slowest reader instead of overwriting.  So out
+ * waits too: it sends no message that would make the stream discard one
+ * that a consumer of the stream has not acknowledged (B3), and while it
+ * waits it reads no more, and the ring's writer waits for it in turn.
+ * Consumers are asked for their acknowledgement floors only when the last
+ * answer leaves no room; with none, nothing is waited for (as a lossless
+ * ring without live readers), and they are asked again twice a second.
+ * A durable consumer is there until it is removed: out waits for one
+ * whose in is gone, and says so.
+ */
+static int subject_matches(const char *p, const char *s);
+
+/* The estimated bytes sent, up to the stream sequence number sseq (the
+ * latest mark at or below it: never more than were sent). */
+static uint64_t pace_bytes_upto(const js_pace_t *p, uint64_t sseq)
+{
+    uint64_t b = 0;
+
+    for (size_t i = 0; i < p->mn; i++) {
+        const js_mark_t *m = &p->marks[(p->mfirst + i) % JS_PACE_MARKS];
+
+        if (m->sseq > sseq)
+            break;
+        b = m->bytes;
+    }
+    return b;
+}
+
+/* Whether a message of `len` bytes, the stream's next (sseq), leaves every
+ * message after the floor in the stream. */
+static int pace_fits(const js_pace_t *p, uint64_t sseq, size_t len)
+{
+    uint64_t ahead;
+
+    if (p->none || sseq <= p->floor + 1)
+        return 1; /* the one message after the floor always fits */
+    if (p->max_msgs > 0 && sseq - p->floor > p->max_msgs)
+        return 0;
+    if (p->max_bytes > 0) {
+        ahead = p->bytes - pace_bytes_upto(p, p->floor) + len + p->over;
+        if (p->floor < p->start_seq)
+            ahead += p->start_bytes; /* held from before: at most these */
+        if (ahead > p->max_bytes)
+            return 0;
+    }
+    return 1;
+}
+
+/* The consumers' lowest floor, asked of the stream; 0, or -1 when it
+ * cannot be asked now (the last answer stands). */
+static int pace_look(out_t *t)
+{
+    js_pace_t *p = &t->pace;
+    jsConsumerInfoList *list = NULL;
+    jsErrCode jerr = 0;
+    jsOptions jo;
+    natsStatus s;
+    int none = 1;
+    uint64_t floor = 0;
+
+    jsOptions_Init(&jo);
+    jo.Wait = JS_REQ_WAIT;
+    s = js_Consumers(&list, t->js, t->o->stream, &jo, &jerr);
+    if (s != NATS_OK && s != NATS_NOT_FOUND)
+        return -1;
+    for (int i = 0; list != NULL && i < list->Count; i++) {
+        const jsConsumerInfo *ci = list->List[i];
+        const char *f = ci->Config != NULL ? ci->Config->FilterSubject : NULL;
+
+        if (f != NULL && *f != '\0' && !subject_matches(f, t->o->subject))
+            continue; /* reads none of these messages */
+        if (none || ci->AckFloor.Stream < floor) {
+            floor = ci->AckFloor.Stream;
+            snprintf(p->slowest, sizeof p->slowest, "%s",
+                     ci->Name != NULL ? ci->Name : "?");
+        }
+        none = 0;
+    }
+    jsConsumerInfoList_Destroy(list);
+    p->none = none;
+    if (!none) {
+        /* Marks at or below the floor: only the latest is needed. */
+        while (p->mn > 1 && p->marks[(p->mfirst + 1) % JS_PACE_MARKS].sseq <= floor) {
+            p->mfirst = (p->mfirst + 1) % JS_PACE_MARKS;
+            p->mn--;
+        }
+        p->floor = floor;
+    }
+    return 0;
+}
+
+/* Whether the item of `len` bytes may go now (the stream's next message):
+ * asks the consumers when the last answer leaves no room, at first at
+ * once, then after longer and longer waits (up to 50 ms) while their
+ * floor does not move; says so after 5 s. */
+static int js_paced(out_t *t, size_t len)
+{
+    js_pace_t *p = &t->pace;
+    uint64_t sseq = t->expect_seq + 1, before = p->floor;
+    double now;
+
+    if (!p->on)
+        return 1;
+    if (!p->none && pace_fits(p, sseq, len))
+        goto fits;
+    now = bridge_now();
+    if (now < p->look_at)
+        return p->none;
+    if (pace_look(t) == 0 && (p->none || p->floor != before))
+        p->backoff = 0;
+    else
+        p->backoff = p->backoff < 0.001 ? 0.001
+                     : p->backoff * 2 > 0.05 ? 0.05 : p->backoff * 2;
+    p->look_at = now + (p->none ? 0.5 : p->backoff);
+    if (pace_fits(p, sseq, len))
+        goto fits;
+    if (p->since == 0)
+        p->since = now;
+    else if (!p->said && now - p->since >= 5) {
+        bridge_err(t->o, "%s: consumer %s has acknowledged up to message %"
+                   PRIu64 " of %" PRIu64 ": waiting for it (the stream of "
+                   "a lossless ring loses none that a consumer has not "
+                   "acknowledged)", t->o->stream, p->slowest, p->floor,
+                   t->expect_seq);
+        p->said = 1;
+    }
+    return 0;
+fits:
+    if (p->said)
+        bridge_err(t->o, "%s: consumer %s goes on", t->o->stream, p->slowest);
+    p->since = 0;
+    p->said = 0;
+    return 1;
+}
+
+/* A message of `len` bytes sent as the stream's next (sseq). */
+static void pace_sent(js_pace_t *p, uint64_t sseq, size_t len)
+{
+    js_mark_t *last;
+
+    if (!p->on)
+        return;
+    p->bytes += len + p->over;
+    last = p->mn > 0 ? &p->marks[(p->mfirst + p->mn - 1) % JS_PACE_MARKS] : NULL;
+    if (last != NULL && p->bytes - last->bytes < p->step)
+        return; /* within a step of the last mark */
+    if (p->mn == JS_PACE_MARKS) {
+        /* Only with no consumer to keep them for (a floor keeps at most
+         * max_bytes / step of them): the oldest goes. */
+        p->mfirst = (p->mfirst + 1) % JS_PACE_MARKS;
+        p->mn--;
+    }
+    last = &p->marks[(p->mfirst + p->mn) % JS_PACE_MARKS];
+    last->sseq = sseq;
+    last->bytes = p->bytes;
+    p->mn++;
 }
 
 int out_js_publish(out_t *t, const void *data, size_t len, uint64_t seq,
@@ -426,9 +723,11 @@ int out_js_publish(out_t *t, const void *data, size_t len, uint64_t seq,
         return 0;
     }
     /* Nothing new while a failure is not mended (it would go after the
-     * items that failed), and room in the queue: confirmations come. */
+     * items that failed), before there is room in the queue (confirmations
+     * come), or while a lossless ring's consumers are behind. */
     while (!t->js_abandoned && t->js_fatal == NATS_OK &&
-           (atomic_load(&t->js_broken) || !fifo_room(&t->fifo, len, &off))) {
+           (atomic_load(&t->js_broken) || !fifo_room(&t->fifo, len, &off) ||
+            !js_paced(t, len))) {
         if (bridge_stop) {
             t->js_abandoned = 1;
             break;
@@ -441,6 +740,8 @@ int out_js_publish(out_t *t, const void *data, size_t len, uint64_t seq,
             nanosleep(&ts, NULL);
         }
         js_confirm(t);
+        js_update(t);
+        out_stats_tick(t);
     }
     if (t->js_fatal != NATS_OK) {
         bridge_err(t->o, "publish on %s: %s", t->o->subject,
@@ -455,6 +756,7 @@ int out_js_publish(out_t *t, const void *data, size_t len, uint64_t seq,
         return 0;
     }
     fifo_push(&t->fifo, seq, lost, data, len, off);
+    pace_sent(&t->pace, t->expect_seq + 1, len);
     /* An answer every JS_CONFIRM_EVERY items and every quarter of the
      * queue's bytes: a full queue always holds an item that asked for one
      * (what follows it is less than half the queue), whose answer makes
@@ -541,6 +843,30 @@ static int stream_takes(const jsStreamInfo *si, const char *subject)
     return !takes ? 0 : others ? 2 : 1;
 }
 
+/* A lossless ring's stream that discards its oldest messages beyond a
+ * limit: out waits for its consumers (js_paced). */
+static void pace_setup(out_t *t, const jsStreamInfo *si)
+{
+    js_pace_t *p = &t->pace;
+    const jsStreamConfig *c = si->Config;
+
+    memset(p, 0, sizeof *p);
+    if (!t->lossless || c == NULL || c->Retention != js_LimitsPolicy ||
+        c->Discard != js_DiscardOld || (c->MaxMsgs <= 0 && c->MaxBytes <= 0))
+        return;
+    p->on = 1;
+    p->max_msgs = c->MaxMsgs > 0 ? (uint64_t)c->MaxMsgs : 0;
+    p->max_bytes = c->MaxBytes > 0 ? (uint64_t)c->MaxBytes : 0;
+    p->start_seq = si->State.LastSeq;
+    p->start_bytes = si->State.Bytes;
+    /* More than the stream counts beyond the data: the subject, the
+     * headers (Scb, the id, the expectation) and its own record. */
+    p->over = strlen(t->o->subject) + OUT_HDR_MAX + 2 * t->msgid_len + 192;
+    p->step = p->max_bytes / (JS_PACE_MARKS / 2);
+    if (p->step == 0)
+        p->step = 1;
+}
+
 int out_js_setup(out_t *t)
 {
     const bridge_opts_t *o = t->o;
@@ -604,8 +930,10 @@ int out_js_setup(out_t *t)
             jsStreamInfo_Destroy(si);
             return BRIDGE_EXIT_USAGE;
         }
-        if (s == NATS_OK)
+        if (s == NATS_OK) {
             t->expect_seq = si->State.LastSeq;
+            pace_setup(t, si);
+        }
         jsStreamInfo_Destroy(si);
         si = NULL;
         if (s == NATS_OK || bridge_stop)
@@ -716,6 +1044,7 @@ void out_js_finish(out_t *t, int ok)
 
 void out_js_free(out_t *t)
 {
+    js_reap(1);
     free(t->fifo.items);
     free(t->fifo.data);
     t->fifo.items = NULL;

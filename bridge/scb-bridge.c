@@ -536,6 +536,12 @@ natsConnection *bridge_connect(const bridge_opts_t *o)
         s = natsOptions_SetReconnectBufSize(opts, 64 * 1024 * 1024);
     if (s == NATS_OK)
         s = natsOptions_SetTimeout(opts, 2000);
+    /* A write the server does not take within 2 s (stopped, or its
+     * machine gone without a word) breaks the connection, which is then
+     * made again: otherwise the write holds the connection's lock, and a
+     * stop waits for the server. */
+    if (s == NATS_OK)
+        s = natsOptions_SetWriteDeadline(opts, 2000);
     /* A bigger socket buffer batches more small messages per write. */
     if (s == NATS_OK)
         s = natsOptions_SetIOBufSize(opts, 256 * 1024);
