@@ -45,6 +45,14 @@ typedef struct js_mark {
     uint64_t sseq, bytes;
 } js_mark_t;
 
+/* A consumer of the stream as last seen (js_pace_t). */
+typedef struct js_consumer {
+    char name[64];
+    uint64_t floor;     /* its acknowledgement floor */
+    double seen;        /* when it was last listed (bridge_now) */
+} js_consumer_t;
+#define JS_PACE_CONSUMERS 16
+
 typedef struct js_pace {
     int on;                 /* lossless ring, and the stream has limits */
     uint64_t max_msgs, max_bytes; /* the stream's limits (0: none) */
@@ -53,8 +61,10 @@ typedef struct js_pace {
     uint64_t bytes, step;   /* estimated bytes sent since the start */
     js_mark_t marks[JS_PACE_MARKS];
     size_t mfirst, mn;
-    int none;               /* no consumer at the last look */
-    uint64_t floor;         /* else the lowest acknowledgement floor */
+    js_consumer_t cons[JS_PACE_CONSUMERS]; /* the consumers seen lately */
+    int ncons;
+    int none;               /* none seen lately at the last look */
+    uint64_t floor;         /* else their lowest acknowledgement floor */
     char slowest[64];       /* and the name of the consumer it is */
     double look_at, backoff; /* the next look, and the wait before it */
     double since;           /* waiting since (0: not waiting) */

@@ -599,8 +599,40 @@ static int pace_fits(const js_pace_t *p, uint64_t sseq, size_t len)
     return 1;
 }
 
-/* The consumers' lowest floor, asked of the stream; 0, or -1 when it
- * cannot be asked now (the last answer stands). */
+/* Seconds a consumer no longer listed still counts, at its last floor:
+ * in makes its consumer again (deleted, then added at the same floor)
+ * when it starts, and the stream must not discard what it had not
+ * acknowledged meanwhile. */
+#define JS_PACE_GRACE 5.0
+
+/* Consumer `name` listed now with acknowledgement floor `floor`. */
+static void pace_seen(js_pace_t *p, const char *name, uint64_t floor,
+                      double now)
+{
+    js_consumer_t *c = NULL;
+
+    for (int i = 0; i < p->ncons && c == NULL; i++)
+        if (strncmp(p->cons[i].name, name, sizeof p->cons[i].name - 1) == 0)
+            c = &p->cons[i];
+    if (c != NULL && c->seen == now && c->floor < floor)
+        return; /* two names alike in their first 63 bytes: the lower */
+    if (c == NULL && p->ncons < JS_PACE_CONSUMERS)
+        c = &p->cons[p->ncons++];
+    if (c == NULL) {
+        /* More than the table holds: the one seen longest ago goes. */
+        c = &p->cons[0];
+        for (int i = 1; i < p->ncons; i++)
+            if (p->cons[i].seen < c->seen)
+                c = &p->cons[i];
+    }
+    snprintf(c->name, sizeof c->name, "%s", name);
+    c->floor = floor;
+    c->seen = now;
+}
+
+/* The consumers' lowest floor, asked of the stream (those listed within
+ * JS_PACE_GRACE counting too); 0, or -1 when it cannot be asked now (the
+ * last answer stands). */
 static int pace_look(out_t *t)
 {
     js_pace_t *p = &t->pace;
@@ -608,36 +640,43 @@ static int pace_look(out_t *t)
     jsErrCode jerr = 0;
     jsOptions jo;
     natsStatus s;
-    int none = 1;
-    uint64_t floor = 0;
+    double now;
+    int n = 0;
 
     jsOptions_Init(&jo);
     jo.Wait = JS_REQ_WAIT;
     s = js_Consumers(&list, t->js, t->o->stream, &jo, &jerr);
     if (s != NATS_OK && s != NATS_NOT_FOUND)
         return -1;
+    now = bridge_now();
     for (int i = 0; list != NULL && i < list->Count; i++) {
         const jsConsumerInfo *ci = list->List[i];
         const char *f = ci->Config != NULL ? ci->Config->FilterSubject : NULL;
 
         if (f != NULL && *f != '\0' && !subject_matches(f, t->o->subject))
             continue; /* reads none of these messages */
-        if (none || ci->AckFloor.Stream < floor) {
-            floor = ci->AckFloor.Stream;
-            snprintf(p->slowest, sizeof p->slowest, "%s",
-                     ci->Name != NULL ? ci->Name : "?");
-        }
-        none = 0;
+        pace_seen(p, ci->Name != NULL ? ci->Name : "", ci->AckFloor.Stream, now);
     }
     jsConsumerInfoList_Destroy(list);
-    p->none = none;
-    if (!none) {
+    for (int i = 0; i < p->ncons; i++) {
+        const js_consumer_t *c = &p->cons[i];
+
+        if (now - c->seen > JS_PACE_GRACE)
+            continue; /* gone */
+        if (n == 0 || c->floor < p->floor) {
+            p->floor = c->floor;
+            snprintf(p->slowest, sizeof p->slowest, "%s", c->name);
+        }
+        p->cons[n++] = *c;
+    }
+    p->ncons = n;
+    p->none = n == 0;
+    if (!p->none) {
         /* Marks at or below the floor: only the latest is needed. */
-        while (p->mn > 1 && p->marks[(p->mfirst + 1) % JS_PACE_MARKS].sseq <= floor) {
+        while (p->mn > 1 && p->marks[(p->mfirst + 1) % JS_PACE_MARKS].sseq <= p->floor) {
             p->mfirst = (p->mfirst + 1) % JS_PACE_MARKS;
             p->mn--;
         }
-        p->floor = floor;
     }
     return 0;
 }
