@@ -75,6 +75,7 @@ typedef struct in {
     int have_sseq;       /* (not since the last subscription) */
     uint64_t sub_start;  /* the subscription's first stream number */
     int sub_checks;      /* subscribed again for its first message */
+    double cons_check;   /* when js_loop may next ask for the consumer */
     /* Tests only: SCB_BRIDGE_TEST_CRASH_AFTER=N (BEFORE=N) makes in kill
      * itself right after its Nth push (right before it, the place noted). */
     uint64_t crash_after, crash_before;
@@ -673,6 +674,35 @@ static int js_in_order(in_t *t, natsMsg *m)
     return 1;
 }
 
+/* While nothing comes, once a second at most: whether the consumer is
+ * still there.  Returns 0 when it is, or it cannot be told, -1 when it was
+ * made again (js_subscribe), or the exit status. */
+static int js_consumer_gone(in_t *t)
+{
+    jsConsumerInfo *ci = NULL;
+    jsErrCode jerr = 0;
+    jsOptions jo;
+    natsStatus s;
+    double now = bridge_now();
+    int rc;
+
+    if (now < t->cons_check)
+        return 0;
+    t->cons_check = now + 1;
+    jsOptions_Init(&jo);
+    jo.Wait = 1000;
+    s = js_GetConsumerInfo(&ci, t->js, t->o->stream, t->durable, &jo, &jerr);
+    jsConsumerInfo_Destroy(ci);
+    if (s == NATS_OK || (s != NATS_NOT_FOUND && jerr != JSConsumerNotFoundErr &&
+                         jerr != JSStreamNotFoundErr))
+        return 0;
+    bridge_err(t->o, "stream %s: consumer %s is gone: making it again from "
+               "message %" PRIu64, t->o->stream, t->durable,
+               t->have_sseq ? t->last_sseq + 1 : t->sub_start);
+    rc = js_subscribe(t, t->have_sseq ? t->last_sseq + 1 : t->sub_start, 0);
+    return rc != 0 ? rc : -1;
+}
+
 static int js_loop(in_t *t)
 {
     natsMsgList list;
@@ -697,6 +727,16 @@ static int js_loop(in_t *t)
         jerr = 0;
         s = natsSubscription_Fetch(&list, t->sub, batch,
                                    wait_ms < 10 ? 10 : wait_ms, &jerr);
+        if (s != NATS_OK || list.Count == 0) {
+            /* Nothing: the consumer may be gone (removed by hand, or with
+             * its stream): made again, from the message after the last
+             * taken. */
+            rc = js_consumer_gone(t);
+            if (rc < 0)
+                continue;
+            if (rc > 0)
+                return rc;
+        }
         if (s == NATS_TIMEOUT || (s == NATS_OK && list.Count == 0))
             continue;
         if (s != NATS_OK) {

@@ -10,6 +10,8 @@
  *         publishes COUNT messages of 64 bytes on SUBJECT (core NATS),
  *         with the header Scb and the id Nats-Msg-Id given ("-": none),
  *         PAUSE_US microseconds apart (default 0);
+ *     bridge-tool rmconsumer URL STREAM CONSUMER
+ *         removes the consumer CONSUMER of stream STREAM;
  *     bridge-tool interleave URL SUBJECT OTHER COUNT
  *         publishes COUNT items as scb bridge out would (64 bytes, "item "
  *         and the number in 58 digits and a newline; the Scb header and
@@ -29,6 +31,7 @@ static int usage(void)
 {
     fprintf(stderr, "usage: bridge-tool stream URL NAME DUPLICATES_MS SUBJECT...\n"
                     "       bridge-tool pub URL SUBJECT SCB_HEADER|- MSG_ID|- COUNT [PAUSE_US]\n"
+                    "       bridge-tool rmconsumer URL STREAM CONSUMER\n"
                     "       bridge-tool interleave URL SUBJECT OTHER COUNT\n");
     return 2;
 }
@@ -65,6 +68,21 @@ static int make_stream(natsConnection *nc, int argc, char **argv)
     jsStreamInfo_Destroy(si);
     jsCtx_Destroy(js);
     return s == NATS_OK ? 0 : fail(argv[3], s);
+}
+
+static int rm_consumer(natsConnection *nc, int argc, char **argv)
+{
+    jsCtx *js = NULL;
+    jsErrCode jerr = 0;
+    natsStatus s;
+
+    if (argc != 5)
+        return usage();
+    s = natsConnection_JetStream(&js, nc, NULL);
+    if (s == NATS_OK)
+        s = js_DeleteConsumer(js, argv[3], argv[4], NULL, &jerr);
+    jsCtx_Destroy(js);
+    return s == NATS_OK ? 0 : fail(argv[4], s);
 }
 
 static int publish(natsConnection *nc, int argc, char **argv)
@@ -140,6 +158,7 @@ int main(int argc, char **argv)
     int rc;
 
     if (argc < 3 || (strcmp(argv[1], "stream") != 0 && strcmp(argv[1], "pub") != 0 &&
+                      strcmp(argv[1], "rmconsumer") != 0 &&
                       strcmp(argv[1], "interleave") != 0))
         return usage();
     s = natsConnection_ConnectTo(&nc, argv[2]);
@@ -149,6 +168,8 @@ int main(int argc, char **argv)
         rc = make_stream(nc, argc, argv);
     else if (strcmp(argv[1], "pub") == 0)
         rc = publish(nc, argc, argv);
+    else if (strcmp(argv[1], "rmconsumer") == 0)
+        rc = rm_consumer(nc, argc, argv);
     else
         rc = interleave(nc, argc, argv);
     natsConnection_Destroy(nc);
