@@ -69,6 +69,7 @@ typedef struct js_pace {
     double look_at, backoff; /* the next look, and the wait before it */
     double since;           /* waiting since (0: not waiting) */
     int said;               /* the wait was said */
+    char waited[64];        /* for that consumer */
 } js_pace_t;
 
 typedef struct out {

@@ -714,12 +714,19 @@ static int js_paced(out_t *t, size_t len)
                    "a lossless ring loses none that a consumer has not "
                    "acknowledged)", t->o->stream, p->slowest, p->floor,
                    t->expect_seq);
+        snprintf(p->waited, sizeof p->waited, "%s", p->slowest);
         p->said = 1;
     }
     return 0;
 fits:
-    if (p->said)
-        bridge_err(t->o, "%s: consumer %s goes on", t->o->stream, p->slowest);
+    if (p->said) {
+        int listed = 0;
+
+        for (int i = 0; i < p->ncons; i++)
+            listed |= strcmp(p->cons[i].name, p->waited) == 0;
+        bridge_err(t->o, "%s: consumer %s %s", t->o->stream, p->waited,
+                   listed ? "goes on" : "is gone: going on");
+    }
     p->since = 0;
     p->said = 0;
     return 1;
@@ -776,6 +783,10 @@ int out_js_publish(out_t *t, const void *data, size_t len, uint64_t seq,
         } else {
             struct timespec ts = {0, 1000000};
 
+            /* Waiting for the consumers: what was sent without asking
+             * for an answer gets one (through the stream's last message). */
+            if (t->pace.since > 0)
+                out_js_idle(t);
             nanosleep(&ts, NULL);
         }
         js_confirm(t);
