@@ -23,8 +23,10 @@
  * process, whose unchecked teardown unlinks whatever is left.  On Linux the
  * children also die with the test process (PR_SET_PDEATHSIG).
  *
- * Time limits are the contract's and scb.h's: a timeout holds to within
- * a few ms (100 ms waits return after 100 to 115 ms), a dead reader stops
+ * Time limits are the contract's and scb.h's: a timeout is never early
+ * and not late by more than a loaded machine's scheduling (100 ms waits
+ * return after 100 to 250 ms; under ASan on two busy CPUs 125 ms has been
+ * seen), a dead reader stops
  * holding the writer back within 1 s of its death, and a wake-up is never
  * lost (a round that needs a wake-up and gets none runs into a 2 s
  * timeout, which fails the test).
@@ -64,14 +66,14 @@ START_TEST(test_pop_wait_timeouts)
     dt = ms_since(t0);
     W_ASSERT(rc == SCB_EAGAIN, "%s: scb_pop_wait(0) on an empty ring: %s", kind(flags),
              scb_strerror(rc));
-    W_ASSERT(dt < 20, "%s: scb_pop_wait(0) took %.1f ms", kind(flags), dt);
+    W_ASSERT(dt < 90, "%s: scb_pop_wait(0) took %.1f ms", kind(flags), dt);
 
     t0 = now_ns();
     rc = scb_pop_wait(hs[1], item, 100);
     dt = ms_since(t0);
     W_ASSERT(rc == SCB_ETIMEDOUT, "%s: scb_pop_wait(100) on an empty ring: %s",
              kind(flags), scb_strerror(rc));
-    W_ASSERT(dt >= 100 && dt <= 115, "%s: scb_pop_wait(100) timed out after %.2f ms",
+    W_ASSERT(dt >= 100 && dt < 250, "%s: scb_pop_wait(100) timed out after %.2f ms",
              kind(flags), dt);
 
     /* Forever, with a push from another process after 50 ms. */
@@ -127,14 +129,14 @@ START_TEST(test_push_wait_timeouts)
     rc = scb_push_wait(hs[0], item, 0);
     dt = ms_since(t0);
     W_ASSERT(rc == SCB_EAGAIN, "scb_push_wait(0) on a full ring: %s", scb_strerror(rc));
-    W_ASSERT(dt < 20, "scb_push_wait(0) took %.1f ms", dt);
+    W_ASSERT(dt < 90, "scb_push_wait(0) took %.1f ms", dt);
 
     t0 = now_ns();
     rc = scb_push_wait(hs[0], item, 100);
     dt = ms_since(t0);
     W_ASSERT(rc == SCB_ETIMEDOUT, "scb_push_wait(100) on a full ring: %s",
              scb_strerror(rc));
-    W_ASSERT(dt >= 100 && dt <= 115, "scb_push_wait(100) timed out after %.2f ms", dt);
+    W_ASSERT(dt >= 100 && dt < 250, "scb_push_wait(100) timed out after %.2f ms", dt);
     W_ASSERT(w_info_of(0).pushed == 4, "failed pushes pushed: pushed %" PRIu64,
              w_info_of(0).pushed);
 
