@@ -65,6 +65,7 @@ typedef struct js_pace {
     int ncons;
     int none;               /* none seen lately at the last look */
     uint64_t floor;         /* else their lowest acknowledgement floor */
+    uint64_t floor_bytes;   /* the estimated bytes sent up to it */
     char slowest[64];       /* and the name of the consumer it is */
     double look_at, backoff; /* the next look, and the wait before it */
     double since;           /* waiting since (0: not waiting) */

@@ -590,7 +590,7 @@ static int pace_fits(const js_pace_t *p, uint64_t sseq, size_t len)
     if (p->max_msgs > 0 && sseq - p->floor > p->max_msgs)
         return 0;
     if (p->max_bytes > 0) {
-        ahead = p->bytes - pace_bytes_upto(p, p->floor) + len + p->over;
+        ahead = p->bytes - p->floor_bytes + len + p->over;
         if (p->floor < p->start_seq)
             ahead += p->start_bytes; /* held from before: at most these */
         if (ahead > p->max_bytes)
@@ -677,6 +677,7 @@ static int pace_look(out_t *t)
             p->mfirst = (p->mfirst + 1) % JS_PACE_MARKS;
             p->mn--;
         }
+        p->floor_bytes = pace_bytes_upto(p, p->floor);
     }
     return 0;
 }
