@@ -35,7 +35,7 @@ typedef struct js_fifo {
     size_t data_cap, tail; /* the next item's bytes go at tail (or 0) */
 } js_fifo_t;
 
-/* A lossless ring's stream (out_js.c, js_paced): out sends no message
+/* A lossless ring's stream (out_pace.c): out sends no message
  * that would make the stream discard one a consumer has not acknowledged.
  * The estimated bytes of the messages sent are marked every `step` bytes
  * (the sum up to a stream sequence number), so that what lies beyond a
@@ -146,6 +146,22 @@ void out_count(out_t *t, uint64_t seq, uint64_t lost);
 /* Prints the statistics line when its time (t->next_stats) has come;
  * returns the longest wait (ms, at most 100) before the next is due. */
 int64_t out_stats_tick(out_t *t);
+
+/* Milliseconds a request about the stream may take (the client's default,
+ * 5 s, would hold up a stop while the server is away). */
+#define JS_REQ_WAIT 1000
+
+/* Whether the NATS subject pattern p ('*' a token, '>' the rest) matches
+ * the subject s (out_js.c). */
+int out_subject_matches(const char *p, const char *s);
+
+/* A lossless ring's stream (out_pace.c).  out_pace_setup: whether out
+ * waits for the consumers of the stream si describes, and its limits.
+ * out_pace_ok: whether the item of `len` bytes may go now (the stream's
+ * next message).  out_pace_sent: it went, as the stream's sseq-th. */
+void out_pace_setup(out_t *t, const jsStreamInfo *si);
+int out_pace_ok(out_t *t, size_t len);
+void out_pace_sent(js_pace_t *p, uint64_t sseq, size_t len);
 
 /* JetStream (out_js.c).  out_js_setup: the stream, made when it is not
  * there, and where a restarted out goes on from; 0 or the exit status. */
