@@ -52,10 +52,18 @@ typedef struct place {
 /* Messages taken and destroyed together (see destroy_taken). */
 #define TAKEN_MAX 256
 
+#define IN_RETIRED_MAX 64
+
 typedef struct in {
     const bridge_opts_t *o;
     natsConnection *nc;
     natsSubscription *sub;
+    /* Subscriptions replaced (js_subscribe), destroyed once the connection
+     * is closed: the client reads a message's subscription from its table
+     * and locks it later, unguarded, so one destroyed while a message for
+     * it comes is used after it is freed (seen as a hang at a stop). */
+    natsSubscription *retired[IN_RETIRED_MAX];
+    size_t nretired;
     scb_t *w;
     scb_info_t info;
     int geometry_known;  /* the first message's geometry was checked */
@@ -509,7 +517,14 @@ static int js_subscribe(in_t *t, uint64_t start, int first)
     int said = 0, said_stream = 0;
 
     if (t->sub != NULL) {
-        natsSubscription_Destroy(t->sub);
+        if (t->nretired == IN_RETIRED_MAX) {
+            /* The oldest, long replaced: no message comes for it now. */
+            natsSubscription_Destroy(t->retired[0]);
+            memmove(t->retired, t->retired + 1,
+                    (IN_RETIRED_MAX - 1) * sizeof t->retired[0]);
+            t->nretired--;
+        }
+        t->retired[t->nretired++] = t->sub;
         t->sub = NULL;
     }
     jsOptions_Init(&jo);
@@ -893,7 +908,12 @@ int bridge_in(const bridge_opts_t *o)
 done:
     destroy_taken(&t);
     bridge_print_stats(o, t.nc, &t.st);
+    /* Closed first (its reading thread ended), then the subscriptions
+     * destroyed: see retired. */
+    natsConnection_Close(t.nc);
     natsSubscription_Destroy(t.sub);
+    for (size_t i = 0; i < t.nretired; i++)
+        natsSubscription_Destroy(t.retired[i]);
     jsCtx_Destroy(t.js);
     scb_close(t.place);
     scb_close(t.w);

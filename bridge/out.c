@@ -498,6 +498,10 @@ done:
     free(buf);
     free(t.pend.buf);
     scb_close(t.r);
+    /* Closed first, its reading thread ended: the context's subscription
+     * for the answers destroyed while one comes would be used after it is
+     * freed (the client reads it from its table unguarded). */
+    natsConnection_Close(t.nc);
     jsCtx_Destroy(t.js);
     natsMsg_Destroy(t.core);
     natsConnection_Destroy(t.nc);
