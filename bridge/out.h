@@ -100,6 +100,12 @@ typedef struct out {
     atomic_int js_broken;           /* a confirmation failed: send again */
     _Atomic natsStatus js_err;      /* the last failure's status */
     _Atomic int js_errcode;         /* and JetStream error code */
+    /* The highest stream sequence number a duplicate answer named (the
+     * message stored before with the id sent), 0 if none since the last
+     * js_recover. */
+    atomic_uint_fast64_t js_dup_sseq;
+    natsStatus js_why;   /* the failure js_recover reports (main thread) */
+    int js_why_code;
     unsigned js_since;   /* items sent since the last that asked for an answer */
     size_t js_since_bytes; /* and their bytes in the queue */
     char msgid[SCB_NAME_MAX + 32];  /* "RING:" then the number */

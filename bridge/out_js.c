@@ -166,6 +166,15 @@ static uint64_t msg_seq(natsMsg *m)
     return 0;
 }
 
+/* *a = max(*a, v), whichever thread writes *a meanwhile. */
+static void atomic_max(atomic_uint_fast64_t *a, uint64_t v)
+{
+    uint_fast64_t cur = atomic_load(a);
+
+    while (v > cur && !atomic_compare_exchange_weak(a, &cur, v))
+        ;
+}
+
 /*
  * The messages the answers hand back, destroyed by the main thread
  * (js_reap), not by on_ack: the client times an answer out, and hands its
@@ -232,20 +241,18 @@ static void on_ack(jsCtx *js, natsMsg *m, jsPubAck *pa, jsPubAckErr *pae,
         atomic_store(&t->js_errcode, (int)pae->ErrCode);
         atomic_store(&t->js_broken, 1);
     } else if (pa != NULL && pa->Duplicate) {
-        /* Not stored: the stream holds a message of that id.  js_recover
-         * sends every item after the last it holds, so not one of out's
-         * (someone else's, of the same id): sent again, until the id has
-         * left the duplicate window. */
+        /* Not stored: the stream took a message of that id before, as its
+         * pa->Sequence-th.  js_recover looks at that one: out's own (its
+         * answer lost, and out's last message since gone from the stream)
+         * confirms the item; someone else's of the same id does not, and
+         * the item goes again until the id has left the duplicate
+         * window. */
         atomic_store(&t->js_err, NATS_ERR);
         atomic_store(&t->js_errcode, JS_ERRCODE_DUPLICATE);
+        atomic_max(&t->js_dup_sseq, pa->Sequence);
         atomic_store(&t->js_broken, 1);
     } else {
-        uint64_t next = msg_seq(m) + 1;
-        uint_fast64_t cur = atomic_load(&t->js_confirmed);
-
-        while (next > cur &&
-               !atomic_compare_exchange_weak(&t->js_confirmed, &cur, next))
-            ;
+        atomic_max(&t->js_confirmed, msg_seq(m) + 1);
     }
     reap_later(m);
 }
@@ -450,7 +457,7 @@ static void js_recover(out_t *t, double deadline)
     jsPubOptions po;
     jsOptions jo;
     natsMsg *last = NULL;
-    uint64_t stored = 0, lseq = 0, resent = 0;
+    uint64_t stored = 0, lseq = 0, resent = 0, dup;
     int have = 0, final = deadline > 0;
     jsErrCode jerr = 0;
     natsStatus s;
@@ -465,9 +472,20 @@ static void js_recover(out_t *t, double deadline)
         return;
     /* Every answer asked for has come: a failure from now on is new. */
     atomic_store(&t->js_broken, 0);
+    {
+        natsStatus why = atomic_exchange(&t->js_err, NATS_OK);
+        int code = atomic_exchange(&t->js_errcode, 0);
+
+        if (why != NATS_OK) {
+            t->js_why = why;
+            t->js_why_code = code;
+        }
+    }
     js_confirm(t);
-    if (t->fifo.n == 0)
+    if (t->fifo.n == 0) {
+        t->js_why = NATS_OK; /* all confirmed after all */
         return;
+    }
     jsOptions_Init(&jo);
     jo.Wait = final ? ms_left(deadline, JS_REQ_WAIT) : JS_REQ_WAIT;
     s = natsConnection_Status(t->nc) == NATS_CONN_STATUS_CONNECTED
@@ -497,6 +515,28 @@ static void js_recover(out_t *t, double deadline)
             s = gs; /* asked again next round */
         }
     }
+    /* A duplicate answer: the message the stream holds of that id. */
+    dup = atomic_exchange(&t->js_dup_sseq, 0);
+    if (s == NATS_OK && dup > 0) {
+        uint64_t n;
+
+        jerr = 0;
+        s = js_GetMsg(&last, t->js, t->o->stream, dup, &jo, &jerr);
+        if (s == NATS_OK) {
+            if (js_last_ours(t, last, &n) && (!have || n > stored)) {
+                stored = n;
+                have = 1;
+            }
+            natsMsg_Destroy(last);
+            last = NULL;
+        } else if (s == NATS_NOT_FOUND) {
+            /* Gone (purged, aged): it says nothing; sent again when the
+             * id has left the window, and in drops it if it had it. */
+            s = NATS_OK;
+        } else {
+            atomic_max(&t->js_dup_sseq, dup); /* asked again next round */
+        }
+    }
     if (s != NATS_OK) {
         atomic_store(&t->js_broken, 1);
         if (!final) {
@@ -511,11 +551,21 @@ static void js_recover(out_t *t, double deadline)
         t->st.moved++;
         t->js_settled++;
     }
+    t->expect_seq = lseq;
+    if (t->fifo.n == 0) {
+        /* All of them stored after all. */
+        if (t->js_redo_said)
+            bridge_err(t->o, "%s: item %" PRIu64 " stored: going on",
+                       t->o->stream, t->js_redo_seq);
+        t->js_redo_said = 0;
+        t->js_redo_wait = 0;
+        t->js_why = NATS_OK;
+        return;
+    }
     if (!final && js_redo_pause(t)) {
         atomic_store(&t->js_broken, 1); /* a stop came: its rounds send */
         return;
     }
-    t->expect_seq = lseq;
     for (size_t i = 0; i < t->fifo.n; i++) {
         s = js_send(t, fifo_at(&t->fifo, i),
                     i + 1 == t->fifo.n || (i + 1) % JS_CONFIRM_EVERY == 0,
@@ -533,15 +583,19 @@ static void js_recover(out_t *t, double deadline)
     }
     if (resent > 0) {
         t->st.errors += resent;
-        if (atomic_load(&t->js_errcode) == JS_ERRCODE_DUPLICATE)
+        if (t->js_why_code == JS_ERRCODE_DUPLICATE)
             bridge_err(t->o, "%s: %" PRIu64 " messages not acknowledged (one "
                        "taken for a duplicate): sent again", t->o->stream,
                        resent);
-        else
+        else if (t->js_why != NATS_OK)
             bridge_err(t->o, "%s: %" PRIu64 " messages not acknowledged (%s, "
                        "error code %d): sent again", t->o->stream, resent,
-                       natsStatus_GetText(atomic_load(&t->js_err)),
-                       atomic_load(&t->js_errcode));
+                       natsStatus_GetText(t->js_why), t->js_why_code);
+        else
+            bridge_err(t->o, "%s: %" PRIu64 " messages not confirmed by the "
+                       "stream: sent again", t->o->stream, resent);
+        t->js_why = NATS_OK;
+        t->js_why_code = 0;
     }
 }
 
@@ -693,6 +747,7 @@ int out_js_setup(out_t *t)
     natsStatus s;
     int said = 0;
 
+    reap_direct = 0;
     if (fifo_init(&t->fifo, t->info.item_size) != 0) {
         bridge_err(o, "%s", strerror(ENOMEM));
         return BRIDGE_EXIT_ERR;
@@ -733,6 +788,15 @@ int out_js_setup(out_t *t)
                 sc.MaxMsgs = (int64_t)t->info.length;
             jerr = 0;
             s = js_AddStream(&si, t->js, &sc, &jo, &jerr);
+        } else if (s == NATS_OK && si->Config != NULL &&
+                   si->Config->Retention != js_LimitsPolicy) {
+            /* Messages removed once read or unwanted: out's last message,
+             * which says where a restarted out goes on, would be gone. */
+            bridge_err(o, "stream %s keeps messages by interest or as a "
+                       "work queue: give a stream that keeps them by limits",
+                       o->stream);
+            jsStreamInfo_Destroy(si);
+            return BRIDGE_EXIT_USAGE;
         } else if (s == NATS_OK && stream_takes(si, o->subject) != 1) {
             /* Not the subject: every publish would wait for an answer that
              * never comes.  Others too: the stream's last id (which each

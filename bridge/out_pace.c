@@ -64,7 +64,12 @@ static int pace_fits(const js_pace_t *p, uint64_t sseq, size_t len)
  * acknowledged meanwhile. */
 #define JS_PACE_GRACE 5.0
 
-/* Consumer `name` listed now with acknowledgement floor `floor`. */
+/* Consumer `name` listed now with acknowledgement floor `floor`, kept in
+ * the table for its grace.  The lowest floor of those listed is taken
+ * from the whole list (pace_look); the table matters only for those no
+ * longer listed.  So with more consumers than it holds, one listed now
+ * with the highest floor makes room (or the new one is not kept): each
+ * counts while it is listed; only some lose their grace. */
 static void pace_seen(js_pace_t *p, const char *name, uint64_t floor,
                       double now)
 {
@@ -78,20 +83,21 @@ static void pace_seen(js_pace_t *p, const char *name, uint64_t floor,
     if (c == NULL && p->ncons < JS_PACE_CONSUMERS)
         c = &p->cons[p->ncons++];
     if (c == NULL) {
-        /* More than the table holds: the one seen longest ago goes. */
-        c = &p->cons[0];
-        for (int i = 1; i < p->ncons; i++)
-            if (p->cons[i].seen < c->seen)
+        for (int i = 0; i < p->ncons; i++)
+            if (p->cons[i].seen == now &&
+                (c == NULL || p->cons[i].floor > c->floor))
                 c = &p->cons[i];
+        if (c == NULL || c->floor < floor)
+            return;
     }
     snprintf(c->name, sizeof c->name, "%s", name);
     c->floor = floor;
     c->seen = now;
 }
 
-/* The consumers' lowest floor, asked of the stream (those listed within
- * JS_PACE_GRACE counting too); 0, or -1 when it cannot be asked now (the
- * last answer stands). */
+/* The consumers' lowest floor, asked of the stream: of every one listed,
+ * and of those listed within JS_PACE_GRACE.  0, or -1 when it cannot be
+ * asked now (the last answer stands). */
 static int pace_look(out_t *t)
 {
     js_pace_t *p = &t->pace;
@@ -100,7 +106,7 @@ static int pace_look(out_t *t)
     jsOptions jo;
     natsStatus s;
     double now;
-    int n = 0;
+    int n = 0, kept = 0;
 
     jsOptions_Init(&jo);
     jo.Wait = JS_REQ_WAIT;
@@ -111,10 +117,15 @@ static int pace_look(out_t *t)
     for (int i = 0; list != NULL && i < list->Count; i++) {
         const jsConsumerInfo *ci = list->List[i];
         const char *f = ci->Config != NULL ? ci->Config->FilterSubject : NULL;
+        const char *name = ci->Name != NULL ? ci->Name : "";
 
         if (f != NULL && *f != '\0' && !out_subject_matches(f, t->o->subject))
             continue; /* reads none of these messages */
-        pace_seen(p, ci->Name != NULL ? ci->Name : "", ci->AckFloor.Stream, now);
+        if (n++ == 0 || ci->AckFloor.Stream < p->floor) {
+            p->floor = ci->AckFloor.Stream;
+            snprintf(p->slowest, sizeof p->slowest, "%s", name);
+        }
+        pace_seen(p, name, ci->AckFloor.Stream, now);
     }
     jsConsumerInfoList_Destroy(list);
     for (int i = 0; i < p->ncons; i++) {
@@ -122,13 +133,13 @@ static int pace_look(out_t *t)
 
         if (now - c->seen > JS_PACE_GRACE)
             continue; /* gone */
-        if (n == 0 || c->floor < p->floor) {
+        if (n++ == 0 || c->floor < p->floor) {
             p->floor = c->floor;
             snprintf(p->slowest, sizeof p->slowest, "%s", c->name);
         }
-        p->cons[n++] = *c;
+        p->cons[kept++] = *c;
     }
-    p->ncons = n;
+    p->ncons = kept;
     p->none = n == 0;
     if (!p->none) {
         /* Marks at or below the floor: only the latest is needed. */
@@ -196,8 +207,8 @@ void out_pace_sent(js_pace_t *p, uint64_t sseq, size_t len)
 {
     js_mark_t *last;
 
-    if (!p->on)
-        return;
+    if (!p->on || p->max_bytes == 0)
+        return; /* counted in messages only: expect_seq says it all */
     p->bytes += len + p->over;
     last = p->mn > 0 ? &p->marks[(p->mfirst + p->mn - 1) % JS_PACE_MARKS] : NULL;
     if (last != NULL && p->bytes - last->bytes < p->step)
