@@ -153,13 +153,17 @@ HANDLER_CHILD = textwrap.dedent("""
     calls = {"handler": 0, "nested": 0, "raised": 0}
     depth = [0]
     armed = [False]  # the main loop's call is inside its try
+    # One Nested at a time: a signal that comes while one propagates (in
+    # the handler's finally) would replace it, one caught for two raised.
+    flying = [False]
 
     def handler(signum, frame):
         calls["handler"] += 1
         if depth[0]:
             # A second signal while the handler's own call queues.
             calls["nested"] += 1
-            if mode == "raise" and armed[0]:
+            if mode == "raise" and armed[0] and not flying[0]:
+                flying[0] = True
                 calls["raised"] += 1
                 raise Nested()
             return
@@ -186,6 +190,7 @@ HANDLER_CHILD = textwrap.dedent("""
             armed[0] = False
         except Nested:
             armed[0] = False
+            flying[0] = False
             calls["caught"] = calls.get("caught", 0) + 1
         except errors.BufferClosed:
             armed[0] = False
