@@ -349,7 +349,9 @@ START_TEST(test_dead_reader_pid_reuse)
                 "environment problem, not a library one): test_dead_reader_pid_reuse "
                 "FAILS rather than pass unchecked\n", tu_backend, (long)pid);
     W_ASSERT(sleeper == pid, "could not force the reuse of pid %ld in 20 tries", (long)pid);
-    W_ASSERT(ms_since(t0) < 500, "forcing the pid reuse took %.1f ms", ms_since(t0));
+    /* The writer looks only when it pushes: from now on, however long
+     * forcing the reuse took (seconds, on a loaded machine under ASan). */
+    t0 = now_ns();
 
     if (_i == 0) {
         dt = retry_push(t0, what);
@@ -361,7 +363,7 @@ START_TEST(test_dead_reader_pid_reuse)
         W_ASSERT(rc == SCB_OK, "%s: %s after %.1f ms", what, scb_strerror(rc), dt);
         next_push++;
     }
-    W_ASSERT(dt < 1000, "%s: the writer was free %.1f ms after the kill", what, dt);
+    W_ASSERT(dt < 1000, "%s: the writer was free %.1f ms after the pid was reused", what, dt);
     /* The process that got the id lived throughout. */
     W_ASSERT(waitpid(sleeper, &st, WNOHANG) == 0 && kill(sleeper, 0) == 0,
              "the process with the reused pid %ld is gone", (long)pid);
