@@ -8,7 +8,7 @@
  * restarted in never writes an item twice (see place_load).  Public libscb
  * API only; not here: any reordering (core NATS delivers one publisher's
  * messages in order, and a stream keeps their order, so a number lower
- * than one delivered is a duplicate).
+ * than one delivered is a duplicate).  JetStream: in_js.c.
  */
 #ifdef HAVE_CONFIG_H
 #include <config.h>
@@ -20,7 +20,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "bridge.h"
+#include "in.h"
 
 /* Messages and bytes the client may hold for in before it drops (and in
  * counts the gap): enough for a burst of a second or so. */
@@ -43,58 +43,6 @@ typedef struct place {
     uint64_t have_prev;   /* 1: the prev fields hold the item before it */
     uint64_t prev, prev_run, prev_lost;
 } place_t;
-
-/* Messages taken one after the other, without a wait, between two looks
- * at the clock for the statistics lines: a few milliseconds' worth at
- * full speed. */
-#define TICK_EVERY 4096
-
-/* Messages taken and destroyed together (see destroy_taken). */
-#define TAKEN_MAX 256
-
-#define IN_RETIRED_MAX 64
-
-typedef struct in {
-    const bridge_opts_t *o;
-    natsConnection *nc;
-    natsSubscription *sub;
-    /* Subscriptions replaced (js_subscribe), destroyed once the connection
-     * is closed: the client reads a message's subscription from its table
-     * and locks it later, unguarded, so one destroyed while a message for
-     * it comes is used after it is freed (seen as a hang at a stop). */
-    natsSubscription *retired[IN_RETIRED_MAX];
-    size_t nretired;
-    scb_t *w;
-    scb_info_t info;
-    int geometry_known;  /* the first message's geometry was checked */
-    int lossless;        /* the local ring is lossless: pushes wait */
-    uint64_t last_lost;  /* out's lost_source in the last message taken */
-    uint64_t last_run;   /* and its run (0: none given) */
-    int created;         /* in created the ring */
-    int said_nomake;     /* the source's geometry could not be made: said */
-    double next_stats;   /* when the next statistics line is due (0: never) */
-    scb_t *place;        /* RING.bridge-in, as its writer (place_load) */
-    uint64_t pushed;     /* the ring's pushed count, kept by in */
-    int first_taken;     /* first_seq is set for this run */
-    /* JetStream (o->stream): see js_setup. */
-    jsCtx *js;
-    char durable[SCB_NAME_MAX + 8]; /* the consumer's name */
-    uint64_t last_sseq;  /* the stream's number of the last message taken */
-    int have_sseq;       /* (not since the last subscription) */
-    uint64_t sub_start;  /* the subscription's first stream number */
-    int sub_checks;      /* subscribed again for its first message */
-    double cons_check;   /* when js_loop may next ask for the consumer */
-    /* Tests only: SCB_BRIDGE_TEST_CRASH_AFTER=N (BEFORE=N) makes in kill
-     * itself right after its Nth push (right before it, the place noted). */
-    uint64_t crash_after, crash_before;
-    /* Core NATS: messages taken, not destroyed yet (destroy_taken). */
-    natsMsg *taken[TAKEN_MAX];
-    int ntaken;
-    bridge_stats_t st;
-} in_t;
-
-/* JetStream: messages fetched at a time. */
-#define JS_BATCH 4096
 
 /* Opens `name` as its writer on `backend`, or (NULL) on the first backend
  * built in that has it. */
@@ -334,7 +282,7 @@ static int take_geometry(in_t *t, const bridge_hdr_t *h)
 
 /* Prints the statistics line when its time has come; returns the longest
  * wait (ms, at most 100) before the next is due. */
-static int64_t tick(in_t *t)
+int64_t in_tick(in_t *t)
 {
     int64_t wait_ms = 100;
 
@@ -368,7 +316,7 @@ static int push(in_t *t, const void *data, size_t len)
             rc = scb_push(t->w, data);
         if (rc != SCB_EAGAIN || !t->lossless || bridge_stop)
             return rc;
-        scb_wait(t->w, tick(t));
+        scb_wait(t->w, in_tick(t));
     }
 }
 
@@ -393,7 +341,7 @@ static void destroy_taken(in_t *t)
 }
 
 /* One message.  Returns 0, or the exit status. */
-static int take(in_t *t, natsMsg *m)
+int in_take(in_t *t, natsMsg *m)
 {
     bridge_hdr_t h;
     uint64_t seq, lost, gap = 0, dlost = 0;
@@ -486,315 +434,6 @@ static int take(in_t *t, natsMsg *m)
     return 0;
 }
 
-/*
- * JetStream.  in acknowledges a message only once its item is in the ring,
- * so a restarted in gets again every message after the last one it
- * acknowledged; those it had pushed already are dropped by number (its
- * place, place_load).
- */
-/* (Re)subscribes with the durable consumer made again, so that it hands
- * out the stream's messages in order from `start` (0: right after the old
- * consumer's acknowledgement floor).  A pull consumer hands a restarted in
- * the messages after the ones the killed one had fetched, and those only
- * after their acknowledgement wait: out of order, and dropped as duplicates
- * then; made again, every message not acknowledged comes again, first, in
- * the stream's order.  Nothing is subscribed until the old consumer is
- * known to be gone: one that stayed would go on past its acknowledgement
- * floor.  Requests that a cluster electing a leader, or a server going
- * away, does not answer are made again until a signal (then 0, without a
- * subscription: js_loop sees the signal).  `first`: in's first
- * subscription, where an error that waiting cannot mend (no JetStream, a
- * bad name) ends in with exit 2; later every error is waited out.  Returns
- * 0 or the exit status. */
-static int js_subscribe(in_t *t, uint64_t start, int first)
-{
-    const bridge_opts_t *o = t->o;
-    jsConsumerInfo *ci = NULL;
-    jsSubOptions so;
-    jsOptions jo;
-    jsErrCode jerr;
-    natsStatus s;
-    int said = 0, said_stream = 0;
-
-    if (t->sub != NULL) {
-        if (t->nretired == IN_RETIRED_MAX) {
-            /* The oldest, long replaced: no message comes for it now. */
-            natsSubscription_Destroy(t->retired[0]);
-            memmove(t->retired, t->retired + 1,
-                    (IN_RETIRED_MAX - 1) * sizeof t->retired[0]);
-            t->nretired--;
-        }
-        t->retired[t->nretired++] = t->sub;
-        t->sub = NULL;
-    }
-    jsOptions_Init(&jo);
-    jo.Wait = 2000;
-    for (;;) {
-        jerr = 0;
-        s = js_GetConsumerInfo(&ci, t->js, o->stream, t->durable, &jo, &jerr);
-        if (s == NATS_OK) {
-            if (start == 0)
-                start = ci->AckFloor.Stream + 1;
-            jsConsumerInfo_Destroy(ci);
-            ci = NULL;
-            jerr = 0;
-            s = js_DeleteConsumer(t->js, o->stream, t->durable, &jo, &jerr);
-        }
-        /* Gone (or never made, or no stream yet: waited for below). */
-        if (s == NATS_OK || s == NATS_NOT_FOUND || jerr == JSConsumerNotFoundErr ||
-            jerr == JSStreamNotFoundErr)
-            break;
-        if (bridge_stop)
-            return 0;
-        if (first && !bridge_js_transient(s, jerr)) {
-            bridge_err(o, "stream %s, consumer %s: %s", o->stream, t->durable,
-                       bridge_nats_err(s));
-            return BRIDGE_EXIT_USAGE;
-        }
-        bridge_js_pause(o, &said, t->durable, s);
-        tick(t);
-    }
-    jsSubOptions_Init(&so);
-    so.Stream = o->stream;
-    if (start > 1) {
-        so.Config.DeliverPolicy = js_DeliverByStartSequence;
-        so.Config.OptStartSeq = start;
-    }
-    so.Config.AckPolicy = js_AckAll;
-    so.Config.MaxAckPending = 4 * JS_BATCH;
-    so.Config.AckWait = INT64_C(30) * 1000000000;
-    for (;;) {
-        jerr = 0;
-        s = js_PullSubscribe(&t->sub, t->js, o->subject, t->durable, &jo, &so, &jerr);
-        if (s == NATS_OK)
-            break;
-        if (bridge_stop)
-            return 0;
-        if (s == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr) {
-            /* The stream is out's to make: waited for, said once. */
-            if (!said_stream)
-                bridge_err(o, "stream %s: not there yet, waiting for out to "
-                           "make it", o->stream);
-            said_stream = 1;
-            bridge_js_pause(o, &said_stream, o->stream, s);
-        } else if (first && !bridge_js_transient(s, jerr)) {
-            bridge_err(o, "stream %s, consumer %s: %s", o->stream, t->durable,
-                       bridge_nats_err(s));
-            return BRIDGE_EXIT_USAGE;
-        } else {
-            bridge_js_pause(o, &said, t->durable, s);
-        }
-        tick(t);
-    }
-    t->have_sseq = 0;
-    t->sub_start = start > 1 ? start : 1;
-    return 0;
-}
-
-static int js_setup(in_t *t)
-{
-    const bridge_opts_t *o = t->o;
-    natsStatus s;
-
-    s = natsConnection_JetStream(&t->js, t->nc, NULL);
-    if (s != NATS_OK) {
-        bridge_err(o, "JetStream: %s", bridge_nats_err(s));
-        return BRIDGE_EXIT_ERR;
-    }
-    if (o->durable != NULL) {
-        snprintf(t->durable, sizeof t->durable, "%s", o->durable);
-    } else {
-        /* scb-RING, with what a consumer name cannot hold made '_'. */
-        char *p;
-
-        snprintf(t->durable, sizeof t->durable, "scb-%s", o->ring);
-        for (p = t->durable; *p != '\0'; p++)
-            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                  (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
-                *p = '_';
-    }
-    return js_subscribe(t, 0, 1);
-}
-
-/* Whether m's item number leaves a gap after the last item taken that
- * out's lost_source does not explain (messages lost on the way). */
-static int js_gap(const in_t *t, natsMsg *m)
-{
-    const char *value;
-    bridge_hdr_t h;
-    uint64_t gap, dlost;
-
-    if (!t->st.have_seq || natsMsgHeader_Get(m, HDR_NAME, &value) != NATS_OK ||
-        value == NULL || bridge_parse_hdr(value, &h) != 0 ||
-        h.seq <= t->st.last_seq + 1)
-        return 0;
-    gap = h.seq - t->st.last_seq - 1;
-    dlost = h.run != t->last_run || h.lost < t->last_lost ? h.lost
-                                                          : h.lost - t->last_lost;
-    return dlost < gap;
-}
-
-/*
- * Whether m comes right after the last message taken, in the stream.  A
- * consumer that skips messages has lost them on the way (a fetch answered
- * while its leader was being replaced, and the answer lost): since in
- * acknowledges all before the last message of a batch (AckAll), they would
- * never come again.  So in stops the batch there, and subscribes again from
- * the first one missing.  A stream sequence further on is not enough to
- * tell: the stream may hold other subjects' messages in between, or no
- * longer hold ours (its limits); so only when m's item number also leaves
- * a gap that out's lost_source does not explain (js_gap).  The first
- * message of a subscription is checked against where it starts, while the
- * stream still holds that message: a few times at most, after which what
- * is missing is lost_upstream.  Returns 1 when m can be taken, 0 when in
- * must subscribe again (once the batch's messages are destroyed: they
- * belong to the subscription) from last_sseq + 1.
- */
-static int js_in_order(in_t *t, natsMsg *m)
-{
-    jsMsgMetaData *meta = NULL;
-    uint64_t sseq;
-
-    if (natsMsg_GetMetaData(&meta, m) != NATS_OK)
-        return 1; /* not from a consumer: take() judges it */
-    sseq = meta->Sequence.Stream;
-    jsMsgMetaData_Destroy(meta);
-    if (t->have_sseq && sseq != t->last_sseq + 1 &&
-        (sseq <= t->last_sseq || js_gap(t, m))) {
-        bridge_err(t->o, "stream %s: message %" PRIu64 " came after %"
-                   PRIu64 ": subscribing again from %" PRIu64, t->o->stream,
-                   sseq, t->last_sseq, t->last_sseq + 1);
-        return 0;
-    }
-    if (!t->have_sseq && sseq > t->sub_start && t->sub_checks < 3 && js_gap(t, m)) {
-        jsStreamInfo *si = NULL;
-        jsErrCode jerr = 0;
-        uint64_t first = 0;
-
-        if (js_GetStreamInfo(&si, t->js, t->o->stream, NULL, &jerr) == NATS_OK)
-            first = si->State.FirstSeq;
-        jsStreamInfo_Destroy(si);
-        if (first <= t->sub_start) {
-            bridge_err(t->o, "stream %s: message %" PRIu64 " came first, not %"
-                       PRIu64 ": subscribing again", t->o->stream, sseq,
-                       t->sub_start);
-            t->sub_checks++;
-            t->last_sseq = t->sub_start - 1;
-            return 0;
-        }
-    }
-    t->sub_checks = 0;
-    t->last_sseq = sseq;
-    t->have_sseq = 1;
-    return 1;
-}
-
-/* While nothing comes, once a second at most: whether the consumer is
- * still there.  Returns 0 when it is, or it cannot be told, -1 when it was
- * made again (js_subscribe), or the exit status. */
-static int js_consumer_gone(in_t *t)
-{
-    jsConsumerInfo *ci = NULL;
-    jsErrCode jerr = 0;
-    jsOptions jo;
-    natsStatus s;
-    double now = bridge_now();
-    int rc;
-
-    if (now < t->cons_check)
-        return 0;
-    t->cons_check = now + 1;
-    jsOptions_Init(&jo);
-    jo.Wait = 1000;
-    s = js_GetConsumerInfo(&ci, t->js, t->o->stream, t->durable, &jo, &jerr);
-    jsConsumerInfo_Destroy(ci);
-    if (s == NATS_OK || (s != NATS_NOT_FOUND && jerr != JSConsumerNotFoundErr &&
-                         jerr != JSStreamNotFoundErr))
-        return 0;
-    bridge_err(t->o, "stream %s: consumer %s is gone: making it again from "
-               "message %" PRIu64, t->o->stream, t->durable,
-               t->have_sseq ? t->last_sseq + 1 : t->sub_start);
-    rc = js_subscribe(t, t->have_sseq ? t->last_sseq + 1 : t->sub_start, 0);
-    return rc != 0 ? rc : -1;
-}
-
-static int js_loop(in_t *t)
-{
-    natsMsgList list;
-    jsErrCode jerr;
-    natsStatus s;
-    int rc, i, again, batch, pending;
-
-    while (!bridge_stop) {
-        int64_t wait_ms = tick(t);
-
-        /* The NATS client up to 3.4 (Debian 12 has 3.4.1) writes past the
-         * batch's array when a fetch takes k messages already pending (the
-         * rest of an earlier answer) and k is more than the batch minus k:
-         * it then asks for more and counts towards the wrong total.  Status
-         * messages among the pending ones are not taken, so no batch fits
-         * them all; a batch of 1 is always safe, and is used while any
-         * message is pending (those fetches ask the server for nothing). */
-        batch = JS_BATCH;
-        if (natsSubscription_GetPending(t->sub, &pending, NULL) == NATS_OK &&
-            pending > 0)
-            batch = 1;
-        jerr = 0;
-        s = natsSubscription_Fetch(&list, t->sub, batch,
-                                   wait_ms < 10 ? 10 : wait_ms, &jerr);
-        if (s != NATS_OK || list.Count == 0) {
-            /* Nothing: the consumer may be gone (removed by hand, or with
-             * its stream): made again, from the message after the last
-             * taken. */
-            rc = js_consumer_gone(t);
-            if (rc < 0)
-                continue;
-            if (rc > 0)
-                return rc;
-        }
-        if (s == NATS_TIMEOUT || (s == NATS_OK && list.Count == 0))
-            continue;
-        if (s != NATS_OK) {
-            if (s == NATS_CONNECTION_CLOSED || s == NATS_INVALID_SUBSCRIPTION) {
-                bridge_err(t->o, "%s: %s", t->o->subject, natsStatus_GetText(s));
-                return BRIDGE_EXIT_ERR;
-            }
-            /* The server away, a leader being elected: again. */
-            {
-                struct timespec ts = {0, 100 * 1000000};
-                nanosleep(&ts, NULL);
-            }
-            continue;
-        }
-        rc = 0;
-        again = 0;
-        for (i = 0; i < list.Count && rc == 0; i++) {
-            uint64_t before = t->st.dropped_at_stop;
-
-            if (!js_in_order(t, list.Msgs[i])) {
-                again = 1; /* this one and the rest come again */
-                break;
-            }
-            rc = take(t, list.Msgs[i]);
-            if (t->st.dropped_at_stop != before) {
-                /* Stopped with the ring full: this one and what follows
-                 * are not acknowledged, and come again. */
-                t->st.dropped_at_stop += (uint64_t)(list.Count - i - 1);
-                break;
-            }
-        }
-        /* After the batch's pushes: AckAll acknowledges all before it. */
-        if (rc == 0 && i > 0)
-            natsMsg_Ack(list.Msgs[i - 1], NULL);
-        natsMsgList_Destroy(&list);
-        if (rc == 0 && again)
-            rc = js_subscribe(t, t->last_sseq + 1, 0);
-        if (rc != 0)
-            return rc;
-    }
-    return BRIDGE_EXIT_OK;
-}
-
 int bridge_in(const bridge_opts_t *o)
 {
     in_t t;
@@ -834,11 +473,11 @@ int bridge_in(const bridge_opts_t *o)
         /* Lines while in waits for the stream, too. */
         if (o->stats_period > 0)
             t.next_stats = bridge_now() + o->stats_period;
-        if ((rc = js_setup(&t)) != 0) {
+        if ((rc = in_js_setup(&t)) != 0) {
             status = rc;
             goto done;
         }
-        status = js_loop(&t);
+        status = in_js_loop(&t);
         goto done;
     }
 
@@ -871,19 +510,19 @@ int bridge_in(const bridge_opts_t *o)
          * several per cent of its time.  A message already there needs
          * no timeout. */
         if (since_tick >= TICK_EVERY) {
-            tick(&t);
+            in_tick(&t);
             since_tick = 0;
         }
         s = natsSubscription_NextMsg(&m, t.sub, 0);
         if (s == NATS_TIMEOUT && !bridge_stop) {
             destroy_taken(&t);
             since_tick = 0;
-            s = natsSubscription_NextMsg(&m, t.sub, tick(&t));
+            s = natsSubscription_NextMsg(&m, t.sub, in_tick(&t));
         }
         if (s == NATS_OK) {
             if (drain_left > 0)
                 drain_left--;
-            rc = take(&t, m);
+            rc = in_take(&t, m);
             t.taken[t.ntaken++] = m;
             if (t.ntaken == TAKEN_MAX)
                 destroy_taken(&t);
