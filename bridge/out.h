@@ -51,7 +51,6 @@ typedef struct js_consumer {
     uint64_t floor;     /* its acknowledgement floor */
     double seen;        /* when it was last listed (bridge_now) */
 } js_consumer_t;
-#define JS_PACE_CONSUMERS 16
 
 typedef struct js_pace {
     int on;                 /* lossless ring, and the stream has limits */
@@ -61,8 +60,8 @@ typedef struct js_pace {
     uint64_t bytes, step;   /* estimated bytes sent since the start */
     js_mark_t marks[JS_PACE_MARKS];
     size_t mfirst, mn;
-    js_consumer_t cons[JS_PACE_CONSUMERS]; /* the consumers seen lately */
-    int ncons;
+    js_consumer_t *cons;    /* the consumers seen lately (allocated) */
+    int ncons, cons_cap;
     int none;               /* none seen lately at the last look */
     uint64_t floor;         /* else their lowest acknowledgement floor */
     uint64_t floor_bytes;   /* the estimated bytes sent up to it */

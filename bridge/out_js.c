@@ -382,6 +382,33 @@ static int js_last_ours(const out_t *t, natsMsg *m, uint64_t *seq)
     return 1;
 }
 
+/* Whether m, the message a duplicate answer named, is the copy of an item
+ * in the queue (of its number n): its id and Scb number this ring's, and
+ * its bytes and lost count the item's.  Another out of a ring of the same
+ * name on the stream (two hosts, one subject) writes the same ids: its
+ * item n settles nothing here. */
+static int js_dup_ours(const out_t *t, natsMsg *m, uint64_t *n)
+{
+    const char *value;
+    bridge_hdr_t h;
+
+    if (!js_last_ours(t, m, n) ||
+        natsMsgHeader_Get(m, HDR_NAME, &value) != NATS_OK || value == NULL ||
+        bridge_parse_hdr(value, &h) != 0)
+        return 0;
+    for (size_t i = 0; i < t->fifo.n; i++) {
+        const js_item_t *it = fifo_at(&t->fifo, i);
+
+        if (it->seq < *n)
+            continue;
+        return it->seq == *n && it->lost == h.lost &&
+               (size_t)natsMsg_GetDataLength(m) == it->len &&
+               (it->len == 0 ||
+                memcmp(natsMsg_GetData(m), t->fifo.data + it->off, it->len) == 0);
+    }
+    return 0;
+}
+
 /* The stream's last sequence number (its messages all out's: the subject
  * is its only one). */
 static natsStatus js_stream_last(out_t *t, jsOptions *jo, uint64_t *lseq)
@@ -484,6 +511,7 @@ static void js_recover(out_t *t, double deadline)
     js_confirm(t);
     if (t->fifo.n == 0) {
         t->js_why = NATS_OK; /* all confirmed after all */
+        atomic_store(&t->js_dup_sseq, 0);
         return;
     }
     jsOptions_Init(&jo);
@@ -523,7 +551,7 @@ static void js_recover(out_t *t, double deadline)
         jerr = 0;
         s = js_GetMsg(&last, t->js, t->o->stream, dup, &jo, &jerr);
         if (s == NATS_OK) {
-            if (js_last_ours(t, last, &n) && (!have || n > stored)) {
+            if (js_dup_ours(t, last, &n) && (!have || n > stored)) {
                 stored = n;
                 have = 1;
             }
@@ -925,6 +953,8 @@ void out_js_finish(out_t *t, int ok)
 void out_js_free(out_t *t)
 {
     js_reap(1);
+    free(t->pace.cons);
+    t->pace.cons = NULL;
     free(t->fifo.items);
     free(t->fifo.data);
     t->fifo.items = NULL;

@@ -18,6 +18,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "out.h"
@@ -67,9 +68,9 @@ static int pace_fits(const js_pace_t *p, uint64_t sseq, size_t len)
 /* Consumer `name` listed now with acknowledgement floor `floor`, kept in
  * the table for its grace.  The lowest floor of those listed is taken
  * from the whole list (pace_look); the table matters only for those no
- * longer listed.  So with more consumers than it holds, one listed now
- * with the highest floor makes room (or the new one is not kept): each
- * counts while it is listed; only some lose their grace. */
+ * longer listed.  It grows with the consumers; out of memory, one listed
+ * now with the highest floor makes room (or the new one is not kept):
+ * each counts while it is listed, only some lose their grace. */
 static void pace_seen(js_pace_t *p, const char *name, uint64_t floor,
                       double now)
 {
@@ -80,7 +81,16 @@ static void pace_seen(js_pace_t *p, const char *name, uint64_t floor,
             c = &p->cons[i];
     if (c != NULL && c->seen == now && c->floor < floor)
         return; /* two names alike in their first 63 bytes: the lower */
-    if (c == NULL && p->ncons < JS_PACE_CONSUMERS)
+    if (c == NULL && p->ncons == p->cons_cap) {
+        int cap = p->cons_cap ? 2 * p->cons_cap : 16;
+        js_consumer_t *more = realloc(p->cons, (size_t)cap * sizeof *more);
+
+        if (more != NULL) {
+            p->cons = more;
+            p->cons_cap = cap;
+        }
+    }
+    if (c == NULL && p->ncons < p->cons_cap)
         c = &p->cons[p->ncons++];
     if (c == NULL) {
         for (int i = 0; i < p->ncons; i++)
@@ -232,6 +242,7 @@ void out_pace_setup(out_t *t, const jsStreamInfo *si)
     js_pace_t *p = &t->pace;
     const jsStreamConfig *c = si->Config;
 
+    free(p->cons);
     memset(p, 0, sizeof *p);
     if (!t->lossless || c == NULL || c->Retention != js_LimitsPolicy ||
         c->Discard != js_DiscardOld || (c->MaxMsgs <= 0 && c->MaxBytes <= 0))
