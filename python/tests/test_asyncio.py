@@ -421,7 +421,9 @@ class TestAsync(Buffers):
                 os.close(b)
 
     def test_loops_in_many_threads(self):
-        w, r = self.pair(item_size=4, length=64)
+        # Room for every item: none is overwritten however far the loops
+        # lag (a loaded machine, ASan), so each must come exactly once.
+        w, r = self.pair(item_size=4, length=4096)
         errs, got, stop = [], [], threading.Event()
 
         def loop_thread():
