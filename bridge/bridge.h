@@ -96,6 +96,13 @@ const char *bridge_nats_err(natsStatus s);
  * responders is not: the server has no JetStream. */
 int bridge_js_transient(natsStatus s, jsErrCode jerr);
 
+/* The stream sequence number up to which consumer ci needs no message
+ * again: its acknowledgement floor, or more when the server reports less
+ * than it knows (a consumer made to start at sequence S says 0 until its
+ * first acknowledgement: at least S - 1; one with no acknowledgement
+ * pending has had all it was handed acknowledged: at least the last). */
+uint64_t bridge_js_floor(const jsConsumerInfo *ci);
+
 /* Before a JetStream request is made again: says once (*said) what failed,
  * then sleeps a quarter of a second, less when a signal comes. */
 void bridge_js_pause(const bridge_opts_t *o, int *said, const char *what,

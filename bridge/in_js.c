@@ -64,7 +64,7 @@ static int js_subscribe(in_t *t, uint64_t start, int first)
         s = js_GetConsumerInfo(&ci, t->js, o->stream, t->durable, &jo, &jerr);
         if (s == NATS_OK) {
             if (start == 0)
-                start = ci->AckFloor.Stream + 1;
+                start = bridge_js_floor(ci) + 1;
             jsConsumerInfo_Destroy(ci);
             ci = NULL;
             jerr = 0;

@@ -867,8 +867,10 @@ int out_js_setup(out_t *t)
         }
         bridge_js_pause(o, &said, o->stream, s);
     }
-    if (bridge_stop)
+    if (bridge_stop) {
+        natsMsg_Destroy(last); /* NULL unless it came */
         return 0; /* bridge_out stops before it sends anything */
+    }
     /* The first message expects the stream's last sequence number as it
      * was then (expect_seq), each next one more. */
     if (s == NATS_OK) {

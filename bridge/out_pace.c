@@ -128,14 +128,15 @@ static int pace_look(out_t *t)
         const jsConsumerInfo *ci = list->List[i];
         const char *f = ci->Config != NULL ? ci->Config->FilterSubject : NULL;
         const char *name = ci->Name != NULL ? ci->Name : "";
+        uint64_t floor = bridge_js_floor(ci);
 
         if (f != NULL && *f != '\0' && !out_subject_matches(f, t->o->subject))
             continue; /* reads none of these messages */
-        if (n++ == 0 || ci->AckFloor.Stream < p->floor) {
-            p->floor = ci->AckFloor.Stream;
+        if (n++ == 0 || floor < p->floor) {
+            p->floor = floor;
             snprintf(p->slowest, sizeof p->slowest, "%s", name);
         }
-        pace_seen(p, name, ci->AckFloor.Stream, now);
+        pace_seen(p, name, floor, now);
     }
     jsConsumerInfoList_Destroy(list);
     for (int i = 0; i < p->ncons; i++) {

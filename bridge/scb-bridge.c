@@ -123,6 +123,19 @@ int bridge_js_transient(natsStatus s, jsErrCode jerr)
            jerr == JSConsumerOfflineErr;
 }
 
+uint64_t bridge_js_floor(const jsConsumerInfo *ci)
+{
+    uint64_t f = ci->AckFloor.Stream;
+    const jsConsumerConfig *c = ci->Config;
+
+    if (c != NULL && c->DeliverPolicy == js_DeliverByStartSequence &&
+        c->OptStartSeq > 0 && c->OptStartSeq - 1 > f)
+        f = c->OptStartSeq - 1;
+    if (ci->NumAckPending == 0 && ci->Delivered.Stream > f)
+        f = ci->Delivered.Stream;
+    return f;
+}
+
 void bridge_js_pause(const bridge_opts_t *o, int *said, const char *what,
                      natsStatus s)
 {
