@@ -7,7 +7,9 @@
 #
 # Installs missing build dependencies (scripts/deps.sh), generates configure
 # when needed, configures (CFLAGS and friends pass through from the
-# environment, arguments go to configure), runs `make -j2` and `make check`,
+# environment, arguments go to configure), runs `make -j2` and
+# `make -j2 check` (the backends' suites still one at a time, run-suite.sh's
+# lock; the bridge, Python and command tests beside them),
 # prints the logs of failing tests, each suite's Check summary and a last line
 # "total: N passed, M failed".  Exits non-zero if anything failed or no check
 # ran.
@@ -43,10 +45,10 @@ fi
 echo "== make -j2"
 make -j2
 
-echo "== make check"
+echo "== make -j2 check"
 rm -f tests/*.log tests/*.trs test-suite.log
 status=0
-make check || status=$?
+make -j2 check || status=$?
 
 if [ "$status" -ne 0 ]; then
     for trs in tests/*.trs; do
