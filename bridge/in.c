@@ -546,7 +546,10 @@ int bridge_in(const bridge_opts_t *o)
     status = BRIDGE_EXIT_OK;
 done:
     destroy_taken(&t);
-    bridge_print_stats(o, t.nc, &t.st);
+    /* A refusal (exit 2: the stream, the geometry) is one line on stderr
+     * and no final statistics, as for bad arguments (BRIDGE.md). */
+    if (status != BRIDGE_EXIT_USAGE)
+        bridge_print_stats(o, t.nc, &t.st);
     /* Closed first (its reading thread ended), then the subscriptions
      * destroyed: see retired. */
     natsConnection_Close(t.nc);

@@ -494,7 +494,10 @@ done:
         bridge_err(o, "the server is away: %" PRIu64 " items not sent",
                    t.st.unsent);
     }
-    bridge_print_stats(o, t.nc, &t.st);
+    /* A refusal (exit 2: the stream, the geometry) is one line on stderr
+     * and no final statistics, as for bad arguments (BRIDGE.md). */
+    if (status != BRIDGE_EXIT_USAGE)
+        bridge_print_stats(o, t.nc, &t.st);
     free(buf);
     free(t.pend.buf);
     scb_close(t.r);
