@@ -34,6 +34,10 @@ typedef struct js_fifo {
     unsigned char *data;
     size_t data_cap, tail; /* the next item's bytes go at tail (or 0) */
 } js_fifo_t;
+/* Items sent and not confirmed yet, at most, and their bytes (or four of
+ * the largest, when more): out reads no more while the queue is full. */
+#define JS_FIFO_ITEMS 65536
+#define JS_FIFO_BYTES (64u * 1024u * 1024u)
 
 /* A lossless ring's stream (out_pace.c): out sends no message
  * that would make the stream discard one a consumer has not acknowledged.
@@ -159,6 +163,20 @@ int64_t out_stats_tick(out_t *t);
 /* Whether the NATS subject pattern p ('*' a token, '>' the rest) matches
  * the subject s (out_js.c). */
 int out_subject_matches(const char *p, const char *s);
+
+/* The queue (out_fifo.c).  js_fifo_size: the bytes an item of `len`
+ * bytes takes in it; js_fifo_init: 0, or -1 out of memory; js_fifo_at:
+ * the i-th oldest; js_fifo_room: where `len` bytes can go now (1, *off),
+ * or not (0: full); js_fifo_push: an item in at `off`; js_fifo_drop_first:
+ * the oldest out; js_fifo_drop_last: the newest taken back (never sent). */
+size_t js_fifo_size(size_t len);
+int js_fifo_init(js_fifo_t *f, size_t item_size);
+js_item_t *js_fifo_at(const js_fifo_t *f, size_t i);
+int js_fifo_room(const js_fifo_t *f, size_t len, size_t *off);
+void js_fifo_push(js_fifo_t *f, uint64_t seq, uint64_t lost, const void *data,
+                  size_t len, size_t off);
+void js_fifo_drop_first(js_fifo_t *f);
+void js_fifo_drop_last(js_fifo_t *f);
 
 /* A lossless ring's stream (out_pace.c).  out_pace_setup: whether out
  * waits for the consumers of the stream si describes, and its limits.

@@ -42,10 +42,6 @@
 
 /* Items sent between two that ask for an answer, at most. */
 #define JS_CONFIRM_EVERY 256
-/* Items sent and not confirmed yet, at most, and their bytes (or two of
- * the largest, when more): out reads no more while the queue is full. */
-#define JS_FIFO_ITEMS 65536
-#define JS_FIFO_BYTES (64u * 1024u * 1024u)
 /* Milliseconds an acknowledgement may take before the items it would
  * confirm count as failed. */
 #define JS_ACK_WAIT 2000
@@ -59,101 +55,6 @@
 /* Messages of others on the subject js_recover looks back over for the
  * last of out's, at most. */
 #define JS_STRAYS_MAX 16
-
-static size_t pad8(size_t n)
-{
-    return (n + 7) & ~(size_t)7;
-}
-
-/* The bytes an item of `len` bytes takes in the queue: at least 8. */
-static size_t fifo_size(size_t len)
-{
-    return pad8(len > 0 ? len : 1);
-}
-
-/* The queue of items sent and not confirmed. */
-static int fifo_init(js_fifo_t *f, size_t item_size)
-{
-    size_t big = pad8(item_size) + 8;
-
-    f->items_cap = JS_FIFO_ITEMS;
-    /* At least four of the largest (see out_js_publish). */
-    f->data_cap = big <= JS_FIFO_BYTES / JS_FIFO_ITEMS ? JS_FIFO_ITEMS * big
-                                                       : JS_FIFO_BYTES;
-    if (f->data_cap / 4 < big)
-        f->data_cap = 4 * big;
-    f->items = malloc(f->items_cap * sizeof *f->items);
-    f->data = malloc(f->data_cap);
-    f->first = f->n = f->tail = 0;
-    return f->items != NULL && f->data != NULL ? 0 : -1;
-}
-
-static js_item_t *fifo_at(const js_fifo_t *f, size_t i)
-{
-    return &f->items[(f->first + i) % f->items_cap];
-}
-
-/* Where `len` bytes can go now (1, *off), or not (0: the queue is full).
- * Bytes are kept in arrival order: from the oldest item's to tail, going
- * round the end; every item takes at least 8 bytes, so tail meets the
- * oldest item's bytes only when full. */
-static int fifo_room(const js_fifo_t *f, size_t len, size_t *off)
-{
-    size_t need = fifo_size(len), head;
-
-    if (f->n == f->items_cap)
-        return 0;
-    if (f->n == 0) {
-        *off = 0;
-        return need <= f->data_cap;
-    }
-    head = fifo_at(f, 0)->off;
-    if (f->tail > head) {
-        if (f->tail + need <= f->data_cap) {
-            *off = f->tail;
-            return 1;
-        }
-        *off = 0; /* round the end */
-        return need <= head;
-    }
-    *off = f->tail;
-    return f->tail + need <= head;
-}
-
-static void fifo_push(js_fifo_t *f, uint64_t seq, uint64_t lost,
-                      const void *data, size_t len, size_t off)
-{
-    js_item_t *it = &f->items[(f->first + f->n) % f->items_cap];
-
-    it->seq = seq;
-    it->lost = lost;
-    it->off = off;
-    it->len = len;
-    if (len > 0)
-        memcpy(f->data + off, data, len);
-    f->tail = off + fifo_size(len);
-    f->n++;
-}
-
-static void fifo_drop_first(js_fifo_t *f)
-{
-    f->first = (f->first + 1) % f->items_cap;
-    if (--f->n == 0)
-        f->first = f->tail = 0;
-}
-
-/* The last item pushed, taken back (never sent). */
-static void fifo_drop_last(js_fifo_t *f)
-{
-    const js_item_t *prev;
-
-    if (--f->n == 0) {
-        f->first = f->tail = 0;
-        return;
-    }
-    prev = fifo_at(f, f->n - 1);
-    f->tail = prev->off + fifo_size(prev->len);
-}
 
 static uint64_t msg_seq(natsMsg *m)
 {
@@ -328,7 +229,7 @@ static natsStatus js_send(out_t *t, const js_item_t *it, int answer,
     t->expect_seq++;
     if (s == NATS_OK) {
         t->js_since = answer ? 0 : t->js_since + 1;
-        t->js_since_bytes = answer ? 0 : t->js_since_bytes + fifo_size(it->len);
+        t->js_since_bytes = answer ? 0 : t->js_since_bytes + js_fifo_size(it->len);
     }
     return s;
 }
@@ -347,8 +248,8 @@ static void js_confirm(out_t *t)
 {
     uint64_t upto = atomic_load(&t->js_confirmed);
 
-    while (t->fifo.n > 0 && fifo_at(&t->fifo, 0)->seq < upto) {
-        fifo_drop_first(&t->fifo);
+    while (t->fifo.n > 0 && js_fifo_at(&t->fifo, 0)->seq < upto) {
+        js_fifo_drop_first(&t->fifo);
         t->st.moved++;
     }
 }
@@ -397,7 +298,7 @@ static int js_dup_ours(const out_t *t, natsMsg *m, uint64_t *n)
         bridge_parse_hdr(value, &h) != 0)
         return 0;
     for (size_t i = 0; i < t->fifo.n; i++) {
-        const js_item_t *it = fifo_at(&t->fifo, i);
+        const js_item_t *it = js_fifo_at(&t->fifo, i);
 
         if (it->seq < *n)
             continue;
@@ -436,7 +337,7 @@ static natsStatus js_stream_last(out_t *t, jsOptions *jo, uint64_t *lseq)
  */
 static int js_redo_pause(out_t *t)
 {
-    uint64_t first = fifo_at(&t->fifo, 0)->seq;
+    uint64_t first = js_fifo_at(&t->fifo, 0)->seq;
     double until;
 
     if (first != t->js_redo_seq || t->js_redo_wait == 0) {
@@ -574,8 +475,8 @@ static void js_recover(out_t *t, double deadline)
         }
         return;
     }
-    while (have && t->fifo.n > 0 && fifo_at(&t->fifo, 0)->seq <= stored) {
-        fifo_drop_first(&t->fifo);
+    while (have && t->fifo.n > 0 && js_fifo_at(&t->fifo, 0)->seq <= stored) {
+        js_fifo_drop_first(&t->fifo);
         t->st.moved++;
         t->js_settled++;
     }
@@ -595,7 +496,7 @@ static void js_recover(out_t *t, double deadline)
         return;
     }
     for (size_t i = 0; i < t->fifo.n; i++) {
-        s = js_send(t, fifo_at(&t->fifo, i),
+        s = js_send(t, js_fifo_at(&t->fifo, i),
                     i + 1 == t->fifo.n || (i + 1) % JS_CONFIRM_EVERY == 0,
                     deadline);
         if (s != NATS_OK) {
@@ -644,7 +545,7 @@ int out_js_publish(out_t *t, const void *data, size_t len, uint64_t seq,
      * items that failed), before there is room in the queue (confirmations
      * come), or while a lossless ring's consumers are behind. */
     while (!t->js_abandoned && t->js_fatal == NATS_OK &&
-           (atomic_load(&t->js_broken) || !fifo_room(&t->fifo, len, &off) ||
+           (atomic_load(&t->js_broken) || !js_fifo_room(&t->fifo, len, &off) ||
             !out_pace_ok(t, len))) {
         if (bridge_stop) {
             t->js_abandoned = 1;
@@ -677,20 +578,20 @@ int out_js_publish(out_t *t, const void *data, size_t len, uint64_t seq,
         t->st.lost_source = lost;
         return 0;
     }
-    fifo_push(&t->fifo, seq, lost, data, len, off);
+    js_fifo_push(&t->fifo, seq, lost, data, len, off);
     out_pace_sent(&t->pace, t->expect_seq + 1, len);
     /* An answer every JS_CONFIRM_EVERY items and every quarter of the
      * queue's bytes: a full queue always holds an item that asked for one
      * (what follows it is less than half the queue), whose answer makes
      * room. */
-    s = js_send(t, fifo_at(&t->fifo, t->fifo.n - 1),
+    s = js_send(t, js_fifo_at(&t->fifo, t->fifo.n - 1),
                 last || t->js_since + 1 >= JS_CONFIRM_EVERY ||
-                    t->js_since_bytes + fifo_size(len) >= t->fifo.data_cap / 4,
+                    t->js_since_bytes + js_fifo_size(len) >= t->fifo.data_cap / 4,
                 0);
     if (s == NATS_TIMEOUT || s == NATS_INSUFFICIENT_BUFFER) {
         /* Stopped while the client had no room: this item and all after
          * it are unsent. */
-        fifo_drop_last(&t->fifo);
+        js_fifo_drop_last(&t->fifo);
         t->js_stopped++;
         t->js_abandoned = 1;
         t->st.lost_source = lost;
@@ -776,7 +677,7 @@ int out_js_setup(out_t *t)
     int said = 0;
 
     reap_direct = 0;
-    if (fifo_init(&t->fifo, t->info.item_size) != 0) {
+    if (js_fifo_init(&t->fifo, t->info.item_size) != 0) {
         bridge_err(o, "%s", strerror(ENOMEM));
         return BRIDGE_EXIT_ERR;
     }
