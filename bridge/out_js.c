@@ -264,8 +264,9 @@ static void js_update(out_t *t)
 
 /* Whether m, the stream's last message of the subject, is one of this
  * out's ring (its id RING:SEQ, SEQ its Scb header's number), and that
- * number. */
-static int js_last_ours(const out_t *t, natsMsg *m, uint64_t *seq)
+ * number (and, unless NULL, its lost count). */
+static int js_last_ours(const out_t *t, natsMsg *m, uint64_t *seq,
+                        uint64_t *lost)
 {
     const char *value, *id;
     bridge_hdr_t h;
@@ -280,6 +281,8 @@ static int js_last_ours(const out_t *t, natsMsg *m, uint64_t *seq)
     if (strcmp(id, want) != 0)
         return 0;
     *seq = h.seq;
+    if (lost != NULL)
+        *lost = h.lost;
     return 1;
 }
 
@@ -290,19 +293,16 @@ static int js_last_ours(const out_t *t, natsMsg *m, uint64_t *seq)
  * item n settles nothing here. */
 static int js_dup_ours(const out_t *t, natsMsg *m, uint64_t *n)
 {
-    const char *value;
-    bridge_hdr_t h;
+    uint64_t lost;
 
-    if (!js_last_ours(t, m, n) ||
-        natsMsgHeader_Get(m, HDR_NAME, &value) != NATS_OK || value == NULL ||
-        bridge_parse_hdr(value, &h) != 0)
+    if (!js_last_ours(t, m, n, &lost))
         return 0;
     for (size_t i = 0; i < t->fifo.n; i++) {
         const js_item_t *it = js_fifo_at(&t->fifo, i);
 
         if (it->seq < *n)
             continue;
-        return it->seq == *n && it->lost == h.lost &&
+        return it->seq == *n && it->lost == lost &&
                (size_t)natsMsg_GetDataLength(m) == it->len &&
                (it->len == 0 ||
                 memcmp(natsMsg_GetData(m), t->fifo.data + it->off, it->len) == 0);
@@ -423,7 +423,7 @@ static void js_recover(out_t *t, double deadline)
     if (s == NATS_OK) {
         /* Only a message of this ring settles any (a forged number would
          * settle what the stream does not hold). */
-        have = js_last_ours(t, last, &stored);
+        have = js_last_ours(t, last, &stored, NULL);
         natsMsg_Destroy(last);
     }
     if (s == NATS_OK || s == NATS_NOT_FOUND)
@@ -437,7 +437,7 @@ static void js_recover(out_t *t, double deadline)
         jerr = 0;
         gs = js_GetMsg(&last, t->js, t->o->stream, q, &jo, &jerr);
         if (gs == NATS_OK) {
-            have = js_last_ours(t, last, &stored);
+            have = js_last_ours(t, last, &stored, NULL);
             natsMsg_Destroy(last);
             last = NULL;
         } else if (gs != NATS_NOT_FOUND) {
@@ -775,7 +775,7 @@ int out_js_setup(out_t *t)
     /* The first message expects the stream's last sequence number as it
      * was then (expect_seq), each next one more. */
     if (s == NATS_OK) {
-        t->have_stored = js_last_ours(t, last, &t->stored_seq);
+        t->have_stored = js_last_ours(t, last, &t->stored_seq, NULL);
         natsMsg_Destroy(last);
         if (!t->have_stored) {
             /* Another ring's, or none of out's: its number says nothing. */
