@@ -536,7 +536,28 @@ int out_js_publish(out_t *t, const void *data, size_t len, uint64_t seq,
 
     if (t->have_stored && seq <= t->stored_seq) {
         /* Already in the stream (a restarted out reads the ring from its
-         * oldest item): not sent again. */
+         * oldest item): not sent again.  The item of the last message's
+         * number, when the ring still holds it, must be that message's
+         * bytes: another's message with the id of a later item (or a ring
+         * made again since that has had as many pushed) would have out
+         * skip items that never reached the stream.  Nothing after it has
+         * been sent yet: out refuses the stream rather than lose them. */
+        if (seq == t->stored_seq && t->stored_data != NULL) {
+            int same = len == t->stored_len &&
+                       (len == 0 || memcmp(data, t->stored_data, len) == 0);
+
+            free(t->stored_data);
+            t->stored_data = NULL;
+            if (!same) {
+                bridge_err(t->o, "stream %s: its last message of %s, with the "
+                           "id %s%" PRIu64 ", is not item %" PRIu64 " of %s "
+                           "(other bytes): give another stream, or remove "
+                           "this one", t->o->stream, t->o->subject, t->msgid,
+                           seq, seq, t->o->ring);
+                t->refused = 1;
+                return -1;
+            }
+        }
         t->st.duplicates++;
         t->st.lost_source = lost;
         return 0;
@@ -776,6 +797,17 @@ int out_js_setup(out_t *t)
      * was then (expect_seq), each next one more. */
     if (s == NATS_OK) {
         t->have_stored = js_last_ours(t, last, &t->stored_seq, NULL);
+        if (t->have_stored) {
+            t->stored_len = (size_t)natsMsg_GetDataLength(last);
+            t->stored_data = malloc(t->stored_len + 1);
+            if (t->stored_data == NULL) {
+                natsMsg_Destroy(last);
+                bridge_err(o, "%s", strerror(ENOMEM));
+                return BRIDGE_EXIT_ERR;
+            }
+            if (t->stored_len > 0)
+                memcpy(t->stored_data, natsMsg_GetData(last), t->stored_len);
+        }
         natsMsg_Destroy(last);
         if (!t->have_stored) {
             /* Another ring's, or none of out's: its number says nothing. */
@@ -856,6 +888,8 @@ void out_js_finish(out_t *t, int ok)
 void out_js_free(out_t *t)
 {
     js_reap(1);
+    free(t->stored_data);
+    t->stored_data = NULL;
     free(t->pace.cons);
     t->pace.cons = NULL;
     free(t->fifo.items);
