@@ -10,7 +10,8 @@
  * answer leaves no room; with none, nothing is waited for (as a lossless
  * ring without live readers), and they are asked again twice a second.
  * A durable consumer is there until it is removed: out waits for one
- * whose in is gone, and says so.
+ * whose in is gone, and says so; and, when that one goes on while another
+ * holds out back, says so again (naming the other after 5 s).
  */
 #ifdef HAVE_CONFIG_H
 #include <config.h>
@@ -163,6 +164,28 @@ static int pace_look(out_t *t)
     return 0;
 }
 
+/* Whether consumer `name` is (one of) the slowest: listed, at the floor. */
+static int pace_holds(const js_pace_t *p, const char *name)
+{
+    for (int i = 0; i < p->ncons; i++)
+        if (strcmp(p->cons[i].name, name) == 0)
+            return p->cons[i].floor <= p->floor;
+    return 0;
+}
+
+/* The consumer out said it waited for goes on, or is gone (`after`: what
+ * out does then, "" while another holds it back). */
+static void pace_said_goes_on(const out_t *t, const char *after)
+{
+    const js_pace_t *p = &t->pace;
+    int listed = 0;
+
+    for (int i = 0; i < p->ncons; i++)
+        listed |= strcmp(p->cons[i].name, p->waited) == 0;
+    bridge_err(t->o, "%s: consumer %s %s%s", t->o->stream, p->waited,
+               listed ? "goes on" : "is gone", listed ? "" : after);
+}
+
 /* Asks the consumers when the last answer leaves no room, at first at
  * once, then after longer and longer waits (up to 50 ms) while their
  * floor does not move; says so after 5 s. */
@@ -187,6 +210,13 @@ int out_pace_ok(out_t *t, size_t len)
     p->look_at = now + (p->none ? 0.5 : p->backoff);
     if (pace_fits(p, sseq, len))
         goto fits;
+    if (p->said && !pace_holds(p, p->waited)) {
+        /* The one named goes on (or is gone), another holds out back:
+         * said so now, and that one's name if it does for 5 s. */
+        pace_said_goes_on(t, "");
+        p->said = 0;
+        p->since = now;
+    }
     if (p->since == 0)
         p->since = now;
     else if (!p->said && now - p->since >= 5) {
@@ -200,14 +230,8 @@ int out_pace_ok(out_t *t, size_t len)
     }
     return 0;
 fits:
-    if (p->said) {
-        int listed = 0;
-
-        for (int i = 0; i < p->ncons; i++)
-            listed |= strcmp(p->cons[i].name, p->waited) == 0;
-        bridge_err(t->o, "%s: consumer %s %s", t->o->stream, p->waited,
-                   listed ? "goes on" : "is gone: going on");
-    }
+    if (p->said)
+        pace_said_goes_on(t, ": going on");
     p->since = 0;
     p->said = 0;
     return 1;
