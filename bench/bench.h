@@ -4,8 +4,9 @@
  *   scb-bench.c   options, the list of cases, the main loop
  *   harness.c     processes: fork, CPU pinning, the start barrier, deadlines,
  *                 reaping, and removing what a run created on every exit path
- *   cases.c       the libscb cases (throughput, round trip, and the neighbour
- *                 experiment of --neighbour), public API only
+ *   cases.c       the libscb cases (throughput and round trip), public API
+ *                 only
+ *   neighbour.c   the neighbour experiment of --neighbour, public API only
  *   records.c     the record cases (SCB_RECORDS rings, zero-copy), and the
  *                 pipe carrying the same records they are compared with
  *   baselines.c   the same measurements through a pipe, a Unix domain socket
@@ -304,9 +305,9 @@ int bench_take_samples(const struct bench_opts *o, uint64_t *samples,
                        char *why, size_t whylen);
 
 /*
- * The neighbour experiment (--neighbour): a CPU-bound process alone on one
- * CPU while two processes on another ping-pong an item through two rings,
- * sleeping in scb_pop_wait every round.
+ * The neighbour experiment (--neighbour, neighbour.c): a CPU-bound process
+ * alone on one CPU while two processes on another ping-pong an item through
+ * two rings, sleeping in scb_pop_wait every round.
  */
 enum bench_traffic {
     NB_QUIET,   /* no ring traffic: the neighbour alone */
@@ -343,15 +344,20 @@ struct bench_stream_arg {
 int bench_window_done(struct bench_ctl *ctl, uint64_t *t0, uint64_t start,
                       uint64_t now, uint64_t pushed, const struct bench_stream_arg *a);
 
-/* Rings of a run (cases.c), for records.c too.  bench_make_ring names a new
- * ring, tracks it for removal and creates it as create_ring does (the
- * writer role given up at once), with the run's flags added; returns 0, 1
- * (SCB_ENOTSUP: skip) or -1 (why).  bench_unlink_names is a before_go: the
- * processes have opened the rings, their names can go. */
+/* Rings of a run (cases.c), for records.c and neighbour.c too.
+ * bench_create_ring creates the ring `name` and gives up its writer role at
+ * once; *in_force (may be NULL) receives the flags scb_info reports for it;
+ * returns 0, 1 (SCB_ENOTSUP: skip) or -1 (why).  bench_make_ring names a
+ * new ring, tracks it for removal and creates it so, with the run's flags
+ * added.  bench_unlink_names is a before_go: the processes have opened the
+ * rings, their names can go. */
 struct bench_names {
     const char *name[2];
     const char *backend;
 };
+int bench_create_ring(const char *name, const char *backend, uint32_t item_size,
+                      uint64_t length, uint32_t flags, uint32_t max_readers,
+                      uint32_t *in_force, char *why, size_t whylen);
 int bench_make_ring(char *name, size_t namelen, const char *backend,
                     uint32_t item_size, uint64_t length, uint32_t flags,
                     uint32_t max_readers, char *why, size_t whylen);
@@ -363,6 +369,24 @@ int bench_open_ring(scb_t **h, const char *name, const char *backend,
                     uint32_t flags, const char *label, int index);
 /* Writes all n bytes to fd; 0 or -1 (errno). */
 int bench_write_all(int fd, const unsigned char *p, size_t n);
+
+/* A ping-pong of 8-byte items through two rings (cases.c), for neighbour.c
+ * too.  In a child: bench_lat_recv receives one item into *seq, spinning on
+ * scb_pop or sleeping in scb_pop_wait, not past the monotonic time `limit`;
+ * bench_lat_send pushes seq.  Each returns CHILD_OK or the code to exit
+ * with, after saying why. */
+struct bench_lat_arg {
+    const char *label;
+    const char *name[2];   /* [0] ping -> pong, [1] pong -> ping */
+    const char *backend;
+    int wait;              /* scb_pop_wait instead of spinning on scb_pop */
+    uint64_t warm, rounds;
+    uint64_t limit_ns;
+};
+int bench_lat_recv(scb_t *r, const struct bench_lat_arg *a, int index,
+                   uint64_t limit, uint64_t *seq);
+int bench_lat_send(scb_t *w, const struct bench_lat_arg *a, int index,
+                   uint64_t seq);
 
 /* --- bridge.c ------------------------------------------------------------ */
 

@@ -13,25 +13,16 @@
  * Round trip: two rings of 8-byte items, one each way, between a pinger and
  * a ponger, either spinning on scb_pop or sleeping in scb_pop_wait.
  *
- * Neighbour (--neighbour): what a sleeping ping-pong costs a CPU-bound
- * process on another CPU, with full fences and with asymmetric barriers;
- * its section at the end says how.
+ * The neighbour experiment of --neighbour (neighbour.c) makes its rings
+ * and bounces its items with the functions here (bench.h).
  */
 #ifdef HAVE_CONFIG_H
 #include <config.h>
 #endif
 
-#include <errno.h>
 #include <inttypes.h>
 #include <sched.h>
 #include <stdlib.h>
-#ifdef __linux__
-#include <sys/syscall.h>
-#include <unistd.h>
-#ifdef SYS_membarrier
-#include <linux/membarrier.h>
-#endif
-#endif
 
 #include <scb.h>
 
@@ -284,9 +275,9 @@ void bench_unlink_names(void *varg)
 /* Creates the ring `name` and gives up its writer role at once: the name
  * exists, and the writer process takes the role over.  *in_force (may be
  * NULL) receives the flags scb_info reports for it. */
-static int create_ring(const char *name, const char *backend, uint32_t item_size,
-                       uint64_t length, uint32_t flags, uint32_t max_readers,
-                       uint32_t *in_force, char *why, size_t whylen)
+int bench_create_ring(const char *name, const char *backend, uint32_t item_size,
+                      uint64_t length, uint32_t flags, uint32_t max_readers,
+                      uint32_t *in_force, char *why, size_t whylen)
 {
     scb_config_t cfg;
     scb_info_t info;
@@ -340,7 +331,7 @@ void bench_remove_ring(const char *name, const char *backend)
     bench_untrack_ring(name);
 }
 
-/* As create_ring, under a new name, with the flags of the run added;
+/* As bench_create_ring, under a new name, with the flags of the run added;
  * tracked for removal before it exists (bench.h). */
 int bench_make_ring(char *name, size_t namelen, const char *backend,
                     uint32_t item_size, uint64_t length, uint32_t flags,
@@ -350,8 +341,9 @@ int bench_make_ring(char *name, size_t namelen, const char *backend,
 
     bench_ring_name(name, namelen);
     bench_track_ring(name, backend);
-    rc = create_ring(name, backend, item_size, length, flags | bench_create_flags,
-                     max_readers, NULL, why, whylen);
+    rc = bench_create_ring(name, backend, item_size, length,
+                           flags | bench_create_flags, max_readers, NULL, why,
+                           whylen);
     if (rc != 0)
         bench_remove_ring(name, backend);
     return rc;
@@ -421,18 +413,9 @@ int bench_scb_tput(const struct bench_tput *tc, const struct bench_opts *o,
 
 /* --- round trips ---------------------------------------------------------- */
 
-struct lat_arg {
-    const char *label;
-    const char *name[2];   /* [0] ping -> pong, [1] pong -> ping */
-    const char *backend;
-    int wait;              /* scb_pop_wait instead of spinning on scb_pop */
-    uint64_t warm, rounds;
-    uint64_t limit_ns;
-};
-
 /* Receives one item into *seq: spinning, or sleeping in scb_pop_wait. */
-static int lat_recv(scb_t *r, const struct lat_arg *a, int index,
-                    uint64_t limit, uint64_t *seq)
+int bench_lat_recv(scb_t *r, const struct bench_lat_arg *a, int index,
+                   uint64_t limit, uint64_t *seq)
 {
     unsigned char item[8];
     unsigned spins = 0;
@@ -461,7 +444,8 @@ static int lat_recv(scb_t *r, const struct lat_arg *a, int index,
     }
 }
 
-static int lat_send(scb_t *w, const struct lat_arg *a, int index, uint64_t seq)
+int bench_lat_send(scb_t *w, const struct bench_lat_arg *a, int index,
+                   uint64_t seq)
 {
     unsigned char item[8];
     int rc;
@@ -477,7 +461,7 @@ static int lat_send(scb_t *w, const struct lat_arg *a, int index, uint64_t seq)
 
 /* One round of the pinger (bench_round_fn). */
 struct lat_round {
-    const struct lat_arg *a;
+    const struct bench_lat_arg *a;
     int index;
     scb_t *w, *r;
 };
@@ -485,15 +469,16 @@ struct lat_round {
 static int lat_round(void *ctx, uint64_t seq, uint64_t limit, uint64_t *got)
 {
     struct lat_round *c = ctx;
-    int code = lat_send(c->w, c->a, c->index, seq);
+    int code = bench_lat_send(c->w, c->a, c->index, seq);
 
-    return code == CHILD_OK ? lat_recv(c->r, c->a, c->index, limit, got) : code;
+    return code == CHILD_OK ? bench_lat_recv(c->r, c->a, c->index, limit, got)
+                            : code;
 }
 
 /* index 0, the pinger: sends i, waits for i back, times the round. */
 static int lat_ping(struct bench_ctl *ctl, int index, void *varg)
 {
-    const struct lat_arg *a = varg;
+    const struct bench_lat_arg *a = varg;
     scb_t *w = NULL, *r = NULL;
     int code;
 
@@ -514,7 +499,7 @@ static int lat_ping(struct bench_ctl *ctl, int index, void *varg)
 /* index 1, the ponger: sends back every item it receives. */
 static int lat_pong(struct bench_ctl *ctl, int index, void *varg)
 {
-    const struct lat_arg *a = varg;
+    const struct bench_lat_arg *a = varg;
     scb_t *w = NULL, *r = NULL;
     uint64_t i, got, limit;
     int code;
@@ -526,7 +511,7 @@ static int lat_pong(struct bench_ctl *ctl, int index, void *varg)
         code = bench_child_ready(ctl, index);
     limit = bench_now() + a->limit_ns;
     for (i = 0; code == CHILD_OK && i < a->warm + a->rounds; i++) {
-        code = lat_recv(r, a, index, limit, &got);
+        code = bench_lat_recv(r, a, index, limit, &got);
         if (code != CHILD_OK)
             break;
         if (got != i) {
@@ -535,7 +520,7 @@ static int lat_pong(struct bench_ctl *ctl, int index, void *varg)
             code = CHILD_FAIL;
             break;
         }
-        code = lat_send(w, a, index, got);
+        code = bench_lat_send(w, a, index, got);
     }
     scb_close(w);
     scb_close(r);
@@ -565,7 +550,7 @@ int bench_scb_latency(enum bench_lat kind, const char *backend,
     char n0[SCB_NAME_MAX + 1], n1[SCB_NAME_MAX + 1], label[64];
     struct bench_names names = {{n0, n1}, backend};
     struct bench_child kids[2];
-    struct lat_arg a;
+    struct bench_lat_arg a;
     int rc;
 
     snprintf(label, sizeof label, "%s round trip (%s)", backend,
@@ -615,361 +600,4 @@ int bench_take_samples(const struct bench_opts *o, uint64_t *samples,
                        char *why, size_t whylen)
 {
     return take_samples(o, samples, why, whylen);
-}
-
-/* --- a CPU-bound neighbour of sleeping ping-pong (--neighbour) ------------ */
-
-/*
- * Process 0, the neighbour, alone on one CPU, does integer work and counts
- * it.  Processes 1 and 2, the pinger and the ponger, share another CPU and
- * bounce an 8-byte item through two rings with SCB_SPIN_US=0, so that each
- * sleeps in scb_pop_wait every round.  On rings made with SCB_ASYM_BARRIERS
- * every such sleep issues membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED), which
- * interrupts the neighbour's CPU when the neighbour is registered for it:
- * the neighbour's rate tells what that costs a bystander.
- *
- * Registration for membarrier belongs to the address space and is inherited
- * across fork.  Were the parent registered, every neighbour would be, so the
- * parent never creates or opens a ring with asymmetric barriers: a child
- * creates the rings (nb_creator), and the neighbour checks its registration
- * where the kernel can tell (MEMBARRIER_CMD_GET_REGISTRATIONS, Linux 6.3).
- */
-
-#if defined(__linux__) && defined(SYS_membarrier)
-#define NB_HAVE_MEMBARRIER 1
-#define NB_CMD_GET_REGISTRATIONS (1 << 9) /* Linux 6.3; older headers lack it */
-#endif
-
-#define NB_BLOCK 65536          /* loop turns between clock reads */
-#define NB_STOP UINT64_MAX      /* the pinger's last item: the ponger stops */
-
-struct nb_arg {
-    struct lat_arg lat;     /* the rings, the label, the deadline */
-    uint32_t flags;         /* nb_creator: create flags of the rings */
-    int registered;         /* the neighbour registers for membarrier */
-    uint64_t warm_ns, dur_ns;
-};
-
-/* What a neighbour does, NB_BLOCK turns of a dependent chain of shifts and
- * exclusive ors: no memory traffic, nothing a compiler can fold away. */
-static uint64_t nb_block(uint64_t x)
-{
-    int i;
-
-    for (i = 0; i < NB_BLOCK; i++) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-    }
-    return x;
-}
-
-static volatile uint64_t nb_sink;
-
-/* Registers the neighbour for membarrier if asked, and checks that it is
- * registered exactly then. */
-static int nb_registration(const struct nb_arg *a, int index)
-{
-#ifdef NB_HAVE_MEMBARRIER
-    long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0), regs;
-
-    if (a->registered &&
-        syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0, 0) != 0) {
-        bench_child_error(a->lat.label, index, "membarrier register: %s",
-                          strerror(errno));
-        return CHILD_FAIL;
-    }
-    if (cmds < 0 || !(cmds & NB_CMD_GET_REGISTRATIONS))
-        return CHILD_OK; /* the kernel cannot tell */
-    regs = syscall(SYS_membarrier, NB_CMD_GET_REGISTRATIONS, 0, 0);
-    if (regs >= 0 &&
-        ((regs & MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED) != 0) != a->registered) {
-        bench_child_error(a->lat.label, index, "%s",
-                          a->registered ? "not registered for membarrier after "
-                                          "registering"
-                                        : "registered for membarrier without "
-                                          "registering (inherited from the parent?)");
-        return CHILD_FAIL;
-    }
-    return CHILD_OK;
-#else
-    if (a->registered) {
-        bench_child_error(a->lat.label, index, "no membarrier on this system");
-        return CHILD_FAIL;
-    }
-    return CHILD_OK;
-#endif
-}
-
-/* index 0: the warm-up, then the window; publishes t0 and p0 (0, only a mark
- * that the window opened) at its start, done at its end. */
-static int nb_neighbour(struct bench_ctl *ctl, int index, void *varg)
-{
-    const struct nb_arg *a = varg;
-    uint64_t x = 0x9e3779b97f4a7c15ull, start, now, t0, turns = 0;
-    int code;
-
-    code = nb_registration(a, index);
-    if (code == CHILD_OK)
-        code = bench_child_ready(ctl, index);
-    if (code != CHILD_OK)
-        return code;
-    start = now = bench_now();
-    while (now - start < a->warm_ns) {
-        x = nb_block(x);
-        now = bench_now();
-    }
-    if (atomic_load_explicit(&ctl->go, memory_order_relaxed) < 0)
-        return CHILD_ABORT;
-    t0 = now;
-    ctl->t0 = t0;
-    /* Publishes t0; pairs with the pinger's acquire load of p0. */
-    atomic_store_explicit(&ctl->p0, 0, memory_order_release);
-    do {
-        x = nb_block(x);
-        turns += NB_BLOCK;
-        now = bench_now();
-    } while (now - t0 < a->dur_ns);
-    nb_sink = x;
-    ctl->proc[index].t_end = now;
-    ctl->proc[index].window = turns;
-    atomic_store_explicit(&ctl->done, 1, memory_order_release);
-    return CHILD_OK;
-}
-
-/* index 1: sends i, waits for i back, until the neighbour's window closed;
- * counts the rounds from the window's start. */
-static int nb_ping(struct bench_ctl *ctl, int index, void *varg)
-{
-    const struct nb_arg *a = varg;
-    const struct lat_arg *la = &a->lat;
-    scb_t *w = NULL, *r = NULL;
-    uint64_t i, r0 = 0, got, limit, t_end = 0;
-    unsigned char stop[8];
-    int code, counting = 0, done;
-
-    code = bench_open_ring(&r, la->name[1], la->backend, 0, la->label, index);
-    if (code == CHILD_OK)
-        code = bench_open_ring(&w, la->name[0], la->backend, SCB_WRITER, la->label,
-                               index);
-    if (code == CHILD_OK)
-        code = bench_child_ready(ctl, index);
-    limit = bench_now() + la->limit_ns;
-    for (i = 0; code == CHILD_OK; i++) {
-        /* done first: once it is seen, so is p0, which was published before
-         * it; the count never starts from before the window. */
-        done = atomic_load_explicit(&ctl->done, memory_order_acquire);
-        if (!counting &&
-            atomic_load_explicit(&ctl->p0, memory_order_acquire) != BENCH_NO_P0) {
-            r0 = i;
-            counting = 1;
-        }
-        if (done) {
-            t_end = bench_now();
-            break;
-        }
-        code = lat_send(w, la, index, i);
-        if (code == CHILD_OK)
-            code = lat_recv(r, la, index, limit, &got);
-        if (code == CHILD_OK && got != i) {
-            bench_child_error(la->label, index, "reply %" PRIu64 " to %" PRIu64,
-                              got, i);
-            code = CHILD_FAIL;
-        }
-    }
-    if (code == CHILD_OK) {
-        ctl->proc[index].t_end = t_end;
-        ctl->proc[index].window = i - r0;
-    }
-    if (w != NULL) {
-        bench_put_seq(stop, NB_STOP);
-        (void)scb_push(w, stop); /* the ponger stops at once */
-    }
-    scb_close(w);
-    scb_close(r);
-    return code;
-}
-
-/* index 2: sends back every item it receives, until NB_STOP. */
-static int nb_pong(struct bench_ctl *ctl, int index, void *varg)
-{
-    const struct nb_arg *a = varg;
-    const struct lat_arg *la = &a->lat;
-    scb_t *w = NULL, *r = NULL;
-    uint64_t i, got, limit;
-    int code;
-
-    code = bench_open_ring(&r, la->name[0], la->backend, 0, la->label, index);
-    if (code == CHILD_OK)
-        code = bench_open_ring(&w, la->name[1], la->backend, SCB_WRITER, la->label,
-                               index);
-    if (code == CHILD_OK)
-        code = bench_child_ready(ctl, index);
-    limit = bench_now() + la->limit_ns;
-    for (i = 0; code == CHILD_OK; i++) {
-        code = lat_recv(r, la, index, limit, &got);
-        if (code != CHILD_OK || got == NB_STOP)
-            break;
-        if (got != i) {
-            bench_child_error(la->label, index, "got %" PRIu64 ", expected %" PRIu64,
-                              got, i);
-            code = CHILD_FAIL;
-            break;
-        }
-        code = lat_send(w, la, index, got);
-    }
-    scb_close(w);
-    scb_close(r);
-    return code;
-}
-
-/* A child, so that the parent never registers for membarrier: creates the
- * rings and reports the flags in force on the first. */
-static int nb_creator(struct bench_ctl *ctl, int index, void *varg)
-{
-    const struct nb_arg *a = varg;
-    uint32_t in_force = 0;
-    char why[256];
-    int i;
-
-    for (i = 0; i < 2 && a->lat.name[i] != NULL; i++) {
-        if (create_ring(a->lat.name[i], a->lat.backend, 8, 64, a->flags, 0,
-                        i == 0 ? &in_force : NULL, why, sizeof why) != 0) {
-            bench_child_error(a->lat.label, index, "%s", why);
-            return CHILD_FAIL;
-        }
-    }
-    ctl->proc[index].ring_flags = in_force;
-    return bench_child_ready(ctl, index);
-}
-
-/* Names the rings of a->lat.name (one or two), tracks them, and has a child
- * create them with a->flags.  *in_force: the flags scb_info reported. */
-static int nb_make_rings(struct nb_arg *a, char *n0, char *n1, size_t len,
-                         uint32_t *in_force, char *why, size_t whylen)
-{
-    struct bench_child kid;
-    int rc;
-
-    bench_ring_name(n0, len);
-    bench_track_ring(n0, a->lat.backend);
-    a->lat.name[0] = n0;
-    a->lat.name[1] = NULL;
-    if (n1 != NULL) {
-        bench_ring_name(n1, len);
-        bench_track_ring(n1, a->lat.backend);
-        a->lat.name[1] = n1;
-    }
-    memset(&kid, 0, sizeof kid);
-    kid.fn = nb_creator;
-    kid.arg = a;
-    kid.cpu = -1;
-    kid.role = "ring creator";
-    rc = bench_run(&kid, 1, 10000000000ull, NULL, NULL, why, whylen);
-    *in_force = bench_ctl()->proc[0].ring_flags;
-    if (rc != 0) {
-        bench_remove_ring(n0, a->lat.backend);
-        if (n1 != NULL)
-            bench_remove_ring(n1, a->lat.backend);
-    }
-    return rc;
-}
-
-int bench_neighbour_probe(const char *backend, int *asym, char *why, size_t whylen)
-{
-    char n0[SCB_NAME_MAX + 1];
-    struct nb_arg a;
-    uint32_t in_force = 0;
-    int rc;
-
-    memset(&a, 0, sizeof a);
-    a.lat.label = "neighbour: membarrier probe";
-    a.lat.backend = backend;
-    a.flags = SCB_ASYM_BARRIERS;
-    rc = nb_make_rings(&a, n0, NULL, sizeof n0, &in_force, why, whylen);
-    if (rc != 0)
-        return rc;
-    bench_remove_ring(n0, backend);
-    *asym = (in_force & SCB_ASYM_BARRIERS) != 0;
-    return 0;
-}
-
-const char *bench_traffic_name(enum bench_traffic t)
-{
-    return t == NB_QUIET    ? "none"
-           : t == NB_FENCES ? "ping-pong, full fences"
-                            : "ping-pong, SCB_ASYM_BARRIERS";
-}
-
-int bench_neighbour(enum bench_traffic traffic, int registered, const char *backend,
-                    const struct bench_opts *o, struct bench_nb_sample *s,
-                    char *why, size_t whylen)
-{
-    char n0[SCB_NAME_MAX + 1], n1[SCB_NAME_MAX + 1], label[96];
-    struct bench_names names = {{n0, n1}, backend};
-    struct bench_ctl *ctl = bench_ctl();
-    struct bench_child kids[3];
-    struct nb_arg a;
-    uint32_t in_force = 0;
-    int rc, n = 1;
-    double secs;
-
-    snprintf(label, sizeof label, "neighbour, %s, %sregistered",
-             bench_traffic_name(traffic), registered ? "" : "not ");
-    memset(&a, 0, sizeof a);
-    a.lat.label = label;
-    a.lat.backend = backend;
-    a.lat.wait = 1;
-    a.registered = registered;
-    a.warm_ns = (uint64_t)(o->warmup * 1e9);
-    a.dur_ns = (uint64_t)(o->duration * 1e9);
-    a.lat.limit_ns = a.warm_ns + a.dur_ns + 10000000000ull;
-    memset(kids, 0, sizeof kids);
-    kids[0].fn = nb_neighbour;
-    kids[0].arg = &a;
-    kids[0].cpu = bench_cpu_for(0);
-    kids[0].role = "neighbour";
-    if (traffic != NB_QUIET) {
-        a.flags = traffic == NB_ASYM ? SCB_ASYM_BARRIERS : 0;
-        rc = nb_make_rings(&a, n0, n1, sizeof n0, &in_force, why, whylen);
-        if (rc != 0)
-            return rc;
-        if ((in_force & SCB_ASYM_BARRIERS) != (a.flags & SCB_ASYM_BARRIERS)) {
-            snprintf(why, whylen, "the ring has %sSCB_ASYM_BARRIERS in force",
-                     a.flags ? "no " : "");
-            bench_remove_ring(n0, backend);
-            bench_remove_ring(n1, backend);
-            return -1;
-        }
-        /* Both share the other CPU: while one runs, the other sleeps. */
-        kids[1].fn = nb_ping;
-        kids[1].arg = &a;
-        kids[1].cpu = bench_cpu_for(1);
-        kids[1].role = "pinger";
-        kids[2].fn = nb_pong;
-        kids[2].arg = &a;
-        kids[2].cpu = bench_cpu_for(1);
-        kids[2].role = "ponger";
-        n = 3;
-        /* Inherited by the children: every scb_pop_wait that finds nothing
-         * sleeps at once. */
-        setenv("SCB_SPIN_US", "0", 1);
-    }
-    rc = bench_run(kids, n, a.lat.limit_ns + 5000000000ull,
-                   n > 1 ? bench_unlink_names : NULL, &names, why, whylen);
-    if (n > 1) {
-        unsetenv("SCB_SPIN_US");
-        bench_remove_ring(n0, backend);
-        bench_remove_ring(n1, backend);
-    }
-    if (rc != 0)
-        return rc;
-    secs = (double)(ctl->proc[0].t_end - ctl->t0) / 1e9;
-    s->loops = secs > 0 ? (double)ctl->proc[0].window / secs : 0;
-    s->rounds = 0;
-    if (n > 1) {
-        secs = (double)(ctl->proc[1].t_end - ctl->t0) / 1e9;
-        s->rounds = secs > 0 ? (double)ctl->proc[1].window / secs : 0;
-    }
-    return 0;
 }
