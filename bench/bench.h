@@ -13,7 +13,8 @@
  *                 and a POSIX message queue
  *   events.c      the scb_fd cases (an event loop asleep in poll), and the
  *                 pipe polled the same way they are compared with
- *   report.c      statistics, the speed targets and the table
+ *   report.c      statistics, names and numbers for people, and the tables
+ *   targets.c     what each case is compared with, and the speed targets
  *   export.c      --json, --csv and --plot
  *   bridge.c      --bridge: the NATS bridge (scb-bridge out -> nats-server ->
  *                 scb-bridge in, core NATS and JetStream) beside the same
@@ -398,7 +399,7 @@ struct bench_info;
 int bench_bridge_main(struct bench_opts *o, struct bench_info *info, int quick,
                       int json, const char *json_path);
 
-/* --- report.c ------------------------------------------------------------ */
+/* --- report.c and targets.c ---------------------------------------------- */
 
 enum bench_status { ST_OK, ST_FAILED, ST_SKIPPED };
 
@@ -538,6 +539,7 @@ int bench_report_plot(const char *path, const struct bench_info *info,
 void bench_case_name(char *buf, size_t len, const struct bench_result *r);
 void bench_fmt_size(char *buf, size_t len, size_t size);
 void bench_fmt_rate(char *buf, size_t len, double v); /* "210 M" */
+void bench_fmt_bytes(char *buf, size_t len, double v); /* "1.68 GB/s" */
 void bench_fmt_ratio(char *buf, size_t len, double x); /* "78.1x" */
 void bench_fmt_time(char *buf, size_t len, double ns); /* "62.1 us" */
 /* A statistic as "210 M [205-215]" and "42.3 us [40.6-53.4]". */
