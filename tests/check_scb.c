@@ -26,9 +26,9 @@
  * ring except through the public API.
  *
  * This file assembles the API suite (tu_api_suite) from the tcases of
- * scb_api_args.c, scb_api_rings.c, scb_api_hostile.c, scb_api_records.c,
- * scb_api_zerocopy.c, scb_api_records_mixed.c, scb_api_wait.c,
- * scb_api_records_hostile.c, scb_api_list.c, scb_api_perms.c and
+ * scb_api_args.c, scb_api_rings.c, scb_api_roles.c, scb_api_hostile.c,
+ * scb_api_records.c, scb_api_zerocopy.c, scb_api_records_mixed.c,
+ * scb_api_wait.c, scb_api_records_hostile.c, scb_api_list.c, scb_api_perms.c and
  * scb_api_objects.c, whose shared helpers and fixture are scb_api_util.c
  * (scb_api.h; the record files also share scb_api_records.h), and holds
  * main().  The multi-process and
@@ -56,6 +56,7 @@ Suite *tu_api_suite(void)
     s = suite_create(suite_name);
     tu_api_add_args(s);
     tu_api_add_rings(s);
+    tu_api_add_roles(s);
     tu_api_add_hostile(s);
     tu_api_add_records(s);
     tu_api_add_zerocopy(s);

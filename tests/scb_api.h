@@ -1,9 +1,9 @@
 /*
  * scb_api.h - what the files of the API suite of tests/check_scb share
- * (check_scb.c, scb_api_args.c, scb_api_rings.c, scb_api_hostile.c,
- * scb_api_records.c, scb_api_zerocopy.c, scb_api_records_mixed.c,
- * scb_api_wait.c, scb_api_records_hostile.c, scb_api_perms.c,
- * scb_api_list.c, scb_api_objects.c): the table of ring names main()
+ * (check_scb.c, scb_api_args.c, scb_api_rings.c, scb_api_roles.c,
+ * scb_api_hostile.c, scb_api_records.c, scb_api_zerocopy.c,
+ * scb_api_records_mixed.c, scb_api_wait.c, scb_api_records_hostile.c,
+ * scb_api_perms.c, scb_api_list.c, scb_api_objects.c): the table of ring names main()
  * cleans up from, the checked fixture (its ring g_name on backend g_be),
  * the helpers of the tests (scb_api_util.c) and the tcases of each file.
  * The record files also share scb_api_records.h.
@@ -59,6 +59,7 @@ TCase *new_tcase(Suite *s, const char *name, double timeout);
 /* The tcases of each file, added to s in the order of the suite. */
 void tu_api_add_args(Suite *s);
 void tu_api_add_rings(Suite *s);
+void tu_api_add_roles(Suite *s);
 void tu_api_add_hostile(Suite *s);
 /* Version 0.2: records (scb_api_records.c), zero-copy
  * (scb_api_zerocopy.c), records of every length (scb_api_records_mixed.c),
