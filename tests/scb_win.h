@@ -20,7 +20,7 @@
 #include "sys.h"
 #include "testutil.h"
 
-/* The apr backend's file behind a ring (platform/apr/shm_apr_win32.c,
+/* The apr backend's file behind a ring (platform/apr/shm_apr_win32_files.c,
  * Windows only; internal, not exported from the DLL). */
 int scb_apr_file_path(const char *name, char *buf, size_t size);
 

@@ -12,9 +12,9 @@
  * This file is the part every OS shares: APR's reference count and pools,
  * its status codes, the page aligned view of a segment, and the create,
  * open and close methods.  Where rings live and how names become APR names
- * is the OS part's business (shm_apr.h): shm_apr_unix.c or shm_apr_win32.c,
- * chosen by Makefile.am, which also defines scb_backend_apr with that OS's
- * facts.  No OS conditionals in here.
+ * is the OS part's business (shm_apr.h): shm_apr_unix.c or shm_apr_win32.c
+ * (with shm_apr_win32_files.c), chosen by Makefile.am, which also defines
+ * scb_backend_apr with that OS's facts.  No OS conditionals in here.
  *
  * Names.  The ring NAME is an APR file name in one fixed directory, so
  * that every process finds the same name whatever its $TMPDIR: on Unix

@@ -1,10 +1,11 @@
 /*
  * shm_apr.h - what the parts of the apr backend share: shm_apr.c (the part
  * every OS has) and one OS part, chosen by Makefile.am: shm_apr_unix.c
- * (APR's POSIX shared memory objects) or shm_apr_win32.c (its Windows files
- * and names).  The OS part implements the scb_apr_os_* functions and the
- * two that know APR's apr_shm_t, and defines scb_backend_apr with its
- * OS's facts and the methods below.  Internal to platform/apr/.
+ * (APR's POSIX shared memory objects) or shm_apr_win32.c with
+ * shm_apr_win32_files.c (its Windows files and names).  The OS part
+ * implements the scb_apr_os_* functions and the two that know APR's
+ * apr_shm_t, and defines scb_backend_apr with its OS's facts and the
+ * methods below.  Internal to platform/apr/.
  */
 #ifndef SCB_SHM_APR_H
 #define SCB_SHM_APR_H
@@ -116,5 +117,67 @@ int scb_apr_os_remove(scb_seg_t *seg, const char *name);
 /* After a handle let go of its segment (Windows: deletes the files of
  * unlinked rings that nobody maps any more). */
 void scb_apr_os_closed(void);
+
+/* --- Windows: shm_apr_win32.c and its ring files (shm_apr_win32_files.c) -- */
+
+#ifdef _WIN32
+#include <windows.h>
+
+/* The longest ring name (see SCB_APR_PATH_MAX_LEN). */
+#define SCB_APR_NAME_MAX 100
+/* The hex digits of a generation, in a name file and a data file's path. */
+#define SCB_APR_GEN_DIGITS 16
+/* APR names the mapping after the last 256 - 7 characters of the path
+ * ("Global\" or "Local\" first): a data file's path stays within 248, so
+ * that the whole path, hence the generation, is in the mapping's name.  A
+ * name of 100 characters spells at most 201, which fits under
+ * C:\ProgramData; a longer directory shortens them (SCB_ENAMETOOLONG). */
+#define SCB_APR_PATH_MAX_LEN 248
+#define SCB_APR_PATH_SIZE (SCB_APR_PATH_MAX_LEN + 1)
+/* A name file that holds no generation (yet): scb_apr_read_gen and
+ * scb_apr_current_gen return it. */
+#define SCB_APR_NOT_READY 1
+
+/* The paths of ring `name`: its name file, and the prefix of its data files
+ * (the name file's path plus '.'). */
+typedef struct scb_apr_paths {
+    char name[SCB_APR_PATH_SIZE];
+    char data[SCB_APR_PATH_SIZE];
+    size_t data_len; /* of the prefix in data */
+} scb_apr_paths_t;
+
+/* A Windows error code as an SCB_E* code, left for GetLastError(). */
+int scb_apr_win_error(DWORD e);
+
+/* Fills *p for ring `name`: SCB_OK, SCB_EINVAL or SCB_ENAMETOOLONG. */
+int scb_apr_paths(scb_apr_paths_t *p, const char *name);
+/* Completes p->data with generation gen. */
+void scb_apr_data_path(scb_apr_paths_t *p, uint64_t gen);
+/* A fresh generation. */
+uint64_t scb_apr_new_gen(void);
+/* A fresh tombstone path in the ring directory. */
+int scb_apr_tomb_path(char *buf, size_t size);
+
+/* Makes the ring directory if it is not there yet. */
+int scb_apr_make_dir(void);
+/* Creates `path` anew as a private ring file (mode 0600), open for reading,
+ * writing and `access`; INVALID_HANDLE_VALUE with GetLastError set. */
+HANDLE scb_apr_create_file(const char *path, DWORD access);
+
+/* The generation in an open name file: SCB_OK or SCB_APR_NOT_READY. */
+int scb_apr_read_gen(HANDLE h, uint64_t *gen);
+/* Opens a name file to read, sharing what `share` says. */
+HANDLE scb_apr_open_name(const char *path, DWORD share);
+/* The generation ring `p` leads to now: SCB_OK, SCB_APR_NOT_READY, or an
+ * SCB_E* code (SCB_ENOENT: no such ring). */
+int scb_apr_current_gen(const scb_apr_paths_t *p, uint64_t *gen);
+
+/* Deletes tombstones and data files no name file leads to, where nobody
+ * maps them any more; keeps GetLastError(). */
+void scb_apr_sweep(void);
+
+/* The list method of scb_backend_apr: reports every name file's ring. */
+int scb_apr_list(const scb_backend_lister_t *l);
+#endif /* _WIN32 */
 
 #endif /* SCB_SHM_APR_H */
