@@ -244,19 +244,6 @@ static int pending_add(out_t *t, const void *item, size_t len)
     return 0;
 }
 
-/* The number of the first item this reader could read is found: pos.  A
- * restarted out of a stream that stores items up to stored_seq counts those
- * the ring overwrote between that one and pos, while no out read the ring,
- * in lost_source (they never reach the stream, and in is told by Scb-Lost
- * instead of taking them for messages lost on the way). */
-static void opened_at(out_t *t, uint64_t pos)
-{
-    t->pos_open = pos;
-    t->open_known = 1;
-    if (t->have_stored && pos > t->stored_seq + 1)
-        t->dropped += pos - t->stored_seq - 1;
-}
-
 /* n items (each `len` bytes, `stride` apart) were just read: number and
  * publish them, or keep them until they can be numbered. */
 static int take(out_t *t, const unsigned char *items, size_t n, size_t len,
@@ -296,8 +283,10 @@ static int take(out_t *t, const unsigned char *items, size_t n, size_t len,
             }
         return 0;
     }
-    if (!t->open_known && clean && t->known_lost == 0)
-        opened_at(t, pos - t->read);
+    if (!t->open_known && clean && t->known_lost == 0) {
+        t->pos_open = pos - t->read;
+        t->open_known = 1;
+    }
     if (!clean)
         t->known_lost = t->open_known ? pos - t->pos_open - t->read : lost;
     /* The waiting items, then these n, end right before pos. */
@@ -424,7 +413,8 @@ int bridge_out(const bridge_opts_t *o)
     /* Where the reader starts, when it can be told now. */
     if (resolve(&t, &t.next_seq)) {
         t.pos_known = 1;
-        opened_at(&t, t.next_seq);
+        t.pos_open = t.next_seq;
+        t.open_known = 1;
     }
 
     if (o->stats_period > 0)
@@ -462,7 +452,10 @@ int bridge_out(const bridge_opts_t *o)
         if (rc == SCB_OK) {
             if (take(&t, buf, n, len, len) != 0)
                 goto done;
-            t.st.lost_source = t.known_lost + t.dropped;
+            /* A restarted out of a stream counts from the stream's last
+             * item instead (out_js_publish). */
+            if (!t.have_stored)
+                t.st.lost_source = t.known_lost + t.dropped;
         } else if (rc == SCB_EAGAIN && !t.pos_known && t.pend.count > 0) {
             /* Caught up: the position is found now, unless the writer is
              * pushing this very moment. */

@@ -91,14 +91,14 @@ typedef struct out {
     int open_known;     /* pos_open is known */
     uint64_t pos_open;  /* the number of the first item this reader could read */
     uint64_t read;      /* items read, all told */
-    uint64_t dropped;   /* read but not published, or overwritten after the
-                         * stream's last item (opened_at): in lost_source */
+    uint64_t dropped;   /* read but not published: counted in lost_source */
     pending_t pend;
     int more;           /* a record was left to read right after this one */
     /* JetStream (o->stream): see out_js.c. */
     jsCtx *js;
     int have_stored;     /* the stream held an item of this subject at start */
     uint64_t stored_seq; /* its number: items up to it are not sent again */
+    uint64_t above;      /* items numbered after it handed to out_js_publish */
     unsigned char *stored_data; /* its bytes, until the ring's item of that
                                  * number is read and matches them */
     size_t stored_len;

@@ -263,8 +263,8 @@ static void js_update(out_t *t)
 }
 
 /* Whether m, the stream's last message of the subject, is one of this
- * out's ring (its id RING:SEQ, SEQ its Scb header's number), and that
- * number (and, unless NULL, its lost count). */
+ * out's ring (its id RING:SEQ, SEQ its Scb header's number, its kind and
+ * size the ring's), and that number (and, unless NULL, its lost count). */
 static int js_last_ours(const out_t *t, natsMsg *m, uint64_t *seq,
                         uint64_t *lost)
 {
@@ -273,7 +273,8 @@ static int js_last_ours(const out_t *t, natsMsg *m, uint64_t *seq,
     char want[sizeof t->msgid];
 
     if (natsMsgHeader_Get(m, HDR_NAME, &value) != NATS_OK || value == NULL ||
-        bridge_parse_hdr(value, &h) != 0 ||
+        bridge_parse_hdr(value, &h) != 0 || h.records != t->records ||
+        h.size != t->info.item_size ||
         natsMsgHeader_Get(m, JS_MSGID_HDR, &id) != NATS_OK || id == NULL)
         return 0;
     memcpy(want, t->msgid, t->msgid_len);
@@ -550,17 +551,26 @@ int out_js_publish(out_t *t, const void *data, size_t len, uint64_t seq,
             t->stored_data = NULL;
             if (!same) {
                 bridge_err(t->o, "stream %s: its last message of %s, with the "
-                           "id %s%" PRIu64 ", is not item %" PRIu64 " of %s "
+                           "id %.*s%" PRIu64 ", is not %s %" PRIu64 " of %s "
                            "(other bytes): give another stream, or remove "
-                           "this one", t->o->stream, t->o->subject, t->msgid,
-                           seq, seq, t->o->ring);
+                           "this one", t->o->stream, t->o->subject,
+                           (int)t->msgid_len, t->msgid, seq,
+                           t->records ? "record" : "item", seq, t->o->ring);
                 t->refused = 1;
                 return -1;
             }
         }
         t->st.duplicates++;
-        t->st.lost_source = lost;
         return 0;
+    }
+    if (t->have_stored) {
+        /* Restarted: lost_source counts the numbers after the stream's
+         * last item that this run did not publish (overwritten while no
+         * out ran, or since, before out read them): exactly the gaps in
+         * sees, whether or not the reader's position was known when it
+         * opened. */
+        lost = seq - t->stored_seq - 1 - t->above;
+        t->above++;
     }
     /* Nothing new while a failure is not mended (it would go after the
      * items that failed), before there is room in the queue (confirmations
@@ -812,8 +822,9 @@ int out_js_setup(out_t *t)
         if (!t->have_stored) {
             /* Another ring's, or none of out's: its number says nothing. */
             bridge_err(o, "stream %s: the last message of %s is not one of "
-                       "%s's (its id is not %s<number>): give another stream "
-                       "or --subject", o->stream, o->subject, o->ring, t->msgid);
+                       "%s's (its id is not %.*s<number>): give another "
+                       "stream or --subject", o->stream, o->subject, o->ring,
+                       (int)t->msgid_len, t->msgid);
             return BRIDGE_EXIT_USAGE;
         }
     }

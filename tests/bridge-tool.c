@@ -10,6 +10,9 @@
  *         publishes COUNT messages of 64 bytes on SUBJECT (core NATS),
  *         with the header Scb and the id Nats-Msg-Id given ("-": none),
  *         PAUSE_US microseconds apart (default 0);
+ *     bridge-tool jspub URL SUBJECT SCB_HEADER|- MSG_ID|- COUNT [PAUSE_US]
+ *         the same through JetStream: each one waits for the stream's
+ *         acknowledgement (an error if it does not store it);
  *     bridge-tool rmconsumer URL STREAM CONSUMER
  *         removes the consumer CONSUMER of stream STREAM;
  *     bridge-tool interleave URL SUBJECT OTHER COUNT
@@ -31,6 +34,7 @@ static int usage(void)
 {
     fprintf(stderr, "usage: bridge-tool stream URL NAME DUPLICATES_MS SUBJECT...\n"
                     "       bridge-tool pub URL SUBJECT SCB_HEADER|- MSG_ID|- COUNT [PAUSE_US]\n"
+                    "       bridge-tool jspub URL SUBJECT SCB_HEADER|- MSG_ID|- COUNT [PAUSE_US]\n"
                     "       bridge-tool rmconsumer URL STREAM CONSUMER\n"
                     "       bridge-tool interleave URL SUBJECT OTHER COUNT\n");
     return 2;
@@ -90,9 +94,13 @@ static int publish(natsConnection *nc, int argc, char **argv)
     char data[64];
     long count, pause_us = 0;
     natsStatus s = NATS_OK;
+    jsCtx *js = NULL;
 
     if (argc < 7 || argc > 8)
         return usage();
+    if (strcmp(argv[1], "jspub") == 0 &&
+        (s = natsConnection_JetStream(&js, nc, NULL)) != NATS_OK)
+        return fail("JetStream", s);
     count = strtol(argv[6], NULL, 10);
     if (argc == 8)
         pause_us = strtol(argv[7], NULL, 10);
@@ -105,7 +113,9 @@ static int publish(natsConnection *nc, int argc, char **argv)
             s = natsMsgHeader_Set(m, "Scb", argv[4]);
         if (s == NATS_OK && strcmp(argv[5], "-") != 0)
             s = natsMsgHeader_Set(m, "Nats-Msg-Id", argv[5]);
-        if (s == NATS_OK)
+        if (s == NATS_OK && js != NULL)
+            s = js_PublishMsg(NULL, js, m, NULL, NULL);
+        else if (s == NATS_OK)
             s = natsConnection_PublishMsg(nc, m);
         natsMsg_Destroy(m);
         if (pause_us > 0) {
@@ -117,6 +127,7 @@ static int publish(natsConnection *nc, int argc, char **argv)
     }
     if (s == NATS_OK)
         s = natsConnection_FlushTimeout(nc, 5000);
+    jsCtx_Destroy(js);
     return s == NATS_OK ? 0 : fail(argv[3], s);
 }
 
@@ -158,6 +169,7 @@ int main(int argc, char **argv)
     int rc;
 
     if (argc < 3 || (strcmp(argv[1], "stream") != 0 && strcmp(argv[1], "pub") != 0 &&
+                      strcmp(argv[1], "jspub") != 0 &&
                       strcmp(argv[1], "rmconsumer") != 0 &&
                       strcmp(argv[1], "interleave") != 0))
         return usage();
@@ -166,7 +178,7 @@ int main(int argc, char **argv)
         return fail(argv[2], s);
     if (strcmp(argv[1], "stream") == 0)
         rc = make_stream(nc, argc, argv);
-    else if (strcmp(argv[1], "pub") == 0)
+    else if (strcmp(argv[1], "pub") == 0 || strcmp(argv[1], "jspub") == 0)
         rc = publish(nc, argc, argv);
     else if (strcmp(argv[1], "rmconsumer") == 0)
         rc = rm_consumer(nc, argc, argv);
