@@ -173,9 +173,9 @@ static int pace_holds(const js_pace_t *p, const char *name)
     return 0;
 }
 
-/* The consumer out said it waited for goes on, or is gone (`after`: what
- * out does then, "" while another holds it back). */
-static void pace_said_goes_on(const out_t *t, const char *after)
+/* The consumer out said it waited for goes on, or is gone; `held`: out
+ * is still held back, by another. */
+static void pace_said_goes_on(const out_t *t, int held)
 {
     const js_pace_t *p = &t->pace;
     int listed = 0;
@@ -183,7 +183,8 @@ static void pace_said_goes_on(const out_t *t, const char *after)
     for (int i = 0; i < p->ncons; i++)
         listed |= strcmp(p->cons[i].name, p->waited) == 0;
     bridge_err(t->o, "%s: consumer %s %s%s", t->o->stream, p->waited,
-               listed ? "goes on" : "is gone", listed ? "" : after);
+               listed ? "goes on" : "is gone",
+               held ? "; another holds out back" : listed ? "" : ": going on");
 }
 
 /* Asks the consumers when the last answer leaves no room, at first at
@@ -213,7 +214,7 @@ int out_pace_ok(out_t *t, size_t len)
     if (p->said && !pace_holds(p, p->waited)) {
         /* The one named goes on (or is gone), another holds out back:
          * said so now, and that one's name if it does for 5 s. */
-        pace_said_goes_on(t, "");
+        pace_said_goes_on(t, 1);
         p->said = 0;
         p->since = now;
     }
@@ -231,7 +232,7 @@ int out_pace_ok(out_t *t, size_t len)
     return 0;
 fits:
     if (p->said)
-        pace_said_goes_on(t, ": going on");
+        pace_said_goes_on(t, 0);
     p->since = 0;
     p->said = 0;
     return 1;
