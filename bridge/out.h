@@ -132,8 +132,6 @@ typedef struct out {
     uint64_t js_redo_seq;
     double js_redo_wait;
     int js_redo_said;
-    int js_remake_said;  /* making the stream again failed: said */
-    int64_t js_created;  /* the stream's creation time (nanoseconds) */
     char geometry[112]; /* " kind=K size=N length=N run=HEX", the header's tail */
     /* Core NATS: the message every item of core_len bytes is sent in (see
      * core_msg). */

@@ -313,72 +313,17 @@ static int js_dup_ours(const out_t *t, natsMsg *m, uint64_t *n)
 
 /* The stream's last sequence number (its messages all out's: the subject
  * is its only one). */
-static natsStatus js_stream_last(out_t *t, jsOptions *jo, uint64_t *lseq,
-                                 jsErrCode *jerr)
-{
-    jsStreamInfo *si = NULL;
-    natsStatus s;
-
-    *jerr = 0;
-    s = js_GetStreamInfo(&si, t->js, t->o->stream, jo, jerr);
-    if (s == NATS_OK)
-        *lseq = si->State.LastSeq;
-    jsStreamInfo_Destroy(si);
-    return s;
-}
-
-/* Makes the stream (BRIDGE.md: the subject, file storage, the replicas
- * asked for, the ring's own limits, the oldest discarded). */
-static natsStatus js_add_stream(out_t *t, jsOptions *jo, jsStreamInfo **si,
-                                jsErrCode *jerr)
-{
-    jsStreamConfig sc;
-    const char *subjects[1] = {t->o->subject};
-
-    jsStreamConfig_Init(&sc);
-    sc.Name = t->o->stream;
-    sc.Subjects = subjects;
-    sc.SubjectsLen = 1;
-    sc.Storage = js_FileStorage;
-    sc.Discard = js_DiscardOld;
-    sc.Replicas = t->o->replicas ? t->o->replicas : 1;
-    if (t->records)
-        sc.MaxBytes = (int64_t)t->info.length;
-    else
-        sc.MaxMsgs = (int64_t)t->info.length;
-    *jerr = 0;
-    return js_AddStream(si, t->js, &sc, jo, jerr);
-}
-
-/* The stream gone while out runs: made again (said), with the pacing of
- * the new one; the next round of js_recover finds it empty. */
-static void js_remake(out_t *t, jsOptions *jo)
+static natsStatus js_stream_last(out_t *t, jsOptions *jo, uint64_t *lseq)
 {
     jsStreamInfo *si = NULL;
     jsErrCode jerr = 0;
     natsStatus s;
 
-    s = js_add_stream(t, jo, &si, &jerr);
-    if (s == NATS_OK) {
-        /* The same stream (a cluster that answered "not found" while it
-         * elected a leader): nothing to say. */
-        if (si->Created != t->js_created)
-            bridge_err(t->o, "stream %s was gone: made again; the %zu items "
-                       "not confirmed go into it", t->o->stream, t->fifo.n);
-        t->js_created = si->Created;
-        t->expect_seq = si->State.LastSeq;
-        out_pace_setup(t, si);
-    } else if (!t->js_remake_said) {
-        bridge_err(t->o, "stream %s is gone, and making it again failed: %s "
-                   "(tried again)", t->o->stream, bridge_nats_err(s));
-        t->js_remake_said = 1;
-    }
-    jsStreamInfo_Destroy(si);
+    s = js_GetStreamInfo(&si, t->js, t->o->stream, jo, &jerr);
     if (s == NATS_OK)
-        t->js_remake_said = 0;
-    else
-        nanosleep(&(struct timespec){0, 100 * 1000000}, NULL);
-    atomic_store(&t->js_broken, 1);
+        *lseq = si->State.LastSeq;
+    jsStreamInfo_Destroy(si);
+    return s;
 }
 
 /*
@@ -483,14 +428,7 @@ static void js_recover(out_t *t, double deadline)
         natsMsg_Destroy(last);
     }
     if (s == NATS_OK || s == NATS_NOT_FOUND)
-        s = js_stream_last(t, &jo, &lseq, &jerr);
-    if (s == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr) {
-        /* The stream is gone (deleted): made again as at the start, and
-         * the next round sends again, into it, every item not confirmed
-         * (those confirmed went with the old stream). */
-        js_remake(t, &jo);
-        return;
-    }
+        s = js_stream_last(t, &jo, &lseq);
     /* The last message someone else's: out's last is found before it. */
     for (uint64_t q = lseq; s == NATS_OK && !have && q > 1 &&
          lseq - q < JS_STRAYS_MAX;) {
@@ -794,7 +732,22 @@ int out_js_setup(out_t *t)
         jerr = 0;
         s = js_GetStreamInfo(&si, t->js, o->stream, &jo, &jerr);
         if (s == NATS_NOT_FOUND) {
-            s = js_add_stream(t, &jo, &si, &jerr);
+            jsStreamConfig sc;
+            const char *subjects[1] = {o->subject};
+
+            jsStreamConfig_Init(&sc);
+            sc.Name = o->stream;
+            sc.Subjects = subjects;
+            sc.SubjectsLen = 1;
+            sc.Storage = js_FileStorage;
+            sc.Discard = js_DiscardOld;
+            sc.Replicas = o->replicas ? o->replicas : 1;
+            if (t->records)
+                sc.MaxBytes = (int64_t)t->info.length;
+            else
+                sc.MaxMsgs = (int64_t)t->info.length;
+            jerr = 0;
+            s = js_AddStream(&si, t->js, &sc, &jo, &jerr);
         } else if (s == NATS_OK && si->Config != NULL &&
                    si->Config->Retention != js_LimitsPolicy) {
             /* Messages removed once read or unwanted: out's last message,
@@ -819,7 +772,6 @@ int out_js_setup(out_t *t)
         }
         if (s == NATS_OK) {
             t->expect_seq = si->State.LastSeq;
-            t->js_created = si->Created;
             out_pace_setup(t, si);
         }
         jsStreamInfo_Destroy(si);
