@@ -45,6 +45,7 @@ typedef struct in {
     /* JetStream (o->stream): see js_setup. */
     jsCtx *js;
     char durable[SCB_NAME_MAX + 8]; /* the consumer's name */
+    int64_t stream_created; /* the stream's creation time (ns), 0: unknown */
     uint64_t last_sseq;  /* the stream's number of the last message taken */
     int have_sseq;       /* (not since the last subscription) */
     uint64_t sub_start;  /* the subscription's first stream number */

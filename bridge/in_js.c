@@ -40,6 +40,7 @@ static int js_subscribe(in_t *t, uint64_t start, int first)
 {
     const bridge_opts_t *o = t->o;
     jsConsumerInfo *ci = NULL;
+    jsStreamInfo *si = NULL;
     jsSubOptions so;
     jsOptions jo;
     jsErrCode jerr;
@@ -84,20 +85,58 @@ static int js_subscribe(in_t *t, uint64_t start, int first)
         bridge_js_pause(o, &said, t->durable, s);
         in_tick(t);
     }
-    jsSubOptions_Init(&so);
-    so.Stream = o->stream;
-    if (start > 1) {
-        so.Config.DeliverPolicy = js_DeliverByStartSequence;
-        so.Config.OptStartSeq = start;
-    }
-    so.Config.AckPolicy = js_AckAll;
-    so.Config.MaxAckPending = 4 * JS_BATCH;
-    so.Config.AckWait = INT64_C(30) * 1000000000;
     for (;;) {
+        int64_t created = 0;
+
+        /* A stream made again (deleted, then made by out) numbers its
+         * messages from 1 again: read from its first.  The items in the
+         * ring already are dropped by number (the place). */
         jerr = 0;
-        s = js_PullSubscribe(&t->sub, t->js, o->subject, t->durable, &jo, &so, &jerr);
+        s = js_GetStreamInfo(&si, t->js, o->stream, &jo, &jerr);
         if (s == NATS_OK)
+            created = si->Created;
+        else if (jerr == JSStreamNotFoundErr)
+            s = NATS_NOT_FOUND;
+        jsStreamInfo_Destroy(si);
+        si = NULL;
+        if (s == NATS_OK && t->stream_created != 0 && created != t->stream_created &&
+            start > 1) {
+            bridge_err(o, "stream %s was made again: reading it from its "
+                       "first message", o->stream);
+            start = 1;
+        }
+        /* From a place of a stream known before, only once the stream is
+         * known to be that one (a cluster electing the new stream's
+         * leader does not answer). */
+        if (s != NATS_OK && s != NATS_NOT_FOUND && start > 1 &&
+            t->stream_created != 0) {
+            if (bridge_stop)
+                return 0;
+            bridge_js_pause(o, &said, o->stream, s);
+            in_tick(t);
+            continue;
+        }
+        jsSubOptions_Init(&so);
+        so.Stream = o->stream;
+        if (start > 1) {
+            so.Config.DeliverPolicy = js_DeliverByStartSequence;
+            so.Config.OptStartSeq = start;
+        }
+        so.Config.AckPolicy = js_AckAll;
+        so.Config.MaxAckPending = 4 * JS_BATCH;
+        so.Config.AckWait = INT64_C(30) * 1000000000;
+        /* Not there: not subscribed (between the two requests it could
+         * be made, and read from a place of the old one). */
+        if (s != NATS_NOT_FOUND) {
+            jerr = 0;
+            s = js_PullSubscribe(&t->sub, t->js, o->subject, t->durable, &jo,
+                                 &so, &jerr);
+        }
+        if (s == NATS_OK) {
+            if (created != 0)
+                t->stream_created = created;
             break;
+        }
         if (bridge_stop)
             return 0;
         if (s == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr) {

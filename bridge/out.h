@@ -132,6 +132,7 @@ typedef struct out {
     uint64_t js_redo_seq;
     double js_redo_wait;
     int js_redo_said;
+    int js_gone_said;    /* the stream is gone: said */
     char geometry[112]; /* " kind=K size=N length=N run=HEX", the header's tail */
     /* Core NATS: the message every item of core_len bytes is sent in (see
      * core_msg). */

@@ -313,13 +313,14 @@ static int js_dup_ours(const out_t *t, natsMsg *m, uint64_t *n)
 
 /* The stream's last sequence number (its messages all out's: the subject
  * is its only one). */
-static natsStatus js_stream_last(out_t *t, jsOptions *jo, uint64_t *lseq)
+static natsStatus js_stream_last(out_t *t, jsOptions *jo, uint64_t *lseq,
+                                 jsErrCode *jerr)
 {
     jsStreamInfo *si = NULL;
-    jsErrCode jerr = 0;
     natsStatus s;
 
-    s = js_GetStreamInfo(&si, t->js, t->o->stream, jo, &jerr);
+    *jerr = 0;
+    s = js_GetStreamInfo(&si, t->js, t->o->stream, jo, jerr);
     if (s == NATS_OK)
         *lseq = si->State.LastSeq;
     jsStreamInfo_Destroy(si);
@@ -428,7 +429,21 @@ static void js_recover(out_t *t, double deadline)
         natsMsg_Destroy(last);
     }
     if (s == NATS_OK || s == NATS_NOT_FOUND)
-        s = js_stream_last(t, &jo, &lseq);
+        s = js_stream_last(t, &jo, &lseq, &jerr);
+    if (s == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr) {
+        /* Removed while out runs: said once; out does not make it again
+         * on its own (a stream made in the same moment can be unreadable
+         * on nats-server 2.9; and what the old one held and in had not
+         * read is gone), a new out makes it. */
+        if (!t->js_gone_said)
+            bridge_err(t->o, "stream %s is gone (removed?): nothing is "
+                       "stored; out goes on when it is there again (a new "
+                       "out makes it)", t->o->stream);
+        t->js_gone_said = 1;
+    } else if (s == NATS_OK && t->js_gone_said) {
+        bridge_err(t->o, "stream %s is there again: going on", t->o->stream);
+        t->js_gone_said = 0;
+    }
     /* The last message someone else's: out's last is found before it. */
     for (uint64_t q = lseq; s == NATS_OK && !have && q > 1 &&
          lseq - q < JS_STRAYS_MAX;) {

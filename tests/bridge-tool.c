@@ -15,6 +15,8 @@
  *         acknowledgement (an error if it does not store it);
  *     bridge-tool rmconsumer URL STREAM CONSUMER
  *         removes the consumer CONSUMER of stream STREAM;
+ *     bridge-tool rmstream URL STREAM
+ *         removes the stream STREAM (its messages and consumers with it);
  *     bridge-tool interleave URL SUBJECT OTHER COUNT
  *         publishes COUNT items as scb bridge out would (64 bytes, "item "
  *         and the number in 58 digits and a newline; the Scb header and
@@ -36,6 +38,7 @@ static int usage(void)
                     "       bridge-tool pub URL SUBJECT SCB_HEADER|- MSG_ID|- COUNT [PAUSE_US]\n"
                     "       bridge-tool jspub URL SUBJECT SCB_HEADER|- MSG_ID|- COUNT [PAUSE_US]\n"
                     "       bridge-tool rmconsumer URL STREAM CONSUMER\n"
+                    "       bridge-tool rmstream URL STREAM\n"
                     "       bridge-tool interleave URL SUBJECT OTHER COUNT\n");
     return 2;
 }
@@ -79,14 +82,17 @@ static int rm_consumer(natsConnection *nc, int argc, char **argv)
     jsCtx *js = NULL;
     jsErrCode jerr = 0;
     natsStatus s;
+    int stream = strcmp(argv[1], "rmstream") == 0;
 
-    if (argc != 5)
+    if (argc != (stream ? 4 : 5))
         return usage();
     s = natsConnection_JetStream(&js, nc, NULL);
-    if (s == NATS_OK)
+    if (s == NATS_OK && stream)
+        s = js_DeleteStream(js, argv[3], NULL, &jerr);
+    else if (s == NATS_OK)
         s = js_DeleteConsumer(js, argv[3], argv[4], NULL, &jerr);
     jsCtx_Destroy(js);
-    return s == NATS_OK ? 0 : fail(argv[4], s);
+    return s == NATS_OK ? 0 : fail(argv[argc - 1], s);
 }
 
 static int publish(natsConnection *nc, int argc, char **argv)
@@ -171,6 +177,7 @@ int main(int argc, char **argv)
     if (argc < 3 || (strcmp(argv[1], "stream") != 0 && strcmp(argv[1], "pub") != 0 &&
                       strcmp(argv[1], "jspub") != 0 &&
                       strcmp(argv[1], "rmconsumer") != 0 &&
+                      strcmp(argv[1], "rmstream") != 0 &&
                       strcmp(argv[1], "interleave") != 0))
         return usage();
     s = natsConnection_ConnectTo(&nc, argv[2]);
@@ -180,7 +187,7 @@ int main(int argc, char **argv)
         rc = make_stream(nc, argc, argv);
     else if (strcmp(argv[1], "pub") == 0 || strcmp(argv[1], "jspub") == 0)
         rc = publish(nc, argc, argv);
-    else if (strcmp(argv[1], "rmconsumer") == 0)
+    else if (strcmp(argv[1], "rmconsumer") == 0 || strcmp(argv[1], "rmstream") == 0)
         rc = rm_consumer(nc, argc, argv);
     else
         rc = interleave(nc, argc, argv);
