@@ -22,6 +22,46 @@
  * acknowledged; those it had pushed already are dropped by number (its
  * place, place_load).
  */
+/* Whether the stream's message `sseq` is the last item in took (its
+ * number and out's run): then the stream is the one in read, whatever its
+ * creation time says (a server can rewrite it). */
+static int js_same_place(in_t *t, uint64_t sseq, jsOptions *jo)
+{
+    natsMsg *m = NULL;
+    const char *value;
+    bridge_hdr_t h;
+    jsErrCode jerr = 0;
+    int same = 0;
+
+    if (sseq == 0 || !t->st.have_seq ||
+        js_GetMsg(&m, t->js, t->o->stream, sseq, jo, &jerr) != NATS_OK)
+        return 0;
+    same = natsMsgHeader_Get(m, HDR_NAME, &value) == NATS_OK && value != NULL &&
+           bridge_parse_hdr(value, &h) == 0 && h.seq == t->st.last_seq &&
+           h.run == t->last_run;
+    natsMsg_Destroy(m);
+    return same;
+}
+
+/* The stream's creation time, while in's consumer is there (the consumer
+ * goes with its stream, so the stream that answers is the one read): known
+ * from then on, when the subscription did not learn it. */
+static void js_learn_created(in_t *t, jsOptions *jo)
+{
+    jsStreamInfo *si = NULL;
+    jsConsumerInfo *ci = NULL;
+    jsErrCode jerr = 0;
+    int64_t created = 0;
+
+    if (js_GetStreamInfo(&si, t->js, t->o->stream, jo, &jerr) == NATS_OK)
+        created = si->Created;
+    jsStreamInfo_Destroy(si);
+    if (created != 0 &&
+        js_GetConsumerInfo(&ci, t->js, t->o->stream, t->durable, jo, &jerr) == NATS_OK)
+        t->stream_created = created;
+    jsConsumerInfo_Destroy(ci);
+}
+
 /* (Re)subscribes with the durable consumer made again, so that it hands
  * out the stream's messages in order from `start` (0: right after the old
  * consumer's acknowledgement floor).  A pull consumer hands a restarted in
@@ -34,8 +74,13 @@
  * away, does not answer are made again until a signal (then 0, without a
  * subscription: js_loop sees the signal).  `first`: in's first
  * subscription, where an error that waiting cannot mend (no JetStream, a
- * bad name) ends in with exit 2; later every error is waited out.  Returns
- * 0 or the exit status. */
+ * bad name) ends in with exit 2; later every error is waited out.  A
+ * stream made again (removed, then made by a new out) numbers its messages
+ * from 1 again: one whose creation time is not the one known, and whose
+ * message before `start` is not the last item taken (js_same_place), is
+ * read from its first message; a place in a stream whose creation time is
+ * known is used only once the stream answers.  Returns 0 or the exit
+ * status. */
 static int js_subscribe(in_t *t, uint64_t start, int first)
 {
     const bridge_opts_t *o = t->o;
@@ -88,9 +133,8 @@ static int js_subscribe(in_t *t, uint64_t start, int first)
     for (;;) {
         int64_t created = 0;
 
-        /* A stream made again (deleted, then made by out) numbers its
-         * messages from 1 again: read from its first.  The items in the
-         * ring already are dropped by number (the place). */
+        /* Read from its first message, a stream made again: the items
+         * in the ring already are dropped by number (the place). */
         jerr = 0;
         s = js_GetStreamInfo(&si, t->js, o->stream, &jo, &jerr);
         if (s == NATS_OK)
@@ -99,11 +143,15 @@ static int js_subscribe(in_t *t, uint64_t start, int first)
             s = NATS_NOT_FOUND;
         jsStreamInfo_Destroy(si);
         si = NULL;
-        if (s == NATS_OK && t->stream_created != 0 && created != t->stream_created &&
-            start > 1) {
-            bridge_err(o, "stream %s was made again: reading it from its "
-                       "first message", o->stream);
-            start = 1;
+        if (s == NATS_OK && created != 0 && t->stream_created != 0 &&
+            created != t->stream_created && start > 1) {
+            if (js_same_place(t, start - 1, &jo)) {
+                t->stream_created = created; /* the same, its time changed */
+            } else {
+                bridge_err(o, "stream %s was made again: reading it from its "
+                           "first message", o->stream);
+                start = 1;
+            }
         }
         /* From a place of a stream known before, only once the stream is
          * known to be that one (a cluster electing the new stream's
@@ -277,6 +325,8 @@ static int js_consumer_gone(in_t *t)
     jo.Wait = 1000;
     s = js_GetConsumerInfo(&ci, t->js, t->o->stream, t->durable, &jo, &jerr);
     jsConsumerInfo_Destroy(ci);
+    if (s == NATS_OK && t->stream_created == 0)
+        js_learn_created(t, &jo);
     if (s == NATS_OK || (s != NATS_NOT_FOUND && jerr != JSConsumerNotFoundErr &&
                          jerr != JSStreamNotFoundErr))
         return 0;
