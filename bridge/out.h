@@ -192,9 +192,19 @@ void out_pace_setup(out_t *t, const jsStreamInfo *si);
 int out_pace_ok(out_t *t, size_t len);
 void out_pace_sent(js_pace_t *p, uint64_t sseq, size_t len);
 
-/* JetStream (out_js.c).  out_js_setup: the stream, made when it is not
- * there, and where a restarted out goes on from; 0 or the exit status. */
+/* JetStream (out_js_setup.c).  out_js_setup: the stream, made when it is
+ * not there, and where a restarted out goes on from; 0 or the exit
+ * status. */
 int out_js_setup(out_t *t);
+/* (out_js.c) The answers' handler, in the client's thread; its messages'
+ * reaping started (out_js_reap_start, before the first publish); whether
+ * m, the stream's last message of the subject, is one of this out's ring,
+ * and its number (and lost count). */
+void out_js_on_ack(jsCtx *js, natsMsg *m, jsPubAck *pa, jsPubAckErr *pae,
+                   void *closure);
+void out_js_reap_start(void);
+int out_js_last_ours(const out_t *t, natsMsg *m, uint64_t *seq,
+                     uint64_t *lost);
 /* Publishes one item; `last`: the last of those read together (it asks
  * the stream for an answer).  0, or -1 after saying why (out ends). */
 int out_js_publish(out_t *t, const void *data, size_t len, uint64_t seq,

@@ -78,12 +78,12 @@ static void atomic_max(atomic_uint_fast64_t *a, uint64_t v)
 
 /*
  * The messages the answers hand back, destroyed by the main thread
- * (js_reap), not by on_ack: the client times an answer out, and hands its
- * message to on_ack, on its own threads, and can do so while
- * js_PublishMsgAsync has yet to write that message (waiting for the
+ * (js_reap), not by out_js_on_ack: the client times an answer out, and
+ * hands its message to out_js_on_ack, on its own threads, and can do so
+ * while js_PublishMsgAsync has yet to write that message (waiting for the
  * connection's lock, held by a write the server does not take): freed
  * there, it would be read after it was freed.  Once out sends no more
- * (out_js_free), on_ack destroys them itself.
+ * (out_js_free), out_js_on_ack destroys them itself.
  */
 static pthread_mutex_t reap_mu = PTHREAD_MUTEX_INITIALIZER;
 static natsMsg **reap_list;
@@ -111,8 +111,15 @@ static void reap_later(natsMsg *m)
     pthread_mutex_unlock(&reap_mu);
 }
 
+void out_js_reap_start(void)
+{
+    pthread_mutex_lock(&reap_mu);
+    reap_direct = 0;
+    pthread_mutex_unlock(&reap_mu);
+}
+
 /* In the main thread, outside js_PublishMsgAsync; `last`: from now on
- * on_ack destroys them itself. */
+ * out_js_on_ack destroys them itself. */
 static void js_reap(int last)
 {
     pthread_mutex_lock(&reap_mu);
@@ -131,7 +138,7 @@ static void js_reap(int last)
 /* The answers, in the client's thread: an acknowledgement confirms its
  * item and, chained, every one before it; a failure (an error, or none
  * within JS_ACK_WAIT) makes the main thread send again (js_recover). */
-static void on_ack(jsCtx *js, natsMsg *m, jsPubAck *pa, jsPubAckErr *pae,
+void out_js_on_ack(jsCtx *js, natsMsg *m, jsPubAck *pa, jsPubAckErr *pae,
                    void *closure)
 {
     out_t *t = closure;
@@ -265,8 +272,8 @@ static void js_update(out_t *t)
 /* Whether m, the stream's last message of the subject, is one of this
  * out's ring (its id RING:SEQ, SEQ its Scb header's number, its kind and
  * size the ring's), and that number (and, unless NULL, its lost count). */
-static int js_last_ours(const out_t *t, natsMsg *m, uint64_t *seq,
-                        uint64_t *lost)
+int out_js_last_ours(const out_t *t, natsMsg *m, uint64_t *seq,
+                     uint64_t *lost)
 {
     const char *value, *id;
     bridge_hdr_t h;
@@ -296,7 +303,7 @@ static int js_dup_ours(const out_t *t, natsMsg *m, uint64_t *n)
 {
     uint64_t lost;
 
-    if (!js_last_ours(t, m, n, &lost))
+    if (!out_js_last_ours(t, m, n, &lost))
         return 0;
     for (size_t i = 0; i < t->fifo.n; i++) {
         const js_item_t *it = js_fifo_at(&t->fifo, i);
@@ -425,7 +432,7 @@ static void js_recover(out_t *t, double deadline)
     if (s == NATS_OK) {
         /* Only a message of this ring settles any (a forged number would
          * settle what the stream does not hold). */
-        have = js_last_ours(t, last, &stored, NULL);
+        have = out_js_last_ours(t, last, &stored, NULL);
         natsMsg_Destroy(last);
     }
     if (s == NATS_OK || s == NATS_NOT_FOUND)
@@ -453,7 +460,7 @@ static void js_recover(out_t *t, double deadline)
         jerr = 0;
         gs = js_GetMsg(&last, t->js, t->o->stream, q, &jo, &jerr);
         if (gs == NATS_OK) {
-            have = js_last_ours(t, last, &stored, NULL);
+            have = out_js_last_ours(t, last, &stored, NULL);
             natsMsg_Destroy(last);
             last = NULL;
         } else if (gs != NATS_NOT_FOUND) {
@@ -655,205 +662,6 @@ int out_js_publish(out_t *t, const void *data, size_t len, uint64_t seq,
         atomic_store(&t->js_broken, 1);
     }
     out_count(t, seq, lost);
-    return 0;
-}
-
-/*
- * JetStream: the stream is made when it is not there (the subject, file
- * storage, the replicas asked for, the ring's own limits: at most `length`
- * messages for items, `length` bytes for records, the oldest discarded).
- * Then the last message of the subject in the stream tells where a
- * restarted out stops resending: out reads the ring from its oldest item
- * kept and skips every number up to that one's.  The message ids (RING:SEQ)
- * are the second guard: within the stream's duplicate window (two minutes)
- * the broker drops what was sent twice anyway, for example messages that
- * reached the stream while their acknowledgement did not reach out.  Both,
- * because the last message is exact but only covers what is stored in
- * order, and the ids only hold for the window.  Returns 0 or the exit
- * status.
- */
-/* Whether the NATS subject pattern p ('*' a token, '>' the rest) matches
- * the subject s. */
-int out_subject_matches(const char *p, const char *s)
-{
-    for (;;) {
-        size_t pl = strcspn(p, "."), sl = strcspn(s, ".");
-
-        if (pl == 1 && p[0] == '>')
-            return 1;
-        if (!(pl == 1 && p[0] == '*') && (pl != sl || memcmp(p, s, pl) != 0))
-            return 0;
-        p += pl;
-        s += sl;
-        if (*p == '\0' || *s == '\0')
-            return *p == *s;
-        p++;
-        s++;
-    }
-}
-
-/* What a stream already there stores: 0 nothing published on subject, 1
- * that subject alone, 2 that subject and others (a wildcard, or several
- * subjects). */
-static int stream_takes(const jsStreamInfo *si, const char *subject)
-{
-    int takes = 0, others = 0;
-
-    if (si == NULL || si->Config == NULL)
-        return 1; /* nothing to judge by: the publishes will tell */
-    for (int i = 0; i < si->Config->SubjectsLen; i++) {
-        const char *p = si->Config->Subjects[i];
-
-        if (p != NULL && out_subject_matches(p, subject))
-            takes = 1;
-        if (p == NULL || strcmp(p, subject) != 0)
-            others = 1;
-    }
-    return !takes ? 0 : others ? 2 : 1;
-}
-
-int out_js_setup(out_t *t)
-{
-    const bridge_opts_t *o = t->o;
-    jsOptions jo;
-    jsStreamInfo *si = NULL;
-    jsErrCode jerr = 0;
-    natsMsg *last = NULL;
-    natsStatus s;
-    int said = 0;
-
-    reap_direct = 0;
-    if (js_fifo_init(&t->fifo, t->info.item_size) != 0) {
-        bridge_err(o, "%s", strerror(ENOMEM));
-        return BRIDGE_EXIT_ERR;
-    }
-    t->msgid_len = (size_t)snprintf(t->msgid, sizeof t->msgid, "%s:", o->ring);
-    jsOptions_Init(&jo);
-    /* Never reached: the queue fills first. */
-    jo.PublishAsync.MaxPending = JS_FIFO_ITEMS;
-    jo.PublishAsync.AckHandler = on_ack;
-    jo.PublishAsync.AckHandlerClosure = t;
-    s = natsConnection_JetStream(&t->js, t->nc, &jo);
-    if (s != NATS_OK) {
-        bridge_err(o, "JetStream: %s", bridge_nats_err(s));
-        return BRIDGE_EXIT_ERR;
-    }
-    /* Requests a cluster electing a leader, or a server going away, does
-     * not answer are made again, until a signal (then out stops at once,
-     * having sent nothing). */
-    jsOptions_Init(&jo);
-    jo.Wait = 2 * JS_REQ_WAIT;
-    for (;;) {
-        jerr = 0;
-        s = js_GetStreamInfo(&si, t->js, o->stream, &jo, &jerr);
-        if (s == NATS_NOT_FOUND) {
-            jsStreamConfig sc;
-            const char *subjects[1] = {o->subject};
-
-            jsStreamConfig_Init(&sc);
-            sc.Name = o->stream;
-            sc.Subjects = subjects;
-            sc.SubjectsLen = 1;
-            sc.Storage = js_FileStorage;
-            sc.Discard = js_DiscardOld;
-            sc.Replicas = o->replicas ? o->replicas : 1;
-            if (t->records)
-                sc.MaxBytes = (int64_t)t->info.length;
-            else
-                sc.MaxMsgs = (int64_t)t->info.length;
-            jerr = 0;
-            s = js_AddStream(&si, t->js, &sc, &jo, &jerr);
-        } else if (s == NATS_OK && si->Config != NULL &&
-                   si->Config->Retention != js_LimitsPolicy) {
-            /* Messages removed once read or unwanted: out's last message,
-             * which says where a restarted out goes on, would be gone. */
-            bridge_err(o, "stream %s keeps messages by interest or as a "
-                       "work queue: give a stream that keeps them by limits",
-                       o->stream);
-            jsStreamInfo_Destroy(si);
-            return BRIDGE_EXIT_USAGE;
-        } else if (s == NATS_OK && stream_takes(si, o->subject) != 1) {
-            /* Not the subject: every publish would wait for an answer that
-             * never comes.  Others too: the stream's last id (which each
-             * message expects) would be theirs as often as out's. */
-            if (stream_takes(si, o->subject) == 0)
-                bridge_err(o, "stream %s does not take the subject %s: give "
-                           "another stream or --subject", o->stream, o->subject);
-            else
-                bridge_err(o, "stream %s takes other subjects than %s: give "
-                           "a stream of its own", o->stream, o->subject);
-            jsStreamInfo_Destroy(si);
-            return BRIDGE_EXIT_USAGE;
-        }
-        if (s == NATS_OK) {
-            t->expect_seq = si->State.LastSeq;
-            out_pace_setup(t, si);
-        }
-        jsStreamInfo_Destroy(si);
-        si = NULL;
-        if (s == NATS_OK || bridge_stop)
-            break;
-        /* Made meanwhile (the answer to an earlier try lost): asked again. */
-        if (!bridge_js_transient(s, jerr) && jerr != JSStreamNameExistErr) {
-            bridge_err(o, "stream %s: %s", o->stream, bridge_nats_err(s));
-            /* No JetStream on the server, a bad name: the arguments'
-             * fault. */
-            return BRIDGE_EXIT_USAGE;
-        }
-        bridge_js_pause(o, &said, o->stream, s);
-    }
-    for (;;) {
-        jerr = 0;
-        s = js_GetLastMsg(&last, t->js, o->stream, o->subject, &jo, &jerr);
-        if (s == NATS_OK || s == NATS_NOT_FOUND || bridge_stop)
-            break;
-        if (!bridge_js_transient(s, jerr)) {
-            bridge_err(o, "stream %s: the last message of %s: %s", o->stream,
-                       o->subject, bridge_nats_err(s));
-            return BRIDGE_EXIT_ERR;
-        }
-        bridge_js_pause(o, &said, o->stream, s);
-    }
-    if (bridge_stop) {
-        natsMsg_Destroy(last); /* NULL unless it came */
-        return 0; /* bridge_out stops before it sends anything */
-    }
-    /* The first message expects the stream's last sequence number as it
-     * was then (expect_seq), each next one more. */
-    if (s == NATS_OK) {
-        t->have_stored = js_last_ours(t, last, &t->stored_seq, NULL);
-        if (t->have_stored) {
-            t->stored_len = (size_t)natsMsg_GetDataLength(last);
-            t->stored_data = malloc(t->stored_len + 1);
-            if (t->stored_data == NULL) {
-                natsMsg_Destroy(last);
-                bridge_err(o, "%s", strerror(ENOMEM));
-                return BRIDGE_EXIT_ERR;
-            }
-            if (t->stored_len > 0)
-                memcpy(t->stored_data, natsMsg_GetData(last), t->stored_len);
-        }
-        natsMsg_Destroy(last);
-        if (!t->have_stored) {
-            /* Another ring's, or none of out's: its number says nothing. */
-            bridge_err(o, "stream %s: the last message of %s is not one of "
-                       "%s's (its id is not %.*s<number>): give another "
-                       "stream or --subject", o->stream, o->subject, o->ring,
-                       (int)t->msgid_len, t->msgid);
-            return BRIDGE_EXIT_USAGE;
-        }
-    }
-    /* Numbers the stream holds that the ring never reached: a ring made
-     * again under the same name (numbering from 0).  Its items would be
-     * skipped as sent already, and their ids taken for the old ones':
-     * refused rather than lost. */
-    if (t->have_stored && t->info.pushed <= t->stored_seq) {
-        bridge_err(o, "stream %s holds item %" PRIu64 " of %s, which has had "
-                   "only %" PRIu64 " pushed: the ring was made again; give "
-                   "another stream, or remove this one", o->stream,
-                   t->stored_seq, o->ring, t->info.pushed);
-        return BRIDGE_EXIT_USAGE;
-    }
     return 0;
 }
 

@@ -1,0 +1,216 @@
+/*
+ * out_js_setup.c - scb bridge out onto a JetStream stream: at the start,
+ * the stream (made when it is not there, or judged when it is) and where
+ * a restarted out goes on from (out_js.c sends).
+ */
+#ifdef HAVE_CONFIG_H
+#include <config.h>
+#endif
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "out.h"
+
+/*
+ * JetStream: the stream is made when it is not there (the subject, file
+ * storage, the replicas asked for, the ring's own limits: at most `length`
+ * messages for items, `length` bytes for records, the oldest discarded).
+ * Then the last message of the subject in the stream tells where a
+ * restarted out stops resending: out reads the ring from its oldest item
+ * kept and skips every number up to that one's.  The message ids (RING:SEQ)
+ * are the second guard: within the stream's duplicate window (two minutes)
+ * the broker drops what was sent twice anyway, for example messages that
+ * reached the stream while their acknowledgement did not reach out.  Both,
+ * because the last message is exact but only covers what is stored in
+ * order, and the ids only hold for the window.  Returns 0 or the exit
+ * status.
+ */
+/* Whether the NATS subject pattern p ('*' a token, '>' the rest) matches
+ * the subject s. */
+int out_subject_matches(const char *p, const char *s)
+{
+    for (;;) {
+        size_t pl = strcspn(p, "."), sl = strcspn(s, ".");
+
+        if (pl == 1 && p[0] == '>')
+            return 1;
+        if (!(pl == 1 && p[0] == '*') && (pl != sl || memcmp(p, s, pl) != 0))
+            return 0;
+        p += pl;
+        s += sl;
+        if (*p == '\0' || *s == '\0')
+            return *p == *s;
+        p++;
+        s++;
+    }
+}
+
+/* What a stream already there stores: 0 nothing published on subject, 1
+ * that subject alone, 2 that subject and others (a wildcard, or several
+ * subjects). */
+static int stream_takes(const jsStreamInfo *si, const char *subject)
+{
+    int takes = 0, others = 0;
+
+    if (si == NULL || si->Config == NULL)
+        return 1; /* nothing to judge by: the publishes will tell */
+    for (int i = 0; i < si->Config->SubjectsLen; i++) {
+        const char *p = si->Config->Subjects[i];
+
+        if (p != NULL && out_subject_matches(p, subject))
+            takes = 1;
+        if (p == NULL || strcmp(p, subject) != 0)
+            others = 1;
+    }
+    return !takes ? 0 : others ? 2 : 1;
+}
+
+int out_js_setup(out_t *t)
+{
+    const bridge_opts_t *o = t->o;
+    jsOptions jo;
+    jsStreamInfo *si = NULL;
+    jsErrCode jerr = 0;
+    natsMsg *last = NULL;
+    natsStatus s;
+    int said = 0;
+
+    out_js_reap_start();
+    if (js_fifo_init(&t->fifo, t->info.item_size) != 0) {
+        bridge_err(o, "%s", strerror(ENOMEM));
+        return BRIDGE_EXIT_ERR;
+    }
+    t->msgid_len = (size_t)snprintf(t->msgid, sizeof t->msgid, "%s:", o->ring);
+    jsOptions_Init(&jo);
+    /* Never reached: the queue fills first. */
+    jo.PublishAsync.MaxPending = JS_FIFO_ITEMS;
+    jo.PublishAsync.AckHandler = out_js_on_ack;
+    jo.PublishAsync.AckHandlerClosure = t;
+    s = natsConnection_JetStream(&t->js, t->nc, &jo);
+    if (s != NATS_OK) {
+        bridge_err(o, "JetStream: %s", bridge_nats_err(s));
+        return BRIDGE_EXIT_ERR;
+    }
+    /* Requests a cluster electing a leader, or a server going away, does
+     * not answer are made again, until a signal (then out stops at once,
+     * having sent nothing). */
+    jsOptions_Init(&jo);
+    jo.Wait = 2 * JS_REQ_WAIT;
+    for (;;) {
+        jerr = 0;
+        s = js_GetStreamInfo(&si, t->js, o->stream, &jo, &jerr);
+        if (s == NATS_NOT_FOUND) {
+            jsStreamConfig sc;
+            const char *subjects[1] = {o->subject};
+
+            jsStreamConfig_Init(&sc);
+            sc.Name = o->stream;
+            sc.Subjects = subjects;
+            sc.SubjectsLen = 1;
+            sc.Storage = js_FileStorage;
+            sc.Discard = js_DiscardOld;
+            sc.Replicas = o->replicas ? o->replicas : 1;
+            if (t->records)
+                sc.MaxBytes = (int64_t)t->info.length;
+            else
+                sc.MaxMsgs = (int64_t)t->info.length;
+            jerr = 0;
+            s = js_AddStream(&si, t->js, &sc, &jo, &jerr);
+        } else if (s == NATS_OK && si->Config != NULL &&
+                   si->Config->Retention != js_LimitsPolicy) {
+            /* Messages removed once read or unwanted: out's last message,
+             * which says where a restarted out goes on, would be gone. */
+            bridge_err(o, "stream %s keeps messages by interest or as a "
+                       "work queue: give a stream that keeps them by limits",
+                       o->stream);
+            jsStreamInfo_Destroy(si);
+            return BRIDGE_EXIT_USAGE;
+        } else if (s == NATS_OK && stream_takes(si, o->subject) != 1) {
+            /* Not the subject: every publish would wait for an answer that
+             * never comes.  Others too: the stream's last id (which each
+             * message expects) would be theirs as often as out's. */
+            if (stream_takes(si, o->subject) == 0)
+                bridge_err(o, "stream %s does not take the subject %s: give "
+                           "another stream or --subject", o->stream, o->subject);
+            else
+                bridge_err(o, "stream %s takes other subjects than %s: give "
+                           "a stream of its own", o->stream, o->subject);
+            jsStreamInfo_Destroy(si);
+            return BRIDGE_EXIT_USAGE;
+        }
+        if (s == NATS_OK) {
+            t->expect_seq = si->State.LastSeq;
+            out_pace_setup(t, si);
+        }
+        jsStreamInfo_Destroy(si);
+        si = NULL;
+        if (s == NATS_OK || bridge_stop)
+            break;
+        /* Made meanwhile (the answer to an earlier try lost): asked again. */
+        if (!bridge_js_transient(s, jerr) && jerr != JSStreamNameExistErr) {
+            bridge_err(o, "stream %s: %s", o->stream, bridge_nats_err(s));
+            /* No JetStream on the server, a bad name: the arguments'
+             * fault. */
+            return BRIDGE_EXIT_USAGE;
+        }
+        bridge_js_pause(o, &said, o->stream, s);
+    }
+    for (;;) {
+        jerr = 0;
+        s = js_GetLastMsg(&last, t->js, o->stream, o->subject, &jo, &jerr);
+        if (s == NATS_OK || s == NATS_NOT_FOUND || bridge_stop)
+            break;
+        if (!bridge_js_transient(s, jerr)) {
+            bridge_err(o, "stream %s: the last message of %s: %s", o->stream,
+                       o->subject, bridge_nats_err(s));
+            return BRIDGE_EXIT_ERR;
+        }
+        bridge_js_pause(o, &said, o->stream, s);
+    }
+    if (bridge_stop) {
+        natsMsg_Destroy(last); /* NULL unless it came */
+        return 0; /* bridge_out stops before it sends anything */
+    }
+    /* The first message expects the stream's last sequence number as it
+     * was then (expect_seq), each next one more. */
+    if (s == NATS_OK) {
+        t->have_stored = out_js_last_ours(t, last, &t->stored_seq, NULL);
+        if (t->have_stored) {
+            t->stored_len = (size_t)natsMsg_GetDataLength(last);
+            t->stored_data = malloc(t->stored_len + 1);
+            if (t->stored_data == NULL) {
+                natsMsg_Destroy(last);
+                bridge_err(o, "%s", strerror(ENOMEM));
+                return BRIDGE_EXIT_ERR;
+            }
+            if (t->stored_len > 0)
+                memcpy(t->stored_data, natsMsg_GetData(last), t->stored_len);
+        }
+        natsMsg_Destroy(last);
+        if (!t->have_stored) {
+            /* Another ring's, or none of out's: its number says nothing. */
+            bridge_err(o, "stream %s: the last message of %s is not one of "
+                       "%s's (its id is not %.*s<number>): give another "
+                       "stream or --subject", o->stream, o->subject, o->ring,
+                       (int)t->msgid_len, t->msgid);
+            return BRIDGE_EXIT_USAGE;
+        }
+    }
+    /* Numbers the stream holds that the ring never reached: a ring made
+     * again under the same name (numbering from 0).  Its items would be
+     * skipped as sent already, and their ids taken for the old ones':
+     * refused rather than lost. */
+    if (t->have_stored && t->info.pushed <= t->stored_seq) {
+        bridge_err(o, "stream %s holds item %" PRIu64 " of %s, which has had "
+                   "only %" PRIu64 " pushed: the ring was made again; give "
+                   "another stream, or remove this one", o->stream,
+                   t->stored_seq, o->ring, t->info.pushed);
+        return BRIDGE_EXIT_USAGE;
+    }
+    return 0;
+}
+
