@@ -624,6 +624,7 @@ static int run_once(struct br_env *e, enum br_case c, double *rate, uint64_t *sa
 {
     char src[SCB_NAME_MAX + 1], dst[SCB_NAME_MAX + 1], stream[64];
     char place[SCB_NAME_MAX + 1 + sizeof ".bridge-in"];
+    char guard[SCB_NAME_MAX + 1 + sizeof ".bridge-out." + sizeof stream];
     struct br_bridges b;
     struct br_arg a;
     struct bench_child kids[2];
@@ -635,6 +636,7 @@ static int run_once(struct br_env *e, enum br_case c, double *rate, uint64_t *sa
     memset(&a, 0, sizeof a);
     dst[0] = '\0';
     place[0] = '\0';
+    guard[0] = '\0';
     a.label = br_case_label(c);
     a.backend = e->backend;
     a.latency = c == BR_LAT;
@@ -665,6 +667,11 @@ static int run_once(struct br_env *e, enum br_case c, double *rate, uint64_t *sa
         bench_track_ring(place, e->backend);
         a.far = dst;
         snprintf(stream, sizeof stream, "SCBB_%ld_%u", (long)getpid(), e->counter);
+        /* Where a JetStream out holds the stream, beside its ring. */
+        if (c == BR_JS) {
+            snprintf(guard, sizeof guard, "%s.bridge-out.%s", src, stream);
+            bench_track_ring(guard, e->backend);
+        }
         rc = start_bridges(e, &b, src, dst, c == BR_JS ? stream : NULL, why, whylen);
         if (rc != 0)
             goto done;
@@ -699,6 +706,8 @@ done:
         bench_remove_ring(dst, e->backend);
     if (place[0] != '\0')
         bench_remove_ring(place, e->backend);
+    if (guard[0] != '\0')
+        bench_remove_ring(guard, e->backend);
     return rc;
 }
 

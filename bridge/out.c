@@ -506,6 +506,9 @@ done:
     free(buf);
     free(t.pend.buf);
     scb_close(t.r);
+    /* After the last rounds: a new out starts on what they stored. */
+    if (t.guard != NULL)
+        scb_close(t.guard);
     /* Closed first, its reading thread ended: the context's subscription
      * for the answers destroyed while one comes would be used after it is
      * freed (the client reads it from its table unguarded). */

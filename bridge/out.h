@@ -95,6 +95,8 @@ typedef struct out {
     pending_t pend;
     int more;           /* a record was left to read right after this one */
     /* JetStream (o->stream): see out_js.c. */
+    scb_t *guard;        /* RING.bridge-out.STREAM, as its writer: one out
+                          * of the ring on the stream (out_js_setup.c) */
     jsCtx *js;
     int have_stored;     /* the stream held an item of this subject at start */
     uint64_t stored_seq; /* its number: items up to it are not sent again */

@@ -69,6 +69,73 @@ static int stream_takes(const jsStreamInfo *si, const char *subject)
     return !takes ? 0 : others ? 2 : 1;
 }
 
+/* The guard's name: RING.bridge-out.STREAM. */
+#define GUARD_INFIX ".bridge-out."
+
+/*
+ * One out of a ring on a stream at a time, on this host.  Two would each
+ * take the stream's last message for their own (the ids and bytes are the
+ * same): one that started while the other's messages were on their way
+ * reads the ring from an item the stream does not hold yet, its messages
+ * go in before the other's, and the other, told that the stream holds a
+ * later item than it sent, drops the items in between as stored.  So out
+ * holds the ring RING.bridge-out.STREAM beside the ring (same backend,
+ * same mode) as its writer while it runs: libscb lets one live writer hold
+ * a ring, and a new one take it over from a writer that died.  It is kept
+ * at exit (removed, another out could have opened it the moment before
+ * and a third make a new one beside it).  Returns 0 or the exit status.
+ */
+static int js_guard(out_t *t)
+{
+    const bridge_opts_t *o = t->o;
+    char name[SCB_NAME_MAX + 1];
+    scb_config_t cfg;
+    scb_info_t gi;
+    scb_t *r;
+    int rc;
+
+    if (strlen(o->ring) + strlen(GUARD_INFIX) + strlen(o->stream) > SCB_NAME_MAX) {
+        bridge_err(o, "%s: the names are too long for out to hold the ring "
+                   "%s" GUARD_INFIX "%s beside it (one out of a ring on a "
+                   "stream): give a shorter --stream", o->ring, o->ring,
+                   o->stream);
+        return BRIDGE_EXIT_USAGE;
+    }
+    snprintf(name, sizeof name, "%s" GUARD_INFIX "%s", o->ring, o->stream);
+    scb_config_init(&cfg);
+    cfg.backend = t->info.backend;
+    cfg.mode = t->info.mode;
+    rc = scb_create(&t->guard, name, &cfg);
+    if (rc == SCB_EEXIST) {
+        cfg.flags = SCB_WRITER;
+        rc = scb_open(&t->guard, name, &cfg);
+    }
+    if (rc == SCB_EBUSY) {
+        /* Its writer's process, through an observer (0: gone meanwhile). */
+        gi.writer_pid = 0;
+        cfg.flags = SCB_OBSERVE;
+        if (scb_open(&r, name, &cfg) == SCB_OK) {
+            if (scb_info(r, &gi) != SCB_OK)
+                gi.writer_pid = 0;
+            scb_close(r);
+        }
+        if (gi.writer_pid > 0)
+            bridge_err(o, "%s: another out (process %" PRId64 ") publishes "
+                       "it on stream %s: one at a time (it holds %s)",
+                       o->ring, gi.writer_pid, o->stream, name);
+        else
+            bridge_err(o, "%s: another out publishes it on stream %s: one "
+                       "at a time (it holds %s)", o->ring, o->stream, name);
+        return BRIDGE_EXIT_USAGE;
+    }
+    if (rc != SCB_OK) {
+        bridge_err(o, "%s: %s", name, scb_strerror(rc));
+        return rc == SCB_EACCES || rc == SCB_EINVAL || rc == SCB_ENAMETOOLONG
+                   ? BRIDGE_EXIT_USAGE : BRIDGE_EXIT_ERR;
+    }
+    return 0;
+}
+
 int out_js_setup(out_t *t)
 {
     const bridge_opts_t *o = t->o;
@@ -77,8 +144,10 @@ int out_js_setup(out_t *t)
     jsErrCode jerr = 0;
     natsMsg *last = NULL;
     natsStatus s;
-    int said = 0;
+    int said = 0, rc;
 
+    if ((rc = js_guard(t)) != 0)
+        return rc;
     out_js_reap_start();
     if (js_fifo_init(&t->fifo, t->info.item_size) != 0) {
         bridge_err(o, "%s", strerror(ENOMEM));

@@ -290,11 +290,13 @@ static void usage(FILE *f)
 "what the stream acknowledged, and a restarted out skips (duplicates) what\n"
 "the stream holds already; in acknowledges only what is in its ring.  in\n"
 "keeps its place in the ring RING.bridge-in beside RING (kept at exit), so\n"
-"that a restarted in never writes an item twice.  SIGINT and SIGTERM flush,\n"
-"print the last statistics line and exit 0.\n"
+"that a restarted in never writes an item twice; out with --stream holds\n"
+"the ring RING.bridge-out.STREAM while it runs (kept at exit): one out of a\n"
+"ring on a stream at a time.  SIGINT and SIGTERM flush, print the last\n"
+"statistics line and exit 0.\n"
 "Exit status: 0 success, 1 an error after start, 2 bad arguments, a server\n"
-"unreachable at start, or (in) a ring whose geometry differs from the\n"
-"source's.\n");
+"unreachable at start, another out of the ring on the stream, or (in) a\n"
+"ring whose geometry differs from the source's.\n");
 }
 
 static void bad_args(const bridge_opts_t *o, const char *fmt, ...)

@@ -50,7 +50,7 @@ cleanup() {
         kill -TERM "$pid" 2>/dev/null
     done
     wait 2>/dev/null
-    "$scb" rm "$src" "$dst" "$dst.bridge-in" >/dev/null 2>&1
+    "$scb" rm "$src" "$dst" "$dst.bridge-in" ${stream:+"$src.bridge-out.$stream"} >/dev/null 2>&1
     rm -rf "$tmp"
 }
 trap cleanup EXIT
