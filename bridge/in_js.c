@@ -62,6 +62,44 @@ static void js_learn_created(in_t *t, jsOptions *jo)
     jsConsumerInfo_Destroy(ci);
 }
 
+/*
+ * Whether another client reads the consumer ci (another in given the same
+ * durable name, on another host or through another backend): two would
+ * share its messages, each making it again at every gap the other leaves.
+ * Pull requests waiting on it tell: in's own (a replaced subscription's,
+ * or a killed in's) expire within a fetch's wait, 100 ms at most, and a
+ * connection gone takes its own with it; another live in has one waiting
+ * nearly always.  So when some are waiting, in looks again for a second,
+ * and any still there after 300 ms are another's.  (One in the middle of a
+ * batch's pushes has none waiting; it finds this in out when it next
+ * subscribes: its messages go to the other.)
+ */
+static int js_shared(in_t *t, const jsConsumerInfo *ci, jsOptions *jo)
+{
+    double start = bridge_now();
+    int64_t waiting = ci->NumWaiting;
+
+    if (waiting <= 0)
+        return 0;
+    while (!bridge_stop && bridge_now() - start < 1.0) {
+        struct timespec ts = {0, 100 * 1000000};
+        jsConsumerInfo *c = NULL;
+        jsErrCode jerr = 0;
+        double at;
+
+        nanosleep(&ts, NULL);
+        at = bridge_now() - start;
+        if (js_GetConsumerInfo(&c, t->js, t->o->stream, t->durable, jo,
+                               &jerr) != NATS_OK)
+            return 0; /* gone, or no answer: nothing to tell by */
+        waiting = c->NumWaiting;
+        jsConsumerInfo_Destroy(c);
+        if (waiting > 0 && at >= 0.3)
+            return 1;
+    }
+    return 0;
+}
+
 /* (Re)subscribes with the durable consumer made again, so that it hands
  * out the stream's messages in order from `start` (0: right after the old
  * consumer's acknowledgement floor).  A pull consumer hands a restarted in
@@ -105,9 +143,17 @@ static int js_subscribe(in_t *t, uint64_t start, int first)
     }
     jsOptions_Init(&jo);
     jo.Wait = 2000;
+look:
     for (;;) {
         jerr = 0;
         s = js_GetConsumerInfo(&ci, t->js, o->stream, t->durable, &jo, &jerr);
+        if (s == NATS_OK && js_shared(t, ci, &jo)) {
+            bridge_err(o, "stream %s: consumer %s is read by another client "
+                       "too (another in?): one in per consumer; give each "
+                       "its own --durable", o->stream, t->durable);
+            jsConsumerInfo_Destroy(ci);
+            return BRIDGE_EXIT_USAGE;
+        }
         if (s == NATS_OK) {
             if (start == 0)
                 start = bridge_js_floor(ci) + 1;
@@ -194,6 +240,12 @@ static int js_subscribe(in_t *t, uint64_t start, int first)
                            "make it", o->stream);
             said_stream = 1;
             bridge_js_pause(o, &said_stream, o->stream, s);
+        } else if (jerr == JSConsumerCreateErr || jerr == JSConsumerNameExistErr) {
+            /* There again, with another start: made by another client
+             * between in's two requests (js_shared, once more). */
+            bridge_js_pause(o, &said, t->durable, s);
+            in_tick(t);
+            goto look;
         } else if (first && !bridge_js_transient(s, jerr)) {
             bridge_err(o, "stream %s, consumer %s: %s", o->stream, t->durable,
                        bridge_nats_err(s));

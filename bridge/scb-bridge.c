@@ -295,8 +295,8 @@ static void usage(FILE *f)
 "ring on a stream at a time.  SIGINT and SIGTERM flush, print the last\n"
 "statistics line and exit 0.\n"
 "Exit status: 0 success, 1 an error after start, 2 bad arguments, a server\n"
-"unreachable at start, another out of the ring on the stream, or (in) a\n"
-"ring whose geometry differs from the source's.\n");
+"unreachable at start, another out of the ring on the stream or in on the\n"
+"consumer, or (in) a ring whose geometry differs from the source's.\n");
 }
 
 static void bad_args(const bridge_opts_t *o, const char *fmt, ...)
