@@ -51,6 +51,10 @@ typedef struct in {
     uint64_t sub_start;  /* the subscription's first stream number */
     int sub_checks;      /* subscribed again for its first message */
     double cons_check;   /* when js_loop may next ask for the consumer */
+    /* The consumer's description, this in's own ("scb bridge in: process
+     * P on HOST, run R"): one made by another client has another. */
+    char cons_desc[192];
+    int cons_made;       /* in made the consumer (it has cons_desc) */
     /* Tests only: SCB_BRIDGE_TEST_CRASH_AFTER=N (BEFORE=N) makes in kill
      * itself right after its Nth push (right before it, the place noted). */
     uint64_t crash_after, crash_before;

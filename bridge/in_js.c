@@ -8,11 +8,14 @@
 #include <config.h>
 #endif
 
+#include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "in.h"
 
@@ -62,32 +65,83 @@ static void js_learn_created(in_t *t, jsOptions *jo)
     jsConsumerInfo_Destroy(ci);
 }
 
+/* The consumer's description in makes it with (in.h). */
+static void js_desc_make(in_t *t)
+{
+    char host[64];
+    struct timespec ts;
+
+    if (gethostname(host, sizeof host) != 0)
+        snprintf(host, sizeof host, "?");
+    host[sizeof host - 1] = '\0';
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(t->cons_desc, sizeof t->cons_desc,
+             "scb bridge in: process %ld on %s, run %lx%09ld", (long)getpid(),
+             host, (unsigned long)ts.tv_sec, (long)ts.tv_nsec);
+}
+
+/* Whether desc is the description of an in of this host whose process is
+ * gone (in started again). */
+static int js_desc_gone(const in_t *t, const char *desc)
+{
+    const char *mine = strstr(t->cons_desc, " on "), *theirs;
+    size_t host_len;
+    long pid;
+
+    if (desc == NULL || mine == NULL ||
+        sscanf(desc, "scb bridge in: process %ld on ", &pid) != 1 || pid <= 0 ||
+        (theirs = strstr(desc, " on ")) == NULL)
+        return 0;
+    /* " on HOST, run ": the same host. */
+    host_len = (size_t)(strstr(mine, ", run ") - mine);
+    if (strncmp(mine, theirs, host_len) != 0 ||
+        strncmp(theirs + host_len, ", run ", 6) != 0)
+        return 0;
+    return pid != (long)getpid() && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
 /*
- * Whether another client reads the consumer ci (another in given the same
- * durable name, on another host or through another backend): two would
- * share its messages, each making it again at every gap the other leaves.
- * Pull requests waiting on it tell: in's own (a replaced subscription's,
- * or a killed in's) expire within a fetch's wait, 100 ms at most, and a
- * connection gone takes its own with it; another live in has one waiting
- * nearly always.  So when some are waiting, in looks again for a second,
- * and any still there after 300 ms are another's.  (One in the middle of a
- * batch's pushes has none waiting; it finds this in out when it next
- * subscribes: its messages go to the other.)
+ * One in per consumer.  Two (another in given the same durable name, or
+ * two hosts whose rings have the same name and so the same default) would
+ * share its messages, each making it again at every gap the other leaves;
+ * an acknowledgement of one covers messages the other has not written.
+ * Two signs tell another client:
+ *   - the consumer in made has another description than in's own
+ *     (cons_desc, which names the process and host): another made it
+ *     again since;
+ *   - pull requests wait on it that are not in's.  in's own (a replaced
+ *     subscription's, or a killed in's) expire within a fetch's wait, 100
+ *     ms at most, and a connection gone takes its own with it; another
+ *     live in has one waiting nearly always.  So when some are waiting, in
+ *     looks again for up to a second, and any still there after 300 ms are
+ *     another's.  (One that reads as fast as the stream fills has none
+ *     waiting: it is found out by the first sign, at the next gap.)
+ * Returns 1 when another client reads it (said), 0 otherwise.
  */
 static int js_shared(in_t *t, const jsConsumerInfo *ci, jsOptions *jo)
 {
+    const char *desc = ci->Config != NULL ? ci->Config->Description : NULL;
     double start = bridge_now();
     int64_t waiting = ci->NumWaiting;
+    int other = 0;
 
-    if (waiting <= 0)
-        return 0;
-    while (!bridge_stop && bridge_now() - start < 1.0) {
+    if (desc != NULL && *desc == '\0')
+        desc = NULL;
+    if (t->cons_made && (desc == NULL || strcmp(desc, t->cons_desc) != 0))
+        other = 1;
+    /* The first time, unless an in of this host that is gone made it (in
+     * started again): looked at for the whole second. */
+    if (!t->cons_made && !js_desc_gone(t, desc))
+        waiting = 1;
+    while (!other && waiting > 0 && !bridge_stop && bridge_now() - start < 1.0) {
         struct timespec ts = {0, 100 * 1000000};
         jsConsumerInfo *c = NULL;
         jsErrCode jerr = 0;
         double at;
 
         nanosleep(&ts, NULL);
+        if (t->cons_made)
+            in_tick(t); /* the lines go on (at the start, none yet) */
         at = bridge_now() - start;
         if (js_GetConsumerInfo(&c, t->js, t->o->stream, t->durable, jo,
                                &jerr) != NATS_OK)
@@ -95,9 +149,20 @@ static int js_shared(in_t *t, const jsConsumerInfo *ci, jsOptions *jo)
         waiting = c->NumWaiting;
         jsConsumerInfo_Destroy(c);
         if (waiting > 0 && at >= 0.3)
-            return 1;
+            other = 1;
+        else if (waiting <= 0)
+            waiting = 1; /* looked at again: another may be between two */
     }
-    return 0;
+    if (other) {
+        int theirs = desc != NULL && strcmp(desc, t->cons_desc) != 0;
+
+        bridge_err(t->o, "stream %s: consumer %s is read by another client "
+                   "too%s%.*s%s: one in per consumer; give each its own "
+                   "--durable", t->o->stream, t->durable,
+                   theirs ? " (made by " : " (another in?)",
+                   theirs ? 100 : 0, theirs ? desc : "", theirs ? ")" : "");
+    }
+    return other;
 }
 
 /* (Re)subscribes with the durable consumer made again, so that it hands
@@ -148,12 +213,13 @@ look:
         jerr = 0;
         s = js_GetConsumerInfo(&ci, t->js, o->stream, t->durable, &jo, &jerr);
         if (s == NATS_OK && js_shared(t, ci, &jo)) {
-            bridge_err(o, "stream %s: consumer %s is read by another client "
-                       "too (another in?): one in per consumer; give each "
-                       "its own --durable", o->stream, t->durable);
             jsConsumerInfo_Destroy(ci);
-            return BRIDGE_EXIT_USAGE;
+            /* At the start a bad argument (nothing made yet); later an
+             * error after start, with the statistics. */
+            return first ? BRIDGE_EXIT_USAGE : BRIDGE_EXIT_ERR;
         }
+        if (start == 0 && (s == NATS_NOT_FOUND || jerr == JSConsumerNotFoundErr))
+            start = 1; /* a consumer looked at again is not its floor */
         if (s == NATS_OK) {
             if (start == 0)
                 start = bridge_js_floor(ci) + 1;
@@ -216,6 +282,7 @@ look:
             so.Config.DeliverPolicy = js_DeliverByStartSequence;
             so.Config.OptStartSeq = start;
         }
+        so.Config.Description = t->cons_desc;
         so.Config.AckPolicy = js_AckAll;
         so.Config.MaxAckPending = 4 * JS_BATCH;
         so.Config.AckWait = INT64_C(30) * 1000000000;
@@ -229,6 +296,7 @@ look:
         if (s == NATS_OK) {
             if (created != 0)
                 t->stream_created = created;
+            t->cons_made = 1;
             break;
         }
         if (bridge_stop)
@@ -240,9 +308,12 @@ look:
                            "make it", o->stream);
             said_stream = 1;
             bridge_js_pause(o, &said_stream, o->stream, s);
-        } else if (jerr == JSConsumerCreateErr || jerr == JSConsumerNameExistErr) {
-            /* There again, with another start: made by another client
-             * between in's two requests (js_shared, once more). */
+        } else if (js_GetConsumerInfo(&ci, t->js, o->stream, t->durable, &jo,
+                                      NULL) == NATS_OK) {
+            /* There again: made by another client between in's two
+             * requests (with another start, or another description). */
+            jsConsumerInfo_Destroy(ci);
+            ci = NULL;
             bridge_js_pause(o, &said, t->durable, s);
             in_tick(t);
             goto look;
@@ -270,6 +341,7 @@ int in_js_setup(in_t *t)
         bridge_err(o, "JetStream: %s", bridge_nats_err(s));
         return BRIDGE_EXIT_ERR;
     }
+    js_desc_make(t);
     if (o->durable != NULL) {
         snprintf(t->durable, sizeof t->durable, "%s", o->durable);
     } else {
@@ -376,6 +448,15 @@ static int js_consumer_gone(in_t *t)
     jsOptions_Init(&jo);
     jo.Wait = 1000;
     s = js_GetConsumerInfo(&ci, t->js, t->o->stream, t->durable, &jo, &jerr);
+    /* Made again by another client (its description): what in fetches
+     * now comes from that one's consumer. */
+    if (s == NATS_OK && t->cons_made && ci->Config != NULL &&
+        (ci->Config->Description == NULL ||
+         strcmp(ci->Config->Description, t->cons_desc) != 0)) {
+        rc = js_shared(t, ci, &jo);
+        jsConsumerInfo_Destroy(ci);
+        return rc ? BRIDGE_EXIT_ERR : 0;
+    }
     jsConsumerInfo_Destroy(ci);
     if (s == NATS_OK && t->stream_created == 0)
         js_learn_created(t, &jo);

@@ -83,7 +83,9 @@ static int stream_takes(const jsStreamInfo *si, const char *subject)
  * same mode) as its writer while it runs: libscb lets one live writer hold
  * a ring, and a new one take it over from a writer that died.  It is kept
  * at exit (removed, another out could have opened it the moment before
- * and a third make a new one beside it).  Returns 0 or the exit status.
+ * and a third make a new one beside it).  On this host only: rings of the
+ * same name on two hosts publishing on one stream are not told apart
+ * (README).  Returns 0 or the exit status.
  */
 static int js_guard(out_t *t)
 {
@@ -94,21 +96,28 @@ static int js_guard(out_t *t)
     scb_t *r;
     int rc;
 
-    if (strlen(o->ring) + strlen(GUARD_INFIX) + strlen(o->stream) > SCB_NAME_MAX) {
-        bridge_err(o, "%s: the names are too long for out to hold the ring "
-                   "%s" GUARD_INFIX "%s beside it (one out of a ring on a "
-                   "stream): give a shorter --stream", o->ring, o->ring,
-                   o->stream);
-        return BRIDGE_EXIT_USAGE;
-    }
-    snprintf(name, sizeof name, "%s" GUARD_INFIX "%s", o->ring, o->stream);
     scb_config_init(&cfg);
     cfg.backend = t->info.backend;
     cfg.mode = t->info.mode;
-    rc = scb_create(&t->guard, name, &cfg);
-    if (rc == SCB_EEXIST) {
-        cfg.flags = SCB_WRITER;
-        rc = scb_open(&t->guard, name, &cfg);
+    if (strlen(o->ring) + strlen(GUARD_INFIX) + strlen(o->stream) > SCB_NAME_MAX) {
+        rc = SCB_ENAMETOOLONG;
+    } else {
+        snprintf(name, sizeof name, "%s" GUARD_INFIX "%s", o->ring, o->stream);
+        rc = scb_create(&t->guard, name, &cfg);
+        if (rc == SCB_EEXIST) {
+            cfg.flags = SCB_WRITER;
+            rc = scb_open(&t->guard, name, &cfg);
+        }
+    }
+    if (rc == SCB_ENAMETOOLONG || rc == SCB_EINVAL || rc == SCB_EACCES) {
+        /* A name the backend does not take, or another user's guard:
+         * out goes on without it, as before there was one. */
+        bridge_err(o, "%s: out cannot hold the ring %s" GUARD_INFIX "%s "
+                   "(%s), which keeps a second out of the ring off the "
+                   "stream: going on without it", o->ring, o->ring,
+                   o->stream, scb_strerror(rc));
+        t->guard = NULL;
+        return 0;
     }
     if (rc == SCB_EBUSY) {
         /* Its writer's process, through an observer (0: gone meanwhile). */
@@ -130,9 +139,12 @@ static int js_guard(out_t *t)
     }
     if (rc != SCB_OK) {
         bridge_err(o, "%s: %s", name, scb_strerror(rc));
-        return rc == SCB_EACCES || rc == SCB_EINVAL || rc == SCB_ENAMETOOLONG
-                   ? BRIDGE_EXIT_USAGE : BRIDGE_EXIT_ERR;
+        return BRIDGE_EXIT_ERR;
     }
+    /* Read again now that no other out publishes: one that stopped
+     * meanwhile may have published items pushed since the ring was
+     * opened (the check of a ring made again below compares them). */
+    scb_info(t->r, &t->info);
     return 0;
 }
 
