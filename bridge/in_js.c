@@ -193,7 +193,9 @@ static int js_subscribe(in_t *t, uint64_t start, int first)
     jsOptions jo;
     jsErrCode jerr;
     natsStatus s;
-    int said = 0, said_stream = 0;
+    /* Each kind of failure said once (the consumer, the stream, the
+     * subscription). */
+    int said_cons = 0, said_look = 0, said_sub = 0, said_stream = 0;
 
     if (t->sub != NULL) {
         if (t->nretired == IN_RETIRED_MAX) {
@@ -239,7 +241,7 @@ look:
                        bridge_nats_err(s));
             return BRIDGE_EXIT_USAGE;
         }
-        bridge_js_pause(o, &said, t->durable, s);
+        bridge_js_pause(o, &said_cons, t->durable, s);
         in_tick(t);
     }
     for (;;) {
@@ -272,7 +274,7 @@ look:
             t->stream_created != 0) {
             if (bridge_stop)
                 return 0;
-            bridge_js_pause(o, &said, o->stream, s);
+            bridge_js_pause(o, &said_look, o->stream, s);
             in_tick(t);
             continue;
         }
@@ -314,7 +316,7 @@ look:
              * requests (with another start, or another description). */
             jsConsumerInfo_Destroy(ci);
             ci = NULL;
-            bridge_js_pause(o, &said, t->durable, s);
+            bridge_js_pause(o, &said_sub, t->durable, s);
             in_tick(t);
             goto look;
         } else if (first && !bridge_js_transient(s, jerr)) {
@@ -322,7 +324,7 @@ look:
                        bridge_nats_err(s));
             return BRIDGE_EXIT_USAGE;
         } else {
-            bridge_js_pause(o, &said, t->durable, s);
+            bridge_js_pause(o, &said_sub, t->durable, s);
         }
         in_tick(t);
     }
