@@ -506,9 +506,19 @@ done:
     free(buf);
     free(t.pend.buf);
     scb_close(t.r);
-    /* After the last rounds: a new out starts on what they stored. */
-    if (t.guard != NULL)
+    /* After the last rounds: a new out starts on what they stored.  A
+     * refusal leaves nothing made (BRIDGE.md): the guard it made is
+     * removed while still held (out_js_setup.c). */
+    if (t.guard != NULL) {
+        if (status == BRIDGE_EXIT_USAGE && t.guard_made) {
+            scb_config_t gc;
+
+            scb_config_init(&gc);
+            gc.backend = t.info.backend;
+            scb_unlink(t.guard_name, &gc);
+        }
         scb_close(t.guard);
+    }
     /* Closed first, its reading thread ended: the context's subscription
      * for the answers destroyed while one comes would be used after it is
      * freed (the client reads it from its table unguarded). */

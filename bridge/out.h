@@ -97,6 +97,8 @@ typedef struct out {
     /* JetStream (o->stream): see out_js.c. */
     scb_t *guard;        /* RING.bridge-out.STREAM, as its writer: one out
                           * of the ring on the stream (out_js_setup.c) */
+    int guard_made;      /* this out made it (removed at a refusal) */
+    char guard_name[SCB_NAME_MAX + 1];
     jsCtx *js;
     int have_stored;     /* the stream held an item of this subject at start */
     uint64_t stored_seq; /* its number: items up to it are not sent again */

@@ -83,7 +83,8 @@ static int stream_takes(const jsStreamInfo *si, const char *subject)
  * same mode) as its writer while it runs: libscb lets one live writer hold
  * a ring, and a new one take it over from a writer that died.  It is kept
  * at exit (removed, another out could have opened it the moment before
- * and a third make a new one beside it).  On this host only: rings of the
+ * and a third make a new one beside it), except by an out refused (exit
+ * 2) that made it: removed while still held, so that none takes it over.  On this host only: rings of the
  * same name on two hosts publishing on one stream are not told apart
  * (README).  Returns 0 or the exit status.
  */
@@ -104,6 +105,7 @@ static int js_guard(out_t *t)
     } else {
         snprintf(name, sizeof name, "%s" GUARD_INFIX "%s", o->ring, o->stream);
         rc = scb_create(&t->guard, name, &cfg);
+        t->guard_made = rc == SCB_OK;
         if (rc == SCB_EEXIST) {
             cfg.flags = SCB_WRITER;
             rc = scb_open(&t->guard, name, &cfg);
@@ -141,6 +143,7 @@ static int js_guard(out_t *t)
         bridge_err(o, "%s: %s", name, scb_strerror(rc));
         return BRIDGE_EXIT_ERR;
     }
+    memcpy(t->guard_name, name, sizeof name);
     /* Read again now that no other out publishes: one that stopped
      * meanwhile may have published items pushed since the ring was
      * opened (the check of a ring made again below compares them). */
