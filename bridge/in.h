@@ -20,6 +20,9 @@
 
 #define IN_RETIRED_MAX 64
 
+/* The longest host name in a consumer's description (POSIX: 255). */
+#define IN_HOST_MAX 255
+
 typedef struct in {
     const bridge_opts_t *o;
     natsConnection *nc;
@@ -52,9 +55,11 @@ typedef struct in {
     int sub_checks;      /* subscribed again for its first message */
     double cons_check;   /* when js_loop may next ask for the consumer */
     /* The consumer's description, this in's own ("scb bridge in: process
-     * P on HOST, run R"): one made by another client has another. */
-    char cons_desc[192];
+     * P on HOST pid:[NS], run R"): one made by another client has another
+     * (when the server keeps descriptions: desc_kept). */
+    char cons_desc[IN_HOST_MAX + 160];
     int cons_made;       /* in made the consumer (it has cons_desc) */
+    int desc_kept;       /* and the server kept its description */
     /* Tests only: SCB_BRIDGE_TEST_CRASH_AFTER=N (BEFORE=N) makes in kill
      * itself right after its Nth push (right before it, the place noted). */
     uint64_t crash_after, crash_before;

@@ -68,20 +68,26 @@ static void js_learn_created(in_t *t, jsOptions *jo)
 /* The consumer's description in makes it with (in.h). */
 static void js_desc_make(in_t *t)
 {
-    char host[64];
+    char host[IN_HOST_MAX + 1], ns[64];
     struct timespec ts;
+    ssize_t n;
 
     if (gethostname(host, sizeof host) != 0)
         snprintf(host, sizeof host, "?");
     host[sizeof host - 1] = '\0';
+    /* Processes of another pid namespace (a container sharing the host's
+     * name) are not this in's to look up by number (js_desc_gone). */
+    n = readlink("/proc/self/ns/pid", ns, sizeof ns - 1);
+    ns[n > 0 ? n : 0] = '\0';
     clock_gettime(CLOCK_REALTIME, &ts);
     snprintf(t->cons_desc, sizeof t->cons_desc,
-             "scb bridge in: process %ld on %s, run %lx%09ld", (long)getpid(),
-             host, (unsigned long)ts.tv_sec, (long)ts.tv_nsec);
+             "scb bridge in: process %ld on %s%s%s, run %lx%09ld", (long)getpid(),
+             host, n > 0 ? " " : "", ns, (unsigned long)ts.tv_sec,
+             (long)ts.tv_nsec);
 }
 
-/* Whether desc is the description of an in of this host whose process is
- * gone (in started again). */
+/* Whether desc is the description of an in of this host (and pid
+ * namespace) whose process is gone (in started again). */
 static int js_desc_gone(const in_t *t, const char *desc)
 {
     const char *mine = strstr(t->cons_desc, " on "), *theirs;
@@ -92,12 +98,26 @@ static int js_desc_gone(const in_t *t, const char *desc)
         sscanf(desc, "scb bridge in: process %ld on ", &pid) != 1 || pid <= 0 ||
         (theirs = strstr(desc, " on ")) == NULL)
         return 0;
-    /* " on HOST, run ": the same host. */
+    /* " on HOST NAMESPACE, run ": the same host and namespace. */
     host_len = (size_t)(strstr(mine, ", run ") - mine);
     if (strncmp(mine, theirs, host_len) != 0 ||
         strncmp(theirs + host_len, ", run ", 6) != 0)
         return 0;
     return pid != (long)getpid() && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+/* Whether the server kept the consumer's description (desc_kept): a
+ * server that drops it would have every consumer look made by another.
+ * (Made again by another meanwhile: it is found by its requests.) */
+static void js_desc_check(in_t *t, jsOptions *jo)
+{
+    jsConsumerInfo *ci = NULL;
+    jsErrCode jerr = 0;
+
+    t->desc_kept = natsSubscription_GetConsumerInfo(&ci, t->sub, jo, &jerr) == NATS_OK &&
+                   ci->Config != NULL && ci->Config->Description != NULL &&
+                   strcmp(ci->Config->Description, t->cons_desc) == 0;
+    jsConsumerInfo_Destroy(ci);
 }
 
 /*
@@ -123,15 +143,19 @@ static int js_shared(in_t *t, const jsConsumerInfo *ci, jsOptions *jo)
     const char *desc = ci->Config != NULL ? ci->Config->Description : NULL;
     double start = bridge_now();
     int64_t waiting = ci->NumWaiting;
-    int other = 0;
+    int other = 0, ours, quick;
 
     if (desc != NULL && *desc == '\0')
         desc = NULL;
-    if (t->cons_made && (desc == NULL || strcmp(desc, t->cons_desc) != 0))
+    ours = desc != NULL && strcmp(desc, t->cons_desc) == 0;
+    if (t->cons_made && t->desc_kept && !ours)
         other = 1;
-    /* The first time, unless an in of this host that is gone made it (in
-     * started again): looked at for the whole second. */
-    if (!t->cons_made && !js_desc_gone(t, desc))
+    /* The requests waiting are likely in's own (a replaced subscription's)
+     * when it made the consumer, or a gone in of this host's: the look
+     * ends at the first time none waits.  Otherwise, and always the first
+     * time, it goes on for the whole second. */
+    quick = ours || js_desc_gone(t, desc);
+    if (!t->cons_made && !quick)
         waiting = 1;
     while (!other && waiting > 0 && !bridge_stop && bridge_now() - start < 1.0) {
         struct timespec ts = {0, 100 * 1000000};
@@ -140,8 +164,10 @@ static int js_shared(in_t *t, const jsConsumerInfo *ci, jsOptions *jo)
         double at;
 
         nanosleep(&ts, NULL);
+        /* The lines go on; not at the start, where a refusal prints
+         * none. */
         if (t->cons_made)
-            in_tick(t); /* the lines go on (at the start, none yet) */
+            in_tick(t);
         at = bridge_now() - start;
         if (js_GetConsumerInfo(&c, t->js, t->o->stream, t->durable, jo,
                                &jerr) != NATS_OK)
@@ -150,17 +176,18 @@ static int js_shared(in_t *t, const jsConsumerInfo *ci, jsOptions *jo)
         jsConsumerInfo_Destroy(c);
         if (waiting > 0 && at >= 0.3)
             other = 1;
-        else if (waiting <= 0)
+        else if (waiting <= 0 && !quick)
             waiting = 1; /* looked at again: another may be between two */
     }
     if (other) {
-        int theirs = desc != NULL && strcmp(desc, t->cons_desc) != 0;
+        int theirs = desc != NULL && !ours;
 
         bridge_err(t->o, "stream %s: consumer %s is read by another client "
                    "too%s%.*s%s: one in per consumer; give each its own "
                    "--durable", t->o->stream, t->durable,
                    theirs ? " (made by " : " (another in?)",
-                   theirs ? 100 : 0, theirs ? desc : "", theirs ? ")" : "");
+                   theirs ? IN_HOST_MAX + 100 : 0, theirs ? desc : "",
+                   theirs ? ")" : "");
     }
     return other;
 }
@@ -299,6 +326,7 @@ look:
             if (created != 0)
                 t->stream_created = created;
             t->cons_made = 1;
+            js_desc_check(t, &jo);
             break;
         }
         if (bridge_stop)
@@ -452,7 +480,7 @@ static int js_consumer_gone(in_t *t)
     s = js_GetConsumerInfo(&ci, t->js, t->o->stream, t->durable, &jo, &jerr);
     /* Made again by another client (its description): what in fetches
      * now comes from that one's consumer. */
-    if (s == NATS_OK && t->cons_made && ci->Config != NULL &&
+    if (s == NATS_OK && t->cons_made && t->desc_kept && ci->Config != NULL &&
         (ci->Config->Description == NULL ||
          strcmp(ci->Config->Description, t->cons_desc) != 0)) {
         rc = js_shared(t, ci, &jo);

@@ -510,7 +510,8 @@ done:
      * refusal leaves nothing made (BRIDGE.md): the guard it made is
      * removed while still held (out_js_setup.c). */
     if (t.guard != NULL) {
-        if (status == BRIDGE_EXIT_USAGE && t.guard_made) {
+        if (status == BRIDGE_EXIT_USAGE && t.guard_made &&
+            scb_check_name(t.guard) == SCB_OK) {
             scb_config_t gc;
 
             scb_config_init(&gc);

@@ -104,11 +104,23 @@ static int js_guard(out_t *t)
         rc = SCB_ENAMETOOLONG;
     } else {
         snprintf(name, sizeof name, "%s" GUARD_INFIX "%s", o->ring, o->stream);
-        rc = scb_create(&t->guard, name, &cfg);
-        t->guard_made = rc == SCB_OK;
-        if (rc == SCB_EEXIST) {
-            cfg.flags = SCB_WRITER;
-            rc = scb_open(&t->guard, name, &cfg);
+        /* A refused out removes the one it made (bridge_out): between the
+         * two calls, or while this one took it, it can be gone. */
+        for (int tries = 0;; tries++) {
+            cfg.flags = 0;
+            rc = scb_create(&t->guard, name, &cfg);
+            t->guard_made = rc == SCB_OK;
+            if (rc == SCB_EEXIST) {
+                cfg.flags = SCB_WRITER;
+                rc = scb_open(&t->guard, name, &cfg);
+            }
+            if (rc == SCB_OK && scb_check_name(t->guard) == SCB_ENOENT) {
+                scb_close(t->guard);
+                t->guard = NULL;
+                rc = SCB_ENOENT;
+            }
+            if (rc != SCB_ENOENT || tries == 4)
+                break;
         }
     }
     if (rc == SCB_ENAMETOOLONG || rc == SCB_EINVAL || rc == SCB_EACCES) {

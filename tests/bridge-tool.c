@@ -15,6 +15,9 @@
  *         acknowledgement (an error if it does not store it);
  *     bridge-tool rmconsumer URL STREAM CONSUMER
  *         removes the consumer CONSUMER of stream STREAM;
+ *     bridge-tool remake URL STREAM CONSUMER DESCRIPTION
+ *         removes the consumer and makes a durable pull consumer of that
+ *         name again, with the description given (as another client would);
  *     bridge-tool rmstream URL STREAM
  *         removes the stream STREAM (its messages and consumers with it);
  *     bridge-tool interleave URL SUBJECT OTHER COUNT
@@ -38,6 +41,7 @@ static int usage(void)
                     "       bridge-tool pub URL SUBJECT SCB_HEADER|- MSG_ID|- COUNT [PAUSE_US]\n"
                     "       bridge-tool jspub URL SUBJECT SCB_HEADER|- MSG_ID|- COUNT [PAUSE_US]\n"
                     "       bridge-tool rmconsumer URL STREAM CONSUMER\n"
+                    "       bridge-tool remake URL STREAM CONSUMER DESCRIPTION\n"
                     "       bridge-tool rmstream URL STREAM\n"
                     "       bridge-tool interleave URL SUBJECT OTHER COUNT\n");
     return 2;
@@ -83,14 +87,26 @@ static int rm_consumer(natsConnection *nc, int argc, char **argv)
     jsErrCode jerr = 0;
     natsStatus s;
     int stream = strcmp(argv[1], "rmstream") == 0;
+    int remake = strcmp(argv[1], "remake") == 0;
 
-    if (argc != (stream ? 4 : 5))
+    if (argc != (stream ? 4 : remake ? 6 : 5))
         return usage();
     s = natsConnection_JetStream(&js, nc, NULL);
     if (s == NATS_OK && stream)
         s = js_DeleteStream(js, argv[3], NULL, &jerr);
     else if (s == NATS_OK)
         s = js_DeleteConsumer(js, argv[3], argv[4], NULL, &jerr);
+    if (s == NATS_OK && remake) {
+        jsConsumerConfig cc;
+        jsConsumerInfo *ci = NULL;
+
+        jsConsumerConfig_Init(&cc);
+        cc.Durable = argv[4];
+        cc.Description = argv[5];
+        cc.AckPolicy = js_AckAll;
+        s = js_AddConsumer(&ci, js, argv[3], &cc, NULL, &jerr);
+        jsConsumerInfo_Destroy(ci);
+    }
     jsCtx_Destroy(js);
     return s == NATS_OK ? 0 : fail(argv[argc - 1], s);
 }
@@ -177,6 +193,7 @@ int main(int argc, char **argv)
     if (argc < 3 || (strcmp(argv[1], "stream") != 0 && strcmp(argv[1], "pub") != 0 &&
                       strcmp(argv[1], "jspub") != 0 &&
                       strcmp(argv[1], "rmconsumer") != 0 &&
+                      strcmp(argv[1], "remake") != 0 &&
                       strcmp(argv[1], "rmstream") != 0 &&
                       strcmp(argv[1], "interleave") != 0))
         return usage();
@@ -187,7 +204,8 @@ int main(int argc, char **argv)
         rc = make_stream(nc, argc, argv);
     else if (strcmp(argv[1], "pub") == 0 || strcmp(argv[1], "jspub") == 0)
         rc = publish(nc, argc, argv);
-    else if (strcmp(argv[1], "rmconsumer") == 0 || strcmp(argv[1], "rmstream") == 0)
+    else if (strcmp(argv[1], "rmconsumer") == 0 || strcmp(argv[1], "rmstream") == 0 ||
+             strcmp(argv[1], "remake") == 0)
         rc = rm_consumer(nc, argc, argv);
     else
         rc = interleave(nc, argc, argv);
