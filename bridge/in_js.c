@@ -127,8 +127,8 @@ static void js_desc_check(in_t *t, jsOptions *jo)
  * an acknowledgement of one covers messages the other has not written.
  * Two signs tell another client:
  *   - the consumer in made has another description than in's own
- *     (cons_desc, which names the process and host): another made it
- *     again since;
+ *     (cons_desc, which names the process, host and run): another made it
+ *     again since (when the server keeps descriptions: desc_kept);
  *   - pull requests wait on it that are not in's.  in's own (a replaced
  *     subscription's, or a killed in's) expire within a fetch's wait, 100
  *     ms at most, and a connection gone takes its own with it; another
@@ -152,8 +152,8 @@ static int js_shared(in_t *t, const jsConsumerInfo *ci, jsOptions *jo)
         other = 1;
     /* The requests waiting are likely in's own (a replaced subscription's)
      * when it made the consumer, or a gone in of this host's: the look
-     * ends at the first time none waits.  Otherwise, and always the first
-     * time, it goes on for the whole second. */
+     * ends at the first time none waits.  Otherwise it goes on for the
+     * whole second, at the start even when none waits now. */
     quick = ours || js_desc_gone(t, desc);
     if (!t->cons_made && !quick)
         waiting = 1;

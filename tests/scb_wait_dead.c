@@ -337,7 +337,9 @@ START_TEST(test_dead_reader_pid_reuse)
     o.ready_fd = -1;
     o.cmd_fd = cfd[0];
     o.rep_fd = -1;
-    for (tries = 0; tries < 20; tries++) {
+    /* Any process forking in between (other tests beside this one) takes
+     * the number: tried many times. */
+    for (tries = 0; tries < 500; tries++) {
         W_ASSERT(set_last_pid(pid) == 0, "writing %s: %s", NS_LAST_PID, strerror(errno));
         sleeper = spawn(child_idle, &o);
         if (sleeper == pid)
@@ -348,7 +350,8 @@ START_TEST(test_dead_reader_pid_reuse)
         fprintf(stderr, "check_scb_wait: %s: could not force the reuse of pid %ld (an "
                 "environment problem, not a library one): test_dead_reader_pid_reuse "
                 "FAILS rather than pass unchecked\n", tu_backend, (long)pid);
-    W_ASSERT(sleeper == pid, "could not force the reuse of pid %ld in 20 tries", (long)pid);
+    W_ASSERT(sleeper == pid, "could not force the reuse of pid %ld in %d tries", (long)pid,
+             tries);
     /* The writer looks only when it pushes: from now on, however long
      * forcing the reuse took (seconds, on a loaded machine under ASan). */
     t0 = now_ns();
