@@ -120,6 +120,24 @@ static void js_desc_check(in_t *t, jsOptions *jo)
     jsConsumerInfo_Destroy(ci);
 }
 
+/* The description of consumer ci (NULL: none), and whether it is a
+ * consumer in made, made again by another client since: its description
+ * is not in's own, where the server keeps descriptions (desc_kept). */
+static const char *js_desc_of(const jsConsumerInfo *ci)
+{
+    const char *desc = ci->Config != NULL ? ci->Config->Description : NULL;
+
+    return desc != NULL && *desc != '\0' ? desc : NULL;
+}
+
+static int js_made_again(const in_t *t, const jsConsumerInfo *ci)
+{
+    const char *desc = js_desc_of(ci);
+
+    return t->cons_made && t->desc_kept &&
+           (desc == NULL || strcmp(desc, t->cons_desc) != 0);
+}
+
 /*
  * One in per consumer.  Two (another in given the same durable name, or
  * two hosts whose rings have the same name and so the same default) would
@@ -140,16 +158,12 @@ static void js_desc_check(in_t *t, jsOptions *jo)
  */
 static int js_shared(in_t *t, const jsConsumerInfo *ci, jsOptions *jo)
 {
-    const char *desc = ci->Config != NULL ? ci->Config->Description : NULL;
+    const char *desc = js_desc_of(ci);
     double start = bridge_now();
     int64_t waiting = ci->NumWaiting;
-    int other = 0, ours, quick;
+    int other = js_made_again(t, ci), quick;
+    int ours = desc != NULL && strcmp(desc, t->cons_desc) == 0;
 
-    if (desc != NULL && *desc == '\0')
-        desc = NULL;
-    ours = desc != NULL && strcmp(desc, t->cons_desc) == 0;
-    if (t->cons_made && t->desc_kept && !ours)
-        other = 1;
     /* The requests waiting are likely in's own (a replaced subscription's)
      * when it made the consumer, or a gone in of this host's: the look
      * ends at the first time none waits.  Otherwise it goes on for the
@@ -480,9 +494,7 @@ static int js_consumer_gone(in_t *t)
     s = js_GetConsumerInfo(&ci, t->js, t->o->stream, t->durable, &jo, &jerr);
     /* Made again by another client (its description): what in fetches
      * now comes from that one's consumer. */
-    if (s == NATS_OK && t->cons_made && t->desc_kept && ci->Config != NULL &&
-        (ci->Config->Description == NULL ||
-         strcmp(ci->Config->Description, t->cons_desc) != 0)) {
+    if (s == NATS_OK && js_made_again(t, ci)) {
         rc = js_shared(t, ci, &jo);
         jsConsumerInfo_Destroy(ci);
         return rc ? BRIDGE_EXIT_ERR : 0;

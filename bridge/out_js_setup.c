@@ -73,7 +73,7 @@ static int stream_takes(const jsStreamInfo *si, const char *subject)
 #define GUARD_INFIX ".bridge-out."
 
 /*
- * One out of a ring on a stream at a time, on this host.  Two would each
+ * One out of a ring on a stream at a time.  Two would each
  * take the stream's last message for their own (the ids and bytes are the
  * same): one that started while the other's messages were on their way
  * reads the ring from an item the stream does not hold yet, its messages
@@ -84,9 +84,10 @@ static int stream_takes(const jsStreamInfo *si, const char *subject)
  * a ring, and a new one take it over from a writer that died.  It is kept
  * at exit (removed, another out could have opened it the moment before
  * and a third make a new one beside it), except by an out refused (exit
- * 2) that made it: removed while still held, so that none takes it over.  On this host only: rings of the
- * same name on two hosts publishing on one stream are not told apart
- * (README).  Returns 0 or the exit status.
+ * 2) that made it: removed while still held, so that none takes it over.
+ * One ring only: rings of the same name on two hosts, or in two backends,
+ * publishing on one stream are not told apart (README).  Returns 0 or the
+ * exit status.
  */
 static int js_guard(out_t *t)
 {
