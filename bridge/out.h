@@ -99,6 +99,10 @@ typedef struct out {
                           * of the ring on the stream (out_js_setup.c) */
     int guard_made;      /* this out made it (removed at a refusal) */
     char guard_name[SCB_NAME_MAX + 1];
+    double guard_next;   /* bridge_now of its next look (out_js_guard_check) */
+    int guard_said;      /* made again: said once */
+    int guard_lost;      /* another out holds it now: out stops, sending
+                          * nothing again (out_js_finish) */
     jsCtx *js;
     int have_stored;     /* the stream held an item of this subject at start */
     uint64_t stored_seq; /* its number: items up to it are not sent again */
@@ -200,6 +204,10 @@ void out_pace_sent(js_pace_t *p, uint64_t sseq, size_t len);
  * not there, and where a restarted out goes on from; 0 or the exit
  * status. */
 int out_js_setup(out_t *t);
+/* Now and then while out runs: the guard's name still leads to the ring
+ * out holds, or out holds a new one of that name (made again after it was
+ * removed by hand).  0, or -1 after saying that another out holds it. */
+int out_js_guard_check(out_t *t);
 /* (out_js.c) The answers' handler, in the client's thread; its messages'
  * reaping started (out_js_reap_start, before the first publish); whether
  * m, the stream's last message of the subject, is one of this out's ring,

@@ -667,6 +667,8 @@ int out_js_publish(out_t *t, const void *data, size_t len, uint64_t seq,
 
 int out_js_round(out_t *t)
 {
+    if (out_js_guard_check(t) != 0)
+        return -1;
     js_update(t);
     if (!atomic_load(&t->js_broken))
         return 0;
@@ -700,7 +702,10 @@ void out_js_finish(out_t *t, int ok)
     if (natsConnection_Status(t->nc) == NATS_CONN_STATUS_CONNECTED)
         js_PublishAsyncComplete(t->js, &po);
     js_confirm(t);
-    for (int round = 0; round < 3 && t->fifo.n > 0 && t->js_fatal == NATS_OK &&
+    /* Another out holds the guard now: what this one sends again would
+     * go between its messages. */
+    for (int round = 0; round < 3 && !t->guard_lost && t->fifo.n > 0 &&
+         t->js_fatal == NATS_OK &&
          natsConnection_Status(t->nc) == NATS_CONN_STATUS_CONNECTED &&
          bridge_now() < deadline;
          round++) {

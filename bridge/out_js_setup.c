@@ -71,6 +71,50 @@ static int stream_takes(const jsStreamInfo *si, const char *subject)
 
 /* The guard's name: RING.bridge-out.STREAM. */
 #define GUARD_INFIX ".bridge-out."
+/* Seconds between two looks at the guard's name while out runs. */
+#define GUARD_CHECK_S 0.25
+
+/* Holds the guard `name` as its writer, made when it is not there
+ * (*made).  A refused out removes the one it made (bridge_out): between
+ * the two calls, or while this one took it, it can be gone. */
+static int guard_take(scb_t **g, int *made, const char *name, scb_config_t *cfg)
+{
+    int rc;
+
+    for (int tries = 0;; tries++) {
+        cfg->flags = 0;
+        rc = scb_create(g, name, cfg);
+        *made = rc == SCB_OK;
+        if (rc == SCB_EEXIST) {
+            cfg->flags = SCB_WRITER;
+            rc = scb_open(g, name, cfg);
+        }
+        if (rc == SCB_OK && scb_check_name(*g) == SCB_ENOENT) {
+            scb_close(*g);
+            *g = NULL;
+            rc = SCB_ENOENT;
+        }
+        if (rc != SCB_ENOENT || tries == 4)
+            return rc;
+    }
+}
+
+/* The process of the live writer of the ring `name` (0: none, or not
+ * known), through an observer. */
+static int64_t guard_holder(const char *name, scb_config_t *cfg)
+{
+    scb_info_t gi;
+    scb_t *r;
+
+    gi.writer_pid = 0;
+    cfg->flags = SCB_OBSERVE;
+    if (scb_open(&r, name, cfg) == SCB_OK) {
+        if (scb_info(r, &gi) != SCB_OK)
+            gi.writer_pid = 0;
+        scb_close(r);
+    }
+    return gi.writer_pid;
+}
 
 /*
  * One out of a ring on a stream at a time.  Two would each
@@ -94,8 +138,6 @@ static int js_guard(out_t *t)
     const bridge_opts_t *o = t->o;
     char name[SCB_NAME_MAX + 1];
     scb_config_t cfg;
-    scb_info_t gi;
-    scb_t *r;
     int rc;
 
     scb_config_init(&cfg);
@@ -105,24 +147,7 @@ static int js_guard(out_t *t)
         rc = SCB_ENAMETOOLONG;
     } else {
         snprintf(name, sizeof name, "%s" GUARD_INFIX "%s", o->ring, o->stream);
-        /* A refused out removes the one it made (bridge_out): between the
-         * two calls, or while this one took it, it can be gone. */
-        for (int tries = 0;; tries++) {
-            cfg.flags = 0;
-            rc = scb_create(&t->guard, name, &cfg);
-            t->guard_made = rc == SCB_OK;
-            if (rc == SCB_EEXIST) {
-                cfg.flags = SCB_WRITER;
-                rc = scb_open(&t->guard, name, &cfg);
-            }
-            if (rc == SCB_OK && scb_check_name(t->guard) == SCB_ENOENT) {
-                scb_close(t->guard);
-                t->guard = NULL;
-                rc = SCB_ENOENT;
-            }
-            if (rc != SCB_ENOENT || tries == 4)
-                break;
-        }
+        rc = guard_take(&t->guard, &t->guard_made, name, &cfg);
     }
     if (rc == SCB_ENAMETOOLONG || rc == SCB_EINVAL || rc == SCB_EACCES) {
         /* A name the backend does not take, or another user's guard:
@@ -135,18 +160,13 @@ static int js_guard(out_t *t)
         return 0;
     }
     if (rc == SCB_EBUSY) {
-        /* Its writer's process, through an observer (0: gone meanwhile). */
-        gi.writer_pid = 0;
-        cfg.flags = SCB_OBSERVE;
-        if (scb_open(&r, name, &cfg) == SCB_OK) {
-            if (scb_info(r, &gi) != SCB_OK)
-                gi.writer_pid = 0;
-            scb_close(r);
-        }
-        if (gi.writer_pid > 0)
+        /* Its writer's process (0: gone meanwhile). */
+        int64_t pid = guard_holder(name, &cfg);
+
+        if (pid > 0)
             bridge_err(o, "%s: another out (process %" PRId64 ") publishes "
                        "it on stream %s: one at a time (it holds %s)",
-                       o->ring, gi.writer_pid, o->stream, name);
+                       o->ring, pid, o->stream, name);
         else
             bridge_err(o, "%s: another out publishes it on stream %s: one "
                        "at a time (it holds %s)", o->ring, o->stream, name);
@@ -157,10 +177,67 @@ static int js_guard(out_t *t)
         return BRIDGE_EXIT_ERR;
     }
     memcpy(t->guard_name, name, sizeof name);
+    t->guard_next = bridge_now() + GUARD_CHECK_S;
     /* Read again now that no other out publishes: one that stopped
      * meanwhile may have published items pushed since the ring was
      * opened (the check of a ring made again below compares them). */
     scb_info(t->r, &t->info);
+    return 0;
+}
+
+/*
+ * The guard removed while out runs (scb rm, by hand) would let a second
+ * out start.  So four times a second out looks whether the name still
+ * leads to the ring it holds (scb_check_name: a stat and a map of the
+ * header), and if not holds the ring of that name again, made anew when
+ * it is not there, which keeps later outs off.  A second out that started
+ * in between holds it already: two publish now, and this one stops
+ * (exit 1) without sending anything again (out_js_finish), leaving the
+ * stream to the other.  What the two sent meanwhile may have lost items
+ * (see js_guard): said.
+ */
+int out_js_guard_check(out_t *t)
+{
+    const bridge_opts_t *o = t->o;
+    scb_config_t cfg;
+    scb_t *g = NULL;
+    double now;
+    int rc, made = 0;
+
+    if (t->guard == NULL || (now = bridge_now()) < t->guard_next)
+        return 0;
+    t->guard_next = now + GUARD_CHECK_S;
+    if (scb_check_name(t->guard) == SCB_OK)
+        return 0;
+    scb_config_init(&cfg);
+    cfg.backend = t->info.backend;
+    cfg.mode = t->info.mode;
+    rc = guard_take(&g, &made, t->guard_name, &cfg);
+    if (rc == SCB_OK) {
+        scb_close(t->guard);
+        t->guard = g;
+        t->guard_made = made;
+        if (!t->guard_said)
+            bridge_err(o, "%s: the ring %s was removed while out ran: out "
+                       "holds it again", o->ring, t->guard_name);
+        t->guard_said = 1;
+        return 0;
+    }
+    if (rc == SCB_EBUSY) {
+        int64_t pid = guard_holder(t->guard_name, &cfg);
+        char who[48] = "";
+
+        if (pid > 0)
+            snprintf(who, sizeof who, " (process %" PRId64 ")", pid);
+        bridge_err(o, "%s: the ring %s was removed while out ran, and "
+                   "another out%s holds it now and publishes the ring on "
+                   "stream %s: stopping (one at a time; items may have been "
+                   "lost meanwhile)", o->ring, t->guard_name, who, o->stream);
+        t->guard_lost = 1;
+        return -1;
+    }
+    /* Not there for the taking (ENOENT five times, another user's ring,
+     * a damaged one): out keeps the one it holds and looks again later. */
     return 0;
 }
 
