@@ -101,6 +101,8 @@ typedef struct out {
     char guard_name[SCB_NAME_MAX + 1];
     double guard_next;   /* bridge_now of its next look (out_js_guard_check) */
     int guard_said;      /* made again: said once */
+    int guard_said_look; /* could not be looked at: said once */
+    int guard_said_take; /* could not be held again: said once */
     int guard_lost;      /* another out holds it now: out stops, sending
                           * nothing again (out_js_finish) */
     jsCtx *js;

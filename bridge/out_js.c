@@ -695,6 +695,12 @@ void out_js_finish(out_t *t, int ok)
     /* A stop's last rounds take this long at most, signals or not. */
     double deadline = bridge_now() + 2.0 * JS_ACK_WAIT / 1000;
 
+    /* A last look at the guard first: another out holding it now keeps
+     * this one from sending anything again. */
+    if (!t->guard_lost) {
+        t->guard_next = 0;
+        (void)out_js_guard_check(t);
+    }
     /* The answers asked for, then what failed (or was never vouched for)
      * goes again: a few rounds, while connected. */
     jsPubOptions_Init(&po);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "out.h"
 
@@ -188,57 +189,94 @@ static int js_guard(out_t *t)
 /*
  * The guard removed while out runs (scb rm, by hand) would let a second
  * out start.  So four times a second out looks whether the name still
- * leads to the ring it holds (scb_check_name: a stat and a map of the
+ * leads to the ring it holds (scb_check_name: an open and a map of the
  * header), and if not holds the ring of that name again, made anew when
- * it is not there, which keeps later outs off.  A second out that started
- * in between holds it already: two publish now, and this one stops
- * (exit 1) without sending anything again (out_js_finish), leaving the
- * stream to the other.  What the two sent meanwhile may have lost items
- * (see js_guard): said.
+ * it is not there, which keeps later outs off.  Found held by another
+ * live writer: most likely a second out that started in between.  out
+ * then reads nothing for up to a second, trying again four times a
+ * second (a second out refused for its arguments or its stream removes
+ * the guard it made and exits), and then stops (exit 1) without sending
+ * anything again (out_js_finish), leaving the stream to the other.  The
+ * two may have lost items or sent some out of order meanwhile: one
+ * stopped (SIGSTOP) and resumed still publishes what it had read before
+ * its next look (README).
  */
 int out_js_guard_check(out_t *t)
 {
     const bridge_opts_t *o = t->o;
     scb_config_t cfg;
     scb_t *g = NULL;
-    double now;
+    int64_t pid = 0;
+    double now, until;
     int rc, made = 0;
 
     if (t->guard == NULL || (now = bridge_now()) < t->guard_next)
         return 0;
     t->guard_next = now + GUARD_CHECK_S;
-    if (scb_check_name(t->guard) == SCB_OK)
+    rc = scb_check_name(t->guard);
+    if (rc == SCB_OK)
         return 0;
+    if (rc != SCB_ENOENT && rc != SCB_EBADFORMAT) {
+        /* Cannot look (permission, resources): out keeps the one it holds,
+         * and says so once. */
+        if (!t->guard_said_look)
+            bridge_err(o, "%s: cannot look at the ring %s (%s), which keeps a "
+                       "second out of the ring off the stream: going on",
+                       o->ring, t->guard_name, scb_strerror(rc));
+        t->guard_said_look = 1;
+        return 0;
+    }
     scb_config_init(&cfg);
     cfg.backend = t->info.backend;
     cfg.mode = t->info.mode;
-    rc = guard_take(&g, &made, t->guard_name, &cfg);
-    if (rc == SCB_OK) {
-        scb_close(t->guard);
-        t->guard = g;
-        t->guard_made = made;
-        if (!t->guard_said)
-            bridge_err(o, "%s: the ring %s was removed while out ran: out "
-                       "holds it again", o->ring, t->guard_name);
-        t->guard_said = 1;
-        return 0;
+    until = now + 1.0;
+    for (;;) {
+        rc = guard_take(&g, &made, t->guard_name, &cfg);
+        if (rc == SCB_OK) {
+            scb_close(t->guard);
+            t->guard = g;
+            t->guard_made = made;
+            if (!t->guard_said)
+                bridge_err(o, "%s: the ring %s was removed or replaced while "
+                           "out ran: out holds it again", o->ring,
+                           t->guard_name);
+            t->guard_said = 1;
+            return 0;
+        }
+        if (rc != SCB_EBUSY) {
+            /* Not there for the taking (removed five times over, another
+             * user's ring): out keeps the one it holds, says so once, and
+             * looks again later. */
+            if (!t->guard_said_take)
+                bridge_err(o, "%s: cannot hold the ring %s again (%s), which "
+                           "keeps a second out of the ring off the stream: "
+                           "going on", o->ring, t->guard_name,
+                           scb_strerror(rc));
+            t->guard_said_take = 1;
+            return 0;
+        }
+        pid = guard_holder(t->guard_name, &cfg);
+        if (bridge_stop || bridge_now() >= until)
+            break;
+        {
+            struct timespec ts = {0, (long)(GUARD_CHECK_S * 1e9)};
+
+            nanosleep(&ts, NULL);
+        }
     }
-    if (rc == SCB_EBUSY) {
-        int64_t pid = guard_holder(t->guard_name, &cfg);
-        char who[48] = "";
+    {
+        char who[48] = "another process";
 
         if (pid > 0)
-            snprintf(who, sizeof who, " (process %" PRId64 ")", pid);
-        bridge_err(o, "%s: the ring %s was removed while out ran, and "
-                   "another out%s holds it now and publishes the ring on "
-                   "stream %s: stopping (one at a time; items may have been "
-                   "lost meanwhile)", o->ring, t->guard_name, who, o->stream);
-        t->guard_lost = 1;
-        return -1;
+            snprintf(who, sizeof who, "process %" PRId64, pid);
+        bridge_err(o, "%s: the ring %s was removed or replaced while out "
+                   "ran, and %s holds it now (another out of the ring on "
+                   "stream %s?): stopping, one out at a time (items may have "
+                   "been lost or sent out of order meanwhile)", o->ring,
+                   t->guard_name, who, o->stream);
     }
-    /* Not there for the taking (ENOENT five times, another user's ring,
-     * a damaged one): out keeps the one it holds and looks again later. */
-    return 0;
+    t->guard_lost = 1;
+    return -1;
 }
 
 int out_js_setup(out_t *t)
