@@ -487,6 +487,10 @@ done:
      * client holds is reported as unsent. */
     if (t.js != NULL) {
         out_js_finish(&t, status == BRIDGE_EXIT_OK);
+        /* Its last look found another out holding the guard: an error
+         * after start, said there. */
+        if (t.guard_lost && status == BRIDGE_EXIT_OK)
+            status = BRIDGE_EXIT_ERR;
     } else if (natsConnection_Status(t.nc) == NATS_CONN_STATUS_CONNECTED) {
         if (t.st.unsent > 0) {
             t.st.moved += t.st.unsent;

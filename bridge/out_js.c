@@ -604,6 +604,10 @@ int out_js_publish(out_t *t, const void *data, size_t len, uint64_t seq,
             t->js_abandoned = 1;
             break;
         }
+        /* The wait can be long (a stream away, consumers behind): the
+         * guard is looked at here too. */
+        if (out_js_guard_check(t) != 0)
+            return -1;
         if (atomic_load(&t->js_broken)) {
             js_recover(t, 0);
         } else {
@@ -695,12 +699,6 @@ void out_js_finish(out_t *t, int ok)
     /* A stop's last rounds take this long at most, signals or not. */
     double deadline = bridge_now() + 2.0 * JS_ACK_WAIT / 1000;
 
-    /* A last look at the guard first: another out holding it now keeps
-     * this one from sending anything again. */
-    if (!t->guard_lost) {
-        t->guard_next = 0;
-        (void)out_js_guard_check(t);
-    }
     /* The answers asked for, then what failed (or was never vouched for)
      * goes again: a few rounds, while connected. */
     jsPubOptions_Init(&po);
@@ -708,6 +706,12 @@ void out_js_finish(out_t *t, int ok)
     if (natsConnection_Status(t->nc) == NATS_CONN_STATUS_CONNECTED)
         js_PublishAsyncComplete(t->js, &po);
     js_confirm(t);
+    /* Before sending anything again, a last look at the guard: another
+     * out holding it now keeps this one from doing so. */
+    if (!t->guard_lost && t->fifo.n > 0) {
+        t->guard_next = 0;
+        (void)out_js_guard_check(t);
+    }
     /* Another out holds the guard now: what this one sends again would
      * go between its messages. */
     for (int round = 0; round < 3 && !t->guard_lost && t->fifo.n > 0 &&

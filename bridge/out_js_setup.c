@@ -74,6 +74,8 @@ static int stream_takes(const jsStreamInfo *si, const char *subject)
 #define GUARD_INFIX ".bridge-out."
 /* Seconds between two looks at the guard's name while out runs. */
 #define GUARD_CHECK_S 0.25
+/* ... after one that failed (the name leads to a ring out cannot open). */
+#define GUARD_RETRY_S 5.0
 
 /* Holds the guard `name` as its writer, made when it is not there
  * (*made).  A refused out removes the one it made (bridge_out): between
@@ -218,7 +220,8 @@ int out_js_guard_check(out_t *t)
         return 0;
     if (rc != SCB_ENOENT && rc != SCB_EBADFORMAT) {
         /* Cannot look (permission, resources): out keeps the one it holds,
-         * and says so once. */
+         * says so once, and looks again later. */
+        t->guard_next = bridge_now() + GUARD_RETRY_S;
         if (!t->guard_said_look)
             bridge_err(o, "%s: cannot look at the ring %s (%s), which keeps a "
                        "second out of the ring off the stream: going on",
@@ -253,10 +256,15 @@ int out_js_guard_check(out_t *t)
                            "going on", o->ring, t->guard_name,
                            scb_strerror(rc));
             t->guard_said_take = 1;
+            /* Opening what is there can wait (a ring being made, an empty
+             * segment): not four times a second. */
+            t->guard_next = bridge_now() + GUARD_RETRY_S;
             return 0;
         }
+        /* Signals or not: the last look at a stop (out_js_finish) waits
+         * too, within its deadline. */
         pid = guard_holder(t->guard_name, &cfg);
-        if (bridge_stop || bridge_now() >= until)
+        if (bridge_now() >= until)
             break;
         {
             struct timespec ts = {0, (long)(GUARD_CHECK_S * 1e9)};
