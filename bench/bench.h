@@ -18,7 +18,9 @@
  *   export.c      --json, --csv and --plot
  *   bridge.c      --bridge: the NATS bridge (scb-bridge out -> nats-server ->
  *                 scb-bridge in, core NATS and JetStream) beside the same
- *                 ring read locally; it starts those programs, links no libnats
+ *                 ring read locally; it starts those programs
+ *   nats_alone.c  --bridge: the same messages through NATS alone (built
+ *                 with libnats only), set beside the bridge's rows
  *
  * Every process that moves items checks a sequence number in the first 8
  * bytes of every item it receives (records: the length, and the number in

@@ -4,7 +4,7 @@
  * NATS and JetStream (R1, file storage), beside the same ring read locally,
  * and the latency of one item through core NATS on an idle path.
  *
- * scb-bench links no libnats: it starts a nats-server of its own (127.0.0.1,
+ * It starts a nats-server of its own (127.0.0.1,
  * a free port, JetStream storage in a temporary directory) and, for every
  * run of a bridge case, a fresh `scb-bridge in` and `scb-bridge out` between
  * two fresh lossless rings.  Its own processes are a writer, which pushes
@@ -12,7 +12,8 @@
  * the destination ring and checks every byte of every item; the clock runs
  * from the writer's first push until the reader has the last item.  The
  * local case is the same writer and reader on one ring.  Nothing here
- * speaks NATS, and nothing waits without a deadline; every program, ring
+ * speaks NATS (the cases of NATS alone do, in nats_alone.c, when scb-bench
+ * was built with libnats), and nothing waits without a deadline; every program, ring
  * and file it made is removed on every exit path (harness.c).
  */
 #ifdef HAVE_CONFIG_H
@@ -733,6 +734,13 @@ int bench_bridge_main(struct bench_opts *o, struct bench_info *info, int quick,
         e.lat_samples = bench_ctl()->max_samples;
     if (o->reps > 256)
         o->reps = 256;
+#ifndef SCB_BENCH_NATS
+    for (c = BR_ALONE_CORE; c <= BR_ALONE_LAT; c++) {
+        res[c].status = ST_SKIPPED;
+        snprintf(res[c].note, sizeof res[c].note, "this scb-bench was built "
+                 "without libnats (configure --with-nats)");
+    }
+#endif
 
     if (find_bridge(e.bridge, sizeof e.bridge, why, sizeof why) != 0 ||
         find_server(e.server, sizeof e.server, why, sizeof why) != 0) {
@@ -774,10 +782,10 @@ int bench_bridge_main(struct bench_opts *o, struct bench_info *info, int quick,
             snprintf(res[c].note, sizeof res[c].note, "nats-server: %.380s", why);
         }
     } else if (!o->quiet) {
-        fprintf(stderr, "scb-bench: --bridge: nats-server %s on %s; %d run%s of 4 "
+        fprintf(stderr, "scb-bench: --bridge: nats-server %s on %s; %d run%s of %d "
                 "cases (Ctrl-C stops it and removes every process, ring and file "
                 "it made)\n", e.server_version, e.url,
-                o->reps, o->reps == 1 ? "" : "s");
+                o->reps, o->reps == 1 ? "" : "s", (int)BR_NCASES);
     }
 
     /* Interleaved: the first run of every case, then the second... */
@@ -790,8 +798,14 @@ int bench_bridge_main(struct bench_opts *o, struct bench_info *info, int quick,
             if (r->status != ST_OK)
                 continue;
             why[0] = '\0';
-            rc = run_once(&e, (enum br_case)c, &rate, samples, e.lat_samples, why,
-                          sizeof why);
+#ifdef SCB_BENCH_NATS
+            if (c >= BR_ALONE_CORE)
+                rc = br_alone_run(&e, (enum br_case)c, &rate, samples, e.lat_samples,
+                                  why, sizeof why);
+            else
+#endif
+                rc = run_once(&e, (enum br_case)c, &rate, samples, e.lat_samples,
+                              why, sizeof why);
             if (rc == -2 || bench_interrupted()) {
                 interrupted = 1;
                 break;
@@ -803,7 +817,7 @@ int bench_bridge_main(struct bench_opts *o, struct bench_info *info, int quick,
                         br_case_label((enum br_case)c), r->note);
                 continue;
             }
-            if (c == BR_LAT) {
+            if (br_case_latency((enum br_case)c)) {
                 bench_sort_u64(samples, e.lat_samples);
                 r->p50[r->nreps] = bench_percentile(samples, e.lat_samples, 50);
                 r->p90[r->nreps] = bench_percentile(samples, e.lat_samples, 90);
@@ -814,7 +828,8 @@ int bench_bridge_main(struct bench_opts *o, struct bench_info *info, int quick,
                 char fr[48];
                 r->rate[r->nreps] = rate;
                 bench_fmt_rate(fr, sizeof fr, rate);
-                snprintf(line, sizeof line, "%sitems/s", fr);
+                snprintf(line, sizeof line, "%s%s/s", fr,
+                         c >= BR_ALONE_CORE ? "messages" : "items");
             }
             r->nreps++;
             if (!o->quiet)

@@ -34,7 +34,13 @@
 #define TARGET_JS 200e3                /* items/s */
 #define TARGET_P50_NS 200e3            /* ns */
 
-enum br_case { BR_LOCAL, BR_CORE, BR_JS, BR_LAT, BR_NCASES };
+/* The bridge's cases, then the same messages through NATS alone (no ring,
+ * no bridge: nats_alone.c), which bound them. */
+enum br_case {
+    BR_LOCAL, BR_CORE, BR_JS, BR_LAT,
+    BR_ALONE_CORE, BR_ALONE_JS, BR_ALONE_LAT,
+    BR_NCASES
+};
 
 struct br_result {
     enum bench_status status;
@@ -58,7 +64,14 @@ struct br_env {
 };
 
 const char *br_case_label(enum br_case c);
+int br_case_latency(enum br_case c);  /* BR_LAT, BR_ALONE_LAT */
 const char *br_case_id(enum br_case c);
+
+/* nats_alone.c (built with libnats only): one run of a BR_ALONE_ case, as
+ * bridge.c's run_once: 0 (the rate or the latency samples filled), -1
+ * (why), -2 when interrupted. */
+int br_alone_run(struct br_env *e, enum br_case c, double *rate, uint64_t *samples,
+                 uint64_t nsamples, char *why, size_t whylen);
 
 /* The JSON (into json_path, or standard output) and, unless only JSON on
  * standard output was asked for, the table on `out`; `skipped`: why the

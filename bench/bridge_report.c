@@ -21,8 +21,22 @@ const char *br_case_label(enum br_case c)
     case BR_LOCAL: return "local: the ring read by another process";
     case BR_CORE: return "out -> core NATS -> in";
     case BR_JS: return "out -> JetStream R1 (file) -> in";
-    default: return "latency, out -> core NATS -> in";
+    case BR_LAT: return "latency, out -> core NATS -> in";
+    case BR_ALONE_CORE: return "client -> core NATS -> client";
+    case BR_ALONE_JS: return "client -> JetStream R1 (file) -> client";
+    default: return "latency, client -> core NATS -> client";
     }
+}
+
+int br_case_latency(enum br_case c)
+{
+    return c == BR_LAT || c == BR_ALONE_LAT;
+}
+
+/* The case of NATS alone that bounds bridge case c. */
+static enum br_case alone_of(enum br_case c)
+{
+    return c == BR_CORE ? BR_ALONE_CORE : c == BR_JS ? BR_ALONE_JS : BR_ALONE_LAT;
 }
 
 const char *br_case_id(enum br_case c)
@@ -31,24 +45,35 @@ const char *br_case_id(enum br_case c)
     case BR_LOCAL: return "local";
     case BR_CORE: return "core-nats";
     case BR_JS: return "jetstream-r1";
-    default: return "latency-core-nats";
+    case BR_LAT: return "latency-core-nats";
+    case BR_ALONE_CORE: return "alone-core-nats";
+    case BR_ALONE_JS: return "alone-jetstream-r1";
+    default: return "alone-latency-core-nats";
     }
 }
 
 /* --- the report ----------------------------------------------------------- */
 
-/* The median over the runs of a case's rate over the local one's in the
- * same run; NAN when either is missing. */
-static struct bench_stat vs_local(const struct br_result *res, enum br_case c)
+/* The median over the runs of case c's rate over case `by`'s in the same
+ * run; NAN when either is missing. */
+static struct bench_stat ratio_of(const struct br_result *res, enum br_case c,
+                                  enum br_case by)
 {
-    const struct br_result *l = &res[BR_LOCAL], *r = &res[c];
+    const struct br_result *l = &res[by], *r = &res[c];
     double ratio[256];
     int j, m = r->nreps < l->nreps ? r->nreps : l->nreps, n = 0;
 
+    if (r->status != ST_OK || l->status != ST_OK)
+        m = 0;
     for (j = 0; j < m; j++)
         if (l->rate[j] > 0)
             ratio[n++] = r->rate[j] / l->rate[j];
     return bench_stat_of(ratio, n);
+}
+
+static struct bench_stat vs_local(const struct br_result *res, enum br_case c)
+{
+    return ratio_of(res, c, BR_LOCAL);
 }
 
 /* "0.0342x": three significant digits, however small. */
@@ -64,6 +89,8 @@ struct br_target {
     const char *what, *target;
     char measured[128];
     int met;                           /* 1, 0, -1 not measured */
+    char alone[64];                    /* NATS alone's figure, or "" */
+    int alone_met;                     /* would NATS alone meet it: 1, 0, -1 */
 };
 
 static void targets(const struct br_result *res, struct br_target t[3])
@@ -92,6 +119,25 @@ static void targets(const struct br_result *res, struct br_target t[3])
                  a, res[BR_LOCAL].nreps > 0 ? b : "-");
         t[i].met = s.med >= (i == 0 ? TARGET_CORE : TARGET_JS);
     }
+    for (int i = 0; i < 3; i++) {
+        const struct br_result *r = &res[alone_of(i == 0   ? BR_CORE
+                                                  : i == 1 ? BR_JS
+                                                           : BR_LAT)];
+        s = bench_stat_of(i == 2 ? r->p50 : r->rate, r->nreps);
+        t[i].alone[0] = '\0';
+        t[i].alone_met = -1;
+        if (r->status != ST_OK || s.n == 0)
+            continue;
+        if (i == 2) {
+            bench_fmt_time(a, sizeof a, s.med);
+            snprintf(t[i].alone, sizeof t[i].alone, "p50 %s", a);
+            t[i].alone_met = s.med <= TARGET_P50_NS;
+        } else {
+            bench_fmt_rate(a, sizeof a, s.med);
+            snprintf(t[i].alone, sizeof t[i].alone, "%s messages/s", a);
+            t[i].alone_met = s.med >= (i == 0 ? TARGET_CORE : TARGET_JS);
+        }
+    }
     s = bench_stat_of(res[BR_LAT].p50, res[BR_LAT].nreps);
     if (res[BR_LAT].status != ST_OK || s.n == 0) {
         snprintf(t[2].measured, sizeof t[2].measured, "not measured");
@@ -117,7 +163,7 @@ static void report_table(FILE *out, const struct bench_info *info,
     const struct bench_opts *o = info->opts;
     struct br_target t[3];
     char rate[96], ratio[32], items[32];
-    int c, i;
+    int c, i, below = 0;
 
     fprintf(out, "scb-bench %s (libscb %s) on %s: the NATS bridge\n", PACKAGE_VERSION,
             scb_version(), info->system);
@@ -160,26 +206,55 @@ static void report_table(FILE *out, const struct bench_info *info,
                 rate, ratio);
     }
 
+    fprintf(out, "\nThe same messages through NATS alone, what the broker and "
+            "its client do with them here:\na publisher process and a subscriber "
+            "process use the NATS C client directly, no ring and\nno bridge.  64 "
+            "bytes and out's header; through JetStream also a message id, no\n"
+            "acknowledgement asked of the stream, and each fetched batch's last "
+            "message acknowledged;\nevery number and byte checked.  bridge / alone = "
+            "the bridge's items/s over these\nmessages/s, per run, median.\n");
+    fprintf(out, "\n  %-42s %8s  %-26s %s\n", "case", "messages", "messages/s",
+            "bridge / alone");
+    for (c = BR_ALONE_CORE; c <= BR_ALONE_JS; c++) {
+        const struct br_result *r = &res[c];
+        snprintf(items, sizeof items, "%" PRIu64, c == BR_ALONE_JS ? e->items_js
+                                                                   : e->items_core);
+        if (r->status != ST_OK || r->nreps == 0) {
+            fprintf(out, "  %-42s %8s  %s%s%s\n", br_case_label((enum br_case)c), items,
+                    status_word(r), r->note[0] ? ": " : "", r->note);
+            continue;
+        }
+        bench_fmt_rate_spread(rate, sizeof rate, bench_stat_of(r->rate, r->nreps));
+        fmt_ratio3(ratio, sizeof ratio,
+                   ratio_of(res, c == BR_ALONE_CORE ? BR_CORE : BR_JS,
+                            (enum br_case)c).med);
+        fprintf(out, "  %-42s %8s  %-26s %s\n", br_case_label((enum br_case)c), items,
+                rate, ratio);
+    }
+
     fprintf(out, "\nLatency of one item through out -> core NATS -> in on an idle "
             "path: the writer stamps it\n(CLOCK_MONOTONIC) and pushes it; the reader "
             "at the far end, asleep in scb_pop_wait,\ntakes it and reads the clock.  "
             "The next item goes %u us after the last one arrived;\n%" PRIu64
             " items a run after %llu unmeasured; each figure: median [min-max] "
-            "over the runs.\n", BR_LAT_GAP_US, e->lat_samples,
+            "over the runs.\nNATS alone: the same with a message the publisher "
+            "stamps and the subscriber, asleep in\nnatsSubscription_NextMsg, "
+            "takes.\n", BR_LAT_GAP_US, e->lat_samples,
             (unsigned long long)BR_LAT_WARM);
-    {
-        const struct br_result *r = &res[BR_LAT];
+    fprintf(out, "\n  %-42s %-22s %-22s %s\n", "case", "p50", "p90", "p99");
+    for (c = BR_LAT; c <= BR_ALONE_LAT; c += BR_ALONE_LAT - BR_LAT) {
+        const struct br_result *r = &res[c];
+        const char *label = c == BR_LAT ? "out -> core NATS -> in, 64 B"
+                                        : "client -> core NATS -> client, 64 B";
         char a[64], b[64], d[64];
-        fprintf(out, "\n  %-42s %-22s %-22s %s\n", "case", "p50", "p90", "p99");
         if (r->status != ST_OK || r->nreps == 0) {
-            fprintf(out, "  %-42s %s%s%s\n", "out -> core NATS -> in, 64 B",
-                    status_word(r), r->note[0] ? ": " : "", r->note);
+            fprintf(out, "  %-42s %s%s%s\n", label, status_word(r),
+                    r->note[0] ? ": " : "", r->note);
         } else {
             bench_fmt_time_spread(a, sizeof a, bench_stat_of(r->p50, r->nreps));
             bench_fmt_time_spread(b, sizeof b, bench_stat_of(r->p90, r->nreps));
             bench_fmt_time_spread(d, sizeof d, bench_stat_of(r->p99, r->nreps));
-            fprintf(out, "  %-42s %-22s %-22s %s\n", "out -> core NATS -> in, 64 B",
-                    a, b, d);
+            fprintf(out, "  %-42s %-22s %-22s %s\n", label, a, b, d);
         }
     }
 
@@ -188,6 +263,14 @@ static void report_table(FILE *out, const struct bench_info *info,
     for (i = 0; i < 3; i++)
         fprintf(out, "  %-58s %-17s %-42s %s\n", t[i].what, t[i].target, t[i].measured,
                 t[i].met < 0 ? "-" : t[i].met ? "met" : "NOT MET");
+    for (i = 0; i < 3; i++) {
+        if (t[i].alone_met != 0)
+            continue;
+        if (!below++)
+            fprintf(out, "Beyond what NATS alone did with the same messages on this "
+                    "machine, in this run:\n");
+        fprintf(out, "  %-58s %-17s %s\n", t[i].what, t[i].target, t[i].alone);
+    }
     if (info->failed || info->skipped || info->interrupted)
         fprintf(out, "\n%d case%s failed, %d skipped%s\n", info->failed,
                 info->failed == 1 ? "" : "s", info->skipped,
@@ -244,7 +327,7 @@ static void report_json(FILE *out, const struct bench_info *info, const struct b
             bench_json_str(out, r->note);
         }
         fprintf(out, ", \"reps\": %d, ", r->nreps);
-        if (c == BR_LAT) {
+        if (br_case_latency((enum br_case)c)) {
             json_stat(out, "p50_ns", bench_stat_of(r->p50, r->nreps));
             fputs(", ", out);
             json_stat(out, "p90_ns", bench_stat_of(r->p90, r->nreps));
@@ -252,9 +335,12 @@ static void report_json(FILE *out, const struct bench_info *info, const struct b
             json_stat(out, "p99_ns", bench_stat_of(r->p99, r->nreps));
         } else {
             json_stat(out, "items_per_s", bench_stat_of(r->rate, r->nreps));
-            if (c != BR_LOCAL) {
+            if (c == BR_CORE || c == BR_JS) {
                 fputs(", ", out);
                 json_stat(out, "vs_local", vs_local(res, (enum br_case)c));
+                fputs(", ", out);
+                json_stat(out, "vs_alone", ratio_of(res, (enum br_case)c,
+                                                    alone_of((enum br_case)c)));
             }
         }
         fputc('}', out);
@@ -268,7 +354,14 @@ static void report_json(FILE *out, const struct bench_info *info, const struct b
         bench_json_str(out, t[i].target);
         fputs(", \"measured\": ", out);
         bench_json_str(out, t[i].measured);
-        fprintf(out, ", \"met\": %s}", t[i].met < 0 ? "null" : t[i].met ? "true" : "false");
+        fprintf(out, ", \"met\": %s, \"nats_alone\": ", t[i].met < 0 ? "null"
+                : t[i].met ? "true" : "false");
+        if (t[i].alone[0])
+            bench_json_str(out, t[i].alone);
+        else
+            fputs("null", out);
+        fprintf(out, ", \"nats_alone_met\": %s}", t[i].alone_met < 0 ? "null"
+                : t[i].alone_met ? "true" : "false");
     }
     fprintf(out, "\n  ]\n}\n");
 }

@@ -96,7 +96,10 @@ static void usage(FILE *out)
 "                         -> scb-bridge in (core NATS and JetStream R1, file\n"
 "                         storage) beside the same ring read locally, and the\n"
 "                         latency of one item through core NATS; against the\n"
-"                         README's targets.  It starts a nats-server of its own\n"
+"                         README's targets; beside them the same messages\n"
+"                         through NATS alone (a publisher and a subscriber on\n"
+"                         the NATS C client, no ring, no bridge): the broker's\n"
+"                         own speed here.  It starts a nats-server of its own\n"
 "                         ($SCB_NATS_SERVER, else the one configure found, else\n"
 "                         PATH) on 127.0.0.1 and the scb-bridge next to\n"
 "                         scb-bench ($SCB_BRIDGE_PROGRAM overrides); without\n"
@@ -117,7 +120,7 @@ static void usage(FILE *out)
 "run; `make bench` runs the default set, then --neighbour (about four\n"
 "minutes on 2 CPUs), and --bridge when the bridge is built.\n",
         DEFAULT_ROUNDS, NB_ROWS * DEFAULT_REPS * (1.2 * DEFAULT_DURATION + 0.02),
-        scb_backends()[0], DEFAULT_BRIDGE_REPS, 5 * DEFAULT_BRIDGE_REPS,
+        scb_backends()[0], DEFAULT_BRIDGE_REPS, 9 * DEFAULT_BRIDGE_REPS,
         2 * BENCH_BATCH);
 }
 

@@ -1,0 +1,419 @@
+/*
+ * nats_alone.c - scb-bench --bridge, the broker alone: the bridge's
+ * messages between a publisher process and a subscriber process that use
+ * the NATS C client directly, with no ring and no bridge, through core NATS
+ * and through JetStream (R1, file storage), and the latency of one message
+ * through core NATS.  The bridge's rows are set beside these: what the
+ * broker and its client do with the same messages on this machine, in the
+ * same run, tells the bridge's own cost from the broker's.
+ *
+ * The messages are the bridge's: 64 bytes (the item's number in bytes 0-7,
+ * the stamp of a latency message in 8-15, bench_fill's pattern after), the
+ * header `out` sets (Scb: "seq=N lost=0" and a ring's geometry of the same
+ * length as out's), and through JetStream a message id as out's.  What the
+ * bridge adds for its own guarantees is left out: the publisher asks for no acknowledgement (out asks every few
+ * hundred messages and chains the others on the stream's last sequence
+ * number), and the subscriber copies nothing into a ring.  It checks what
+ * the bridge's reader checks: every number in order, every byte.
+ *
+ * One message is made and sent again for every item, as out does; the
+ * subscriber takes them as in does (core NATS: a synchronous subscription;
+ * JetStream: a pull consumer acknowledging each batch's last message).
+ *
+ * Every NATS call is made in the children, after the fork: scb-bench itself
+ * never starts the client's threads.  Built only with libnats (configure's
+ * --with-nats); bridge.c skips these cases otherwise.
+ */
+#ifdef HAVE_CONFIG_H
+#include <config.h>
+#endif
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <nats/nats.h>
+
+#include "bench.h"
+#include "bridge_bench.h"
+
+#define AL_BATCH 4096                  /* JetStream: messages per fetch */
+#define AL_WAIT_MS 100                 /* a fetch's or a wait's longest */
+
+/* What the publisher and the subscriber of a run share. */
+struct al_arg {
+    const char *label;
+    const char *url;
+    const char *subject;
+    const char *stream;                /* NULL: core NATS */
+    const char *id;                    /* message ids: "ID:N" */
+    uint64_t items, warm, stream_len;
+    uint64_t limit_ns;
+    int latency;
+};
+
+/* Connects as the bridges do (bridge/scb-bridge.c): their IO buffer.  The
+ * latency case's publisher writes every message in the publish call: the
+ * client's flusher thread would hold it up to a millisecond, where out
+ * flushes whenever its ring is empty. */
+static int al_connect(natsConnection **nc, const struct al_arg *a, int index)
+{
+    natsOptions *opts = NULL;
+    natsStatus s = natsOptions_Create(&opts);
+
+    if (s == NATS_OK)
+        s = natsOptions_SetURL(opts, a->url);
+    if (s == NATS_OK)
+        s = natsOptions_SetIOBufSize(opts, 256 * 1024);
+    if (s == NATS_OK)
+        s = natsOptions_SetTimeout(opts, 2000);
+    if (s == NATS_OK && a->latency)
+        s = natsOptions_SetSendAsap(opts, true);
+    if (s == NATS_OK)
+        s = natsConnection_Connect(nc, opts);
+    natsOptions_Destroy(opts);
+    if (s != NATS_OK) {
+        bench_child_error(a->label, index, "connecting to %s: %s", a->url,
+                          natsStatus_GetText(s));
+        return CHILD_FAIL;
+    }
+    return CHILD_OK;
+}
+
+/* Every 64 turns, and whenever nothing came: the deadline and the parent's
+ * abort.  CHILD_OK to go on. */
+static int al_check(struct bench_ctl *ctl, const struct al_arg *a, int index,
+                    uint64_t limit, uint64_t done)
+{
+    if (bench_now() > limit) {
+        bench_child_error(a->label, index, "deadline passed after %" PRIu64
+                          " of %" PRIu64 " messages", done, a->items);
+        return CHILD_TIMEOUT;
+    }
+    if (atomic_load_explicit(&ctl->go, memory_order_relaxed) < 0)
+        return CHILD_ABORT;
+    return CHILD_OK;
+}
+
+/* The header's value for item `seq`: out's, with a geometry of out's
+ * length (bridge/out.c). */
+static void al_header(char *buf, size_t len, const struct al_arg *a, uint64_t seq)
+{
+    snprintf(buf, len, "seq=%" PRIu64 " lost=0 kind=items size=%d length=%" PRIu64
+             " run=%016" PRIx64, seq, BR_SIZE, a->stream_len,
+             (uint64_t)0x5cb0a10e5cb0a10eull);
+}
+
+static int al_publisher(struct bench_ctl *ctl, int index, void *varg)
+{
+    const struct al_arg *a = varg;
+    unsigned char item[BR_SIZE];
+    char hdr[160], id[96];
+    natsConnection *nc = NULL;
+    natsMsg *m = NULL;
+    natsStatus s;
+    uint64_t seq, limit, t, lat_limit;
+    int code;
+
+    bench_fill(item, BR_SIZE, 1);
+    code = al_connect(&nc, a, index);
+    if (code == CHILD_OK) {
+        s = natsMsg_Create(&m, a->subject, NULL, (const char *)item, BR_SIZE);
+        if (s != NATS_OK || natsMsg_GetData(m) == (const char *)item) {
+            bench_child_error(a->label, index, "natsMsg_Create: %s",
+                              s != NATS_OK ? natsStatus_GetText(s)
+                                           : "the client kept the caller's bytes");
+            code = CHILD_FAIL;
+        }
+    }
+    if (code == CHILD_OK)
+        code = bench_child_ready(ctl, index);
+    if (code != CHILD_OK)
+        goto out;
+    limit = bench_now() + a->limit_ns;
+    ctl->t0 = bench_now();
+    for (seq = 0; seq < a->items; seq++) {
+        char *data = (char *)natsMsg_GetData(m);
+
+        bench_put_seq(data, seq);
+        t = bench_now();
+        if (a->latency)
+            memcpy(data + 8, &t, sizeof t);
+        al_header(hdr, sizeof hdr, a, seq);
+        s = natsMsgHeader_Set(m, "Scb", hdr);
+        if (s == NATS_OK && a->stream != NULL) {
+            snprintf(id, sizeof id, "%s:%" PRIu64, a->id, seq);
+            s = natsMsgHeader_Set(m, "Nats-Msg-Id", id);
+        }
+        if (s == NATS_OK)
+            s = natsConnection_PublishMsg(nc, m);
+        if (s != NATS_OK) {
+            bench_child_error(a->label, index, "publishing message %" PRIu64 ": %s",
+                              seq, natsStatus_GetText(s));
+            code = CHILD_FAIL;
+            goto out;
+        }
+        if (a->latency) {
+            /* The next once this one arrived and the path stood idle. */
+            lat_limit = bench_now() + 5000000000ull;
+            while (atomic_load_explicit(&ctl->ball, memory_order_acquire) <= seq) {
+                if (atomic_load_explicit(&ctl->go, memory_order_relaxed) < 0) {
+                    code = CHILD_ABORT;
+                    goto out;
+                }
+                t = bench_now();
+                if (t > limit || t > lat_limit) {
+                    bench_child_error(a->label, index, "message %" PRIu64
+                                      " did not arrive within 5 s", seq);
+                    code = CHILD_TIMEOUT;
+                    goto out;
+                }
+                bench_sleep_us(20);
+            }
+            bench_sleep_us(BR_LAT_GAP_US);
+        } else if ((seq & 63) == 63) {
+            code = al_check(ctl, a, index, limit, seq + 1);
+            if (code != CHILD_OK)
+                goto out;
+        }
+    }
+    s = natsConnection_FlushTimeout(nc, 10000);
+    if (s != NATS_OK) {
+        bench_child_error(a->label, index, "flush: %s", natsStatus_GetText(s));
+        code = CHILD_FAIL;
+        goto out;
+    }
+    ctl->proc[index].t_end = bench_now();
+    ctl->total = a->items;
+    atomic_store_explicit(&ctl->done, 1, memory_order_release);
+out:
+    natsMsg_Destroy(m);
+    natsConnection_Destroy(nc);
+    return code;
+}
+
+/* JetStream: the stream (file storage, R1, at most stream_len messages,
+ * the oldest discarded: out's) and a pull consumer on it (in's settings). */
+static int al_stream(natsConnection *nc, jsCtx **js, natsSubscription **sub,
+                     const struct al_arg *a, int index)
+{
+    jsStreamConfig cfg;
+    jsSubOptions so;
+    jsErrCode jerr = 0;
+    const char *subjects[1];
+    natsStatus s;
+
+    subjects[0] = a->subject;
+    s = natsConnection_JetStream(js, nc, NULL);
+    if (s == NATS_OK) {
+        jsStreamConfig_Init(&cfg);
+        cfg.Name = a->stream;
+        cfg.Subjects = subjects;
+        cfg.SubjectsLen = 1;
+        cfg.Storage = js_FileStorage;
+        cfg.Replicas = 1;
+        cfg.MaxMsgs = (int64_t)a->stream_len;
+        cfg.Discard = js_DiscardOld;
+        s = js_AddStream(NULL, *js, &cfg, NULL, &jerr);
+    }
+    if (s == NATS_OK) {
+        jsSubOptions_Init(&so);
+        so.Stream = a->stream;
+        so.Config.AckPolicy = js_AckAll;
+        so.Config.MaxAckPending = 4 * AL_BATCH;
+        s = js_PullSubscribe(sub, *js, a->subject, "alone", NULL, &so, &jerr);
+    }
+    if (s != NATS_OK) {
+        bench_child_error(a->label, index, "stream %s: %s (%d)", a->stream,
+                          natsStatus_GetText(s), (int)jerr);
+        return CHILD_FAIL;
+    }
+    return CHILD_OK;
+}
+
+/* One message taken: its number and bytes checked; CHILD_OK or CHILD_FAIL. */
+static int al_take(struct bench_ctl *ctl, const struct al_arg *a, int index,
+                   natsMsg *m, uint64_t *expected, const unsigned char *tmpl)
+{
+    const char *data = natsMsg_GetData(m), *hdr = NULL;
+    size_t from = a->latency ? 16 : 8;
+    uint64_t seq, t;
+
+    if (natsMsg_GetDataLength(m) != BR_SIZE ||
+        natsMsgHeader_Get(m, "Scb", &hdr) != NATS_OK || hdr == NULL ||
+        strncmp(hdr, "seq=", 4) != 0) {
+        bench_child_error(a->label, index, "message %" PRIu64 ": not one of "
+                          "the publisher's", *expected);
+        return CHILD_FAIL;
+    }
+    seq = strtoull(hdr + 4, NULL, 10);
+    if (seq != *expected || bench_get_seq(data) != seq) {
+        bench_child_error(a->label, index, "wrong sequence number: got %" PRIu64
+                          ", expected %" PRIu64, seq, *expected);
+        return CHILD_FAIL;
+    }
+    if (memcmp(data + from, tmpl + from, BR_SIZE - from) != 0) {
+        bench_child_error(a->label, index, "message %" PRIu64 " does not hold "
+                          "the bytes published", seq);
+        return CHILD_FAIL;
+    }
+    if (a->latency) {
+        memcpy(&t, data + 8, sizeof t);
+        if (seq >= a->warm)
+            ctl->samples[seq - a->warm] = bench_now() - t;
+        atomic_store_explicit(&ctl->ball, seq + 1, memory_order_release);
+    }
+    (*expected)++;
+    return CHILD_OK;
+}
+
+static int al_subscriber(struct bench_ctl *ctl, int index, void *varg)
+{
+    const struct al_arg *a = varg;
+    unsigned char tmpl[BR_SIZE];
+    natsConnection *nc = NULL;
+    natsSubscription *sub = NULL;
+    jsCtx *js = NULL;
+    natsStatus s;
+    uint64_t expected = 0, limit;
+    unsigned turn = 0;
+    int code, i;
+
+    bench_fill(tmpl, BR_SIZE, 1);
+    code = al_connect(&nc, a, index);
+    if (code == CHILD_OK && a->stream != NULL) {
+        code = al_stream(nc, &js, &sub, a, index);
+    } else if (code == CHILD_OK) {
+        s = natsConnection_SubscribeSync(&sub, nc, a->subject);
+        if (s == NATS_OK)
+            s = natsSubscription_SetPendingLimits(sub, -1, -1);
+        if (s == NATS_OK)
+            s = natsConnection_Flush(nc); /* subscribed at the server */
+        if (s != NATS_OK) {
+            bench_child_error(a->label, index, "subscribing to %s: %s", a->subject,
+                              natsStatus_GetText(s));
+            code = CHILD_FAIL;
+        }
+    }
+    if (code == CHILD_OK)
+        code = bench_child_ready(ctl, index);
+    if (code != CHILD_OK)
+        goto out;
+    limit = bench_now() + a->limit_ns;
+    while (expected < a->items) {
+        if (a->stream == NULL) {
+            natsMsg *m = NULL;
+
+            s = natsSubscription_NextMsg(&m, sub, AL_WAIT_MS);
+            if (s == NATS_OK) {
+                code = al_take(ctl, a, index, m, &expected, tmpl);
+                natsMsg_Destroy(m);
+                if (code != CHILD_OK)
+                    goto out;
+                if ((++turn & 63) != 0)
+                    continue;
+            }
+        } else {
+            natsMsgList list = {0};
+            jsErrCode jerr = 0;
+            int pending = 0, batch = AL_BATCH;
+
+            /* As in does (bridge/in_js.c): a batch of 1 while messages of
+             * an earlier answer are pending, for the client's sake. */
+            if (natsSubscription_GetPending(sub, &pending, NULL) == NATS_OK &&
+                pending > 0)
+                batch = 1;
+            s = natsSubscription_Fetch(&list, sub, batch, AL_WAIT_MS, &jerr);
+            if (s == NATS_OK) {
+                for (i = 0; i < list.Count && code == CHILD_OK; i++)
+                    code = al_take(ctl, a, index, list.Msgs[i], &expected, tmpl);
+                if (code == CHILD_OK && list.Count > 0 &&
+                    (s = natsMsg_Ack(list.Msgs[list.Count - 1], NULL)) != NATS_OK) {
+                    bench_child_error(a->label, index, "ack: %s",
+                                      natsStatus_GetText(s));
+                    code = CHILD_FAIL;
+                }
+                natsMsgList_Destroy(&list);
+                if (code != CHILD_OK)
+                    goto out;
+            }
+        }
+        if (s != NATS_OK && s != NATS_TIMEOUT) {
+            bench_child_error(a->label, index, "%s: %s", a->stream == NULL
+                              ? "natsSubscription_NextMsg" : "natsSubscription_Fetch",
+                              natsStatus_GetText(s));
+            code = CHILD_FAIL;
+            goto out;
+        }
+        code = al_check(ctl, a, index, limit, expected);
+        if (code != CHILD_OK)
+            goto out;
+    }
+    ctl->proc[index].t_end = bench_now();
+    ctl->proc[index].received = expected;
+    if (a->latency)
+        ctl->nsamples = a->items - a->warm;
+out:
+    natsSubscription_Destroy(sub);
+    if (js != NULL)
+        (void)js_DeleteStream(js, a->stream, NULL, NULL); /* the server's room */
+    jsCtx_Destroy(js);
+    natsConnection_Destroy(nc);
+    return code;
+}
+
+int br_alone_run(struct br_env *e, enum br_case c, double *rate, uint64_t *samples,
+                 uint64_t nsamples, char *why, size_t whylen)
+{
+    char subject[64], stream[64], id[64];
+    struct bench_child kids[2];
+    struct bench_ctl *ctl = bench_ctl();
+    struct al_arg a;
+    unsigned n = e->counter++;
+    int rc;
+
+    memset(&a, 0, sizeof a);
+    a.label = br_case_label(c);
+    a.url = e->url;
+    a.latency = c == BR_ALONE_LAT;
+    a.items = c == BR_ALONE_JS ? e->items_js
+              : a.latency      ? BR_LAT_WARM + nsamples
+                               : e->items_core;
+    a.warm = a.latency ? BR_LAT_WARM : 0;
+    a.limit_ns = 20000000000ull + a.items * (a.latency ? 10000000ull : 50000ull);
+    snprintf(subject, sizeof subject, "scbb.alone.%ld.%u", (long)getpid(), n);
+    a.subject = subject;
+    /* The length of the bridge's rings in the same case (bridge.c). */
+    for (a.stream_len = BR_RING_LEN; a.stream_len < a.items; a.stream_len *= 2)
+        ;
+    if (c == BR_ALONE_JS) {
+        snprintf(stream, sizeof stream, "SCBA_%ld_%u", (long)getpid(), n);
+        snprintf(id, sizeof id, "scbb.%ld.%u", (long)getpid(), n);
+        a.stream = stream;
+        a.id = id;
+    }
+    kids[0].fn = al_publisher;
+    kids[0].arg = &a;
+    kids[0].cpu = -1;
+    kids[0].role = "publisher";
+    kids[1].fn = al_subscriber;
+    kids[1].arg = &a;
+    kids[1].cpu = -1;
+    kids[1].role = "subscriber";
+    rc = bench_run(kids, 2, a.limit_ns + 5000000000ull, NULL, NULL, why, whylen);
+    if (rc != 0)
+        return rc;
+    if (a.latency) {
+        if (ctl->nsamples != nsamples) {
+            snprintf(why, whylen, "%" PRIu64 " samples, want %" PRIu64,
+                     ctl->nsamples, nsamples);
+            return -1;
+        }
+        memcpy(samples, ctl->samples, nsamples * sizeof *samples);
+    } else {
+        uint64_t t = ctl->proc[1].t_end - ctl->t0;
+        *rate = t > 0 ? (double)a.items * 1e9 / (double)t : 0;
+    }
+    return 0;
+}
