@@ -12,9 +12,10 @@
  * the destination ring and checks every byte of every item; the clock runs
  * from the writer's first push until the reader has the last item.  The
  * local case is the same writer and reader on one ring.  Nothing here
- * speaks NATS (the cases of NATS alone do, in nats_alone.c, when scb-bench
- * was built with libnats), and nothing waits without a deadline; every program, ring
- * and file it made is removed on every exit path (harness.c).
+ * speaks NATS (the cases of NATS alone do, in nats_alone.c, when
+ * scb-bench was built with libnats), and nothing waits without a
+ * deadline; every program, ring and file it made is removed on every exit
+ * path (harness.c).
  */
 #ifdef HAVE_CONFIG_H
 #include <config.h>
@@ -776,16 +777,20 @@ int bench_bridge_main(struct bench_opts *o, struct bench_info *info, int quick,
     } else if (rc != 0) {
         fprintf(stderr, "scb-bench: --bridge: %s\n", why);
         for (c = 0; c < BR_NCASES; c++) {
-            if (c == BR_LOCAL)
+            if (c == BR_LOCAL || res[c].status != ST_OK)
                 continue;
             res[c].status = ST_FAILED;
             snprintf(res[c].note, sizeof res[c].note, "nats-server: %.380s", why);
         }
     } else if (!o->quiet) {
+        int ncases = 0;
+
+        for (c = 0; c < BR_NCASES; c++)
+            ncases += res[c].status == ST_OK;
         fprintf(stderr, "scb-bench: --bridge: nats-server %s on %s; %d run%s of %d "
                 "cases (Ctrl-C stops it and removes every process, ring and file "
                 "it made)\n", e.server_version, e.url,
-                o->reps, o->reps == 1 ? "" : "s", (int)BR_NCASES);
+                o->reps, o->reps == 1 ? "" : "s", ncases);
     }
 
     /* Interleaved: the first run of every case, then the second... */
@@ -829,7 +834,7 @@ int bench_bridge_main(struct bench_opts *o, struct bench_info *info, int quick,
                 r->rate[r->nreps] = rate;
                 bench_fmt_rate(fr, sizeof fr, rate);
                 snprintf(line, sizeof line, "%s%s/s", fr,
-                         c >= BR_ALONE_CORE ? "messages" : "items");
+                         c >= BR_ALONE_CORE ? "msg" : "items");
             }
             r->nreps++;
             if (!o->quiet)

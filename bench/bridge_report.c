@@ -209,10 +209,11 @@ static void report_table(FILE *out, const struct bench_info *info,
     fprintf(out, "\nThe same messages through NATS alone, what the broker and "
             "its client do with them here:\na publisher process and a subscriber "
             "process use the NATS C client directly, no ring and\nno bridge.  64 "
-            "bytes and out's header; through JetStream also a message id, no\n"
-            "acknowledgement asked of the stream, and each fetched batch's last "
-            "message acknowledged;\nevery number and byte checked.  bridge / alone = "
-            "the bridge's items/s over these\nmessages/s, per run, median.\n");
+            "bytes and out's headers (through JetStream its message id and "
+            "expected last\nsequence number too); no acknowledgement asked of the "
+            "stream, each fetched batch's last\nmessage acknowledged; every number "
+            "and byte checked.  bridge / alone = the bridge's\nitems/s over these "
+            "messages/s, per run, median.\n");
     fprintf(out, "\n  %-42s %8s  %-26s %s\n", "case", "messages", "messages/s",
             "bridge / alone");
     for (c = BR_ALONE_CORE; c <= BR_ALONE_JS; c++) {
@@ -267,8 +268,8 @@ static void report_table(FILE *out, const struct bench_info *info,
         if (t[i].alone_met != 0)
             continue;
         if (!below++)
-            fprintf(out, "Beyond what NATS alone did with the same messages on this "
-                    "machine, in this run:\n");
+            fprintf(out, "\nTargets NATS alone misses too, with the same messages "
+                    "on this machine, this run:\n");
         fprintf(out, "  %-58s %-17s %s\n", t[i].what, t[i].target, t[i].alone);
     }
     if (info->failed || info->skipped || info->interrupted)

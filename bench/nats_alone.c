@@ -10,14 +10,17 @@
  * The messages are the bridge's: 64 bytes (the item's number in bytes 0-7,
  * the stamp of a latency message in 8-15, bench_fill's pattern after), the
  * header `out` sets (Scb: "seq=N lost=0" and a ring's geometry of the same
- * length as out's), and through JetStream a message id as out's.  What the
- * bridge adds for its own guarantees is left out: the publisher asks for no acknowledgement (out asks every few
- * hundred messages and chains the others on the stream's last sequence
- * number), and the subscriber copies nothing into a ring.  It checks what
- * the bridge's reader checks: every number in order, every byte.
+ * length as out's), and through JetStream out's other two: a message id and
+ * the stream's last sequence number expected.  What the bridge adds for its
+ * own guarantees is left out: the publisher asks the stream for no
+ * acknowledgement (out asks every few hundred messages), and the
+ * subscriber copies nothing into a ring.  It checks what the bridge's
+ * reader checks: every number in order, every byte.
  *
- * One message is made and sent again for every item, as out does; the
- * subscriber takes them as in does (core NATS: a synchronous subscription;
+ * Both sides do what out and in do with the client, as cheaply: one message
+ * made once and sent again for every item, its header written by hand
+ * (bridge/out.c); the subscriber takes them as in does (core NATS: a
+ * synchronous subscription, the messages destroyed a few hundred at a time;
  * JetStream: a pull consumer acknowledging each batch's last message).
  *
  * Every NATS call is made in the children, after the fork: scb-bench itself
@@ -29,6 +32,7 @@
 #endif
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -40,6 +44,8 @@
 
 #define AL_BATCH 4096                  /* JetStream: messages per fetch */
 #define AL_WAIT_MS 100                 /* a fetch's or a wait's longest */
+#define AL_TAKEN_MAX 256               /* core: messages destroyed together */
+#define AL_RUN_ID "0123456789abcdef"   /* a run's id in the header, as out's */
 
 /* What the publisher and the subscriber of a run share. */
 struct al_arg {
@@ -53,7 +59,8 @@ struct al_arg {
     int latency;
 };
 
-/* Connects as the bridges do (bridge/scb-bridge.c): their IO buffer.  The
+/* Connects as the bridges do (bridge/scb-bridge.c): their IO buffer and
+ * write deadline.  The
  * latency case's publisher writes every message in the publish call: the
  * client's flusher thread would hold it up to a millisecond, where out
  * flushes whenever its ring is empty. */
@@ -68,6 +75,8 @@ static int al_connect(natsConnection **nc, const struct al_arg *a, int index)
         s = natsOptions_SetIOBufSize(opts, 256 * 1024);
     if (s == NATS_OK)
         s = natsOptions_SetTimeout(opts, 2000);
+    if (s == NATS_OK)
+        s = natsOptions_SetWriteDeadline(opts, 2000);
     if (s == NATS_OK && a->latency)
         s = natsOptions_SetSendAsap(opts, true);
     if (s == NATS_OK)
@@ -96,27 +105,42 @@ static int al_check(struct bench_ctl *ctl, const struct al_arg *a, int index,
     return CHILD_OK;
 }
 
-/* The header's value for item `seq`: out's, with a geometry of out's
- * length (bridge/out.c). */
-static void al_header(char *buf, size_t len, const struct al_arg *a, uint64_t seq)
+/* v in decimal at buf; returns the end (its '\0'). */
+static char *al_u64(char *buf, uint64_t v)
 {
-    snprintf(buf, len, "seq=%" PRIu64 " lost=0 kind=items size=%d length=%" PRIu64
-             " run=%016" PRIx64, seq, BR_SIZE, a->stream_len,
-             (uint64_t)0x5cb0a10e5cb0a10eull);
+    char tmp[24];
+    size_t n = 0;
+
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    while (n > 0)
+        *buf++ = tmp[--n];
+    *buf = '\0';
+    return buf;
 }
 
 static int al_publisher(struct bench_ctl *ctl, int index, void *varg)
 {
     const struct al_arg *a = varg;
     unsigned char item[BR_SIZE];
-    char hdr[160], id[96];
+    char hdr[160], geometry[96], id[96], last[24], *id_num;
     natsConnection *nc = NULL;
     natsMsg *m = NULL;
     natsStatus s;
-    uint64_t seq, limit, t, lat_limit;
+    uint64_t seq, limit, t, lat_limit, left_ms;
+    size_t geometry_len;
     int code;
 
     bench_fill(item, BR_SIZE, 1);
+    /* What follows the numbers in out's header (bridge/out.c), and the
+     * message id's fixed part ("RING:"). */
+    geometry_len = (size_t)snprintf(geometry, sizeof geometry,
+                                    " kind=items size=%d length=%" PRIu64
+                                    " run=" AL_RUN_ID, BR_SIZE, a->stream_len);
+    snprintf(id, sizeof id, "%s:", a->id != NULL ? a->id : "");
+    id_num = id + strlen(id);
     code = al_connect(&nc, a, index);
     if (code == CHILD_OK) {
         s = natsMsg_Create(&m, a->subject, NULL, (const char *)item, BR_SIZE);
@@ -136,15 +160,26 @@ static int al_publisher(struct bench_ctl *ctl, int index, void *varg)
     for (seq = 0; seq < a->items; seq++) {
         char *data = (char *)natsMsg_GetData(m);
 
+        char *p;
+
         bench_put_seq(data, seq);
-        t = bench_now();
-        if (a->latency)
+        if (a->latency) {
+            t = bench_now();
             memcpy(data + 8, &t, sizeof t);
-        al_header(hdr, sizeof hdr, a, seq);
+        }
+        memcpy(hdr, "seq=", 4);
+        p = al_u64(hdr + 4, seq);
+        memcpy(p, " lost=0", 7);
+        memcpy(p + 7, geometry, geometry_len + 1);
         s = natsMsgHeader_Set(m, "Scb", hdr);
         if (s == NATS_OK && a->stream != NULL) {
-            snprintf(id, sizeof id, "%s:%" PRIu64, a->id, seq);
+            /* out's other two: its id, and the stream's last sequence
+             * number it expects (the stream is new: the item's number). */
+            al_u64(id_num, seq);
+            al_u64(last, seq);
             s = natsMsgHeader_Set(m, "Nats-Msg-Id", id);
+            if (s == NATS_OK)
+                s = natsMsgHeader_Set(m, "Nats-Expected-Last-Sequence", last);
         }
         if (s == NATS_OK)
             s = natsConnection_PublishMsg(nc, m);
@@ -178,7 +213,11 @@ static int al_publisher(struct bench_ctl *ctl, int index, void *varg)
                 goto out;
         }
     }
-    s = natsConnection_FlushTimeout(nc, 10000);
+    t = bench_now();
+    left_ms = t < limit ? (limit - t) / 1000000 : 0;
+    s = natsConnection_FlushTimeout(nc, left_ms < 1    ? 1
+                                        : left_ms > 10000 ? 10000
+                                                          : (int64_t)left_ms);
     if (s != NATS_OK) {
         bench_child_error(a->label, index, "flush: %s", natsStatus_GetText(s));
         code = CHILD_FAIL;
@@ -268,17 +307,27 @@ static int al_take(struct bench_ctl *ctl, const struct al_arg *a, int index,
     return CHILD_OK;
 }
 
+/* Destroys the messages taken so far: the client frees them in a thread
+ * of its own, woken once for the lot (bridge/in.c's destroy_taken). */
+static void al_destroy(natsMsg **taken, int *ntaken)
+{
+    for (int i = 0; i < *ntaken; i++)
+        natsMsg_Destroy(taken[i]);
+    *ntaken = 0;
+}
+
 static int al_subscriber(struct bench_ctl *ctl, int index, void *varg)
 {
     const struct al_arg *a = varg;
     unsigned char tmpl[BR_SIZE];
+    natsMsg *taken[AL_TAKEN_MAX];
     natsConnection *nc = NULL;
     natsSubscription *sub = NULL;
     jsCtx *js = NULL;
     natsStatus s;
     uint64_t expected = 0, limit;
     unsigned turn = 0;
-    int code, i;
+    int code, i, ntaken = 0;
 
     bench_fill(tmpl, BR_SIZE, 1);
     code = al_connect(&nc, a, index);
@@ -305,10 +354,18 @@ static int al_subscriber(struct bench_ctl *ctl, int index, void *varg)
         if (a->stream == NULL) {
             natsMsg *m = NULL;
 
-            s = natsSubscription_NextMsg(&m, sub, AL_WAIT_MS);
+            /* As in does (bridge/in.c): what was taken is destroyed
+             * before a wait, or a few hundred at a time. */
+            s = natsSubscription_NextMsg(&m, sub, 0);
+            if (s == NATS_TIMEOUT) {
+                al_destroy(taken, &ntaken);
+                s = natsSubscription_NextMsg(&m, sub, AL_WAIT_MS);
+            }
             if (s == NATS_OK) {
                 code = al_take(ctl, a, index, m, &expected, tmpl);
-                natsMsg_Destroy(m);
+                taken[ntaken++] = m;
+                if (ntaken == AL_TAKEN_MAX)
+                    al_destroy(taken, &ntaken);
                 if (code != CHILD_OK)
                     goto out;
                 if ((++turn & 63) != 0)
@@ -355,9 +412,20 @@ static int al_subscriber(struct bench_ctl *ctl, int index, void *varg)
     if (a->latency)
         ctl->nsamples = a->items - a->warm;
 out:
+    al_destroy(taken, &ntaken);
+    if (js != NULL) {
+        jsOptions jo;
+
+        /* The server's room, for the runs after this one. */
+        jsOptions_Init(&jo);
+        jo.Wait = 2000;
+        (void)js_DeleteStream(js, a->stream, &jo, NULL);
+    }
+    /* The connection closed first: nothing then arrives for the
+     * subscription while it is destroyed (bridge/in.c). */
+    if (nc != NULL)
+        natsConnection_Close(nc);
     natsSubscription_Destroy(sub);
-    if (js != NULL)
-        (void)js_DeleteStream(js, a->stream, NULL, NULL); /* the server's room */
     jsCtx_Destroy(js);
     natsConnection_Destroy(nc);
     return code;
@@ -384,9 +452,12 @@ int br_alone_run(struct br_env *e, enum br_case c, double *rate, uint64_t *sampl
     a.limit_ns = 20000000000ull + a.items * (a.latency ? 10000000ull : 50000ull);
     snprintf(subject, sizeof subject, "scbb.alone.%ld.%u", (long)getpid(), n);
     a.subject = subject;
-    /* The length of the bridge's rings in the same case (bridge.c). */
-    for (a.stream_len = BR_RING_LEN; a.stream_len < a.items; a.stream_len *= 2)
-        ;
+    /* The length of the bridge's rings in the same case (bridge.c's
+     * run_once): the stream's too. */
+    a.stream_len = BR_RING_LEN;
+    if (c == BR_ALONE_JS)
+        while (a.stream_len < a.items)
+            a.stream_len *= 2;
     if (c == BR_ALONE_JS) {
         snprintf(stream, sizeof stream, "SCBA_%ld_%u", (long)getpid(), n);
         snprintf(id, sizeof id, "scbb.%ld.%u", (long)getpid(), n);
@@ -413,7 +484,7 @@ int br_alone_run(struct br_env *e, enum br_case c, double *rate, uint64_t *sampl
         memcpy(samples, ctl->samples, nsamples * sizeof *samples);
     } else {
         uint64_t t = ctl->proc[1].t_end - ctl->t0;
-        *rate = t > 0 ? (double)a.items * 1e9 / (double)t : 0;
+        *rate = t > 0 ? (double)a.items * 1e9 / (double)t : NAN;
     }
     return 0;
 }
