@@ -24,21 +24,6 @@
 #define BATCH_BYTES (256u * 1024u)
 #define PENDING_MAX_BYTES (64u * 1024u * 1024u)
 
-char *out_u64_str(char *buf, uint64_t v)
-{
-    char tmp[24];
-    size_t n = 0;
-
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    while (n > 0)
-        *buf++ = tmp[--n];
-    *buf = '\0';
-    return buf;
-}
-
 /* A number that tells this run of out from others: the clock and the
  * process id, mixed (splitmix64's finaliser). */
 static uint64_t run_id(void)
@@ -109,9 +94,9 @@ void out_hdr(const out_t *t, char *buf, uint64_t seq, uint64_t lost)
     char *p = buf;
 
     memcpy(p, "seq=", 4);
-    p = out_u64_str(p + 4, seq);
+    p = bridge_u64_str(p + 4, seq);
     memcpy(p, " lost=", 6);
-    p = out_u64_str(p + 6, lost);
+    p = bridge_u64_str(p + 6, lost);
     memcpy(p, t->geometry, strlen(t->geometry) + 1);
 }
 

@@ -152,10 +152,6 @@ typedef struct out {
     double next_stats;  /* when the next statistics line is due (0: never) */
 } out_t;
 
-/* Decimal digits of v into buf (21 bytes), NUL-terminated; returns the
- * end (the NUL). */
-char *out_u64_str(char *buf, uint64_t v);
-
 /* The value of an item's Scb header into buf (OUT_HDR_MAX bytes). */
 #define OUT_HDR_MAX 176
 void out_hdr(const out_t *t, char *buf, uint64_t seq, uint64_t lost);

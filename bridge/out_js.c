@@ -173,7 +173,7 @@ static natsStatus js_headers(out_t *t, natsMsg *m, const js_item_t *it)
     natsStatus s;
 
     out_hdr(t, hdr, it->seq, it->lost);
-    out_u64_str(num, t->expect_seq);
+    bridge_u64_str(num, t->expect_seq);
     s = natsMsgHeader_Set(m, HDR_NAME, hdr);
     if (s == NATS_OK)
         s = natsMsgHeader_Set(m, JS_MSGID_HDR, t->msgid);
@@ -198,7 +198,7 @@ static natsStatus js_send(out_t *t, const js_item_t *it, int answer,
     natsStatus s;
 
     /* Its id, which the next expects whether this one goes or not. */
-    out_u64_str(t->msgid + t->msgid_len, it->seq);
+    bridge_u64_str(t->msgid + t->msgid_len, it->seq);
     for (;;) {
         if (answer) {
             jsPubOptions po;
@@ -285,7 +285,7 @@ int out_js_last_ours(const out_t *t, natsMsg *m, uint64_t *seq,
         natsMsgHeader_Get(m, JS_MSGID_HDR, &id) != NATS_OK || id == NULL)
         return 0;
     memcpy(want, t->msgid, t->msgid_len);
-    out_u64_str(want + t->msgid_len, h.seq);
+    bridge_u64_str(want + t->msgid_len, h.seq);
     if (strcmp(id, want) != 0)
         return 0;
     *seq = h.seq;
