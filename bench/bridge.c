@@ -75,13 +75,33 @@ static int br_check(struct bench_ctl *ctl, const struct br_arg *a, int index,
     return CHILD_OK;
 }
 
+int br_lat_wait(struct bench_ctl *ctl, const char *label, int index, uint64_t seq,
+                uint64_t limit, const char *what)
+{
+    uint64_t t, lat_limit = bench_now() + 5000000000ull;
+
+    while (atomic_load_explicit(&ctl->ball, memory_order_acquire) <= seq) {
+        if (atomic_load_explicit(&ctl->go, memory_order_relaxed) < 0)
+            return CHILD_ABORT;
+        t = bench_now();
+        if (t > limit || t > lat_limit) {
+            bench_child_error(label, index, "%s %" PRIu64 " did not arrive "
+                              "within 5 s", what, seq);
+            return CHILD_TIMEOUT;
+        }
+        bench_sleep_us(20);
+    }
+    bench_sleep_us(BR_LAT_GAP_US);
+    return CHILD_OK;
+}
+
 /* Items carry their number in bytes 0-7; latency items the monotonic time
  * of their push in bytes 8-15; the rest is bench_fill's pattern, checked. */
 static int br_writer(struct bench_ctl *ctl, int index, void *varg)
 {
     const struct br_arg *a = varg;
     unsigned char buf[BENCH_BATCH * BR_SIZE];
-    uint64_t pushed = 0, limit, t, lat_limit;
+    uint64_t pushed = 0, limit, t;
     size_t off = BENCH_BATCH, cnt, j;
     unsigned turn = 0;
     scb_t *w = NULL;
@@ -111,22 +131,9 @@ static int br_writer(struct bench_ctl *ctl, int index, void *varg)
                 code = CHILD_FAIL;
                 goto out;
             }
-            lat_limit = bench_now() + 5000000000ull;
-            while (atomic_load_explicit(&ctl->ball, memory_order_acquire) <= pushed) {
-                if (atomic_load_explicit(&ctl->go, memory_order_relaxed) < 0) {
-                    code = CHILD_ABORT;
-                    goto out;
-                }
-                t = bench_now();
-                if (t > limit || t > lat_limit) {
-                    bench_child_error(a->label, index, "item %" PRIu64
-                                      " did not arrive within 5 s", pushed);
-                    code = CHILD_TIMEOUT;
-                    goto out;
-                }
-                bench_sleep_us(20);
-            }
-            bench_sleep_us(BR_LAT_GAP_US);
+            code = br_lat_wait(ctl, a->label, index, pushed, limit, "item");
+            if (code != CHILD_OK)
+                goto out;
         }
     } else {
         while (pushed < a->items) {

@@ -67,6 +67,13 @@ const char *br_case_label(enum br_case c);
 int br_case_latency(enum br_case c);  /* BR_LAT, BR_ALONE_LAT */
 const char *br_case_id(enum br_case c);
 
+/* Latency, in the child that sends: waits until item `seq` has arrived
+ * (the receiver moved ctl->ball past it), at most 5 s and until `limit`,
+ * then lets the path stand idle BR_LAT_GAP_US.  `what` names the item in
+ * the error ("item", "message").  CHILD_OK or the code to exit with. */
+int br_lat_wait(struct bench_ctl *ctl, const char *label, int index, uint64_t seq,
+                uint64_t limit, const char *what);
+
 /* nats_alone.c (built with libnats only): one run of a BR_ALONE_ case, as
  * bridge.c's run_once: 0 (the rate or the latency samples filled), -1
  * (why), -2 when interrupted. */

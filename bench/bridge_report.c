@@ -157,12 +157,35 @@ static const char *status_word(const struct br_result *r)
                                     : "not measured (interrupted)";
 }
 
+/* A row of a throughput table: case c's rate over the runs, and `ratio`'s
+ * median ("-" when none; the local case's is 1.00x), or why there is
+ * none. */
+static void rate_row(FILE *out, const struct br_env *e, const struct br_result *res,
+                     enum br_case c, struct bench_stat ratio)
+{
+    const struct br_result *r = &res[c];
+    char rate[96], x[32], items[32];
+
+    snprintf(items, sizeof items, "%" PRIu64,
+             c == BR_JS || c == BR_ALONE_JS ? e->items_js : e->items_core);
+    if (r->status != ST_OK || r->nreps == 0) {
+        fprintf(out, "  %-42s %8s  %s%s%s\n", br_case_label(c), items, status_word(r),
+                r->note[0] ? ": " : "", r->note);
+        return;
+    }
+    bench_fmt_rate_spread(rate, sizeof rate, bench_stat_of(r->rate, r->nreps));
+    if (c == BR_LOCAL)
+        snprintf(x, sizeof x, "1.00x");
+    else
+        fmt_ratio3(x, sizeof x, ratio.n > 0 ? ratio.med : NAN);
+    fprintf(out, "  %-42s %8s  %-26s %s\n", br_case_label(c), items, rate, x);
+}
+
 static void report_table(FILE *out, const struct bench_info *info,
                          const struct br_env *e, const struct br_result *res, int quick)
 {
     const struct bench_opts *o = info->opts;
     struct br_target t[3];
-    char rate[96], ratio[32], items[32];
     int c, i, below = 0;
 
     fprintf(out, "scb-bench %s (libscb %s) on %s: the NATS bridge\n", PACKAGE_VERSION,
@@ -188,23 +211,8 @@ static void report_table(FILE *out, const struct bench_info *info,
             "two lossless rings of their own, started\nafresh for every run.  vs "
             "local = items/s over the local case's, per run, median.\n");
     fprintf(out, "\n  %-42s %8s  %-26s %s\n", "case", "items", "items/s", "vs local");
-    for (c = BR_LOCAL; c <= BR_JS; c++) {
-        const struct br_result *r = &res[c];
-        snprintf(items, sizeof items, "%" PRIu64, c == BR_JS ? e->items_js
-                                                             : e->items_core);
-        if (r->status != ST_OK || r->nreps == 0) {
-            fprintf(out, "  %-42s %8s  %s%s%s\n", br_case_label((enum br_case)c), items,
-                    status_word(r), r->note[0] ? ": " : "", r->note);
-            continue;
-        }
-        bench_fmt_rate_spread(rate, sizeof rate, bench_stat_of(r->rate, r->nreps));
-        if (c == BR_LOCAL)
-            snprintf(ratio, sizeof ratio, "1.00x");
-        else
-            fmt_ratio3(ratio, sizeof ratio, vs_local(res, (enum br_case)c).med);
-        fprintf(out, "  %-42s %8s  %-26s %s\n", br_case_label((enum br_case)c), items,
-                rate, ratio);
-    }
+    for (c = BR_LOCAL; c <= BR_JS; c++)
+        rate_row(out, e, res, (enum br_case)c, vs_local(res, (enum br_case)c));
 
     fprintf(out, "\nThe same messages through NATS alone, what the broker and "
             "its client do with them here:\na publisher process and a subscriber "
@@ -216,22 +224,9 @@ static void report_table(FILE *out, const struct bench_info *info,
             "messages/s, per run, median.\n");
     fprintf(out, "\n  %-42s %8s  %-26s %s\n", "case", "messages", "messages/s",
             "bridge / alone");
-    for (c = BR_ALONE_CORE; c <= BR_ALONE_JS; c++) {
-        const struct br_result *r = &res[c];
-        snprintf(items, sizeof items, "%" PRIu64, c == BR_ALONE_JS ? e->items_js
-                                                                   : e->items_core);
-        if (r->status != ST_OK || r->nreps == 0) {
-            fprintf(out, "  %-42s %8s  %s%s%s\n", br_case_label((enum br_case)c), items,
-                    status_word(r), r->note[0] ? ": " : "", r->note);
-            continue;
-        }
-        bench_fmt_rate_spread(rate, sizeof rate, bench_stat_of(r->rate, r->nreps));
-        fmt_ratio3(ratio, sizeof ratio,
-                   ratio_of(res, c == BR_ALONE_CORE ? BR_CORE : BR_JS,
-                            (enum br_case)c).med);
-        fprintf(out, "  %-42s %8s  %-26s %s\n", br_case_label((enum br_case)c), items,
-                rate, ratio);
-    }
+    for (c = BR_ALONE_CORE; c <= BR_ALONE_JS; c++)
+        rate_row(out, e, res, (enum br_case)c,
+                 ratio_of(res, c == BR_ALONE_CORE ? BR_CORE : BR_JS, (enum br_case)c));
 
     fprintf(out, "\nLatency of one item through out -> core NATS -> in on an idle "
             "path: the writer stamps it\n(CLOCK_MONOTONIC) and pushes it; the reader "

@@ -40,6 +40,7 @@
 #include <nats/nats.h>
 
 #include "bench.h"
+#include "bridge.h"                    /* the bridge's header: its name, its numbers */
 #include "bridge_bench.h"
 
 #define AL_BATCH 4096                  /* JetStream: messages per fetch */
@@ -105,22 +106,6 @@ static int al_check(struct bench_ctl *ctl, const struct al_arg *a, int index,
     return CHILD_OK;
 }
 
-/* v in decimal at buf; returns the end (its '\0'). */
-static char *al_u64(char *buf, uint64_t v)
-{
-    char tmp[24];
-    size_t n = 0;
-
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    while (n > 0)
-        *buf++ = tmp[--n];
-    *buf = '\0';
-    return buf;
-}
-
 static int al_publisher(struct bench_ctl *ctl, int index, void *varg)
 {
     const struct al_arg *a = varg;
@@ -129,7 +114,7 @@ static int al_publisher(struct bench_ctl *ctl, int index, void *varg)
     natsConnection *nc = NULL;
     natsMsg *m = NULL;
     natsStatus s;
-    uint64_t seq, limit, t, lat_limit, left_ms;
+    uint64_t seq, limit, t, left_ms;
     size_t geometry_len;
     int code;
 
@@ -137,7 +122,7 @@ static int al_publisher(struct bench_ctl *ctl, int index, void *varg)
     /* What follows the numbers in out's header (bridge/out.c), and the
      * message id's fixed part ("RING:"). */
     geometry_len = (size_t)snprintf(geometry, sizeof geometry,
-                                    " kind=items size=%d length=%" PRIu64
+                                    " kind=" KIND_ITEMS " size=%d length=%" PRIu64
                                     " run=" AL_RUN_ID, BR_SIZE, a->stream_len);
     snprintf(id, sizeof id, "%s:", a->id != NULL ? a->id : "");
     id_num = id + strlen(id);
@@ -168,15 +153,15 @@ static int al_publisher(struct bench_ctl *ctl, int index, void *varg)
             memcpy(data + 8, &t, sizeof t);
         }
         memcpy(hdr, "seq=", 4);
-        p = al_u64(hdr + 4, seq);
+        p = bridge_u64_str(hdr + 4, seq);
         memcpy(p, " lost=0", 7);
         memcpy(p + 7, geometry, geometry_len + 1);
-        s = natsMsgHeader_Set(m, "Scb", hdr);
+        s = natsMsgHeader_Set(m, HDR_NAME, hdr);
         if (s == NATS_OK && a->stream != NULL) {
             /* out's other two: its id, and the stream's last sequence
              * number it expects (the stream is new: the item's number). */
-            al_u64(id_num, seq);
-            al_u64(last, seq);
+            bridge_u64_str(id_num, seq);
+            bridge_u64_str(last, seq);
             s = natsMsgHeader_Set(m, "Nats-Msg-Id", id);
             if (s == NATS_OK)
                 s = natsMsgHeader_Set(m, "Nats-Expected-Last-Sequence", last);
@@ -191,22 +176,9 @@ static int al_publisher(struct bench_ctl *ctl, int index, void *varg)
         }
         if (a->latency) {
             /* The next once this one arrived and the path stood idle. */
-            lat_limit = bench_now() + 5000000000ull;
-            while (atomic_load_explicit(&ctl->ball, memory_order_acquire) <= seq) {
-                if (atomic_load_explicit(&ctl->go, memory_order_relaxed) < 0) {
-                    code = CHILD_ABORT;
-                    goto out;
-                }
-                t = bench_now();
-                if (t > limit || t > lat_limit) {
-                    bench_child_error(a->label, index, "message %" PRIu64
-                                      " did not arrive within 5 s", seq);
-                    code = CHILD_TIMEOUT;
-                    goto out;
-                }
-                bench_sleep_us(20);
-            }
-            bench_sleep_us(BR_LAT_GAP_US);
+            code = br_lat_wait(ctl, a->label, index, seq, limit, "message");
+            if (code != CHILD_OK)
+                goto out;
         } else if ((seq & 63) == 63) {
             code = al_check(ctl, a, index, limit, seq + 1);
             if (code != CHILD_OK)
@@ -280,7 +252,7 @@ static int al_take(struct bench_ctl *ctl, const struct al_arg *a, int index,
     uint64_t seq, t;
 
     if (natsMsg_GetDataLength(m) != BR_SIZE ||
-        natsMsgHeader_Get(m, "Scb", &hdr) != NATS_OK || hdr == NULL ||
+        natsMsgHeader_Get(m, HDR_NAME, &hdr) != NATS_OK || hdr == NULL ||
         strncmp(hdr, "seq=", 4) != 0) {
         bench_child_error(a->label, index, "message %" PRIu64 ": not one of "
                           "the publisher's", *expected);
