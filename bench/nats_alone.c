@@ -61,10 +61,9 @@ struct al_arg {
 };
 
 /* Connects as the bridges do (bridge/scb-bridge.c): their IO buffer and
- * write deadline.  The
- * latency case's publisher writes every message in the publish call: the
- * client's flusher thread would hold it up to a millisecond, where out
- * flushes whenever its ring is empty. */
+ * write deadline.  The latency case's publisher writes every message in
+ * the publish call: the client's flusher thread would hold it up to a
+ * millisecond, where out flushes whenever its ring is empty. */
 static int al_connect(natsConnection **nc, const struct al_arg *a, int index)
 {
     natsOptions *opts = NULL;
@@ -143,9 +142,7 @@ static int al_publisher(struct bench_ctl *ctl, int index, void *varg)
     limit = bench_now() + a->limit_ns;
     ctl->t0 = bench_now();
     for (seq = 0; seq < a->items; seq++) {
-        char *data = (char *)natsMsg_GetData(m);
-
-        char *p;
+        char *data = (char *)natsMsg_GetData(m), *p;
 
         bench_put_seq(data, seq);
         if (a->latency) {
