@@ -38,7 +38,7 @@
  * no bridge: nats_alone.c), which bound them. */
 enum br_case {
     BR_LOCAL, BR_CORE, BR_JS, BR_LAT,
-    BR_ALONE_CORE, BR_ALONE_JS, BR_ALONE_LAT,
+    BR_ALONE_CORE, BR_ALONE_JS, BR_ALONE_STORED, BR_ALONE_LAT,
     BR_NCASES
 };
 

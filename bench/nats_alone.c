@@ -2,8 +2,9 @@
  * nats_alone.c - scb-bench --bridge, the broker alone: the bridge's
  * messages between a publisher process and a subscriber process that use
  * the NATS C client directly, with no ring and no bridge, through core NATS
- * and through JetStream (R1, file storage), and the latency of one message
- * through core NATS.  The bridge's rows are set beside these: what the
+ * and through JetStream (R1, file storage), into JetStream with no reader
+ * (stored only: the broker's own rate for the first half of that path), and
+ * the latency of one message through core NATS.  The bridge's rows are set beside these: what the
  * broker and its client do with the same messages on this machine, in the
  * same run, tells the bridge's own cost from the broker's.
  *
@@ -58,6 +59,7 @@ struct al_arg {
     uint64_t items, warm, stream_len;
     uint64_t limit_ns;
     int latency;
+    int stored_only;                   /* JetStream with no consumer */
 };
 
 /* Connects as the bridges do (bridge/scb-bridge.c): their IO buffer and
@@ -202,7 +204,8 @@ out:
 }
 
 /* JetStream: the stream (file storage, R1, at most stream_len messages,
- * the oldest discarded: out's) and a pull consumer on it (in's settings). */
+ * the oldest discarded: out's) and, unless stored only, a pull consumer on
+ * it (in's settings). */
 static int al_stream(natsConnection *nc, jsCtx **js, natsSubscription **sub,
                      const struct al_arg *a, int index)
 {
@@ -225,7 +228,7 @@ static int al_stream(natsConnection *nc, jsCtx **js, natsSubscription **sub,
         cfg.Discard = js_DiscardOld;
         s = js_AddStream(NULL, *js, &cfg, NULL, &jerr);
     }
-    if (s == NATS_OK) {
+    if (s == NATS_OK && !a->stored_only) {
         jsSubOptions_Init(&so);
         so.Stream = a->stream;
         so.Config.AckPolicy = js_AckAll;
@@ -320,7 +323,27 @@ static int al_subscriber(struct bench_ctl *ctl, int index, void *varg)
         goto out;
     limit = bench_now() + a->limit_ns;
     while (expected < a->items) {
-        if (a->stream == NULL) {
+        if (a->stored_only) {
+            /* The stream's count, every 10 ms: done when it holds every
+             * message, the last one last. */
+            jsStreamInfo *si = NULL;
+            jsErrCode jerr = 0;
+
+            bench_sleep_us(10000);
+            s = js_GetStreamInfo(&si, js, a->stream, NULL, &jerr);
+            if (s == NATS_OK) {
+                if (si->State.Msgs >= a->items && si->State.LastSeq != a->items) {
+                    bench_child_error(a->label, index, "the stream holds %" PRIu64
+                                      " messages, the last numbered %" PRIu64,
+                                      si->State.Msgs, si->State.LastSeq);
+                    code = CHILD_FAIL;
+                }
+                expected = si->State.Msgs;
+                jsStreamInfo_Destroy(si);
+                if (code != CHILD_OK)
+                    goto out;
+            }
+        } else if (a->stream == NULL) {
             natsMsg *m = NULL;
 
             /* As in does (bridge/in.c): what was taken is destroyed
@@ -366,8 +389,10 @@ static int al_subscriber(struct bench_ctl *ctl, int index, void *varg)
             }
         }
         if (s != NATS_OK && s != NATS_TIMEOUT) {
-            bench_child_error(a->label, index, "%s: %s", a->stream == NULL
-                              ? "natsSubscription_NextMsg" : "natsSubscription_Fetch",
+            bench_child_error(a->label, index, "%s: %s",
+                              a->stored_only     ? "js_GetStreamInfo"
+                              : a->stream == NULL ? "natsSubscription_NextMsg"
+                                                  : "natsSubscription_Fetch",
                               natsStatus_GetText(s));
             code = CHILD_FAIL;
             goto out;
@@ -414,7 +439,8 @@ int br_alone_run(struct br_env *e, enum br_case c, double *rate, uint64_t *sampl
     a.label = br_case_label(c);
     a.url = e->url;
     a.latency = c == BR_ALONE_LAT;
-    a.items = c == BR_ALONE_JS ? e->items_js
+    a.stored_only = c == BR_ALONE_STORED;
+    a.items = c == BR_ALONE_JS || a.stored_only ? e->items_js
               : a.latency      ? BR_LAT_WARM + nsamples
                                : e->items_core;
     a.warm = a.latency ? BR_LAT_WARM : 0;
@@ -424,10 +450,10 @@ int br_alone_run(struct br_env *e, enum br_case c, double *rate, uint64_t *sampl
     /* The length of the bridge's rings in the same case (bridge.c's
      * run_once): the stream's too. */
     a.stream_len = BR_RING_LEN;
-    if (c == BR_ALONE_JS)
+    if (c == BR_ALONE_JS || a.stored_only)
         while (a.stream_len < a.items)
             a.stream_len *= 2;
-    if (c == BR_ALONE_JS) {
+    if (c == BR_ALONE_JS || a.stored_only) {
         snprintf(stream, sizeof stream, "SCBA_%ld_%u", (long)getpid(), n);
         snprintf(id, sizeof id, "scbb.%ld.%u", (long)getpid(), n);
         a.stream = stream;
