@@ -121,7 +121,7 @@ static void usage(FILE *out)
 "run; `make bench` runs the default set, then --neighbour (about four\n"
 "minutes on 2 CPUs), and --bridge when the bridge is built.\n",
         DEFAULT_ROUNDS, NB_ROWS * DEFAULT_REPS * (1.2 * DEFAULT_DURATION + 0.02),
-        scb_backends()[0], DEFAULT_BRIDGE_REPS, 9 * DEFAULT_BRIDGE_REPS,
+        scb_backends()[0], DEFAULT_BRIDGE_REPS, 12 * DEFAULT_BRIDGE_REPS,
         2 * BENCH_BATCH);
 }
 
