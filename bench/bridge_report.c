@@ -274,7 +274,7 @@ static void report_table(FILE *out, const struct bench_info *info,
         fprintf(out, "  %-58s %-17s %-42s %s\n", t[i].what, t[i].target, t[i].measured,
                 t[i].met < 0 ? "-" : t[i].met ? "met" : "NOT MET");
     for (i = 0; i < 3; i++) {
-        if (t[i].alone_met != 0)
+        if (t[i].met != 0 || t[i].alone_met != 0)
             continue;
         if (!below++)
             fprintf(out, "\nTargets NATS alone misses too, with the same messages "

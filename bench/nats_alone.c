@@ -185,7 +185,13 @@ static int al_publisher(struct bench_ctl *ctl, int index, void *varg)
         }
     }
     t = bench_now();
-    left_ms = t < limit ? (limit - t) / 1000000 : 0;
+    if (t >= limit) {
+        bench_child_error(a->label, index, "deadline passed before the last "
+                          "messages were flushed");
+        code = CHILD_TIMEOUT;
+        goto out;
+    }
+    left_ms = (limit - t) / 1000000;
     s = natsConnection_FlushTimeout(nc, left_ms < 1    ? 1
                                         : left_ms > 10000 ? 10000
                                                           : (int64_t)left_ms);
@@ -328,9 +334,18 @@ static int al_subscriber(struct bench_ctl *ctl, int index, void *varg)
              * message, the last one last. */
             jsStreamInfo *si = NULL;
             jsErrCode jerr = 0;
+            jsOptions jo;
+            uint64_t now;
 
             bench_sleep_us(10000);
-            s = js_GetStreamInfo(&si, js, a->stream, NULL, &jerr);
+            /* An answer waited for a second at most, not past the
+             * deadline. */
+            now = bench_now();
+            jsOptions_Init(&jo);
+            jo.Wait = now + 1000000000ull < limit ? 1000
+                      : now < limit               ? (int64_t)((limit - now) / 1000000) + 1
+                                                  : 1;
+            s = js_GetStreamInfo(&si, js, a->stream, &jo, &jerr);
             if (s == NATS_OK) {
                 if (si->State.Msgs >= a->items && si->State.LastSeq != a->items) {
                     bench_child_error(a->label, index, "the stream holds %" PRIu64
