@@ -626,6 +626,41 @@ static void stop_bridges(struct br_bridges *b, char *why, size_t whylen)
     b->in = b->out = 0;
 }
 
+int br_run_pair(bench_child_fn sender, const char *sender_role,
+                bench_child_fn receiver, const char *receiver_role, void *arg,
+                int latency, uint64_t items, uint64_t limit_ns, double *rate,
+                uint64_t *samples, uint64_t nsamples, char *why, size_t whylen)
+{
+    struct bench_child kids[2];
+    struct bench_ctl *ctl = bench_ctl();
+    uint64_t t;
+    int rc;
+
+    kids[0].fn = sender;
+    kids[0].arg = arg;
+    kids[0].cpu = -1;
+    kids[0].role = sender_role;
+    kids[1].fn = receiver;
+    kids[1].arg = arg;
+    kids[1].cpu = -1;
+    kids[1].role = receiver_role;
+    rc = bench_run(kids, 2, limit_ns + 5000000000ull, NULL, NULL, why, whylen);
+    if (rc != 0)
+        return rc;
+    if (latency) {
+        if (ctl->nsamples != nsamples) {
+            snprintf(why, whylen, "%" PRIu64 " samples, want %" PRIu64,
+                     ctl->nsamples, nsamples);
+            return -1;
+        }
+        memcpy(samples, ctl->samples, nsamples * sizeof *samples);
+    } else {
+        t = ctl->proc[1].t_end - ctl->t0;
+        *rate = t > 0 ? (double)items * 1e9 / (double)t : NAN;
+    }
+    return 0;
+}
+
 /* One run of case c: 0 (the rate or the latency samples filled), -1 (why),
  * -2 when interrupted. */
 static int run_once(struct br_env *e, enum br_case c, double *rate, uint64_t *samples,
@@ -636,8 +671,6 @@ static int run_once(struct br_env *e, enum br_case c, double *rate, uint64_t *sa
     char guard[SCB_NAME_MAX + 1 + sizeof ".bridge-out." + sizeof stream];
     struct br_bridges b;
     struct br_arg a;
-    struct bench_child kids[2];
-    struct bench_ctl *ctl = bench_ctl();
     uint64_t len = BR_RING_LEN;
     int rc;
 
@@ -685,29 +718,8 @@ static int run_once(struct br_env *e, enum br_case c, double *rate, uint64_t *sa
         if (rc != 0)
             goto done;
     }
-    kids[0].fn = br_writer;
-    kids[0].arg = &a;
-    kids[0].cpu = -1;
-    kids[0].role = "writer";
-    kids[1].fn = br_reader;
-    kids[1].arg = &a;
-    kids[1].cpu = -1;
-    kids[1].role = "reader";
-    rc = bench_run(kids, 2, a.limit_ns + 5000000000ull, NULL, NULL, why, whylen);
-    if (rc == 0) {
-        if (a.latency) {
-            if (ctl->nsamples != nsamples) {
-                snprintf(why, whylen, "%" PRIu64 " samples, want %" PRIu64,
-                         ctl->nsamples, nsamples);
-                rc = -1;
-            } else {
-                memcpy(samples, ctl->samples, nsamples * sizeof *samples);
-            }
-        } else {
-            uint64_t t = ctl->proc[1].t_end - ctl->t0;
-            *rate = t > 0 ? (double)a.items * 1e9 / (double)t : NAN;
-        }
-    }
+    rc = br_run_pair(br_writer, "writer", br_reader, "reader", &a, a.latency, a.items,
+                     a.limit_ns, rate, samples, nsamples, why, whylen);
 done:
     stop_bridges(&b, why, whylen);
     bench_remove_ring(src, e->backend);

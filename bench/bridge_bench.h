@@ -67,6 +67,16 @@ const char *br_case_label(enum br_case c);
 int br_case_latency(enum br_case c);  /* BR_LAT, BR_ALONE_LAT */
 const char *br_case_id(enum br_case c);
 
+/* One run of two children sharing `arg`: the sender (index 0: it sets
+ * ctl->t0 at its start) and the receiver (index 1: its t_end when it has
+ * the last of `items`, and ctl->nsamples for latency), for at most
+ * limit_ns and 5 s more.  Then *rate (items/s) or, for latency, the
+ * `nsamples` samples.  0, -1 (why), -2 when interrupted. */
+int br_run_pair(bench_child_fn sender, const char *sender_role,
+                bench_child_fn receiver, const char *receiver_role, void *arg,
+                int latency, uint64_t items, uint64_t limit_ns, double *rate,
+                uint64_t *samples, uint64_t nsamples, char *why, size_t whylen);
+
 /* Latency, in the child that sends: waits until item `seq` has arrived
  * (the receiver moved ctl->ball past it), at most 5 s and until `limit`,
  * then lets the path stand idle BR_LAT_GAP_US.  `what` names the item in

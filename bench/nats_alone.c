@@ -33,7 +33,6 @@
 #endif
 
 #include <inttypes.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -444,11 +443,8 @@ int br_alone_run(struct br_env *e, enum br_case c, double *rate, uint64_t *sampl
                  uint64_t nsamples, char *why, size_t whylen)
 {
     char subject[64], stream[64], id[64];
-    struct bench_child kids[2];
-    struct bench_ctl *ctl = bench_ctl();
     struct al_arg a;
     unsigned n = e->counter++;
-    int rc;
 
     memset(&a, 0, sizeof a);
     a.label = br_case_label(c);
@@ -474,27 +470,7 @@ int br_alone_run(struct br_env *e, enum br_case c, double *rate, uint64_t *sampl
         a.stream = stream;
         a.id = id;
     }
-    kids[0].fn = al_publisher;
-    kids[0].arg = &a;
-    kids[0].cpu = -1;
-    kids[0].role = "publisher";
-    kids[1].fn = al_subscriber;
-    kids[1].arg = &a;
-    kids[1].cpu = -1;
-    kids[1].role = "subscriber";
-    rc = bench_run(kids, 2, a.limit_ns + 5000000000ull, NULL, NULL, why, whylen);
-    if (rc != 0)
-        return rc;
-    if (a.latency) {
-        if (ctl->nsamples != nsamples) {
-            snprintf(why, whylen, "%" PRIu64 " samples, want %" PRIu64,
-                     ctl->nsamples, nsamples);
-            return -1;
-        }
-        memcpy(samples, ctl->samples, nsamples * sizeof *samples);
-    } else {
-        uint64_t t = ctl->proc[1].t_end - ctl->t0;
-        *rate = t > 0 ? (double)a.items * 1e9 / (double)t : NAN;
-    }
-    return 0;
+    return br_run_pair(al_publisher, "publisher", al_subscriber, "subscriber", &a,
+                       a.latency, a.items, a.limit_ns, rate, samples, nsamples, why,
+                       whylen);
 }
