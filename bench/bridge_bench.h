@@ -35,7 +35,7 @@
 #define TARGET_P50_NS 200e3            /* ns */
 
 /* The bridge's cases, then the same messages through NATS alone (no ring,
- * no bridge: nats_alone.c), which bound them. */
+ * no bridge: nats_alone.c), set beside them. */
 enum br_case {
     BR_LOCAL, BR_CORE, BR_JS, BR_LAT,
     BR_ALONE_CORE, BR_ALONE_JS, BR_ALONE_STORED, BR_ALONE_LAT,

@@ -34,7 +34,7 @@ int br_case_latency(enum br_case c)
     return c == BR_LAT || c == BR_ALONE_LAT;
 }
 
-/* The case of NATS alone that bounds bridge case c. */
+/* The case of NATS alone that bridge case c is set beside. */
 static enum br_case alone_of(enum br_case c)
 {
     return c == BR_CORE ? BR_ALONE_CORE : c == BR_JS ? BR_ALONE_JS : BR_ALONE_LAT;
